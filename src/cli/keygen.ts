@@ -1,0 +1,6 @@
+// Placeholder until its issue lands: says so plainly instead of pretending to work.
+export const usage = 'usage: tunnelplane keygen (not implemented yet)';
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('tunnelplane keygen: not implemented yet\n');
+  return 2;
+}

@@ -1,0 +1,69 @@
+// Constants shared by the AssemblyScript (assembly/) and TypeScript (src/) compilers.
+// Keep this file to plain `export const NAME = <integer expression>;` lines: AssemblyScript infers i32 for them,
+// TypeScript infers number. Each cites the spec section it comes from (../shared/spec/*.md digests).
+
+// --- TunnelData body (tunnel-message.md §1, §2; i2np.md §4.1) ---
+/** Size of a TunnelData body: tunnelId(4) | IV(16) | encrypted data(1008). */
+export const TUNNEL_DATA_SIZE = 1028;
+/** Size of the tunnel id at the front of the body, never encrypted. */
+export const TUNNEL_ID_SIZE = 4;
+/** Offset of the IV in the body. */
+export const IV_OFFSET = 4;
+/** Size of the IV. */
+export const IV_SIZE = 16;
+/** Offset of the encrypted data (63 AES blocks) in the body. */
+export const DATA_OFFSET = 20;
+/** Size of the layer-encrypted data area (63 AES blocks, tunnel-crypto-aes.md §1). */
+export const DATA_SIZE = 1008;
+/** IV + data: the 1024 bytes a hop transforms (tunnel-crypto-aes.md §1). */
+export const LAYER_SIZE = 1024;
+/** Offset of the 4-byte checksum in the plaintext body (tunnel-message.md §2). */
+export const CHECKSUM_OFFSET = 20;
+/** Size of the checksum. */
+export const CHECKSUM_SIZE = 4;
+/** First byte after the checksum: padding (nonzero) then the 0x00 separator (tunnel-message.md §2). */
+export const PADDING_OFFSET = 24;
+/** Capacity of the {instructions, fragment} pairs area: 1008 - 4 - 1 (tunnel-message.md §4). */
+export const PAIRS_MAX = 1003;
+/** Largest follow-on fragment: 1003 - 7 (tunnel-message.md §4). */
+export const FOLLOW_ON_MAX = 996;
+/** Size of follow-on fragment instructions (tunnel-message.md §3.2). */
+export const FOLLOW_ON_INSTR_SIZE = 7;
+/** Largest I2NP message (header included) sent through a tunnel (tunnel-message.md §4). */
+export const I2NP_TUNNEL_MAX = 62708;
+/** Fragment numbers are 6 bits: fragment 0 plus follow-ons 1..63 (tunnel-message.md §4). */
+export const MAX_FRAGMENTS = 64;
+/** I2NP standard header size (i2np.md §1). */
+export const I2NP_HEADER_SIZE = 16;
+
+// --- Primitives ---
+export const AES_BLOCK_SIZE = 16;
+export const AES256_KEY_SIZE = 32;
+export const CHACHA_KEY_SIZE = 32;
+export const CHACHA_NONCE_SIZE = 12;
+export const POLY1305_TAG_SIZE = 16;
+export const SHA256_SIZE = 32;
+
+// --- Hot-path capacities (fixed WASM memory regions, assembly/layout.ts) ---
+/** Most messages one kernel call processes. */
+export const MAX_BATCH = 1024;
+/** AES-256 key slots per WASM instance (a tunnel hop uses two: layerKey and ivKey). */
+export const AES_KEY_SLOTS = 8192;
+/** Bytes reserved per AES key slot (expanded key schedule(s); format private to assembly/aes.ts). */
+export const AES_SLOT_SIZE = 1024;
+/** ChaCha20 key slots per WASM instance. */
+export const CHACHA_KEY_SLOTS = 8192;
+/** Bytes per ChaCha20 key slot (the raw 32-byte key). */
+export const CHACHA_SLOT_SIZE = 32;
+/** Size of the general-purpose I/O region used by the primitive-level API (one-shot buffers). */
+export const IO_SIZE = 1114112;
+
+// --- Per-message status codes written by batch kernels and the tunnel layer (one byte per message) ---
+export const STATUS_OK = 0;
+export const STATUS_UNKNOWN_TUNNEL = 1;
+export const STATUS_EXPIRED_TUNNEL = 2;
+export const STATUS_REPLAY = 3;
+export const STATUS_WRONG_PREV_HOP = 4;
+export const STATUS_BAD_LENGTH = 5;
+export const STATUS_BAD_MAC = 6;
+export const STATUS_WRONG_ROLE = 7;

@@ -1,0 +1,37 @@
+// One interface per primitive family; each has a `wasm` backend (always there) and a `node` backend (node:crypto).
+// Selection: the `backend` option, else TUNNELPLANE_BACKEND=wasm|node, else the per-family default documented in
+// README.md ("Backends"). Inputs are validated at this edge: TypeError for wrong types, RangeError for wrong lengths,
+// slots or batch sizes -- never a WASM trap or a silent truncation.
+import type { WasmFlavor } from '../wasm/loader.js';
+
+export type CryptoBackend = 'wasm' | 'node';
+
+export interface BackendOptions {
+  /** 'auto' (default) picks the family's faster constant-time backend on this machine. */
+  backend?: CryptoBackend | 'auto';
+  /** WASM flavor for the wasm backend (default: SIMD when supported). */
+  flavor?: WasmFlavor;
+}
+
+/**
+ * A batch of independent messages laid out in one buffer: message i is
+ * `data[i*stride + offset, i*stride + offset + length)`, processed in place with key slot `slots[i]` and
+ * (for CBC) IV `ivs[16i, 16i+16)` or (for ChaCha20) nonce `nonces[12i, 12i+12)` and counter `counters[i]`.
+ */
+export interface MessageBatch {
+  count: number;
+  data: Uint8Array;
+  stride: number;
+  offset: number;
+  length: number;
+  slots: Uint32Array;
+}
+
+export interface CbcBatch extends MessageBatch {
+  ivs: Uint8Array;
+}
+
+export interface ChaChaBatch extends MessageBatch {
+  nonces: Uint8Array;
+  counters: Uint32Array;
+}
