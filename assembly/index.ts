@@ -1,3 +1,4 @@
 // The one WASM module: every hot-path kernel is exported from here. One module per flavor (plain, SIMD, debug),
 // all with the same exports (asconfig.json). Add one `export * from` line per kernel file.
 export * from "./layout";
+export * from "./chacha20";
