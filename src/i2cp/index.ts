@@ -1,0 +1,7 @@
+export * from './bytes.js';
+export * from './mapping.js';
+export * from './messages.js';
+export * from './framing.js';
+export * from './payload.js';
+export * from './transport.js';
+export * from './client.js';

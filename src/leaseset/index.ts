@@ -1,0 +1,1 @@
+export * from './leaseset2.js';
