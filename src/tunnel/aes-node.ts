@@ -1,0 +1,115 @@
+// Batched AES tunnel layers with node:crypto (OpenSSL, AES-NI): long-lived cipher objects per hop key, so a
+// message costs OpenSSL calls but no cipher setup (tunnel-crypto-aes.md §2).
+//
+// What can be merged across messages of one hop in one batch, and what cannot:
+// - the IV steps are independent per message: all X = E(ivKey, IV) in one ECB call, all IV' = E(ivKey, X) in one;
+// - CBC *encryption* (P) is a serial chain inside each message, and the first block of message i+1 would need the
+//   last ciphertext block of message i *before* the call -- so one CBC update per message. The long-lived CBC
+//   object keeps chaining across calls: we fold each message's IV X into its first block together with the
+//   cipher's current chain value (P1 ^ X ^ chain), which makes the object start the message with X;
+// - CBC *decryption* (P^-1, creators) is parallel: all messages of a hop go through one CBC update, then the first
+//   block of each message is corrected with (previous ciphertext block ^ X).
+import { createCipheriv, createDecipheriv, type Cipher as Cipheriv, type Decipher as Decipheriv } from 'node:crypto';
+import { DATA_OFFSET, DATA_SIZE, IV_OFFSET, IV_SIZE, TUNNEL_DATA_SIZE } from '../constants.js';
+
+const ZERO_IV = new Uint8Array(16);
+
+/** Cipher objects of one hop's keys. `wipe()` ends them (OpenSSL frees and cleanses the contexts). */
+export class NodeAesHop {
+  private layerKey: Buffer;
+  private ivKey: Buffer;
+  private ecbEnc: Cipheriv | null = null;
+  private ecbDec: Decipheriv | null = null;
+  private cbcEnc: Cipheriv | null = null;
+  private cbcDec: Decipheriv | null = null;
+  /** Current CBC chain values of the long-lived objects (the last ciphertext block they saw). */
+  private readonly encChain = new Uint8Array(16);
+  private readonly decChain = new Uint8Array(16);
+
+  constructor(layerKey: Uint8Array, ivKey: Uint8Array) {
+    this.layerKey = Buffer.from(layerKey);
+    this.ivKey = Buffer.from(ivKey);
+  }
+
+  private encObjects(): [Cipheriv, Cipheriv] {
+    if (!this.ecbEnc) {
+      this.ecbEnc = createCipheriv('aes-256-ecb', this.ivKey, null).setAutoPadding(false);
+      this.cbcEnc = createCipheriv('aes-256-cbc', this.layerKey, ZERO_IV).setAutoPadding(false);
+      this.encChain.fill(0);
+    }
+    return [this.ecbEnc, this.cbcEnc!];
+  }
+
+  private decObjects(): [Decipheriv, Decipheriv] {
+    if (!this.ecbDec) {
+      this.ecbDec = createDecipheriv('aes-256-ecb', this.ivKey, null).setAutoPadding(false);
+      this.cbcDec = createDecipheriv('aes-256-cbc', this.layerKey, ZERO_IV).setAutoPadding(false);
+      this.decChain.fill(0);
+    }
+    return [this.ecbDec, this.cbcDec!];
+  }
+
+  /**
+   * P in place on the messages at body offsets `at[0..n)` of `buf` (each the start of a 1028-byte body).
+   * `scratch` must hold n*16 bytes.
+   */
+  encrypt(buf: Uint8Array, at: ArrayLike<number>, n: number, scratch: Uint8Array): void {
+    const [ecb, cbc] = this.encObjects();
+    for (let i = 0; i < n; i++) scratch.set(buf.subarray(at[i]! + IV_OFFSET, at[i]! + IV_OFFSET + IV_SIZE), i * 16);
+    const x = ecb.update(scratch.subarray(0, n * 16));
+    const chain = this.encChain;
+    for (let i = 0; i < n; i++) {
+      const d = at[i]! + DATA_OFFSET;
+      for (let j = 0; j < 16; j++) buf[d + j]! ^= x[i * 16 + j]! ^ chain[j]!;
+      const out = cbc.update(buf.subarray(d, d + DATA_SIZE));
+      buf.set(out, d);
+      chain.set(out.subarray(DATA_SIZE - 16, DATA_SIZE));
+    }
+    const iv2 = ecb.update(x);
+    for (let i = 0; i < n; i++) buf.set(iv2.subarray(i * 16, i * 16 + 16), at[i]! + IV_OFFSET);
+  }
+
+  /** P^-1 in place on the messages at `at[0..n)`. `scratch` must hold n*1008 bytes. */
+  decrypt(buf: Uint8Array, at: ArrayLike<number>, n: number, scratch: Uint8Array): void {
+    const [ecb, cbc] = this.decObjects();
+    const ivs = scratch.subarray(0, n * 16);
+    for (let i = 0; i < n; i++) ivs.set(buf.subarray(at[i]! + IV_OFFSET, at[i]! + IV_OFFSET + IV_SIZE), i * 16);
+    const x = ecb.update(ivs);
+    const data = scratch.subarray(0, n * DATA_SIZE);
+    for (let i = 0; i < n; i++) data.set(buf.subarray(at[i]! + DATA_OFFSET, at[i]! + DATA_OFFSET + DATA_SIZE), i * DATA_SIZE);
+    const lastCt = this.decChain;
+    const out = cbc.update(data);
+    for (let i = 0; i < n; i++) {
+      const d = at[i]! + DATA_OFFSET;
+      const o = i * DATA_SIZE;
+      // out's first block was XORed with the previous ciphertext block (the chain); make it X instead.
+      for (let j = 0; j < 16; j++) {
+        const prev = i === 0 ? lastCt[j]! : data[o - 16 + j]!;
+        out[o + j]! ^= prev ^ x[i * 16 + j]!;
+      }
+    }
+    lastCt.set(data.subarray(n * DATA_SIZE - 16, n * DATA_SIZE));
+    for (let i = 0; i < n; i++) buf.set(out.subarray(i * DATA_SIZE, (i + 1) * DATA_SIZE), at[i]! + DATA_OFFSET);
+    const iv0 = ecb.update(x);
+    for (let i = 0; i < n; i++) buf.set(iv0.subarray(i * 16, i * 16 + 16), at[i]! + IV_OFFSET);
+  }
+
+  /** Zeroes the key copies and ends the OpenSSL contexts. The object is unusable afterwards. */
+  wipe(): void {
+    this.layerKey.fill(0);
+    this.ivKey.fill(0);
+    this.encChain.fill(0);
+    this.decChain.fill(0);
+    for (const c of [this.ecbEnc, this.ecbDec, this.cbcEnc, this.cbcDec]) {
+      try { c?.final(); } catch { /* nothing pending; final() only releases the context */ }
+    }
+    this.ecbEnc = this.ecbDec = this.cbcEnc = this.cbcDec = null;
+  }
+}
+
+/** Offsets of bodies 0..count-1 of a contiguous batch (helper for callers with whole batches). */
+export function bodyOffsets(count: number): Uint32Array {
+  const at = new Uint32Array(count);
+  for (let i = 0; i < count; i++) at[i] = i * TUNNEL_DATA_SIZE;
+  return at;
+}

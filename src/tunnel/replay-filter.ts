@@ -1,0 +1,217 @@
+// Router-wide replay filter (tunnel-crypto-aes.md §5) over a SharedArrayBuffer, shared by every worker thread.
+//
+// What is remembered: a 16-byte entry per message -- AES: the received IV XOR the first 16 data bytes; ChaCha
+// (docs/chacha-layer.md): tunnelNonce || obfsNonce as received. An entry is remembered for 10 to 20 minutes.
+//
+// Structure: a bucketed hash table of 32-bit cells; a bucket is 16 cells (64 bytes, one cache line). A cell holds
+// (fingerprint << 4) | epochTag, 0 = empty. epoch = floor(now / halfLifeMs); a cell is live while its tag is the
+// current or the previous epoch (mod 16), so an entry lives between one and two half-lives with no bulk clearing:
+// stale cells are reused by inserts, and every insert also sweeps SWEEP_PER_INSERT cells (a shared cursor) to zero
+// stale ones, so no stale tag can come back to life after 16 epochs. Bucket index and fingerprint come from a keyed
+// 32-bit mix of the entry (key random per filter, in the header), so outsiders cannot aim at one bucket.
+//
+// Concurrency: cells are claimed with Atomics.compareExchange. Two threads inserting the same entry at the same
+// instant race for the same first free cell; the loser re-scans and finds the winner's cell (duplicate). The only
+// miss is when the free cell changes between both scans -- possible, rare, and only under an exact-duplicate race.
+//
+// False positives: a fresh entry is reported as seen when a live cell of its bucket has its fingerprint: about
+// (live cells per bucket) / 2^FP_BITS. Sized as below (<= 8 live cells per bucket on average at the design rate),
+// that is ~8 / 2^28 = 3e-8; test/replay-filter.test.ts measures it (and, with narrower fingerprints, the formula).
+// A full bucket evicts a previous-epoch cell, else the entry is not remembered (counted in `overflows`).
+//
+// Sizing: cells = 4 x rate x halfLife (two half-lives of entries at 50% load) rounded up to whole buckets:
+// 16 bytes x rate x halfLife-seconds -- 1 000 msg/s for 10 minutes = 9.6 MB.
+
+const MAGIC = 0x52504c46; // "RPLF"
+const BUCKET = 16;
+const TAG_BITS = 4;
+const TAG_MASK = (1 << TAG_BITS) - 1;
+const SWEEP_PER_INSERT = 4;
+
+// Header (Int32 words): 0 magic, 1 buckets, 2 halfLife seconds, 3 fingerprint bits, 4..11 hash key,
+// 12 sweep cursor, 13 inserts, 14 duplicates, 15 overflows. Cells start at HEADER_BYTES.
+const H_MAGIC = 0, H_BUCKETS = 1, H_HALFLIFE = 2, H_FPBITS = 3, H_KEY = 4, H_CURSOR = 12, H_INSERTS = 13,
+  H_DUPS = 14, H_OVERFLOWS = 15;
+const HEADER_WORDS = 16;
+const HEADER_BYTES = HEADER_WORDS * 4;
+
+export const REPLAY_HALF_LIFE_MS = 10 * 60 * 1000;
+
+export interface ReplayFilterSizing {
+  /** Expected TunnelData messages per second through this router (all threads). Default 1000. */
+  messagesPerSecond?: number;
+  /** Half-life in ms: entries live one to two half-lives (default 10 minutes, the spec's 10-20 minute window). */
+  halfLifeMs?: number;
+  /** Fingerprint bits, 8..28 (default 28). Narrower only to measure the false-positive formula in tests. */
+  fingerprintBits?: number;
+}
+
+/** Bytes a filter of this sizing occupies. */
+export function replayFilterBytes(sizing: ReplayFilterSizing = {}): number {
+  return HEADER_BYTES + bucketsFor(sizing) * BUCKET * 4;
+}
+
+function bucketsFor(s: ReplayFilterSizing): number {
+  const rate = s.messagesPerSecond ?? 1000;
+  const half = (s.halfLifeMs ?? REPLAY_HALF_LIFE_MS) / 1000;
+  if (!(rate > 0) || !(half > 0)) throw new RangeError('replay filter: messagesPerSecond and halfLifeMs must be > 0');
+  const cells = Math.ceil(4 * rate * half);
+  const buckets = Math.max(1, Math.ceil(cells / BUCKET));
+  if (buckets * BUCKET * 4 + HEADER_BYTES > 2 ** 31) throw new RangeError('replay filter: more than 2 GiB; lower the rate');
+  return buckets;
+}
+
+/** A new, empty filter's memory: create once per router and hand the same buffer to every thread's engine. */
+export function createReplayFilterBuffer(sizing: ReplayFilterSizing = {}): SharedArrayBuffer {
+  const buckets = bucketsFor(sizing);
+  const fpBits = sizing.fingerprintBits ?? 28;
+  if (!Number.isInteger(fpBits) || fpBits < 8 || fpBits > 28) throw new RangeError('replay filter: fingerprintBits must be 8..28');
+  const halfLifeMs = sizing.halfLifeMs ?? REPLAY_HALF_LIFE_MS;
+  if (!Number.isInteger(halfLifeMs) || halfLifeMs < 1) throw new RangeError('replay filter: halfLifeMs must be a positive integer');
+  const sab = new SharedArrayBuffer(HEADER_BYTES + buckets * BUCKET * 4);
+  const h = new Int32Array(sab, 0, HEADER_WORDS);
+  h[H_MAGIC] = MAGIC;
+  h[H_BUCKETS] = buckets;
+  h[H_HALFLIFE] = halfLifeMs; // ms, fits i32 for up to ~24 days
+  h[H_FPBITS] = fpBits;
+  const key = new Int32Array(8);
+  crypto.getRandomValues(key);
+  h.set(key, H_KEY);
+  return sab;
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
+/** One thread's handle on a shared filter. Cheap; make one per engine. */
+export class ReplayFilter {
+  readonly buffer: SharedArrayBuffer;
+  readonly buckets: number;
+  readonly halfLifeMs: number;
+  readonly fingerprintBits: number;
+  private readonly cells: Int32Array;
+  private readonly header: Int32Array;
+  private readonly k: Int32Array;
+  private readonly fpMask: number;
+
+  constructor(buffer: SharedArrayBuffer) {
+    if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('replay filter: expected a SharedArrayBuffer');
+    if (buffer.byteLength < HEADER_BYTES + BUCKET * 4) throw new RangeError('replay filter: buffer too small');
+    const h = new Int32Array(buffer, 0, HEADER_WORDS);
+    if (h[H_MAGIC] !== MAGIC) throw new TypeError('replay filter: not a filter buffer (use createReplayFilterBuffer)');
+    this.buffer = buffer;
+    this.header = h;
+    this.buckets = h[H_BUCKETS]!;
+    if (HEADER_BYTES + this.buckets * BUCKET * 4 !== buffer.byteLength) throw new RangeError('replay filter: corrupt header');
+    this.halfLifeMs = h[H_HALFLIFE]!;
+    this.fingerprintBits = h[H_FPBITS]!;
+    this.fpMask = this.fingerprintBits === 28 ? 0x0fffffff : (1 << this.fingerprintBits) - 1;
+    this.k = Int32Array.from(h.subarray(H_KEY, H_KEY + 8));
+    this.cells = new Int32Array(buffer, HEADER_BYTES, this.buckets * BUCKET);
+  }
+
+  /**
+   * Records the entry a ^ b (16 bytes each, at a[ao..ao+16) and b[bo..bo+16); pass b = null for a alone) at
+   * time `now` (epoch ms). Returns true when it was already there (a replay: drop the message).
+   */
+  seen(a: Uint8Array, ao: number, b: Uint8Array | null, bo: number, now: number): boolean {
+    let w0 = a[ao]! | (a[ao + 1]! << 8) | (a[ao + 2]! << 16) | (a[ao + 3]! << 24);
+    let w1 = a[ao + 4]! | (a[ao + 5]! << 8) | (a[ao + 6]! << 16) | (a[ao + 7]! << 24);
+    let w2 = a[ao + 8]! | (a[ao + 9]! << 8) | (a[ao + 10]! << 16) | (a[ao + 11]! << 24);
+    let w3 = a[ao + 12]! | (a[ao + 13]! << 8) | (a[ao + 14]! << 16) | (a[ao + 15]! << 24);
+    if (b !== null) {
+      w0 ^= b[bo]! | (b[bo + 1]! << 8) | (b[bo + 2]! << 16) | (b[bo + 3]! << 24);
+      w1 ^= b[bo + 4]! | (b[bo + 5]! << 8) | (b[bo + 6]! << 16) | (b[bo + 7]! << 24);
+      w2 ^= b[bo + 8]! | (b[bo + 9]! << 8) | (b[bo + 10]! << 16) | (b[bo + 11]! << 24);
+      w3 ^= b[bo + 12]! | (b[bo + 13]! << 8) | (b[bo + 14]! << 16) | (b[bo + 15]! << 24);
+    }
+    return this.seenWords(w0, w1, w2, w3, now);
+  }
+
+  /** Same as `seen` on the entry given as four little-endian 32-bit words. */
+  seenWords(w0: number, w1: number, w2: number, w3: number, now: number): boolean {
+    const k = this.k;
+    let h1 = fmix(w0 ^ k[0]!);
+    h1 = fmix(h1 ^ w1 ^ k[1]!);
+    h1 = fmix(h1 ^ w2 ^ k[2]!);
+    h1 = fmix(h1 ^ w3 ^ k[3]!);
+    let h2 = fmix(w3 ^ k[4]!);
+    h2 = fmix(h2 ^ w2 ^ k[5]!);
+    h2 = fmix(h2 ^ w1 ^ k[6]!);
+    h2 = fmix(h2 ^ w0 ^ k[7]!);
+    let fp = h2 & this.fpMask;
+    if (fp === 0) fp = 1;
+    const epoch = Math.floor(now / this.halfLifeMs);
+    const tag = epoch & TAG_MASK;
+    const prevTag = (epoch - 1) & TAG_MASK;
+    const mine = (fp << TAG_BITS) | tag;
+    const base = ((h1 >>> 0) % this.buckets) * BUCKET;
+    const cells = this.cells;
+    this.sweep(tag, prevTag);
+    for (;;) {
+      let free = -1;
+      let oldPrev = -1;
+      for (let j = 0; j < BUCKET; j++) {
+        const v = Atomics.load(cells, base + j);
+        if (v === 0) {
+          if (free < 0) free = j;
+          continue;
+        }
+        const t = v & TAG_MASK;
+        if (t !== tag && t !== prevTag) {
+          if (free < 0) free = j;
+          continue;
+        }
+        if (v >>> TAG_BITS === fp) {
+          Atomics.add(this.header, H_DUPS, 1);
+          return true;
+        }
+        if (t === prevTag && oldPrev < 0) oldPrev = j;
+      }
+      const j = free >= 0 ? free : oldPrev;
+      if (j < 0) {
+        Atomics.add(this.header, H_OVERFLOWS, 1);
+        return false;
+      }
+      const expected = Atomics.load(cells, base + j);
+      const t = expected & TAG_MASK;
+      // Only claim a cell that is still free/stale (or the previous-epoch cell chosen for eviction).
+      if (free < 0 || expected === 0 || (t !== tag && t !== prevTag)) {
+        if (Atomics.compareExchange(cells, base + j, expected, mine) === expected) {
+          if (free < 0) Atomics.add(this.header, H_OVERFLOWS, 1);
+          Atomics.add(this.header, H_INSERTS, 1);
+          return false;
+        }
+      }
+      // Lost a race: scan again (the winner may have inserted this very entry).
+    }
+  }
+
+  private sweep(tag: number, prevTag: number): void {
+    const n = this.cells.length;
+    const start = Atomics.add(this.header, H_CURSOR, SWEEP_PER_INSERT) >>> 0;
+    for (let i = 0; i < SWEEP_PER_INSERT; i++) {
+      const c = (start + i) % n;
+      const v = Atomics.load(this.cells, c);
+      if (v === 0) continue;
+      const t = v & TAG_MASK;
+      if (t !== tag && t !== prevTag) Atomics.compareExchange(this.cells, c, v, 0);
+    }
+  }
+
+  /** Counters shared by all threads: inserts, duplicates found, overflows (full buckets). */
+  stats(): { inserts: number; duplicates: number; overflows: number; bytes: number } {
+    return {
+      inserts: Atomics.load(this.header, H_INSERTS) >>> 0,
+      duplicates: Atomics.load(this.header, H_DUPS) >>> 0,
+      overflows: Atomics.load(this.header, H_OVERFLOWS) >>> 0,
+      bytes: this.buffer.byteLength,
+    };
+  }
+}
