@@ -35,6 +35,27 @@ export const I2NP_TUNNEL_MAX = 62708;
 export const MAX_FRAGMENTS = 64;
 /** I2NP standard header size (i2np.md §1). */
 export const I2NP_HEADER_SIZE = 16;
+/** Size of a router / gateway hash in delivery instructions (i2np.md §6). */
+export const HASH_SIZE = 32;
+/** Delivery type LOCAL in tunnel delivery instructions, flag bits 6..5 (tunnel-message.md §3.1). */
+export const DELIVERY_LOCAL = 0;
+/** Delivery type TUNNEL (tunnel-message.md §3.1). */
+export const DELIVERY_TUNNEL = 1;
+/** Delivery type ROUTER (tunnel-message.md §3.1). */
+export const DELIVERY_ROUTER = 2;
+/** First-fragment flag bit 3: fragmented, a 4-byte message id follows (tunnel-message.md §3.1). */
+export const FLAG_FRAGMENTED = 0x08;
+/** First-fragment flag bits 4, 2, 1, 0: delay, extended options, reserved -- must be 0 (tunnel-message.md §3.1). */
+export const FLAG_UNIMPLEMENTED_MASK = 0x17;
+/** Flag bit 7: follow-on fragment (tunnel-message.md §3.2). */
+export const FLAG_FOLLOW_ON = 0x80;
+/** I2NP message types used by the data plane (i2np.md §3). */
+export const I2NP_DELIVERY_STATUS = 10;
+export const I2NP_TUNNEL_DATA = 18;
+export const I2NP_TUNNEL_GATEWAY = 19;
+export const I2NP_DATA = 20;
+/** Default I2NP expiration for messages we create: i2pd's I2NP_MESSAGE_EXPIRATION_TIMEOUT (i2np.md §1). */
+export const I2NP_EXPIRATION_MS = 8000;
 
 // --- Primitives ---
 export const AES_BLOCK_SIZE = 16;

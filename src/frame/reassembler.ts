@@ -1,0 +1,374 @@
+// Endpoint reassembly (OBEP and IBEP): one TunnelData body, after all layers are removed, in; complete I2NP
+// messages with their delivery out. Follows the endpoint rules of vectors-format.md literally:
+//   - no 0x00 separator after the checksum, or a wrong checksum (tunnel-message.md §2.1): the body is dropped;
+//   - the body is validated whole before any of it is used; one malformed pair drops it all;
+//   - fragments are keyed by message id; any arrival order completes a message once fragment 0, the fragment
+//     marked last and every number between have arrived; a repeated fragment number (0 included) of an incomplete
+//     message is ignored entirely, its last-flag too; the first fragment marked last fixes the end;
+//   - a delivered (or oversize-discarded) message's state is gone, so a late duplicate starts a new message;
+//   - a reassembled message longer than I2NP_TUNNEL_MAX is discarded (a message drop, not a body drop).
+// Partial state is bounded: it expires after `expiryMs` and is capped per endpoint and per pool (shared by many
+// endpoints) in messages and bytes, evicting the oldest. Nothing here throws for any body content.
+import {
+  CHECKSUM_OFFSET, CHECKSUM_SIZE, DELIVERY_LOCAL, DELIVERY_ROUTER, DELIVERY_TUNNEL, FLAG_FOLLOW_ON, FLAG_FRAGMENTED,
+  FLAG_UNIMPLEMENTED_MASK, FOLLOW_ON_INSTR_SIZE, HASH_SIZE, I2NP_TUNNEL_MAX, IV_OFFSET, IV_SIZE, MAX_FRAGMENTS,
+  PADDING_OFFSET, PAIRS_MAX, TUNNEL_DATA_SIZE,
+} from '../constants.js';
+import { DELIVERY_NAMES, type DeliveredMessage, readU32 } from './delivery.js';
+import { sha256 } from './hash.js';
+
+/** Default lifetime of a partial message (see docs/readme/frame.md, "Expiry"). */
+export const DEFAULT_EXPIRY_MS = 10_000;
+/** Default caps per endpoint (one tunnel) and per pool (all endpoints sharing it). */
+export const DEFAULT_MAX_MESSAGES_PER_TUNNEL = 128;
+export const DEFAULT_MAX_BYTES_PER_TUNNEL = 1 << 20;
+export const DEFAULT_MAX_MESSAGES_GLOBAL = 8192;
+export const DEFAULT_MAX_BYTES_GLOBAL = 64 << 20;
+
+/** Why a whole body was dropped. */
+export const BODY_DROP_REASONS = ['bad-length', 'no-separator', 'bad-checksum', 'malformed'] as const;
+export type BodyDropReason = (typeof BODY_DROP_REASONS)[number];
+/** Why a fragment or a (partial) message was dropped after its body was accepted. */
+export const MESSAGE_DROP_REASONS = [
+  'duplicate-fragment', 'beyond-last', 'oversize', 'expired', 'evicted-tunnel', 'evicted-global',
+] as const;
+export type MessageDropReason = (typeof MESSAGE_DROP_REASONS)[number];
+export type ReassemblyDropReason = BodyDropReason | MessageDropReason;
+
+/** Result of `Reassembler.push`: 'ok' or why the body was dropped. */
+export type PushResult = 'ok' | BodyDropReason;
+
+export interface PoolLimits {
+  /** Partial messages held by all endpoints of the pool together. */
+  maxMessages?: number;
+  /** Fragment bytes held by all endpoints of the pool together. */
+  maxBytes?: number;
+}
+
+export interface ReassemblerOptions {
+  /** Receives each complete message, in completion order. */
+  onMessage: (m: DeliveredMessage) => void;
+  /** Milliseconds; default Date.now. */
+  clock?: () => number;
+  /** Partial messages older than this (ms since their first fragment) are discarded. Infinity disables. */
+  expiryMs?: number;
+  maxMessagesPerTunnel?: number;
+  maxBytesPerTunnel?: number;
+  /** Shared caps; by default each reassembler gets a private pool with the default global caps. */
+  pool?: ReassemblyPool;
+}
+
+interface Partial {
+  owner: Reassembler;
+  msgId: number;
+  created: number;
+  frags: (Uint8Array | undefined)[];
+  /** Fragment number of the first fragment marked last, -1 until one arrives. */
+  last: number;
+  /** Fragments present among 0..last (valid once last >= 0). */
+  inRange: number;
+  bytes: number;
+  code: number;
+  tunnelId: number;
+  toHash: Uint8Array | undefined;
+  /** False once discarded (evicted, expired, completed): guards stale references. */
+  live: boolean;
+}
+
+function positive(v: number | undefined, dflt: number, name: string): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || Number.isNaN(v) || v <= 0) throw new RangeError(`${name} must be a positive number`);
+  return v;
+}
+
+/** Partial-message state shared by many endpoints: the global caps and the global oldest-first order. */
+export class ReassemblyPool {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  messages = 0;
+  bytes = 0;
+  /** Live partials in creation order (a Set keeps insertion order): the first is the oldest. */
+  readonly order = new Set<Partial>();
+
+  constructor(limits: PoolLimits = {}) {
+    this.maxMessages = positive(limits.maxMessages, DEFAULT_MAX_MESSAGES_GLOBAL, 'maxMessages');
+    this.maxBytes = positive(limits.maxBytes, DEFAULT_MAX_BYTES_GLOBAL, 'maxBytes');
+  }
+
+  /** Discards every partial of the pool older than its owner's expiry. Cheap when nothing is due. */
+  sweep(now: number): void {
+    for (const p of this.order) {
+      if (now - p.created < p.owner.expiryMs) {
+        // Creation order is time order for a monotonic clock; the oldest not being due ends the scan unless a
+        // reassembler with a shorter expiry shares the pool, which its own sweep covers.
+        break;
+      }
+      p.owner.discard(p, 'expired');
+    }
+  }
+}
+
+/** Where each pair of the body being processed starts; filled by validation, used by processing. */
+const MAX_PAIRS = Math.ceil(PAIRS_MAX / 4);
+
+export class Reassembler {
+  readonly expiryMs: number;
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  readonly pool: ReassemblyPool;
+  /** Partial messages of this endpoint in creation order. */
+  private readonly partials = new Map<number, Partial>();
+  messages = 0;
+  bytes = 0;
+  /** Bodies pushed and accepted; messages delivered. */
+  accepted = 0;
+  delivered = 0;
+  readonly drops: Record<ReassemblyDropReason, number>;
+  private readonly onMessage: (m: DeliveredMessage) => void;
+  private readonly clock: () => number;
+  private readonly scratch = new Uint8Array(PAIRS_MAX + IV_SIZE);
+  private readonly pairOff = new Int32Array(MAX_PAIRS);
+
+  constructor(opts: ReassemblerOptions) {
+    if (typeof opts?.onMessage !== 'function') throw new TypeError('onMessage must be a function');
+    this.onMessage = opts.onMessage;
+    this.clock = opts.clock ?? Date.now;
+    this.expiryMs = positive(opts.expiryMs, DEFAULT_EXPIRY_MS, 'expiryMs');
+    this.maxMessages = positive(opts.maxMessagesPerTunnel, DEFAULT_MAX_MESSAGES_PER_TUNNEL, 'maxMessagesPerTunnel');
+    this.maxBytes = positive(opts.maxBytesPerTunnel, DEFAULT_MAX_BYTES_PER_TUNNEL, 'maxBytesPerTunnel');
+    this.pool = opts.pool ?? new ReassemblyPool();
+    this.drops = Object.fromEntries(
+      [...BODY_DROP_REASONS, ...MESSAGE_DROP_REASONS].map((r) => [r, 0]),
+    ) as Record<ReassemblyDropReason, number>;
+  }
+
+  /** Number of partial messages held. */
+  get pending(): number {
+    return this.partials.size;
+  }
+
+  /** Processes one 1028-byte body (all layers removed). Never throws for any content. */
+  push(body: Uint8Array): PushResult {
+    const now = this.clock();
+    this.pool.sweep(now);
+    this.sweep(now);
+    const r = this.validate(body);
+    if (r !== 'ok') {
+      this.drops[r]++;
+      return r;
+    }
+    this.accepted++;
+    this.process(body, now);
+    return 'ok';
+  }
+
+  /** Discards this endpoint's partial messages that are due (push does this too). */
+  sweep(now: number = this.clock()): void {
+    for (const p of this.partials.values()) {
+      if (now - p.created < this.expiryMs) break;
+      this.discard(p, 'expired');
+    }
+  }
+
+  /** Drops all partial state (tunnel gone). */
+  clear(): void {
+    for (const p of [...this.partials.values()]) this.unlink(p);
+  }
+
+  /** Checks separator, checksum and every pair; records pair offsets in pairOff (terminated by -1). */
+  private validate(body: Uint8Array): PushResult {
+    if (!(body instanceof Uint8Array) || body.length !== TUNNEL_DATA_SIZE) return 'bad-length';
+    const end = TUNNEL_DATA_SIZE;
+    const sep = body.indexOf(0, PADDING_OFFSET);
+    if (sep < 0) return 'no-separator';
+    const start = sep + 1;
+    // checksum = SHA-256(body[start..end) || IV)[0..3] (tunnel-message.md §2.1)
+    const n = end - start;
+    const s = this.scratch;
+    s.set(body.subarray(start, end), 0);
+    s.set(body.subarray(IV_OFFSET, IV_OFFSET + IV_SIZE), n);
+    const h = sha256(s.subarray(0, n + IV_SIZE));
+    for (let i = 0; i < CHECKSUM_SIZE; i++) if (h[i] !== body[CHECKSUM_OFFSET + i]) return 'bad-checksum';
+    // Whole-body validation (vectors-format.md, "Endpoint rules").
+    let off = start;
+    let k = 0;
+    const po = this.pairOff;
+    while (off < end) {
+      const flag = body[off]!;
+      let p: number;
+      if (flag & FLAG_FOLLOW_ON) {
+        if (((flag >> 1) & 0x3f) === 0) return 'malformed';
+        p = off + FOLLOW_ON_INSTR_SIZE;
+      } else {
+        const code = (flag >> 5) & 3;
+        if (code === 3 || (flag & FLAG_UNIMPLEMENTED_MASK) !== 0) return 'malformed';
+        p = off + 3;
+        if (code === DELIVERY_TUNNEL) p += 4 + HASH_SIZE;
+        else if (code === DELIVERY_ROUTER) p += HASH_SIZE;
+        if (flag & FLAG_FRAGMENTED) p += 4;
+      }
+      if (p > end) return 'malformed';
+      const size = (body[p - 2]! << 8) | body[p - 1]!;
+      if (size === 0 || p + size > end) return 'malformed';
+      po[k++] = off;
+      off = p + size;
+    }
+    if (k < MAX_PAIRS) po[k] = -1;
+    return 'ok';
+  }
+
+  private process(body: Uint8Array, now: number): void {
+    const po = this.pairOff;
+    for (let k = 0; k < MAX_PAIRS; k++) {
+      const off = po[k]!;
+      if (off < 0) break;
+      const flag = body[off]!;
+      if (flag & FLAG_FOLLOW_ON) {
+        const size = (body[off + 5]! << 8) | body[off + 6]!;
+        const data = off + FOLLOW_ON_INSTR_SIZE;
+        this.fragment(readU32(body, off + 1), (flag >> 1) & 0x3f, (flag & 1) === 1, body, data, size, now, -1, 0, undefined);
+        continue;
+      }
+      const code = (flag >> 5) & 3;
+      let p = off + 1;
+      let tunnelId = 0;
+      let toHash: Uint8Array | undefined;
+      if (code === DELIVERY_TUNNEL) {
+        tunnelId = readU32(body, p);
+        p += 4;
+      }
+      if (code !== DELIVERY_LOCAL) {
+        toHash = body.slice(p, p + HASH_SIZE);
+        p += HASH_SIZE;
+      }
+      if (flag & FLAG_FRAGMENTED) {
+        const msgId = readU32(body, p);
+        const size = (body[p + 4]! << 8) | body[p + 5]!;
+        this.fragment(msgId, 0, false, body, p + 6, size, now, code, tunnelId, toHash);
+      } else {
+        const size = (body[p]! << 8) | body[p + 1]!;
+        this.deliver(code, tunnelId, toHash, body.slice(p + 2, p + 2 + size));
+      }
+    }
+  }
+
+  private fragment(
+    msgId: number, num: number, last: boolean, body: Uint8Array, data: number, size: number, now: number,
+    code: number, tunnelId: number, toHash: Uint8Array | undefined,
+  ): void {
+    let p = this.partials.get(msgId);
+    if (p === undefined) {
+      p = {
+        owner: this, msgId, created: now, frags: new Array<Uint8Array | undefined>(MAX_FRAGMENTS), last: -1,
+        inRange: 0, bytes: 0, code: -1, tunnelId: 0, toHash: undefined, live: true,
+      };
+      this.partials.set(msgId, p);
+      this.pool.order.add(p);
+      this.messages++;
+      this.pool.messages++;
+    } else if (p.frags[num] !== undefined) {
+      this.drops['duplicate-fragment']++;
+      return;
+    }
+    if (p.last >= 0 && num > p.last) {
+      // Past the fixed end: can never be part of the message.
+      this.drops['beyond-last']++;
+      return;
+    }
+    p.frags[num] = body.slice(data, data + size);
+    this.account(p, size);
+    if (num === 0) {
+      p.code = code;
+      p.tunnelId = tunnelId;
+      p.toHash = toHash;
+    }
+    if (p.last >= 0) {
+      p.inRange++;
+    } else if (last) {
+      // The first fragment marked last fixes the end: count what is already there, free what lies beyond.
+      p.last = num;
+      let c = 0;
+      for (let i = 0; i < MAX_FRAGMENTS; i++) {
+        const f = p.frags[i];
+        if (f === undefined) continue;
+        if (i <= num) c++;
+        else {
+          p.frags[i] = undefined;
+          this.account(p, -f.length);
+          this.drops['beyond-last']++;
+        }
+      }
+      p.inRange = c;
+    }
+    if (p.last >= 0 && p.inRange === p.last + 1) {
+      this.complete(p);
+      return;
+    }
+    this.enforceCaps(p);
+  }
+
+  private account(p: Partial, delta: number): void {
+    p.bytes += delta;
+    this.bytes += delta;
+    this.pool.bytes += delta;
+  }
+
+  private complete(p: Partial): void {
+    this.unlink(p);
+    let total = 0;
+    for (let i = 0; i <= p.last; i++) total += p.frags[i]!.length;
+    if (total > I2NP_TUNNEL_MAX) {
+      this.drops.oversize++;
+      return;
+    }
+    const msg = new Uint8Array(total);
+    let o = 0;
+    for (let i = 0; i <= p.last; i++) {
+      const f = p.frags[i]!;
+      msg.set(f, o);
+      o += f.length;
+    }
+    this.deliver(p.code, p.tunnelId, p.toHash, msg);
+  }
+
+  private deliver(code: number, tunnelId: number, toHash: Uint8Array | undefined, message: Uint8Array): void {
+    this.delivered++;
+    const m: DeliveredMessage = { delivery: DELIVERY_NAMES[code]!, message };
+    if (code === DELIVERY_TUNNEL) m.tunnelId = tunnelId;
+    if (toHash !== undefined) m.toHash = toHash;
+    this.onMessage(m);
+  }
+
+  /** Evicts the oldest partials (of this endpoint, then of the pool) until both are within their caps. */
+  private enforceCaps(current: Partial): void {
+    while (this.messages > this.maxMessages || this.bytes > this.maxBytes) {
+      const oldest = this.partials.values().next().value!;
+      this.discard(oldest, 'evicted-tunnel');
+      if (oldest === current) break;
+    }
+    const pool = this.pool;
+    while (pool.messages > pool.maxMessages || pool.bytes > pool.maxBytes) {
+      const oldest = pool.order.values().next().value;
+      if (oldest === undefined) break;
+      oldest.owner.discard(oldest, 'evicted-global');
+    }
+  }
+
+  /** @internal Discards a partial message, counting why. */
+  discard(p: Partial, reason: MessageDropReason): void {
+    if (!p.live) return;
+    this.drops[reason]++;
+    this.unlink(p);
+  }
+
+  private unlink(p: Partial): void {
+    if (!p.live) return;
+    p.live = false;
+    this.partials.delete(p.msgId);
+    this.pool.order.delete(p);
+    this.messages--;
+    this.pool.messages--;
+    this.bytes -= p.bytes;
+    this.pool.bytes -= p.bytes;
+  }
+}
