@@ -2,3 +2,4 @@
 // all with the same exports (asconfig.json). Add one `export * from` line per kernel file.
 export * from "./layout";
 export * from "./chacha20";
+export * from "./poly1305";
