@@ -3,3 +3,4 @@
 export * from "./layout";
 export * from "./chacha20";
 export * from "./poly1305";
+export * from "./sha256";
