@@ -94,6 +94,11 @@ export class NodeAesHop {
     for (let i = 0; i < n; i++) buf.set(iv0.subarray(i * 16, i * 16 + 16), at[i]! + IV_OFFSET);
   }
 
+  /** The key copies this object holds (for tests that check wiping). */
+  keyMaterial(): Uint8Array[] {
+    return [this.layerKey, this.ivKey];
+  }
+
   /** Zeroes the key copies and ends the OpenSSL contexts. The object is unusable afterwards. */
   wipe(): void {
     this.layerKey.fill(0);

@@ -362,6 +362,23 @@ export class LayerEngine {
     st.outAeadKey?.fill(0);
   }
 
+  /**
+   * The engine's own copies of a tunnel's keys (live views: all zero once the tunnel has ended). For tests and
+   * audits; do not keep or modify them.
+   */
+  debugKeyMaterial(tunnelId: number, gateway = false): Uint8Array[] {
+    const st = (gateway ? this.gateways : this.received).get(tunnelId);
+    if (!st) return [];
+    const out: Uint8Array[] = [];
+    for (const h of st.hops) {
+      if (h.aes) out.push(...h.aes.keyMaterial());
+      out.push(h.layerKey, h.ivKey);
+    }
+    if (st.inAeadKey) out.push(st.inAeadKey);
+    if (st.outAeadKey) out.push(st.outAeadKey);
+    return out;
+  }
+
   /** Fills `out` with gateway randomness (IVs / nonces) from the engine's random source. */
   randomIv(out: Uint8Array): void {
     this.random(out);
