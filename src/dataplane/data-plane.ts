@@ -1,0 +1,665 @@
+// The embeddable data plane: TunnelData in, processed TunnelData out, on every core.
+//
+// Tunnels are sharded: each tunnel lives on exactly one worker (chosen by a hash of the id its traffic carries), so
+// its keys, its pinned previous hop and its expiry live in one engine, and its messages are processed in order by
+// one thread. Each shard is a one-thread piscina pool (affinity without a custom balancer) over a SharedArrayBuffer
+// of batch slots; a task carries a slot index, a count and the joins / ends to apply before its batch. The main
+// thread keeps, per shard, the tunnel set as of the last delivered batch, so a replacement worker can be brought to
+// exactly that state and the undelivered batches re-run from their untouched input bytes (see docs/readme/dataplane.md).
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import {
+  MAX_BATCH, STATUS_BAD_LENGTH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_REPLAY,
+  STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, STATUS_WRONG_ROLE, TUNNEL_DATA_SIZE,
+} from '../constants.js';
+import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
+import { TUNNEL_LIFETIME_MS, type EngineBackend, type LayerEngineOptions, type TunnelConfig } from '../tunnel/types.js';
+import type { WasmFlavor } from '../wasm/loader.js';
+import { BatchRunner, isGatewayRole, tunnelIdOf, type BatchEngine, type EngineFactory } from './batch-runner.js';
+import type { ControlOp, Task, TaskResult, WorkerSetup } from './protocol.js';
+import { slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
+
+export interface DataPlaneOptions {
+  /** Worker threads (one shard each), or 0 / 'inline' for a single-thread plane on the calling thread. Default: cores. */
+  threads?: number | 'inline';
+  /** Engine backend (default 'auto'). */
+  backend?: EngineBackend;
+  /** WASM flavor for the wasm backend. */
+  flavor?: WasmFlavor;
+  /** Grace after a tunnel's expiresAt, ms (engine default when absent). */
+  graceMs?: number;
+  /** The router-wide replay filter (createReplayFilterBuffer); default: one sized for `messagesPerSecond`. */
+  replayFilter?: SharedArrayBuffer;
+  /** Expected messages per second, to size a default replay filter (default 10 000). */
+  messagesPerSecond?: number;
+  /** Messages per task (default 256, at most MAX_BATCH). */
+  maxBatch?: number;
+  /** Messages accepted but not yet handed out, whole plane (default 16 x maxBatch per shard). */
+  maxQueued?: number;
+  /** Tasks a worker holds at once (default 2: the next batch is waiting when the current one ends). */
+  pipeline?: number;
+  /** Attempts of one batch across worker crashes before its messages are dropped as workerCrash (default 3). */
+  maxAttempts?: number;
+  /**
+   * Receives every processed batch in order per tunnel. The views point into shared memory and are valid only
+   * during the call: send or copy what you keep. Messages with status !== STATUS_OK were not transformed.
+   */
+  onOutput: (batch: OutputBatch) => void;
+  /** Path of the compiled worker (default: dist/src/dataplane/worker.js, found from this file). */
+  workerFile?: string;
+  /** Tests: URL of a module exporting `createEngine(options)` used instead of the LayerEngine. */
+  engineModule?: string;
+}
+
+export interface OutputBatch {
+  /** Shard (worker) that processed it. */
+  readonly shard: number;
+  /** True for bodies pushed with pushGateway. */
+  readonly gateway: boolean;
+  readonly count: number;
+  /** count x 1028 bytes, grouped by tunnel; arrival order kept inside each tunnel. */
+  readonly bodies: Uint8Array;
+  /** STATUS_* per message. */
+  readonly status: Uint8Array;
+  /** Next router per message (LOCAL_HOP for output that stays here). */
+  readonly nextHops: Uint32Array;
+  /** Tunnel id now in body[0..3]. */
+  readonly nextTunnelIds: Uint32Array;
+}
+
+export interface DropCounters {
+  /** Refused at push: the queue was full (the producer did not wait for ready()). */
+  queueFull: number;
+  /** Refused at push: the plane was closing. */
+  closed: number;
+  unknownTunnel: number;
+  expiredTunnel: number;
+  replay: number;
+  wrongPrevHop: number;
+  badLength: number;
+  badMac: number;
+  wrongRole: number;
+  /** The engine threw on the batch (a bug): its messages are dropped, not retried. */
+  engineError: number;
+  /** The batch crashed its worker maxAttempts times. */
+  workerCrash: number;
+}
+
+export interface WorkerLoad {
+  shard: number;
+  batches: number;
+  messages: number;
+  /** Milliseconds the worker spent processing. */
+  busyMs: number;
+  /** busyMs / wall time since the plane started. */
+  utilization: number;
+  /** Messages accepted for this shard and not yet handed out. */
+  queued: number;
+  /** Times the worker was replaced after dying. */
+  restarts: number;
+  tunnels: number;
+}
+
+export interface DataPlaneStats {
+  messagesIn: number;
+  /** Messages handed out with STATUS_OK. */
+  messagesOut: number;
+  dropped: DropCounters;
+  /** Messages accepted and not yet handed out (all shards). */
+  queueDepth: number;
+  queueLimit: number;
+  workers: WorkerLoad[];
+}
+
+interface Entry {
+  slot: number;
+  count: number;
+  gateway: boolean;
+  ops: ControlOp[] | undefined;
+  attempts: number;
+  fresh: boolean;
+  done: boolean;
+  result: TaskResult | undefined;
+}
+
+interface Shard {
+  index: number;
+  pool: Piscina | null;
+  runner: BatchRunner | null;
+  buffer: ArrayBufferLike;
+  views: SlotViews[];
+  free: number[];
+  /** Slot being filled, per kind (0 received, 1 gateway), -1 none. */
+  staging: [number, number];
+  stagingCount: [number, number];
+  pending: Entry[];
+  ops: ControlOp[];
+  /** Tunnel configs as of the last delivered batch (what a replacement worker is given). Key: table bit + id. */
+  base: Map<number, TunnelConfig>;
+  inFlight: number;
+  epoch: number;
+  recovering: boolean;
+  needsReset: boolean;
+  queued: number;
+  batches: number;
+  messages: number;
+  busyMs: number;
+  restarts: number;
+}
+
+const STATUS_REASON: Record<number, keyof DropCounters> = {
+  [STATUS_UNKNOWN_TUNNEL]: 'unknownTunnel', [STATUS_EXPIRED_TUNNEL]: 'expiredTunnel', [STATUS_REPLAY]: 'replay',
+  [STATUS_WRONG_PREV_HOP]: 'wrongPrevHop', [STATUS_BAD_LENGTH]: 'badLength', [STATUS_BAD_MAC]: 'badMac',
+  [STATUS_WRONG_ROLE]: 'wrongRole',
+};
+
+const GATEWAY_BIT = 0x1_0000_0000;
+
+function baseKey(gateway: boolean, id: number): number {
+  return (gateway ? GATEWAY_BIT : 0) + (id >>> 0);
+}
+
+/** Where the compiled worker is: next to this file in dist/, or dist/src/dataplane/ above src/ (vitest, tsx). */
+export function defaultWorkerFile(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const local = join(here, 'worker.js');
+  if (existsSync(local)) return local;
+  let dir = here;
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'dist', 'src', 'dataplane', 'worker.js');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('tunnelplane: compiled data-plane worker not found (dist/src/dataplane/worker.js); run `npm run build`');
+}
+
+function wipeConfig(config: TunnelConfig): void {
+  const wipeHop = (h: { layerKey?: Uint8Array; ivKey?: Uint8Array; inAeadKey?: Uint8Array; outAeadKey?: Uint8Array }): void => {
+    h.layerKey?.fill(0);
+    h.ivKey?.fill(0);
+    h.inAeadKey?.fill(0);
+    h.outAeadKey?.fill(0);
+  };
+  if ('hops' in config) for (const h of config.hops) wipeHop(h);
+  wipeHop(config as never);
+}
+
+export class DataPlane extends EventEmitter {
+  readonly threads: number;
+  readonly maxBatch: number;
+  readonly replayFilter: SharedArrayBuffer;
+  private readonly shards: Shard[];
+  private readonly layout: SlotLayout;
+  private readonly pipeline: number;
+  private readonly maxAttempts: number;
+  private readonly onOutput: (batch: OutputBatch) => void;
+  private readonly startedAt = performance.now();
+  private readonly counters = { messagesIn: 0, messagesOut: 0 };
+  private readonly dropped: DropCounters = {
+    queueFull: 0, closed: 0, unknownTunnel: 0, expiredTunnel: 0, replay: 0, wrongPrevHop: 0, badLength: 0,
+    badMac: 0, wrongRole: 0, engineError: 0, workerCrash: 0,
+  };
+  private flushScheduled = false;
+  private needDrain = false;
+  private closing = false;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Checks configs on this thread (a worker must never see one its engine rejects). */
+  private readonly validator: BatchEngine;
+  /** Tunnels joined and not ended, as the caller sees them (base key). */
+  private readonly live = new Set<number>();
+  private readyWaiters: (() => void)[] = [];
+  /** Test hook: the next task dispatched to this shard makes its worker exit half way through. */
+  private crashNext = -1;
+
+  constructor(options: DataPlaneOptions, engineFactory: EngineFactory) {
+    super();
+    if (typeof options?.onOutput !== 'function') throw new TypeError('onOutput must be a function');
+    const t = options.threads ?? availableParallelism();
+    const inline = t === 'inline' || t === 0;
+    if (!inline && !(Number.isInteger(t) && (t as number) > 0 && (t as number) <= 256)) {
+      throw new RangeError(`threads must be 'inline' or an integer 0..256, not ${String(t)}`);
+    }
+    this.threads = inline ? 0 : (t as number);
+    const maxBatch = options.maxBatch ?? 256;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_BATCH) throw new RangeError(`maxBatch must be 1..${MAX_BATCH}`);
+    this.maxBatch = maxBatch;
+    this.pipeline = options.pipeline ?? 2;
+    if (!Number.isInteger(this.pipeline) || this.pipeline < 1) throw new RangeError('pipeline must be an integer >= 1');
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.onOutput = options.onOutput;
+    const shardCount = inline ? 1 : this.threads;
+    const maxQueued = options.maxQueued ?? 16 * maxBatch * shardCount;
+    if (!(maxQueued >= 1)) throw new RangeError('maxQueued must be >= 1');
+    // Two slots at least per shard: one filling while one is processed.
+    const slotCount = Math.max(2, Math.ceil(maxQueued / (shardCount * maxBatch)));
+    this.layout = slotLayout(maxBatch, slotCount);
+    this.replayFilter = options.replayFilter ??
+      createReplayFilterBuffer({ messagesPerSecond: options.messagesPerSecond ?? 10_000 });
+    const engine: LayerEngineOptions = { replayFilter: this.replayFilter };
+    if (options.backend !== undefined) engine.backend = options.backend;
+    if (options.flavor !== undefined) engine.flavor = options.flavor;
+    if (options.graceMs !== undefined) engine.graceMs = options.graceMs;
+    const workerFile = inline ? '' : (options.workerFile ?? defaultWorkerFile());
+
+    this.validator = engineFactory({ replayFilter: this.replayFilter });
+    this.shards = [];
+    for (let s = 0; s < shardCount; s++) {
+      const buffer = new SharedArrayBuffer(this.layout.slotSize * slotCount);
+      const shard: Shard = {
+        index: s, pool: null, runner: null, buffer, views: [], free: [], staging: [-1, -1], stagingCount: [0, 0],
+        pending: [], ops: [], base: new Map(), inFlight: 0, epoch: 0, recovering: false, needsReset: true,
+        queued: 0, batches: 0, messages: 0, busyMs: 0, restarts: 0,
+      };
+      for (let i = 0; i < slotCount; i++) shard.views.push(slotViews(buffer, this.layout, i));
+      for (let i = slotCount - 1; i >= 0; i--) shard.free.push(i);
+      if (inline) {
+        shard.runner = new BatchRunner(engineFactory, engine, buffer, maxBatch, slotCount);
+      } else {
+        const setup: WorkerSetup = { shard: s, slots: buffer, maxBatch, slotCount, engine };
+        if (options.engineModule !== undefined) setup.engineModule = options.engineModule;
+        shard.pool = new Piscina({
+          filename: workerFile, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: this.pipeline,
+          workerData: setup, name: 'default',
+        });
+        // Crashes surface as rejected tasks; the pool's own 'error' event must not bring the process down.
+        shard.pool.on('error', () => {});
+      }
+      this.shards.push(shard);
+    }
+  }
+
+  // ---------------------------------------------------------------- control plane
+
+  /**
+   * Starts processing a tunnel. Takes effect before any message pushed after this call (messages already pushed
+   * for the same shard are dispatched first). The config is cloned; the caller may wipe its keys.
+   */
+  join(config: TunnelConfig): void {
+    this.checkOpen();
+    if (config === null || typeof config !== 'object') throw new TypeError('config must be a TunnelConfig');
+    const own = structuredClone(config);
+    if (own.expiresAt === undefined) own.expiresAt = Date.now() + TUNNEL_LIFETIME_MS; // fixed now, for replacements
+    const gateway = isGatewayRole(own);
+    const id = tunnelIdOf(own);
+    const key = baseKey(gateway, id);
+    if (this.live.has(key)) throw new Error(`tunnel id ${id} is already in use`);
+    // Throws TypeError / RangeError exactly as a worker's engine would.
+    this.validator.join(structuredClone(own));
+    this.validator.end(id, gateway);
+    this.live.add(key);
+    this.control(this.shardOf(id), { op: 'join', config: own });
+  }
+
+  /** Ends a tunnel (keys zeroed in the worker and here) before any message pushed after this call. */
+  end(tunnelId: number, options: { gateway?: boolean } = {}): void {
+    this.checkOpen();
+    if (!Number.isInteger(tunnelId) || tunnelId < 0 || tunnelId > 0xffffffff) throw new TypeError('tunnelId must be a u32');
+    const gateway = options.gateway === true;
+    this.live.delete(baseKey(gateway, tunnelId));
+    this.control(this.shardOf(tunnelId), { op: 'end', tunnelId, gateway });
+  }
+
+  private control(shard: Shard, op: ControlOp): void {
+    // Order: everything pushed before this call is processed under the old tunnel set.
+    for (const k of [0, 1] as const) if (shard.stagingCount[k] > 0) this.dispatchStaging(shard, k);
+    shard.ops.push(op);
+    this.scheduleFlush();
+  }
+
+  // ---------------------------------------------------------------- data in
+
+  /**
+   * Accepts one TunnelData body received from `prevHop` (copied into shared memory). Returns false when the
+   * queue is full (the message is dropped and counted as queueFull; wait for ready() or 'drain') or the plane is
+   * closing.
+   */
+  push(body: Uint8Array, prevHop: number): boolean {
+    checkBody(body);
+    return this.accept(body, 0, prevHop >>> 0, 0);
+  }
+
+  /** Accepts one locally framed gateway body (IBGW / OBGW, body[0..3] = the gateway's tunnel id). */
+  pushGateway(body: Uint8Array): boolean {
+    checkBody(body);
+    return this.accept(body, 0, 0, 1);
+  }
+
+  /**
+   * Accepts `count` bodies laid out back to back (count x 1028 bytes), waiting for room instead of dropping.
+   * `prevHops` (one per message) for received TunnelData; omit it for gateway bodies.
+   */
+  async pushBatch(bodies: Uint8Array, prevHops?: Uint32Array, count?: number): Promise<void> {
+    if (!(bodies instanceof Uint8Array)) throw new TypeError('bodies must be a Uint8Array');
+    const n = count ?? Math.floor(bodies.length / TUNNEL_DATA_SIZE);
+    if (!Number.isInteger(n) || n < 0 || n * TUNNEL_DATA_SIZE > bodies.length) throw new RangeError('bodies must hold count x 1028 bytes');
+    if (prevHops !== undefined && !(prevHops instanceof Uint32Array && prevHops.length >= n)) {
+      throw new RangeError('prevHops must be a Uint32Array of count entries');
+    }
+    const kind = prevHops === undefined ? 1 : 0;
+    for (let i = 0; i < n; i++) {
+      const o = i * TUNNEL_DATA_SIZE;
+      const shard = this.shardOf(readId(bodies, o));
+      while (!this.closing && !this.hasRoom(shard, kind)) await this.ready();
+      if (!this.accept(bodies, o, kind === 0 ? prevHops![i]! : 0, kind)) return;
+    }
+  }
+
+  private accept(src: Uint8Array, at: number, prevHop: number, kind: 0 | 1): boolean {
+    if (this.closing) {
+      this.dropped.closed++;
+      return false;
+    }
+    const shard = this.shardOf(readId(src, at));
+    let slot = shard.staging[kind];
+    if (slot < 0) {
+      const f = shard.free.pop();
+      if (f === undefined) {
+        this.dropped.queueFull++;
+        this.needDrain = true;
+        return false;
+      }
+      slot = f;
+      shard.staging[kind] = slot;
+      shard.stagingCount[kind] = 0;
+    }
+    const v = shard.views[slot]!;
+    const i = shard.stagingCount[kind]++;
+    v.inBodies.set(src.subarray(at, at + TUNNEL_DATA_SIZE), i * TUNNEL_DATA_SIZE);
+    v.inPrev[i] = prevHop;
+    shard.queued++;
+    this.counters.messagesIn++;
+    if (i + 1 === this.maxBatch) this.dispatchStaging(shard, kind);
+    else this.scheduleFlush();
+    return true;
+  }
+
+  /** True when a message for this shard would be accepted now. */
+  private hasRoom(shard: Shard, kind: 0 | 1): boolean {
+    return shard.staging[kind] >= 0 || shard.free.length > 0;
+  }
+
+  /** Resolves when every shard can accept a message again (at once if they all can). */
+  ready(): Promise<void> {
+    if (this.closing || this.shards.every((s) => this.hasRoom(s, 0) && this.hasRoom(s, 1))) return Promise.resolve();
+    this.needDrain = true;
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** Dispatches every partly filled batch now (otherwise they go when the worker is free or the batch is full). */
+  flush(): void {
+    for (const shard of this.shards) {
+      for (const k of [0, 1] as const) if (shard.stagingCount[k] > 0) this.dispatchStaging(shard, k);
+      if (shard.ops.length > 0) this.dispatchControl(shard);
+    }
+  }
+
+  /** Resolves when everything accepted so far has been handed out. */
+  idle(): Promise<void> {
+    this.flush();
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops accepting, processes and hands out everything accepted, then stops the workers and wipes keys. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closing = true;
+    for (const w of this.readyWaiters.splice(0)) w();
+    await this.idle();
+    this.closed = true;
+    await Promise.all(this.shards.map((s) => s.pool?.destroy()));
+    for (const s of this.shards) {
+      for (const c of s.base.values()) wipeConfig(c);
+      s.base.clear();
+    }
+  }
+
+  stats(): DataPlaneStats {
+    const wall = performance.now() - this.startedAt;
+    let depth = 0;
+    const workers = this.shards.map((s): WorkerLoad => {
+      depth += s.queued;
+      return {
+        shard: s.index, batches: s.batches, messages: s.messages, busyMs: s.busyMs,
+        utilization: wall > 0 ? s.busyMs / wall : 0, queued: s.queued, restarts: s.restarts, tunnels: s.base.size,
+      };
+    });
+    return {
+      messagesIn: this.counters.messagesIn, messagesOut: this.counters.messagesOut, dropped: { ...this.dropped },
+      queueDepth: depth, queueLimit: this.shards.length * this.layout.slotCount * this.maxBatch, workers,
+    };
+  }
+
+  /** Test hook: the next batch dispatched to `shard` makes its worker exit half way through it. */
+  crashNextBatch(shard: number): void {
+    this.crashNext = shard;
+  }
+
+  /** Shard of a tunnel id (stable for the life of the plane). */
+  shardOf(tunnelId: number): Shard {
+    const n = this.shards.length;
+    if (n === 1) return this.shards[0]!;
+    let h = tunnelId >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+    h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+    return this.shards[((h ^ (h >>> 16)) >>> 0) % n]!;
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  private checkOpen(): void {
+    if (this.closing) throw new Error('data plane is closed');
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const shard of this.shards) this.pump(shard);
+    });
+  }
+
+  /** Sends partial batches and pending control ops when the shard's worker has room in its pipeline. */
+  private pump(shard: Shard): void {
+    if (shard.recovering) return;
+    for (const k of [0, 1] as const) {
+      if (shard.stagingCount[k] > 0 && shard.inFlight < this.pipeline) this.dispatchStaging(shard, k);
+    }
+    if (shard.ops.length > 0 && shard.stagingCount[0] === 0 && shard.stagingCount[1] === 0) this.dispatchControl(shard);
+  }
+
+  private dispatchStaging(shard: Shard, kind: 0 | 1): void {
+    const slot = shard.staging[kind];
+    const count = shard.stagingCount[kind];
+    shard.staging[kind] = -1;
+    shard.stagingCount[kind] = 0;
+    const entry: Entry = {
+      slot, count, gateway: kind === 1, ops: shard.ops.length > 0 ? shard.ops.splice(0) : undefined,
+      attempts: 0, fresh: true, done: false, result: undefined,
+    };
+    shard.pending.push(entry);
+    if (!shard.recovering) this.send(shard, entry);
+  }
+
+  private dispatchControl(shard: Shard): void {
+    const entry: Entry = {
+      slot: -1, count: 0, gateway: false, ops: shard.ops.splice(0), attempts: 0, fresh: true, done: false,
+      result: undefined,
+    };
+    shard.pending.push(entry);
+    if (!shard.recovering) this.send(shard, entry);
+  }
+
+  private send(shard: Shard, entry: Entry): void {
+    const task: Task = { slot: entry.slot, count: entry.count, gateway: entry.gateway, fresh: entry.fresh };
+    if (entry.ops) task.ops = entry.ops;
+    if (shard.needsReset) {
+      task.reset = [...shard.base.values()];
+      shard.needsReset = false;
+    }
+    if (this.crashNext === shard.index && entry.count > 1 && !entry.gateway) {
+      task.crash = true;
+      this.crashNext = -1;
+    }
+    entry.attempts++;
+    entry.fresh = false;
+    const epoch = shard.epoch;
+    shard.inFlight++;
+    if (shard.runner) {
+      const runner = shard.runner;
+      queueMicrotask(() => {
+        let r: TaskResult;
+        try {
+          r = runner.run(task);
+        } catch (e) {
+          r = { busyMs: 0, error: e instanceof Error ? e.message : String(e) };
+        }
+        this.settled(shard, entry, epoch, r);
+      });
+      return;
+    }
+    shard.pool!.run(task).then(
+      (r: TaskResult) => this.settled(shard, entry, epoch, r.uninitialized ? undefined : r),
+      () => this.settled(shard, entry, epoch, undefined),
+    );
+  }
+
+  /** A task came back (`result`) or its worker died (undefined). */
+  private settled(shard: Shard, entry: Entry, epoch: number, result: TaskResult | undefined): void {
+    shard.inFlight--;
+    if (epoch !== shard.epoch) {
+      // A task of a worker generation already being replaced: it is resent in order; ignore this outcome.
+      if (shard.recovering && shard.inFlight === 0) this.resend(shard);
+      return;
+    }
+    if (result === undefined) {
+      shard.epoch++;
+      shard.recovering = true;
+      shard.restarts++;
+      this.emit('workerCrash', shard.index);
+      if (shard.inFlight === 0) this.resend(shard);
+      return;
+    }
+    entry.done = true;
+    entry.result = result;
+    this.deliver(shard);
+  }
+
+  /** After a worker died: bring its replacement to the last delivered state and re-run what was not delivered. */
+  private resend(shard: Shard): void {
+    shard.recovering = false;
+    shard.needsReset = true;
+    for (const entry of shard.pending) {
+      entry.done = false;
+      entry.result = undefined;
+      if (entry.attempts >= this.maxAttempts && entry.count > 0) {
+        // Poison batch: keep its control ops (a control-only retry), drop its messages.
+        this.dropped.workerCrash += entry.count;
+        shard.queued -= entry.count;
+        if (entry.slot >= 0) shard.free.push(entry.slot);
+        entry.slot = -1;
+        entry.count = 0;
+      }
+    }
+    for (const entry of shard.pending) this.send(shard, entry);
+    if (shard.pending.length === 0 && shard.base.size > 0) this.dispatchControlReset(shard);
+    this.pump(shard);
+    this.maybeDrain();
+  }
+
+  private dispatchControlReset(shard: Shard): void {
+    const entry: Entry = { slot: -1, count: 0, gateway: false, ops: undefined, attempts: 0, fresh: true, done: false, result: undefined };
+    shard.pending.push(entry);
+    this.send(shard, entry);
+  }
+
+  /** Hands out completed batches from the head of the shard's queue, in dispatch order. */
+  private deliver(shard: Shard): void {
+    while (shard.pending.length > 0 && shard.pending[0]!.done) {
+      const e = shard.pending.shift()!;
+      const r = e.result!;
+      if (e.ops) this.applyToBase(shard, e.ops);
+      if (r.pins) {
+        for (let i = 0; i < r.pins.length; i += 2) {
+          const c = shard.base.get(baseKey(false, r.pins[i]!));
+          if (c && c.role !== 'obgw' && c.role !== 'ibgw' && c.previousHop === undefined) c.previousHop = r.pins[i + 1]!;
+        }
+      }
+      shard.busyMs += r.busyMs;
+      if (e.count > 0) {
+        shard.batches++;
+        shard.messages += e.count;
+        const v = shard.views[e.slot]!;
+        if (r.error !== undefined) {
+          this.dropped.engineError += e.count;
+        } else {
+          let ok = 0;
+          const st = v.outStatus;
+          for (let i = 0; i < e.count; i++) {
+            const s = st[i]!;
+            if (s === STATUS_OK) ok++;
+            else this.dropped[STATUS_REASON[s] ?? 'engineError']++;
+          }
+          this.counters.messagesOut += ok;
+          try {
+            this.onOutput({
+              shard: shard.index, gateway: e.gateway, count: e.count,
+              bodies: v.outBodies.subarray(0, e.count * TUNNEL_DATA_SIZE), status: st.subarray(0, e.count),
+              nextHops: v.outHop.subarray(0, e.count), nextTunnelIds: v.outTunnel.subarray(0, e.count),
+            });
+          } catch (err) {
+            queueMicrotask(() => this.emit('error', err));
+          }
+        }
+        shard.queued -= e.count;
+        shard.free.push(e.slot);
+      }
+    }
+    this.pump(shard);
+    this.maybeDrain();
+    if (this.idleWaiters.length > 0 && this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private applyToBase(shard: Shard, ops: ControlOp[]): void {
+    for (const op of ops) {
+      if (op.op === 'join') {
+        const key = baseKey(isGatewayRole(op.config), tunnelIdOf(op.config));
+        const old = shard.base.get(key);
+        if (old && old !== op.config) wipeConfig(old);
+        shard.base.set(key, op.config);
+      } else {
+        const key = baseKey(op.gateway, op.tunnelId);
+        const old = shard.base.get(key);
+        if (old) wipeConfig(old);
+        shard.base.delete(key);
+      }
+    }
+  }
+
+  private isIdle(): boolean {
+    return this.shards.every((s) => s.queued === 0 && s.pending.length === 0 && s.ops.length === 0);
+  }
+
+  private maybeDrain(): void {
+    if (!this.needDrain) return;
+    if (!this.shards.every((s) => this.hasRoom(s, 0) && this.hasRoom(s, 1))) return;
+    this.needDrain = false;
+    for (const w of this.readyWaiters.splice(0)) w();
+    this.emit('drain');
+  }
+}
+
+function checkBody(body: Uint8Array): void {
+  if (!(body instanceof Uint8Array)) throw new TypeError('body must be a Uint8Array');
+  if (body.length !== TUNNEL_DATA_SIZE) throw new RangeError(`body must be ${TUNNEL_DATA_SIZE} bytes, not ${body.length}`);
+}
+
+function readId(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
