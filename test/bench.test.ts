@@ -1,0 +1,323 @@
+// The benchmark harness: report shape, validation before timing, selection, arguments, registry, chart.
+// No assertion here depends on a measured speed.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runBench, selectWorkloads, batchesOf, threadsOf, type Outcome } from '../bench/harness.js';
+import { formatJson, formatTable } from '../bench/report.js';
+import { renderChart } from '../bench/chart.js';
+import { parseSpeed } from '../bench/openssl.js';
+import { createRng } from '../bench/random.js';
+import { loadWorkloads } from '../bench/workloads/index.js';
+import { defineWorkload, Unavailable, type Implementation, type Workload } from '../bench/types.js';
+import { parseBenchArgs } from '../src/cli/bench.js';
+import { UsageError } from '../src/cli/args.js';
+import { main } from '../src/cli/main.js';
+
+// A tiny workload: XOR every byte of each 16-byte message with a per-message key byte.
+interface XorInput { batch: number; keys: Uint8Array; data: Uint8Array }
+function xorImpl(mutate?: (out: Uint8Array) => void): Implementation<XorInput> {
+  return {
+    setup(inp) {
+      const out = new Uint8Array(inp.data.length);
+      return {
+        run() {
+          for (let i = 0; i < out.length; i++) out[i] = inp.data[i]! ^ inp.keys[i >> 4]!;
+          mutate?.(out);
+        },
+        output: () => out,
+      };
+    },
+  };
+}
+function xorWorkload(id: string, impls: Workload<XorInput>['impls'], extra: Partial<Workload<XorInput>> = {}) {
+  return defineWorkload<XorInput>({
+    id,
+    description: `test workload ${id}`,
+    bytesPerMessage: 16,
+    batches: [1, 4, 8],
+    input: (batch, rng) => ({ batch, keys: rng.bytes(batch), data: rng.bytes(16 * batch) }),
+    impls,
+    ...extra,
+  });
+}
+
+const FAST = { timeMs: 2, warmupMs: 1, iterations: 2, ceiling: false } as const;
+
+describe('bench harness', () => {
+  it('produces the JSON object of the issue, with one row per workload, impl, batch and threads', async () => {
+    const w = xorWorkload('xor-a', { noble: xorImpl(), 'node-naive': xorImpl(), tunnelplane: xorImpl() }, {
+      ceiling: { algorithm: 'aes-256-cbc' },
+    });
+    const outcome = await runBench({ workloads: [w], ...FAST });
+    expect(outcome.problems).toEqual([]);
+    const doc = JSON.parse(formatJson(outcome.report));
+    expect(Object.keys(doc)).toEqual(['tool', 'version', 'date', 'machine', 'results', 'ceiling']);
+    expect(doc.tool).toBe('tunnelplane bench');
+    expect(doc.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(new Date(doc.date).toISOString()).toBe(doc.date);
+    expect(Object.keys(doc.machine)).toEqual(['cpu', 'cores', 'node', 'openssl']);
+    expect(doc.machine.cores).toBeGreaterThan(0);
+    expect(doc.machine.node).toBe(process.version);
+    expect(doc.results).toHaveLength(9);
+    for (const r of doc.results) {
+      expect(Object.keys(r)).toEqual(['workload', 'impl', 'batch', 'threads', 'msgsPerSec', 'mbPerSec', 'rme', 'samples']);
+      expect(r.workload).toBe('xor-a');
+      expect(r.threads).toBe(1);
+      expect(r.msgsPerSec).toBeGreaterThan(0);
+      expect(r.mbPerSec).toBeCloseTo((r.msgsPerSec * 16) / 1e6, 2);
+      expect(r.samples).toBeGreaterThanOrEqual(2);
+    }
+    expect(new Set(doc.results.map((r: { batch: number }) => r.batch))).toEqual(new Set([1, 4, 8]));
+    // The ceiling was disabled: the entry is there, with null and a reason.
+    expect(doc.ceiling).toEqual([{ workload: 'xor-a', msgsPerSec: null, source: expect.stringContaining('not measured') }]);
+  });
+
+  it('the table shows ratios to the baselines measured in the same run', async () => {
+    const w = xorWorkload('xor-t', { tunnelplane: xorImpl(), noble: xorImpl(), 'node-naive': xorImpl() });
+    const outcome = await runBench({ workloads: [w], quick: true, ...FAST });
+    const table = formatTable(outcome);
+    expect(table).toContain('xor-t: test workload xor-t');
+    expect(table).toMatch(/vs noble/);
+    expect(table).toMatch(/vs node-naive/);
+    expect(table).toMatch(/noble\s+8\s.*1\.00x/);
+    expect(table).not.toContain('FAILED');
+  });
+
+  it('validation catches an implementation that produces different bytes, and the other workloads still run', async () => {
+    const bad = xorWorkload('xor-bad', {
+      noble: xorImpl(),
+      'node-naive': xorImpl(),
+      'tunnelplane-wasm': xorImpl((out) => { if (out.length > 20) out[20]! ^= 1; }),
+    });
+    const good = xorWorkload('xor-good', { noble: xorImpl(), 'node-naive': xorImpl() });
+    const outcome = await runBench({ workloads: [bad, good], ...FAST });
+    expect(outcome.problems).toHaveLength(1);
+    const p = outcome.problems[0]!;
+    expect(p.workload).toBe('xor-bad');
+    expect(p.message).toMatch(/validation failed at batch 4/);
+    expect(p.message).toContain('{tunnelplane-wasm} vs {noble, node-naive}');
+    expect(p.message).toContain('first difference at byte 20 (message 1, offset 4)');
+    // Batch 1 validated and was timed, but an aborted workload reports no figures at all.
+    expect(outcome.report.results.filter((r) => r.workload === 'xor-bad')).toEqual([]);
+    expect(outcome.report.results.filter((r) => r.workload === 'xor-good')).toHaveLength(6);
+    expect(formatTable(outcome)).toMatch(/FAILED \(1\):\n {2}xor-bad: validation failed/);
+  });
+
+  it('gives every implementation the same input, even when one mutates its own', async () => {
+    const seen: string[] = [];
+    const spy: Implementation<XorInput> = {
+      setup(inp) {
+        seen.push(Buffer.from(inp.data).toString('hex'));
+        inp.data.fill(0);
+        return { run() {}, output: () => new Uint8Array(1) };
+      },
+    };
+    await runBench({ workloads: [xorWorkload('xor-in', { a: spy, b: spy, c: spy }, { batches: [4] })], ...FAST });
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen).size).toBe(1);
+    expect(seen[0]).toBe(Buffer.from(createRng('xor-in/4').bytes(4 + 64).subarray(4)).toString('hex'));
+  });
+
+  it('reports an Unavailable implementation as skipped and a throwing one as a problem', async () => {
+    const unavailable: Implementation<XorInput> = { setup() { throw new Unavailable('no SIMD here'); } };
+    const broken: Implementation<XorInput> = { setup() { throw new Error('boom'); } };
+    const w = xorWorkload('xor-skip', { noble: xorImpl(), 'tunnelplane-wasm': unavailable, 'tunnelplane-node': broken });
+    const outcome = await runBench({ workloads: [w], ...FAST });
+    expect(outcome.skips).toEqual([{ workload: 'xor-skip', impl: 'tunnelplane-wasm', reason: 'no SIMD here' }]);
+    expect(outcome.problems).toHaveLength(1);
+    expect(outcome.problems[0]!.message).toMatch(/boom/);
+    expect(outcome.report.results.map((r) => r.impl)).toEqual(['noble', 'noble', 'noble']);
+  });
+
+  it('awaits async implementations and runs thread counts as separate rows', async () => {
+    let closed = 0;
+    const pool: Implementation<XorInput> = {
+      async setup(inp, ctx) {
+        const inner = await xorImpl().setup(inp, ctx);
+        return {
+          run: async () => { await Promise.resolve(); inner.run(); },
+          output: () => inner.output(),
+          close: async () => { closed++; },
+        };
+      },
+    };
+    const w = xorWorkload('xor-pool', { 'tunnelplane': pool, noble: xorImpl() }, {
+      batches: [8], threads: [1, 'max'], messagesPerRun: (b, t) => b * t,
+    });
+    const outcome = await runBench({ workloads: [w], threads: 3, ...FAST });
+    expect(outcome.problems).toEqual([]);
+    expect(outcome.report.results.map((r) => `${r.impl}/${r.threads}`)).toEqual(['tunnelplane/1', 'noble/1', 'tunnelplane/3', 'noble/3']);
+    expect(closed).toBe(2);
+  });
+
+  it('reports progress with a growing count', async () => {
+    const seen: number[] = [];
+    const w = xorWorkload('xor-prog', { a: xorImpl(), b: xorImpl() });
+    await runBench({ workloads: [w], ...FAST, onProgress: (p) => { if (p.phase === 'time') seen.push(p.done); } });
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('says plainly when there is no openssl binary', async () => {
+    const w = xorWorkload('xor-c', { a: xorImpl() }, { ceiling: { algorithm: 'sha256' }, batches: [1] });
+    const outcome = await runBench({ workloads: [w], timeMs: 2, warmupMs: 1, iterations: 2, opensslBinary: '/nonexistent/openssl' });
+    expect(outcome.report.machine.openssl).toBeNull();
+    expect(outcome.report.ceiling[0]!.msgsPerSec).toBeNull();
+    expect(formatTable(outcome)).toMatch(/hardware ceiling: not measured \(not measured: no openssl binary on PATH\)/);
+  });
+});
+
+describe('selection', () => {
+  const w1 = xorWorkload('aes-x', { noble: xorImpl(), 'node-naive': xorImpl(), tunnelplane: xorImpl() });
+  const w2 = xorWorkload('sha-x', { noble: xorImpl() }, { batches: [1, 16, 64, 256], threads: [1, 'max'] });
+  it('--filter keeps whole workloads by id, or single implementations by workload/impl', () => {
+    expect(selectWorkloads([w1, w2], /aes/).map((s) => [s.workload.id, s.impls])).toEqual([['aes-x', ['noble', 'node-naive', 'tunnelplane']]]);
+    expect(selectWorkloads([w1, w2], /noble$/).map((s) => [s.workload.id, s.impls])).toEqual([['aes-x', ['noble']], ['sha-x', ['noble']]]);
+    expect(selectWorkloads([w1, w2], /nothing/)).toEqual([]);
+  });
+  it('--quick takes one batch size, the largest up to 64', () => {
+    expect(batchesOf(w2, true)).toEqual([64]);
+    expect(batchesOf(w2, false)).toEqual([1, 16, 64, 256]);
+    expect(threadsOf(w2, true, 2)).toEqual([1, 2]);
+    expect(threadsOf(w2, false, 1)).toEqual([1]);
+  });
+});
+
+describe('tunnelplane bench arguments', () => {
+  it('parses the options', () => {
+    const a = parseBenchArgs(['--quick', '--json', '--filter', 'aes|sha', '--threads', '4', '--out', join(tmpdir(), 'x.json')]);
+    expect(a.quick).toBe(true);
+    expect(a.json).toBe(true);
+    expect(a.filter!.test('sha256-1008')).toBe(true);
+    expect(a.threads).toBe(4);
+  });
+  it('rejects bad input with a UsageError', () => {
+    expect(() => parseBenchArgs(['--filter', '(unclosed'])).toThrow(/--filter: not a valid regular expression/);
+    expect(() => parseBenchArgs(['--filter', ''])).toThrow(UsageError);
+    expect(() => parseBenchArgs(['--threads', '0'])).toThrow(/--threads must be between 1 and 256/);
+    expect(() => parseBenchArgs(['--threads', 'many'])).toThrow(/--threads takes a whole number/);
+    expect(() => parseBenchArgs(['--out', '/nonexistent-dir/x.json'])).toThrow(/--out: directory .* does not exist/);
+    expect(() => parseBenchArgs(['--bogus'])).toThrow(UsageError);
+  });
+  it('exits with status 2 on a usage error and on a filter that matches nothing', async () => {
+    const write = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      expect(await main(['bench', '--threads', 'x'])).toBe(2);
+      expect(await main(['bench', '--filter', '['])).toBe(2);
+      expect(await main(['bench', '--filter', '^no-such-workload$'])).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
+  });
+});
+
+describe('workload registry', () => {
+  it('loads the primitive workloads, skips modules that do not exist and reports ones that fail', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-bench-'));
+    writeFileSync(join(dir, 'broken.mjs'), "throw new Error('module exploded');\n");
+    writeFileSync(join(dir, 'noexport.mjs'), 'export const nothing = 1;\n');
+    const url = (f: string) => pathToFileURL(join(dir, f)).href;
+    const reg = await loadWorkloads(['./primitives.js', './does-not-exist.js', url('broken.mjs'), url('noexport.mjs')]);
+    expect(reg.workloads.map((w) => w.id)).toEqual(['aes-cbc-1008', 'chacha20-1008', 'sha256-1008']);
+    expect(reg.missing).toEqual(['./does-not-exist.js']);
+    expect(reg.failures.map((f) => f.error)).toEqual(['module exploded', 'does not export `workloads: Workload[]`']);
+  });
+
+  it('every implementation of the primitive workloads agrees on batch 16', async () => {
+    const reg = await loadWorkloads(['./primitives.js']);
+    const outcome = await runBench({ workloads: reg.workloads, quick: true, ...FAST, filter: /1008/ });
+    expect(outcome.problems).toEqual([]);
+    for (const id of ['aes-cbc-1008', 'chacha20-1008', 'sha256-1008']) {
+      expect(outcome.report.results.some((r) => r.workload === id && r.impl === 'noble')).toBe(true);
+      expect(outcome.report.results.some((r) => r.workload === id && r.impl === 'node-naive')).toBe(true);
+    }
+  });
+});
+
+describe('openssl ceiling', () => {
+  it('parses openssl speed -mr output', () => {
+    const out = '+DT:AES-256-CBC:1:1008\n+R:858213:AES-256-CBC:0.990000\n+H:1008\n+F:25:AES-256-CBC:873816872.73\n';
+    expect(parseSpeed(out)).toBeCloseTo(873816872.73 / 1008, 3);
+    expect(parseSpeed('+R:1000:sha256:2.000000\n')).toBe(500);
+    expect(parseSpeed('garbage')).toBeNull();
+  });
+});
+
+/** A minimal XML well-formedness check: balanced tags, quoted attributes, known entities only. */
+function checkXml(text: string): void {
+  const body = text.replace(/^<\?xml[^?]*\?>\s*/, '');
+  const stack: string[] = [];
+  const re = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>|<|&(?!(?:amp|lt|gt|quot|apos);)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(body))) {
+    if (m[0] === '<') throw new Error(`stray or malformed tag at ${m.index}: ${body.slice(m.index, m.index + 40)}`);
+    if (m[0].startsWith('&')) throw new Error(`bad entity at ${m.index}`);
+    const [, close, name, , selfClose] = m;
+    if (selfClose) continue;
+    if (close) {
+      const open = stack.pop();
+      if (open !== name) throw new Error(`</${name}> closes <${open}>`);
+    } else stack.push(name!);
+  }
+  if (stack.length) throw new Error(`unclosed: ${stack.join(', ')}`);
+}
+
+describe('chart', () => {
+  it('is a well-formed SVG with one panel per workload and one line per implementation', async () => {
+    const w1 = xorWorkload('xor-<&>', { noble: xorImpl(), 'node-naive': xorImpl() });
+    const w2 = xorWorkload('xor-2', { a: xorImpl() }, { batches: [4], threads: [1, 2] });
+    const outcome: Outcome = await runBench({ workloads: [w1, w2], ...FAST });
+    outcome.report.ceiling.push({ workload: 'xor-2', msgsPerSec: 1, source: 'test' });
+    const svg = renderChart(outcome.report);
+    expect(svg.startsWith('<?xml')).toBe(true);
+    expect(svg).toMatch(/<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+"/);
+    checkXml(svg);
+    expect(svg.match(/class="panel"/g)).toHaveLength(2);
+    expect(svg).toContain('data-workload="xor-&lt;&amp;&gt;"');
+    expect(svg.match(/<polyline /g)).toHaveLength(2); // w1's two impls over 3 batches; w2 has a single batch
+    expect(svg).toContain('a ×2');
+    expect(svg).toContain('class="ceiling"');
+    expect(() => checkXml('<svg><g></svg>')).toThrow();
+  });
+
+  it('renders an empty report', () => {
+    const svg = renderChart({ tool: 't', version: '0', date: 'd', machine: { cpu: 'c', cores: 1, node: 'n', openssl: null }, results: [], ceiling: [] });
+    checkXml(svg);
+    expect(svg).toContain('no results');
+  });
+});
+
+describe('rng', () => {
+  it('is deterministic per seed and differs across seeds', () => {
+    expect(createRng('a').bytes(33)).toEqual(createRng('a').bytes(33));
+    expect(createRng('a').bytes(16)).not.toEqual(createRng('b').bytes(16));
+    const r = createRng(1);
+    for (let i = 0; i < 1000; i++) {
+      const v = r.int(10);
+      expect(v >= 0 && v < 10 && Number.isInteger(v)).toBe(true);
+    }
+  });
+});
+
+describe('tunnelplane bench (compiled CLI)', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const bin = join(root, 'bin', 'tunnelplane.js');
+  const built = existsSync(join(root, 'dist', 'bench', 'harness.js'));
+  it.skipIf(!built)('--quick --json --out writes the report and validates', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-bench-cli-'));
+    const out = join(dir, 'bench.json');
+    const chart = join(dir, 'bench.svg');
+    const r = spawnSync(process.execPath, [bin, 'bench', '--quick', '--json', '--out', out, '--chart', chart, '--filter', 'sha256-1008', '--time', '5'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).not.toMatch(/FAILED/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('sha256-1008');
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    expect(doc.results.length).toBeGreaterThanOrEqual(2);
+    expect(doc.results.every((x: { workload: string }) => x.workload === 'sha256-1008')).toBe(true);
+    checkXml(readFileSync(chart, 'utf8'));
+  });
+});
