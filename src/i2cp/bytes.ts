@@ -133,7 +133,8 @@ export class Writer {
 
   u8(v: number): this {
     checkUint(v, 0xff, 'u8');
-    this.buf[this.room(1)] = v;
+    const at = this.room(1);
+    this.buf[at] = v;
     return this;
   }
 
@@ -173,7 +174,8 @@ export class Writer {
   }
 
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.room(b.length));
+    const at = this.room(b.length); // grow first: `this.buf` may be replaced
+    this.buf.set(b, at);
     return this;
   }
 

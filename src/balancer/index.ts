@@ -1,0 +1,3 @@
+export * from './balancer.js';
+export * from './policy.js';
+export * from './report.js';
