@@ -2,16 +2,19 @@
 // type, the inbound endpoint (IBEP, our own inbound tunnel) accepts only LOCAL (tunnel-message.md §6.1: i2pd drops
 // TUNNEL / ROUTER there as possible leakage). Bodies arrive with all layers removed. Never throws per message:
 // every drop is counted by reason in `drops`.
-import { I2NP_EXPIRATION_MS, I2NP_TUNNEL_GATEWAY } from '../constants.js';
+import { I2NP_EXPIRATION_MS, I2NP_TUNNEL_GATEWAY, IV_OFFSET, TUNNEL_DATA_SIZE } from '../constants.js';
 import { encodeI2np } from '../i2np/header.js';
 import { encodeTunnelGateway } from '../i2np/bodies.js';
-import type { DeliveredMessage } from './delivery.js';
+import { type DeliveredMessage, readU32 } from './delivery.js';
 import { type RandomSource, randomU32, systemRandom } from './random.js';
 import {
   type PushResult, Reassembler, type ReassemblerOptions, type ReassemblyDropReason, type ReassemblyPool,
 } from './reassembler.js';
 
-export type EndpointDropReason = ReassemblyDropReason | 'not-local';
+export type EndpointDropReason = ReassemblyDropReason | 'not-local' | 'duplicate-body';
+
+/** Default number of recent body IVs an endpoint remembers to drop repeated bodies. */
+export const DEFAULT_DUPLICATE_WINDOW = 8192;
 
 export interface EndpointLimits {
   expiryMs?: number;
@@ -19,6 +22,13 @@ export interface EndpointLimits {
   maxBytesPerTunnel?: number;
   /** Shared with the other endpoints of the router for the global caps. */
   pool?: ReassemblyPool;
+  /**
+   * How many recent bodies (by their original IV, unique per body) to remember so a repeated body is dropped
+   * before reassembly; entries also age out after expiryMs. 0 disables. Without it a complete second copy of a
+   * message's bodies arriving after delivery would deliver the message again (the vectors' Reassembler has no such
+   * filter by design: "a late duplicate fragment starts a new, incomplete message").
+   */
+  duplicateWindow?: number;
 }
 
 export interface OutboundEndpointHandlers {
@@ -45,6 +55,10 @@ export interface InboundEndpointOptions extends EndpointLimits {
 abstract class EndpointBase {
   protected readonly reassembler: Reassembler;
   readonly drops: Record<EndpointDropReason, number>;
+  private readonly dupWindow: number;
+  /** Recent accepted bodies: 52 bits of the IV -> arrival time, oldest first. */
+  private readonly recent = new Map<number, number>();
+  private readonly now: () => number;
 
   constructor(opts: EndpointLimits & { clock?: () => number }) {
     const ro: ReassemblerOptions = { onMessage: (m) => this.dispatch(m) };
@@ -57,11 +71,33 @@ abstract class EndpointBase {
     // One counter object: the reassembler's reasons plus the dispatch ones.
     this.drops = this.reassembler.drops as Record<EndpointDropReason, number>;
     this.drops['not-local'] = 0;
+    this.drops['duplicate-body'] = 0;
+    const w = opts.duplicateWindow ?? DEFAULT_DUPLICATE_WINDOW;
+    if (!Number.isInteger(w) || w < 0) throw new RangeError('duplicateWindow must be an integer >= 0');
+    this.dupWindow = w;
+    this.now = opts.clock ?? Date.now;
   }
 
-  /** One 1028-byte body with all layers removed. */
-  receive(body: Uint8Array): PushResult {
-    return this.reassembler.push(body);
+  /** One 1028-byte body with all layers removed. Returns 'ok' or why the body was dropped; never throws. */
+  receive(body: Uint8Array): PushResult | 'duplicate-body' {
+    if (this.dupWindow === 0 || !(body instanceof Uint8Array) || body.length !== TUNNEL_DATA_SIZE) {
+      return this.reassembler.push(body);
+    }
+    const now = this.now();
+    const recent = this.recent;
+    for (const [k, t] of recent) {
+      if (recent.size <= this.dupWindow && now - t < this.reassembler.expiryMs) break;
+      recent.delete(k);
+    }
+    // 52 bits of the IV: a safe-integer key, collisions negligible for windows of thousands.
+    const key = readU32(body, IV_OFFSET) * 0x100000 + (readU32(body, IV_OFFSET + 4) >>> 12);
+    if (recent.has(key)) {
+      this.drops['duplicate-body']++;
+      return 'duplicate-body';
+    }
+    const r = this.reassembler.push(body);
+    if (r === 'ok') recent.set(key, now);
+    return r;
   }
 
   /** Expires due partial messages (receive does this too; call it from a periodic task for idle tunnels). */

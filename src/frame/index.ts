@@ -1,7 +1,7 @@
 // Fragmentation and reassembly: gateway packing, endpoint reassembly, delivery instructions.
 export { Gateway, packMessages, applyCreatorStrip, DEFAULT_FLUSH_DELAY_MS } from './gateway.js';
 export type { GatewayOptions, GatewayItem, FlushTimer } from './gateway.js';
-export { OutboundEndpoint, InboundEndpoint } from './endpoint.js';
+export { OutboundEndpoint, InboundEndpoint, DEFAULT_DUPLICATE_WINDOW } from './endpoint.js';
 export type {
   OutboundEndpointOptions, OutboundEndpointHandlers, InboundEndpointOptions, EndpointLimits, EndpointDropReason,
 } from './endpoint.js';
