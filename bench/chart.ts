@@ -40,7 +40,7 @@ function seriesOf(rows: readonly ResultRow[]): Series[] {
   return [...map.values()];
 }
 
-function panel(report: Report, workload: string, x0: number, y0: number): string {
+function panel(report: Report, workload: string, x0: number, y0: number, colorOf: (label: string) => string): string {
   const rows = report.results.filter((r) => r.workload === workload);
   const series = seriesOf(rows);
   const batches = [...new Set(rows.map((r) => r.batch))].sort((a, b) => a - b);
@@ -85,7 +85,7 @@ function panel(report: Report, workload: string, x0: number, y0: number): string
     }
   }
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length]!;
+    const color = colorOf(s.label);
     const pts = s.points.map((p) => `${X(p.batch).toFixed(1)},${Y(p.rate).toFixed(1)}`);
     if (pts.length > 1) parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
     for (const p of s.points) {
@@ -123,8 +123,14 @@ export function renderChart(report: Report): string {
   if (workloads.length === 0) {
     parts.push(`<text x="16" y="${header + 30}" class="label">no results</text>`);
   }
+  // One colour per implementation (and thread count) across all panels.
+  const labels: string[] = [];
+  for (const wl of workloads) {
+    for (const s of seriesOf(report.results.filter((r) => r.workload === wl))) if (!labels.includes(s.label)) labels.push(s.label);
+  }
+  const colorOf = (label: string) => COLORS[labels.indexOf(label) % COLORS.length]!;
   workloads.forEach((wl, i) => {
-    parts.push(panel(report, wl, (i % cols) * PANEL_W, header + Math.floor(i / cols) * PANEL_H));
+    parts.push(panel(report, wl, (i % cols) * PANEL_W, header + Math.floor(i / cols) * PANEL_H, colorOf));
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
