@@ -15,12 +15,15 @@
 // miss is when the free cell changes between both scans -- possible, rare, and only under an exact-duplicate race.
 //
 // False positives: a fresh entry is reported as seen when a live cell of its bucket has its fingerprint: about
-// (live cells per bucket) / 2^FP_BITS. Sized as below (<= 8 live cells per bucket on average at the design rate),
-// that is ~8 / 2^28 = 3e-8; test/replay-filter.test.ts measures it (and, with narrower fingerprints, the formula).
-// A full bucket evicts a previous-epoch cell, else the entry is not remembered (counted in `overflows`).
+// (live cells per bucket) / 2^FP_BITS. Sized as below (<= 4 live cells per bucket on average at the design rate),
+// that is ~4 / 2^28 = 1.5e-8; test/replay-filter.test.ts measures it (and, with narrower fingerprints, the formula).
+// A full bucket evicts a previous-epoch cell (counted in `evictions`: that entry is then remembered for less than
+// 10 minutes), else the entry is not remembered at all (counted in `overflows`).
 //
-// Sizing: cells = 4 x rate x halfLife (two half-lives of entries at 50% load) rounded up to whole buckets:
-// 16 bytes x rate x halfLife-seconds -- 1 000 msg/s for 10 minutes = 9.6 MB.
+// Sizing: cells = 8 x rate x halfLife (at most two half-lives of entries live, at 25% load: 4 live cells per
+// bucket on average, so a bucket overflows with probability P[Poisson(4) > 16] ~ 1e-6), rounded up to whole
+// buckets: 32 bytes x rate x halfLife-seconds -- 1 000 msg/s with a 10-minute half-life = 19.2 MB.
+// False-positive rate at the design rate: <= 4 / 2^28 = 1.5e-8 per message.
 
 const MAGIC = 0x52504c46; // "RPLF"
 const BUCKET = 16;
@@ -29,10 +32,10 @@ const TAG_MASK = (1 << TAG_BITS) - 1;
 const SWEEP_PER_INSERT = 4;
 
 // Header (Int32 words): 0 magic, 1 buckets, 2 halfLife seconds, 3 fingerprint bits, 4..11 hash key,
-// 12 sweep cursor, 13 inserts, 14 duplicates, 15 overflows. Cells start at HEADER_BYTES.
+// 12 sweep cursor, 13 inserts, 14 duplicates, 15 overflows, 16 evictions. Cells start at HEADER_BYTES.
 const H_MAGIC = 0, H_BUCKETS = 1, H_HALFLIFE = 2, H_FPBITS = 3, H_KEY = 4, H_CURSOR = 12, H_INSERTS = 13,
-  H_DUPS = 14, H_OVERFLOWS = 15;
-const HEADER_WORDS = 16;
+  H_DUPS = 14, H_OVERFLOWS = 15, H_EVICTIONS = 16;
+const HEADER_WORDS = 32;
 const HEADER_BYTES = HEADER_WORDS * 4;
 
 export const REPLAY_HALF_LIFE_MS = 10 * 60 * 1000;
@@ -55,7 +58,7 @@ function bucketsFor(s: ReplayFilterSizing): number {
   const rate = s.messagesPerSecond ?? 1000;
   const half = (s.halfLifeMs ?? REPLAY_HALF_LIFE_MS) / 1000;
   if (!(rate > 0) || !(half > 0)) throw new RangeError('replay filter: messagesPerSecond and halfLifeMs must be > 0');
-  const cells = Math.ceil(4 * rate * half);
+  const cells = Math.ceil(8 * rate * half);
   const buckets = Math.max(1, Math.ceil(cells / BUCKET));
   if (buckets * BUCKET * 4 + HEADER_BYTES > 2 ** 31) throw new RangeError('replay filter: more than 2 GiB; lower the rate');
   return buckets;
@@ -121,6 +124,15 @@ export class ReplayFilter {
    * time `now` (epoch ms). Returns true when it was already there (a replay: drop the message).
    */
   seen(a: Uint8Array, ao: number, b: Uint8Array | null, bo: number, now: number): boolean {
+    return this.lookup(a, ao, b, bo, now, true);
+  }
+
+  /** Like `seen` but never records: true when the entry is live in the filter. */
+  has(a: Uint8Array, ao: number, b: Uint8Array | null, bo: number, now: number): boolean {
+    return this.lookup(a, ao, b, bo, now, false);
+  }
+
+  private lookup(a: Uint8Array, ao: number, b: Uint8Array | null, bo: number, now: number, insert: boolean): boolean {
     let w0 = a[ao]! | (a[ao + 1]! << 8) | (a[ao + 2]! << 16) | (a[ao + 3]! << 24);
     let w1 = a[ao + 4]! | (a[ao + 5]! << 8) | (a[ao + 6]! << 16) | (a[ao + 7]! << 24);
     let w2 = a[ao + 8]! | (a[ao + 9]! << 8) | (a[ao + 10]! << 16) | (a[ao + 11]! << 24);
@@ -131,11 +143,11 @@ export class ReplayFilter {
       w2 ^= b[bo + 8]! | (b[bo + 9]! << 8) | (b[bo + 10]! << 16) | (b[bo + 11]! << 24);
       w3 ^= b[bo + 12]! | (b[bo + 13]! << 8) | (b[bo + 14]! << 16) | (b[bo + 15]! << 24);
     }
-    return this.seenWords(w0, w1, w2, w3, now);
+    return this.seenWords(w0, w1, w2, w3, now, insert);
   }
 
-  /** Same as `seen` on the entry given as four little-endian 32-bit words. */
-  seenWords(w0: number, w1: number, w2: number, w3: number, now: number): boolean {
+  /** Same as `seen` (insert = true) or `has` (false) on the entry given as four little-endian 32-bit words. */
+  seenWords(w0: number, w1: number, w2: number, w3: number, now: number, insert = true): boolean {
     const k = this.k;
     let h1 = fmix(w0 ^ k[0]!);
     h1 = fmix(h1 ^ w1 ^ k[1]!);
@@ -153,7 +165,7 @@ export class ReplayFilter {
     const mine = (fp << TAG_BITS) | tag;
     const base = ((h1 >>> 0) % this.buckets) * BUCKET;
     const cells = this.cells;
-    this.sweep(tag, prevTag);
+    if (insert) this.sweep(tag, prevTag);
     for (;;) {
       let free = -1;
       let oldPrev = -1;
@@ -169,11 +181,12 @@ export class ReplayFilter {
           continue;
         }
         if (v >>> TAG_BITS === fp) {
-          Atomics.add(this.header, H_DUPS, 1);
+          if (insert) Atomics.add(this.header, H_DUPS, 1);
           return true;
         }
         if (t === prevTag && oldPrev < 0) oldPrev = j;
       }
+      if (!insert) return false;
       const j = free >= 0 ? free : oldPrev;
       if (j < 0) {
         Atomics.add(this.header, H_OVERFLOWS, 1);
@@ -184,7 +197,7 @@ export class ReplayFilter {
       // Only claim a cell that is still free/stale (or the previous-epoch cell chosen for eviction).
       if (free < 0 || expected === 0 || (t !== tag && t !== prevTag)) {
         if (Atomics.compareExchange(cells, base + j, expected, mine) === expected) {
-          if (free < 0) Atomics.add(this.header, H_OVERFLOWS, 1);
+          if (free < 0) Atomics.add(this.header, H_EVICTIONS, 1);
           Atomics.add(this.header, H_INSERTS, 1);
           return false;
         }
@@ -205,9 +218,10 @@ export class ReplayFilter {
     }
   }
 
-  /** Counters shared by all threads: inserts, duplicates found, overflows (full buckets). */
-  stats(): { inserts: number; duplicates: number; overflows: number; bytes: number } {
+  /** Counters shared by all threads: inserts, duplicates found, evictions and overflows (full buckets). */
+  stats(): { inserts: number; duplicates: number; evictions: number; overflows: number; bytes: number } {
     return {
+      evictions: Atomics.load(this.header, H_EVICTIONS) >>> 0,
       inserts: Atomics.load(this.header, H_INSERTS) >>> 0,
       duplicates: Atomics.load(this.header, H_DUPS) >>> 0,
       overflows: Atomics.load(this.header, H_OVERFLOWS) >>> 0,
