@@ -4,3 +4,4 @@ export * from "./layout";
 export * from "./chacha20";
 export * from "./poly1305";
 export * from "./sha256";
+export * from "./aes";

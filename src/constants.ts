@@ -70,8 +70,8 @@ export const SHA256_SIZE = 32;
 export const MAX_BATCH = 1024;
 /** AES-256 key slots per WASM instance (a tunnel hop uses two: layerKey and ivKey). */
 export const AES_KEY_SLOTS = 8192;
-/** Bytes reserved per AES key slot (expanded key schedule(s); format private to assembly/aes.ts). */
-export const AES_SLOT_SIZE = 1024;
+/** Bytes reserved per AES key slot: the 240-byte AES-256 round keys (format private to assembly/aes.ts). */
+export const AES_SLOT_SIZE = 256;
 /** ChaCha20 key slots per WASM instance. */
 export const CHACHA_KEY_SLOTS = 8192;
 /** Bytes per ChaCha20 key slot (the raw 32-byte key). */
