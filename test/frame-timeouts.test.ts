@@ -1,0 +1,242 @@
+// Expiry, caps and eviction of partial messages with a fake clock; the gateway's delayed flush with a fake timer.
+import { describe, expect, it } from 'vitest';
+import { InboundEndpoint, OutboundEndpoint } from '../src/frame/endpoint.js';
+import { type FlushTimer, Gateway, packMessages } from '../src/frame/gateway.js';
+import { DEFAULT_EXPIRY_MS, Reassembler, ReassemblyPool } from '../src/frame/reassembler.js';
+import { hex, i2npMessage, item, seededRandom } from './frame-helpers.js';
+import { refFirst, refFollow, refWrap } from './frame-reference.js';
+
+/** A fragmented LOCAL message `id` as [body with fragment 0, body with fragment 1 (last)]. */
+function twoPart(id: number, size = 300): [Uint8Array, Uint8Array, Uint8Array] {
+  const a = new Uint8Array(size).fill(id & 0xff);
+  const b = new Uint8Array(size).fill((id + 1) & 0xff);
+  const iv = (k: number) => Uint8Array.from({ length: 16 }, (_, i) => (id * 7 + k * 3 + i) & 0xff);
+  return [
+    refWrap(refFirst(0, a, { msgId: id }), 1, iv(1)),
+    refWrap(refFollow(1, true, id, b), 1, iv(2)),
+    Uint8Array.from([...a, ...b]),
+  ];
+}
+
+function fakeClock(start = 1_000_000) {
+  const c = { t: start, now: () => c.t };
+  return c;
+}
+
+describe('expiry', () => {
+  it(`default expiry is ${DEFAULT_EXPIRY_MS} ms, between i2pd's 8 s and Java's 60 s`, () => {
+    expect(DEFAULT_EXPIRY_MS).toBeGreaterThanOrEqual(8000);
+    expect(DEFAULT_EXPIRY_MS).toBeLessThanOrEqual(60000);
+  });
+
+  it('a partial message expires after expiryMs; its late fragment starts a new incomplete one', () => {
+    const clock = fakeClock();
+    const got: Uint8Array[] = [];
+    const ep = new InboundEndpoint({ onMessage: (m) => got.push(m), clock: clock.now, expiryMs: 5000 });
+    const [f0, f1] = twoPart(7);
+    const [g0, g1, g] = twoPart(8);
+    ep.receive(f0);
+    clock.t += 4999;
+    ep.receive(g0);
+    expect(ep.pending).toBe(2);
+    clock.t += 1;
+    ep.sweep();
+    expect(ep.pending).toBe(1);
+    expect(ep.drops.expired).toBe(1);
+    ep.receive(f1); // fragment 1 of the expired message: a new incomplete message
+    ep.receive(g1);
+    expect(got.map(hex)).toEqual([hex(g)]);
+    expect(ep.pending).toBe(1);
+    clock.t += 5000;
+    ep.receive(new Uint8Array(1028)); // any traffic sweeps
+    expect(ep.pending).toBe(0);
+    expect(ep.drops.expired).toBe(2);
+    expect(ep.drops['bad-checksum']).toBe(1);
+  });
+
+  it('the pool sweep expires partials of idle endpoints', () => {
+    const clock = fakeClock();
+    const pool = new ReassemblyPool();
+    const a = new Reassembler({ onMessage: () => {}, clock: clock.now, pool, expiryMs: 1000 });
+    const b = new Reassembler({ onMessage: () => {}, clock: clock.now, pool, expiryMs: 1000 });
+    a.push(twoPart(1)[0]);
+    clock.t += 1000;
+    b.push(twoPart(2)[0]);
+    expect(a.pending).toBe(0);
+    expect(a.drops.expired).toBe(1);
+    expect(pool.messages).toBe(1);
+    expect(pool.bytes).toBe(300);
+  });
+});
+
+describe('caps and eviction', () => {
+  it('per endpoint: more than maxMessagesPerTunnel partials evicts the oldest', () => {
+    const got: string[] = [];
+    const r = new Reassembler({ onMessage: (m) => got.push(hex(m.message)!), maxMessagesPerTunnel: 3 });
+    const msgs = [1, 2, 3, 4].map((id) => twoPart(id));
+    for (const [f0] of msgs) r.push(f0);
+    expect(r.pending).toBe(3);
+    expect(r.drops['evicted-tunnel']).toBe(1);
+    for (const i of [3, 2, 1, 0]) r.push(msgs[i]![1]);
+    // Message 1 was evicted: its fragment 1 starts a new partial; 4, 3, 2 complete.
+    expect(got).toEqual([4, 3, 2].map((i) => hex(msgs[i - 1]![2])));
+    expect(r.pending).toBe(1);
+  });
+
+  it('per endpoint: bytes above maxBytesPerTunnel evict the oldest, even the message being built', () => {
+    const r = new Reassembler({ onMessage: () => {}, maxBytesPerTunnel: 700 });
+    r.push(twoPart(1)[0]);
+    r.push(twoPart(2)[0]);
+    expect(r.bytes).toBe(600);
+    r.push(twoPart(3)[0]);
+    expect(r.drops['evicted-tunnel']).toBe(1);
+    expect(r.bytes).toBe(600);
+    const big = new Reassembler({ onMessage: () => {}, maxBytesPerTunnel: 200 });
+    big.push(twoPart(9)[0]);
+    expect(big.pending).toBe(0);
+    expect(big.bytes).toBe(0);
+    expect(big.drops['evicted-tunnel']).toBe(1);
+  });
+
+  it('global: the pool evicts the globally oldest partial, whichever endpoint holds it', () => {
+    const pool = new ReassemblyPool({ maxMessages: 3, maxBytes: 1 << 20 });
+    const a = new Reassembler({ onMessage: () => {}, pool });
+    const b = new Reassembler({ onMessage: () => {}, pool });
+    a.push(twoPart(1)[0]);
+    b.push(twoPart(2)[0]);
+    b.push(twoPart(3)[0]);
+    b.push(twoPart(4)[0]);
+    expect(a.pending).toBe(0);
+    expect(a.drops['evicted-global']).toBe(1);
+    expect(b.pending).toBe(3);
+    const poolBytes = new ReassemblyPool({ maxMessages: 100, maxBytes: 650 });
+    const c = new Reassembler({ onMessage: () => {}, pool: poolBytes });
+    for (const id of [1, 2, 3]) c.push(twoPart(id)[0]);
+    expect(poolBytes.bytes).toBeLessThanOrEqual(650);
+    expect(c.drops['evicted-global']).toBe(1);
+  });
+
+  it('clear() frees everything and rejects bad limits', () => {
+    const pool = new ReassemblyPool();
+    const r = new Reassembler({ onMessage: () => {}, pool });
+    r.push(twoPart(1)[0]);
+    r.clear();
+    expect([r.pending, r.bytes, pool.messages, pool.bytes]).toEqual([0, 0, 0, 0]);
+    expect(() => new Reassembler({ onMessage: () => {}, expiryMs: 0 })).toThrow(RangeError);
+    expect(() => new ReassemblyPool({ maxBytes: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('endpoint duplicate-body window and dispatch', () => {
+  it('a repeated body is dropped before reassembly; a second full copy does not deliver twice', () => {
+    let n = 0;
+    const ep = new OutboundEndpoint({ handlers: { local: () => n++, router: () => {}, tunnel: () => {} } });
+    const [f0, f1] = twoPart(5);
+    for (const b of [f0, f1, f0, f1, f1]) ep.receive(b);
+    expect(n).toBe(1);
+    expect(ep.drops['duplicate-body']).toBe(3);
+    const bare = new Reassembler({ onMessage: () => n++ });
+    for (const b of [f0, f1, f0, f1]) bare.push(b); // vectors semantics: delivered again
+    expect(n).toBe(3);
+  });
+
+  it('OBEP wraps TUNNEL deliveries in a TunnelGateway message; IBEP drops non-LOCAL', () => {
+    const clock = fakeClock(1_700_000_000_000);
+    const calls: unknown[] = [];
+    const ep = new OutboundEndpoint({
+      clock: clock.now,
+      random: seededRandom(3),
+      handlers: {
+        local: (m) => calls.push(['local', m.length]),
+        router: (h, m) => calls.push(['router', h[0], m.length]),
+        tunnel: (h, tg, tid, m) => calls.push(['tunnel', h[0], tid, m.length, tg[0], tg.length]),
+      },
+    });
+    const items = [item(0, i2npMessage(10, 1)), item(1, i2npMessage(20, 2), 77), item(2, i2npMessage(30, 3))];
+    for (const b of packMessages(items, { tunnelId: 9 })) ep.receive(b);
+    expect(calls).toEqual([
+      ['local', 26],
+      ['tunnel', 0xa1, 77, 36, 19, 16 + 6 + 36],
+      ['router', 1, 46],
+    ]);
+    const ib: number[] = [];
+    const ibep = new InboundEndpoint({ onMessage: (m) => ib.push(m.length) });
+    for (const b of packMessages(items, { tunnelId: 9 })) ibep.receive(b);
+    expect(ib).toEqual([26]);
+    expect(ibep.drops['not-local']).toBe(2);
+  });
+
+  it('never throws on odd input to receive', () => {
+    const ep = new InboundEndpoint({ onMessage: () => {} });
+    expect(ep.receive(new Uint8Array(5))).toBe('bad-length');
+    expect(ep.receive(null as never)).toBe('bad-length');
+    expect(ep.receive(new Uint8Array(1028).fill(1))).toBe('no-separator');
+    expect(ep.drops['bad-length']).toBe(2);
+  });
+});
+
+describe('gateway flushing', () => {
+  function fakeTimer() {
+    const pending = new Map<number, { fn: () => void; at: number }>();
+    let id = 0;
+    const t = {
+      now: 0,
+      timer: {
+        setTimeout(fn: () => void, ms: number) {
+          pending.set(++id, { fn, at: t.now + ms });
+          return id;
+        },
+        clearTimeout(h: unknown) {
+          pending.delete(h as number);
+        },
+      } as FlushTimer,
+      advance(ms: number) {
+        t.now += ms;
+        for (const [k, v] of [...pending]) {
+          if (v.at <= t.now) {
+            pending.delete(k);
+            v.fn();
+          }
+        }
+      },
+      get armed() {
+        return pending.size;
+      },
+    };
+    return t;
+  }
+
+  it('a partial body goes out after flushDelayMs, on flush(), or when it fills', () => {
+    const ft = fakeTimer();
+    const out: Uint8Array[] = [];
+    const gw = new Gateway({ tunnelId: 3, onBody: (b) => out.push(b), flushDelayMs: 50, timer: ft.timer });
+    gw.send(i2npMessage(100, 1));
+    expect(out.length).toBe(0);
+    expect(ft.armed).toBe(1);
+    ft.advance(49);
+    gw.send(i2npMessage(100, 2)); // joins the open body, does not re-arm
+    expect(ft.armed).toBe(1);
+    ft.advance(1);
+    expect(out.length).toBe(1);
+    expect(ft.armed).toBe(0);
+    gw.send(i2npMessage(100, 3));
+    gw.flush();
+    expect(out.length).toBe(2);
+    expect(ft.armed).toBe(0);
+    gw.send(i2npMessage(1000 - 16, 4)); // 3 + 1000 bytes: exactly one full body: out at once, no timer left
+    expect(out.length).toBe(3);
+    expect(ft.armed).toBe(0);
+    gw.flush(); // nothing open: no cover traffic
+    expect(out.length).toBe(3);
+    expect(gw.bodies).toBe(3);
+  });
+
+  it('flushDelayMs null waits for flush(); close() flushes', () => {
+    const out: Uint8Array[] = [];
+    const gw = new Gateway({ tunnelId: 3, onBody: (b) => out.push(b), flushDelayMs: null });
+    gw.send(i2npMessage(10, 1));
+    expect(gw.openBytes).toBe(29);
+    gw.close();
+    expect(out.length).toBe(1);
+  });
+});
