@@ -3,3 +3,6 @@ export * from './constants.js';
 export { createInstance, sharedInstance, chooseFlavor, simdSupported, type WasmFlavor, type WasmInstance } from './wasm/loader.js';
 export * from './frame/index.js';
 export * from './i2np/index.js';
+export { createChaCha20, type ChaCha20, type ChaChaOptions } from './crypto/chacha20.js';
+export { createChaCha20Poly1305, poly1305, type ChaCha20Poly1305, type AeadBatch } from './crypto/poly1305.js';
+export { createSha256, type Sha256, type HashBatch } from './crypto/sha256.js';
