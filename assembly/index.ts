@@ -5,3 +5,4 @@ export * from "./chacha20";
 export * from "./poly1305";
 export * from "./sha256";
 export * from "./aes";
+export * from "./layer";
