@@ -69,8 +69,8 @@ export function checkBatch(batch: MessageBatch, extra = 0): void {
   const { count, data, stride, offset, length, slots } = batch;
   checkInt('batch.count', count, 0, Number.MAX_SAFE_INTEGER);
   checkBytes('batch.data', data);
-  checkInt('batch.offset', offset, 0, data.length);
-  checkInt('batch.length', length, 0, data.length);
+  checkInt('batch.offset', offset, 0, Number.MAX_SAFE_INTEGER);
+  checkInt('batch.length', length, 0, Number.MAX_SAFE_INTEGER);
   checkInt('batch.stride', stride, 0, Number.MAX_SAFE_INTEGER);
   if (!(slots instanceof Uint32Array)) throw new TypeError('tunnelplane: batch.slots must be a Uint32Array');
   if (slots.length < count) throw new RangeError(`tunnelplane: batch.slots has ${slots.length} entries for ${count} messages`);

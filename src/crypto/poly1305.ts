@@ -68,8 +68,8 @@ function checkAeadBatch(batch: AeadBatch): { aadOffset: number; aadLength: numbe
   if (nonces.length < count * CHACHA_NONCE_SIZE) throw new RangeError(`tunnelplane: batch.nonces needs ${count * CHACHA_NONCE_SIZE} bytes`);
   const aadOffset = batch.aadOffset ?? 0;
   const aadLength = batch.aadLength ?? 0;
-  checkInt('batch.aadOffset', aadOffset, 0, data.length);
-  checkInt('batch.aadLength', aadLength, 0, data.length);
+  checkInt('batch.aadOffset', aadOffset, 0, Number.MAX_SAFE_INTEGER);
+  checkInt('batch.aadLength', aadLength, 0, Number.MAX_SAFE_INTEGER);
   if (count > 0 && (count - 1) * stride + aadOffset + aadLength > data.length) {
     throw new RangeError('tunnelplane: batch AAD of the last message lies outside data');
   }

@@ -36,8 +36,8 @@ function checkHashBatch(batch: HashBatch, out: Uint8Array | undefined): Uint8Arr
   const { count, data, stride, offset, length } = batch;
   checkInt('batch.count', count, 0, Number.MAX_SAFE_INTEGER);
   checkBytes('batch.data', data);
-  checkInt('batch.offset', offset, 0, data.length);
-  checkInt('batch.length', length, 0, data.length);
+  checkInt('batch.offset', offset, 0, Number.MAX_SAFE_INTEGER);
+  checkInt('batch.length', length, 0, Number.MAX_SAFE_INTEGER);
   checkInt('batch.stride', stride, 0, Number.MAX_SAFE_INTEGER);
   if (count > 0 && (count - 1) * stride + offset + length > data.length) {
     throw new RangeError(`tunnelplane: batch of ${count} messages (stride ${stride}) does not fit in ${data.length} bytes`);
