@@ -283,12 +283,13 @@ for (const backend of BACKENDS) {
 }
 
 describe('backends agree byte for byte', () => {
-  it('node and wasm produce identical bodies and statuses on one mixed batch', () => {
+  it('node, wasm (SIMD) and wasm (plain) produce identical bodies and statuses on mixed batches', () => {
     const seed = testSeed('backends agree');
-    const run = (backend: 'node' | 'wasm', layer: LayerType): string => {
+    const run = (backend: 'node' | 'wasm', layer: LayerType, flavor?: 'plain' | 'simd'): string => {
       const rnd = seededRandom(seed);
       const c = clock();
-      const e = new LayerEngine({ backend }, { now: c.now });
+      const e = new LayerEngine({ backend, flavor }, { now: c.now });
+      expect(layer === 'aes' ? e.aesBackend : e.chachaBackend).toBe(backend);
       for (let t = 0; t < 20; t++) {
         const h = randomHop(rnd);
         e.join(layer === 'aes'
@@ -306,6 +307,30 @@ describe('backends agree byte for byte', () => {
       e.processReceived(b);
       return hex(b.bodies) + hex(b.status) + hex(new Uint8Array(b.nextTunnelIds.buffer));
     };
-    for (const layer of ['aes', 'chacha'] as const) expect(run('wasm', layer)).toBe(run('node', layer));
+    for (const layer of ['aes', 'chacha'] as const) {
+      const node = run('node', layer);
+      expect(run('wasm', layer, 'simd')).toBe(node);
+      expect(run('wasm', layer, 'plain')).toBe(node);
+    }
+  });
+
+  it('creator strips of different lengths in one wasm batch (packed by hop count) match node', () => {
+    const seed = testSeed('mixed creator strips');
+    const run = (backend: 'node' | 'wasm'): string => {
+      const rnd = seededRandom(seed);
+      const e = new LayerEngine({ backend });
+      for (let t = 0; t < 8; t++) {
+        const hops = Array.from({ length: t + 1 }, () => randomHop(rnd));
+        e.join({ role: 'ibep', layer: 'aes', receiveTunnelId: t, hops });
+        e.join({ role: 'obgw', layer: 'aes', gatewayTunnelId: t, firstHopTunnelId: 50 + t, firstHop: 1, hops });
+      }
+      const bodies = Array.from({ length: 100 }, (_, i) => withId(rnd(1028), (i * 3) % 8));
+      const a = makeBatch(bodies, 0);
+      e.processReceived(a);
+      const b = makeBatch(bodies, 0);
+      e.processGateway(b);
+      return hex(a.bodies) + hex(b.bodies);
+    };
+    expect(run('wasm')).toBe(run('node'));
   });
 });

@@ -21,6 +21,9 @@ import {
 } from './chacha-layer.js';
 import { createReplayFilterBuffer, ReplayFilter } from './replay-filter.js';
 import {
+  MODE_FORWARD, MODE_INVERSE, MODE_OPEN, MODE_SEAL, MODE_SET_ID, WasmLayer,
+} from './wasm-backend.js';
+import {
   LOCAL_HOP, ROLE_IBEP, ROLE_IBGW, ROLE_OBEP, ROLE_OBGW, ROLE_PARTICIPANT, TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS,
   type EngineBackend, type HopKeyConfig, type LayerBatch, type LayerEngineHooks, type LayerEngineOptions,
   type LayerEngineStats, type LayerType, type TunnelConfig, type TunnelRole,
@@ -36,10 +39,14 @@ const SWEEP_INTERVAL_MS = 1000;
 
 interface HopState {
   layer: LayerType;
+  /** node backend, AES. */
   aes: NodeAesHop | null;
-  /** ChaCha keys (copies), zeroed on end. */
+  /** node backend, ChaCha: key copies, zeroed on end. */
   layerKey: Uint8Array;
   ivKey: Uint8Array;
+  /** wasm backend: key slots (AES or ChaCha slots by layer), -1 when not used. */
+  slotA: number;
+  slotB: number;
 }
 
 interface TunnelState {
@@ -56,6 +63,9 @@ interface TunnelState {
   hops: HopState[];
   inAeadKey: Uint8Array | null;
   outAeadKey: Uint8Array | null;
+  /** wasm backend, ChaCha: AEAD key slots (-1: none). */
+  inSlot: number;
+  outSlot: number;
   /** Indices of this batch's messages for the tunnel (reused). */
   pending: number[];
 }
@@ -83,8 +93,12 @@ function checkU32(v: unknown, what: string): number {
  * same thread (e.g. by receive tunnel id).
  */
 export class LayerEngine {
-  /** The backend doing the work ('wasm' falls back to 'node' where a WASM kernel is not available yet). */
-  readonly backend: Exclude<EngineBackend, 'auto'>;
+  /** The backend of AES tunnels. */
+  readonly aesBackend: Exclude<EngineBackend, 'auto'>;
+  /** The backend of ChaCha tunnels. */
+  readonly chachaBackend: Exclude<EngineBackend, 'auto'>;
+  private readonly flavor: LayerEngineOptions['flavor'];
+  private wasmLayer: WasmLayer | null = null;
   readonly replay: ReplayFilter;
   private readonly now: () => number;
   private readonly random: (out: Uint8Array) => void;
@@ -103,8 +117,11 @@ export class LayerEngine {
   constructor(options: LayerEngineOptions = {}, hooks: LayerEngineHooks = {}) {
     const b = options.backend ?? 'auto';
     if (b !== 'auto' && b !== 'wasm' && b !== 'node') throw new TypeError(`unknown backend '${String(b)}'`);
-    // Until the WASM layer kernels are measured faster here, 'auto' means node:crypto (AES-NI).
-    this.backend = b === 'auto' ? 'node' : b;
+    // 'auto': the faster backend per layer as measured (docs/readme/layer.md): node:crypto for AES (AES-NI against
+    // a constant-time bitsliced WASM AES), WASM for ChaCha (node:crypto needs a cipher object per nonce).
+    this.aesBackend = b === 'auto' ? 'node' : b;
+    this.chachaBackend = b === 'auto' ? 'wasm' : b;
+    this.flavor = options.flavor;
     this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({ messagesPerSecond: 100 }));
     this.now = hooks.now ?? Date.now;
     this.random = hooks.random ?? ((out) => { randomFillSync(out); });
@@ -122,13 +139,17 @@ export class LayerEngine {
     if (layer !== 'aes' && layer !== 'chacha') throw new TypeError(`unknown layer '${String(layer)}'`);
     const expiresAt = config.expiresAt ?? this.now() + TUNNEL_LIFETIME_MS;
     if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) throw new TypeError('expiresAt must be a number (epoch ms)');
-    const hop = (h: HopKeyConfig, what: string): HopState => {
-      const lk = checkKey(h?.layerKey, `${what}.layerKey`);
-      const ik = checkKey(h?.ivKey, `${what}.ivKey`);
-      return layer === 'aes'
-        ? { layer, aes: new NodeAesHop(lk, ik), layerKey: new Uint8Array(0), ivKey: new Uint8Array(0) }
-        : { layer, aes: null, layerKey: Uint8Array.from(lk), ivKey: Uint8Array.from(ik) };
-    };
+    const wasm = (layer === 'aes' ? this.aesBackend : this.chachaBackend) === 'wasm';
+    // Validate everything before taking any key slot.
+    const hopConfigs: HopKeyConfig[] = config.role === 'obgw' || config.role === 'ibep' ? config.hops : [config];
+    if (!Array.isArray(hopConfigs) || hopConfigs.length < 1 || hopConfigs.length > MAX_HOPS) {
+      throw new RangeError(`hops must have 1..${MAX_HOPS} entries`);
+    }
+    hopConfigs.forEach((h, i) => {
+      const what = hopConfigs.length === 1 && h === config ? 'config' : `hops[${i}]`;
+      checkKey(h?.layerKey, `${what}.layerKey`);
+      checkKey(h?.ivKey, `${what}.ivKey`);
+    });
     const aeadKey = (k: Uint8Array | undefined, what: string, required: boolean): Uint8Array | null => {
       if (layer !== 'chacha') return null;
       if (k === undefined) {
@@ -137,25 +158,33 @@ export class LayerEngine {
       }
       return Uint8Array.from(checkKey(k, what));
     };
+    const hop = (h: HopKeyConfig): HopState => {
+      const none = new Uint8Array(0);
+      if (wasm) {
+        const w = this.wasm();
+        const slotA = layer === 'aes' ? w.aesKey(h.layerKey) : w.chachaKey(h.layerKey);
+        const slotB = layer === 'aes' ? w.aesKey(h.ivKey) : w.chachaKey(h.ivKey);
+        return { layer, aes: null, layerKey: none, ivKey: none, slotA, slotB };
+      }
+      return layer === 'aes'
+        ? { layer, aes: new NodeAesHop(h.layerKey, h.ivKey), layerKey: none, ivKey: none, slotA: -1, slotB: -1 }
+        : { layer, aes: null, layerKey: Uint8Array.from(h.layerKey), ivKey: Uint8Array.from(h.ivKey), slotA: -1, slotB: -1 };
+    };
     let st: TunnelState;
-    const base = { role, code: ROLE_CODES[role], layer, expiresAt, ended: false, pending: [] as number[] };
+    const base = { role, code: ROLE_CODES[role], layer, expiresAt, ended: false, pending: [] as number[], inSlot: -1, outSlot: -1 };
     if (config.role === 'obgw') {
-      const hops = config.hops;
-      if (!Array.isArray(hops) || hops.length < 1 || hops.length > MAX_HOPS) throw new RangeError(`hops must have 1..${MAX_HOPS} entries`);
       st = {
         ...base, id: checkU32(config.gatewayTunnelId, 'gatewayTunnelId'),
         nextTunnelId: checkU32(config.firstHopTunnelId, 'firstHopTunnelId'), nextHop: checkU32(config.firstHop, 'firstHop'),
-        prevHop: NO_PREV, hops: hops.map((h, i) => hop(h, `hops[${i}]`)),
+        prevHop: NO_PREV, hops: [],
         inAeadKey: null, outAeadKey: aeadKey(config.outAeadKey, 'outAeadKey', true),
       };
     } else if (config.role === 'ibep') {
-      const hops = config.hops;
-      if (!Array.isArray(hops) || hops.length < 1 || hops.length > MAX_HOPS) throw new RangeError(`hops must have 1..${MAX_HOPS} entries`);
       const id = checkU32(config.receiveTunnelId, 'receiveTunnelId');
       st = {
         ...base, id, nextTunnelId: id, nextHop: LOCAL_HOP,
         prevHop: config.previousHop === undefined ? NO_PREV : checkU32(config.previousHop, 'previousHop'),
-        hops: hops.map((h, i) => hop(h, `hops[${i}]`)),
+        hops: [],
         inAeadKey: aeadKey(config.inAeadKey, 'inAeadKey', true), outAeadKey: null,
       };
     } else {
@@ -166,7 +195,7 @@ export class LayerEngine {
         nextTunnelId: obep ? id : checkU32(config.nextTunnelId, 'nextTunnelId'),
         nextHop: obep ? LOCAL_HOP : checkU32(config.nextHop, 'nextHop'),
         prevHop: config.previousHop === undefined ? NO_PREV : checkU32(config.previousHop, 'previousHop'),
-        hops: [hop(config, 'config')],
+        hops: [],
         inAeadKey: aeadKey(config.inAeadKey, 'inAeadKey', role !== 'ibgw'),
         outAeadKey: aeadKey(config.outAeadKey, 'outAeadKey', role !== 'obep'),
       };
@@ -177,6 +206,20 @@ export class LayerEngine {
       this.wipeState(st);
       throw new Error(`tunnel id ${st.id} is already in use by a ${old.role} tunnel`);
     }
+    try {
+      for (const h of hopConfigs) st.hops.push(hop(h));
+      if (wasm && st.inAeadKey) st.inSlot = this.wasm().chachaKey(st.inAeadKey);
+      if (wasm && st.outAeadKey) st.outSlot = this.wasm().chachaKey(st.outAeadKey);
+    } catch (err) {
+      this.wipeState(st);
+      throw err;
+    }
+    if (wasm) {
+      // The slots hold the keys now: keep no other copy.
+      st.inAeadKey?.fill(0);
+      st.outAeadKey?.fill(0);
+    }
+    if (old) this.forget(old);
     table.set(st.id, st);
   }
 
@@ -214,7 +257,10 @@ export class LayerEngine {
           this.wipeState(st);
           st.ended = true;
         }
-        if (st.ended && now >= st.expiresAt + this.graceMs + TOMBSTONE_MS) table.delete(id);
+        if (st.ended && now >= st.expiresAt + this.graceMs + TOMBSTONE_MS) {
+          this.forget(st);
+          table.delete(id);
+        }
       }
     }
   }
@@ -293,8 +339,13 @@ export class LayerEngine {
       if (st.pending.length === 0) touched.push(st);
       st.pending.push(i);
     }
+    if (this.aesBackend === 'wasm') this.aesWasm(touched, bodies);
     for (const st of touched) {
-      this.transform(st, bodies, status);
+      if (st.layer === 'aes' && this.aesBackend === 'node') this.transform(st, bodies, status);
+      else if (st.layer === 'chacha') {
+        if (this.chachaBackend === 'wasm') this.chachaWasm(st, bodies, status);
+        else this.transform(st, bodies, status);
+      }
       st.pending.length = 0;
     }
     touched.length = 0;
@@ -347,19 +398,133 @@ export class LayerEngine {
     }
   }
 
+  private wasm(): WasmLayer {
+    if (!this.wasmLayer) this.wasmLayer = new WasmLayer(this.flavor);
+    return this.wasmLayer;
+  }
+
+  /**
+   * AES on the wasm backend for the whole batch: all forward messages (participant / OBEP / IBGW) in one kernel call
+   * (CBC lanes across messages and tunnels), then creator messages packed by hop count, longest first, so that the
+   * j-th strip round (each tunnel's j-th hop from the end) covers a prefix of the packed messages.
+   */
+  private aesWasm(touched: TunnelState[], bodies: Uint8Array): void {
+    const w = this.wasm();
+    let k = 0;
+    for (const st of touched) {
+      if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
+      const h = st.hops[0]!;
+      for (const i of st.pending) {
+        w.put(k, bodies, i);
+        w.setSlots(k, h.slotA, h.slotB);
+        k++;
+      }
+    }
+    if (k > 0) {
+      w.aesBatch(k, false);
+      k = 0;
+      for (const st of touched) {
+        if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
+        const rewrite = st.code !== ROLE_OBEP;
+        for (const i of st.pending) {
+          w.get(k++, bodies, i);
+          if (rewrite) writeId(bodies, i * TUNNEL_DATA_SIZE, st.nextTunnelId);
+        }
+      }
+    }
+    const creators = touched.filter((st) => st.layer === 'aes' && (st.code === ROLE_OBGW || st.code === ROLE_IBEP));
+    if (creators.length === 0) return;
+    creators.sort((a, b) => b.hops.length - a.hops.length);
+    k = 0;
+    for (const st of creators) for (const i of st.pending) w.put(k++, bodies, i);
+    const total = k;
+    for (let j = 0; j < creators[0]!.hops.length; j++) {
+      k = 0;
+      for (const st of creators) {
+        if (st.hops.length <= j) break;
+        const h = st.hops[st.hops.length - 1 - j]!;
+        for (let m = 0; m < st.pending.length; m++) w.setSlots(k++, h.slotA, h.slotB);
+      }
+      w.aesBatch(k, true);
+    }
+    k = 0;
+    for (const st of creators) {
+      for (const i of st.pending) {
+        w.get(k++, bodies, i);
+        if (st.code === ROLE_OBGW) writeId(bodies, i * TUNNEL_DATA_SIZE, st.nextTunnelId);
+      }
+    }
+    void total;
+  }
+
+  /** ChaCha on the wasm backend, one tunnel's messages per kernel call (the mode depends on the role). */
+  private chachaWasm(st: TunnelState, bodies: Uint8Array, status: Uint8Array): void {
+    const w = this.wasm();
+    const idx = st.pending;
+    const n = idx.length;
+    for (let k = 0; k < n; k++) {
+      w.put(k, bodies, idx[k]!);
+      w.setChacha(k, st.inSlot < 0 ? 0 : st.inSlot, st.outSlot < 0 ? 0 : st.outSlot, st.nextTunnelId);
+    }
+    w.clearStatus(n);
+    const open = st.inSlot >= 0 ? MODE_OPEN : 0;
+    const seal = st.outSlot >= 0 ? MODE_SEAL : 0;
+    const setId = st.code === ROLE_OBEP || st.code === ROLE_IBEP ? 0 : MODE_SET_ID;
+    if (st.code === ROLE_IBEP || st.code === ROLE_OBGW) {
+      for (let j = st.hops.length - 1; j >= 0; j--) {
+        const h = st.hops[j]!;
+        for (let k = 0; k < n; k++) w.setSlots(k, h.slotA, h.slotB);
+        const first = j === st.hops.length - 1 ? open : 0;
+        const last = j === 0 ? setId | seal : 0;
+        w.chachaBatch(n, first | MODE_INVERSE | last);
+      }
+    } else {
+      const h = st.hops[0]!;
+      for (let k = 0; k < n; k++) w.setSlots(k, h.slotA, h.slotB);
+      w.chachaBatch(n, open | MODE_FORWARD | setId | seal);
+    }
+    for (let k = 0; k < n; k++) {
+      const i = idx[k]!;
+      if (w.statusOf(k) === STATUS_OK) w.get(k, bodies, i);
+      else this.badMac(status, i);
+    }
+  }
+
   private badMac(status: Uint8Array, i: number): void {
     status[i] = STATUS_BAD_MAC;
     this.counters.badMac++;
   }
 
+  /** Zeroes every key of the tunnel (key copies, cipher contexts, WASM slots); slot numbers are kept until `forget`. */
   private wipeState(st: TunnelState): void {
+    const w = this.wasmLayer;
     for (const h of st.hops) {
       h.aes?.wipe();
       h.layerKey.fill(0);
       h.ivKey.fill(0);
+      if (w && h.slotA >= 0) {
+        if (h.layer === 'aes') { w.aesSlotView(h.slotA).fill(0); w.aesSlotView(h.slotB).fill(0); }
+        else { w.chachaSlotView(h.slotA).fill(0); w.chachaSlotView(h.slotB).fill(0); }
+      }
     }
     st.inAeadKey?.fill(0);
     st.outAeadKey?.fill(0);
+    if (w && st.inSlot >= 0) w.chachaSlotView(st.inSlot).fill(0);
+    if (w && st.outSlot >= 0) w.chachaSlotView(st.outSlot).fill(0);
+  }
+
+  /** Returns a wiped tunnel's key slots to the pools. */
+  private forget(st: TunnelState): void {
+    const w = this.wasmLayer;
+    if (!w) return;
+    for (const h of st.hops) {
+      if (h.slotA < 0) continue;
+      if (h.layer === 'aes') { w.aesFree(h.slotA); w.aesFree(h.slotB); } else { w.chachaFree(h.slotA); w.chachaFree(h.slotB); }
+      h.slotA = h.slotB = -1;
+    }
+    if (st.inSlot >= 0) w.chachaFree(st.inSlot);
+    if (st.outSlot >= 0) w.chachaFree(st.outSlot);
+    st.inSlot = st.outSlot = -1;
   }
 
   /**
@@ -370,12 +535,19 @@ export class LayerEngine {
     const st = (gateway ? this.gateways : this.received).get(tunnelId);
     if (!st) return [];
     const out: Uint8Array[] = [];
+    const w = this.wasmLayer;
     for (const h of st.hops) {
       if (h.aes) out.push(...h.aes.keyMaterial());
       out.push(h.layerKey, h.ivKey);
+      if (w && h.slotA >= 0) {
+        const view = h.layer === 'aes' ? w.aesSlotView.bind(w) : w.chachaSlotView.bind(w);
+        out.push(view(h.slotA), view(h.slotB));
+      }
     }
     if (st.inAeadKey) out.push(st.inAeadKey);
     if (st.outAeadKey) out.push(st.outAeadKey);
+    if (w && st.inSlot >= 0) out.push(w.chachaSlotView(st.inSlot));
+    if (w && st.outSlot >= 0) out.push(w.chachaSlotView(st.outSlot));
     return out;
   }
 
