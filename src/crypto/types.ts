@@ -35,3 +35,28 @@ export interface ChaChaBatch extends MessageBatch {
   nonces: Uint8Array;
   counters: Uint32Array;
 }
+
+/**
+ * AES-256 with key slots (src/crypto/aes.ts). Keys are expanded once into a slot (0..AES_KEY_SLOTS-1) and used by
+ * slot index; `clearKey` zeroes the slot. Data lengths are multiples of 16 (no padding). `out` may be the input
+ * itself (in place); without it a new array is returned.
+ */
+export interface Aes256 {
+  readonly backend: CryptoBackend;
+  /** WASM flavor of the wasm backend (undefined for node). */
+  readonly flavor: WasmFlavor | undefined;
+  setKey(slot: number, key: Uint8Array): void;
+  /** Zeroes the slot's key material (in WASM memory for the wasm backend) and marks it empty. */
+  clearKey(slot: number): void;
+  hasKey(slot: number): boolean;
+  /** ECB over whole blocks (one block: `encryptBlock`). */
+  ecbEncrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array;
+  ecbDecrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array;
+  encryptBlock(slot: number, block: Uint8Array, out?: Uint8Array): Uint8Array;
+  decryptBlock(slot: number, block: Uint8Array, out?: Uint8Array): Uint8Array;
+  cbcEncrypt(slot: number, iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array;
+  cbcDecrypt(slot: number, iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array;
+  /** In place: message i CBC-encrypted with key slot `slots[i]` and IV `ivs[16i, 16i+16)`. */
+  cbcEncryptBatch(batch: CbcBatch): void;
+  cbcDecryptBatch(batch: CbcBatch): void;
+}
