@@ -127,7 +127,7 @@ export class BatchRunner {
       if (task.gateway) {
         engine.processGateway(batch(0, n));
       } else {
-        withJournal(v.journal, task.fresh, () => {
+        withJournal(v.journal, task.batchId, () => {
           if (onHalf) {
             // Test hook: leave the slot half transformed and the filter half filled, then die.
             engine.processReceived(batch(0, n >> 1));

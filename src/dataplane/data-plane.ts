@@ -40,7 +40,10 @@ export interface DataPlaneOptions {
   maxBatch?: number;
   /** Messages accepted but not yet handed out, whole plane (default 16 x maxBatch per shard). */
   maxQueued?: number;
-  /** Tasks a worker holds at once (default 2: the next batch is waiting when the current one ends). */
+  /**
+   * Batches queued per worker before a partly filled batch is held back to grow (default 2). Full batches are
+   * always queued at once.
+   */
   pipeline?: number;
   /** Attempts of one batch across worker crashes before its messages are dropped as workerCrash (default 3). */
   maxAttempts?: number;
@@ -121,7 +124,7 @@ interface Entry {
   gateway: boolean;
   ops: ControlOp[] | undefined;
   attempts: number;
-  fresh: boolean;
+  batchId: number;
   done: boolean;
   result: TaskResult | undefined;
 }
@@ -141,6 +144,7 @@ interface Shard {
   /** Tunnel configs as of the last delivered batch (what a replacement worker is given). Key: table bit + id. */
   base: Map<number, TunnelConfig>;
   inFlight: number;
+  batchIds: number;
   epoch: number;
   recovering: boolean;
   needsReset: boolean;
@@ -252,7 +256,7 @@ export class DataPlane extends EventEmitter {
       const buffer = new SharedArrayBuffer(this.layout.slotSize * slotCount);
       const shard: Shard = {
         index: s, pool: null, runner: null, buffer, views: [], free: [], staging: [-1, -1], stagingCount: [0, 0],
-        pending: [], ops: [], base: new Map(), inFlight: 0, epoch: 0, recovering: false, needsReset: true,
+        pending: [], ops: [], base: new Map(), inFlight: 0, batchIds: 0, epoch: 0, recovering: false, needsReset: true,
         queued: 0, batches: 0, messages: 0, busyMs: 0, restarts: 0,
       };
       for (let i = 0; i < slotCount; i++) shard.views.push(slotViews(buffer, this.layout, i));
@@ -262,8 +266,11 @@ export class DataPlane extends EventEmitter {
       } else {
         const setup: WorkerSetup = { shard: s, slots: buffer, maxBatch, slotCount, engine };
         if (options.engineModule !== undefined) setup.engineModule = options.engineModule;
+        // Per-tunnel order depends on the worker taking tasks in submission order: stricterFIFO (by default
+        // piscina puts a task it could not hand out at once back at the tail of its queue) and one task at a time
+        // (a piscina worker holding several may resume them in any order).
         shard.pool = new Piscina({
-          filename: workerFile, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: this.pipeline,
+          filename: workerFile, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 1, stricterFIFO: true,
           workerData: setup, name: 'default',
         });
         // Crashes surface as rejected tasks; the pool's own 'error' event must not bring the process down.
@@ -481,7 +488,7 @@ export class DataPlane extends EventEmitter {
     shard.stagingCount[kind] = 0;
     const entry: Entry = {
       slot, count, gateway: kind === 1, ops: shard.ops.length > 0 ? shard.ops.splice(0) : undefined,
-      attempts: 0, fresh: true, done: false, result: undefined,
+      attempts: 0, batchId: this.nextBatchId(shard), done: false, result: undefined,
     };
     shard.pending.push(entry);
     if (!shard.recovering) this.send(shard, entry);
@@ -489,15 +496,20 @@ export class DataPlane extends EventEmitter {
 
   private dispatchControl(shard: Shard): void {
     const entry: Entry = {
-      slot: -1, count: 0, gateway: false, ops: shard.ops.splice(0), attempts: 0, fresh: true, done: false,
+      slot: -1, count: 0, gateway: false, ops: shard.ops.splice(0), attempts: 0, batchId: this.nextBatchId(shard), done: false,
       result: undefined,
     };
     shard.pending.push(entry);
     if (!shard.recovering) this.send(shard, entry);
   }
 
+  private nextBatchId(shard: Shard): number {
+    shard.batchIds = (shard.batchIds + 1) | 0;
+    return shard.batchIds;
+  }
+
   private send(shard: Shard, entry: Entry): void {
-    const task: Task = { slot: entry.slot, count: entry.count, gateway: entry.gateway, fresh: entry.fresh };
+    const task: Task = { slot: entry.slot, count: entry.count, gateway: entry.gateway, batchId: entry.batchId };
     if (entry.ops) task.ops = entry.ops;
     if (shard.needsReset) {
       task.reset = [...shard.base.values()];
@@ -508,7 +520,6 @@ export class DataPlane extends EventEmitter {
       this.crashNext = -1;
     }
     entry.attempts++;
-    entry.fresh = false;
     const epoch = shard.epoch;
     shard.inFlight++;
     if (shard.runner) {
@@ -574,7 +585,7 @@ export class DataPlane extends EventEmitter {
   }
 
   private dispatchControlReset(shard: Shard): void {
-    const entry: Entry = { slot: -1, count: 0, gateway: false, ops: undefined, attempts: 0, fresh: true, done: false, result: undefined };
+    const entry: Entry = { slot: -1, count: 0, gateway: false, ops: undefined, attempts: 0, batchId: this.nextBatchId(shard), done: false, result: undefined };
     shard.pending.push(entry);
     this.send(shard, entry);
   }

@@ -24,8 +24,8 @@ export interface Task {
   count: number;
   /** Locally framed gateway bodies (processGateway) rather than TunnelData received from the network. */
   gateway: boolean;
-  /** True on the first attempt of a freshly filled slot (resets the slot's replay journal). */
-  fresh: boolean;
+  /** Unique per shard and batch (the same on every attempt): owner of the slot's replay journal. */
+  batchId: number;
   /** Recovery: discard all tunnel state and join these first (the state as of the last delivered task). */
   reset?: TunnelConfig[];
   /** Joins / ends to apply, in order, before the batch. */

@@ -20,8 +20,9 @@ const NEW = 2;
 const REPLAY = 3;
 /** Int32 words per record: w0, w1, w2, w3, state. */
 const REC = 5;
-/** Journal header words (slots.ts JOURNAL region): [0] record count, [1] records inherited at attempt start. */
+/** Journal header words (slots.ts JOURNAL region): [0] record count, [1] id of the batch the records belong to. */
 export const J_COUNT = 0;
+export const J_BATCH = 1;
 
 export interface Journal {
   /** Header (Int32, shared): [J_COUNT] records written. */
@@ -74,11 +75,15 @@ export function installReplayJournal(): void {
 }
 
 /**
- * Runs `fn` (one engine call over one batch) with `journal` recording every filter call. `fresh`: first attempt of
- * a newly filled slot (earlier records belong to the slot's previous batch and are discarded).
+ * Runs `fn` (one engine call over one batch) with `journal` recording every filter call. `batchId` names the batch
+ * (unique per shard): records left by an earlier batch in the same slot are discarded, records of earlier attempts
+ * of this batch are honoured.
  */
-export function withJournal<T>(journal: Journal, fresh: boolean, fn: () => T): T {
-  if (fresh) Atomics.store(journal.header, J_COUNT, 0);
+export function withJournal<T>(journal: Journal, batchId: number, fn: () => T): T {
+  if (Atomics.load(journal.header, J_BATCH) !== batchId) {
+    Atomics.store(journal.header, J_COUNT, 0);
+    Atomics.store(journal.header, J_BATCH, batchId);
+  }
   inherited = Atomics.load(journal.header, J_COUNT);
   if (consumed.length < inherited) consumed = new Uint8Array(journal.records.length / REC);
   consumed.fill(0, 0, inherited);

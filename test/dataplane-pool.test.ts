@@ -1,0 +1,156 @@
+// The worker-pool data plane against the single-thread engine: same bytes and statuses per tunnel, in order, for
+// every thread count; crash recovery; join/end ordering; close() draining. Pools use the compiled worker in dist/
+// (`npm test` builds first).
+import { describe, expect, it } from 'vitest';
+import { createDataPlane, type DataPlane } from '../src/dataplane/index.js';
+import { STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE } from '../src/constants.js';
+import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './dataplane-workload.js';
+
+async function runPlane(plane: DataPlane, w: Workload, opts: { crashAt?: number; crashShard?: number } = {}): Promise<void> {
+  for (const t of w.tunnels) plane.join(t);
+  for (let i = 0; i < w.count; i++) {
+    if (i === opts.crashAt) plane.crashNextBatch(opts.crashShard ?? 0);
+    const body = w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
+    while (!plane.push(body, w.prevHops[i]!)) await plane.ready();
+    if (i % 500 === 499) await new Promise((r) => setImmediate(r)); // let batches of many sizes form
+  }
+  await plane.idle();
+}
+
+function expectSame(got: Outcome[], want: Outcome[], w: Workload): void {
+  expect(got.length).toBe(want.length);
+  const g = byTunnel(got, w.tunnels);
+  const r = byTunnel(want, w.tunnels);
+  expect([...g.keys()].sort()).toEqual([...r.keys()].sort());
+  for (const [t, list] of r) {
+    const mine = g.get(t)!;
+    // Compact first: a mismatch message names the tunnel and the first differing position.
+    for (let i = 0; i < list.length; i++) {
+      if (mine[i]!.status !== list[i]!.status || mine[i]!.body !== list[i]!.body || mine[i]!.nextHop !== list[i]!.nextHop || mine[i]!.nextTunnelId !== list[i]!.nextTunnelId) {
+        expect({ tunnel: t, at: i, got: mine[i] }).toEqual({ tunnel: t, at: i, got: list[i] });
+      }
+    }
+  }
+}
+
+describe('data plane: same output as the single-thread engine', () => {
+  const w = makeWorkload('dataplane/equivalence', 4000);
+  const want = reference(w);
+  const statuses = new Set(want.map((o) => o.status));
+
+  it('the workload exercises ok, replay, unknown, wrong-hop and bad-MAC paths', () => {
+    expect(statuses.size).toBeGreaterThanOrEqual(5);
+  });
+
+  for (const threads of ['inline', 1, 2, 4] as const) {
+    it(`threads: ${threads}`, async () => {
+      const got: Outcome[] = [];
+      const plane = createDataPlane({ threads, maxBatch: 128, onOutput: collect(got) });
+      try {
+        await runPlane(plane, w);
+        const s = plane.stats();
+        if (process.env.DP_DEBUG) console.log(JSON.stringify(s));
+        expectSame(got, want, w);
+        expect(s.messagesIn).toBe(w.count);
+        expect(s.messagesOut).toBe(want.filter((o) => o.status === STATUS_OK).length);
+        const drops = Object.values(s.dropped).reduce((a, b) => a + b, 0) - s.dropped.queueFull;
+        expect(s.messagesOut + drops).toBe(w.count);
+        expect(s.queueDepth).toBe(0);
+        expect(s.workers.length).toBe(threads === 'inline' ? 1 : threads);
+        expect(s.workers.reduce((a, x) => a + x.messages, 0)).toBe(w.count);
+      } finally {
+        await plane.close();
+      }
+    });
+  }
+});
+
+describe('data plane: a worker killed mid-batch', () => {
+  const w = makeWorkload('dataplane/crash', 3000);
+  const want = reference(w);
+
+  for (const crashAt of [100, 1500]) {
+    it(`loses and duplicates nothing (crash after message ${crashAt})`, async () => {
+      const got: Outcome[] = [];
+      const plane = createDataPlane({ threads: 2, maxBatch: 64, onOutput: collect(got) });
+      const crashes: number[] = [];
+      plane.on('workerCrash', (s: number) => crashes.push(s));
+      try {
+        await runPlane(plane, w, { crashAt, crashShard: 1 });
+        expect(crashes).toEqual([1]);
+        expectSame(got, want, w); // no message lost, none twice, no self-replay, pins kept across the restart
+        const s = plane.stats();
+        expect(s.workers[1]!.restarts).toBe(1);
+        expect(s.dropped.workerCrash).toBe(0);
+        expect(s.messagesOut).toBe(want.filter((o) => o.status === STATUS_OK).length);
+      } finally {
+        await plane.close();
+      }
+    });
+  }
+});
+
+describe('data plane: control and lifecycle', () => {
+  const w = makeWorkload('dataplane/control', 8, 4);
+  const tunnel = w.tunnels[0]! as { receiveTunnelId: number };
+  const body = (k: number): Uint8Array => {
+    const b = w.bodies.slice(0, TUNNEL_DATA_SIZE);
+    b[10] = k; // distinct IVs: not replays of each other
+    new DataView(b.buffer).setUint32(0, tunnel.receiveTunnelId);
+    return b;
+  };
+
+  for (const threads of ['inline', 2] as const) {
+    it(`join and end take effect for the next message pushed (threads: ${threads})`, async () => {
+      const got: Outcome[] = [];
+      const plane = createDataPlane({ threads, onOutput: collect(got) });
+      try {
+        plane.push(body(1), 40); // before join: unknown
+        plane.join(w.tunnels[0]!);
+        plane.push(body(2), 40);
+        plane.push(body(3), 40);
+        plane.end(tunnel.receiveTunnelId);
+        plane.push(body(4), 40); // after end: expired
+        plane.join({ ...w.tunnels[0]!, layerKey: new Uint8Array(32).fill(1) } as never); // re-join with new keys
+        plane.push(body(5), 40);
+        plane.push(body(6), 41); // pinned to 40
+        await plane.idle();
+        expect(got.map((o) => o.status)).toEqual([
+          STATUS_UNKNOWN_TUNNEL, STATUS_OK, STATUS_OK, STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_WRONG_PREV_HOP,
+        ]);
+        expect(() => plane.join(w.tunnels[0]!)).toThrow(/in use/);
+        expect(() => plane.join({ ...w.tunnels[1]!, layerKey: new Uint8Array(5) } as never)).toThrow(RangeError);
+      } finally {
+        await plane.close();
+      }
+    });
+  }
+
+  it('close() hands out everything accepted, then refuses', async () => {
+    const big = makeWorkload('dataplane/close', 2000);
+    let out = 0;
+    const plane = createDataPlane({ threads: 2, onOutput: (b) => { out += b.count; } });
+    for (const t of big.tunnels) plane.join(t);
+    let accepted = 0;
+    for (let i = 0; i < big.count; i++) {
+      if (plane.push(big.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), big.prevHops[i]!)) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(1000);
+    const closing = plane.close();
+    expect(plane.push(big.bodies.subarray(0, TUNNEL_DATA_SIZE), 1)).toBe(false);
+    await closing;
+    expect(out).toBe(accepted);
+    const s = plane.stats();
+    expect(s.queueDepth).toBe(0);
+    expect(s.dropped.closed).toBe(1);
+    expect(() => plane.join(big.tunnels[0]!)).toThrow(/closed/);
+  });
+
+  it('validates bodies at the edge', async () => {
+    const plane = createDataPlane({ threads: 'inline', onOutput: () => {} });
+    expect(() => plane.push(new Uint8Array(10), 1)).toThrow(RangeError);
+    expect(() => plane.push('x' as never, 1)).toThrow(TypeError);
+    expect(() => createDataPlane({ threads: -1, onOutput: () => {} })).toThrow(RangeError);
+    await plane.close();
+  });
+});
