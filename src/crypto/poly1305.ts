@@ -137,11 +137,13 @@ class WasmAead implements ChaCha20Poly1305 {
   }
 
   private run(batch: AeadBatch, seal: boolean, status: Uint8Array | undefined): void {
-    const { aadOffset, aadLength } = checkAeadBatch(batch);
+    const checked = checkAeadBatch(batch);
     this.slots.check(batch.slots, batch.count);
     const { offset, length, nonces, slots } = batch;
+    const aadLength = checked.aadLength;
+    const aadOffset = aadLength > 0 ? checked.aadOffset : offset; // an empty AAD sits anywhere: put it on the data
     // Span from the lower of (AAD, data) to the higher end, so staging carries both.
-    const lo = Math.min(offset, aadLength > 0 ? aadOffset : offset);
+    const lo = Math.min(offset, aadOffset);
     const hi = Math.max(offset + length + POLY1305_TAG_SIZE, aadOffset + aadLength);
     const fn = seal ? this.sealMany : this.openMany;
     const { u8, regions } = this.inst;
