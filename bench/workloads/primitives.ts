@@ -7,10 +7,48 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { cbc, unsafe as nobleAes } from '@noble/ciphers/aes.js';
 import { chacha20 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { defineWorkload, type Implementation, type Runner } from '../types.js';
+import { createAes256 } from '../../src/crypto/aes.js';
+import { createChaCha20 } from '../../src/crypto/chacha20.js';
+import { createSha256 } from '../../src/crypto/sha256.js';
+import { createInstance, type WasmFlavor, type WasmInstance } from '../../src/wasm/loader.js';
+import { defineWorkload, Unavailable, type Implementation, type Runner } from '../types.js';
 
 const MSG = 1008;
 const BATCHES = [1, 16, 64, 256] as const;
+
+// The tunnelplane implementations come in three forms:
+//   tunnelplane              the default factory (`createAes256()` ...) on the caller's own buffers, copies in and
+//                            out of WASM memory included: what a user gets without options;
+//   tunnelplane-wasm[-plain] the WASM backend of one flavor with the messages already in the instance's MSG region,
+//                            as the data plane keeps them: no copies, the kernels work in place;
+//   tunnelplane-node         the node:crypto backend on the caller's buffers.
+// The wasm forms use an instance of their own per flavor (own key slots and message memory), created once.
+
+const instances = new Map<WasmFlavor, WasmInstance>();
+
+function benchInstance(flavor: WasmFlavor): WasmInstance {
+  let inst = instances.get(flavor);
+  if (!inst) {
+    try {
+      inst = createInstance({ flavor });
+    } catch (err) {
+      throw new Unavailable(`WASM ${flavor} flavor: ${(err as Error).message}`);
+    }
+    instances.set(flavor, inst);
+  }
+  return inst;
+}
+
+/** `bytes` copied into the instance's MSG region (the data plane's message memory); returns the view. */
+function inMsgRegion(inst: WasmInstance, bytes: Uint8Array): Uint8Array {
+  const view = inst.u8.subarray(inst.regions.MSG, inst.regions.MSG + bytes.length);
+  view.set(bytes);
+  return view;
+}
+
+function slotsFor(batch: number): Uint32Array {
+  return Uint32Array.from({ length: batch }, (_, i) => i);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // aes-cbc-1008
@@ -82,6 +120,34 @@ const nodeNaiveCbc: Implementation<CbcInput> = {
   },
 };
 
+type AesMaker = () => ReturnType<typeof createAes256>;
+
+/** CBC encryption of the batch in place, keys in slots 0..batch-1; `place` decides where the messages live. */
+function tunnelplaneCbc(description: string, make: AesMaker, place: (bytes: Uint8Array) => Uint8Array): Implementation<CbcInput> {
+  return {
+    description,
+    setup(inp) {
+      const aes = make();
+      for (let m = 0; m < inp.batch; m++) aes.setKey(m, inp.keys.subarray(32 * m, 32 * m + 32));
+      const data = place(inp.data);
+      const batch = { count: inp.batch, data, stride: MSG, offset: 0, length: MSG, slots: slotsFor(inp.batch), ivs: inp.ivs };
+      return {
+        run: () => aes.cbcEncryptBatch(batch),
+        output: () => data,
+        close: () => { for (let m = 0; m < inp.batch; m++) aes.clearKey(m); },
+      };
+    },
+  };
+}
+
+function wasmCbc(flavor: WasmFlavor): Implementation<CbcInput> {
+  return tunnelplaneCbc(
+    `createAes256({ flavor: '${flavor}' }).cbcEncryptBatch, bitsliced constant-time WASM, messages in WASM memory`,
+    () => createAes256({ backend: 'wasm', instance: benchInstance(flavor) }),
+    (bytes) => inMsgRegion(benchInstance(flavor), bytes),
+  );
+}
+
 export const aesCbc = defineWorkload<CbcInput>({
   id: 'aes-cbc-1008',
   description: 'AES-256-CBC encrypt of 1008-byte messages, each its own key and IV',
@@ -90,6 +156,10 @@ export const aesCbc = defineWorkload<CbcInput>({
   ceiling: { algorithm: 'aes-256-cbc' },
   input: (batch, rng) => ({ batch, keys: rng.bytes(32 * batch), ivs: rng.bytes(16 * batch), data: rng.bytes(MSG * batch) }),
   impls: {
+    tunnelplane: tunnelplaneCbc('createAes256() default backend, cbcEncryptBatch on a caller buffer', () => createAes256(), (b) => b),
+    'tunnelplane-wasm': wasmCbc('simd'),
+    'tunnelplane-wasm-plain': wasmCbc('plain'),
+    'tunnelplane-node': tunnelplaneCbc("createAes256({ backend: 'node' }).cbcEncryptBatch", () => createAes256({ backend: 'node' }), (b) => b),
     noble: nobleCbcExpanded,
     'noble-cbc': nobleCbcPublic,
     'node-naive': nodeNaiveCbc,
@@ -141,6 +211,33 @@ const nodeNaiveChaCha: Implementation<ChaChaInput> = {
   },
 };
 
+function tunnelplaneChaCha(description: string, make: () => ReturnType<typeof createChaCha20>, place: (bytes: Uint8Array) => Uint8Array): Implementation<ChaChaInput> {
+  return {
+    description,
+    setup(inp) {
+      const c = make();
+      for (let m = 0; m < inp.batch; m++) c.setKey(m, inp.keys.subarray(32 * m, 32 * m + 32));
+      const data = place(inp.data);
+      const batch = {
+        count: inp.batch, data, stride: MSG, offset: 0, length: MSG, slots: slotsFor(inp.batch), nonces: inp.nonces, counters: inp.counters,
+      };
+      return {
+        run: () => c.xorBatch(batch),
+        output: () => data,
+        close: () => { for (let m = 0; m < inp.batch; m++) c.clearKey(m); },
+      };
+    },
+  };
+}
+
+function wasmChaCha(flavor: WasmFlavor): Implementation<ChaChaInput> {
+  return tunnelplaneChaCha(
+    `createChaCha20({ flavor: '${flavor}' }).xorBatch, messages in WASM memory`,
+    () => createChaCha20({ backend: 'wasm', instance: benchInstance(flavor) }),
+    (bytes) => inMsgRegion(benchInstance(flavor), bytes),
+  );
+}
+
 export const chacha = defineWorkload<ChaChaInput>({
   id: 'chacha20-1008',
   description: 'ChaCha20 (RFC 7539) of 1008-byte messages, each its own key, nonce and counter',
@@ -153,6 +250,10 @@ export const chacha = defineWorkload<ChaChaInput>({
     return { batch, keys: rng.bytes(32 * batch), nonces: rng.bytes(12 * batch), counters, data: rng.bytes(MSG * batch) };
   },
   impls: {
+    tunnelplane: tunnelplaneChaCha('createChaCha20() default backend, xorBatch on a caller buffer', () => createChaCha20(), (b) => b),
+    'tunnelplane-wasm': wasmChaCha('simd'),
+    'tunnelplane-wasm-plain': wasmChaCha('plain'),
+    'tunnelplane-node': tunnelplaneChaCha("createChaCha20({ backend: 'node' }).xorBatch (a cipher per message)", () => createChaCha20({ backend: 'node' }), (b) => b),
     noble: nobleChaCha,
     'node-naive': nodeNaiveChaCha,
   },
@@ -189,6 +290,27 @@ const nodeNaiveSha: Implementation<ShaInput> = {
   },
 };
 
+function tunnelplaneSha(description: string, make: () => ReturnType<typeof createSha256>, place: (bytes: Uint8Array) => Uint8Array): Implementation<ShaInput> {
+  return {
+    description,
+    setup(inp) {
+      const h = make();
+      const data = place(inp.data);
+      const out = new Uint8Array(inp.batch * 32);
+      const batch = { count: inp.batch, data, stride: MSG, offset: 0, length: MSG };
+      return { run: () => { h.hashBatch(batch, out); }, output: () => out };
+    },
+  };
+}
+
+function wasmSha(flavor: WasmFlavor): Implementation<ShaInput> {
+  return tunnelplaneSha(
+    `createSha256({ flavor: '${flavor}' }).hashBatch, messages in WASM memory`,
+    () => createSha256({ backend: 'wasm', instance: benchInstance(flavor) }),
+    (bytes) => inMsgRegion(benchInstance(flavor), bytes),
+  );
+}
+
 export const sha = defineWorkload<ShaInput>({
   id: 'sha256-1008',
   description: 'SHA-256 of 1008-byte messages',
@@ -197,6 +319,10 @@ export const sha = defineWorkload<ShaInput>({
   ceiling: { algorithm: 'sha256' },
   input: (batch, rng) => ({ batch, data: rng.bytes(MSG * batch) }),
   impls: {
+    tunnelplane: tunnelplaneSha('createSha256() default backend, hashBatch on a caller buffer', () => createSha256(), (b) => b),
+    'tunnelplane-wasm': wasmSha('simd'),
+    'tunnelplane-wasm-plain': wasmSha('plain'),
+    'tunnelplane-node': tunnelplaneSha("createSha256({ backend: 'node' }).hashBatch (crypto.hash per message)", () => createSha256({ backend: 'node' }), (b) => b),
     noble: nobleSha,
     'node-naive': nodeNaiveSha,
   },
