@@ -6,15 +6,17 @@ import { DEFAULT_EXPIRY_MS, Reassembler, ReassemblyPool } from '../src/frame/rea
 import { hex, i2npMessage, item, seededRandom } from './frame-helpers.js';
 import { refFirst, refFollow, refWrap } from './frame-reference.js';
 
-/** A fragmented LOCAL message `id` as [body with fragment 0, body with fragment 1 (last)]. */
-function twoPart(id: number, size = 300): [Uint8Array, Uint8Array, Uint8Array] {
-  const a = new Uint8Array(size).fill(id & 0xff);
-  const b = new Uint8Array(size).fill((id + 1) & 0xff);
+/**
+ * A fragmented LOCAL message `id`: a 600-byte I2NP message as [body with fragment 0, body with fragment 1 (last),
+ * the message]. The endpoint charges a partial its buffer capacity: 600 bytes here (the header's size is right).
+ */
+function twoPart(id: number): [Uint8Array, Uint8Array, Uint8Array] {
+  const msg = i2npMessage(600 - 16, id);
   const iv = (k: number) => Uint8Array.from({ length: 16 }, (_, i) => (id * 7 + k * 3 + i) & 0xff);
   return [
-    refWrap(refFirst(0, a, { msgId: id }), 1, iv(1)),
-    refWrap(refFollow(1, true, id, b), 1, iv(2)),
-    Uint8Array.from([...a, ...b]),
+    refWrap(refFirst(0, msg.subarray(0, 300), { msgId: id }), 1, iv(1)),
+    refWrap(refFollow(1, true, id, msg.subarray(300)), 1, iv(2)),
+    msg,
   ];
 }
 
@@ -65,7 +67,7 @@ describe('expiry', () => {
     expect(a.pending).toBe(0);
     expect(a.drops.expired).toBe(1);
     expect(pool.messages).toBe(1);
-    expect(pool.bytes).toBe(300);
+    expect(pool.bytes).toBe(600);
   });
 });
 
@@ -84,13 +86,13 @@ describe('caps and eviction', () => {
   });
 
   it('per endpoint: bytes above maxBytesPerTunnel evict the oldest, even the message being built', () => {
-    const r = new Reassembler({ onMessage: () => {}, maxBytesPerTunnel: 700 });
+    const r = new Reassembler({ onMessage: () => {}, maxBytesPerTunnel: 1300 });
     r.push(twoPart(1)[0]);
     r.push(twoPart(2)[0]);
-    expect(r.bytes).toBe(600);
+    expect(r.bytes).toBe(1200);
     r.push(twoPart(3)[0]);
     expect(r.drops['evicted-tunnel']).toBe(1);
-    expect(r.bytes).toBe(600);
+    expect(r.bytes).toBe(1200);
     const big = new Reassembler({ onMessage: () => {}, maxBytesPerTunnel: 200 });
     big.push(twoPart(9)[0]);
     expect(big.pending).toBe(0);
@@ -109,10 +111,10 @@ describe('caps and eviction', () => {
     expect(a.pending).toBe(0);
     expect(a.drops['evicted-global']).toBe(1);
     expect(b.pending).toBe(3);
-    const poolBytes = new ReassemblyPool({ maxMessages: 100, maxBytes: 650 });
+    const poolBytes = new ReassemblyPool({ maxMessages: 100, maxBytes: 1300 });
     const c = new Reassembler({ onMessage: () => {}, pool: poolBytes });
     for (const id of [1, 2, 3]) c.push(twoPart(id)[0]);
-    expect(poolBytes.bytes).toBeLessThanOrEqual(650);
+    expect(poolBytes.bytes).toBeLessThanOrEqual(1300);
     expect(c.drops['evicted-global']).toBe(1);
   });
 
@@ -130,14 +132,21 @@ describe('caps and eviction', () => {
 describe('endpoint duplicate-body window and dispatch', () => {
   it('a repeated body is dropped before reassembly; a second full copy does not deliver twice', () => {
     let n = 0;
-    const ep = new OutboundEndpoint({ handlers: { local: () => n++, router: () => {}, tunnel: () => {} } });
+    const ep = new OutboundEndpoint({ handlers: { local: () => n++, router: () => {}, tunnel: () => {} }, duplicateWindow: 3 });
     const [f0, f1] = twoPart(5);
     for (const b of [f0, f1, f0, f1, f1]) ep.receive(b);
     expect(n).toBe(1);
     expect(ep.drops['duplicate-body']).toBe(3);
+    // The window holds 3 bodies: after 3 others, f0 and f1 are forgotten and deliver again.
+    for (const id of [20, 21]) for (const b of twoPart(id).slice(0, 2)) ep.receive(b);
+    for (const b of [f0, f1]) ep.receive(b);
+    expect(n).toBe(4);
+    const off = new OutboundEndpoint({ handlers: { local: () => n++, router: () => {}, tunnel: () => {} } });
+    for (const b of [f0, f1, f0, f1]) off.receive(b); // default: off (the replay filter is in front)
+    expect(n).toBe(6);
     const bare = new Reassembler({ onMessage: () => n++ });
     for (const b of [f0, f1, f0, f1]) bare.push(b); // vectors semantics: delivered again
-    expect(n).toBe(3);
+    expect(n).toBe(8);
   });
 
   it('OBEP wraps TUNNEL deliveries in a TunnelGateway message; IBEP drops non-LOCAL', () => {

@@ -13,8 +13,12 @@ import {
 
 export type EndpointDropReason = ReassemblyDropReason | 'not-local' | 'duplicate-body';
 
-/** Default number of recent body IVs an endpoint remembers to drop repeated bodies. */
-export const DEFAULT_DUPLICATE_WINDOW = 8192;
+/**
+ * Default number of recent body IVs an endpoint remembers to drop repeated bodies: 0 (off), because in the data
+ * plane the router-wide replay filter (src/tunnel/replay-filter.ts, tunnel-crypto-aes.md §5) already drops repeated
+ * TunnelData before any layer work. Turn it on for an endpoint fed from elsewhere.
+ */
+export const DEFAULT_DUPLICATE_WINDOW = 0;
 
 export interface EndpointLimits {
   expiryMs?: number;
@@ -24,7 +28,8 @@ export interface EndpointLimits {
   pool?: ReassemblyPool;
   /**
    * How many recent bodies (by their original IV, unique per body) to remember so a repeated body is dropped
-   * before reassembly; entries also age out after expiryMs. 0 disables. Without it a complete second copy of a
+   * before reassembly; entries also age out after expiryMs. 0 (default, see DEFAULT_DUPLICATE_WINDOW) disables.
+   * Without it (and without the router's replay filter in front) a complete second copy of a
    * message's bodies arriving after delivery would deliver the message again (the vectors' Reassembler has no such
    * filter by design: "a late duplicate fragment starts a new, incomplete message").
    */
@@ -56,8 +61,12 @@ abstract class EndpointBase {
   protected readonly reassembler: Reassembler;
   readonly drops: Record<EndpointDropReason, number>;
   private readonly dupWindow: number;
-  /** Recent accepted bodies: 52 bits of the IV -> arrival time, oldest first. */
-  private readonly recent = new Map<number, number>();
+  /** Recent accepted bodies (52 bits of the IV), with a ring of (key, time) in arrival order for ageing out. */
+  private readonly recent = new Set<number>();
+  private readonly ringKey: Float64Array;
+  private readonly ringTime: Float64Array;
+  private ringHead = 0;
+  private ringCount = 0;
   private readonly now: () => number;
 
   constructor(opts: EndpointLimits & { clock?: () => number }) {
@@ -75,6 +84,8 @@ abstract class EndpointBase {
     const w = opts.duplicateWindow ?? DEFAULT_DUPLICATE_WINDOW;
     if (!Number.isInteger(w) || w < 0) throw new RangeError('duplicateWindow must be an integer >= 0');
     this.dupWindow = w;
+    this.ringKey = new Float64Array(w);
+    this.ringTime = new Float64Array(w);
     this.now = opts.clock ?? Date.now;
   }
 
@@ -85,9 +96,12 @@ abstract class EndpointBase {
     }
     const now = this.now();
     const recent = this.recent;
-    for (const [k, t] of recent) {
-      if (recent.size <= this.dupWindow && now - t < this.reassembler.expiryMs) break;
-      recent.delete(k);
+    const w = this.dupWindow;
+    const expiry = this.reassembler.expiryMs;
+    while (this.ringCount > 0 && (this.ringCount === w || now - this.ringTime[this.ringHead]! >= expiry)) {
+      recent.delete(this.ringKey[this.ringHead]!);
+      this.ringHead = (this.ringHead + 1) % w;
+      this.ringCount--;
     }
     // 52 bits of the IV: a safe-integer key, collisions negligible for windows of thousands.
     const key = readU32(body, IV_OFFSET) * 0x100000 + (readU32(body, IV_OFFSET + 4) >>> 12);
@@ -96,7 +110,13 @@ abstract class EndpointBase {
       return 'duplicate-body';
     }
     const r = this.reassembler.push(body);
-    if (r === 'ok') recent.set(key, now);
+    if (r === 'ok') {
+      recent.add(key);
+      const tail = (this.ringHead + this.ringCount) % w;
+      this.ringKey[tail] = key;
+      this.ringTime[tail] = now;
+      this.ringCount++;
+    }
     return r;
   }
 

@@ -17,6 +17,7 @@ import { creatorStrip, checkHopKeys, type HopKeys } from '../tunnel/hop-node.js'
 import {
   checkDelivery, type Delivery, firstInstrSize, MSG_ID_SIZE, writeFirstInstr, writeFollowOnInstr, writeU32,
 } from './delivery.js';
+import { SlabAllocator } from './alloc.js';
 import { sha256 } from './hash.js';
 import { fillNonZero, type RandomSource, randomU32, systemRandom } from './random.js';
 
@@ -52,6 +53,11 @@ export interface GatewayOptions {
   flushDelayMs?: number | null;
   timer?: FlushTimer;
   random?: RandomSource;
+  /**
+   * Where bodies are carved from (default: a private one). Bodies share 64 KiB slabs: a body's `.buffer` holds
+   * other bodies too (src/frame/alloc.ts).
+   */
+  allocator?: SlabAllocator;
 }
 
 /** Applies the outbound gateway's pre-decryption: the only place the gateway calls the layer code. */
@@ -70,6 +76,11 @@ export class Gateway {
   private readonly random: RandomSource;
   /** Pairs of the open body from offset 0, then room for the IV the checksum covers. */
   private readonly pairs = new Uint8Array(PAIRS_MAX + IV_SIZE);
+  /** Views for the usual full body (no padding), made once instead of per body. */
+  private readonly pairsFull = this.pairs.subarray(0, PAIRS_MAX);
+  private readonly hashedFull = this.pairs.subarray(0, PAIRS_MAX + IV_SIZE);
+  private readonly iv = new Uint8Array(IV_SIZE);
+  private readonly alloc: SlabAllocator;
   private used = 0;
   private pendingTimer: unknown = undefined;
   /** Counters. */
@@ -95,6 +106,7 @@ export class Gateway {
     this.flushDelayMs = delay;
     this.timer = opts.timer ?? realTimer;
     this.random = opts.random ?? systemRandom;
+    this.alloc = opts.allocator ?? new SlabAllocator();
   }
 
   /** Bytes of pairs in the open body (0: no open body). */
@@ -193,18 +205,23 @@ export class Gateway {
   private closeBody(): void {
     const used = this.used;
     const padding = PAIRS_MAX - used;
-    const body = new Uint8Array(TUNNEL_DATA_SIZE);
+    const body = this.alloc.alloc(TUNNEL_DATA_SIZE);
     writeU32(body, 0, this.tunnelId);
-    const iv = body.subarray(IV_OFFSET, IV_OFFSET + IV_SIZE);
+    // Byte loops rather than subarray views for the 16-byte IV and 4-byte checksum: a view costs more than them.
+    const iv = this.iv;
     this.random.fill(iv);
-    // checksum = SHA-256(pairs || IV)[0..3] (tunnel-message.md §2.1)
     const p = this.pairs;
-    p.set(iv, used);
-    const h = sha256(p.subarray(0, used + IV_SIZE));
+    for (let i = 0; i < IV_SIZE; i++) {
+      body[IV_OFFSET + i] = iv[i]!;
+      p[used + i] = iv[i]!;
+    }
+    // checksum = SHA-256(pairs || IV)[0..3] (tunnel-message.md §2.1)
+    const full = used === PAIRS_MAX;
+    const h = sha256(full ? this.hashedFull : p.subarray(0, used + IV_SIZE));
     for (let i = 0; i < CHECKSUM_SIZE; i++) body[CHECKSUM_OFFSET + i] = h[i]!;
     if (padding > 0) fillNonZero(this.random, body.subarray(PADDING_OFFSET, PADDING_OFFSET + padding));
     body[PADDING_OFFSET + padding] = 0;
-    body.set(p.subarray(0, used), TUNNEL_DATA_SIZE - used);
+    body.set(full ? this.pairsFull : p.subarray(0, used), TUNNEL_DATA_SIZE - used);
     this.used = 0;
     this.bodies++;
     this.cancelTimer();

@@ -15,8 +15,19 @@ export class BufferedRandom implements RandomSource {
   private pos = POOL_SIZE;
 
   fill(dest: Uint8Array): void {
-    let done = 0;
     const n = dest.length;
+    if (n <= 32 && POOL_SIZE - this.pos >= n) {
+      // Small requests (IVs, ids): a byte loop beats creating a subarray view.
+      const pool = this.pool;
+      let pos = this.pos;
+      for (let i = 0; i < n; i++, pos++) {
+        dest[i] = pool[pos]!;
+        pool[pos] = 0;
+      }
+      this.pos = pos;
+      return;
+    }
+    let done = 0;
     while (done < n) {
       if (this.pos === POOL_SIZE) {
         randomFillSync(this.pool);

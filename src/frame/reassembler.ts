@@ -11,10 +11,11 @@
 // endpoints) in messages and bytes, evicting the oldest. Nothing here throws for any body content.
 import {
   CHECKSUM_OFFSET, CHECKSUM_SIZE, DELIVERY_LOCAL, DELIVERY_ROUTER, DELIVERY_TUNNEL, FLAG_FOLLOW_ON, FLAG_FRAGMENTED,
-  FLAG_UNIMPLEMENTED_MASK, FOLLOW_ON_INSTR_SIZE, HASH_SIZE, I2NP_TUNNEL_MAX, IV_OFFSET, IV_SIZE, MAX_FRAGMENTS,
+  FLAG_UNIMPLEMENTED_MASK, FOLLOW_ON_INSTR_SIZE, FOLLOW_ON_MAX, HASH_SIZE, I2NP_HEADER_SIZE, I2NP_TUNNEL_MAX, IV_OFFSET, IV_SIZE, MAX_FRAGMENTS,
   PADDING_OFFSET, PAIRS_MAX, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { DELIVERY_NAMES, type DeliveredMessage, readU32 } from './delivery.js';
+import { SlabAllocator } from './alloc.js';
 import { sha256 } from './hash.js';
 
 /** Default lifetime of a partial message (see docs/readme/frame.md, "Expiry"). */
@@ -56,17 +57,27 @@ export interface ReassemblerOptions {
   maxBytesPerTunnel?: number;
   /** Shared caps; by default each reassembler gets a private pool with the default global caps. */
   pool?: ReassemblyPool;
+  /** Where delivered messages and fragment copies are carved from (share one per thread to share slabs). */
+  allocator?: SlabAllocator;
 }
 
 interface Partial {
   owner: Reassembler;
   msgId: number;
   created: number;
-  frags: (Uint8Array | undefined)[];
+  /** Fragments 0..next-1, concatenated at buf[0..len) (in-order arrival, the common case, copies once). */
+  buf: Uint8Array | undefined;
+  len: number;
+  next: number;
+  /** Fragment-number presence bits: 0..31 in `have0`, 32..63 in `have1`. */
+  have0: number;
+  have1: number;
+  /** Copies of fragments that arrived ahead of `next`, by number (allocated on first need). */
+  ahead: (Uint8Array | undefined)[] | undefined;
+  aheadBytes: number;
   /** Fragment number of the first fragment marked last, -1 until one arrives. */
   last: number;
-  /** Fragments present among 0..last (valid once last >= 0). */
-  inRange: number;
+  /** Bytes charged to the caps (buffer capacity + copies held). */
   bytes: number;
   code: number;
   tunnelId: number;
@@ -89,24 +100,39 @@ export class ReassemblyPool {
   bytes = 0;
   /** Live partials in creation order (a Set keeps insertion order): the first is the oldest. */
   readonly order = new Set<Partial>();
+  /** Earliest time the oldest partial can be due: sweeps before it are skipped. */
+  private due = Infinity;
 
   constructor(limits: PoolLimits = {}) {
     this.maxMessages = positive(limits.maxMessages, DEFAULT_MAX_MESSAGES_GLOBAL, 'maxMessages');
     this.maxBytes = positive(limits.maxBytes, DEFAULT_MAX_BYTES_GLOBAL, 'maxBytes');
   }
 
-  /** Discards every partial of the pool older than its owner's expiry. Cheap when nothing is due. */
+  /** @internal Registers a new partial due at `due`. */
+  add(p: Partial, due: number): void {
+    this.order.add(p);
+    this.messages++;
+    if (due < this.due) this.due = due;
+  }
+
+  /** Discards the pool's partials that are older than their owner's expiry. Free when nothing is due. */
   sweep(now: number): void {
+    if (now < this.due) return;
+    this.due = Infinity;
     for (const p of this.order) {
       if (now - p.created < p.owner.expiryMs) {
-        // Creation order is time order for a monotonic clock; the oldest not being due ends the scan unless a
-        // reassembler with a shorter expiry shares the pool, which its own sweep covers.
+        // Creation order is time order for a monotonic clock; the oldest not being due ends the scan (a partial of
+        // a reassembler with a shorter expiry further on is covered by that reassembler's own sweep).
+        this.due = p.created + p.owner.expiryMs;
         break;
       }
       p.owner.discard(p, 'expired');
     }
   }
 }
+
+/** How far beyond the received bytes a first buffer may reach on the strength of the I2NP size hint. */
+const INITIAL_AHEAD = 8 * FOLLOW_ON_MAX;
 
 /** Where each pair of the body being processed starts; filled by validation, used by processing. */
 const MAX_PAIRS = Math.ceil(PAIRS_MAX / 4);
@@ -127,6 +153,11 @@ export class Reassembler {
   private readonly onMessage: (m: DeliveredMessage) => void;
   private readonly clock: () => number;
   private readonly scratch = new Uint8Array(PAIRS_MAX + IV_SIZE);
+  /** The scratch as hashed for a body without padding (the usual full body): no view per body. */
+  private readonly scratchFull = this.scratch.subarray(0, PAIRS_MAX + IV_SIZE);
+  private readonly alloc: SlabAllocator;
+  /** Earliest time a partial of this endpoint can be due (Infinity when none): push skips the sweep before it. */
+  private due = Infinity;
   private readonly pairOff = new Int32Array(MAX_PAIRS);
 
   constructor(opts: ReassemblerOptions) {
@@ -137,6 +168,7 @@ export class Reassembler {
     this.maxMessages = positive(opts.maxMessagesPerTunnel, DEFAULT_MAX_MESSAGES_PER_TUNNEL, 'maxMessagesPerTunnel');
     this.maxBytes = positive(opts.maxBytesPerTunnel, DEFAULT_MAX_BYTES_PER_TUNNEL, 'maxBytesPerTunnel');
     this.pool = opts.pool ?? new ReassemblyPool();
+    this.alloc = opts.allocator ?? new SlabAllocator();
     this.drops = Object.fromEntries(
       [...BODY_DROP_REASONS, ...MESSAGE_DROP_REASONS].map((r) => [r, 0]),
     ) as Record<ReassemblyDropReason, number>;
@@ -164,8 +196,13 @@ export class Reassembler {
 
   /** Discards this endpoint's partial messages that are due (push does this too). */
   sweep(now: number = this.clock()): void {
+    if (now < this.due) return;
+    this.due = Infinity;
     for (const p of this.partials.values()) {
-      if (now - p.created < this.expiryMs) break;
+      if (now - p.created < this.expiryMs) {
+        this.due = p.created + this.expiryMs;
+        break;
+      }
       this.discard(p, 'expired');
     }
   }
@@ -185,9 +222,9 @@ export class Reassembler {
     // checksum = SHA-256(body[start..end) || IV)[0..3] (tunnel-message.md §2.1)
     const n = end - start;
     const s = this.scratch;
-    s.set(body.subarray(start, end), 0);
-    s.set(body.subarray(IV_OFFSET, IV_OFFSET + IV_SIZE), n);
-    const h = sha256(s.subarray(0, n + IV_SIZE));
+    s.set(n === PAIRS_MAX ? body.subarray(start) : body.subarray(start, end), 0);
+    for (let i = 0; i < IV_SIZE; i++) s[n + i] = body[IV_OFFSET + i]!;
+    const h = sha256(n === PAIRS_MAX ? this.scratchFull : s.subarray(0, n + IV_SIZE));
     for (let i = 0; i < CHECKSUM_SIZE; i++) if (h[i] !== body[CHECKSUM_OFFSET + i]) return 'bad-checksum';
     // Whole-body validation (vectors-format.md, "Endpoint rules").
     let off = start;
@@ -247,7 +284,7 @@ export class Reassembler {
         this.fragment(msgId, 0, false, body, p + 6, size, now, code, tunnelId, toHash);
       } else {
         const size = (body[p]! << 8) | body[p + 1]!;
-        this.deliver(code, tunnelId, toHash, body.slice(p + 2, p + 2 + size));
+        this.deliver(code, tunnelId, toHash, this.copyOut(body, p + 2, size));
       }
     }
   }
@@ -259,14 +296,15 @@ export class Reassembler {
     let p = this.partials.get(msgId);
     if (p === undefined) {
       p = {
-        owner: this, msgId, created: now, frags: new Array<Uint8Array | undefined>(MAX_FRAGMENTS), last: -1,
-        inRange: 0, bytes: 0, code: -1, tunnelId: 0, toHash: undefined, live: true,
+        owner: this, msgId, created: now, buf: undefined, len: 0, next: 0, have0: 0, have1: 0, ahead: undefined,
+        aheadBytes: 0, last: -1, bytes: 0, code: -1, tunnelId: 0, toHash: undefined, live: true,
       };
+      if (this.partials.size === 0) this.due = now + this.expiryMs;
       this.partials.set(msgId, p);
-      this.pool.order.add(p);
+      this.pool.add(p, now + this.expiryMs);
       this.messages++;
-      this.pool.messages++;
-    } else if (p.frags[num] !== undefined) {
+    } else if ((num < 32 ? p.have0 >>> num : p.have1 >>> (num - 32)) & 1) {
+      // A repeated fragment number of an incomplete message: ignored entirely, its last-flag too.
       this.drops['duplicate-fragment']++;
       return;
     }
@@ -275,36 +313,86 @@ export class Reassembler {
       this.drops['beyond-last']++;
       return;
     }
-    p.frags[num] = body.slice(data, data + size);
-    this.account(p, size);
+    if (num < 32) p.have0 |= 1 << num;
+    else p.have1 |= 1 << (num - 32);
     if (num === 0) {
       p.code = code;
       p.tunnelId = tunnelId;
       p.toHash = toHash;
     }
-    if (p.last >= 0) {
-      p.inRange++;
-    } else if (last) {
-      // The first fragment marked last fixes the end: count what is already there, free what lies beyond.
+    if (num === p.next) {
+      this.append(p, body, data, size);
+      const ahead = p.ahead;
+      if (ahead !== undefined) {
+        for (let f = ahead[p.next]; f !== undefined; f = ahead[p.next]) {
+          ahead[p.next] = undefined;
+          p.aheadBytes -= f.length;
+          this.account(p, -f.length);
+          this.append(p, f, 0, f.length);
+        }
+      }
+    } else {
+      const copy = this.alloc.alloc(size);
+      copy.set(body.subarray(data, data + size));
+      (p.ahead ??= new Array<Uint8Array | undefined>(MAX_FRAGMENTS))[num] = copy;
+      p.aheadBytes += size;
+      this.account(p, size);
+    }
+    if (last && p.last < 0) {
+      // The first fragment marked last fixes the end; copies held beyond it are freed.
       p.last = num;
-      let c = 0;
-      for (let i = 0; i < MAX_FRAGMENTS; i++) {
-        const f = p.frags[i];
-        if (f === undefined) continue;
-        if (i <= num) c++;
-        else {
-          p.frags[i] = undefined;
+      const ahead = p.ahead;
+      if (ahead !== undefined) {
+        for (let i = num + 1; i < MAX_FRAGMENTS; i++) {
+          const f = ahead[i];
+          if (f === undefined) continue;
+          ahead[i] = undefined;
+          p.aheadBytes -= f.length;
           this.account(p, -f.length);
           this.drops['beyond-last']++;
         }
       }
-      p.inRange = c;
     }
-    if (p.last >= 0 && p.inRange === p.last + 1) {
+    if (p.last >= 0 && p.next > p.last) {
       this.complete(p);
       return;
     }
     this.enforceCaps(p);
+  }
+
+  /** Appends fragment `p.next` (data[off, off+size)) to the message buffer, growing it when needed. */
+  private append(p: Partial, src: Uint8Array, off: number, size: number): void {
+    const need = p.len + size;
+    let buf = p.buf;
+    if (buf === undefined || need > buf.length) {
+      // Capacity: fragment 0 normally starts with the I2NP header, whose size field (i2np.md §1) gives the total:
+      // use it as a hint when plausible, so a well-formed message is allocated once. The endpoint never relies on
+      // it (it does not look inside the bytes): a wrong hint only costs a regrowth.
+      // The first allocation trusts a hint only up to INITIAL_AHEAD bytes beyond what has arrived, so a forged
+      // header cannot make every garbage partial cost a 62 KB buffer.
+      let cap: number;
+      if (buf === undefined) {
+        const hint = this.sizeHint(src, off, size);
+        cap = hint >= need && hint <= need + INITIAL_AHEAD ? hint : need + (hint > need ? INITIAL_AHEAD : 2 * FOLLOW_ON_MAX);
+      } else {
+        const hint = this.sizeHint(buf, 0, p.len);
+        cap = hint >= need ? hint : Math.max(need * 2, need + FOLLOW_ON_MAX);
+      }
+      const grown = this.alloc.alloc(cap);
+      if (buf !== undefined) grown.set(buf.subarray(0, p.len));
+      this.account(p, cap - (buf === undefined ? 0 : buf.length));
+      p.buf = buf = grown;
+    }
+    buf.set(size === src.length && off === 0 ? src : src.subarray(off, off + size), p.len);
+    p.len = need;
+    p.next++;
+  }
+
+  /** Total length announced by an I2NP header at src[off..], or 0 when there is none or it is implausible. */
+  private sizeHint(src: Uint8Array, off: number, avail: number): number {
+    if (avail < I2NP_HEADER_SIZE) return 0;
+    const total = I2NP_HEADER_SIZE + ((src[off + 13]! << 8) | src[off + 14]!);
+    return total > avail && total <= I2NP_TUNNEL_MAX ? total : 0;
   }
 
   private account(p: Partial, delta: number): void {
@@ -315,20 +403,20 @@ export class Reassembler {
 
   private complete(p: Partial): void {
     this.unlink(p);
-    let total = 0;
-    for (let i = 0; i <= p.last; i++) total += p.frags[i]!.length;
-    if (total > I2NP_TUNNEL_MAX) {
+    if (p.len > I2NP_TUNNEL_MAX) {
       this.drops.oversize++;
       return;
     }
-    const msg = new Uint8Array(total);
-    let o = 0;
-    for (let i = 0; i <= p.last; i++) {
-      const f = p.frags[i]!;
-      msg.set(f, o);
-      o += f.length;
-    }
+    const buf = p.buf!;
+    // Hand over the buffer itself when it is (nearly) exact; copy when a regrowth left much unused capacity.
+    const msg = buf.length - p.len <= 1024 ? buf.subarray(0, p.len) : this.copyOut(buf, 0, p.len);
     this.deliver(p.code, p.tunnelId, p.toHash, msg);
+  }
+
+  private copyOut(src: Uint8Array, off: number, len: number): Uint8Array {
+    const m = this.alloc.alloc(len);
+    m.set(src.subarray(off, off + len));
+    return m;
   }
 
   private deliver(code: number, tunnelId: number, toHash: Uint8Array | undefined, message: Uint8Array): void {

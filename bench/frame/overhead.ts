@@ -1,0 +1,60 @@
+// Framing overhead over its irreducible SHA-256 cost, measured in one process with interleaved rounds (the shared
+// 2-core machines are noisy: medians of alternating rounds are steadier than tinybench runs taken minutes apart).
+// Run: npm run build:ts && node dist/bench/frame/overhead.js [rounds]
+import { hash } from 'node:crypto';
+import { InboundEndpoint } from '../../src/frame/endpoint.js';
+import { Gateway, packMessages } from '../../src/frame/gateway.js';
+import { encodeI2np } from '../../src/i2np/header.js';
+
+const rounds = Number(process.argv[2] ?? 15);
+const SIZES = [1024, 4096, 16384];
+const PER_ROUND_BYTES = 4 << 20;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+function time(fn: () => void): number {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t);
+}
+
+console.log(`node ${process.version}, ${rounds} interleaved rounds of ${PER_ROUND_BYTES >> 20} MiB of messages per size`);
+console.log('size    bodies/msg  sha256 x2 (ns/body)  pack (ns/body)  reassemble (ns/body)  (pack+reassemble)/sha');
+for (const size of SIZES) {
+  const n = Math.ceil(PER_ROUND_BYTES / size);
+  const messages = Array.from({ length: n }, (_, i) => encodeI2np(20, i, 1_700_000_000_000, new Uint8Array(size - 16).fill(i)));
+  const bodies = packMessages(messages.map((message) => ({ delivery: 'LOCAL' as const, message })), { tunnelId: 7 });
+  const sink = new Uint8Array(32);
+  const sha = () => {
+    for (const b of bodies) {
+      const d = b.subarray(20);
+      sink.set(hash('sha256', d, 'buffer'));
+      sink.set(hash('sha256', d, 'buffer'));
+    }
+  };
+  let count = 0;
+  const pack = () => {
+    const gw = new Gateway({ tunnelId: 7, onBody: () => void count++, flushDelayMs: null });
+    for (const m of messages) gw.send(m);
+    gw.close();
+  };
+  const reassemble = () => {
+    const ep = new InboundEndpoint({ onMessage: () => void count++ });
+    for (const b of bodies) ep.receive(b);
+  };
+  const t: Record<string, number[]> = { sha: [], pack: [], reassemble: [] };
+  sha(); pack(); reassemble(); // warm up
+  for (let r = 0; r < rounds; r++) {
+    t.sha!.push(time(sha));
+    t.pack!.push(time(pack));
+    t.reassemble!.push(time(reassemble));
+  }
+  const per = (k: string) => median(t[k]!) / bodies.length;
+  const ratio = (per('pack') + per('reassemble')) / per('sha');
+  console.log(
+    `${String(size).padEnd(7)} ${(bodies.length / n).toFixed(2).padStart(10)}  ${per('sha').toFixed(0).padStart(19)}  ${per('pack').toFixed(0).padStart(14)}  ${per('reassemble').toFixed(0).padStart(20)}  ${ratio.toFixed(3).padStart(22)}`,
+  );
+}

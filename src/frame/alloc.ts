@@ -1,0 +1,28 @@
+// Small-buffer allocation for the framing hot path. A typed array with its own backing store costs ~0.5-1.5 us to
+// create in V8 (measured: bench/frame/README.md), more than the framing work around it; a view into a shared
+// 64 KiB slab costs ~30 ns. So gateway bodies and delivered messages up to SLAB_MAX bytes are carved from slabs,
+// the way Node's Buffer pool serves small Buffers. Consequence for callers: such a buffer's `.buffer` also holds
+// other bodies / messages (all produced by this process); copy it if you hand `.buffer` on. Slabs start zeroed and
+// every carved byte is written before it is handed out.
+
+const SLAB_SIZE = 65536;
+/** Largest request served from a slab. */
+export const SLAB_MAX = 4096;
+
+export class SlabAllocator {
+  private slab = new ArrayBuffer(SLAB_SIZE);
+  private off = 0;
+
+  /** A fresh `n`-byte view (zeroed or about to be fully written by the caller). */
+  alloc(n: number): Uint8Array {
+    if (n > SLAB_MAX) return new Uint8Array(n);
+    if (this.off + n > SLAB_SIZE) {
+      this.slab = new ArrayBuffer(SLAB_SIZE);
+      this.off = 0;
+    }
+    const v = new Uint8Array(this.slab, this.off, n);
+    // Keep views 8-byte aligned (cheap, and friendlier to DataView / wider typed-array reads by consumers).
+    this.off += (n + 7) & ~7;
+    return v;
+  }
+}
