@@ -10,3 +10,7 @@ export { createAes256, AES_FAMILY, type AesOptions } from './crypto/aes.js';
 export type { Aes256, CbcBatch, MessageBatch, CryptoBackend, BackendOptions } from './crypto/types.js';
 export type { ChaChaBatch } from './crypto/types.js';
 export * from './errors.js';
+export * as i2cp from './i2cp/index.js';
+export * as keys from './keys/index.js';
+export * as leaseset from './leaseset/index.js';
+export * as balancer from './balancer/index.js';
