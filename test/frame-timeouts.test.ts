@@ -129,6 +129,26 @@ describe('caps and eviction', () => {
   });
 });
 
+describe('reassembly order edge cases', () => {
+  it('fragments held ahead past a later-fixed end are not pulled in (regression found by the fuzz cross-check)', () => {
+    const got: string[] = [];
+    const r = new Reassembler({ onMessage: (m) => got.push(hex(m.message)!) });
+    const d = (n: number) => new Uint8Array(10).fill(n + 1);
+    const iv = (k: number) => new Uint8Array(16).fill(k);
+    r.push(refWrap(refFirst(0, d(0), { msgId: 9 }), 1, iv(1)));
+    r.push(refWrap(refFollow(2, false, 9, d(2)), 1, iv(2)));
+    r.push(refWrap(refFollow(3, true, 9, d(3)), 1, iv(3)));
+    r.push(refWrap(refFollow(1, true, 9, d(1)), 1, iv(4))); // 3 was marked last first: the end stays at 3
+    expect(got).toEqual([hex(Uint8Array.from([...d(0), ...d(1), ...d(2), ...d(3)]))]);
+    r.push(refWrap(refFirst(0, d(0), { msgId: 10 }), 1, iv(5)));
+    r.push(refWrap(refFollow(2, false, 10, d(2)), 1, iv(6)));
+    r.push(refWrap(refFollow(1, true, 10, d(1)), 1, iv(7))); // end fixed at 1: fragment 2 is not part of it
+    expect(got[1]).toBe(hex(Uint8Array.from([...d(0), ...d(1)])));
+    expect(r.pending).toBe(0);
+    expect(r.drops['beyond-last']).toBe(1);
+  });
+});
+
 describe('endpoint duplicate-body window and dispatch', () => {
   it('a repeated body is dropped before reassembly; a second full copy does not deliver twice', () => {
     let n = 0;

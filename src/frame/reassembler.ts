@@ -320,26 +320,9 @@ export class Reassembler {
       p.tunnelId = tunnelId;
       p.toHash = toHash;
     }
-    if (num === p.next) {
-      this.append(p, body, data, size);
-      const ahead = p.ahead;
-      if (ahead !== undefined) {
-        for (let f = ahead[p.next]; f !== undefined; f = ahead[p.next]) {
-          ahead[p.next] = undefined;
-          p.aheadBytes -= f.length;
-          this.account(p, -f.length);
-          this.append(p, f, 0, f.length);
-        }
-      }
-    } else {
-      const copy = this.alloc.alloc(size);
-      copy.set(body.subarray(data, data + size));
-      (p.ahead ??= new Array<Uint8Array | undefined>(MAX_FRAGMENTS))[num] = copy;
-      p.aheadBytes += size;
-      this.account(p, size);
-    }
     if (last && p.last < 0) {
-      // The first fragment marked last fixes the end; copies held beyond it are freed.
+      // The first fragment marked last fixes the end; copies held beyond it are freed
+      // (before appending, so fragments past the end are never pulled in).
       p.last = num;
       const ahead = p.ahead;
       if (ahead !== undefined) {
@@ -352,6 +335,24 @@ export class Reassembler {
           this.drops['beyond-last']++;
         }
       }
+    }
+    if (num === p.next) {
+      this.append(p, body, data, size);
+      const ahead = p.ahead;
+      if (ahead !== undefined) {
+        for (let f = ahead[p.next]; f !== undefined && (p.last < 0 || p.next <= p.last); f = ahead[p.next]) {
+          ahead[p.next] = undefined;
+          p.aheadBytes -= f.length;
+          this.account(p, -f.length);
+          this.append(p, f, 0, f.length);
+        }
+      }
+    } else {
+      const copy = this.alloc.alloc(size);
+      copy.set(body.subarray(data, data + size));
+      (p.ahead ??= new Array<Uint8Array | undefined>(MAX_FRAGMENTS))[num] = copy;
+      p.aheadBytes += size;
+      this.account(p, size);
     }
     if (p.last >= 0 && p.next > p.last) {
       this.complete(p);
