@@ -12,7 +12,7 @@ import {
 } from './helpers/layer-reference.js';
 import { bodyOf, hex, makeBatch, withId } from './helpers/batch.js';
 
-const BACKENDS = ['node', 'wasm'] as const;
+const BACKENDS = ['node', 'wasm', 'hybrid', 'auto'] as const;
 
 function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
   let t = start;
@@ -289,7 +289,7 @@ describe('backends agree byte for byte', () => {
       const rnd = seededRandom(seed);
       const c = clock();
       const e = new LayerEngine({ backend, flavor }, { now: c.now });
-      expect(layer === 'aes' ? e.aesBackend : e.chachaBackend).toBe(backend);
+      expect(layer === 'aes' ? e.aesBackend : e.chachaBackend).toBe(backend === 'hybrid' as string && layer === 'chacha' ? 'wasm' : backend);
       for (let t = 0; t < 20; t++) {
         const h = randomHop(rnd);
         e.join(layer === 'aes'
@@ -311,6 +311,7 @@ describe('backends agree byte for byte', () => {
       const node = run('node', layer);
       expect(run('wasm', layer, 'simd')).toBe(node);
       expect(run('wasm', layer, 'plain')).toBe(node);
+      expect(run('hybrid' as 'wasm', layer)).toBe(node);
     }
   });
 

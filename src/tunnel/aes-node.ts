@@ -69,6 +69,19 @@ export class NodeAesHop {
     for (let i = 0; i < n; i++) buf.set(iv2.subarray(i * 16, i * 16 + 16), at[i]! + IV_OFFSET);
   }
 
+  /**
+   * The CBC step of P alone for one message: data at buf[d..d+1008) encrypted under IV = x[xo..xo+16) (the hybrid
+   * backend computes the IV steps in WASM).
+   */
+  cbcEncryptOne(buf: Uint8Array, d: number, x: Uint8Array, xo: number): void {
+    const cbc = this.encObjects()[1];
+    const chain = this.encChain;
+    for (let j = 0; j < 16; j++) buf[d + j]! ^= x[xo + j]! ^ chain[j]!;
+    const out = cbc.update(buf.subarray(d, d + DATA_SIZE));
+    buf.set(out, d);
+    chain.set(out.subarray(DATA_SIZE - 16, DATA_SIZE));
+  }
+
   /** P^-1 in place on the messages at `at[0..n)`. `scratch` must hold n*1008 bytes. */
   decrypt(buf: Uint8Array, at: ArrayLike<number>, n: number, scratch: Uint8Array): void {
     const [ecb, cbc] = this.decObjects();

@@ -96,7 +96,7 @@ export class LayerEngine {
   /** The backend of AES tunnels. */
   readonly aesBackend: Exclude<EngineBackend, 'auto'>;
   /** The backend of ChaCha tunnels. */
-  readonly chachaBackend: Exclude<EngineBackend, 'auto'>;
+  readonly chachaBackend: 'wasm' | 'node';
   private readonly flavor: LayerEngineOptions['flavor'];
   private wasmLayer: WasmLayer | null = null;
   readonly replay: ReplayFilter;
@@ -116,11 +116,11 @@ export class LayerEngine {
 
   constructor(options: LayerEngineOptions = {}, hooks: LayerEngineHooks = {}) {
     const b = options.backend ?? 'auto';
-    if (b !== 'auto' && b !== 'wasm' && b !== 'node') throw new TypeError(`unknown backend '${String(b)}'`);
+    if (b !== 'auto' && b !== 'wasm' && b !== 'node' && b !== 'hybrid') throw new TypeError(`unknown backend '${String(b)}'`);
     // 'auto': the faster backend per layer as measured (docs/readme/layer.md): node:crypto for AES (AES-NI against
     // a constant-time bitsliced WASM AES), WASM for ChaCha (node:crypto needs a cipher object per nonce).
-    this.aesBackend = b === 'auto' ? 'node' : b;
-    this.chachaBackend = b === 'auto' ? 'wasm' : b;
+    this.aesBackend = b === 'auto' ? 'hybrid' : b;
+    this.chachaBackend = b === 'auto' || b === 'hybrid' ? 'wasm' : b;
     this.flavor = options.flavor;
     this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({ messagesPerSecond: 100 }));
     this.now = hooks.now ?? Date.now;
@@ -140,6 +140,7 @@ export class LayerEngine {
     const expiresAt = config.expiresAt ?? this.now() + TUNNEL_LIFETIME_MS;
     if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) throw new TypeError('expiresAt must be a number (epoch ms)');
     const wasm = (layer === 'aes' ? this.aesBackend : this.chachaBackend) === 'wasm';
+    const hybrid = layer === 'aes' && this.aesBackend === 'hybrid';
     // Validate everything before taking any key slot.
     const hopConfigs: HopKeyConfig[] = config.role === 'obgw' || config.role === 'ibep' ? config.hops : [config];
     if (!Array.isArray(hopConfigs) || hopConfigs.length < 1 || hopConfigs.length > MAX_HOPS) {
@@ -165,6 +166,10 @@ export class LayerEngine {
         const slotA = layer === 'aes' ? w.aesKey(h.layerKey) : w.chachaKey(h.layerKey);
         const slotB = layer === 'aes' ? w.aesKey(h.ivKey) : w.chachaKey(h.ivKey);
         return { layer, aes: null, layerKey: none, ivKey: none, slotA, slotB };
+      }
+      if (hybrid) {
+        // node:crypto for CBC (and for creators' strips), a WASM slot for the batched IV steps.
+        return { layer, aes: new NodeAesHop(h.layerKey, h.ivKey), layerKey: none, ivKey: none, slotA: -1, slotB: this.wasm().aesKey(h.ivKey) };
       }
       return layer === 'aes'
         ? { layer, aes: new NodeAesHop(h.layerKey, h.ivKey), layerKey: none, ivKey: none, slotA: -1, slotB: -1 }
@@ -340,8 +345,11 @@ export class LayerEngine {
       st.pending.push(i);
     }
     if (this.aesBackend === 'wasm') this.aesWasm(touched, bodies);
+    else if (this.aesBackend === 'hybrid') this.aesHybrid(touched, bodies);
     for (const st of touched) {
-      if (st.layer === 'aes' && this.aesBackend === 'node') this.transform(st, bodies, status);
+      if (st.layer === 'aes' && (this.aesBackend === 'node' || (this.aesBackend === 'hybrid' && (st.code === ROLE_OBGW || st.code === ROLE_IBEP)))) {
+        this.transform(st, bodies, status);
+      }
       else if (st.layer === 'chacha') {
         if (this.chachaBackend === 'wasm') this.chachaWasm(st, bodies, status);
         else this.transform(st, bodies, status);
@@ -457,6 +465,53 @@ export class LayerEngine {
     void total;
   }
 
+  /**
+   * AES P on the hybrid backend for all forward messages of the batch: X = E(ivKey, IV) for every message in one
+   * WASM ECB call (each block its own key slot), the CBC step per message with the tunnel's long-lived node:crypto
+   * cipher (one binding call per message instead of three), IV' = E(ivKey, X) in a second WASM ECB call.
+   * Creator strips stay on the node path (their CBC decryption merges across a tunnel's messages).
+   */
+  private aesHybrid(touched: TunnelState[], bodies: Uint8Array): void {
+    const w = this.wasm();
+    const u8 = w.u8;
+    const io = w.io;
+    let k = 0;
+    for (const st of touched) {
+      if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
+      const slot = st.hops[0]!.slotB;
+      for (const i of st.pending) {
+        const o = i * TUNNEL_DATA_SIZE + IV_OFFSET;
+        u8.set(bodies.subarray(o, o + 16), io + 16 * k);
+        w.setSlots(k, slot, 0);
+        k++;
+      }
+    }
+    if (k === 0) return;
+    w.ecbIo(k);
+    k = 0;
+    for (const st of touched) {
+      if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
+      const aes = st.hops[0]!.aes!;
+      for (const i of st.pending) {
+        aes.cbcEncryptOne(bodies, i * TUNNEL_DATA_SIZE + DATA_OFFSET, u8, io + 16 * k);
+        k++;
+      }
+    }
+    w.ecbIo(k);
+    k = 0;
+    for (const st of touched) {
+      if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
+      const rewrite = st.code !== ROLE_OBEP;
+      for (const i of st.pending) {
+        const o = i * TUNNEL_DATA_SIZE;
+        bodies.set(u8.subarray(io + 16 * k, io + 16 * k + 16), o + IV_OFFSET);
+        if (rewrite) writeId(bodies, o, st.nextTunnelId);
+        k++;
+      }
+    }
+    u8.fill(0, io, io + 16 * k);
+  }
+
   /** ChaCha on the wasm backend, one tunnel's messages per kernel call (the mode depends on the role). */
   private chachaWasm(st: TunnelState, bodies: Uint8Array, status: Uint8Array): void {
     const w = this.wasm();
@@ -503,8 +558,12 @@ export class LayerEngine {
       h.layerKey.fill(0);
       h.ivKey.fill(0);
       if (w && h.slotA >= 0) {
-        if (h.layer === 'aes') { w.aesSlotView(h.slotA).fill(0); w.aesSlotView(h.slotB).fill(0); }
-        else { w.chachaSlotView(h.slotA).fill(0); w.chachaSlotView(h.slotB).fill(0); }
+        if (h.layer === 'aes') w.aesSlotView(h.slotA).fill(0);
+        else w.chachaSlotView(h.slotA).fill(0);
+      }
+      if (w && h.slotB >= 0) {
+        if (h.layer === 'aes') w.aesSlotView(h.slotB).fill(0);
+        else w.chachaSlotView(h.slotB).fill(0);
       }
     }
     st.inAeadKey?.fill(0);
@@ -518,8 +577,10 @@ export class LayerEngine {
     const w = this.wasmLayer;
     if (!w) return;
     for (const h of st.hops) {
-      if (h.slotA < 0) continue;
-      if (h.layer === 'aes') { w.aesFree(h.slotA); w.aesFree(h.slotB); } else { w.chachaFree(h.slotA); w.chachaFree(h.slotB); }
+      for (const slot of [h.slotA, h.slotB]) {
+        if (slot < 0) continue;
+        if (h.layer === 'aes') w.aesFree(slot); else w.chachaFree(slot);
+      }
       h.slotA = h.slotB = -1;
     }
     if (st.inSlot >= 0) w.chachaFree(st.inSlot);
@@ -539,10 +600,9 @@ export class LayerEngine {
     for (const h of st.hops) {
       if (h.aes) out.push(...h.aes.keyMaterial());
       out.push(h.layerKey, h.ivKey);
-      if (w && h.slotA >= 0) {
-        const view = h.layer === 'aes' ? w.aesSlotView.bind(w) : w.chachaSlotView.bind(w);
-        out.push(view(h.slotA), view(h.slotB));
-      }
+      const view = h.layer === 'aes' ? w?.aesSlotView.bind(w) : w?.chachaSlotView.bind(w);
+      if (view && h.slotA >= 0) out.push(view(h.slotA));
+      if (view && h.slotB >= 0) out.push(view(h.slotB));
     }
     if (st.inAeadKey) out.push(st.inAeadKey);
     if (st.outAeadKey) out.push(st.outAeadKey);

@@ -5,8 +5,12 @@ import type { WasmFlavor } from '../wasm/loader.js';
 /** Tunnel layer encryption: 'aes' (tunnel-crypto-aes.md, the live network) or 'chacha' (docs/chacha-layer.md, ours). */
 export type LayerType = 'aes' | 'chacha';
 
-/** Which implementation does the AES/ChaCha work: WASM kernels, node:crypto, or 'auto' (the faster one here). */
-export type EngineBackend = 'wasm' | 'node' | 'auto';
+/**
+ * Which implementation does the AES/ChaCha work: WASM kernels, node:crypto, 'hybrid' (AES only: the IV steps of the
+ * whole batch in one constant-time WASM ECB call, the CBC step with node:crypto's long-lived per-tunnel cipher;
+ * ChaCha as 'wasm'), or 'auto' (the fastest measured: hybrid for AES, wasm for ChaCha).
+ */
+export type EngineBackend = 'wasm' | 'node' | 'hybrid' | 'auto';
 
 /** Role of a tunnel at this router (tunnel-crypto-aes.md §3). */
 export type TunnelRole = 'participant' | 'obep' | 'ibgw' | 'obgw' | 'ibep';

@@ -55,7 +55,7 @@ export class WasmLayer {
     this.keyIn = r.KEY_IN;
     const e = this.inst.exports;
     this.fn = {};
-    for (const name of ['aesLayerBatch', 'chachaLayerBatch', 'aesSetKeys', 'aesClearSlots', 'aesSlotPtr', 'chachaSetKeys', 'chachaClearKeys', 'chachaSlotPtr']) {
+    for (const name of ['aesEcbIo', 'aesLayerBatch', 'chachaLayerBatch', 'aesSetKeys', 'aesClearSlots', 'aesSlotPtr', 'chachaSetKeys', 'chachaClearKeys', 'chachaSlotPtr']) {
       const f = e[name];
       if (typeof f !== 'function') throw new Error(`tunnelplane: WASM export ${name} missing (rebuild with npm run build:wasm)`);
       this.fn[name] = f as Fn;
@@ -123,6 +123,17 @@ export class WasmLayer {
     if (n > MAX_BATCH) throw new RangeError('batch too large');
     const r = this.fn.aesLayerBatch!(n, decrypt ? 1 : 0);
     if (r !== n) throw new Error(`aesLayerBatch returned ${r}`);
+  }
+
+  /** IO region offset (the hybrid backend stages IV blocks there). */
+  get io(): number {
+    return this.inst.regions.IO;
+  }
+
+  /** ECB encryption of blocks IO[16k..16k+16) in place, block k with AES slot MSG_SLOT_A[k]. */
+  ecbIo(n: number): void {
+    const r = this.fn.aesEcbIo!(n, 0);
+    if (r !== 0) throw new Error(`aesEcbIo returned ${r}`);
   }
 
   /** ChaCha params of message slot k: AEAD slots and next tunnel id; status reset to OK. */
