@@ -1,0 +1,174 @@
+// Soak and mechanism measurements for the worker-pool data plane (issue 6). Not part of `tunnelplane bench`.
+//
+//   node dist/bench/pool-soak.js [--messages N] [--threads T] [--batch B]
+//       Pushes N AES participant messages (default 10 000 000) through createDataPlane one push() at a time, as
+//       fast as backpressure allows (a refused push waits for ready() and is retried), and prints every 2 s:
+//       messages out, rate, rss, V8 heap, and main-thread time per message (event-loop utilization of the main
+//       thread / messages; wall time, so it reads high when the machine is oversubscribed). Ends with rss min /
+//       max after warm-up: "flat" means max - min stays small and does not trend.
+//
+//   node dist/bench/pool-soak.js --memory [--batch B] [--tasks K]
+//       How batches move between threads, without any crypto: (a) shared -- bodies copied into a SharedArrayBuffer
+//       slot, the task names the slot, the worker copies IN -> OUT (what the data plane does); (b) transfer -- bodies
+//       copied into an ArrayBuffer that is transferred to the worker and back; (c) transfer+keep -- as (b) plus the
+//       copy the main thread must keep to re-run a batch after a worker crash. Prints microseconds per batch.
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Piscina } from 'piscina';
+import { createDataPlane } from '../src/dataplane/index.js';
+import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
+import type { TunnelConfig } from '../src/tunnel/types.js';
+import { createRng } from './random.js';
+
+const BODY = 1028;
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
+}
+
+const MiB = (n: number): string => (n / 2 ** 20).toFixed(1);
+
+async function soak(): Promise<void> {
+  const total = Number(arg('messages', '10000000'));
+  const threads = Number(arg('threads', String(availableParallelism())));
+  const batch = Number(arg('batch', '256'));
+  const rng = createRng('pool-soak');
+  const tunnels: TunnelConfig[] = [];
+  for (let t = 0; t < 64; t++) {
+    const id = 0x20000 + t * 7919;
+    tunnels.push({
+      role: 'participant', layer: 'aes', receiveTunnelId: id, nextTunnelId: id, nextHop: 9, previousHop: 3,
+      layerKey: rng.bytes(32), ivKey: rng.bytes(32),
+    });
+  }
+  // Template bodies; each push stamps a counter into the IV, so no message is a replay of another.
+  const templates = rng.bytes(64 * BODY);
+  for (let t = 0; t < 64; t++) new DataView(templates.buffer, t * BODY, 4).setUint32(0, (tunnels[t] as { receiveTunnelId: number }).receiveTunnelId);
+  const stamp = new DataView(templates.buffer);
+  let bad = 0;
+  let out = 0;
+  const plane = createDataPlane({
+    // A 10 s half-life keeps the filter small enough that all its pages are in use within the first minute; the
+    // spec's 10-minute window needs 16 bytes x rate x 600 (about 1 GB at 100k msg/s), touched as it fills.
+    threads, maxBatch: batch, replayFilter: createReplayFilterBuffer({ messagesPerSecond: 200_000, halfLifeMs: 10_000 }),
+    onOutput: (b) => {
+      for (let i = 0; i < b.count; i++) if (b.status[i] !== 0) bad++;
+      out += b.count;
+    },
+  });
+  for (const t of tunnels) plane.join(t);
+  console.log(`soak: ${total} messages, ${threads} workers, batch ${batch}, aes, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`);
+  console.log('     s   messages    msg/s   rss MiB  heap MiB  main thread per msg');
+  const t0 = performance.now();
+  let elu0 = performance.eventLoopUtilization();
+  let lastT = t0;
+  let lastN = 0;
+  const rss: number[] = [];
+  const report = (): void => {
+    const now = performance.now();
+    const elu = performance.eventLoopUtilization(elu0);
+    const m = process.memoryUsage();
+    rss.push(m.rss);
+    const perMsg = (elu.active * 1000) / Math.max(1, out - lastN);
+    console.log(`${((now - t0) / 1000).toFixed(0).padStart(6)} ${String(out).padStart(10)} ${Math.round((out - lastN) / ((now - lastT) / 1000)).toString().padStart(8)} ${MiB(m.rss).padStart(9)} ${MiB(m.heapUsed).padStart(9)}  ${perMsg.toFixed(2)} us`);
+    lastT = now;
+    lastN = out;
+    elu0 = performance.eventLoopUtilization();
+  };
+  for (let i = 0; i < total; i++) {
+    const t = i & 63;
+    stamp.setUint32(t * BODY + 4, i);
+    stamp.setUint32(t * BODY + 8, (i / 0x1_0000_0000) >>> 0);
+    const body = templates.subarray(t * BODY, (t + 1) * BODY);
+    while (!plane.push(body, 3)) await plane.ready();
+    if ((i & 0x3fff) === 0 && performance.now() - lastT >= 2000) report();
+  }
+  await plane.idle();
+  report();
+  const secs = (performance.now() - t0) / 1000;
+  const s = plane.stats();
+  await plane.close();
+  if (bad > 0 || out !== total) throw new Error(`soak: ${out} of ${total} out, ${bad} not ok`);
+  const warm = rss.slice(Math.min(3, rss.length - 1));
+  console.log(`done: ${out} messages in ${secs.toFixed(1)} s (${Math.round(out / secs)} msg/s); refused pushes (retried) ${s.dropped.queueFull}`);
+  console.log(`rss after warm-up (from sample 4): min ${MiB(Math.min(...warm))} MiB, max ${MiB(Math.max(...warm))} MiB, first ${MiB(warm[0]!)} MiB, last ${MiB(warm[warm.length - 1]!)} MiB`);
+  console.log(`per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy`).join(', ')}`);
+}
+
+// ----------------------------------------------------------------------------------------------- --memory
+
+const WORKER_SOURCE = (piscinaUrl: string): string => `
+import { move } from ${JSON.stringify(piscinaUrl)};
+const BODY = ${BODY};
+export default function (t) {
+  if (t.mode === 'shared') {
+    const inB = new Uint8Array(t.sab, t.slot * t.slotSize, t.count * BODY);
+    const outB = new Uint8Array(t.sab, t.slot * t.slotSize + t.count * BODY, t.count * BODY);
+    for (let i = 0; i < t.count; i++) outB.set(inB.subarray(i * BODY, (i + 1) * BODY), i * BODY);
+    outB[0] ^= 1;
+    return 0;
+  }
+  const b = new Uint8Array(t.buf);
+  b[0] ^= 1;
+  return move(t.buf);
+}
+`;
+
+async function memory(): Promise<void> {
+  const batch = Number(arg('batch', '256'));
+  const tasks = Number(arg('tasks', '4000'));
+  const dir = mkdtempSync(join(tmpdir(), 'tunnelplane-soak-'));
+  const file = join(dir, 'worker.mjs');
+  writeFileSync(file, WORKER_SOURCE(import.meta.resolve('piscina')));
+  const pool = new Piscina({ filename: file, minThreads: 1, maxThreads: 1, stricterFIFO: true });
+  const src = createRng('memory').bytes(batch * BODY);
+  const slotSize = 2 * batch * BODY;
+  const inflight = 4;
+  const sab = new SharedArrayBuffer(slotSize * inflight);
+  const slots = Array.from({ length: inflight }, (_, i) => new Uint8Array(sab, i * slotSize, slotSize));
+  const buffers = Array.from({ length: inflight }, () => new ArrayBuffer(batch * BODY));
+  const keep = new Uint8Array(batch * BODY * inflight);
+
+  const runMode = async (mode: 'shared' | 'transfer' | 'transfer+keep'): Promise<number> => {
+    let sum = 0;
+    const one = async (lane: number): Promise<void> => {
+      if (mode === 'shared') {
+        const s = slots[lane]!;
+        for (let i = 0; i < batch; i++) s.set(src.subarray(i * BODY, (i + 1) * BODY), i * BODY);
+        await pool.run({ mode, sab, slot: lane, slotSize, count: batch });
+        sum += s[batch * BODY]!; // read the output in place
+      } else {
+        const buf = buffers[lane]!;
+        const view = new Uint8Array(buf);
+        for (let i = 0; i < batch; i++) view.set(src.subarray(i * BODY, (i + 1) * BODY), i * BODY);
+        if (mode === 'transfer+keep') keep.set(view, lane * batch * BODY);
+        const back = (await pool.run({ mode, buf }, { transferList: [buf] })) as ArrayBuffer;
+        buffers[lane] = back;
+        sum += new Uint8Array(back)[0]!;
+      }
+    };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: inflight }, async (_, lane) => {
+      for (let k = lane; k < tasks; k += inflight) await one(lane);
+    }));
+    void sum;
+    return ((performance.now() - t0) * 1000) / tasks;
+  };
+  console.log(`memory: ${tasks} tasks of ${batch} messages, ${inflight} in flight, one worker, no crypto`);
+  const results: Record<string, number[]> = { shared: [], transfer: [], 'transfer+keep': [] };
+  for (let round = 0; round < 3; round++) {
+    for (const mode of ['shared', 'transfer', 'transfer+keep'] as const) results[mode]!.push(await runMode(mode));
+  }
+  for (const [mode, us] of Object.entries(results)) {
+    const best = Math.min(...us.slice(1));
+    console.log(`  ${mode.padEnd(14)} ${best.toFixed(1)} us per batch (${((best * 1000) / batch).toFixed(0)} ns per message); rounds ${us.map((u) => u.toFixed(1)).join(' / ')}`);
+  }
+  await pool.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (process.argv.includes('--memory')) await memory();
+else await soak();
