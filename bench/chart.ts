@@ -3,12 +3,14 @@
 import type { Report, ResultRow } from './harness.js';
 import { compact, si } from './report.js';
 
-const PANEL_W = 520;
+const PANEL_W = 580;
 const PANEL_H = 330;
-const PLOT = { left: 64, right: 150, top: 38, bottom: 44 };
+const PLOT = { left: 64, right: 200, top: 38, bottom: 44 };
 const COLUMNS = 2;
-// Colour-blind-friendly palette (Okabe-Ito), then greys.
-const COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442', '#777777', '#AAAAAA'];
+// Colour-blind-friendly palette (Okabe-Ito without its yellow, which vanishes on white), then darker extras.
+const COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#8C564B', '#7F7F7F', '#6A3D9A'];
+// Thread counts of one implementation share its colour and differ by dash pattern.
+const DASHES = ['', '7 4', '2 3', '10 3 2 3'];
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -24,16 +26,20 @@ function niceCeil(x: number): number {
 
 interface Series {
   label: string;
+  impl: string;
+  /** Index of its thread count among the panel's thread counts (0 = fewest). */
+  threadIndex: number;
   points: { batch: number; rate: number }[];
 }
 
 function seriesOf(rows: readonly ResultRow[]): Series[] {
-  const multi = new Set(rows.map((r) => r.threads)).size > 1;
+  const threadCounts = [...new Set(rows.map((r) => r.threads))].sort((a, b) => a - b);
+  const multi = threadCounts.length > 1;
   const map = new Map<string, Series>();
   for (const r of rows) {
     const label = multi ? `${r.impl} ×${r.threads}` : r.impl;
     let s = map.get(label);
-    if (!s) map.set(label, (s = { label, points: [] }));
+    if (!s) map.set(label, (s = { label, impl: r.impl, threadIndex: threadCounts.indexOf(r.threads), points: [] }));
     s.points.push({ batch: r.batch, rate: r.msgsPerSec });
   }
   for (const s of map.values()) s.points.sort((a, b) => a.batch - b.batch);
@@ -60,7 +66,7 @@ function panel(report: Report, workload: string, x0: number, y0: number, colorOf
   const Y = (v: number) => py0 + h - (v / yMax) * h;
   const parts: string[] = [];
   parts.push(`<g class="panel" data-workload="${esc(workload)}">`);
-  parts.push(`<text x="${x0 + PANEL_W / 2}" y="${y0 + 22}" text-anchor="middle" class="title">${esc(workload)}</text>`);
+  parts.push(`<text x="${px0}" y="${y0 + 18}" class="title">${esc(workload)}</text>`);
   parts.push(`<rect x="${px0}" y="${py0}" width="${w}" height="${h}" class="plot"/>`);
   for (let i = 0; i <= 5; i++) {
     const v = (yMax * i) / 5;
@@ -81,20 +87,25 @@ function panel(report: Report, workload: string, x0: number, y0: number, colorOf
       parts.push(`<line x1="${px0}" y1="${y}" x2="${px0 + w}" y2="${y}" class="ceiling"/>`);
       parts.push(`<text x="${px0 + 4}" y="${Number(y) - 4}" class="tick">openssl, 1 core: ${esc(si(ceil))}/s</text>`);
     } else {
-      parts.push(`<text x="${px0 + w - 4}" y="${py0 + 12}" text-anchor="end" class="tick">openssl ceiling ${esc(si(ceil))}/s (off scale)</text>`);
+      parts.push(`<text x="${px0 + w}" y="${py0 - 5}" text-anchor="end" class="tick">openssl, 1 core: ${esc(si(ceil))}/s (off scale)</text>`);
     }
   }
   series.forEach((s, i) => {
-    const color = colorOf(s.label);
+    const color = colorOf(s.impl);
+    const dash = DASHES[s.threadIndex % DASHES.length]!;
+    const dashAttr = dash ? ` stroke-dasharray="${dash}"` : '';
     const pts = s.points.map((p) => `${X(p.batch).toFixed(1)},${Y(p.rate).toFixed(1)}`);
-    if (pts.length > 1) parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    if (pts.length > 1) parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dashAttr}/>`);
+    // Filled markers for the first thread count, hollow for the others (they share the colour).
+    const marker = s.threadIndex === 0 ? `r="3.5" fill="${color}"` : `r="3.5" fill="#fff" stroke="${color}" stroke-width="2"`;
     for (const p of s.points) {
-      parts.push(`<circle cx="${X(p.batch).toFixed(1)}" cy="${Y(p.rate).toFixed(1)}" r="3" fill="${color}"><title>${esc(`${s.label}, batch ${p.batch}: ${si(p.rate)} msg/s`)}</title></circle>`);
+      parts.push(`<circle cx="${X(p.batch).toFixed(1)}" cy="${Y(p.rate).toFixed(1)}" ${marker}><title>${esc(`${s.label}, batch ${p.batch}: ${si(p.rate)} msg/s`)}</title></circle>`);
     }
     const ly = py0 + 8 + i * 18;
     const lx = px0 + w + 12;
-    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 18}" y2="${ly}" stroke="${color}" stroke-width="3"/>`);
-    parts.push(`<text x="${lx + 24}" y="${ly}" dominant-baseline="middle" class="legend">${esc(s.label)}</text>`);
+    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 22}" y2="${ly}" stroke="${color}" stroke-width="2"${dashAttr}/>`);
+    parts.push(`<circle cx="${lx + 11}" cy="${ly}" ${marker}/>`);
+    parts.push(`<text x="${lx + 28}" y="${ly}" dominant-baseline="middle" class="legend">${esc(s.label)}</text>`);
   });
   parts.push('</g>');
   return parts.join('\n');
@@ -123,12 +134,10 @@ export function renderChart(report: Report): string {
   if (workloads.length === 0) {
     parts.push(`<text x="16" y="${header + 30}" class="label">no results</text>`);
   }
-  // One colour per implementation (and thread count) across all panels.
-  const labels: string[] = [];
-  for (const wl of workloads) {
-    for (const s of seriesOf(report.results.filter((r) => r.workload === wl))) if (!labels.includes(s.label)) labels.push(s.label);
-  }
-  const colorOf = (label: string) => COLORS[labels.indexOf(label) % COLORS.length]!;
+  // One colour per implementation across all panels.
+  const impls: string[] = [];
+  for (const r of report.results) if (!impls.includes(r.impl)) impls.push(r.impl);
+  const colorOf = (impl: string) => COLORS[impls.indexOf(impl) % COLORS.length]!;
   workloads.forEach((wl, i) => {
     parts.push(panel(report, wl, (i % cols) * PANEL_W, header + Math.floor(i / cols) * PANEL_H, colorOf));
   });
