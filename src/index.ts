@@ -14,3 +14,4 @@ export * as i2cp from './i2cp/index.js';
 export * as keys from './keys/index.js';
 export * as leaseset from './leaseset/index.js';
 export * as balancer from './balancer/index.js';
+export { createDataPlane, DataPlane, type DataPlaneOptions, type DataPlaneStats, type DropCounters, type OutputBatch, type WorkerLoad } from './dataplane/index.js';
