@@ -4,7 +4,7 @@
 // balancer's own work (decode, merge, build, Ed25519 sign, encode, 4 writes); loopback TCP adds tens of µs.
 //
 //   npm run build:ts && node dist/bench/balancer.js [--rounds N] [--json]
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Balancer } from '../src/balancer/balancer.js';
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
   }
 
   const samples: number[] = [];
+  let cpu0 = process.cpuUsage();
   const warmup = Math.min(200, Math.floor(rounds / 5));
   for (let i = 0; i < warmup + rounds; i++) {
     const r = routers[i % ROUTERS]!;
@@ -115,7 +116,9 @@ async function main(): Promise<void> {
     if (!sent) throw new Error('a router did not get the LeaseSet2');
     const t1 = Math.max(...routers.map((x) => x.lastWriteAt));
     if (i >= warmup) samples.push(t1 - t0);
+    if (i === warmup - 1) cpu0 = process.cpuUsage();
   }
+  const cpu = process.cpuUsage(cpu0);
   await balancer.stop();
   samples.sort((a, b) => a - b);
   const result = {
@@ -126,6 +129,9 @@ async function main(): Promise<void> {
     medianMs: quantile(samples, 0.5),
     p99Ms: quantile(samples, 0.99),
     worstMs: samples.at(-1)!,
+    /** Mean CPU time (user + system) per request: unaffected by other processes preempting this one. */
+    cpuMeanMs: (cpu.user + cpu.system) / 1000 / rounds,
+    loadAverage: loadavg()[0]!,
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
     date: new Date().toISOString(),
@@ -136,8 +142,8 @@ async function main(): Promise<void> {
     const f = (x: number) => `${x.toFixed(3)} ms`;
     process.stdout.write(
       `${result.bench}\n${ROUTERS} routers × ${LEASES_PER_ROUTER} leases = ${result.leases} leases per LeaseSet2, ${rounds} requests\n` +
-        `median ${f(result.medianMs)}   p99 ${f(result.p99Ms)}   worst ${f(result.worstMs)}   (deadline: 10 000 ms)\n` +
-        `${result.node} · ${result.cpu} · ${result.date}\n`,
+        `median ${f(result.medianMs)}   p99 ${f(result.p99Ms)}   worst ${f(result.worstMs)}   mean CPU ${f(result.cpuMeanMs)}   (deadline: 10 000 ms)\n` +
+        `${result.node} · ${result.cpu} · load average ${result.loadAverage.toFixed(2)} · ${result.date}\n`,
     );
   }
 }
