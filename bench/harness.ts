@@ -310,7 +310,7 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
           const p = runner.run();
           isAsync.set(id, p instanceof Promise);
           await p;
-          outputs.set(id, Uint8Array.prototype.slice.call(runner.output()));
+          outputs.set(id, new Uint8Array(runner.output())); // a copy: the output may be a view that later runs overwrite
           runners.set(id, runner);
         } catch (err) {
           if (runner) await closeAll([runner]);

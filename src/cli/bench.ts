@@ -108,7 +108,7 @@ function progressPrinter(): { update(p: Progress): void; clear(): void } {
       const counts = p.total > 0 ? `[${p.done}/${p.total}] ` : '';
       const time = `elapsed ${fmtSeconds(p.elapsedMs)}${p.etaMs !== undefined ? `, ETA ${fmtSeconds(p.etaMs)}` : ''}`;
       if (tty) {
-        const cols = process.stderr.columns ?? 120;
+        const cols = process.stderr.columns || 120;
         const line = `${counts}${what}  ${time}`.slice(0, Math.max(20, cols - 1));
         process.stderr.write(`\r\x1b[K${line}`);
         shown = true;
