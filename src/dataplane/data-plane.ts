@@ -17,7 +17,7 @@ import {
   STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, STATUS_WRONG_ROLE, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
-import { TUNNEL_LIFETIME_MS, type EngineBackend, type LayerEngineOptions, type TunnelConfig } from '../tunnel/types.js';
+import { TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS, type EngineBackend, type LayerEngineOptions, type TunnelConfig } from '../tunnel/types.js';
 import type { WasmFlavor } from '../wasm/loader.js';
 import { BatchRunner, isGatewayRole, tunnelIdOf, type BatchEngine, type EngineFactory } from './batch-runner.js';
 import type { ControlOp, Task, TaskResult, WorkerSetup } from './protocol.js';
@@ -219,6 +219,8 @@ export class DataPlane extends EventEmitter {
   private readyWaiters: (() => void)[] = [];
   /** Test hook: the next task dispatched to this shard makes its worker exit half way through. */
   private crashNext = -1;
+  private readonly graceMs: number;
+  private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(options: DataPlaneOptions, engineFactory: EngineFactory) {
     super();
@@ -249,6 +251,10 @@ export class DataPlane extends EventEmitter {
     if (options.flavor !== undefined) engine.flavor = options.flavor;
     if (options.graceMs !== undefined) engine.graceMs = options.graceMs;
     const workerFile = inline ? '' : (options.workerFile ?? defaultWorkerFile());
+    this.graceMs = options.graceMs ?? TUNNEL_GRACE_MS;
+    // The engines wipe expired tunnels themselves; this wipes the main thread's copies (kept for replacements).
+    this.sweepTimer = setInterval(() => this.sweepExpired(Date.now()), 10_000);
+    this.sweepTimer.unref();
 
     this.validator = engineFactory({ replayFilter: this.replayFilter });
     this.shards = [];
@@ -419,6 +425,7 @@ export class DataPlane extends EventEmitter {
     for (const w of this.readyWaiters.splice(0)) w();
     await this.idle();
     this.closed = true;
+    clearInterval(this.sweepTimer);
     await Promise.all(this.shards.map((s) => s.pool?.destroy()));
     for (const s of this.shards) {
       for (const c of s.base.values()) wipeConfig(c);
@@ -649,6 +656,18 @@ export class DataPlane extends EventEmitter {
         const old = shard.base.get(key);
         if (old) wipeConfig(old);
         shard.base.delete(key);
+      }
+    }
+  }
+
+  /** Forgets (and wipes) the configs of tunnels past expiresAt + grace. */
+  private sweepExpired(now: number): void {
+    for (const shard of this.shards) {
+      for (const [key, c] of shard.base) {
+        if ((c.expiresAt ?? Infinity) + this.graceMs >= now) continue;
+        wipeConfig(c);
+        shard.base.delete(key);
+        this.live.delete(key);
       }
     }
   }
