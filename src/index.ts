@@ -15,3 +15,4 @@ export * as keys from './keys/index.js';
 export * as leaseset from './leaseset/index.js';
 export * as balancer from './balancer/index.js';
 export { createDataPlane, DataPlane, type DataPlaneOptions, type DataPlaneStats, type DropCounters, type OutputBatch, type WorkerLoad } from './dataplane/index.js';
+export * from './tunnel/index.js';

@@ -143,11 +143,16 @@ export class ReplayFilter {
       w2 ^= b[bo + 8]! | (b[bo + 9]! << 8) | (b[bo + 10]! << 16) | (b[bo + 11]! << 24);
       w3 ^= b[bo + 12]! | (b[bo + 13]! << 8) | (b[bo + 14]! << 16) | (b[bo + 15]! << 24);
     }
-    return this.seenWords(w0, w1, w2, w3, now, insert);
+    // Every recording lookup goes through seenWords (src/dataplane/replay-journal.ts hooks it).
+    return insert ? this.seenWords(w0, w1, w2, w3, now) : this.probe(w0, w1, w2, w3, now, false);
   }
 
-  /** Same as `seen` (insert = true) or `has` (false) on the entry given as four little-endian 32-bit words. */
-  seenWords(w0: number, w1: number, w2: number, w3: number, now: number, insert = true): boolean {
+  /** Same as `seen` on the entry given as four little-endian 32-bit words. */
+  seenWords(w0: number, w1: number, w2: number, w3: number, now: number): boolean {
+    return this.probe(w0, w1, w2, w3, now, true);
+  }
+
+  private probe(w0: number, w1: number, w2: number, w3: number, now: number, insert: boolean): boolean {
     const k = this.k;
     let h1 = fmix(w0 ^ k[0]!);
     h1 = fmix(h1 ^ w1 ^ k[1]!);

@@ -1,0 +1,12 @@
+// Public pieces of the tunnel layer (re-exported from the package root).
+export { LayerEngine } from './engine.js';
+export * from './types.js';
+export {
+  createReplayFilterBuffer, replayFilterBytes, ReplayFilter, REPLAY_HALF_LIFE_MS, type ReplayFilterSizing,
+} from './replay-filter.js';
+export { hopEncrypt, hopDecrypt, creatorStrip, applyHops, type HopKeys } from './hop-node.js';
+export {
+  chachaHop, chachaStrip, chachaLayerForward, chachaLayerInverse, chachaAeadSeal, chachaAeadOpen,
+  CHACHA_TUNNEL_NONCE_OFFSET, CHACHA_OBFS_NONCE_OFFSET, CHACHA_FRAME_OFFSET, CHACHA_FRAME_SIZE, CHACHA_MAC_OFFSET,
+  type ChaChaHopKeys,
+} from './chacha-layer.js';
