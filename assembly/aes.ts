@@ -6,6 +6,8 @@
 // 83 XOR); ShiftRows and MixColumns are fixed shifts, rotations and byte shuffles of the planes.
 //   plain flavor: u64 planes, 4 blocks at once; plane bit (16*row + 4*column + block).
 //   SIMD flavor:  v128 planes, 8 blocks at once; plane byte (4*column + row) = the state byte index, bit = block.
+// SIMD, few lanes (CBC or ECB encryption of up to NIB_MAX messages / blocks): one block per v128, nibble-sliced
+// S-box with in-register 16-entry tables (i8x16.swizzle), two lanes interleaved; see "few lanes" below.
 // Each lane of a group may use a different key slot: the round keys of the lanes' slots are bitsliced per group
 // (and reused while the group's slots do not change), so CBC encryption, serial inside a message, runs LANES
 // messages side by side; CBC decryption and ECB also spread the blocks of one message over the lanes.
@@ -60,7 +62,7 @@ import {
 @inline const RK_STEP: i32 = 8 * PLANE;
 
 // Private work area; zeroed (and the slot cache invalidated) before every exported function returns.
-const AES_WORK_SIZE: i32 = 2688;
+const AES_WORK_SIZE: i32 = 3712;
 const AES_WORK: usize = memory.data(AES_WORK_SIZE, 64);
 const RK: usize = AES_WORK;            // 15 bitsliced round keys (<= 1920 bytes)
 const BUF: usize = AES_WORK + 2048;    // LANES blocks: the group's input/output, CBC chaining values
@@ -70,6 +72,7 @@ const PREV: usize = AES_WORK + 2432;   // CBC decryption: the ciphertext block b
 const LSLOT: usize = AES_WORK + 2560;  // u32 slot per lane of the current group
 const CACHE: usize = AES_WORK + 2592;  // u32 slot per lane whose round keys are in RK (0xFFFFFFFF: none)
 const OUTP: usize = AES_WORK + 2624;   // CBC decryption: output address per lane
+const NRK: usize = AES_WORK + 2688;    // SIMD few-lane path: 2 lanes x 256 bytes of round keys (1..14 XOR 0x63)
 
 // @ts-ignore: decorator
 @inline function slotAt(slot: u32): usize {
@@ -561,6 +564,99 @@ function crypt128(decrypt: bool): void {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// SIMD flavor, few lanes (CBC encryption of 1..NIB_MAX messages, ECB encryption of a few blocks): bitslicing wastes
+// most of its 8 lanes there, so one block sits in one v128 (natural byte order) and SubBytes works on nibbles with
+// i8x16.swizzle: 16-entry tables held in registers, indexed by nibbles of the state. A swizzle is a register
+// permutation (pshufb / tbl), not a memory access, and runs in the same time for every index: constant time.
+// S-box: x^-1 in GF(2^8) via the tower GF(16)[Y]/(Y^2 + Y + 8) (GF(16) mod x^4 + x + 1). With x = iY + k the
+// inverse is (iY + (i + k)) / N, N = 8i^2 + ik + k^2. Input tables map x to scaled coordinates p = i, q = k/8;
+// then io = 1/(1/p + 15/q) + (p + q) = N / (8 (i + k)) (15 = 1/8), so 1/io carries the coordinate (i + k)/N; the
+// same on x*Y^-1 carries i/N. Output tables map the two to A * x^-1 (the S-box without its 0x63, which is folded
+// into the round keys as in the bitsliced path). 1/0 is 0x80: a swizzle index >= 16 yields 0, which keeps
+// 1/(1/0 + ...) = 0 right in every zero case. Tables derived and checked on all 256 inputs by a script of ours;
+// the random tests cross-check the result against node:crypto.
+
+/** Few-lane threshold: batches (or group tails) of up to this many messages use the nibble path. */
+// @ts-ignore: decorator
+@inline const NIB_MAX: i32 = 4;
+
+// @ts-ignore: decorator
+@inline function nibRound(x: v128, rk: v128, mix: bool, P1L: v128, P1H: v128, Q1L: v128, Q1H: v128, Q2L: v128,
+  Q2H: v128, INV: v128, INVA: v128, O1: v128, O2: v128): v128 {
+  const m = i8x16.splat(0x0F);
+  const lo = v128.and(x, m), hi = v128.and(i16x8.shr_u(x, 4), m);
+  const p1 = v128.xor(i8x16.swizzle(P1L, lo), i8x16.swizzle(P1H, hi));
+  const q1 = v128.xor(i8x16.swizzle(Q1L, lo), i8x16.swizzle(Q1H, hi)); // also the p of x*Y^-1
+  const q2 = v128.xor(i8x16.swizzle(Q2L, lo), i8x16.swizzle(Q2H, hi));
+  const io1 = v128.xor(i8x16.swizzle(INV, v128.xor(i8x16.swizzle(INV, p1), i8x16.swizzle(INVA, q1))), v128.xor(p1, q1));
+  const io2 = v128.xor(i8x16.swizzle(INV, v128.xor(i8x16.swizzle(INV, q1), i8x16.swizzle(INVA, q2))), v128.xor(q1, q2));
+  let s = sr128(v128.xor(i8x16.swizzle(O1, io1), i8x16.swizzle(O2, io2)));
+  if (mix) { // MixColumns on bytes: 2*(s ^ a1) ^ a1 ^ rot2(s ^ a1); xtime by add and a sign mask
+    const a1 = rot1(s), t = v128.xor(s, a1);
+    const xt = v128.xor(i8x16.add(t, t), v128.and(i8x16.lt_s(t, i8x16.splat(0)), i8x16.splat(0x1b)));
+    s = v128.xor(v128.xor(xt, a1), rot2(t));
+  }
+  return v128.xor(s, rk);
+}
+
+/** Encrypts the 2 blocks at st, st+16 in place, with round keys at rkA and rkB (NRK format), interleaved. */
+function encNibPair(st: usize, rkA: usize, rkB: usize): void {
+  const P1L = i64x2(0x0606040402020000, 0x0202000006060404);
+  const P1H = i64x2(0x0d0e00030e0d0300, 0x03000e0d00030d0e);
+  const Q1L = i64x2(0x0b040b040f000f00, 0x030c030c07080708);
+  const Q1H = i64x2(0x070f01090e060800, 0x0109070f08000e06);
+  const Q2L = i64x2(0x070d0a00070d0a00, 0x0f0502080f050208);
+  const Q2H = i64x2(0x0c0f0f0c00030300, 0x0d0e0e0d01020201);
+  const INV = i64x2(0x06070b0d0e090180, 0x0803040a050c020f);
+  const INVA = i64x2(0x040b0307050e0f80, 0x0102090c06080d0a);
+  const O1 = i64x2(0xab9bad06b42f3000, 0x1fb2299d19368284);
+  const O2 = i64x2(0x326c3e0c5b375e00, 0x69573b6065520905);
+  let a = v128.xor(v128.load(st), v128.load(rkA));
+  let b = v128.xor(v128.load(st, 16), v128.load(rkB));
+  for (let r = 1; r < 14; r++) {
+    const o = <usize>(r << 4);
+    a = nibRound(a, v128.load(rkA + o), true, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2);
+    b = nibRound(b, v128.load(rkB + o), true, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2);
+  }
+  a = nibRound(a, v128.load(rkA, 224), false, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2);
+  b = nibRound(b, v128.load(rkB, 224), false, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2);
+  v128.store(st, a);
+  v128.store(st, b, 16);
+}
+
+/** NRK lane `lane` (0 or 1) <- the round keys of `slot`, round keys 1..14 XOR 0x63. */
+function prepNib(lane: i32, slot: u32): void {
+  const src = slotAt(slot), dst = NRK + (<usize>lane << 8);
+  v128.store(dst, v128.load(src));
+  const c = i8x16.splat(0x63);
+  for (let i = 1; i < 15; i++) {
+    const o = <usize>(i << 4);
+    v128.store(dst + o, v128.xor(v128.load(src + o), c));
+  }
+}
+
+/** CBC encryption of n <= NIB_MAX messages (message i at data + i*stride), two at a time. */
+function cbcEncryptNib(n: i32, data: usize, stride: i32, blocks: i32, ivPtr: usize, ivStride: i32,
+  slotPtr: usize, slotStride: i32): void {
+  for (let k = 0; k < n; k += 2) {
+    const two = k + 1 < n;
+    const m0 = data + <usize>k * <usize>stride, m1 = two ? m0 + <usize>stride : m0;
+    prepNib(0, load<u32>(slotPtr + <usize>k * <usize>slotStride));
+    prepNib(1, load<u32>(slotPtr + <usize>(two ? k + 1 : k) * <usize>slotStride));
+    copy16(BUF, ivPtr + <usize>k * <usize>ivStride);
+    copy16(BUF + 16, ivPtr + <usize>(two ? k + 1 : k) * <usize>ivStride);
+    for (let j = 0; j < blocks; j++) {
+      const o = <usize>j << 4;
+      xor16(BUF, m0 + o);
+      xor16(BUF + 16, m1 + o);
+      encNibPair(BUF, NRK, NRK + 256);
+      copy16(m0 + o, BUF);
+      if (two) copy16(m1 + o, BUF + 16);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Groups: LANES blocks in BUF, their slots in LSLOT.
 
 /** Bitslices the round keys of the lanes' slots into RK, unless RK already holds them. */
@@ -605,6 +701,19 @@ function ecb(decrypt: bool, count: i32, srcPtr: usize, srcStride: i32, dstPtr: u
   invalidateCache();
   for (let g = 0; g < count; g += LANES) {
     const n = min(LANES, count - g);
+    if (ASC_FEATURE_SIMD && !decrypt && n <= NIB_MAX) {
+      for (let k = 0; k < n; k += 2) {
+        const i0 = <usize>(g + k), i1 = k + 1 < n ? i0 + 1 : i0;
+        prepNib(0, load<u32>(slotPtr + i0 * <usize>slotStride));
+        prepNib(1, load<u32>(slotPtr + i1 * <usize>slotStride));
+        copy16(BUF, srcPtr + i0 * <usize>srcStride);
+        copy16(BUF + 16, srcPtr + i1 * <usize>srcStride);
+        encNibPair(BUF, NRK, NRK + 256);
+        copy16(dstPtr + i0 * <usize>dstStride, BUF);
+        if (i1 != i0) copy16(dstPtr + i1 * <usize>dstStride, BUF + 16);
+      }
+      continue;
+    }
     for (let k = 0; k < n; k++) {
       const i = <usize>(g + k);
       store<u32>(LSLOT + (<usize>k << 2), load<u32>(slotPtr + i * <usize>slotStride));
@@ -640,6 +749,11 @@ export function cbcEncryptLanes(count: i32, dataPtr: usize, stride: i32, offset:
   const blocks = len >> 4;
   for (let g = 0; g < count; g += LANES) {
     const n = min(LANES, count - g);
+    if (ASC_FEATURE_SIMD && n <= NIB_MAX) {
+      cbcEncryptNib(n, dataPtr + <usize>g * <usize>stride + <usize>offset, stride, blocks,
+        ivPtr + <usize>g * <usize>ivStride, ivStride, slotPtr + <usize>g * <usize>slotStride, slotStride);
+      continue;
+    }
     for (let k = 0; k < n; k++) {
       const i = <usize>(g + k);
       store<u32>(LSLOT + (<usize>k << 2), load<u32>(slotPtr + i * <usize>slotStride));
