@@ -80,6 +80,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
 
 function listing(reg: Registry): string {
   const lines: string[] = [];
+  for (const f of reg.failures) lines.push(`(module ${f.module} failed to load: ${f.error})`);
+  if (reg.missing.length > 0) lines.push(`(listed in bench/workloads/index.ts but not present: ${reg.missing.join(', ')})`);
   for (const w of reg.workloads) {
     const thr = w.threads ? `, threads ${w.threads.join('/')}` : '';
     lines.push(`${w.id}: ${w.description} (batches ${w.batches.join(', ')}${thr}${w.ceiling ? `, ceiling ${w.ceiling.algorithm}` : ''})`);
@@ -155,7 +157,6 @@ export async function run(argv: string[]): Promise<number> {
     progress.clear();
   }
   for (const f of reg.failures) outcome.problems.push({ workload: `(module ${f.module})`, message: `failed to load: ${f.error}` });
-  if (reg.missing.length > 0) outcome.notes.push(`workload modules not present yet: ${reg.missing.join(', ')}`);
 
   const table = formatTable(outcome);
   if (args.json) {
