@@ -52,17 +52,17 @@ describe('tunnelplane balance errors', () => {
     const bad = join(dir, 'bad.dat');
     writeFileSync(bad, 'not a key file');
     const r = await cli(['balance', '--router', '127.0.0.1:1', '--keys', bad]);
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^tunnelplane balance: bad keys file: .*bad\.dat: not an I2P private key file/);
     noStack(r.stderr);
     const missing = await cli(['balance', '--router', '127.0.0.1:1', '--keys', join(dir, 'nope.dat')]);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/cannot read keys file .*ENOENT/);
+    expect(missing.code, missing.stderr).toBe(1);
+    expect(missing.stderr).toMatch(/^tunnelplane balance: bad keys file: cannot read .*nope.dat: ENOENT/);
   });
 
   it('unreadable option: clear message, exit 2 with usage', async () => {
     const r = await cli(['balance', '--router', '127.0.0.1:1', '--keys', keyFile, '--option', 'inbound.length']);
-    expect(r.code).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/cannot read --option 'inbound.length': expected KEY=VALUE/);
     noStack(r.stderr);
     const r2 = await cli(['balance', '--router', 'nohost', '--keys', keyFile]);
@@ -72,7 +72,7 @@ describe('tunnelplane balance errors', () => {
   it('unreachable first router: clear message, exit 1, no stack trace', async () => {
     const port = await closedPort();
     const r = await cli(['balance', '--router', `127.0.0.1:${port}`, '--keys', keyFile, '--duration', '5']);
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`first router 127\\.0\\.0\\.1:${port} unusable: cannot connect to 127\\.0\\.0\\.1:${port}: ECONNREFUSED`));
     noStack(r.stderr);
   });

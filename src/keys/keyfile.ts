@@ -37,7 +37,7 @@ export function loadKeyFile(path: string): Result<PrivateKeys> {
   try {
     buf = readFileSync(path);
   } catch (err) {
-    return fail(`cannot read keys file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return fail(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const res = decodeKeyFile(new Uint8Array(buf));
   return res.ok ? res : fail(`${path}: ${res.error}`);
