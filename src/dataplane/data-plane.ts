@@ -125,6 +125,8 @@ interface Entry {
   ops: ControlOp[] | undefined;
   attempts: number;
   batchId: number;
+  /** Test hook: attempts of this batch that still make their worker exit half way. */
+  crashes: number;
   done: boolean;
   result: TaskResult | undefined;
 }
@@ -219,6 +221,7 @@ export class DataPlane extends EventEmitter {
   private readyWaiters: (() => void)[] = [];
   /** Test hook: the next task dispatched to this shard makes its worker exit half way through. */
   private crashNext = -1;
+  private crashTimes = 1;
   private readonly graceMs: number;
   private readonly sweepTimer: NodeJS.Timeout;
 
@@ -449,9 +452,13 @@ export class DataPlane extends EventEmitter {
     };
   }
 
-  /** Test hook: the next batch dispatched to `shard` makes its worker exit half way through it. */
-  crashNextBatch(shard: number): void {
+  /**
+   * Test hook: the next batch dispatched to `shard` makes its worker exit half way through it, on its first
+   * `attempts` attempts.
+   */
+  crashNextBatch(shard: number, attempts = 1): void {
     this.crashNext = shard;
+    this.crashTimes = attempts;
   }
 
   /** Shard of a tunnel id (stable for the life of the plane). */
@@ -495,7 +502,7 @@ export class DataPlane extends EventEmitter {
     shard.stagingCount[kind] = 0;
     const entry: Entry = {
       slot, count, gateway: kind === 1, ops: shard.ops.length > 0 ? shard.ops.splice(0) : undefined,
-      attempts: 0, batchId: this.nextBatchId(shard), done: false, result: undefined,
+      attempts: 0, batchId: this.nextBatchId(shard), crashes: 0, done: false, result: undefined,
     };
     shard.pending.push(entry);
     if (!shard.recovering) this.send(shard, entry);
@@ -503,7 +510,7 @@ export class DataPlane extends EventEmitter {
 
   private dispatchControl(shard: Shard): void {
     const entry: Entry = {
-      slot: -1, count: 0, gateway: false, ops: shard.ops.splice(0), attempts: 0, batchId: this.nextBatchId(shard), done: false,
+      slot: -1, count: 0, gateway: false, ops: shard.ops.splice(0), attempts: 0, batchId: this.nextBatchId(shard), crashes: 0, done: false,
       result: undefined,
     };
     shard.pending.push(entry);
@@ -522,9 +529,13 @@ export class DataPlane extends EventEmitter {
       task.reset = [...shard.base.values()];
       shard.needsReset = false;
     }
-    if (this.crashNext === shard.index && entry.count > 1 && !entry.gateway) {
-      task.crash = true;
+    if (this.crashNext === shard.index && entry.count > 1 && !entry.gateway && entry.attempts === 0) {
+      entry.crashes = this.crashTimes;
       this.crashNext = -1;
+    }
+    if (entry.crashes > 0) {
+      task.crash = true;
+      entry.crashes--;
     }
     entry.attempts++;
     const epoch = shard.epoch;
@@ -592,7 +603,7 @@ export class DataPlane extends EventEmitter {
   }
 
   private dispatchControlReset(shard: Shard): void {
-    const entry: Entry = { slot: -1, count: 0, gateway: false, ops: undefined, attempts: 0, batchId: this.nextBatchId(shard), done: false, result: undefined };
+    const entry: Entry = { slot: -1, count: 0, gateway: false, ops: undefined, attempts: 0, batchId: this.nextBatchId(shard), crashes: 0, done: false, result: undefined };
     shard.pending.push(entry);
     this.send(shard, entry);
   }
