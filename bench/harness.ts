@@ -110,6 +110,17 @@ export interface HarnessOptions {
 }
 
 const QUICK_TARGET_MS = 25_000;
+/** A pool implementation whose first batch never completes must not hang the whole run. */
+const FIRST_RUN_TIMEOUT_MS = 60_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
 
 export function toolVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -309,7 +320,7 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
           runner = await w.impls[id]!.setup(input, ctx);
           const p = runner.run();
           isAsync.set(id, p instanceof Promise);
-          await p;
+          if (p instanceof Promise) await withTimeout(p, FIRST_RUN_TIMEOUT_MS, `first run did not finish within ${FIRST_RUN_TIMEOUT_MS / 1000} s`);
           outputs.set(id, new Uint8Array(runner.output())); // a copy: the output may be a view that later runs overwrite
           runners.set(id, runner);
         } catch (err) {
