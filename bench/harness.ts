@@ -102,6 +102,8 @@ export interface HarnessOptions {
   ceiling?: boolean;
   /** Seconds per `openssl speed` algorithm (default 3 full, 1 quick). */
   ceilingSeconds?: number;
+  /** How long the first (validated) run of an async implementation may take (default 60 s). */
+  firstRunTimeoutMs?: number;
   /** The openssl binary (default 'openssl' on PATH). */
   opensslBinary?: string;
   onProgress?: (p: Progress) => void;
@@ -320,7 +322,8 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
           runner = await w.impls[id]!.setup(input, ctx);
           const p = runner.run();
           isAsync.set(id, p instanceof Promise);
-          if (p instanceof Promise) await withTimeout(p, FIRST_RUN_TIMEOUT_MS, `first run did not finish within ${FIRST_RUN_TIMEOUT_MS / 1000} s`);
+          const limit = opts.firstRunTimeoutMs ?? FIRST_RUN_TIMEOUT_MS;
+          if (p instanceof Promise) await withTimeout(p, limit, `first run did not finish within ${limit / 1000} s`);
           outputs.set(id, new Uint8Array(runner.output())); // a copy: the output may be a view that later runs overwrite
           runners.set(id, runner);
         } catch (err) {

@@ -154,6 +154,18 @@ describe('bench harness', () => {
     expect(closed).toBe(2);
   });
 
+  it('fails an async implementation whose first run never finishes, and closes it', async () => {
+    let closed = false;
+    const hung: Implementation<XorInput> = {
+      setup: () => ({ run: () => new Promise<void>(() => {}), output: () => new Uint8Array(0), close: () => { closed = true; } }),
+    };
+    const w = xorWorkload('xor-hang', { noble: xorImpl(), 'tunnelplane': hung }, { batches: [1] });
+    const outcome = await runBench({ workloads: [w], ...FAST, firstRunTimeoutMs: 50 });
+    expect(outcome.problems.map((p) => p.message)).toEqual([expect.stringMatching(/first run did not finish within 0.05 s/)]);
+    expect(closed).toBe(true);
+    expect(outcome.report.results.map((r) => r.impl)).toEqual(['noble']);
+  });
+
   it('reports progress with a growing count', async () => {
     const seen: number[] = [];
     const w = xorWorkload('xor-prog', { a: xorImpl(), b: xorImpl() });
