@@ -7,7 +7,7 @@ import { Balancer, type BalancerEvent } from '../src/balancer/balancer.js';
 import { I2cpClient } from '../src/i2cp/client.js';
 import { SendFlags } from '../src/i2cp/messages.js';
 import { encodePayload } from '../src/i2cp/payload.js';
-import { b32Address, generatePrivateKeys, leaseSetEncryptionKey } from '../src/keys/index.js';
+import { b32Address, destinationHash, generatePrivateKeys, leaseSetEncryptionKey } from '../src/keys/index.js';
 import { buildLeaseSet2 } from '../src/leaseset/leaseset2.js';
 import { consolePage, i2pdAvailable, leaseSetErrors, localRouter, readLog, startRouter, stopRouter, type LocalRouter } from './helpers/i2pd.js';
 
@@ -44,7 +44,7 @@ describe.skipIf(!avail.ok)('balancer against real i2pd routers', () => {
   const keys = generatePrivateKeys();
   let balancer: Balancer;
   let probe: I2cpClient | undefined;
-  let probeResult: Promise<{ flag15: number[]; flag0: number[]; alive: boolean }>;
+  let probeResult: Promise<{ flag15: number[]; flag0: number[]; alive: boolean; reconfigured: boolean; bandwidth: number[]; hostReply: number }>;
   let firstFullPublishAt = 0;
 
   beforeAll(async () => {
@@ -83,8 +83,12 @@ describe.skipIf(!avail.ok)('balancer against real i2pd routers', () => {
     const payload = encodePayload({ data: new TextEncoder().encode('ping'), fromPort: 0, toPort: 0, protocol: 18 });
     probe.sendMessageExpires(keys.destination.bytes, payload, { nonce: 15, flags: SendFlags.SWITCH_OUTBOUND_TUNNEL, expiration: Date.now() + 60_000 });
     probe.sendMessageExpires(keys.destination.bytes, payload, { nonce: 1, flags: 0, expiration: Date.now() + 60_000 });
+    // the rest of the session messages, against the same router
+    await probe.reconfigure(pk, { ...ZERO_HOP, 'inbound.nickname': 'probe' });
+    const bandwidth = await probe.getBandwidthLimits();
+    const reply = await probe.hostLookup(destinationHash(keys.destination), 12_000);
     await new Promise((r) => setTimeout(r, 3000));
-    return { flag15: statuses.get(15) ?? [], flag0: statuses.get(1) ?? [], alive: !probe.closed };
+    return { flag15: statuses.get(15) ?? [], flag0: statuses.get(1) ?? [], alive: !probe.closed, reconfigured: true, bandwidth, hostReply: reply.result };
   }
 
   it('opens a session for the Destination on all three routers', async () => {
@@ -125,6 +129,15 @@ describe.skipIf(!avail.ok)('balancer against real i2pd routers', () => {
     expect(res.alive).toBe(true);
     expect(res.flag15[0]).toBe(1); // Accepted
     expect(res.flag15).toEqual(res.flag0);
+  }, 60_000);
+
+  it('ReconfigureSession, GetBandwidthLimits and HostLookup work against i2pd', async () => {
+    const res = await probeResult;
+    console.info(`ReconfigureSession -> Updated; BandwidthLimits -> [${res.bandwidth}]; HostLookup(hash of the balanced Destination) -> HostReply result ${res.hostReply}`);
+    expect(res.reconfigured).toBe(true);
+    expect(res.bandwidth).toHaveLength(16);
+    // an isolated router has no floodfill to ask, and local I2CP destinations are not in its netDb: failure (1)
+    expect(res.hostReply).toBe(1);
   }, 60_000);
 
   it("drops a killed router's leases from the next publish, and takes them back when it restarts", async () => {

@@ -17,6 +17,42 @@ async function setup() {
   return { clock, router, client };
 }
 
+/** A TCP server that answers GetDate with SetDate and then does `then` to the socket. */
+async function tcpRouter(then: (sock: import('node:net').Socket) => void): Promise<{ port: number; close: () => void }> {
+  const { createServer } = await import('node:net');
+  const srv = createServer((sock) => {
+    sock.once('data', () => {
+      sock.write(encodeMessage({ type: 'SetDate', date: Date.now(), version: '0.9.57' }));
+      then(sock);
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { port: (srv.address() as { port: number }).port, close: () => srv.close() };
+}
+
+describe('I2CP client over node:net', () => {
+  it('ends with the reason when the router closes the socket', async () => {
+    const r = await tcpRouter((s) => setTimeout(() => s.end(), 20));
+    const c = await I2cpClient.connect({ host: '127.0.0.1', port: r.port });
+    expect(c.routerVersion).toBe('0.9.57');
+    const reason = await new Promise((res) => c.onClose(res));
+    expect(reason).toBe('router closed the connection');
+    r.close();
+  });
+  it('ends with the reason when the router sends garbage', async () => {
+    const r = await tcpRouter((s) => setTimeout(() => s.write(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')), 20));
+    const c = await I2cpClient.connect({ host: '127.0.0.1', port: r.port });
+    const reason = await new Promise((res) => c.onClose(res));
+    expect(reason).toMatch(/^router sent garbage: frame length \d+ exceeds 65535$/);
+    r.close();
+  });
+  it('reports a refused connection', async () => {
+    const r = await tcpRouter(() => undefined);
+    r.close();
+    await expect(I2cpClient.connect({ host: '127.0.0.1', port: r.port })).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
 describe('I2CP client', () => {
   it('sends 0x2A then GetDate, learns the router version and clock offset', async () => {
     const { router, client } = await setup();
