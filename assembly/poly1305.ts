@@ -42,6 +42,12 @@ const BUF: usize = memory.data(64, 64);
 let r0: u32 = 0, r1: u32 = 0, r2: u32 = 0, r3: u32 = 0, r4: u32 = 0;
 let h0: u32 = 0, h1: u32 = 0, h2: u32 = 0, h3: u32 = 0, h4: u32 = 0;
 let p0: u32 = 0, p1: u32 = 0, p2: u32 = 0, p3: u32 = 0;
+// r^2 mod p in limbs, for the 2-lane SIMD path (computed on first use after poly1305Init)
+let q0: u32 = 0, q1: u32 = 0, q2: u32 = 0, q3: u32 = 0, q4: u32 = 0;
+let haveR2: bool = false;
+
+/** Below this many blocks the 2-lane SIMD path does not pay for its setup. */
+const SIMD_MIN_BLOCKS: i32 = 8;
 
 const M26: u32 = 0x3ffffff;
 
@@ -54,6 +60,7 @@ export function poly1305Init(keyPtr: usize): void {
   r3 = ((t2 >>> 14) | (t3 << 18)) & 0x3f03fff;
   r4 = (t3 >>> 8) & 0x00fffff;
   h0 = 0; h1 = 0; h2 = 0; h3 = 0; h4 = 0;
+  haveR2 = false;
   p0 = load<u32>(keyPtr, 16); p1 = load<u32>(keyPtr, 20); p2 = load<u32>(keyPtr, 24); p3 = load<u32>(keyPtr, 28);
 }
 
@@ -88,7 +95,111 @@ function blocks(ptr: usize, nblocks: i32, hibit: u32): void {
 }
 
 export function poly1305Blocks(ptr: usize, len: i32): void {
-  if (len >= 16) blocks(ptr, len >> 4, 1 << 24);
+  let n = len >> 4;
+  if (ASC_FEATURE_SIMD) {
+    if (n >= SIMD_MIN_BLOCKS) {
+      const pairs = n >> 1;
+      blocksSimd(ptr, pairs);
+      ptr += <usize>(pairs << 5);
+      n &= 1;
+    }
+  }
+  if (n > 0) blocks(ptr, n, 1 << 24);
+}
+
+/** q = r^2 mod p (limbs carried so that each is below 2^26 + 2^6). */
+function computeR2(): void {
+  const R0 = <u64>r0, R1 = <u64>r1, R2 = <u64>r2, R3 = <u64>r3, R4 = <u64>r4;
+  const S1 = R1 * 5, S2 = R2 * 5, S3 = R3 * 5, S4 = R4 * 5;
+  let d0 = R0 * R0 + R1 * S4 + R2 * S3 + R3 * S2 + R4 * S1;
+  let d1 = R0 * R1 + R1 * R0 + R2 * S4 + R3 * S3 + R4 * S2;
+  let d2 = R0 * R2 + R1 * R1 + R2 * R0 + R3 * S4 + R4 * S3;
+  let d3 = R0 * R3 + R1 * R2 + R2 * R1 + R3 * R0 + R4 * S4;
+  let d4 = R0 * R4 + R1 * R3 + R2 * R2 + R3 * R1 + R4 * R0;
+  d1 += d0 >>> 26; let a0 = <u32>d0 & M26;
+  d2 += d1 >>> 26; const a1 = <u32>d1 & M26;
+  d3 += d2 >>> 26; q2 = <u32>d2 & M26;
+  d4 += d3 >>> 26; q3 = <u32>d3 & M26;
+  a0 += <u32>(d4 >>> 26) * 5; q4 = <u32>d4 & M26;
+  q1 = a1 + (a0 >>> 26); q0 = a0 & M26;
+  haveR2 = true;
+}
+
+// 2-lane Poly1305 (SIMD builds): lane A takes the odd-numbered blocks, lane B the even ones, each multiplied by r^2
+// per step; the last step multiplies lane A by r^2 and lane B by r, so A + B is the sequential result
+// (h + m1) r^2k + m2 r^(2k-1) + ... + m2k r. Products are 32x32->64 (i64x2.extmul_low_i32x4_u) on limbs < 2^28.
+// @ts-ignore: decorator
+@inline function lo2(a: u32, b: u32): v128 {
+  return i32x4(a, b, 0, 0);
+}
+
+function blocksSimd(ptr: usize, pairs: i32): void {
+  if (!haveR2) computeR2();
+  const MASK = i32x4.splat(M26);
+  const MASK64 = i64x2.splat(<i64>M26);
+  const HIBIT = i32x4.splat(1 << 24);
+  // multiplier for all but the last step: [r^2, r^2]; last step: [r^2, r]
+  let R0 = lo2(q0, q0), R1 = lo2(q1, q1), R2 = lo2(q2, q2), R3 = lo2(q3, q3), R4 = lo2(q4, q4);
+  let H0 = lo2(h0, 0), H1 = lo2(h1, 0), H2 = lo2(h2, 0), H3 = lo2(h3, 0), H4 = lo2(h4, 0);
+  for (let p = 0; p < pairs; p++) {
+    if (p == pairs - 1) {
+      R0 = lo2(q0, r0); R1 = lo2(q1, r1); R2 = lo2(q2, r2); R3 = lo2(q3, r3); R4 = lo2(q4, r4);
+    }
+    const S1 = i32x4.mul(R1, i32x4.splat(5)), S2 = i32x4.mul(R2, i32x4.splat(5));
+    const S3 = i32x4.mul(R3, i32x4.splat(5)), S4 = i32x4.mul(R4, i32x4.splat(5));
+    const A = v128.load(ptr), B = v128.load(ptr, 16);
+    const t01 = i32x4.shuffle(A, B, 0, 4, 1, 5); // [A0 B0 A1 B1]
+    const t23 = i32x4.shuffle(A, B, 2, 6, 3, 7); // [A2 B2 A3 B3]
+    const T1 = i32x4.shuffle(t01, t01, 2, 3, 2, 3);
+    const T3 = i32x4.shuffle(t23, t23, 2, 3, 2, 3);
+    H0 = i32x4.add(H0, v128.and(t01, MASK));
+    H1 = i32x4.add(H1, v128.and(v128.or(i32x4.shr_u(t01, 26), i32x4.shl(T1, 6)), MASK));
+    H2 = i32x4.add(H2, v128.and(v128.or(i32x4.shr_u(T1, 20), i32x4.shl(t23, 12)), MASK));
+    H3 = i32x4.add(H3, v128.and(v128.or(i32x4.shr_u(t23, 14), i32x4.shl(T3, 18)), MASK));
+    H4 = i32x4.add(H4, v128.or(i32x4.shr_u(T3, 8), HIBIT));
+    let d0 = i64x2.add(i64x2.add(i64x2.add(i64x2.add(
+      i64x2.extmul_low_i32x4_u(H0, R0), i64x2.extmul_low_i32x4_u(H1, S4)), i64x2.extmul_low_i32x4_u(H2, S3)),
+      i64x2.extmul_low_i32x4_u(H3, S2)), i64x2.extmul_low_i32x4_u(H4, S1));
+    let d1 = i64x2.add(i64x2.add(i64x2.add(i64x2.add(
+      i64x2.extmul_low_i32x4_u(H0, R1), i64x2.extmul_low_i32x4_u(H1, R0)), i64x2.extmul_low_i32x4_u(H2, S4)),
+      i64x2.extmul_low_i32x4_u(H3, S3)), i64x2.extmul_low_i32x4_u(H4, S2));
+    let d2 = i64x2.add(i64x2.add(i64x2.add(i64x2.add(
+      i64x2.extmul_low_i32x4_u(H0, R2), i64x2.extmul_low_i32x4_u(H1, R1)), i64x2.extmul_low_i32x4_u(H2, R0)),
+      i64x2.extmul_low_i32x4_u(H3, S4)), i64x2.extmul_low_i32x4_u(H4, S3));
+    let d3 = i64x2.add(i64x2.add(i64x2.add(i64x2.add(
+      i64x2.extmul_low_i32x4_u(H0, R3), i64x2.extmul_low_i32x4_u(H1, R2)), i64x2.extmul_low_i32x4_u(H2, R1)),
+      i64x2.extmul_low_i32x4_u(H3, R0)), i64x2.extmul_low_i32x4_u(H4, S4));
+    let d4 = i64x2.add(i64x2.add(i64x2.add(i64x2.add(
+      i64x2.extmul_low_i32x4_u(H0, R4), i64x2.extmul_low_i32x4_u(H1, R3)), i64x2.extmul_low_i32x4_u(H2, R2)),
+      i64x2.extmul_low_i32x4_u(H3, R1)), i64x2.extmul_low_i32x4_u(H4, R0));
+    d1 = i64x2.add(d1, i64x2.shr_u(d0, 26)); d0 = v128.and(d0, MASK64);
+    d2 = i64x2.add(d2, i64x2.shr_u(d1, 26)); d1 = v128.and(d1, MASK64);
+    d3 = i64x2.add(d3, i64x2.shr_u(d2, 26)); d2 = v128.and(d2, MASK64);
+    d4 = i64x2.add(d4, i64x2.shr_u(d3, 26)); d3 = v128.and(d3, MASK64);
+    const c = i64x2.shr_u(d4, 26); d4 = v128.and(d4, MASK64);
+    d0 = i64x2.add(d0, i64x2.add(c, i64x2.shl(c, 2)));
+    d1 = i64x2.add(d1, i64x2.shr_u(d0, 26)); d0 = v128.and(d0, MASK64);
+    // back to 32-bit lanes 0 (A) and 1 (B)
+    H0 = i32x4.shuffle(d0, d0, 0, 2, 0, 2);
+    H1 = i32x4.shuffle(d1, d1, 0, 2, 0, 2);
+    H2 = i32x4.shuffle(d2, d2, 0, 2, 0, 2);
+    H3 = i32x4.shuffle(d3, d3, 0, 2, 0, 2);
+    H4 = i32x4.shuffle(d4, d4, 0, 2, 0, 2);
+    ptr += 32;
+  }
+  // A + B, then carry so every limb is back below 2^26 (+ a small excess in limb 1, as after a scalar block)
+  let a0 = i32x4.extract_lane(H0, 0) + i32x4.extract_lane(H0, 1);
+  let a1 = i32x4.extract_lane(H1, 0) + i32x4.extract_lane(H1, 1);
+  let a2 = i32x4.extract_lane(H2, 0) + i32x4.extract_lane(H2, 1);
+  let a3 = i32x4.extract_lane(H3, 0) + i32x4.extract_lane(H3, 1);
+  let a4 = i32x4.extract_lane(H4, 0) + i32x4.extract_lane(H4, 1);
+  a1 += <u32>a0 >>> 26; a0 &= M26;
+  a2 += <u32>a1 >>> 26; a1 &= M26;
+  a3 += <u32>a2 >>> 26; a2 &= M26;
+  a4 += <u32>a3 >>> 26; a3 &= M26;
+  a0 += (<u32>a4 >>> 26) * 5; a4 &= M26;
+  a1 += <u32>a0 >>> 26; a0 &= M26;
+  h0 = a0; h1 = a1; h2 = a2; h3 = a3; h4 = a4;
 }
 
 export function poly1305Padded(ptr: usize, len: i32): void {
@@ -136,6 +247,8 @@ export function poly1305Finish(tagPtr: usize): void {
   r0 = 0; r1 = 0; r2 = 0; r3 = 0; r4 = 0;
   h0 = 0; h1 = 0; h2 = 0; h3 = 0; h4 = 0;
   p0 = 0; p1 = 0; p2 = 0; p3 = 0;
+  q0 = 0; q1 = 0; q2 = 0; q3 = 0; q4 = 0;
+  haveR2 = false;
 }
 
 export function poly1305(keyPtr: usize, msgPtr: usize, len: i32, tagPtr: usize): void {
