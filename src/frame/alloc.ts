@@ -7,6 +7,9 @@
 
 const SLAB_SIZE = 65536;
 /** Largest request served from a slab. */
+/** Bytes a gateway body may use past its end inside the slab (its IV again, so pairs || IV hash in place). */
+export const SLAB_BODY_SLACK = 16;
+/** Largest request served from a slab. */
 export const SLAB_MAX = 4096;
 
 export class SlabAllocator {

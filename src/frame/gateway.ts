@@ -17,7 +17,7 @@ import { creatorStrip, checkHopKeys, type HopKeys } from '../tunnel/hop-node.js'
 import {
   checkDelivery, type Delivery, firstInstrSize, MSG_ID_SIZE, writeFirstInstr, writeFollowOnInstr, writeU32,
 } from './delivery.js';
-import { SlabAllocator } from './alloc.js';
+import { SLAB_BODY_SLACK, SlabAllocator } from './alloc.js';
 import { sha256 } from './hash.js';
 import { fillNonZero, type RandomSource, randomU32, systemRandom } from './random.js';
 
@@ -66,6 +66,8 @@ export function applyCreatorStrip(body: Uint8Array, hops: readonly HopKeys[]): v
 }
 
 const LOCAL: Delivery = { delivery: 'LOCAL' };
+/** Where the pairs start in a body without padding: after checksum and the 0x00 separator (tunnel-message.md §2). */
+const PAIRS_OFFSET = PADDING_OFFSET + 1;
 
 export class Gateway {
   readonly tunnelId: number;
@@ -74,11 +76,12 @@ export class Gateway {
   private readonly flushDelayMs: number | null;
   private readonly timer: FlushTimer;
   private readonly random: RandomSource;
-  /** Pairs of the open body from offset 0, then room for the IV the checksum covers. */
-  private readonly pairs = new Uint8Array(PAIRS_MAX + IV_SIZE);
-  /** Views for the usual full body (no padding), made once instead of per body. */
-  private readonly pairsFull = this.pairs.subarray(0, PAIRS_MAX);
-  private readonly hashedFull = this.pairs.subarray(0, PAIRS_MAX + IV_SIZE);
+  /**
+   * The open body plus SLAB_BODY_SLACK bytes after it (carved together): pairs are written in place from
+   * PAIRS_OFFSET as if there were no padding and moved back at close when there is; the IV is copied into the slack
+   * so that pairs || IV, what the checksum covers, is contiguous and hashed without a copy.
+   */
+  private wide: Uint8Array | undefined = undefined;
   private readonly iv = new Uint8Array(IV_SIZE);
   private readonly alloc: SlabAllocator;
   private used = 0;
@@ -133,11 +136,11 @@ export class Gateway {
     for (;;) {
       const remaining = PAIRS_MAX - this.used;
       if (whole + len <= remaining) {
-        let off = writeFirstInstr(this.pairs, this.used, code, delivery, -1, len);
-        this.pairs.set(message, off);
-        off += len;
+        const w = this.open();
+        const off = writeFirstInstr(w, PAIRS_OFFSET + this.used, code, delivery, -1, len);
+        w.set(message, off);
         this.fragments++;
-        this.advance(off);
+        this.advance(off + len - PAIRS_OFFSET);
         return;
       }
       const firstSize = remaining - first;
@@ -165,21 +168,27 @@ export class Gateway {
 
   private fragment(message: Uint8Array, code: number, delivery: Delivery, firstSize: number): void {
     const msgId = randomU32(this.random);
-    const p = this.pairs;
-    let off = writeFirstInstr(p, this.used, code, delivery, msgId, firstSize);
-    p.set(message.subarray(0, firstSize), off);
+    let w = this.open();
+    let off = writeFirstInstr(w, PAIRS_OFFSET + this.used, code, delivery, msgId, firstSize);
+    w.set(message.subarray(0, firstSize), off);
     this.fragments++;
-    this.advance(off + firstSize); // fills the body exactly: closes it
+    this.advance(off + firstSize - PAIRS_OFFSET); // fills the body exactly: closes it
     let sent = firstSize;
     for (let n = 1; sent < message.length; n++) {
       const size = Math.min(message.length - sent, FOLLOW_ON_MAX);
       const last = sent + size === message.length;
-      off = writeFollowOnInstr(p, this.used, n, last, msgId, size);
-      p.set(message.subarray(sent, sent + size), off);
+      w = this.open();
+      off = writeFollowOnInstr(w, PAIRS_OFFSET + this.used, n, last, msgId, size);
+      w.set(message.subarray(sent, sent + size), off);
       sent += size;
       this.fragments++;
-      this.advance(off + size);
+      this.advance(off + size - PAIRS_OFFSET);
     }
+  }
+
+  /** The open body (wide view), carving a new one when none is open. */
+  private open(): Uint8Array {
+    return (this.wide ??= this.alloc.alloc(TUNNEL_DATA_SIZE + SLAB_BODY_SLACK));
   }
 
   /** Records the new fill level; closes a full body, arms the flush timer for a newly opened one. */
@@ -205,23 +214,25 @@ export class Gateway {
   private closeBody(): void {
     const used = this.used;
     const padding = PAIRS_MAX - used;
-    const body = this.alloc.alloc(TUNNEL_DATA_SIZE);
-    writeU32(body, 0, this.tunnelId);
+    const w = this.wide!;
+    this.wide = undefined;
+    // Pairs were written as if there were no padding: move them to the end (memmove, in place).
+    if (padding > 0) w.copyWithin(PAIRS_OFFSET + padding, PAIRS_OFFSET, PAIRS_OFFSET + used);
+    writeU32(w, 0, this.tunnelId);
     // Byte loops rather than subarray views for the 16-byte IV and 4-byte checksum: a view costs more than them.
     const iv = this.iv;
     this.random.fill(iv);
-    const p = this.pairs;
     for (let i = 0; i < IV_SIZE; i++) {
-      body[IV_OFFSET + i] = iv[i]!;
-      p[used + i] = iv[i]!;
+      w[IV_OFFSET + i] = iv[i]!;
+      w[TUNNEL_DATA_SIZE + i] = iv[i]!;
     }
-    // checksum = SHA-256(pairs || IV)[0..3] (tunnel-message.md §2.1)
-    const full = used === PAIRS_MAX;
-    const h = sha256(full ? this.hashedFull : p.subarray(0, used + IV_SIZE));
-    for (let i = 0; i < CHECKSUM_SIZE; i++) body[CHECKSUM_OFFSET + i] = h[i]!;
-    if (padding > 0) fillNonZero(this.random, body.subarray(PADDING_OFFSET, PADDING_OFFSET + padding));
-    body[PADDING_OFFSET + padding] = 0;
-    body.set(full ? this.pairsFull : p.subarray(0, used), TUNNEL_DATA_SIZE - used);
+    // checksum = SHA-256(pairs || IV)[0..3] (tunnel-message.md §2.1), hashed in place thanks to the slack.
+    const start = PAIRS_OFFSET + padding;
+    const h = sha256(new Uint8Array(w.buffer, w.byteOffset + start, used + IV_SIZE));
+    for (let i = 0; i < CHECKSUM_SIZE; i++) w[CHECKSUM_OFFSET + i] = h[i]!;
+    if (padding > 0) fillNonZero(this.random, w.subarray(PADDING_OFFSET, PADDING_OFFSET + padding));
+    w[PADDING_OFFSET + padding] = 0;
+    const body = new Uint8Array(w.buffer, w.byteOffset, TUNNEL_DATA_SIZE);
     this.used = 0;
     this.bodies++;
     this.cancelTimer();
