@@ -95,7 +95,7 @@ async function soak(): Promise<void> {
   const warm = rss.slice(Math.min(3, rss.length - 1));
   console.log(`done: ${out} messages in ${secs.toFixed(1)} s (${Math.round(out / secs)} msg/s); refused pushes (retried) ${s.dropped.queueFull}`);
   console.log(`rss after warm-up (from sample 4): min ${MiB(Math.min(...warm))} MiB, max ${MiB(Math.max(...warm))} MiB, first ${MiB(warm[0]!)} MiB, last ${MiB(warm[warm.length - 1]!)} MiB`);
-  console.log(`per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy`).join(', ')}`);
+  console.log(`per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy, ${w.restarts} restarts`).join(', ')}`);
 }
 
 // ----------------------------------------------------------------------------------------------- --memory

@@ -59,6 +59,7 @@ describe('data plane: same output as the single-thread engine', () => {
         expect(s.queueDepth).toBe(0);
         expect(s.workers.length).toBe(threads === 'inline' ? 1 : threads);
         expect(s.workers.reduce((a, x) => a + x.messages, 0)).toBe(w.count);
+        expect(s.workers.map((x) => x.restarts)).toEqual(s.workers.map(() => 0)); // no out-of-sequence recovery
       } finally {
         await plane.close();
       }

@@ -39,6 +39,7 @@ export class BatchRunner {
   private readonly views: (SlotViews | undefined)[];
   private readonly unpinned = new Set<number>();
   private initialized = false;
+  private expected = 0;
   // Grouping scratch, sized once.
   private readonly tids: Uint32Array;
   private readonly groupOf: Uint32Array;
@@ -106,8 +107,12 @@ export class BatchRunner {
   run(task: Task, onHalf?: () => never): TaskResult {
     const t0 = performance.now();
     // A thread that never got the shard's state (a replacement the main thread has not heard of yet) must not
-    // process anything: the main thread treats this like a crash and resends with the state.
-    if (!this.initialized && !task.reset) return { busyMs: 0, uninitialized: true };
+    // process anything, nor may a task run out of sequence: the main thread treats both like a crash and resends
+    // from the last delivered state. (The reset task starts a sequence.)
+    if (task.reset) this.expected = task.seq;
+    else if (!this.initialized) return { busyMs: 0, refused: 'uninitialized' };
+    if (task.seq !== this.expected) return { busyMs: 0, refused: 'sequence' };
+    this.expected++;
     this.apply(task.reset, task.ops);
     if (task.slot < 0 || task.count === 0) return { busyMs: performance.now() - t0 };
     const v = this.slot(task.slot);

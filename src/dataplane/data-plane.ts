@@ -41,8 +41,8 @@ export interface DataPlaneOptions {
   /** Messages accepted but not yet handed out, whole plane (default 16 x maxBatch per shard). */
   maxQueued?: number;
   /**
-   * Batches queued per worker before a partly filled batch is held back to grow (default 2). Full batches are
-   * always queued at once.
+   * Tasks a worker holds at once (default 2: the next batch is already there when one ends). Also the number of
+   * batches in flight per worker below which a partly filled batch is sent rather than left to grow.
    */
   pipeline?: number;
   /** Attempts of one batch across worker crashes before its messages are dropped as workerCrash (default 3). */
@@ -146,6 +146,7 @@ interface Shard {
   /** Tunnel configs as of the last delivered batch (what a replacement worker is given). Key: table bit + id. */
   base: Map<number, TunnelConfig>;
   inFlight: number;
+  sendSeq: number;
   batchIds: number;
   epoch: number;
   recovering: boolean;
@@ -265,7 +266,7 @@ export class DataPlane extends EventEmitter {
       const buffer = new SharedArrayBuffer(this.layout.slotSize * slotCount);
       const shard: Shard = {
         index: s, pool: null, runner: null, buffer, views: [], free: [], staging: [-1, -1], stagingCount: [0, 0],
-        pending: [], ops: [], base: new Map(), inFlight: 0, batchIds: 0, epoch: 0, recovering: false, needsReset: true,
+        pending: [], ops: [], base: new Map(), inFlight: 0, sendSeq: 0, batchIds: 0, epoch: 0, recovering: false, needsReset: true,
         queued: 0, batches: 0, messages: 0, busyMs: 0, restarts: 0,
       };
       for (let i = 0; i < slotCount; i++) shard.views.push(slotViews(buffer, this.layout, i));
@@ -275,12 +276,14 @@ export class DataPlane extends EventEmitter {
       } else {
         const setup: WorkerSetup = { shard: s, slots: buffer, maxBatch, slotCount, engine };
         if (options.engineModule !== undefined) setup.engineModule = options.engineModule;
-        // Per-tunnel order depends on the worker taking tasks in submission order: stricterFIFO (by default
-        // piscina puts a task it could not hand out at once back at the tail of its queue) and one task at a time
-        // (a piscina worker holding several may resume them in any order).
+        // Per-tunnel order depends on the worker taking tasks in submission order. stricterFIFO: by default
+        // piscina puts a task it could not hand out at once back at the tail of its queue. `pipeline` tasks per
+        // worker, so the next batch is already there when one ends; piscina does not promise to start a worker's
+        // tasks in order, so each carries a sequence number and the worker refuses one out of turn (recovered
+        // like a crash; not seen in practice).
         shard.pool = new Piscina({
-          filename: workerFile, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 1, stricterFIFO: true,
-          workerData: setup, name: 'default',
+          filename: workerFile, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: this.pipeline,
+          stricterFIFO: true, workerData: setup, name: 'default',
         });
         // Crashes surface as rejected tasks; the pool's own 'error' event must not bring the process down.
         shard.pool.on('error', () => {});
@@ -523,7 +526,9 @@ export class DataPlane extends EventEmitter {
   }
 
   private send(shard: Shard, entry: Entry): void {
-    const task: Task = { slot: entry.slot, count: entry.count, gateway: entry.gateway, batchId: entry.batchId };
+    const task: Task = {
+      slot: entry.slot, count: entry.count, gateway: entry.gateway, batchId: entry.batchId, seq: shard.sendSeq++,
+    };
     if (entry.ops) task.ops = entry.ops;
     if (shard.needsReset) {
       task.reset = [...shard.base.values()];
@@ -554,7 +559,7 @@ export class DataPlane extends EventEmitter {
       return;
     }
     shard.pool!.run(task).then(
-      (r: TaskResult) => this.settled(shard, entry, epoch, r.uninitialized ? undefined : r),
+      (r: TaskResult) => this.settled(shard, entry, epoch, r.refused ? undefined : r),
       () => this.settled(shard, entry, epoch, undefined),
     );
   }

@@ -24,6 +24,8 @@ export interface Task {
   count: number;
   /** Locally framed gateway bodies (processGateway) rather than TunnelData received from the network. */
   gateway: boolean;
+  /** Position of this send in the shard's sequence (a worker runs tasks strictly in this order). */
+  seq: number;
   /** Unique per shard and batch (the same on every attempt): owner of the slot's replay journal. */
   batchId: number;
   /** Recovery: discard all tunnel state and join these first (the state as of the last delivered task). */
@@ -39,8 +41,11 @@ export interface TaskResult {
   busyMs: number;
   /** Previous hops fixed by this batch's traffic for tunnels joined without one: [tunnelId, hop, tunnelId, hop, ...]. */
   pins?: number[];
-  /** This thread has no tunnel state yet (it replaced a dead one): nothing was processed. */
-  uninitialized?: boolean;
+  /**
+   * Nothing was processed: this thread has no tunnel state yet (it replaced a dead one), or the task came out of
+   * sequence. The main thread recovers as after a crash.
+   */
+  refused?: 'uninitialized' | 'sequence';
   /** The engine threw on this batch: every message is dropped with reason engineError. */
   error?: string;
 }
