@@ -153,6 +153,19 @@ describe('balancer', () => {
     expect(of('router-lost')).toMatchObject([{ router: '127.0.0.1:7655', reason: expect.stringMatching(/invalid type 99/) }]);
   });
 
+  it('answers a request that arrives in the same chunk as SessionStatus(Created)', async () => {
+    const clock = new FakeClock();
+    const routers = [new FakeRouter(7654, clock)];
+    routers[0]!.immediateLeases = 2;
+    const events: BalancerEvent[] = [];
+    const b = new Balancer({ routers: [{ host: '127.0.0.1', port: 7654 }], keys, clock, connector: fakeNetwork(clock, routers), onEvent: (e) => events.push(e) });
+    await b.start();
+    await settle();
+    expect(routers[0]!.session!.leaseSets).toHaveLength(1);
+    expect(events.filter((e) => e.event === 'published')).toHaveLength(1);
+    expect(b.status()[0]).toMatchObject({ state: 'ready', sessionId: 100, offered: 2, published: 2 });
+  });
+
   it('stop() destroys every session', async () => {
     const { routers, b } = await setup(2);
     await b.stop();

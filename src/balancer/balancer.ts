@@ -209,7 +209,7 @@ export class Balancer {
         return 'stopped';
       }
       r.sessionId = sid;
-      r.state = 'session';
+      if (r.state === 'connecting') r.state = 'session'; // a request may already have made it 'ready'
       r.failures = 0;
       r.lastError = undefined;
       client.onClose((reason) => this.onLost(r, client!, reason));
@@ -265,6 +265,7 @@ export class Balancer {
     if (this.stopping) return;
     r.leases = leases;
     r.asked = true;
+    r.sessionId ??= r.client?.sessionId;
     r.state = 'ready';
     this.emit({ event: 'leases', router: r.label, leases: leases.map(jsonLease) });
     this.publish();
@@ -277,7 +278,7 @@ export class Balancer {
     for (const r of this.routers) {
       if (r.client && r.asked) offers.set(r.label, r.leases.map((l) => ({ ...l, router: r.label })));
     }
-    const targets = this.routers.filter((r) => r.client && !r.client.closed && r.asked && r.sessionId !== undefined);
+    const targets = this.routers.filter((r) => r.client && !r.client.closed && r.asked && r.client.sessionId !== undefined);
     if (targets.length === 0) return false;
     const chosen = selectLeases(offers, now, MAX_LEASES);
     if (chosen.length === 0) {

@@ -56,6 +56,8 @@ export class I2cpClient {
   private readonly listeners = new Set<(m: I2cpMessage) => void>();
   private readonly closeListeners = new Set<(reason: string) => void>();
   private waiters: Waiter[] = [];
+  /** A CreateSession is outstanding: the next Created status names our session. */
+  private creating = false;
 
   private constructor(
     private readonly conn: Connection,
@@ -142,7 +144,8 @@ export class I2cpClient {
   async createSession(keys: PrivateKeys, options: Mapping, timeoutMs = 10_000): Promise<number> {
     if (this.sessionId !== undefined) throw new I2cpError('this connection already has a session');
     this.send({ type: 'CreateSession', config: this.sessionConfig(keys, options) });
-    const st = (await this.waitFor((m) => m.type === 'SessionStatus', timeoutMs, 'SessionStatus')) as MessageOf<'SessionStatus'>;
+    this.creating = true;
+    const st = (await this.waitFor((m) => m.type === 'SessionStatus', timeoutMs, 'SessionStatus').finally(() => (this.creating = false))) as MessageOf<'SessionStatus'>;
     if (st.status !== SessionStatusCode.Created) {
       throw new I2cpError(`${this.address} did not create the session: status ${st.status} (${statusName(st.status)})`);
     }
@@ -236,7 +239,11 @@ export class I2cpClient {
 
   private dispatch(m: I2cpMessage): void {
     if (m.type === 'SetDate' && this.routerVersion) this.clockOffset = m.date - this.clock.now();
-    if (m.type === 'SessionStatus' && m.status === SessionStatusCode.Refused && this.sessionId !== undefined) {
+    if (m.type === 'SessionStatus' && this.creating && m.status === SessionStatusCode.Created) {
+      // set before anything else in the same chunk (a RequestVariableLeaseSet) is dispatched
+      this.sessionId = m.sessionId;
+      this.creating = false;
+    } else if (m.type === 'SessionStatus' && m.status === SessionStatusCode.Refused && this.sessionId !== undefined) {
       // i2pd renumbers the existing session to the id in a Refused reply (i2pd-notes §2)
       this.sessionId = m.sessionId;
     }

@@ -59,6 +59,8 @@ export class FakeRouter {
   up = true;
   /** Connect attempts that should hang instead of failing while down. */
   hang = false;
+  /** If > 0: send a RequestVariableLeaseSet with this many leases in the same write as SessionStatus(Created). */
+  immediateLeases = 0;
   readonly sessions: RouterSession[] = [];
   readonly received: I2cpMessage[] = [];
   readonly leaseSetErrors: string[] = [];
@@ -117,6 +119,13 @@ export class FakeRouter {
         if (!okSig) return send({ type: 'SessionStatus', sessionId: 0, status: 3 });
         const sessionId = this.nextSid++;
         this.sessions.push({ conn, sessionId, destination: m.config.destination, leaseSets: [], privateKeys: [], deadline: undefined });
+        if (this.immediateLeases > 0) {
+          const status = encodeMessage({ type: 'SessionStatus', sessionId, status: 1 });
+          const leases = Array.from({ length: this.immediateLeases }, (_, i) => ({ gateway: this.gateway, tunnelId: this.port * 100 + i, end: this.clock.now() + 600_000 }));
+          const req = encodeMessage({ type: 'RequestVariableLeaseSet', sessionId, leases });
+          conn.write(new Uint8Array([...status, ...req]));
+          return;
+        }
         send({ type: 'SessionStatus', sessionId, status: 1 });
         break;
       }
