@@ -55,6 +55,77 @@ function renderTable(columns: Column[], rows: string[][]): string[] {
   return [line(columns.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
+interface WorkloadTable {
+  title: string;
+  columns: Column[];
+  cells: string[][];
+}
+
+/** The rows of one workload: grouped by threads then batch, with its baselines' ratios and its ceiling share. */
+function workloadTable(outcome: Outcome, id: string): WorkloadTable {
+  const { report } = outcome;
+  const w = outcome.workloads.find((x) => x.id === id);
+  const rows = report.results.filter((r) => r.workload === id);
+  const baselines = baselinesOf(w, report.results, id);
+  const hasCeiling = report.ceiling.some((c) => c.workload === id && c.msgsPerSec !== null);
+  const multiThread = rows.some((r) => r.threads !== 1);
+  const columns: Column[] = [
+    { title: 'impl', right: false },
+    { title: 'batch', right: true },
+    ...(multiThread ? [{ title: 'threads', right: true }] : []),
+    { title: 'msg/s', right: true },
+    { title: 'MB/s', right: true },
+    { title: '±%', right: true },
+    ...baselines.map((b) => ({ title: `vs ${b}`, right: true })),
+    ...(hasCeiling ? [{ title: 'ceiling', right: true }] : []),
+    { title: 'samples', right: true },
+  ];
+  const sorted = [...rows].sort((a, b) => a.threads - b.threads || a.batch - b.batch);
+  const cells = sorted.map((r) => {
+    const ceil = ceilingFor(report, r);
+    return [
+      r.impl,
+      String(r.batch),
+      ...(multiThread ? [String(r.threads)] : []),
+      si(r.msgsPerSec),
+      fixed(r.mbPerSec, 1),
+      fixed(r.rme, 1),
+      ...baselines.map((b) => {
+        const base = rateOf(report.results, r, b);
+        return base ? `${fixed(r.msgsPerSec / base, 2)}x` : '-';
+      }),
+      ...(hasCeiling ? [ceil ? `${fixed((100 * r.msgsPerSec) / ceil, 1)}%` : '-'] : []),
+      String(r.samples),
+    ];
+  });
+  const c = report.ceiling.find((x) => x.workload === id);
+  const ceilText = c?.msgsPerSec ? ` (ceiling ${si(c.msgsPerSec)} msg/s per core)` : '';
+  return { title: `${id}: ${w?.description ?? ''}${ceilText}`.trimEnd(), columns, cells };
+}
+
+/** The results as Markdown (for README.md): machine, versions and date, then one table per workload. */
+export function formatMarkdown(outcome: Outcome): string {
+  const { report } = outcome;
+  const m = report.machine;
+  const out: string[] = [];
+  out.push(`Measured with \`${report.tool}\` ${report.version} on ${report.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, ` +
+    `Node.js ${m.node}, ${m.openssl ?? 'no openssl binary (no ceiling)'}. msg/s: messages per second; vs: ratio to that ` +
+    `baseline in the same run; ceiling: share of \`openssl speed -evp\` on one core.`);
+  const cell = (x: string) => x.replace(/\|/g, '\\|');
+  for (const id of [...new Set(report.results.map((r) => r.workload))]) {
+    const t = workloadTable(outcome, id);
+    const [name, ...rest] = t.title.split(': ');
+    out.push('', `**${cell(name!)}**: ${cell(rest.join(': '))}`, '');
+    out.push(`| ${t.columns.map((c) => cell(c.title)).join(' | ')} |`);
+    out.push(`|${t.columns.map((c) => (c.right ? '---:' : ':---')).join('|')}|`);
+    for (const row of t.cells) out.push(`| ${row.map(cell).join(' | ')} |`);
+  }
+  if (outcome.problems.length > 0) {
+    out.push('', `Failed: ${outcome.problems.map((p) => `${p.workload}${p.impl ? `/${p.impl}` : ''}`).join(', ')}`);
+  }
+  return out.join('\n') + '\n';
+}
+
 /** The text report: header with machine and ceiling, one table per workload, then problems and notes. */
 export function formatTable(outcome: Outcome): string {
   const { report } = outcome;
@@ -81,46 +152,8 @@ export function formatTable(outcome: Outcome): string {
 
   const ids = [...new Set(report.results.map((r) => r.workload))];
   for (const id of ids) {
-    const w = byId.get(id);
-    const rows = report.results.filter((r) => r.workload === id);
-    const baselines = baselinesOf(w, report.results, id);
-    const hasCeiling = report.ceiling.some((c) => c.workload === id && c.msgsPerSec !== null);
-    const multiThread = rows.some((r) => r.threads !== 1);
-    const columns: Column[] = [
-      { title: 'impl', right: false },
-      { title: 'batch', right: true },
-      ...(multiThread ? [{ title: 'threads', right: true }] : []),
-      { title: 'msg/s', right: true },
-      { title: 'MB/s', right: true },
-      { title: '±%', right: true },
-      ...baselines.map((b) => ({ title: `vs ${b}`, right: true })),
-      ...(hasCeiling ? [{ title: 'ceiling', right: true }] : []),
-      { title: 'samples', right: true },
-    ];
-    // Rows grouped by (threads, batch) so the ratios of one group read together.
-    const sorted = [...rows].sort((a, b) => a.threads - b.threads || a.batch - b.batch);
-    const cells = sorted.map((r) => {
-      const ceil = ceilingFor(report, r);
-      return [
-        r.impl,
-        String(r.batch),
-        ...(multiThread ? [String(r.threads)] : []),
-        si(r.msgsPerSec),
-        fixed(r.mbPerSec, 1),
-        fixed(r.rme, 1),
-        ...baselines.map((b) => {
-          const base = rateOf(report.results, r, b);
-          return base ? `${fixed(r.msgsPerSec / base, 2)}x` : '-';
-        }),
-        ...(hasCeiling ? [ceil ? `${fixed((100 * r.msgsPerSec) / ceil, 1)}%` : '-'] : []),
-        String(r.samples),
-      ];
-    });
-    out.push('');
-    const c = report.ceiling.find((x) => x.workload === id);
-    const ceilText = c?.msgsPerSec ? ` (ceiling ${si(c.msgsPerSec)} msg/s per core)` : '';
-    out.push(`${id}: ${w?.description ?? ''}${ceilText}`.trimEnd());
-    out.push(...renderTable(columns, cells));
+    const t = workloadTable(outcome, id);
+    out.push('', t.title, ...renderTable(t.columns, t.cells));
   }
   if (ids.length === 0) out.push('', 'no results.');
 

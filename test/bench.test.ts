@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runBench, selectWorkloads, batchesOf, threadsOf, type Outcome } from '../bench/harness.js';
-import { formatJson, formatTable } from '../bench/report.js';
+import { formatJson, formatMarkdown, formatTable } from '../bench/report.js';
 import { renderChart } from '../bench/chart.js';
 import { parseSpeed } from '../bench/openssl.js';
 import { createRng } from '../bench/random.js';
@@ -85,6 +85,11 @@ describe('bench harness', () => {
     expect(table).toMatch(/vs node-naive/);
     expect(table).toMatch(/noble\s+8\s.*1\.00x/);
     expect(table).not.toContain('FAILED');
+    const md = formatMarkdown(outcome);
+    expect(md).toMatch(/^Measured with `tunnelplane bench` /);
+    expect(md).toContain('| impl | batch | msg/s | MB/s | ±% | vs noble | vs node-naive | samples |');
+    expect(md).toContain('|:---|---:|---:|---:|---:|---:|---:|---:|');
+    expect(md.match(/^\| (tunnelplane|noble|node-naive) \| 8 \|/gm)).toHaveLength(3);
   });
 
   it('validation catches an implementation that produces different bytes, and the other workloads still run', async () => {
@@ -213,6 +218,8 @@ describe('tunnelplane bench arguments', () => {
     expect(() => parseBenchArgs(['--threads', 'many'])).toThrow(/--threads takes a whole number/);
     expect(() => parseBenchArgs(['--out', '/nonexistent-dir/x.json'])).toThrow(/--out: directory .* does not exist/);
     expect(() => parseBenchArgs(['--bogus'])).toThrow(UsageError);
+    expect(() => parseBenchArgs(['--json', '--markdown'])).toThrow(/exclude each other/);
+    expect(() => parseBenchArgs(['--time', '-5'])).toThrow(UsageError);
   });
   it('exits with status 2 on a usage error and on a filter that matches nothing', async () => {
     const write = process.stderr.write;

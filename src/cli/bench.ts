@@ -4,12 +4,12 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { intOption, parse, UsageError } from './args.js';
 import { runBench, selectWorkloads, type Outcome, type Progress } from '../../bench/harness.js';
-import { formatJson, formatTable } from '../../bench/report.js';
+import { formatJson, formatMarkdown, formatTable } from '../../bench/report.js';
 import { renderChart } from '../../bench/chart.js';
 import { loadWorkloads, type Registry } from '../../bench/workloads/index.js';
 
 export const usage = `usage: tunnelplane bench [--quick] [--json] [--filter RE] [--threads N] [--out FILE] [--chart FILE]
-                       [--time MS] [--list]
+                       [--time MS] [--markdown] [--list]
 
 Measures tunnel crypto and framing (messages/s, MB/s) beside @noble/ciphers, naive node:crypto and the hardware
 ceiling (openssl speed, one core). Every implementation of a workload is first checked to produce the same bytes as
@@ -19,9 +19,10 @@ the others on the same seeded input; a mismatch aborts that workload and makes t
   --json         print the results as one JSON object instead of the table (the table then goes to stderr)
   --filter RE    keep workloads whose id matches RE, or implementations whose "workload/impl" matches it
   --threads N    the N of the multi-threaded rows of pool workloads (default: available cores)
-  --out FILE     write the JSON (with --json) or the table to FILE instead of stdout
+  --out FILE     write the JSON (with --json), the Markdown (with --markdown) or the table to FILE as well
   --chart FILE   also write an SVG chart of throughput against batch size
   --time MS      timing budget per measurement in ms (default 500; --quick fits the run into ~25 s)
+  --markdown     print Markdown tables (for README.md) instead of the plain table
   --list         list workloads and implementations, then exit
 
 Exit status: 0 when every implementation validated and ran, 1 when one did not, 2 for bad arguments.`;
@@ -34,6 +35,7 @@ export interface BenchArgs {
   out?: string;
   chart?: string;
   timeMs?: number;
+  markdown: boolean;
   list: boolean;
 }
 
@@ -55,8 +57,10 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     out: { type: 'string' },
     chart: { type: 'string' },
     time: { type: 'string' },
+    markdown: { type: 'boolean' },
     list: { type: 'boolean' },
   });
+  if (values.json && values.markdown) throw new UsageError('--json and --markdown exclude each other');
   let filter: RegExp | undefined;
   if (values.filter !== undefined) {
     if (values.filter === '') throw new UsageError('--filter needs a regular expression');
@@ -74,6 +78,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     out: values.out === undefined ? undefined : checkWritable('out', values.out),
     chart: values.chart === undefined ? undefined : checkWritable('chart', values.chart),
     timeMs: values.time === undefined ? undefined : intOption('time', values.time, 500, 1, 60_000),
+    markdown: values.markdown ?? false,
     list: values.list ?? false,
   };
 }
@@ -169,6 +174,11 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(json);
       process.stderr.write(table);
     }
+  } else if (args.markdown) {
+    const md = formatMarkdown(outcome);
+    process.stdout.write(md);
+    if (args.out) writeFileSync(args.out, md);
+    process.stderr.write(table);
   } else {
     process.stdout.write(table);
     if (args.out) writeFileSync(args.out, table);
