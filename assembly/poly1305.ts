@@ -1,6 +1,7 @@
 // Poly1305 (RFC 7539 §2.5) and the ChaCha20-Poly1305 AEAD (RFC 7539 §2.8).
 // Constant time: 5 limbs of 26 bits, 64-bit products, the final reduction by masks; no branch or index depends on a
 // secret. The tag check ORs the XOR of all 16 bytes; only the verdict (public) selects what happens next.
+// SIMD builds hash runs of 8+ blocks two lanes at a time (blocksSimd); shorter runs and odd blocks stay scalar.
 //
 // AS-level API (stable; all pointers are WASM addresses). The MAC state lives in module globals (WASM globals, not
 // linear memory), so one MAC is in progress at a time; poly1305Finish zeroes it.
