@@ -388,7 +388,7 @@ export class DataPlane extends EventEmitter {
     }
     const v = shard.views[slot]!;
     const i = shard.stagingCount[kind]++;
-    v.inBodies.set(src.subarray(at, at + TUNNEL_DATA_SIZE), i * TUNNEL_DATA_SIZE);
+    v.inBodies.set(at === 0 && src.length === TUNNEL_DATA_SIZE ? src : src.subarray(at, at + TUNNEL_DATA_SIZE), i * TUNNEL_DATA_SIZE);
     v.inPrev[i] = prevHop;
     shard.queued++;
     this.counters.messagesIn++;
