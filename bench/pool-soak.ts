@@ -12,7 +12,7 @@
 //       slot, the task names the slot, the worker copies IN -> OUT (what the data plane does); (b) transfer -- bodies
 //       copied into an ArrayBuffer that is transferred to the worker and back; (c) transfer+keep -- as (b) plus the
 //       copy the main thread must keep to re-run a batch after a worker crash. Prints microseconds per batch.
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +30,17 @@ function arg(name: string, def: string): string {
 }
 
 const MiB = (n: number): string => (n / 2 ** 20).toFixed(1);
+
+/** CPU seconds of this process's main thread (Linux: /proc/self/task/<pid>/stat, utime + stime), else undefined. */
+function mainThreadCpu(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15, in USER_HZ (100 on Linux)
+  } catch {
+    return undefined;
+  }
+}
 
 async function soak(): Promise<void> {
   const total = Number(arg('messages', '10000000'));
@@ -63,6 +74,7 @@ async function soak(): Promise<void> {
   console.log(`soak: ${total} messages, ${threads} workers, batch ${batch}, aes, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`);
   console.log('     s   messages    msg/s   rss MiB  heap MiB  main thread per msg');
   const t0 = performance.now();
+  const cpu0 = mainThreadCpu();
   let elu0 = performance.eventLoopUtilization();
   let lastT = t0;
   let lastN = 0;
@@ -89,10 +101,14 @@ async function soak(): Promise<void> {
   await plane.idle();
   report();
   const secs = (performance.now() - t0) / 1000;
+  const cpu1 = mainThreadCpu();
   const s = plane.stats();
   await plane.close();
   if (bad > 0 || out !== total) throw new Error(`soak: ${out} of ${total} out, ${bad} not ok`);
   const warm = rss.slice(Math.min(3, rss.length - 1));
+  if (cpu0 !== undefined && cpu1 !== undefined) {
+    console.log(`main thread CPU: ${(cpu1 - cpu0).toFixed(2)} s for ${out} messages = ${(((cpu1 - cpu0) * 1e6) / out).toFixed(2)} us per message (/proc, 10 ms ticks)`);
+  }
   console.log(`done: ${out} messages in ${secs.toFixed(1)} s (${Math.round(out / secs)} msg/s); refused pushes (retried) ${s.dropped.queueFull}`);
   console.log(`rss after warm-up (from sample 4): min ${MiB(Math.min(...warm))} MiB, max ${MiB(Math.max(...warm))} MiB, first ${MiB(warm[0]!)} MiB, last ${MiB(warm[warm.length - 1]!)} MiB`);
   console.log(`per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy, ${w.restarts} restarts`).join(', ')}`);
