@@ -464,8 +464,12 @@ export class DataPlane extends EventEmitter {
     this.crashTimes = attempts;
   }
 
-  /** Shard of a tunnel id (stable for the life of the plane). */
-  shardOf(tunnelId: number): Shard {
+  /** Worker (shard index) that handles a tunnel id; stable for the life of the plane. */
+  shardOfTunnel(tunnelId: number): number {
+    return this.shardOf(tunnelId).index;
+  }
+
+  private shardOf(tunnelId: number): Shard {
     const n = this.shards.length;
     if (n === 1) return this.shards[0]!;
     let h = tunnelId >>> 0;
