@@ -1,7 +1,7 @@
 // Worker-pool data plane workloads (issue 6): the participant hop run by `createDataPlane` on N worker threads.
 //   pool-aes-hop     AES participant hop through the data plane, 64 tunnels spread over the shards
 //   pool-chacha-hop  ChaCha participant hop of our profile (AEAD open, layer, AEAD seal) through the data plane
-// One run() pushes `batch x threads x 8` messages (the data plane cuts them into tasks of `batch`) and waits until
+// One run() pushes `batch x threads x 16` messages (the data plane cuts them into tasks of `batch`) and waits until
 // all are handed out, so each worker has several tasks per run. Rows:
 //   tunnelplane   the data plane with `threads` workers (shared-memory slots, sharded tunnels)
 //   engine-loop   the same messages through one LayerEngine on the calling thread, `batch` at a time: the
@@ -19,7 +19,7 @@ import { defineWorkload, type Implementation, type Rng } from '../types.js';
 
 const BODY = 1028;
 const TUNNELS = 64;
-const TASKS_PER_WORKER = 8;
+const TASKS_PER_WORKER = 16;
 
 interface PoolInput {
   count: number;
