@@ -4,7 +4,7 @@
 // FRAME_FUZZ_BODIES (default 1 000 000) and FRAME_FUZZ_VALID (default 200 000) scale the run.
 import { randomFillSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { OutboundEndpoint } from '../src/frame/endpoint.js';
+import { OutboundEndpointReassembler } from '../src/frame/endpoint.js';
 import { reassembleAll } from '../src/frame/judge.js';
 import { ReassemblyPool } from '../src/frame/reassembler.js';
 import { hex, seedFor, seededRandom } from './frame-helpers.js';
@@ -21,7 +21,7 @@ function endpoints() {
   const pool = new ReassemblyPool(POOL);
   let delivered = 0;
   const handlers = { local: () => void delivered++, router: () => void delivered++, tunnel: () => void delivered++ };
-  const eps = [0, 1].map(() => new OutboundEndpoint({ handlers, pool, ...CAPS, duplicateWindow: 64 }));
+  const eps = [0, 1].map(() => new OutboundEndpointReassembler({ handlers, pool, ...CAPS, duplicateWindow: 64 }));
   const check = () => {
     for (const ep of eps) {
       if (ep.pending > CAPS.maxMessagesPerTunnel || ep.pendingBytes > CAPS.maxBytesPerTunnel) throw new Error('tunnel cap exceeded');

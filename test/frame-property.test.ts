@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { I2NP_TUNNEL_MAX } from '../src/constants.js';
 import { MessageTooLargeError } from '../src/errors.js';
-import { InboundEndpoint, OutboundEndpoint } from '../src/frame/endpoint.js';
-import { Gateway, type GatewayItem, packMessages } from '../src/frame/gateway.js';
+import { InboundEndpointReassembler, OutboundEndpointReassembler } from '../src/frame/endpoint.js';
+import { GatewayPacker, type GatewayItem, packMessages } from '../src/frame/gateway.js';
 import { judgeGateway, reassembleAll } from '../src/frame/judge.js';
 import { decodeI2np } from '../src/i2np/header.js';
 import { decodeTunnelGateway } from '../src/i2np/bodies.js';
@@ -38,7 +38,7 @@ function fastJson(bodies: Uint8Array[]) {
 function obepCollector() {
   const got: string[] = [];
   // The duplicate-body window stands in for the router's replay filter, which sits in front of an endpoint.
-  const ep = new OutboundEndpoint({
+  const ep = new OutboundEndpointReassembler({
     duplicateWindow: 8192,
     handlers: {
       local: (m) => got.push(`L:${hex(m)}`),
@@ -77,7 +77,7 @@ describe('gateway -> endpoint', () => {
           expect(got).toEqual([expected(it)]);
           expect(ep.pending).toBe(0);
           const ibGot: Uint8Array[] = [];
-          const ibep = new InboundEndpoint({ onMessage: (m) => ibGot.push(m), duplicateWindow: 8192 });
+          const ibep = new InboundEndpointReassembler({ onMessage: (m) => ibGot.push(m), duplicateWindow: 8192 });
           for (const b of shuffled) ibep.receive(b);
           if (kind === 0) expect(ibGot.map(hex)).toEqual([hex(it.message)]);
           else {
@@ -189,7 +189,7 @@ describe('gateway -> endpoint', () => {
 
 describe('gateway edges', () => {
   it('refuses more than 62 708 bytes with MessageTooLargeError, accepts exactly 62 708', () => {
-    const gw = new Gateway({ tunnelId: 1, onBody: () => {}, flushDelayMs: null });
+    const gw = new GatewayPacker({ tunnelId: 1, onBody: () => {}, flushDelayMs: null });
     expect(() => gw.send(new Uint8Array(I2NP_TUNNEL_MAX + 1))).toThrow(MessageTooLargeError);
     expect(() => gw.send(new Uint8Array(I2NP_TUNNEL_MAX + 1))).toThrow(/62708/);
     expect(gw.openBytes).toBe(0);
@@ -197,15 +197,15 @@ describe('gateway edges', () => {
   });
 
   it('validates its arguments with exact errors', () => {
-    const gw = new Gateway({ tunnelId: 1, onBody: () => {}, flushDelayMs: null });
+    const gw = new GatewayPacker({ tunnelId: 1, onBody: () => {}, flushDelayMs: null });
     expect(() => gw.send(new Uint8Array(0))).toThrow(RangeError);
     expect(() => gw.send('x' as never)).toThrow(TypeError);
     expect(() => gw.send(new Uint8Array(20), { delivery: 'NOPE' as never })).toThrow(TypeError);
     expect(() => gw.send(new Uint8Array(20), { delivery: 'ROUTER' })).toThrow(TypeError);
     expect(() => gw.send(new Uint8Array(20), { delivery: 'ROUTER', toHash: new Uint8Array(31) })).toThrow(RangeError);
     expect(() => gw.send(new Uint8Array(20), { delivery: 'TUNNEL', toHash: new Uint8Array(32) })).toThrow(RangeError);
-    expect(() => new Gateway({ tunnelId: -1, onBody: () => {} })).toThrow(RangeError);
-    expect(() => new Gateway({ tunnelId: 1, onBody: () => {}, hops: [{ layerKey: new Uint8Array(31), ivKey: new Uint8Array(32) }] })).toThrow(RangeError);
+    expect(() => new GatewayPacker({ tunnelId: -1, onBody: () => {} })).toThrow(RangeError);
+    expect(() => new GatewayPacker({ tunnelId: 1, onBody: () => {}, hops: [{ layerKey: new Uint8Array(31), ivKey: new Uint8Array(32) }] })).toThrow(RangeError);
   });
 
   it('fresh IVs and fresh nonzero padding on every body', () => {

@@ -1,7 +1,7 @@
 // Expiry, caps and eviction of partial messages with a fake clock; the gateway's delayed flush with a fake timer.
 import { describe, expect, it } from 'vitest';
-import { InboundEndpoint, OutboundEndpoint } from '../src/frame/endpoint.js';
-import { type FlushTimer, Gateway, packMessages } from '../src/frame/gateway.js';
+import { InboundEndpointReassembler, OutboundEndpointReassembler } from '../src/frame/endpoint.js';
+import { type FlushTimer, GatewayPacker, packMessages } from '../src/frame/gateway.js';
 import { DEFAULT_EXPIRY_MS, Reassembler, ReassemblyPool } from '../src/frame/reassembler.js';
 import { hex, i2npMessage, item, seededRandom } from './frame-helpers.js';
 import { refFirst, refFollow, refWrap } from './frame-reference.js';
@@ -34,7 +34,7 @@ describe('expiry', () => {
   it('a partial message expires after expiryMs; its late fragment starts a new incomplete one', () => {
     const clock = fakeClock();
     const got: Uint8Array[] = [];
-    const ep = new InboundEndpoint({ onMessage: (m) => got.push(m), clock: clock.now, expiryMs: 5000 });
+    const ep = new InboundEndpointReassembler({ onMessage: (m) => got.push(m), clock: clock.now, expiryMs: 5000 });
     const [f0, f1] = twoPart(7);
     const [g0, g1, g] = twoPart(8);
     ep.receive(f0);
@@ -152,7 +152,7 @@ describe('reassembly order edge cases', () => {
 describe('endpoint duplicate-body window and dispatch', () => {
   it('a repeated body is dropped before reassembly; a second full copy does not deliver twice', () => {
     let n = 0;
-    const ep = new OutboundEndpoint({ handlers: { local: () => n++, router: () => {}, tunnel: () => {} }, duplicateWindow: 3 });
+    const ep = new OutboundEndpointReassembler({ handlers: { local: () => n++, router: () => {}, tunnel: () => {} }, duplicateWindow: 3 });
     const [f0, f1] = twoPart(5);
     for (const b of [f0, f1, f0, f1, f1]) ep.receive(b);
     expect(n).toBe(1);
@@ -161,7 +161,7 @@ describe('endpoint duplicate-body window and dispatch', () => {
     for (const id of [20, 21]) for (const b of twoPart(id).slice(0, 2)) ep.receive(b);
     for (const b of [f0, f1]) ep.receive(b);
     expect(n).toBe(4);
-    const off = new OutboundEndpoint({ handlers: { local: () => n++, router: () => {}, tunnel: () => {} } });
+    const off = new OutboundEndpointReassembler({ handlers: { local: () => n++, router: () => {}, tunnel: () => {} } });
     for (const b of [f0, f1, f0, f1]) off.receive(b); // default: off (the replay filter is in front)
     expect(n).toBe(6);
     const bare = new Reassembler({ onMessage: () => n++ });
@@ -172,7 +172,7 @@ describe('endpoint duplicate-body window and dispatch', () => {
   it('OBEP wraps TUNNEL deliveries in a TunnelGateway message; IBEP drops non-LOCAL', () => {
     const clock = fakeClock(1_700_000_000_000);
     const calls: unknown[] = [];
-    const ep = new OutboundEndpoint({
+    const ep = new OutboundEndpointReassembler({
       clock: clock.now,
       random: seededRandom(3),
       handlers: {
@@ -189,14 +189,14 @@ describe('endpoint duplicate-body window and dispatch', () => {
       ['router', 1, 46],
     ]);
     const ib: number[] = [];
-    const ibep = new InboundEndpoint({ onMessage: (m) => ib.push(m.length) });
+    const ibep = new InboundEndpointReassembler({ onMessage: (m) => ib.push(m.length) });
     for (const b of packMessages(items, { tunnelId: 9 })) ibep.receive(b);
     expect(ib).toEqual([26]);
     expect(ibep.drops['not-local']).toBe(2);
   });
 
   it('never throws on odd input to receive', () => {
-    const ep = new InboundEndpoint({ onMessage: () => {} });
+    const ep = new InboundEndpointReassembler({ onMessage: () => {} });
     expect(ep.receive(new Uint8Array(5))).toBe('bad-length');
     expect(ep.receive(null as never)).toBe('bad-length');
     expect(ep.receive(new Uint8Array(1028).fill(1))).toBe('no-separator');
@@ -238,7 +238,7 @@ describe('gateway flushing', () => {
   it('a partial body goes out after flushDelayMs, on flush(), or when it fills', () => {
     const ft = fakeTimer();
     const out: Uint8Array[] = [];
-    const gw = new Gateway({ tunnelId: 3, onBody: (b) => out.push(b), flushDelayMs: 50, timer: ft.timer });
+    const gw = new GatewayPacker({ tunnelId: 3, onBody: (b) => out.push(b), flushDelayMs: 50, timer: ft.timer });
     gw.send(i2npMessage(100, 1));
     expect(out.length).toBe(0);
     expect(ft.armed).toBe(1);
@@ -262,7 +262,7 @@ describe('gateway flushing', () => {
 
   it('flushDelayMs null waits for flush(); close() flushes', () => {
     const out: Uint8Array[] = [];
-    const gw = new Gateway({ tunnelId: 3, onBody: (b) => out.push(b), flushDelayMs: null });
+    const gw = new GatewayPacker({ tunnelId: 3, onBody: (b) => out.push(b), flushDelayMs: null });
     gw.send(i2npMessage(10, 1));
     expect(gw.openBytes).toBe(29);
     gw.close();

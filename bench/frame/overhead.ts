@@ -2,8 +2,8 @@
 // 2-core machines are noisy: medians of alternating rounds are steadier than tinybench runs taken minutes apart).
 // Run: npm run build:ts && node dist/bench/frame/overhead.js [rounds]
 import { hash } from 'node:crypto';
-import { InboundEndpoint } from '../../src/frame/endpoint.js';
-import { Gateway, packMessages } from '../../src/frame/gateway.js';
+import { InboundEndpointReassembler } from '../../src/frame/endpoint.js';
+import { GatewayPacker, packMessages } from '../../src/frame/gateway.js';
 import { encodeI2np } from '../../src/i2np/header.js';
 
 const rounds = Number(process.argv[2] ?? 15);
@@ -41,12 +41,12 @@ for (const size of SIZES) {
   };
   let count = 0;
   const pack = () => {
-    const gw = new Gateway({ tunnelId: 7, onBody: () => void count++, flushDelayMs: null });
+    const gw = new GatewayPacker({ tunnelId: 7, onBody: () => void count++, flushDelayMs: null });
     for (const m of messages) gw.send(m);
     gw.close();
   };
   const reassemble = () => {
-    const ep = new InboundEndpoint({ onMessage: () => void count++ });
+    const ep = new InboundEndpointReassembler({ onMessage: () => void count++ });
     for (const b of bodies) ep.receive(b);
   };
   const t: Record<string, number[]> = { sha: [], pack: [], reassemble: [] };

@@ -1,16 +1,16 @@
 // Framing workloads (issue 5), for 1 KB, 4 KB and 16 KB I2NP messages (16-byte header included):
-//   gateway-pack-<n>k         Gateway.send of each message + close(): fragments, checksum, fresh IV and nonzero
+//   gateway-pack-<n>k         GatewayPacker.send of each message + close(): fragments, checksum, fresh IV and nonzero
 //                             padding per body from the system CSPRNG (no hops: the layer strip is measured by the
 //                             layer workloads)
-//   endpoint-reassemble-<n>k  InboundEndpoint.receive of the packed bodies (duplicate-body window on): separator,
+//   endpoint-reassemble-<n>k  InboundEndpointReassembler.receive of the packed bodies (duplicate-body window on): separator,
 //                             checksum, whole-body validation, reassembly, delivery
 //   frame-sha256-<n>k         the irreducible cost of both: two SHA-256 (node:crypto one-shot, the fastest here) of
 //                             1008 bytes per body of the same packing -- one at the gateway, one at the endpoint
 // All three count I2NP messages per run, so in one run the framing overhead is
 //   (1/rate(gateway-pack) + 1/rate(endpoint-reassemble)) / (1/rate(frame-sha256)) - 1   (target <= 30 %).
 import { hash } from 'node:crypto';
-import { InboundEndpoint } from '../../src/frame/endpoint.js';
-import { Gateway, packMessages } from '../../src/frame/gateway.js';
+import { InboundEndpointReassembler } from '../../src/frame/endpoint.js';
+import { GatewayPacker, packMessages } from '../../src/frame/gateway.js';
 import type { RandomSource } from '../../src/frame/random.js';
 import { encodeI2np } from '../../src/i2np/header.js';
 import { concatBytes, defineWorkload, type Rng, type Workload } from '../types.js';
@@ -55,7 +55,7 @@ function gatewayPack(size: number): Workload<any> {
     input: (batch, rng) => input(size, batch, rng),
     impls: {
       tunnelplane: {
-        description: 'Gateway.send + close (system CSPRNG, node:crypto SHA-256)',
+        description: 'GatewayPacker.send + close (system CSPRNG, node:crypto SHA-256)',
         setup(inp) {
           let first: Uint8Array[] | undefined;
           let out: Uint8Array[] = [];
@@ -63,7 +63,7 @@ function gatewayPack(size: number): Workload<any> {
           return {
             run() {
               out = [];
-              const gw = new Gateway({ tunnelId: TUNNEL_ID, onBody, flushDelayMs: null });
+              const gw = new GatewayPacker({ tunnelId: TUNNEL_ID, onBody, flushDelayMs: null });
               for (const m of inp.messages) gw.send(m);
               gw.close();
               first ??= out;
@@ -88,7 +88,7 @@ function endpointReassemble(size: number): Workload<any> {
     input: (batch, rng) => input(size, batch, rng),
     impls: {
       tunnelplane: {
-        description: 'InboundEndpoint.receive (node:crypto SHA-256, duplicate-body window on)',
+        description: 'InboundEndpointReassembler.receive (node:crypto SHA-256, duplicate-body window on)',
         setup(inp) {
           let delivered: Uint8Array[] = [];
           let first: Uint8Array[] | undefined;
@@ -96,7 +96,7 @@ function endpointReassemble(size: number): Workload<any> {
           return {
             run() {
               delivered = [];
-              const ep = new InboundEndpoint({ onMessage });
+              const ep = new InboundEndpointReassembler({ onMessage });
               for (const b of inp.bodies) ep.receive(b);
               first ??= delivered;
             },

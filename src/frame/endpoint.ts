@@ -5,6 +5,7 @@
 import { I2NP_EXPIRATION_MS, I2NP_TUNNEL_GATEWAY, IV_OFFSET, TUNNEL_DATA_SIZE } from '../constants.js';
 import { encodeI2np } from '../i2np/header.js';
 import { encodeTunnelGateway } from '../i2np/bodies.js';
+import type { SlabAllocator } from './alloc.js';
 import { type DeliveredMessage, readU32 } from './delivery.js';
 import { type RandomSource, randomU32, systemRandom } from './random.js';
 import {
@@ -26,6 +27,8 @@ export interface EndpointLimits {
   maxBytesPerTunnel?: number;
   /** Shared with the other endpoints of the router for the global caps. */
   pool?: ReassemblyPool;
+  /** Where delivered messages are carved from (share one per thread; see src/frame/alloc.ts). */
+  allocator?: SlabAllocator;
   /**
    * How many recent bodies (by their original IV, unique per body) to remember so a repeated body is dropped
    * before reassembly; entries also age out after expiryMs. 0 (default, see DEFAULT_DUPLICATE_WINDOW) disables.
@@ -45,13 +48,13 @@ export interface OutboundEndpointHandlers {
   router(toHash: Uint8Array, message: Uint8Array): void;
 }
 
-export interface OutboundEndpointOptions extends EndpointLimits {
+export interface OutboundEndpointReassemblerOptions extends EndpointLimits {
   handlers: OutboundEndpointHandlers;
   clock?: () => number;
   random?: RandomSource;
 }
 
-export interface InboundEndpointOptions extends EndpointLimits {
+export interface InboundEndpointReassemblerOptions extends EndpointLimits {
   /** Receives every LOCAL message. */
   onMessage(message: Uint8Array): void;
   clock?: () => number;
@@ -76,6 +79,7 @@ abstract class EndpointBase {
     if (opts.maxMessagesPerTunnel !== undefined) ro.maxMessagesPerTunnel = opts.maxMessagesPerTunnel;
     if (opts.maxBytesPerTunnel !== undefined) ro.maxBytesPerTunnel = opts.maxBytesPerTunnel;
     if (opts.pool !== undefined) ro.pool = opts.pool;
+    if (opts.allocator !== undefined) ro.allocator = opts.allocator;
     this.reassembler = new Reassembler(ro);
     // One counter object: the reassembler's reasons plus the dispatch ones.
     this.drops = this.reassembler.drops as Record<EndpointDropReason, number>;
@@ -144,12 +148,12 @@ abstract class EndpointBase {
   protected abstract dispatch(m: DeliveredMessage): void;
 }
 
-export class OutboundEndpoint extends EndpointBase {
+export class OutboundEndpointReassembler extends EndpointBase {
   private readonly handlers: OutboundEndpointHandlers;
   private readonly clock: () => number;
   private readonly random: RandomSource;
 
-  constructor(opts: OutboundEndpointOptions) {
+  constructor(opts: OutboundEndpointReassemblerOptions) {
     super(opts);
     const h = opts.handlers;
     if (typeof h !== 'object' || h === null) throw new TypeError('handlers must be an object');
@@ -182,10 +186,10 @@ export class OutboundEndpoint extends EndpointBase {
   }
 }
 
-export class InboundEndpoint extends EndpointBase {
+export class InboundEndpointReassembler extends EndpointBase {
   private readonly onMessage: (message: Uint8Array) => void;
 
-  constructor(opts: InboundEndpointOptions) {
+  constructor(opts: InboundEndpointReassemblerOptions) {
     super(opts);
     if (typeof opts.onMessage !== 'function') throw new TypeError('onMessage must be a function');
     this.onMessage = opts.onMessage;

@@ -69,7 +69,7 @@ const LOCAL: Delivery = { delivery: 'LOCAL' };
 /** Where the pairs start in a body without padding: after checksum and the 0x00 separator (tunnel-message.md §2). */
 const PAIRS_OFFSET = PADDING_OFFSET + 1;
 
-export class Gateway {
+export class GatewayPacker {
   readonly tunnelId: number;
   private readonly onBody: (body: Uint8Array) => void;
   private readonly hops: readonly HopKeys[];
@@ -251,7 +251,7 @@ export function packMessages(
   items: readonly GatewayItem[], opts: { tunnelId: number; hops?: readonly HopKeys[]; random?: RandomSource },
 ): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const gw = new Gateway({ ...opts, flushDelayMs: null, onBody: (b) => out.push(b) });
+  const gw = new GatewayPacker({ ...opts, flushDelayMs: null, onBody: (b) => out.push(b) });
   for (const it of items) gw.send(it.message, it);
   gw.close();
   return out;

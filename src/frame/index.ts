@@ -1,9 +1,9 @@
 // Fragmentation and reassembly: gateway packing, endpoint reassembly, delivery instructions.
-export { Gateway, packMessages, applyCreatorStrip, DEFAULT_FLUSH_DELAY_MS } from './gateway.js';
+export { GatewayPacker, packMessages, applyCreatorStrip, DEFAULT_FLUSH_DELAY_MS } from './gateway.js';
 export type { GatewayOptions, GatewayItem, FlushTimer } from './gateway.js';
-export { OutboundEndpoint, InboundEndpoint, DEFAULT_DUPLICATE_WINDOW } from './endpoint.js';
+export { OutboundEndpointReassembler, InboundEndpointReassembler, DEFAULT_DUPLICATE_WINDOW } from './endpoint.js';
 export type {
-  OutboundEndpointOptions, OutboundEndpointHandlers, InboundEndpointOptions, EndpointLimits, EndpointDropReason,
+  OutboundEndpointReassemblerOptions, OutboundEndpointHandlers, InboundEndpointReassemblerOptions, EndpointLimits, EndpointDropReason,
 } from './endpoint.js';
 export {
   Reassembler, ReassemblyPool, BODY_DROP_REASONS, MESSAGE_DROP_REASONS, DEFAULT_EXPIRY_MS,
@@ -14,6 +14,7 @@ export type {
 } from './reassembler.js';
 export type { Delivery, DeliveryType, DeliveredMessage } from './delivery.js';
 export { BufferedRandom, systemRandom } from './random.js';
+export { SlabAllocator, SLAB_MAX } from './alloc.js';
 export type { RandomSource } from './random.js';
 export { judgeGateway, reassembleAll, maxBodiesFor } from './judge.js';
 export type { JudgeResult } from './judge.js';
