@@ -313,6 +313,9 @@ export class LayerEngine {
     if (now - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweep(now);
     const table = gateway ? this.gateways : this.received;
     const touched = this.touched;
+    // Word view of the batch for the replay entries (bodies are 1028 = 4 x 257 bytes: every IV is 4-byte aligned).
+    const words = (bodies.byteOffset & 3) === 0 ? new Int32Array(bodies.buffer, bodies.byteOffset, count * 257) : null;
+    const replay = this.replay;
     const c = this.counters;
     c.processed += count;
     for (let i = 0; i < count; i++) {
@@ -333,9 +336,17 @@ export class LayerEngine {
         if (st.prevHop === NO_PREV) st.prevHop = prev;
         else if (st.prevHop !== prev) { status[i] = STATUS_WRONG_PREV_HOP; c.wrongPrevHop++; continue; }
         // tunnel-crypto-aes.md §5: IV ^ first data block as received (ChaCha: both nonces, docs/chacha-layer.md).
-        const dup = st.layer === 'aes'
-          ? this.replay.seen(bodies, o + IV_OFFSET, bodies, o + DATA_OFFSET, now)
-          : this.replay.seen(bodies, o + CHACHA_TUNNEL_NONCE_OFFSET, null, 0, now);
+        let dup: boolean;
+        if (words !== null) {
+          const w = o >> 2; // IV (= tunnelNonce || obfsNonce for ChaCha) at word w+1, first data block at w+5
+          dup = st.layer === 'aes'
+            ? replay.seenWords(words[w + 1]! ^ words[w + 5]!, words[w + 2]! ^ words[w + 6]!, words[w + 3]! ^ words[w + 7]!, words[w + 4]! ^ words[w + 8]!, now)
+            : replay.seenWords(words[w + 1]!, words[w + 2]!, words[w + 3]!, words[w + 4]!, now);
+        } else {
+          dup = st.layer === 'aes'
+            ? replay.seen(bodies, o + IV_OFFSET, bodies, o + DATA_OFFSET, now)
+            : replay.seen(bodies, o + CHACHA_TUNNEL_NONCE_OFFSET, null, 0, now);
+        }
         if (dup) { status[i] = STATUS_REPLAY; c.replayed++; continue; }
       }
       status[i] = STATUS_OK;

@@ -6,11 +6,14 @@
 // Structure: a bucketed hash table of 32-bit cells; a bucket is 16 cells (64 bytes, one cache line). A cell holds
 // (fingerprint << 4) | epochTag, 0 = empty. epoch = floor(now / halfLifeMs); a cell is live while its tag is the
 // current or the previous epoch (mod 16), so an entry lives between one and two half-lives with no bulk clearing:
-// stale cells are reused by inserts, and every insert also sweeps SWEEP_PER_INSERT cells (a shared cursor) to zero
-// stale ones, so no stale tag can come back to life after 16 epochs. Bucket index and fingerprint come from a keyed
+// stale cells are reused by inserts, and every insert also sweeps SWEEP_PER_INSERT cells (a cursor per thread, from a
+// random start) to zero stale ones: at the design rate the threads together pass over the whole table once per
+// half-life, long before a stale tag could come back to life 16 epochs later (at much lower rates a stale cell may
+// survive that long: it then only counts as one more live cell, within the false-positive bound below). Bucket index and fingerprint come from a keyed
 // 32-bit mix of the entry (key random per filter, in the header), so outsiders cannot aim at one bucket.
 //
-// Concurrency: cells are claimed with Atomics.compareExchange. Two threads inserting the same entry at the same
+// Concurrency: the scan reads cells without Atomics (a torn or stale read only sends us to the CAS, which re-checks);
+// cells are claimed with Atomics.compareExchange. Two threads inserting the same entry at the same
 // instant race for the same first free cell; the loser re-scans and finds the winner's cell (duplicate). The only
 // miss is when the free cell changes between both scans -- possible, rare, and only under an exact-duplicate race.
 //
@@ -29,12 +32,11 @@ const MAGIC = 0x52504c46; // "RPLF"
 const BUCKET = 16;
 const TAG_BITS = 4;
 const TAG_MASK = (1 << TAG_BITS) - 1;
-const SWEEP_PER_INSERT = 4;
+const SWEEP_PER_INSERT = 8;
 
 // Header (Int32 words): 0 magic, 1 buckets, 2 halfLife seconds, 3 fingerprint bits, 4..11 hash key,
-// 12 sweep cursor, 13 inserts, 14 duplicates, 15 overflows, 16 evictions. Cells start at HEADER_BYTES.
-const H_MAGIC = 0, H_BUCKETS = 1, H_HALFLIFE = 2, H_FPBITS = 3, H_KEY = 4, H_CURSOR = 12, H_INSERTS = 13,
-  H_DUPS = 14, H_OVERFLOWS = 15, H_EVICTIONS = 16;
+// 12 (unused), 13 (unused), 14 duplicates, 15 overflows, 16 evictions. Cells start at HEADER_BYTES.
+const H_MAGIC = 0, H_BUCKETS = 1, H_HALFLIFE = 2, H_FPBITS = 3, H_KEY = 4, H_DUPS = 14, H_OVERFLOWS = 15, H_EVICTIONS = 16;
 const HEADER_WORDS = 32;
 const HEADER_BYTES = HEADER_WORDS * 4;
 
@@ -47,6 +49,11 @@ export interface ReplayFilterSizing {
   halfLifeMs?: number;
   /** Fingerprint bits, 8..28 (default 28). Narrower only to measure the false-positive formula in tests. */
   fingerprintBits?: number;
+  /**
+   * Write every page of the table once at creation (default true), so the operating system commits the memory now
+   * rather than with one page fault per first insert into each page during traffic.
+   */
+  prefault?: boolean;
 }
 
 /** Bytes a filter of this sizing occupies. */
@@ -80,6 +87,10 @@ export function createReplayFilterBuffer(sizing: ReplayFilterSizing = {}): Share
   const key = new Int32Array(8);
   crypto.getRandomValues(key);
   h.set(key, H_KEY);
+  if (sizing.prefault ?? true) {
+    const cells = new Int32Array(sab, HEADER_BYTES);
+    for (let i = 0; i < cells.length; i += 1024) cells[i] = 0;
+  }
   return sab;
 }
 
@@ -102,6 +113,9 @@ export class ReplayFilter {
   private readonly header: Int32Array;
   private readonly k: Int32Array;
   private readonly fpMask: number;
+  /** This thread's sweep cursor and insert count (not shared: no cache line bouncing between threads). */
+  private cursor: number;
+  private inserts = 0;
 
   constructor(buffer: SharedArrayBuffer) {
     if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('replay filter: expected a SharedArrayBuffer');
@@ -117,6 +131,7 @@ export class ReplayFilter {
     this.fpMask = this.fingerprintBits === 28 ? 0x0fffffff : (1 << this.fingerprintBits) - 1;
     this.k = Int32Array.from(h.subarray(H_KEY, H_KEY + 8));
     this.cells = new Int32Array(buffer, HEADER_BYTES, this.buckets * BUCKET);
+    this.cursor = Math.floor(Math.random() * this.cells.length);
   }
 
   /**
@@ -153,29 +168,26 @@ export class ReplayFilter {
   }
 
   private probe(w0: number, w1: number, w2: number, w3: number, now: number, insert: boolean): boolean {
+    // Keyed mix: each word XOR a key word times an odd constant (a bijection per word), two sums, two finalizers.
     const k = this.k;
-    let h1 = fmix(w0 ^ k[0]!);
-    h1 = fmix(h1 ^ w1 ^ k[1]!);
-    h1 = fmix(h1 ^ w2 ^ k[2]!);
-    h1 = fmix(h1 ^ w3 ^ k[3]!);
-    let h2 = fmix(w3 ^ k[4]!);
-    h2 = fmix(h2 ^ w2 ^ k[5]!);
-    h2 = fmix(h2 ^ w1 ^ k[6]!);
-    h2 = fmix(h2 ^ w0 ^ k[7]!);
+    const a = (Math.imul(w0 ^ k[0]!, 0x9e3779b1) + Math.imul(w1 ^ k[1]!, 0x85ebca77)) | 0;
+    const c = (Math.imul(w2 ^ k[2]!, 0xc2b2ae3d) + Math.imul(w3 ^ k[3]!, 0x27d4eb2f)) | 0;
+    const h1 = fmix(a ^ k[4]! ^ ((c << 13) | (c >>> 19)));
+    const h2 = fmix(c ^ k[5]! ^ ((a << 7) | (a >>> 25)));
+    const base = ((h1 >>> 0) % this.buckets) * BUCKET;
     let fp = h2 & this.fpMask;
     if (fp === 0) fp = 1;
     const epoch = Math.floor(now / this.halfLifeMs);
     const tag = epoch & TAG_MASK;
     const prevTag = (epoch - 1) & TAG_MASK;
     const mine = (fp << TAG_BITS) | tag;
-    const base = ((h1 >>> 0) % this.buckets) * BUCKET;
     const cells = this.cells;
     if (insert) this.sweep(tag, prevTag);
     for (;;) {
       let free = -1;
       let oldPrev = -1;
       for (let j = 0; j < BUCKET; j++) {
-        const v = Atomics.load(cells, base + j);
+        const v = cells[base + j]!;
         if (v === 0) {
           if (free < 0) free = j;
           continue;
@@ -203,7 +215,7 @@ export class ReplayFilter {
       if (free < 0 || expected === 0 || (t !== tag && t !== prevTag)) {
         if (Atomics.compareExchange(cells, base + j, expected, mine) === expected) {
           if (free < 0) Atomics.add(this.header, H_EVICTIONS, 1);
-          Atomics.add(this.header, H_INSERTS, 1);
+          this.inserts++;
           return false;
         }
       }
@@ -212,22 +224,25 @@ export class ReplayFilter {
   }
 
   private sweep(tag: number, prevTag: number): void {
-    const n = this.cells.length;
-    const start = Atomics.add(this.header, H_CURSOR, SWEEP_PER_INSERT) >>> 0;
-    for (let i = 0; i < SWEEP_PER_INSERT; i++) {
-      const c = (start + i) % n;
-      const v = Atomics.load(this.cells, c);
+    const cells = this.cells;
+    let c = this.cursor;
+    if (c + SWEEP_PER_INSERT > cells.length) c = 0;
+    for (let i = 0; i < SWEEP_PER_INSERT; i++, c++) {
+      const v = cells[c]!;
       if (v === 0) continue;
       const t = v & TAG_MASK;
-      if (t !== tag && t !== prevTag) Atomics.compareExchange(this.cells, c, v, 0);
+      if (t !== tag && t !== prevTag) Atomics.compareExchange(cells, c, v, 0);
     }
+    this.cursor = c;
   }
 
-  /** Counters shared by all threads: inserts, duplicates found, evictions and overflows (full buckets). */
+  /**
+   * Counters: duplicates found, evictions and overflows (full buckets) for all threads; inserts by this handle only.
+   */
   stats(): { inserts: number; duplicates: number; evictions: number; overflows: number; bytes: number } {
     return {
       evictions: Atomics.load(this.header, H_EVICTIONS) >>> 0,
-      inserts: Atomics.load(this.header, H_INSERTS) >>> 0,
+      inserts: this.inserts,
       duplicates: Atomics.load(this.header, H_DUPS) >>> 0,
       overflows: Atomics.load(this.header, H_OVERFLOWS) >>> 0,
       bytes: this.buffer.byteLength,
