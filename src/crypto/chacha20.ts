@@ -97,7 +97,7 @@ export class ChaChaKeySlots {
     const inst = this.inst;
     if (inst) {
       const { u8, u32, regions } = inst;
-      u8.set(key, regions.KEY_IN);
+      u8.set(detached(inst, key), regions.KEY_IN);
       u32[regions.MSG_SLOT_A >>> 2] = slot;
       if ((inst.exports.chachaSetKeys as (n: number) => number)(1) !== 1) throw new Error('tunnelplane: chachaSetKeys failed');
     } else {
@@ -146,6 +146,14 @@ export function wasmKeySlots(inst: WasmInstance): ChaChaKeySlots {
     slotTables.set(inst, t);
   }
   return t;
+}
+
+/**
+ * `x` itself, or a copy when it is a view of this instance's memory: staging an input through IO (or KEY_IN,
+ * MSG_PARAM) must not overwrite bytes of the same input that are still to be read.
+ */
+export function detached(inst: WasmInstance, x: Uint8Array): Uint8Array {
+  return x.buffer === inst.u8.buffer ? x.slice() : x;
 }
 
 /**
@@ -200,6 +208,13 @@ export function runBatch(
     kernel(place.region, stride, place.base + lo, 0, count);
     return;
   }
+  if (data.buffer === inst.u8.buffer && count > 0) {
+    // elsewhere in WASM memory (or too many messages for MSG/IO): stage from a copy, then write the result back
+    const copy = data.slice();
+    runBatch(inst, { ...batch, data: copy }, span, kernel, lo);
+    data.set(copy);
+    return;
+  }
   const { u8, regions } = inst;
   const per = span === 0 ? MAX_BATCH : Math.max(1, Math.min(MAX_BATCH, Math.floor(IO_SIZE / span)));
   for (let first = 0; first < count; first += per) {
@@ -240,6 +255,9 @@ class WasmChaCha20 implements ChaCha20 {
     checkCounter(counter, data.length);
     if (output === undefined) output = new Uint8Array(data.length);
     else checkBytes('output', output, data.length);
+    key = detached(this.inst, key);
+    nonce = detached(this.inst, nonce);
+    data = detached(this.inst, data);
     const { u8, u32, regions } = this.inst;
     for (let pos = 0; pos < data.length; pos += CHUNK) {
       const len = Math.min(CHUNK, data.length - pos);

@@ -11,7 +11,7 @@ import { AuthenticationError } from '../errors.js';
 import { sharedInstance, type WasmInstance } from '../wasm/loader.js';
 import { resolveBackend, setDefaultBackend } from './backend.js';
 import {
-  ChaChaKeySlots, checkBatch, checkBytes, checkInt, runBatch, wasmKeySlots, writeParams, type ChaChaOptions,
+  ChaChaKeySlots, checkBatch, checkBytes, checkInt, detached, runBatch, wasmKeySlots, writeParams, type ChaChaOptions,
 } from './chacha20.js';
 import type { CryptoBackend, MessageBatch } from './types.js';
 
@@ -101,7 +101,9 @@ class WasmAead implements ChaCha20Poly1305 {
     if (aad.length + data.length + POLY1305_TAG_SIZE > IO_SIZE) {
       throw new RangeError(`tunnelplane: the wasm AEAD takes at most ${IO_SIZE - POLY1305_TAG_SIZE} bytes of AAD + data per call; use backend 'node' for more`);
     }
-    const { u8, regions } = this.inst;
+    const inst = this.inst;
+    const { u8, regions } = inst;
+    [key, nonce, aad, data] = [detached(inst, key), detached(inst, nonce), detached(inst, aad), detached(inst, data)];
     u8.set(key, regions.KEY_IN);
     u8.set(nonce, regions.MSG_PARAM);
     u8.set(aad, regions.IO);
@@ -283,8 +285,8 @@ export function poly1305(key: Uint8Array, message: Uint8Array, options: { instan
   if (message.length > IO_SIZE) throw new RangeError(`tunnelplane: poly1305 takes at most ${IO_SIZE} bytes`);
   const inst = options.instance ?? sharedInstance(options.flavor);
   const { u8, regions } = inst;
-  u8.set(key, regions.KEY_IN);
-  u8.set(message, regions.IO);
+  u8.set(detached(inst, key), regions.KEY_IN);
+  u8.set(detached(inst, message), regions.IO);
   if ((inst.exports.poly1305One as (len: number) => number)(message.length) !== 0) throw new Error('tunnelplane: poly1305One failed');
   return u8.slice(regions.MSG_OUT, regions.MSG_OUT + POLY1305_TAG_SIZE);
 }

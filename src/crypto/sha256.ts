@@ -8,7 +8,7 @@ import { createHash, hash as nodeHash } from 'node:crypto';
 import { IO_SIZE, MAX_BATCH, SHA256_SIZE } from '../constants.js';
 import { sharedInstance, type WasmInstance } from '../wasm/loader.js';
 import { resolveBackend, setDefaultBackend } from './backend.js';
-import { checkBytes, checkInt, placeInWasm, type ChaChaOptions } from './chacha20.js';
+import { checkBytes, checkInt, detached, placeInWasm, type ChaChaOptions } from './chacha20.js';
 import type { CryptoBackend } from './types.js';
 
 export const SHA256_FAMILY = 'sha256';
@@ -91,6 +91,8 @@ class WasmSha256 implements Sha256 {
   hash(data: Uint8Array, suffix?: Uint8Array): Uint8Array {
     checkBytes('data', data);
     if (suffix !== undefined) checkBytes('suffix', suffix);
+    data = detached(this.inst, data);
+    if (suffix !== undefined) suffix = detached(this.inst, suffix);
     const { u8, regions } = this.inst;
     const total = data.length + (suffix?.length ?? 0);
     if (total <= IO_SIZE) {
@@ -116,6 +118,10 @@ class WasmSha256 implements Sha256 {
     const o = checkHashBatch(batch, out);
     const { count, data, stride, offset, length } = batch;
     const { u8, regions } = this.inst;
+    if (o.buffer === u8.buffer && count > 0) {
+      o.set(this.hashBatch(batch));
+      return o;
+    }
     const place = placeInWasm(this.inst, data, count, stride, offset + length);
     if (place) {
       if (this.many(count, place.region, stride, place.base + offset, length) !== count) {
@@ -124,6 +130,8 @@ class WasmSha256 implements Sha256 {
       o.set(u8.subarray(regions.MSG_OUT, regions.MSG_OUT + count * SHA256_SIZE));
       return o;
     }
+    // elsewhere in WASM memory: hash a copy (staging through IO must not overwrite unread input)
+    if (data.buffer === u8.buffer && count > 0) return this.hashBatch({ ...batch, data: data.slice() }, o);
     if (length > IO_SIZE) {
       for (let i = 0; i < count; i++) {
         const at = i * stride + offset;
