@@ -62,7 +62,7 @@ import {
 @inline const RK_STEP: i32 = 8 * PLANE;
 
 // Private work area; zeroed (and the slot cache invalidated) before every exported function returns.
-const AES_WORK_SIZE: i32 = 3712;
+const AES_WORK_SIZE: i32 = 3776;
 const AES_WORK: usize = memory.data(AES_WORK_SIZE, 64);
 const RK: usize = AES_WORK;            // 15 bitsliced round keys (<= 1920 bytes)
 const BUF: usize = AES_WORK + 2048;    // LANES blocks: the group's input/output, CBC chaining values
@@ -73,6 +73,7 @@ const LSLOT: usize = AES_WORK + 2560;  // u32 slot per lane of the current group
 const CACHE: usize = AES_WORK + 2592;  // u32 slot per lane whose round keys are in RK (0xFFFFFFFF: none)
 const OUTP: usize = AES_WORK + 2624;   // CBC decryption: output address per lane
 const NRK: usize = AES_WORK + 2688;    // SIMD few-lane path: 2 lanes x 256 bytes of round keys (1..14 XOR 0x63)
+const ONESLOT: usize = AES_WORK + 3712; // u32: the slot of aesEcbIoOneSlot, as a one-entry slot array
 
 // @ts-ignore: decorator
 @inline function slotAt(slot: u32): usize {
@@ -885,8 +886,8 @@ export function aesEcbIo(count: i32, decrypt: bool): i32 {
 export function aesEcbIoOneSlot(count: i32, slot: u32, decrypt: bool): i32 {
   if (count < 0 || count > IO_SIZE / AES_BLOCK_SIZE) return -1;
   if (slot >= <u32>AES_KEY_SLOTS) return -2;
-  store<u32>(CACHE + 32, slot); // one u32 to point at, in the work area (wiped by finish)
-  ecb(decrypt, count, IO_BASE, AES_BLOCK_SIZE, IO_BASE, AES_BLOCK_SIZE, CACHE + 32, 0);
+  store<u32>(ONESLOT, slot);
+  ecb(decrypt, count, IO_BASE, AES_BLOCK_SIZE, IO_BASE, AES_BLOCK_SIZE, ONESLOT, 0);
   return 0;
 }
 

@@ -278,7 +278,10 @@ for (const subject of SUBJECTS) {
         aes.clearKey(77);
         expect(aes.hasKey(77)).toBe(false);
         expect(mem.indexOf(Buffer.from(key))).toBe(-1);
-        for (let i = 0; i + 16 <= 240; i += 4) expect(mem.indexOf(Buffer.from(rk.subarray(i, i + 16)))).toBe(-1);
+        for (let i = 0; i + 16 <= 240; i += 4) {
+          expect(mem.indexOf(Buffer.from(rk.subarray(i, i + 16)))).toBe(-1);
+          expect(mem.indexOf(Buffer.from(rk.subarray(i, i + 16).map((b) => b ^ 0x63)))).toBe(-1); // few-lane form
+        }
         expect(mem.subarray(inst!.regions.KEY_IN, inst!.regions.KEY_IN + 32 * MAX_BATCH).every((b) => b === 0)).toBe(true);
         const slot = (inst!.exports.aesSlotPtr as (s: number) => number)(77);
         expect(mem.subarray(slot, slot + AES_SLOT_SIZE).every((b) => b === 0)).toBe(true);
