@@ -18,6 +18,9 @@ if (!avail.ok) console.warn(`skipping i2pd integration tests: ${avail.why}`);
 const BASE_DIR = '/tmp/tunnelplane-test-balancer-i2pd';
 const PORTS = { i2cp: 19654, http: 19070, transport: 39100 };
 const ZERO_HOP = { 'inbound.length': '0', 'outbound.length': '0', 'inbound.quantity': '2', 'outbound.quantity': '1', 'inbound.lengthVariance': '0', 'outbound.lengthVariance': '0' };
+// 3 routers × 8 inbound tunnels = 24 leases offered: more than 16, so the LeaseSet2 policy is exercised (i2pd adds
+// about two zero-hop tunnels per 15 s tick, so the total passes 16 some 45-60 s after the sessions open)
+const BALANCED = { ...ZERO_HOP, 'inbound.quantity': '8' };
 
 class EventLog {
   events: BalancerEvent[] = [];
@@ -49,7 +52,7 @@ describe.skipIf(!avail.ok)('balancer against real i2pd routers', () => {
 
   beforeAll(async () => {
     await Promise.all(routers.map((r) => startRouter(r)));
-    balancer = new Balancer({ routers: routers.map((r) => ({ host: '127.0.0.1', port: r.i2cpPort })), keys, options: ZERO_HOP, onEvent: log.push, backoffMaxMs: 4000 });
+    balancer = new Balancer({ routers: routers.map((r) => ({ host: '127.0.0.1', port: r.i2cpPort })), keys, options: BALANCED, onEvent: log.push, backoffMaxMs: 4000 });
     await balancer.start();
     probeResult = runProbe();
   }, 60_000);
@@ -103,10 +106,18 @@ describe.skipIf(!avail.ok)('balancer against real i2pd routers', () => {
     );
     firstFullPublishAt = Date.now();
     for (const r of routers) expect(full.leases.some((l) => l.router === label(r))).toBe(true);
-    // stay up for 3.5 × i2pd's 10 s deadline; zero-hop pools ask again every 15 s and must be answered each time
-    await new Promise((r) => setTimeout(r, 35_000));
+    // more than 16 leases offered: 16 published, every router represented
+    const capped = await log.wait((e): e is Extract<BalancerEvent, { event: 'published' }> => e.event === 'published' && e.leases.length === 16, 75_000, 'a 16-lease publish');
+    for (const r of routers) expect(capped.leases.some((l) => l.router === label(r))).toBe(true);
+    const offered = routers.map((r) => (log.events.filter((e) => e.event === 'leases' && e.router === label(r)).at(-1) as { leases: unknown[] }).leases.length);
+    console.info(`routers offered ${offered.join('+')} = ${offered.reduce((a, b) => a + b)} leases; published 16: ${routers.map((r) => capped.leases.filter((l) => l.router === label(r)).length).join('+')}`);
+    const cappedAt = Date.now();
+    // stay up for at least 3.5 × i2pd's 10 s deadline (and > 10 s after the 16-lease LeaseSet2: an invalid answer
+    // would have closed the asking router's session); zero-hop pools ask every 15 s and must be answered each time
+    await new Promise((r) => setTimeout(r, Math.max(0, firstFullPublishAt + 35_000 - Date.now(), cappedAt + 11_000 - Date.now())));
     expect(log.events.filter((e) => e.event === 'router-lost' || e.event === 'error')).toEqual([]);
     expect(balancer.status().map((s) => s.state)).toEqual(['ready', 'ready', 'ready']);
+    expect(Date.now() - firstFullPublishAt).toBeGreaterThanOrEqual(35_000);
     const leaseEvents = log.events.filter((e) => e.event === 'leases');
     for (const r of routers) expect(leaseEvents.filter((e) => e.router === label(r)).length).toBeGreaterThanOrEqual(2);
     const published = log.events.filter((e): e is Extract<BalancerEvent, { event: 'published' }> => e.event === 'published').map((e) => e.published);
@@ -121,7 +132,7 @@ describe.skipIf(!avail.ok)('balancer against real i2pd routers', () => {
       const count = (re: RegExp) => text.split('\n').filter((l) => re.test(l)).length;
       console.info(`${r.log}: ${count(/Can't publish LeaseSet/)}× "Can't publish LeaseSet, no more floodfills found" (publish attempts of accepted LeaseSet2s), 0 LeaseSet errors`);
     }
-  }, 90_000);
+  }, 150_000);
 
   it('SendMessageExpires with bit 15 (SWITCH_OUTBOUND_TUNNEL) is accepted like flags 0', async () => {
     const res = await probeResult;
