@@ -8,7 +8,7 @@
 //   engine.processGateway(batch);    // locally framed bodies: OBGW (pre-decryption), IBGW (its own layer)
 //
 // Per message, in order (processReceived): tunnel lookup by body[0..3] -> expiry -> previous hop -> replay filter
-// (participant, OBEP, IBEP; never IBGW) -> transform -> tunnel id rewrite. Messages of one tunnel hop in a batch
+// (participant, OBEP, IBEP; never IBGW; ChaCha: right after the AEAD tag verified) -> transform -> tunnel id rewrite. Messages of one tunnel hop in a batch
 // are transformed together (the fast paths of the backend).
 import { randomFillSync } from 'node:crypto';
 import {
@@ -109,6 +109,11 @@ export class LayerEngine {
   private readonly gateways = new Map<number, TunnelState>();
   private readonly touched: TunnelState[] = [];
   private scratch = new Uint8Array(64 * 1008);
+  /** ChaCha replay entries of the current batch (received nonces), checked after the AEAD tag. */
+  private readonly chachaEntries = new Uint8Array(MAX_BATCH * 16);
+  /** node ChaCha path: a copy of the body being processed, restored when it turns out to be a replay. */
+  private readonly saved = new Uint8Array(TUNNEL_DATA_SIZE);
+  private batchNow = 0;
   private lastSweep = 0;
   private readonly counters: LayerEngineStats = {
     processed: 0, ok: 0, unknownTunnel: 0, expiredTunnel: 0, replayed: 0, wrongPrevHop: 0, badMac: 0, wrongRole: 0,
@@ -310,6 +315,7 @@ export class LayerEngine {
     if (roles !== undefined && !(roles instanceof Uint8Array && roles.length >= count)) throw new RangeError('roles must be a Uint8Array of count entries');
 
     const now = this.now();
+    this.batchNow = now;
     if (now - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweep(now);
     const table = gateway ? this.gateways : this.received;
     const touched = this.touched;
@@ -336,18 +342,21 @@ export class LayerEngine {
         if (st.prevHop === NO_PREV) st.prevHop = prev;
         else if (st.prevHop !== prev) { status[i] = STATUS_WRONG_PREV_HOP; c.wrongPrevHop++; continue; }
         // tunnel-crypto-aes.md §5: IV ^ first data block as received (ChaCha: both nonces, docs/chacha-layer.md).
-        let dup: boolean;
-        if (words !== null) {
-          const w = o >> 2; // IV (= tunnelNonce || obfsNonce for ChaCha) at word w+1, first data block at w+5
-          dup = st.layer === 'aes'
-            ? replay.seenWords(words[w + 1]! ^ words[w + 5]!, words[w + 2]! ^ words[w + 6]!, words[w + 3]! ^ words[w + 7]!, words[w + 4]! ^ words[w + 8]!, now)
-            : replay.seenWords(words[w + 1]!, words[w + 2]!, words[w + 3]!, words[w + 4]!, now);
+        if (st.layer === 'chacha') {
+          // ChaCha: the entry is both received nonces, recorded only once the AEAD tag has verified (they are its
+          // associated data), so a forged copy cannot get the genuine message dropped as a replay.
+          const e = this.chachaEntries;
+          for (let j = 0; j < 16; j++) e[i * 16 + j] = bodies[o + CHACHA_TUNNEL_NONCE_OFFSET + j]!;
         } else {
-          dup = st.layer === 'aes'
-            ? replay.seen(bodies, o + IV_OFFSET, bodies, o + DATA_OFFSET, now)
-            : replay.seen(bodies, o + CHACHA_TUNNEL_NONCE_OFFSET, null, 0, now);
+          let dup: boolean;
+          if (words !== null) {
+            const w = o >> 2; // IV at word w+1, first data block at w+5
+            dup = replay.seenWords(words[w + 1]! ^ words[w + 5]!, words[w + 2]! ^ words[w + 6]!, words[w + 3]! ^ words[w + 7]!, words[w + 4]! ^ words[w + 8]!, now);
+          } else {
+            dup = replay.seen(bodies, o + IV_OFFSET, bodies, o + DATA_OFFSET, now);
+          }
+          if (dup) { status[i] = STATUS_REPLAY; c.replayed++; continue; }
         }
-        if (dup) { status[i] = STATUS_REPLAY; c.replayed++; continue; }
       }
       status[i] = STATUS_OK;
       nextHops[i] = st.nextHop;
@@ -396,14 +405,20 @@ export class LayerEngine {
         case ROLE_PARTICIPANT:
         case ROLE_OBEP:
         case ROLE_IBGW: {
-          if (st.inAeadKey && !chachaAeadOpen(body, st.inAeadKey)) { this.badMac(status, i); break; }
+          if (st.inAeadKey) {
+            this.saved.set(body);
+            if (!chachaAeadOpen(body, st.inAeadKey)) { this.badMac(status, i); break; }
+            if (this.chachaReplayed(i, status)) { body.set(this.saved); break; }
+          }
           chachaLayerForward(body, st.hops[0]!);
           if (st.code !== ROLE_OBEP) writeId(body, 0, st.nextTunnelId);
           if (st.outAeadKey) chachaAeadSeal(body, st.outAeadKey);
           break;
         }
         case ROLE_IBEP: {
+          this.saved.set(body);
           if (!chachaAeadOpen(body, st.inAeadKey!)) { this.badMac(status, i); break; }
+          if (this.chachaReplayed(i, status)) { body.set(this.saved); break; }
           for (let h = st.hops.length - 1; h >= 0; h--) chachaLayerInverse(body, st.hops[h]!);
           break;
         }
@@ -551,9 +566,17 @@ export class LayerEngine {
     }
     for (let k = 0; k < n; k++) {
       const i = idx[k]!;
-      if (w.statusOf(k) === STATUS_OK) w.get(k, bodies, i);
-      else this.badMac(status, i);
+      if (w.statusOf(k) !== STATUS_OK) this.badMac(status, i);
+      else if (open === 0 || !this.chachaReplayed(i, status)) w.get(k, bodies, i);
     }
+  }
+
+  /** Records message i's ChaCha replay entry (its tag has verified); true (status set) when already seen. */
+  private chachaReplayed(i: number, status: Uint8Array): boolean {
+    if (!this.replay.seen(this.chachaEntries, i * 16, null, 0, this.batchNow)) return false;
+    status[i] = STATUS_REPLAY;
+    this.counters.replayed++;
+    return true;
   }
 
   private badMac(status: Uint8Array, i: number): void {
