@@ -63,7 +63,7 @@ export class NodeAesHop {
       for (let j = 0; j < 16; j++) buf[d + j]! ^= x[i * 16 + j]! ^ chain[j]!;
       const out = cbc.update(buf.subarray(d, d + DATA_SIZE));
       buf.set(out, d);
-      chain.set(out.subarray(DATA_SIZE - 16, DATA_SIZE));
+      for (let j = 0; j < 16; j++) chain[j] = out[DATA_SIZE - 16 + j]!;
     }
     const iv2 = ecb.update(x);
     for (let i = 0; i < n; i++) buf.set(iv2.subarray(i * 16, i * 16 + 16), at[i]! + IV_OFFSET);
@@ -79,7 +79,7 @@ export class NodeAesHop {
     for (let j = 0; j < 16; j++) buf[d + j]! ^= x[xo + j]! ^ chain[j]!;
     const out = cbc.update(buf.subarray(d, d + DATA_SIZE));
     buf.set(out, d);
-    chain.set(out.subarray(DATA_SIZE - 16, DATA_SIZE));
+    for (let j = 0; j < 16; j++) chain[j] = out[DATA_SIZE - 16 + j]!;
   }
 
   /** P^-1 in place on the messages at `at[0..n)`. `scratch` must hold n*1008 bytes. */
