@@ -43,10 +43,13 @@ describe('data plane: same output as the single-thread engine', () => {
     expect(statuses.size).toBeGreaterThanOrEqual(5);
   });
 
-  for (const threads of ['inline', 1, 2, 4] as const) {
-    it(`threads: ${threads}`, async () => {
+  const configs = [
+    ['inline', 'shared'], [1, 'shared'], [2, 'shared'], [4, 'shared'], [1, 'transfer'], [2, 'transfer'],
+  ] as const;
+  for (const [threads, memory] of configs) {
+    it(`threads: ${threads}, memory: ${memory}`, async () => {
       const got: Outcome[] = [];
-      const plane = createDataPlane({ threads, maxBatch: 128, onOutput: collect(got) });
+      const plane = createDataPlane({ threads, memory, maxBatch: 128, onOutput: collect(got) });
       try {
         await runPlane(plane, w);
         const s = plane.stats();
@@ -71,10 +74,10 @@ describe('data plane: a worker killed mid-batch', () => {
   const w = makeWorkload('dataplane/crash', 3000);
   const want = reference(w);
 
-  for (const crashAt of [100, 1500]) {
-    it(`loses and duplicates nothing (crash after message ${crashAt})`, async () => {
+  for (const [crashAt, memory] of [[100, 'shared'], [1500, 'shared'], [700, 'transfer']] as const) {
+    it(`loses and duplicates nothing (crash after message ${crashAt}, memory: ${memory})`, async () => {
       const got: Outcome[] = [];
-      const plane = createDataPlane({ threads: 2, maxBatch: 64, onOutput: collect(got) });
+      const plane = createDataPlane({ threads: 2, memory, maxBatch: 64, onOutput: collect(got) });
       const crashes: number[] = [];
       plane.on('workerCrash', (s: number) => crashes.push(s));
       try {
@@ -93,10 +96,10 @@ describe('data plane: a worker killed mid-batch', () => {
 });
 
 describe('data plane: a batch that kills its worker every time', () => {
-  it('is dropped after maxAttempts, counted as workerCrash; the rest is exact', async () => {
+  it('is dropped after maxAttempts, counted as workerCrash; the rest is exact (memory: transfer)', async () => {
     const w = makeWorkload('dataplane/poison', 1000);
     let out = 0;
-    const plane = createDataPlane({ threads: 2, maxBatch: 64, maxAttempts: 2, onOutput: (b) => { out += b.count; } });
+    const plane = createDataPlane({ threads: 2, memory: 'transfer', maxBatch: 64, maxAttempts: 2, onOutput: (b) => { out += b.count; } });
     try {
       for (const t of w.tunnels) plane.join(t);
       for (let i = 0; i < w.count; i++) {

@@ -4,7 +4,7 @@
 import { TUNNEL_DATA_SIZE, STATUS_OK } from '../constants.js';
 import type { LayerBatch, LayerEngineOptions, TunnelConfig } from '../tunnel/types.js';
 import type { ControlOp, Task, TaskResult } from './protocol.js';
-import { slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
+import { journalBlockBytes, slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
 import { withJournal } from './replay-journal.js';
 
 /** The part of the layer engine the data plane drives. */
@@ -52,9 +52,11 @@ export class BatchRunner {
   constructor(
     private readonly factory: EngineFactory,
     private readonly engineOptions: LayerEngineOptions,
+    /** Shared mode: the slots. Transfer mode: the journals (tasks bring their slot's memory). */
     private readonly buffer: ArrayBufferLike,
     maxBatch: number,
     slotCount: number,
+    private readonly transfer = false,
   ) {
     this.engine = factory(engineOptions);
     this.layout = slotLayout(maxBatch, slotCount);
@@ -70,8 +72,12 @@ export class BatchRunner {
     this.prev = new Uint32Array(maxBatch);
   }
 
-  slot(i: number): SlotViews {
-    return (this.views[i] ??= slotViews(this.buffer, this.layout, i));
+  slot(i: number, moved?: ArrayBuffer): SlotViews {
+    if (!this.transfer) return (this.views[i] ??= slotViews(this.buffer, this.layout, i));
+    if (!moved) throw new TypeError('transfer mode: task without its buffer');
+    return slotViews(moved, this.layout, 0, {
+      buffer: this.buffer as SharedArrayBuffer, offset: i * journalBlockBytes(this.layout),
+    });
   }
 
   private apply(reset: TunnelConfig[] | undefined, ops: ControlOp[] | undefined): void {
@@ -115,7 +121,7 @@ export class BatchRunner {
     this.expected++;
     this.apply(task.reset, task.ops);
     if (task.slot < 0 || task.count === 0) return { busyMs: performance.now() - t0 };
-    const v = this.slot(task.slot);
+    const v = this.slot(task.slot, task.buffer);
     const n = task.count;
     this.group(v, n);
     const batch = (from: number, to: number): LayerBatch => ({

@@ -21,7 +21,7 @@ import { TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS, type EngineBackend, type LayerEngi
 import type { WasmFlavor } from '../wasm/loader.js';
 import { BatchRunner, isGatewayRole, tunnelIdOf, type BatchEngine, type EngineFactory } from './batch-runner.js';
 import type { ControlOp, Task, TaskResult, WorkerSetup } from './protocol.js';
-import { slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
+import { journalBlockBytes, slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
 
 export interface DataPlaneOptions {
   /** Worker threads (one shard each), or 0 / 'inline' for a single-thread plane on the calling thread. Default: cores. */
@@ -52,6 +52,12 @@ export interface DataPlaneOptions {
    * during the call: send or copy what you keep. Messages with status !== STATUS_OK were not transformed.
    */
   onOutput: (batch: OutputBatch) => void;
+  /**
+   * How batches move between threads: 'shared' (default) -- SharedArrayBuffer slots, a task names its slot;
+   * 'transfer' -- each slot is an ArrayBuffer transferred to the worker and back, and the main thread keeps a copy of
+   * each batch's input to re-run it after a crash. Ignored inline.
+   */
+  memory?: 'shared' | 'transfer';
   /** Path of the compiled worker (default: dist/src/dataplane/worker.js, found from this file). */
   workerFile?: string;
   /** Tests: URL of a module exporting `createEngine(options)` used instead of the LayerEngine. */
@@ -135,8 +141,13 @@ interface Shard {
   index: number;
   pool: Piscina | null;
   runner: BatchRunner | null;
-  buffer: ArrayBufferLike;
+  /** Shared mode: the slots. Transfer mode: the replay journals. */
+  buffer: SharedArrayBuffer;
   views: SlotViews[];
+  /** Transfer mode: each slot's ArrayBuffer while it is here (detached while a worker holds it). */
+  slotBufs: ArrayBuffer[];
+  /** Transfer mode: input bodies and previous hops of every dispatched batch, per slot, for retries. */
+  keep: Uint8Array | null;
   free: number[];
   /** Slot being filled, per kind (0 received, 1 gateway), -1 none. */
   staging: [number, number];
@@ -199,6 +210,7 @@ export class DataPlane extends EventEmitter {
   readonly threads: number;
   readonly maxBatch: number;
   readonly replayFilter: SharedArrayBuffer;
+  readonly memory: 'shared' | 'transfer';
   private readonly shards: Shard[];
   private readonly layout: SlotLayout;
   private readonly pipeline: number;
@@ -242,6 +254,9 @@ export class DataPlane extends EventEmitter {
     if (!Number.isInteger(this.pipeline) || this.pipeline < 1) throw new RangeError('pipeline must be an integer >= 1');
     this.maxAttempts = options.maxAttempts ?? 3;
     this.onOutput = options.onOutput;
+    const memory = options.memory ?? 'shared';
+    if (memory !== 'shared' && memory !== 'transfer') throw new TypeError(`memory must be 'shared' or 'transfer'`);
+    this.memory = inline ? 'shared' : memory;
     const shardCount = inline ? 1 : this.threads;
     const maxQueued = options.maxQueued ?? 16 * maxBatch * shardCount;
     if (!(maxQueued >= 1)) throw new RangeError('maxQueued must be >= 1');
@@ -262,19 +277,32 @@ export class DataPlane extends EventEmitter {
 
     this.validator = engineFactory({ replayFilter: this.replayFilter });
     this.shards = [];
+    const transfer = this.memory === 'transfer';
+    const single = slotLayout(maxBatch, 1);
     for (let s = 0; s < shardCount; s++) {
-      const buffer = new SharedArrayBuffer(this.layout.slotSize * slotCount);
+      // Shared: every slot in one SharedArrayBuffer. Transfer: one ArrayBuffer per slot (moved to the worker and
+      // back), a kept copy of each batch's input here for retries, and the replay journals in shared memory.
+      const buffer = new SharedArrayBuffer(transfer ? journalBlockBytes(this.layout) * slotCount : this.layout.slotSize * slotCount);
       const shard: Shard = {
-        index: s, pool: null, runner: null, buffer, views: [], free: [], staging: [-1, -1], stagingCount: [0, 0],
-        pending: [], ops: [], base: new Map(), inFlight: 0, sendSeq: 0, batchIds: 0, epoch: 0, recovering: false, needsReset: true,
-        queued: 0, batches: 0, messages: 0, busyMs: 0, restarts: 0,
+        index: s, pool: null, runner: null, buffer, views: [], slotBufs: [], keep: null, free: [], staging: [-1, -1],
+        stagingCount: [0, 0], pending: [], ops: [], base: new Map(), inFlight: 0, sendSeq: 0, batchIds: 0, epoch: 0,
+        recovering: false, needsReset: true, queued: 0, batches: 0, messages: 0, busyMs: 0, restarts: 0,
       };
-      for (let i = 0; i < slotCount; i++) shard.views.push(slotViews(buffer, this.layout, i));
+      if (transfer) {
+        shard.keep = new Uint8Array(slotCount * maxBatch * (TUNNEL_DATA_SIZE + 4));
+        for (let i = 0; i < slotCount; i++) {
+          const b = new ArrayBuffer(single.slotSize);
+          shard.slotBufs.push(b);
+          shard.views.push(slotViews(b, single, 0));
+        }
+      } else {
+        for (let i = 0; i < slotCount; i++) shard.views.push(slotViews(buffer, this.layout, i));
+      }
       for (let i = slotCount - 1; i >= 0; i--) shard.free.push(i);
       if (inline) {
         shard.runner = new BatchRunner(engineFactory, engine, buffer, maxBatch, slotCount);
       } else {
-        const setup: WorkerSetup = { shard: s, slots: buffer, maxBatch, slotCount, engine };
+        const setup: WorkerSetup = { shard: s, memory: this.memory, slots: buffer, maxBatch, slotCount, engine };
         if (options.engineModule !== undefined) setup.engineModule = options.engineModule;
         // Per-tunnel order depends on the worker taking tasks in submission order. stricterFIFO: by default
         // piscina puts a task it could not hand out at once back at the tail of its queue. `pipeline` tasks per
@@ -546,6 +574,9 @@ export class DataPlane extends EventEmitter {
       task.crash = true;
       entry.crashes--;
     }
+    let transferList: ArrayBuffer[] | undefined;
+    if (shard.keep && entry.slot >= 0) transferList = [this.moveOut(shard, entry)];
+    if (transferList) task.buffer = transferList[0]!;
     entry.attempts++;
     const epoch = shard.epoch;
     shard.inFlight++;
@@ -562,15 +593,54 @@ export class DataPlane extends EventEmitter {
       });
       return;
     }
-    shard.pool!.run(task).then(
-      (r: TaskResult) => this.settled(shard, entry, epoch, r.refused ? undefined : r),
+    shard.pool!.run(task, transferList ? { transferList } : undefined).then(
+      (r: TaskResult) => {
+        if (r.refused) {
+          if (r.buffer && entry.slot >= 0) this.moveIn(shard, entry.slot, r.buffer);
+          this.settled(shard, entry, epoch, undefined);
+        } else {
+          this.settled(shard, entry, epoch, r);
+        }
+      },
       () => this.settled(shard, entry, epoch, undefined),
     );
+  }
+
+  /**
+   * Transfer mode: the slot's ArrayBuffer for a send. First attempt: keep a copy of the input. Retry: the buffer
+   * may have died with its worker; restore the input from the kept copy.
+   */
+  private moveOut(shard: Shard, entry: Entry): ArrayBuffer {
+    const keep = shard.keep!;
+    const slot = entry.slot;
+    const n = entry.count;
+    const at = slot * this.maxBatch * (TUNNEL_DATA_SIZE + 4);
+    const prevAt = at + this.maxBatch * TUNNEL_DATA_SIZE;
+    let buf = shard.slotBufs[slot]!;
+    if (entry.attempts === 0) {
+      const v = shard.views[slot]!;
+      keep.set(v.inBodies.subarray(0, n * TUNNEL_DATA_SIZE), at);
+      keep.set(new Uint8Array(v.inPrev.buffer, v.inPrev.byteOffset, n * 4), prevAt);
+    } else {
+      if (buf.byteLength === 0) buf = new ArrayBuffer(slotLayout(this.maxBatch, 1).slotSize);
+      const v = slotViews(buf, slotLayout(this.maxBatch, 1), 0);
+      v.inBodies.set(keep.subarray(at, at + n * TUNNEL_DATA_SIZE));
+      new Uint8Array(v.inPrev.buffer, v.inPrev.byteOffset, n * 4).set(keep.subarray(prevAt, prevAt + n * 4));
+    }
+    shard.slotBufs[slot] = new ArrayBuffer(0); // detached marker until it comes back
+    return buf;
+  }
+
+  /** Transfer mode: a slot's memory came back from a worker. */
+  private moveIn(shard: Shard, slot: number, buf: ArrayBuffer): void {
+    shard.slotBufs[slot] = buf;
+    shard.views[slot] = slotViews(buf, slotLayout(this.maxBatch, 1), 0);
   }
 
   /** A task came back (`result`) or its worker died (undefined). */
   private settled(shard: Shard, entry: Entry, epoch: number, result: TaskResult | undefined): void {
     shard.inFlight--;
+    if (result?.buffer && entry.slot >= 0) this.moveIn(shard, entry.slot, result.buffer);
     if (epoch !== shard.epoch) {
       // A task of a worker generation already being replaced: it is resent in order; ignore this outcome.
       if (shard.recovering && shard.inFlight === 0) this.resend(shard);
@@ -600,7 +670,12 @@ export class DataPlane extends EventEmitter {
         // Poison batch: keep its control ops (a control-only retry), drop its messages.
         this.dropped.workerCrash += entry.count;
         shard.queued -= entry.count;
-        if (entry.slot >= 0) shard.free.push(entry.slot);
+        if (entry.slot >= 0) {
+          if (shard.keep && shard.slotBufs[entry.slot]!.byteLength === 0) {
+            this.moveIn(shard, entry.slot, new ArrayBuffer(slotLayout(this.maxBatch, 1).slotSize)); // died with its worker
+          }
+          shard.free.push(entry.slot);
+        }
         entry.slot = -1;
         entry.count = 0;
       }

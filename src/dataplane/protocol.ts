@@ -10,6 +10,8 @@ export type ControlOp =
 /** Fixed for the life of a worker: what it needs to build its engine and views. */
 export interface WorkerSetup {
   shard: number;
+  /** 'shared': all slots live in `slots`. 'transfer': each task brings its slot's ArrayBuffer, journals in `slots`. */
+  memory: 'shared' | 'transfer';
   slots: SharedArrayBuffer;
   maxBatch: number;
   slotCount: number;
@@ -34,6 +36,8 @@ export interface Task {
   ops?: ControlOp[];
   /** Test hook: process half the batch, then exit the thread. */
   crash?: boolean;
+  /** Transfer mode: the slot's memory, moved to the worker and back. */
+  buffer?: ArrayBuffer;
 }
 
 export interface TaskResult {
@@ -46,6 +50,8 @@ export interface TaskResult {
    * sequence. The main thread recovers as after a crash.
    */
   refused?: 'uninitialized' | 'sequence';
+  /** Transfer mode: the slot's memory coming back. */
+  buffer?: ArrayBuffer;
   /** The engine threw on this batch: every message is dropped with reason engineError. */
   error?: string;
 }

@@ -64,9 +64,19 @@ export interface SlotViews {
   readonly journal: Journal;
 }
 
-export function slotViews(buffer: ArrayBufferLike, layout: SlotLayout, slot: number): SlotViews {
+/**
+ * Views of one slot. `journalAt`: where the slot's journal is -- by default inside the slot (shared memory); in
+ * transfer mode the slot is an ArrayBuffer that moves between threads and the journal stays behind in a
+ * SharedArrayBuffer of its own (journalBlockBytes per slot).
+ */
+export function slotViews(
+  buffer: ArrayBufferLike, layout: SlotLayout, slot: number,
+  journalAt?: { buffer: SharedArrayBuffer; offset: number },
+): SlotViews {
   const base = slot * layout.slotSize;
   const n = layout.maxBatch;
+  const jb = journalAt?.buffer ?? buffer;
+  const jo = journalAt ? journalAt.offset : base + layout.JOURNAL;
   return {
     inBodies: new Uint8Array(buffer, base + layout.IN, n * TUNNEL_DATA_SIZE),
     inPrev: new Uint32Array(buffer, base + layout.IN_PREV, n),
@@ -76,8 +86,13 @@ export function slotViews(buffer: ArrayBufferLike, layout: SlotLayout, slot: num
     outTunnel: new Uint32Array(buffer, base + layout.OUT_TUNNEL, n),
     outIndex: new Uint32Array(buffer, base + layout.OUT_INDEX, n),
     journal: {
-      header: new Int32Array(buffer, base + layout.JOURNAL, 16),
-      records: new Int32Array(buffer, base + layout.RECORDS, journalWords(n)),
+      header: new Int32Array(jb, jo, 16),
+      records: new Int32Array(jb, jo + (layout.RECORDS - layout.JOURNAL), journalWords(n)),
     },
   };
+}
+
+/** Bytes of one slot's journal (header + records), as laid out inside a slot. */
+export function journalBlockBytes(layout: SlotLayout): number {
+  return layout.slotSize - layout.JOURNAL;
 }
