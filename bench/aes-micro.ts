@@ -57,16 +57,18 @@ for (const b of batches) {
     runners.push([`wasm-${flavor}`, run]);
   }
 
-  // the public API (wasm SIMD backend): validation + staging copies included
-  {
-    const aes = createAes256({ backend: 'wasm', flavor: 'simd', instance: createInstance({ flavor: 'simd' }) });
+  // the public API, both backends: validation + staging copies included
+  for (const backend of ['wasm', 'node'] as const) {
+    const aes = backend === 'wasm'
+      ? createAes256({ backend, flavor: 'simd', instance: createInstance({ flavor: 'simd' }) })
+      : createAes256({ backend });
     for (let i = 0; i < b; i++) aes.setKey(i, keys.subarray(32 * i, 32 * i + 32));
     const buf = new Uint8Array(MSG * b);
     const batch = { count: b, data: buf, stride: MSG, offset: 0, length: MSG, slots: Uint32Array.from({ length: b }, (_, i) => i), ivs };
     const run = (): void => { buf.set(data); aes.cbcEncryptBatch(batch); };
     run();
-    check('api wasm', buf);
-    runners.push(['api-wasm', run]);
+    check(`api ${backend}`, buf);
+    runners.push([`api-${backend}`, run]);
   }
 
   // noble with keys expanded once (unsafe.expandKeyLE / encrypt), CBC loop here

@@ -1,13 +1,15 @@
 // AES-256 (ECB, CBC without padding) with key slots: one interface, two backends.
-//   wasm  assembly/aes.ts: bitsliced, constant time on any CPU; SIMD flavor runs 8 blocks (8 messages) per pass.
-//   node  node:crypto (OpenSSL; AES-NI where the CPU has it): long-lived ECB objects per slot, a CBC object per
-//         message (the IV differs per message).
-// Default ('auto'): wasm when the SIMD flavor is used (measured ~1.2x node:crypto per 1008-byte message in batches of
-// 16+, constant time without relying on AES-NI); node when only the plain WASM flavor is available (OpenSSL is then
-// ~2x faster). An explicit `flavor` keeps wasm. `backend` / TUNNELPLANE_BACKEND override.
+//   wasm  assembly/aes.ts: constant time on any CPU (bitsliced; SIMD flavor runs 8 messages per pass, 1-4 messages
+//         through an in-register nibble S-box).
+//   node  node:crypto (OpenSSL): long-lived cipher objects per slot, CBC chained across messages (see NodeAes).
+// Default ('auto'): node when the CPU reports AES instructions (OpenSSL then runs AES-NI / ARMv8 AES: constant time,
+// and measured 1.0-1.3x the WASM SIMD build per 1008-byte message in batches, ~3x for single messages); wasm
+// otherwise, where OpenSSL might fall back to table-based AES. An explicit `flavor` or `instance` means wasm.
+// `backend` / TUNNELPLANE_BACKEND override.
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { AES256_KEY_SIZE, AES_BLOCK_SIZE, AES_KEY_SLOTS, IO_SIZE, MAX_BATCH, TUNNEL_DATA_SIZE } from '../constants.js';
-import { chooseFlavor, sharedInstance, type WasmFlavor, type WasmInstance } from '../wasm/loader.js';
+import { sharedInstance, type WasmFlavor, type WasmInstance } from '../wasm/loader.js';
 import { resolveBackend } from './backend.js';
 import type { Aes256, BackendOptions, CbcBatch, CryptoBackend } from './types.js';
 
@@ -255,18 +257,33 @@ class WasmAes implements Aes256 {
 }
 
 // --- node backend -------------------------------------------------------------------------------------------------
+//
+// OpenSSL's binding costs more than its AES-NI work on 1 KB, and CBC needs the IV at cipher creation, so a cipher per
+// message wastes most of the time. Instead each slot keeps long-lived objects and CBC chains across messages:
+//   encryption: a CBC cipher whose chaining value `encState` is the last block it output. Feeding first the block
+//     D(iv) ^ encState makes it output E(D(iv)) = iv, after which it chains from iv, exactly as a fresh cipher would;
+//     that first output block is dropped. The D(iv) of a batch come from one ECB call per slot.
+//   decryption: a CBC decipher whose chaining value `decState` is the last ciphertext block it consumed; the first
+//     plaintext block then comes out XORed with decState instead of iv, which one 16-byte XOR corrects.
 
 interface NodeKey {
   key: Buffer;
   ecbEnc: Cipher;
   ecbDec: Decipher;
+  cbcEnc: Cipher;
+  encState: Buffer;
+  cbcDec: Decipher;
+  decState: Buffer;
 }
+
+const ZERO_IV = Buffer.alloc(16);
 
 class NodeAes implements Aes256 {
   readonly backend: CryptoBackend = 'node';
   readonly flavor = undefined;
   private readonly table: SlotTable = new SlotTable();
   private readonly keys = new Map<number, NodeKey>();
+  private scratch = Buffer.alloc(16 + 1024);
 
   setKey(slot: number, key: Uint8Array): void {
     this.table.checkSlot(slot);
@@ -274,10 +291,11 @@ class NodeAes implements Aes256 {
     this.drop(slot);
     const k = Buffer.from(key);
     const ecbEnc = createCipheriv('aes-256-ecb', k, null);
-    ecbEnc.setAutoPadding(false);
     const ecbDec = createDecipheriv('aes-256-ecb', k, null);
-    ecbDec.setAutoPadding(false);
-    this.keys.set(slot, { key: k, ecbEnc, ecbDec });
+    const cbcEnc = createCipheriv('aes-256-cbc', k, ZERO_IV);
+    const cbcDec = createDecipheriv('aes-256-cbc', k, ZERO_IV);
+    for (const c of [ecbEnc, ecbDec, cbcEnc, cbcDec]) c.setAutoPadding(false);
+    this.keys.set(slot, { key: k, ecbEnc, ecbDec, cbcEnc, encState: Buffer.alloc(16), cbcDec, decState: Buffer.alloc(16) });
     this.table.set[slot] = 1;
   }
 
@@ -320,10 +338,26 @@ class NodeAes implements Aes256 {
     return this.ecb(true, slot, block, out);
   }
 
-  private cbcInto(decrypt: boolean, key: Buffer, iv: Uint8Array, src: Uint8Array, dst: Uint8Array, at: number): void {
-    const c = decrypt ? createDecipheriv('aes-256-cbc', key, iv) : createCipheriv('aes-256-cbc', key, iv);
-    c.setAutoPadding(false);
-    dst.set(c.update(src), at);
+  /** CBC-encrypts src into dst[at..] with k, given D(iv) at dIv[dAt..dAt+16). src.length > 0. */
+  private encOne(k: NodeKey, dIv: Uint8Array, dAt: number, src: Uint8Array, dst: Uint8Array, at: number): void {
+    const n = src.length;
+    if (this.scratch.length < 16 + n) this.scratch = Buffer.alloc(16 + n);
+    const buf = this.scratch.subarray(0, 16 + n);
+    const st = k.encState;
+    for (let j = 0; j < 16; j++) buf[j] = dIv[dAt + j]! ^ st[j]!;
+    buf.set(src, 16);
+    const outFull = k.cbcEnc.update(buf);
+    st.set(outFull.subarray(16 + n - 16));
+    dst.set(outFull.subarray(16), at);
+  }
+
+  /** CBC-decrypts src into dst[at..] with k and iv (dst may alias src). src.length > 0. */
+  private decOne(k: NodeKey, iv: Uint8Array, ivAt: number, src: Uint8Array, dst: Uint8Array, at: number): void {
+    const st = k.decState;
+    const outFull = k.cbcDec.update(src);
+    for (let j = 0; j < 16; j++) outFull[j]! ^= st[j]! ^ iv[ivAt + j]!;
+    st.set(src.subarray(src.length - 16)); // before dst is written: src may be dst
+    dst.set(outFull, at);
   }
 
   private cbc(decrypt: boolean, slot: number, iv: Uint8Array, data: Uint8Array, out: Uint8Array | undefined): Uint8Array {
@@ -331,7 +365,9 @@ class NodeAes implements Aes256 {
     checkBytes('iv', iv, AES_BLOCK_SIZE);
     checkBlocks('data', data);
     const o = output(out, data.length);
-    if (data.length > 0) this.cbcInto(decrypt, k.key, iv, data, o, 0);
+    if (data.length === 0) return o;
+    if (decrypt) this.decOne(k, iv, 0, data, o, 0);
+    else this.encOne(k, k.ecbDec.update(iv), 0, data, o, 0);
     return o;
   }
 
@@ -347,11 +383,36 @@ class NodeAes implements Aes256 {
     checkCbcBatch(batch);
     const { count, data, stride, offset, length, slots, ivs } = batch;
     this.table.checkAll(slots, count);
-    if (length === 0) return;
+    if (length === 0 || count === 0) return;
+    if (decrypt) {
+      for (let i = 0; i < count; i++) {
+        const at = i * stride + offset;
+        this.decOne(this.keys.get(slots[i]!)!, ivs, 16 * i, data.subarray(at, at + length), data, at);
+      }
+      return;
+    }
+    // D(iv) for every message: one ECB call per distinct slot
+    const dIvs = new Uint8Array(16 * count);
+    const bySlot = new Map<number, number[]>();
+    for (let i = 0; i < count; i++) {
+      const s = slots[i]!;
+      const list = bySlot.get(s);
+      if (list) list.push(i); else bySlot.set(s, [i]);
+    }
+    for (const [s, list] of bySlot) {
+      const k = this.keys.get(s)!;
+      if (list.length === count) {
+        dIvs.set(k.ecbDec.update(ivs.subarray(0, 16 * count)));
+        break;
+      }
+      const g = new Uint8Array(16 * list.length);
+      list.forEach((i, j) => g.set(ivs.subarray(16 * i, 16 * i + 16), 16 * j));
+      const d = k.ecbDec.update(g);
+      list.forEach((i, j) => dIvs.set(d.subarray(16 * j, 16 * j + 16), 16 * i));
+    }
     for (let i = 0; i < count; i++) {
       const at = i * stride + offset;
-      const key = this.keys.get(slots[i]!)!.key;
-      this.cbcInto(decrypt, key, ivs.subarray(16 * i, 16 * i + 16), data.subarray(at, at + length), data, at);
+      this.encOne(this.keys.get(slots[i]!)!, dIvs, 16 * i, data.subarray(at, at + length), data, at);
     }
   }
 
@@ -361,10 +422,27 @@ class NodeAes implements Aes256 {
 
 // --- factory ------------------------------------------------------------------------------------------------------
 
-/** The backend 'auto' resolves to here: wasm with SIMD (or an explicit flavor / instance), node otherwise. */
+let aesInstructions: boolean | undefined;
+
+/** True when the CPU reports AES instructions (x86 AES-NI, ARMv8 AES): OpenSSL's AES is then constant time. */
+export function cpuHasAes(): boolean {
+  if (aesInstructions === undefined) {
+    if (process.platform === 'darwin' && process.arch === 'arm64') aesInstructions = true; // every Apple silicon
+    else {
+      try {
+        aesInstructions = /^(flags|Features)\s*:.*\baes\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+      } catch {
+        aesInstructions = false; // unknown: take the backend that is constant time everywhere
+      }
+    }
+  }
+  return aesInstructions;
+}
+
+/** The backend 'auto' resolves to: wasm for an explicit flavor / instance, else node with AES instructions. */
 function autoBackend(options: AesOptions): CryptoBackend {
   if (options.instance || options.flavor) return 'wasm';
-  return chooseFlavor() === 'simd' ? 'wasm' : 'node';
+  return cpuHasAes() ? 'node' : 'wasm';
 }
 
 /** An AES-256 object (see Aes256 in ./types.ts). */
