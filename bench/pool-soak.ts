@@ -1,6 +1,6 @@
 // Soak and mechanism measurements for the worker-pool data plane (issue 6). Not part of `tunnelplane bench`.
 //
-//   node dist/bench/pool-soak.js [--messages N] [--threads T] [--batch B]
+//   node dist/bench/pool-soak.js [--messages N] [--threads T] [--batch B] [--memory-mode shared|transfer]
 //       Pushes N AES participant messages (default 10 000 000) through createDataPlane one push() at a time, as
 //       fast as backpressure allows (a refused push waits for ready() and is retried), and prints every 2 s:
 //       messages out, rate, rss, V8 heap, and main-thread time per message (event-loop utilization of the main
@@ -46,6 +46,7 @@ async function soak(): Promise<void> {
   const total = Number(arg('messages', '10000000'));
   const threads = Number(arg('threads', String(availableParallelism())));
   const batch = Number(arg('batch', '256'));
+  const memory = arg('memory-mode', 'shared') as 'shared' | 'transfer';
   const rng = createRng('pool-soak');
   const tunnels: TunnelConfig[] = [];
   for (let t = 0; t < 64; t++) {
@@ -64,14 +65,14 @@ async function soak(): Promise<void> {
   const plane = createDataPlane({
     // A 10 s half-life keeps the filter small enough that all its pages are in use within the first minute; the
     // spec's 10-minute window needs 16 bytes x rate x 600 (about 1 GB at 100k msg/s), touched as it fills.
-    threads, maxBatch: batch, replayFilter: createReplayFilterBuffer({ messagesPerSecond: 200_000, halfLifeMs: 10_000 }),
+    threads, memory, maxBatch: batch, replayFilter: createReplayFilterBuffer({ messagesPerSecond: 200_000, halfLifeMs: 10_000 }),
     onOutput: (b) => {
       for (let i = 0; i < b.count; i++) if (b.status[i] !== 0) bad++;
       out += b.count;
     },
   });
   for (const t of tunnels) plane.join(t);
-  console.log(`soak: ${total} messages, ${threads} workers, batch ${batch}, aes, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`);
+  console.log(`soak: ${total} messages, ${threads} workers, batch ${batch}, aes, memory ${memory}, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`);
   console.log('     s   messages    msg/s   rss MiB  heap MiB  main thread per msg');
   const t0 = performance.now();
   const cpu0 = mainThreadCpu();

@@ -4,6 +4,7 @@
 // One run() pushes `batch x threads x 16` messages (the data plane cuts them into tasks of `batch`) and waits until
 // all are handed out, so each worker has several tasks per run. Rows:
 //   tunnelplane   the data plane with `threads` workers (shared-memory slots, sharded tunnels)
+//   tunnelplane-transfer  the same with memory: 'transfer' (kept to compare the two ways of moving batches)
 //   engine-loop   the same messages through one LayerEngine on the calling thread, `batch` at a time: the
 //                 single-thread batch loop the pool is measured against (pool at threads 1 / engine-loop = dispatch
 //                 efficiency; at threads N = speedup over one core)
@@ -70,15 +71,18 @@ function filter(): SharedArrayBuffer {
   return createReplayFilterBuffer({ messagesPerSecond: 50_000, halfLifeMs: 60_000 });
 }
 
-const pool: Implementation<PoolInput> = {
-  description: 'createDataPlane: `threads` workers, one LayerEngine each, shared-memory batch slots',
+function poolImpl(memory: 'shared' | 'transfer'): Implementation<PoolInput> {
+  return {
+  description: memory === 'shared'
+    ? 'createDataPlane: `threads` workers, one LayerEngine each, shared-memory batch slots'
+    : 'createDataPlane with memory: transfer (slot buffers moved to the worker and back, input kept for retries)',
   async setup(inp, ctx) {
     let cur: Uint8Array = inp.bodies;
     let next: Uint8Array = new Uint8Array(cur.length);
     let fill = 0;
     let bad = 0;
     const plane = createDataPlane({
-      threads: ctx.threads, maxBatch: ctx.batch, maxQueued: inp.count, replayFilter: filter(),
+      threads: ctx.threads, memory, maxBatch: ctx.batch, maxQueued: inp.count, replayFilter: filter(),
       onOutput: (b) => {
         for (let i = 0; i < b.count; i++) if (b.status[i] !== 0) bad++;
         next.set(b.bodies, fill * BODY);
@@ -100,7 +104,8 @@ const pool: Implementation<PoolInput> = {
       close: () => plane.close(),
     };
   },
-};
+  };
+}
 
 const engineLoop: Implementation<PoolInput> = {
   description: 'one LayerEngine on the calling thread, `batch` messages per processReceived call',
@@ -145,7 +150,7 @@ export const workloads = [
     description: 'AES participant hop through the worker-pool data plane (64 tunnels, sharded by tunnel id)',
     ceiling: { algorithm: 'aes-256-cbc' },
     input: (batch, rng, ctx) => poolInput(batch, ctx.threads, rng, false),
-    impls: { tunnelplane: pool, 'engine-loop': engineLoop },
+    impls: { tunnelplane: poolImpl('shared'), 'tunnelplane-transfer': poolImpl('transfer'), 'engine-loop': engineLoop },
   }),
   defineWorkload<PoolInput>({
     ...common,
@@ -153,6 +158,6 @@ export const workloads = [
     description: 'ChaCha participant hop of our profile through the worker-pool data plane (64 tunnels)',
     ceiling: { algorithm: 'chacha20' },
     input: (batch, rng, ctx) => poolInput(batch, ctx.threads, rng, true),
-    impls: { tunnelplane: pool, 'engine-loop': engineLoop },
+    impls: { tunnelplane: poolImpl('shared'), 'tunnelplane-transfer': poolImpl('transfer'), 'engine-loop': engineLoop },
   }),
 ];
