@@ -4,7 +4,6 @@
 // over the size limit, a Disconnect or a closed socket ends the connection once, with the reason in `closeReason`.
 import { FrameDecoder } from './framing.js';
 import {
-  MessageType,
   NO_SESSION,
   PROTOCOL_BYTE,
   SessionStatusCode,
@@ -83,7 +82,8 @@ export class I2cpClient {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const conn = await (opts.connector ?? tcpConnector)(opts.host, opts.port, timeoutMs);
     const client = new I2cpClient(conn, opts);
-    const getDate = encodeMessage({ type: 'GetDate', version: opts.version ?? CLIENT_API_VERSION, ...(opts.auth ? { auth: new Map(Object.entries(opts.auth)) } : {}) });
+    const auth = opts.auth && new Map<string, string>(opts.auth instanceof Map ? opts.auth : Object.entries(opts.auth));
+    const getDate = encodeMessage({ type: 'GetDate', version: opts.version ?? CLIENT_API_VERSION, ...(auth ? { auth } : {}) });
     const first = new Uint8Array(1 + getDate.length);
     first[0] = PROTOCOL_BYTE;
     first.set(getDate, 1);
@@ -279,4 +279,3 @@ export function statusName(status: number): string {
 }
 
 export type { Lease };
-export { MessageType };
