@@ -603,6 +603,33 @@ function crypt128(decrypt: bool): void {
   return v128.xor(s, rk);
 }
 
+/** CBC-encrypts one message (blocks at msg, in place) from the IV at ivPtr with round keys at rk (NRK format): the
+ *  chaining value and the tables stay in registers across blocks. */
+function cbcEncNib1(msg: usize, blocks: i32, ivPtr: usize, rk: usize): void {
+  const P1L = i64x2(0x0606040402020000, 0x0202000006060404);
+  const P1H = i64x2(0x0d0e00030e0d0300, 0x03000e0d00030d0e);
+  const Q1L = i64x2(0x0b040b040f000f00, 0x030c030c07080708);
+  const Q1H = i64x2(0x070f01090e060800, 0x0109070f08000e06);
+  const Q2L = i64x2(0x070d0a00070d0a00, 0x0f0502080f050208);
+  const Q2H = i64x2(0x0c0f0f0c00030300, 0x0d0e0e0d01020201);
+  const INV = i64x2(0x06070b0d0e090180, 0x0803040a050c020f);
+  const INVA = i64x2(0x040b0307050e0f80, 0x0102090c06080d0a);
+  const O1 = i64x2(0xab9bad06b42f3000, 0x1fb2299d19368284);
+  const O2 = i64x2(0x326c3e0c5b375e00, 0x69573b6065520905);
+  const O1D = i64x2(0x4d2d410c735e6000, 0x3e7f5221326c1f13); // 2 * O1
+  const O2D = i64x2(0x64d87c18b66ebc00, 0xd2ae76c0caa4120a); // 2 * O2
+  let c = v128.load(ivPtr);
+  for (let j = 0; j < blocks; j++) {
+    const at = msg + (<usize>j << 4);
+    let a = v128.xor(v128.xor(c, v128.load(at)), v128.load(rk));
+    for (let r = 1; r < 14; r++) {
+      a = nibRound(a, v128.load(rk + <usize>(r << 4)), true, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2, O1D, O2D);
+    }
+    c = nibRound(a, v128.load(rk, 224), false, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2, O1D, O2D);
+    v128.store(at, c);
+  }
+}
+
 /** Encrypts the block at st in place with round keys at rk (NRK format): one lane (an odd lane out). */
 function encNib1(st: usize, rk: usize): void {
   const P1L = i64x2(0x0606040402020000, 0x0202000006060404);
@@ -668,6 +695,11 @@ function cbcEncryptNib(n: i32, data: usize, stride: i32, blocks: i32, ivPtr: usi
   slotPtr: usize, slotStride: i32): void {
   for (let k = 0; k < n; k += 2) {
     const two = k + 1 < n;
+    if (!two) {
+      prepNib(0, load<u32>(slotPtr + <usize>k * <usize>slotStride));
+      cbcEncNib1(data + <usize>k * <usize>stride, blocks, ivPtr + <usize>k * <usize>ivStride, NRK);
+      break;
+    }
     const m0 = data + <usize>k * <usize>stride, m1 = two ? m0 + <usize>stride : m0;
     prepNib(0, load<u32>(slotPtr + <usize>k * <usize>slotStride));
     prepNib(1, load<u32>(slotPtr + <usize>(two ? k + 1 : k) * <usize>slotStride));
