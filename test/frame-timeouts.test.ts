@@ -269,3 +269,23 @@ describe('gateway flushing', () => {
     expect(out.length).toBe(1);
   });
 });
+
+describe('re-entrancy', () => {
+  it('a handler that pushes into the same reassembler does not disturb the body being processed', () => {
+    const bodies = packMessages([item(0, i2npMessage(10, 1)), item(0, i2npMessage(20, 2)), item(0, i2npMessage(30, 3))], { tunnelId: 1 });
+    const other = packMessages([item(0, i2npMessage(40, 4))], { tunnelId: 1 });
+    const got: number[] = [];
+    let once = true;
+    const r: Reassembler = new Reassembler({
+      onMessage: (m) => {
+        got.push(m.message.length);
+        if (once) {
+          once = false;
+          r.push(other[0]!);
+        }
+      },
+    });
+    r.push(bodies[0]!);
+    expect(got).toEqual([26, 56, 36, 46]);
+  });
+});

@@ -159,6 +159,7 @@ export class Reassembler {
   /** Earliest time a partial of this endpoint can be due (Infinity when none): push skips the sweep before it. */
   private due = Infinity;
   private readonly pairOff = new Int32Array(MAX_PAIRS);
+  private depth = 0;
 
   constructor(opts: ReassemblerOptions) {
     if (typeof opts?.onMessage !== 'function') throw new TypeError('onMessage must be a function');
@@ -184,13 +185,20 @@ export class Reassembler {
     const now = this.clock();
     this.pool.sweep(now);
     this.sweep(now);
-    const r = this.validate(body);
+    // A handler that pushes into this reassembler from onMessage must not overwrite the pair table in use.
+    const po = this.depth === 0 ? this.pairOff : new Int32Array(MAX_PAIRS);
+    const r = this.validate(body, po);
     if (r !== 'ok') {
       this.drops[r]++;
       return r;
     }
     this.accepted++;
-    this.process(body, now);
+    this.depth++;
+    try {
+      this.process(body, now, po);
+    } finally {
+      this.depth--;
+    }
     return 'ok';
   }
 
@@ -213,7 +221,7 @@ export class Reassembler {
   }
 
   /** Checks separator, checksum and every pair; records pair offsets in pairOff (terminated by -1). */
-  private validate(body: Uint8Array): PushResult {
+  private validate(body: Uint8Array, po: Int32Array): PushResult {
     if (!(body instanceof Uint8Array) || body.length !== TUNNEL_DATA_SIZE) return 'bad-length';
     const end = TUNNEL_DATA_SIZE;
     const sep = body.indexOf(0, PADDING_OFFSET);
@@ -229,7 +237,6 @@ export class Reassembler {
     // Whole-body validation (vectors-format.md, "Endpoint rules").
     let off = start;
     let k = 0;
-    const po = this.pairOff;
     while (off < end) {
       const flag = body[off]!;
       let p: number;
@@ -254,8 +261,7 @@ export class Reassembler {
     return 'ok';
   }
 
-  private process(body: Uint8Array, now: number): void {
-    const po = this.pairOff;
+  private process(body: Uint8Array, now: number, po: Int32Array): void {
     for (let k = 0; k < MAX_PAIRS; k++) {
       const off = po[k]!;
       if (off < 0) break;
@@ -275,7 +281,7 @@ export class Reassembler {
         p += 4;
       }
       if (code !== DELIVERY_LOCAL) {
-        toHash = body.slice(p, p + HASH_SIZE);
+        toHash = this.copyOut(body, p, HASH_SIZE);
         p += HASH_SIZE;
       }
       if (flag & FLAG_FRAGMENTED) {
