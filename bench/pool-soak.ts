@@ -76,6 +76,7 @@ async function soak(): Promise<void> {
   console.log('     s   messages    msg/s   rss MiB  heap MiB  main thread per msg');
   const t0 = performance.now();
   const cpu0 = mainThreadCpu();
+  const proc0 = process.cpuUsage();
   let elu0 = performance.eventLoopUtilization();
   let lastT = t0;
   let lastN = 0;
@@ -103,10 +104,13 @@ async function soak(): Promise<void> {
   report();
   const secs = (performance.now() - t0) / 1000;
   const cpu1 = mainThreadCpu();
+  const proc1 = process.cpuUsage(proc0);
   const s = plane.stats();
   await plane.close();
   if (bad > 0 || out !== total) throw new Error(`soak: ${out} of ${total} out, ${bad} not ok`);
   const warm = rss.slice(Math.min(3, rss.length - 1));
+  // CPU time rather than wall time: comparable between runs even when other work shares the cores.
+  console.log(`process CPU (all threads): ${((proc1.user + proc1.system) / 1e6).toFixed(2)} s = ${((proc1.user + proc1.system) / out).toFixed(2)} us per message`);
   if (cpu0 !== undefined && cpu1 !== undefined) {
     console.log(`main thread CPU: ${(cpu1 - cpu0).toFixed(2)} s for ${out} messages = ${(((cpu1 - cpu0) * 1e6) / out).toFixed(2)} us per message (/proc, 10 ms ticks)`);
   }

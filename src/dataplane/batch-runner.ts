@@ -200,14 +200,15 @@ export class BatchRunner {
       groupStart[g] = acc;
       acc += c;
     }
-    const outB = v.outBodies;
+    const { all, inAt, outAt } = v;
     const outIndex = v.outIndex;
     const prev = this.prev;
     for (let i = 0; i < n; i++) {
       const dst = groupStart[groupOf[i]!]!++;
       outIndex[dst] = i;
       prev[dst] = v.inPrev[i]!;
-      outB.set(inB.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), dst * TUNNEL_DATA_SIZE);
+      const from = inAt + i * TUNNEL_DATA_SIZE;
+      all.copyWithin(outAt + dst * TUNNEL_DATA_SIZE, from, from + TUNNEL_DATA_SIZE);
     }
   }
 }

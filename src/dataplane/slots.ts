@@ -62,6 +62,10 @@ export interface SlotViews {
   readonly outTunnel: Uint32Array;
   readonly outIndex: Uint32Array;
   readonly journal: Journal;
+  /** The whole underlying buffer and the byte offsets of IN and OUT in it (copyWithin: no view per message). */
+  readonly all: Uint8Array;
+  readonly inAt: number;
+  readonly outAt: number;
 }
 
 /**
@@ -85,6 +89,9 @@ export function slotViews(
     outHop: new Uint32Array(buffer, base + layout.OUT_HOP, n),
     outTunnel: new Uint32Array(buffer, base + layout.OUT_TUNNEL, n),
     outIndex: new Uint32Array(buffer, base + layout.OUT_INDEX, n),
+    all: new Uint8Array(buffer),
+    inAt: base + layout.IN,
+    outAt: base + layout.OUT,
     journal: {
       header: new Int32Array(jb, jo, 16),
       records: new Int32Array(jb, jo + (layout.RECORDS - layout.JOURNAL), journalWords(n)),
