@@ -11,6 +11,8 @@
 //   chachaKeystream(keyPtr, noncePtr, counter: u32, outPtr, len: i32): void   raw keystream bytes
 //   chachaBlocksFit(counter: u32, len: i32): bool    true when blocks counter .. counter+ceil(len/64)-1 are all < 2^32
 //   chachaSlotPtr(slot: i32): usize                  address of key slot `slot` (caller checks slot < CHACHA_KEY_SLOTS)
+//   chachaSpanOk(n, region, stride, lo, hi): bool    messages i*stride + [lo, hi), i < n <= MAX_BATCH, lie in region
+//                                                    0 (MSG) or 1 (IO): the bounds check every batch kernel here makes
 //
 // Kernels called from TypeScript (counts, slot indices and offsets only; layout.ts regions):
 //   chachaSetKeys(n): i32      key i = KEY_IN[32i..32i+32) into slot MSG_SLOT_A[i]; KEY_IN[0..32n) wiped. n or -1.
