@@ -77,6 +77,12 @@ describe('ChaCha20-Poly1305 AEAD', () => {
           const sealed = aead.seal(key, nonce, pt, aad);
           expect(hex(sealed), `len ${len}`).toBe(hex(nobleAead(key, nonce, aad).encrypt(pt)));
           expect(hex(aead.open(key, nonce, sealed, aad))).toBe(hex(pt));
+          const into = new Uint8Array(len + 16);
+          expect(aead.seal(key, nonce, pt, aad, into)).toBe(into);
+          expect(hex(into)).toBe(hex(sealed));
+          const back = new Uint8Array(len);
+          expect(aead.open(key, nonce, sealed, aad, back)).toBe(back);
+          expect(hex(back)).toBe(hex(pt));
           // one flipped bit anywhere in ciphertext or tag, in the AAD, the nonce or the key: AuthenticationError
           const bad = Uint8Array.from(sealed);
           bad[rng.int(bad.length)]! ^= 1 << rng.int(8);
@@ -101,6 +107,8 @@ describe('ChaCha20-Poly1305 AEAD', () => {
         expect(() => aead.seal(key, nonce, null as unknown as Uint8Array)).toThrow(TypeError);
         expect(() => aead.seal(key, nonce, new Uint8Array(1), 'aad' as unknown as Uint8Array)).toThrow(TypeError);
         expect(() => aead.open(key, nonce, new Uint8Array(15))).toThrow(RangeError);
+        expect(() => aead.seal(key, nonce, new Uint8Array(10), undefined, new Uint8Array(25))).toThrow(RangeError);
+        expect(() => aead.open(key, nonce, new Uint8Array(26), undefined, new Uint8Array(11))).toThrow(RangeError);
         if (impl.inst) {
           // one-shot WASM AEAD is bounded by the IO region: a clear RangeError, not a trap or truncation
           expect(() => aead.seal(key, nonce, new Uint8Array(1_200_000))).toThrow(RangeError);

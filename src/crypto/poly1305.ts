@@ -34,10 +34,16 @@ export interface AeadBatch extends MessageBatch {
 
 export interface ChaCha20Poly1305 {
   readonly backend: CryptoBackend;
-  /** ciphertext || tag(16). */
-  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
-  /** The plaintext of ciphertext || tag; throws AuthenticationError when the tag does not verify. */
-  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array;
+  /**
+   * ciphertext || tag(16), into `output` when given (plaintext.length + 16 bytes; saves an allocation, which costs
+   * about as much as the sealing of 1 KB).
+   */
+  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array, output?: Uint8Array): Uint8Array;
+  /**
+   * The plaintext of ciphertext || tag (into `output` when given, sealed.length - 16 bytes); throws
+   * AuthenticationError when the tag does not verify (and then writes nothing).
+   */
+  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array, output?: Uint8Array): Uint8Array;
   /** Key slots: the same slots as ChaCha20's on the same WASM instance. */
   setKey(slot: number, key: Uint8Array): void;
   clearKey(slot: number): void;
@@ -110,24 +116,28 @@ class WasmAead implements ChaCha20Poly1305 {
     u8.set(data, regions.IO + aad.length);
   }
 
-  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
+  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array, output?: Uint8Array): Uint8Array {
     const a = checkSealArgs(key, nonce, plaintext, aad);
+    const out = outputArray(output, plaintext.length + POLY1305_TAG_SIZE);
     this.stage(key, nonce, a, plaintext);
     if (this.sealOne(a.length, plaintext.length) !== 0) throw new Error('tunnelplane: aeadSealOne rejected validated input');
     const at = this.inst.regions.IO + a.length;
-    return this.inst.u8.slice(at, at + plaintext.length + POLY1305_TAG_SIZE);
+    out.set(this.inst.u8.subarray(at, at + out.length));
+    return out;
   }
 
-  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array {
+  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array, output?: Uint8Array): Uint8Array {
     const a = checkSealArgs(key, nonce, sealed, aad);
     if (sealed.length < POLY1305_TAG_SIZE) throw new RangeError('tunnelplane: sealed data is shorter than the 16-byte tag');
-    this.stage(key, nonce, a, sealed);
     const len = sealed.length - POLY1305_TAG_SIZE;
+    const out = outputArray(output, len);
+    this.stage(key, nonce, a, sealed);
     const rc = this.openOne(a.length, len);
     if (rc === 1) throw new AuthenticationError();
     if (rc !== 0) throw new Error('tunnelplane: aeadOpenOne rejected validated input');
     const at = this.inst.regions.IO + a.length;
-    return this.inst.u8.slice(at, at + len);
+    out.set(this.inst.u8.subarray(at, at + len));
+    return out;
   }
 
   setKey(slot: number, key: Uint8Array): void {
@@ -168,6 +178,12 @@ class WasmAead implements ChaCha20Poly1305 {
   }
 }
 
+function outputArray(output: Uint8Array | undefined, length: number): Uint8Array {
+  if (output === undefined) return new Uint8Array(length);
+  checkBytes('output', output, length);
+  return output;
+}
+
 function statusArray(batch: AeadBatch, status: Uint8Array | undefined): Uint8Array {
   const count = batch?.count;
   if (status === undefined) return new Uint8Array(typeof count === 'number' && count > 0 ? count : 0);
@@ -180,20 +196,23 @@ class NodeAead implements ChaCha20Poly1305 {
   readonly backend = 'node' as const;
   private readonly slots = new ChaChaKeySlots(undefined);
 
-  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
+  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array, output?: Uint8Array): Uint8Array {
     const a = checkSealArgs(key, nonce, plaintext, aad);
     if (plaintext.length > AEAD_MAX) throw new RangeError('tunnelplane: AEAD message too long (RFC 7539 §2.8)');
-    const out = new Uint8Array(plaintext.length + POLY1305_TAG_SIZE);
+    const out = outputArray(output, plaintext.length + POLY1305_TAG_SIZE);
     nodeSeal(key, nonce, a, plaintext, out);
     return out;
   }
 
-  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array {
+  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array, output?: Uint8Array): Uint8Array {
     const a = checkSealArgs(key, nonce, sealed, aad);
     if (sealed.length < POLY1305_TAG_SIZE) throw new RangeError('tunnelplane: sealed data is shorter than the 16-byte tag');
     const len = sealed.length - POLY1305_TAG_SIZE;
-    const out = nodeOpen(key, nonce, a, sealed.subarray(0, len), sealed.subarray(len));
-    if (!out) throw new AuthenticationError();
+    const out = outputArray(output, len);
+    const plain = nodeOpen(key, nonce, a, sealed.subarray(0, len), sealed.subarray(len));
+    if (!plain) throw new AuthenticationError();
+    out.set(plain);
+    plain.fill(0);
     return out;
   }
 
