@@ -11,7 +11,8 @@
 //       How batches move between threads, without any crypto: (a) shared -- bodies copied into a SharedArrayBuffer
 //       slot, the task names the slot, the worker copies IN -> OUT (what the data plane does); (b) transfer -- bodies
 //       copied into an ArrayBuffer that is transferred to the worker and back; (c) transfer+keep -- as (b) plus the
-//       copy the main thread must keep to re-run a batch after a worker crash. Prints microseconds per batch.
+//       copy the main thread must keep to re-run a batch after a worker crash. Prints wall time and main-thread CPU
+//       per batch (medians).
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,10 +127,11 @@ import { move } from ${JSON.stringify(piscinaUrl)};
 const BODY = ${BODY};
 export default function (t) {
   if (t.mode === 'shared') {
-    const inB = new Uint8Array(t.sab, t.slot * t.slotSize, t.count * BODY);
-    const outB = new Uint8Array(t.sab, t.slot * t.slotSize + t.count * BODY, t.count * BODY);
-    for (let i = 0; i < t.count; i++) outB.set(inB.subarray(i * BODY, (i + 1) * BODY), i * BODY);
-    outB[0] ^= 1;
+    // As the data plane's worker: IN -> OUT one body at a time with copyWithin (grouping order), in place after.
+    const all = new Uint8Array(t.sab);
+    const inAt = t.slot * t.slotSize, outAt = inAt + t.count * BODY;
+    for (let i = 0; i < t.count; i++) all.copyWithin(outAt + i * BODY, inAt + i * BODY, inAt + (i + 1) * BODY);
+    all[outAt] ^= 1;
     return 0;
   }
   const b = new Uint8Array(t.buf);
@@ -153,7 +155,7 @@ async function memory(): Promise<void> {
   const buffers = Array.from({ length: inflight }, () => new ArrayBuffer(batch * BODY));
   const keep = new Uint8Array(batch * BODY * inflight);
 
-  const runMode = async (mode: 'shared' | 'transfer' | 'transfer+keep'): Promise<number> => {
+  const runMode = async (mode: 'shared' | 'transfer' | 'transfer+keep'): Promise<[number, number]> => {
     let sum = 0;
     const one = async (lane: number): Promise<void> => {
       if (mode === 'shared') {
@@ -172,20 +174,23 @@ async function memory(): Promise<void> {
       }
     };
     const t0 = performance.now();
+    const c0 = mainThreadCpu() ?? 0;
     await Promise.all(Array.from({ length: inflight }, async (_, lane) => {
       for (let k = lane; k < tasks; k += inflight) await one(lane);
     }));
     void sum;
-    return ((performance.now() - t0) * 1000) / tasks;
+    return [((performance.now() - t0) * 1000) / tasks, (((mainThreadCpu() ?? 0) - c0) * 1e6) / tasks];
   };
   console.log(`memory: ${tasks} tasks of ${batch} messages, ${inflight} in flight, one worker, no crypto`);
-  const results: Record<string, number[]> = { shared: [], transfer: [], 'transfer+keep': [] };
-  for (let round = 0; round < 3; round++) {
+  const results: Record<string, [number, number][]> = { shared: [], transfer: [], 'transfer+keep': [] };
+  for (let round = 0; round < 5; round++) {
     for (const mode of ['shared', 'transfer', 'transfer+keep'] as const) results[mode]!.push(await runMode(mode));
   }
-  for (const [mode, us] of Object.entries(results)) {
-    const best = Math.min(...us.slice(1));
-    console.log(`  ${mode.padEnd(14)} ${best.toFixed(1)} us per batch (${((best * 1000) / batch).toFixed(0)} ns per message); rounds ${us.map((u) => u.toFixed(1)).join(' / ')}`);
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  for (const [mode, rs] of Object.entries(results)) {
+    const wall = median(rs.slice(1).map((r) => r[0]));
+    const cpu = median(rs.slice(1).map((r) => r[1]));
+    console.log(`  ${mode.padEnd(14)} wall ${wall.toFixed(1)} us per batch (${((wall * 1000) / batch).toFixed(0)} ns/msg), main-thread CPU ${cpu.toFixed(1)} us per batch (${((cpu * 1000) / batch).toFixed(0)} ns/msg); medians of rounds 2-5`);
   }
   await pool.destroy();
   rmSync(dir, { recursive: true, force: true });
