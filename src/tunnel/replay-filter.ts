@@ -7,8 +7,8 @@
 // (fingerprint << 4) | epochTag, 0 = empty. epoch = floor(now / halfLifeMs); a cell is live while its tag is the
 // current or the previous epoch (mod 16), so an entry lives between one and two half-lives with no bulk clearing:
 // stale cells are reused by inserts, and every insert also sweeps SWEEP_PER_INSERT cells (a cursor per thread, from a
-// random start) to zero stale ones: at the design rate the threads together pass over the whole table once per
-// half-life, long before a stale tag could come back to life 16 epochs later (at much lower rates a stale cell may
+// random start) to zero stale ones: at the design rate the threads together pass over the whole table once every
+// four half-lives, long before a stale tag could come back to life 16 epochs later (at much lower rates a stale cell may
 // survive that long: it then only counts as one more live cell, within the false-positive bound below). Bucket index and fingerprint come from a keyed
 // 32-bit mix of the entry (key random per filter, in the header), so outsiders cannot aim at one bucket.
 //
@@ -32,7 +32,7 @@ const MAGIC = 0x52504c46; // "RPLF"
 const BUCKET = 16;
 const TAG_BITS = 4;
 const TAG_MASK = (1 << TAG_BITS) - 1;
-const SWEEP_PER_INSERT = 8;
+const SWEEP_PER_INSERT = 2;
 
 // Header (Int32 words): 0 magic, 1 buckets, 2 halfLife seconds, 3 fingerprint bits, 4..11 hash key,
 // 12 (unused), 13 (unused), 14 duplicates, 15 overflows, 16 evictions. Cells start at HEADER_BYTES.
@@ -184,42 +184,39 @@ export class ReplayFilter {
     const cells = this.cells;
     if (insert) this.sweep(tag, prevTag);
     for (;;) {
-      let free = -1;
-      let oldPrev = -1;
+      // 1. Is it there? Compare fingerprints first (one shift and compare per cell), ages only on a match.
       for (let j = 0; j < BUCKET; j++) {
         const v = cells[base + j]!;
-        if (v === 0) {
-          if (free < 0) free = j;
-          continue;
-        }
-        const t = v & TAG_MASK;
-        if (t !== tag && t !== prevTag) {
-          if (free < 0) free = j;
-          continue;
-        }
         if (v >>> TAG_BITS === fp) {
-          if (insert) Atomics.add(this.header, H_DUPS, 1);
-          return true;
+          const t = v & TAG_MASK;
+          if (t === tag || t === prevTag) {
+            if (insert) Atomics.add(this.header, H_DUPS, 1);
+            return true;
+          }
         }
-        if (t === prevTag && oldPrev < 0) oldPrev = j;
       }
       if (!insert) return false;
-      const j = free >= 0 ? free : oldPrev;
+      // 2. Claim the first empty or stale cell; if there is none, evict a previous-epoch cell.
+      let j = -1;
+      let evict = -1;
+      for (let q = 0; q < BUCKET; q++) {
+        const v = cells[base + q]!;
+        const t = v & TAG_MASK;
+        if (v === 0 || (t !== tag && t !== prevTag)) { j = q; break; }
+        if (evict < 0 && t === prevTag) evict = q;
+      }
+      if (j < 0) j = evict;
       if (j < 0) {
         Atomics.add(this.header, H_OVERFLOWS, 1);
         return false;
       }
-      const expected = Atomics.load(cells, base + j);
-      const t = expected & TAG_MASK;
-      // Only claim a cell that is still free/stale (or the previous-epoch cell chosen for eviction).
-      if (free < 0 || expected === 0 || (t !== tag && t !== prevTag)) {
-        if (Atomics.compareExchange(cells, base + j, expected, mine) === expected) {
-          if (free < 0) Atomics.add(this.header, H_EVICTIONS, 1);
-          this.inserts++;
-          return false;
-        }
+      const expected = cells[base + j]!;
+      if (Atomics.compareExchange(cells, base + j, expected, mine) === expected) {
+        if (j === evict) Atomics.add(this.header, H_EVICTIONS, 1);
+        this.inserts++;
+        return false;
       }
-      // Lost a race: scan again (the winner may have inserted this very entry).
+      // Lost a race for that cell: look again (the winner may have inserted this very entry).
     }
   }
 
