@@ -78,3 +78,17 @@ describe('tunnel engine under hostile input', () => {
     }
   });
 });
+
+describe('key slots', () => {
+  it('are returned when tunnels end, so joins and ends can go on forever', () => {
+    const rnd = seededRandom(10);
+    const engine = new LayerEngine({ backend: 'wasm' });
+    const hop = randomHop(rnd);
+    // 4 AES slots per 2-hop IBEP: 5000 rounds would need 20000 slots of the 8192 without reuse.
+    for (let t = 0; t < 5000; t++) {
+      engine.join({ role: 'ibep', layer: 'aes', receiveTunnelId: t, hops: [hop, hop] });
+      engine.end(t);
+    }
+    expect(engine.activeTunnels).toBe(0);
+  });
+});

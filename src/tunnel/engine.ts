@@ -584,7 +584,7 @@ export class LayerEngine {
     this.counters.badMac++;
   }
 
-  /** Zeroes every key of the tunnel (key copies, cipher contexts, WASM slots); slot numbers are kept until `forget`. */
+  /** Zeroes every key of the tunnel (key copies, cipher contexts, WASM slots) and releases its slots. */
   private wipeState(st: TunnelState): void {
     const w = this.wasmLayer;
     for (const h of st.hops) {
@@ -604,9 +604,11 @@ export class LayerEngine {
     st.outAeadKey?.fill(0);
     if (w && st.inSlot >= 0) w.chachaSlotView(st.inSlot).fill(0);
     if (w && st.outSlot >= 0) w.chachaSlotView(st.outSlot).fill(0);
+    // An ended tunnel needs no slots: back to the pools at once (only its tombstone stays, for the status).
+    this.forget(st);
   }
 
-  /** Returns a wiped tunnel's key slots to the pools. */
+  /** Returns a wiped tunnel's key slots to the pools (the pools clear them again). */
   private forget(st: TunnelState): void {
     const w = this.wasmLayer;
     if (!w) return;
