@@ -581,24 +581,26 @@ function crypt128(decrypt: bool): void {
 // @ts-ignore: decorator
 @inline const NIB_MAX: i32 = 4;
 
+/**
+ * One round on one block. The input tables are packed: PQ* gives p (low nibble) and q (high nibble) of x in one
+ * byte, Q2* gives the q of x*Y^-1 (whose p equals q). 12 swizzles a round: the shuffle unit is the bottleneck, so
+ * the MixColumns rotations are 32-bit lane shifts and xtime is an add plus a sign mask.
+ */
 // @ts-ignore: decorator
-@inline function nibRound(x: v128, rk: v128, mix: bool, P1L: v128, P1H: v128, Q1L: v128, Q1H: v128, Q2L: v128,
-  Q2H: v128, INV: v128, INVA: v128, O1: v128, O2: v128, O1D: v128, O2D: v128): v128 {
+@inline function nibRound(x: v128, rk: v128, mix: bool, PQL: v128, PQH: v128, Q2L: v128, Q2H: v128, INV: v128,
+  INVA: v128, O1: v128, O2: v128): v128 {
   const m = i8x16.splat(0x0F);
   const lo = v128.and(x, m), hi = v128.and(i16x8.shr_u(x, 4), m);
-  const p1 = v128.xor(i8x16.swizzle(P1L, lo), i8x16.swizzle(P1H, hi));
-  const q1 = v128.xor(i8x16.swizzle(Q1L, lo), i8x16.swizzle(Q1H, hi)); // also the p of x*Y^-1
+  const pq = v128.xor(i8x16.swizzle(PQL, lo), i8x16.swizzle(PQH, hi));
+  const p1 = v128.and(pq, m), q1 = v128.and(i16x8.shr_u(pq, 4), m);
   const q2 = v128.xor(i8x16.swizzle(Q2L, lo), i8x16.swizzle(Q2H, hi));
   const io1 = v128.xor(i8x16.swizzle(INV, v128.xor(i8x16.swizzle(INV, p1), i8x16.swizzle(INVA, q1))), v128.xor(p1, q1));
   const io2 = v128.xor(i8x16.swizzle(INV, v128.xor(i8x16.swizzle(INV, q1), i8x16.swizzle(INVA, q2))), v128.xor(q1, q2));
   let s = sr128(v128.xor(i8x16.swizzle(O1, io1), i8x16.swizzle(O2, io2)));
-  if (mix) {
-    // MixColumns, 2*s straight from the doubled output tables (O1D, O2D): out = d ^ rot1(d ^ s) ^ rot2(s ^ rot1(s))
-    // with d = 2*s; rot_k makes row r take row r + k of its column (32-bit lane rotations, off the shuffle unit)
-    const d = sr128(v128.xor(i8x16.swizzle(O1D, io1), i8x16.swizzle(O2D, io2)));
-    const e = v128.xor(d, s);
-    const f = v128.xor(s, v128.or(i32x4.shr_u(s, 8), i32x4.shl(s, 24)));
-    s = v128.xor(v128.xor(d, v128.or(i32x4.shr_u(e, 8), i32x4.shl(e, 24))), v128.or(i32x4.shr_u(f, 16), i32x4.shl(f, 16)));
+  if (mix) { // 2*(s ^ a1) ^ a1 ^ rot2(s ^ a1), a1 = s with each row taking the next row of its column
+    const a1 = v128.or(i32x4.shr_u(s, 8), i32x4.shl(s, 24)), t = v128.xor(s, a1);
+    const xt = v128.xor(i8x16.add(t, t), v128.and(i8x16.lt_s(t, i8x16.splat(0)), i8x16.splat(0x1b)));
+    s = v128.xor(v128.xor(xt, a1), v128.or(i32x4.shr_u(t, 16), i32x4.shl(t, 16)));
   }
   return v128.xor(s, rk);
 }
@@ -606,77 +608,53 @@ function crypt128(decrypt: bool): void {
 /** CBC-encrypts one message (blocks at msg, in place) from the IV at ivPtr with round keys at rk (NRK format): the
  *  chaining value and the tables stay in registers across blocks. */
 function cbcEncNib1(msg: usize, blocks: i32, ivPtr: usize, rk: usize): void {
-  const P1L = i64x2(0x0606040402020000, 0x0202000006060404);
-  const P1H = i64x2(0x0d0e00030e0d0300, 0x03000e0d00030d0e);
-  const Q1L = i64x2(0x0b040b040f000f00, 0x030c030c07080708);
-  const Q1H = i64x2(0x070f01090e060800, 0x0109070f08000e06);
+  const PQL = i64x2(0xb646b444f202f000, 0x32c230c076867484);
+  const PQH = i64x2(0x7dfe1093ee6d8300, 0x13907efd8003ed6e);
   const Q2L = i64x2(0x070d0a00070d0a00, 0x0f0502080f050208);
   const Q2H = i64x2(0x0c0f0f0c00030300, 0x0d0e0e0d01020201);
   const INV = i64x2(0x06070b0d0e090180, 0x0803040a050c020f);
   const INVA = i64x2(0x040b0307050e0f80, 0x0102090c06080d0a);
   const O1 = i64x2(0xab9bad06b42f3000, 0x1fb2299d19368284);
   const O2 = i64x2(0x326c3e0c5b375e00, 0x69573b6065520905);
-  const O1D = i64x2(0x4d2d410c735e6000, 0x3e7f5221326c1f13); // 2 * O1
-  const O2D = i64x2(0x64d87c18b66ebc00, 0xd2ae76c0caa4120a); // 2 * O2
   let c = v128.load(ivPtr);
   for (let j = 0; j < blocks; j++) {
     const at = msg + (<usize>j << 4);
     let a = v128.xor(v128.xor(c, v128.load(at)), v128.load(rk));
     for (let r = 1; r < 14; r++) {
-      a = nibRound(a, v128.load(rk + <usize>(r << 4)), true, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2, O1D, O2D);
+      a = nibRound(a, v128.load(rk + <usize>(r << 4)), true, PQL, PQH, Q2L, Q2H, INV, INVA, O1, O2);
     }
-    c = nibRound(a, v128.load(rk, 224), false, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2, O1D, O2D);
+    c = nibRound(a, v128.load(rk, 224), false, PQL, PQH, Q2L, Q2H, INV, INVA, O1, O2);
     v128.store(at, c);
   }
 }
 
-/** Encrypts the block at st in place with round keys at rk (NRK format): one lane (an odd lane out). */
-function encNib1(st: usize, rk: usize): void {
-  const P1L = i64x2(0x0606040402020000, 0x0202000006060404);
-  const P1H = i64x2(0x0d0e00030e0d0300, 0x03000e0d00030d0e);
-  const Q1L = i64x2(0x0b040b040f000f00, 0x030c030c07080708);
-  const Q1H = i64x2(0x070f01090e060800, 0x0109070f08000e06);
+/** Encrypts the 2 blocks at st, st+16 in place, with round keys at rkA and rkB (NRK format), interleaved; with
+ *  rkB == 0 only the first block. */
+function encNib(st: usize, rkA: usize, rkB: usize): void {
+  const PQL = i64x2(0xb646b444f202f000, 0x32c230c076867484);
+  const PQH = i64x2(0x7dfe1093ee6d8300, 0x13907efd8003ed6e);
   const Q2L = i64x2(0x070d0a00070d0a00, 0x0f0502080f050208);
   const Q2H = i64x2(0x0c0f0f0c00030300, 0x0d0e0e0d01020201);
   const INV = i64x2(0x06070b0d0e090180, 0x0803040a050c020f);
   const INVA = i64x2(0x040b0307050e0f80, 0x0102090c06080d0a);
   const O1 = i64x2(0xab9bad06b42f3000, 0x1fb2299d19368284);
   const O2 = i64x2(0x326c3e0c5b375e00, 0x69573b6065520905);
-  const O1D = i64x2(0x4d2d410c735e6000, 0x3e7f5221326c1f13); // 2 * O1
-  const O2D = i64x2(0x64d87c18b66ebc00, 0xd2ae76c0caa4120a); // 2 * O2
-  let a = v128.xor(v128.load(st), v128.load(rk));
-  for (let r = 1; r < 14; r++) {
-    a = nibRound(a, v128.load(rk + <usize>(r << 4)), true, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2, O1D, O2D);
-  }
-  a = nibRound(a, v128.load(rk, 224), false, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2, O1D, O2D);
-  v128.store(st, a);
-}
-
-/** Encrypts the 2 blocks at st, st+16 in place, with round keys at rkA and rkB (NRK format), interleaved. */
-function encNibPair(st: usize, rkA: usize, rkB: usize): void {
-  const P1L = i64x2(0x0606040402020000, 0x0202000006060404);
-  const P1H = i64x2(0x0d0e00030e0d0300, 0x03000e0d00030d0e);
-  const Q1L = i64x2(0x0b040b040f000f00, 0x030c030c07080708);
-  const Q1H = i64x2(0x070f01090e060800, 0x0109070f08000e06);
-  const Q2L = i64x2(0x070d0a00070d0a00, 0x0f0502080f050208);
-  const Q2H = i64x2(0x0c0f0f0c00030300, 0x0d0e0e0d01020201);
-  const INV = i64x2(0x06070b0d0e090180, 0x0803040a050c020f);
-  const INVA = i64x2(0x040b0307050e0f80, 0x0102090c06080d0a);
-  const O1 = i64x2(0xab9bad06b42f3000, 0x1fb2299d19368284);
-  const O2 = i64x2(0x326c3e0c5b375e00, 0x69573b6065520905);
-  const O1D = i64x2(0x4d2d410c735e6000, 0x3e7f5221326c1f13); // 2 * O1
-  const O2D = i64x2(0x64d87c18b66ebc00, 0xd2ae76c0caa4120a); // 2 * O2
   let a = v128.xor(v128.load(st), v128.load(rkA));
+  if (rkB == 0) {
+    for (let r = 1; r < 14; r++) {
+      a = nibRound(a, v128.load(rkA + <usize>(r << 4)), true, PQL, PQH, Q2L, Q2H, INV, INVA, O1, O2);
+    }
+    v128.store(st, nibRound(a, v128.load(rkA, 224), false, PQL, PQH, Q2L, Q2H, INV, INVA, O1, O2));
+    return;
+  }
   let b = v128.xor(v128.load(st, 16), v128.load(rkB));
   for (let r = 1; r < 14; r++) {
     const o = <usize>(r << 4);
-    a = nibRound(a, v128.load(rkA + o), true, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2, O1D, O2D);
-    b = nibRound(b, v128.load(rkB + o), true, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2, O1D, O2D);
+    a = nibRound(a, v128.load(rkA + o), true, PQL, PQH, Q2L, Q2H, INV, INVA, O1, O2);
+    b = nibRound(b, v128.load(rkB + o), true, PQL, PQH, Q2L, Q2H, INV, INVA, O1, O2);
   }
-  a = nibRound(a, v128.load(rkA, 224), false, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2, O1D, O2D);
-  b = nibRound(b, v128.load(rkB, 224), false, P1L, P1H, Q1L, Q1H, Q2L, Q2H, INV, INVA, O1, O2, O1D, O2D);
-  v128.store(st, a);
-  v128.store(st, b, 16);
+  v128.store(st, nibRound(a, v128.load(rkA, 224), false, PQL, PQH, Q2L, Q2H, INV, INVA, O1, O2));
+  v128.store(st, nibRound(b, v128.load(rkB, 224), false, PQL, PQH, Q2L, Q2H, INV, INVA, O1, O2), 16);
 }
 
 /** NRK lane `lane` (0 or 1) <- the round keys of `slot`, round keys 1..14 XOR 0x63. */
@@ -709,7 +687,7 @@ function cbcEncryptNib(n: i32, data: usize, stride: i32, blocks: i32, ivPtr: usi
       const o = <usize>j << 4;
       xor16(BUF, m0 + o);
       xor16(BUF + 16, m1 + o);
-      if (two) encNibPair(BUF, NRK, NRK + 256); else encNib1(BUF, NRK);
+      encNib(BUF, NRK, NRK + 256);
       copy16(m0 + o, BUF);
       if (two) copy16(m1 + o, BUF + 16);
     }
@@ -768,7 +746,7 @@ function ecb(decrypt: bool, count: i32, srcPtr: usize, srcStride: i32, dstPtr: u
         prepNib(1, load<u32>(slotPtr + i1 * <usize>slotStride));
         copy16(BUF, srcPtr + i0 * <usize>srcStride);
         copy16(BUF + 16, srcPtr + i1 * <usize>srcStride);
-        if (i1 != i0) encNibPair(BUF, NRK, NRK + 256); else encNib1(BUF, NRK);
+        encNib(BUF, NRK, i1 != i0 ? NRK + 256 : 0);
         copy16(dstPtr + i0 * <usize>dstStride, BUF);
         if (i1 != i0) copy16(dstPtr + i1 * <usize>dstStride, BUF + 16);
       }
