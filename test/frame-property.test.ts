@@ -1,10 +1,12 @@
 // Property tests of gateway packing and endpoint reassembly (fast-check; the seed is logged, FC_SEED replays it).
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { I2NP_TUNNEL_MAX } from '../src/constants.js';
 import { MessageTooLargeError } from '../src/errors.js';
 import { InboundEndpointReassembler, OutboundEndpointReassembler } from '../src/frame/endpoint.js';
 import { GatewayPacker, type GatewayItem, packMessages } from '../src/frame/gateway.js';
+import { checksum32, sha256 } from '../src/frame/hash.js';
 import { judgeGateway, reassembleAll } from '../src/frame/judge.js';
 import { decodeI2np } from '../src/i2np/header.js';
 import { decodeTunnelGateway } from '../src/i2np/bodies.js';
@@ -188,6 +190,14 @@ describe('gateway -> endpoint', () => {
 });
 
 describe('gateway edges', () => {
+  it('checksum32 is the first 4 bytes of SHA-256', () => {
+    for (const n of [0, 1, 55, 56, 64, 1003, 1019, 4096]) {
+      const d = Uint8Array.from({ length: n }, (_, i) => (i * 13 + n) & 0xff);
+      expect(checksum32(d)).toBe(createHash('sha256').update(d).digest().readUInt32BE(0));
+      expect([...sha256(d)]).toEqual([...createHash('sha256').update(d).digest()]);
+    }
+  });
+
   it('refuses more than 62 708 bytes with MessageTooLargeError, accepts exactly 62 708', () => {
     const gw = new GatewayPacker({ tunnelId: 1, onBody: () => {}, flushDelayMs: null });
     expect(() => gw.send(new Uint8Array(I2NP_TUNNEL_MAX + 1))).toThrow(MessageTooLargeError);

@@ -31,12 +31,13 @@ for (const size of SIZES) {
   const n = Math.ceil(PER_ROUND_BYTES / size);
   const messages = Array.from({ length: n }, (_, i) => encodeI2np(20, i, 1_700_000_000_000, new Uint8Array(size - 16).fill(i)));
   const bodies = packMessages(messages.map((message) => ({ delivery: 'LOCAL' as const, message })), { tunnelId: 7 });
-  const sink = new Uint8Array(32);
+  let sink = 0;
+  // The cheapest SHA-256 node offers (one-shot, string output), as src/frame/hash.ts checksum32 uses.
   const sha = () => {
     for (const b of bodies) {
       const d = b.subarray(20);
-      sink.set(hash('sha256', d, 'buffer'));
-      sink.set(hash('sha256', d, 'buffer'));
+      sink ^= hash('sha256', d, 'binary').charCodeAt(0);
+      sink ^= hash('sha256', d, 'binary').charCodeAt(0);
     }
   };
   let count = 0;
@@ -60,6 +61,6 @@ for (const size of SIZES) {
   const cell = (k: string) => `${per(k).toFixed(0)} (${per(k, min).toFixed(0)})`.padEnd(16);
   const ratio = (f: (xs: number[]) => number) => (per('pack', f) + per('reassemble', f)) / per('sha', f);
   console.log(
-    `${String(size).padEnd(7)} ${(bodies.length / n).toFixed(2).padStart(10)}  ${cell('sha')} ${cell('pack')} ${cell('reassemble')} ${ratio(median).toFixed(3)} (${ratio(min).toFixed(3)})`,
+    `${sink & 0 || ''}${String(size).padEnd(7)} ${(bodies.length / n).toFixed(2).padStart(10)}  ${cell('sha')} ${cell('pack')} ${cell('reassemble')} ${ratio(median).toFixed(3)} (${ratio(min).toFixed(3)})`,
   );
 }

@@ -10,13 +10,13 @@
 // Partial state is bounded: it expires after `expiryMs` and is capped per endpoint and per pool (shared by many
 // endpoints) in messages and bytes, evicting the oldest. Nothing here throws for any body content.
 import {
-  CHECKSUM_OFFSET, CHECKSUM_SIZE, DELIVERY_LOCAL, DELIVERY_ROUTER, DELIVERY_TUNNEL, FLAG_FOLLOW_ON, FLAG_FRAGMENTED,
+  CHECKSUM_OFFSET, DELIVERY_LOCAL, DELIVERY_ROUTER, DELIVERY_TUNNEL, FLAG_FOLLOW_ON, FLAG_FRAGMENTED,
   FLAG_UNIMPLEMENTED_MASK, FOLLOW_ON_INSTR_SIZE, FOLLOW_ON_MAX, HASH_SIZE, I2NP_HEADER_SIZE, I2NP_TUNNEL_MAX, IV_OFFSET, IV_SIZE, MAX_FRAGMENTS,
   PADDING_OFFSET, PAIRS_MAX, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { DELIVERY_NAMES, type DeliveredMessage, readU32 } from './delivery.js';
 import { SlabAllocator } from './alloc.js';
-import { sha256 } from './hash.js';
+import { checksum32 } from './hash.js';
 
 /** Default lifetime of a partial message (see docs/readme/frame.md, "Expiry"). */
 export const DEFAULT_EXPIRY_MS = 10_000;
@@ -232,8 +232,8 @@ export class Reassembler {
     const s = this.scratch;
     s.set(n === PAIRS_MAX ? body.subarray(start) : body.subarray(start, end), 0);
     for (let i = 0; i < IV_SIZE; i++) s[n + i] = body[IV_OFFSET + i]!;
-    const h = sha256(n === PAIRS_MAX ? this.scratchFull : s.subarray(0, n + IV_SIZE));
-    for (let i = 0; i < CHECKSUM_SIZE; i++) if (h[i] !== body[CHECKSUM_OFFSET + i]) return 'bad-checksum';
+    const c = checksum32(n === PAIRS_MAX ? this.scratchFull : s.subarray(0, n + IV_SIZE));
+    if (c !== readU32(body, CHECKSUM_OFFSET)) return 'bad-checksum';
     // Whole-body validation (vectors-format.md, "Endpoint rules").
     let off = start;
     let k = 0;
