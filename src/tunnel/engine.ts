@@ -36,6 +36,8 @@ const NO_PREV = -1;
 /** How long an ended tunnel is remembered (status 'expired' rather than 'unknown'). */
 const TOMBSTONE_MS = TUNNEL_LIFETIME_MS;
 const SWEEP_INTERVAL_MS = 1000;
+/** Hybrid backend: a tunnel with at least this many messages in a batch does its IV steps with node:crypto ECB. */
+const HYBRID_NODE_ECB_MIN = 4;
 
 interface HopState {
   layer: LayerType;
@@ -365,8 +367,9 @@ export class LayerEngine {
       st.pending.push(i);
     }
     if (this.aesBackend === 'wasm') this.aesWasm(touched, bodies);
-    else if (this.aesBackend === 'hybrid') this.aesHybrid(touched, bodies);
+    else if (this.aesBackend === 'hybrid') this.aesHybrid(touched, bodies, status);
     for (const st of touched) {
+      if (st.pending.length === 0) continue; // done by the hybrid pass
       if (st.layer === 'aes' && (this.aesBackend === 'node' || (this.aesBackend === 'hybrid' && (st.code === ROLE_OBGW || st.code === ROLE_IBEP)))) {
         this.transform(st, bodies, status);
       }
@@ -497,13 +500,20 @@ export class LayerEngine {
    * cipher (one binding call per message instead of three), IV' = E(ivKey, X) in a second WASM ECB call.
    * Creator strips stay on the node path (their CBC decryption merges across a tunnel's messages).
    */
-  private aesHybrid(touched: TunnelState[], bodies: Uint8Array): void {
+  private aesHybrid(touched: TunnelState[], bodies: Uint8Array, status: Uint8Array): void {
     const w = this.wasm();
     const u8 = w.u8;
     const io = w.io;
     let k = 0;
     for (const st of touched) {
       if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
+      if (st.pending.length >= HYBRID_NODE_ECB_MIN) {
+        // Several messages of one tunnel: node:crypto's ECB over all their IVs (two calls) beats the bitsliced WASM
+        // ECB per block; this tunnel takes the node path and is skipped below.
+        this.transform(st, bodies, status);
+        st.pending.length = 0;
+        continue;
+      }
       const slot = st.hops[0]!.slotB;
       for (const i of st.pending) {
         const o = i * TUNNEL_DATA_SIZE + IV_OFFSET;
