@@ -596,9 +596,11 @@ function crypt128(decrypt: bool): void {
   const q2 = v128.xor(i8x16.swizzle(Q2L, lo), i8x16.swizzle(Q2H, hi));
   const io1 = v128.xor(i8x16.swizzle(INV, v128.xor(i8x16.swizzle(INV, p1), i8x16.swizzle(INVA, q1))), v128.xor(p1, q1));
   const io2 = v128.xor(i8x16.swizzle(INV, v128.xor(i8x16.swizzle(INV, q1), i8x16.swizzle(INVA, q2))), v128.xor(q1, q2));
-  let s = sr128(v128.xor(i8x16.swizzle(O1, io1), i8x16.swizzle(O2, io2)));
-  if (mix) { // 2*(s ^ a1) ^ a1 ^ rot2(s ^ a1), a1 = s with each row taking the next row of its column
-    const a1 = v128.or(i32x4.shr_u(s, 8), i32x4.shl(s, 24)), t = v128.xor(s, a1);
+  const s0 = v128.xor(i8x16.swizzle(O1, io1), i8x16.swizzle(O2, io2));
+  let s = sr128(s0);
+  if (mix) { // 2*(s ^ a1) ^ a1 ^ rot2(s ^ a1), a1 = s with each row taking the next row of its column, shuffled
+    // straight from s0 (rot1 after ShiftRows as one permutation) to keep the dependency chain short
+    const a1 = i8x16.shuffle(s0, s0, 5, 10, 15, 0, 9, 14, 3, 4, 13, 2, 7, 8, 1, 6, 11, 12), t = v128.xor(s, a1);
     const xt = v128.xor(i8x16.add(t, t), v128.and(i8x16.lt_s(t, i8x16.splat(0)), i8x16.splat(0x1b)));
     s = v128.xor(v128.xor(xt, a1), v128.or(i32x4.shr_u(t, 16), i32x4.shl(t, 16)));
   }
