@@ -416,7 +416,8 @@ export class Reassembler {
     }
     const buf = p.buf!;
     // Hand over the buffer itself when it is (nearly) exact; copy when a regrowth left much unused capacity.
-    const msg = buf.length - p.len <= 1024 ? buf.subarray(0, p.len) : this.copyOut(buf, 0, p.len);
+    const spare = buf.length - p.len;
+    const msg = spare === 0 ? buf : spare <= 1024 ? buf.subarray(0, p.len) : this.copyOut(buf, 0, p.len);
     this.deliver(p.code, p.tunnelId, p.toHash, msg);
   }
 
