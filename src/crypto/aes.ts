@@ -2,8 +2,8 @@
 //   wasm  assembly/aes.ts: constant time on any CPU (bitsliced; SIMD flavor runs 8 messages per pass, 1-4 messages
 //         through an in-register nibble S-box).
 //   node  node:crypto (OpenSSL): long-lived cipher objects per slot, CBC chained across messages (see NodeAes).
-// Default ('auto'): node when the CPU reports AES instructions (OpenSSL then runs AES-NI / ARMv8 AES: constant time,
-// and measured 1.0-1.3x the WASM SIMD build per 1008-byte message in batches, ~3x for single messages); wasm
+// Default ('auto'): node when the CPU reports AES instructions (OpenSSL then runs AES-NI / ARMv8 AES: constant time;
+// measured about as fast as the WASM SIMD build per 1008-byte message in batches and ~2x for single messages); wasm
 // otherwise, where OpenSSL might fall back to table-based AES. An explicit `flavor` or `instance` means wasm.
 // `backend` / TUNNELPLANE_BACKEND override.
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
