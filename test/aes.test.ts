@@ -58,6 +58,7 @@ interface Subject {
 const SUBJECTS: Subject[] = [
   { name: 'wasm simd', make: () => { const inst = createInstance({ flavor: 'simd' }); return { aes: createAes256({ backend: 'wasm', instance: inst }), inst }; } },
   { name: 'wasm plain', make: () => { const inst = createInstance({ flavor: 'plain' }); return { aes: createAes256({ backend: 'wasm', instance: inst }), inst }; } },
+  { name: 'wasm debug', make: () => { const inst = createInstance({ flavor: 'debug' }); return { aes: createAes256({ backend: 'wasm', instance: inst }), inst }; } },
   { name: 'node', make: () => ({ aes: createAes256({ backend: 'node' }) }) },
 ];
 
@@ -265,6 +266,33 @@ for (const subject of SUBJECTS) {
           ecbd();
           expect(toHex(u8.subarray(regions.MSG, regions.MSG + count * TUNNEL_DATA_SIZE))).toBe(toHex(body));
         }
+      });
+
+      it('region kernels validate their arguments and process nothing on bad ones', () => {
+        const { inst } = subject.make();
+        const e = inst!.exports as unknown as Record<string, (...a: number[]) => number>;
+        const { u8, u32, regions } = inst!;
+        u8.fill(7, regions.KEY_IN, regions.KEY_IN + 64);
+        u32[regions.MSG_SLOT_A >>> 2] = 1;
+        u32[(regions.MSG_SLOT_A >>> 2) + 1] = AES_KEY_SLOTS; // out of range
+        expect(e.aesSetKeys!(2)).toBe(-2);
+        expect(u8.subarray(regions.KEY_IN, regions.KEY_IN + 64).every((b) => b === 0)).toBe(true); // zeroed anyway
+        expect(e.aesSetKeys!(-1)).toBe(-1);
+        expect(e.aesSetKeys!(MAX_BATCH + 1)).toBe(-1);
+        u8.fill(9, regions.IO, regions.IO + 64);
+        expect(e.aesCbcIo!(2, 32, 0)).toBe(-2);
+        expect(e.aesCbcIo!(1, 24, 0)).toBe(-1);
+        expect(e.aesCbcIo!(MAX_BATCH + 1, 16, 0)).toBe(-1);
+        expect(e.aesCbcIo!(2, 1114112, 0)).toBe(-1); // 2 x IO_SIZE does not fit
+        expect(e.aesCbcMsg!(1, 20, 1024, 0)).toBe(-1); // runs past the 1028-byte message
+        expect(e.aesEcbIo!(2, 0)).toBe(-2);
+        expect(e.aesEcbIoOneSlot!(1, AES_KEY_SLOTS, 0)).toBe(-2);
+        expect(e.aesEcbIoOneSlot!(1114112 / 16 + 1, 1, 0)).toBe(-1);
+        expect(e.aesClearSlots!(2)).toBe(-2);
+        expect(u8.subarray(regions.IO, regions.IO + 64).every((b) => b === 9)).toBe(true); // untouched
+        u32[(regions.MSG_SLOT_A >>> 2) + 1] = 2;
+        expect(e.aesCbcIo!(2, 32, 0)).toBe(0);
+        expect(u8.subarray(regions.MSG_STATUS, regions.MSG_STATUS + 2).every((b) => b === 0)).toBe(true);
       });
 
       it('memory does not grow over 100 000 batches', () => {
