@@ -287,3 +287,32 @@ describe('ChaCha20', () => {
     }
   });
 });
+
+describe('debug WASM flavor (assertions on): ChaCha20, AEAD, Poly1305 and SHA-256 agree with the references', () => {
+  it('known answers and a random batch', async () => {
+    const { createChaCha20Poly1305, poly1305 } = await import('../src/crypto/poly1305.js');
+    const { createSha256 } = await import('../src/crypto/sha256.js');
+    const { chacha20poly1305 } = await import('@noble/ciphers/chacha.js');
+    const inst = createInstance({ flavor: 'debug' });
+    const c = createChaCha20({ backend: 'wasm', instance: inst });
+    for (const v of vectors<ChaChaVector>('chacha20-rfc7539.json')) {
+      expect(hex(c.xor(fromHex(v.key), fromHex(v.nonce), fromHex(v.plaintext), v.initial_counter))).toBe(v.ciphertext);
+    }
+    const rng = new Rng(seed ^ 0xdddd);
+    const key = rng.bytes(32), nonce = rng.bytes(12), data = rng.bytes(3000), aad = rng.bytes(20);
+    expect(hex(c.xor(key, nonce, data, 9))).toBe(hex(nobleChaCha(key, nonce, data, undefined, 9)));
+    const aead = createChaCha20Poly1305({ backend: 'wasm', instance: inst });
+    expect(hex(aead.seal(key, nonce, data, aad))).toBe(hex(chacha20poly1305(key, nonce, aad).encrypt(data)));
+    expect(hex(poly1305(fromHex('85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b'),
+      new TextEncoder().encode('Cryptographic Forum Research Group'), { instance: inst }))).toBe('a8061dc1305136c6c22b8baf0c0127a9');
+    expect(hex(createSha256({ backend: 'wasm', instance: inst }).hash(new TextEncoder().encode('abc'))))
+      .toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    c.setKey(1, key);
+    const count = 20, before = rng.bytes(count * 1028), buf = Uint8Array.from(before), nonces = rng.bytes(12 * count);
+    c.xorBatch({ count, data: buf, stride: 1028, offset: 20, length: 1008, slots: new Uint32Array(count).fill(1), nonces, counters: new Uint32Array(count) });
+    for (let i = 0; i < count; i++) {
+      const at = i * 1028 + 20;
+      expect(hex(buf.subarray(at, at + 1008))).toBe(hex(nobleChaCha(key, nonces.subarray(12 * i, 12 * i + 12), before.subarray(at, at + 1008))));
+    }
+  });
+});
