@@ -2,8 +2,9 @@
 // over batches of independent messages, each with its own key slot and IV.
 //
 // Constant time: no table lookup and no branch depends on a key or data byte. The state is bitsliced (bit b of
-// every byte of several blocks in one word, "plane" b) and SubBytes is the Boyar–Peralta boolean circuit (32 AND,
-// 83 XOR); ShiftRows and MixColumns are fixed shifts, rotations and byte shuffles of the planes.
+// every byte of several blocks in one word, "plane" b) and SubBytes is Boyar and Peralta's depth-16 boolean circuit
+// (34 AND, 94 XOR; its 4 NOTs folded away, below); ShiftRows and MixColumns are fixed shifts, rotations and byte
+// shuffles of the planes.
 //   plain flavor: u64 planes, 4 blocks at once; plane bit (16*row + 4*column + block).
 //   SIMD flavor:  v128 planes, 8 blocks at once; plane byte (4*column + row) = the state byte index, bit = block.
 // SIMD, few lanes (CBC or ECB encryption of up to NIB_MAX messages / blocks): one block per v128, nibble-sliced
