@@ -19,6 +19,8 @@ export class NodeAesHop {
   private layerKey: Buffer;
   private ivKey: Buffer;
   private ecbEnc: Cipheriv | null = null;
+  /** ECB with the layer key: CBC encryption of many messages run block by block across them (encryptInterleaved). */
+  private ecbLayer: Cipheriv | null = null;
   private ecbDec: Decipheriv | null = null;
   private cbcEnc: Cipheriv | null = null;
   private cbcDec: Decipheriv | null = null;
@@ -82,6 +84,46 @@ export class NodeAesHop {
     for (let j = 0; j < 16; j++) chain[j] = out[DATA_SIZE - 16 + j]!;
   }
 
+  /**
+   * P on many messages of this hop with CBC run "sideways": block j of every message in one ECB call with the layer
+   * key (c_ij = E(p_ij ^ c_i,j-1)), 63 calls for the whole group instead of one CBC call per message. ECB over many
+   * blocks is parallel in AES-NI, unlike CBC encryption, so for large groups this is faster. Bodies must be 4-byte
+   * aligned (`words` is an Int32 view of `buf`). `scratch` must hold n*16 bytes and be 4-byte aligned.
+   */
+  encryptInterleaved(buf: Uint8Array, words: Int32Array, at: ArrayLike<number>, n: number, scratch: Uint8Array): void {
+    const [ecb] = this.encObjects();
+    if (!this.ecbLayer) this.ecbLayer = createCipheriv('aes-256-ecb', this.layerKey, null).setAutoPadding(false);
+    const layer = this.ecbLayer;
+    const blk = scratch.subarray(0, n * 16);
+    for (let i = 0; i < n; i++) blk.set(buf.subarray(at[i]! + IV_OFFSET, at[i]! + IV_OFFSET + IV_SIZE), i * 16);
+    const x = ecb.update(blk); // X_i, also the first chaining value
+    let chain = new Int32Array(x.buffer, x.byteOffset, n * 4);
+    if ((x.byteOffset & 3) !== 0) chain = new Int32Array(Uint8Array.from(x).buffer);
+    const s = new Int32Array(blk.buffer, blk.byteOffset, n * 4);
+    for (let j = 0; j < DATA_SIZE / 16; j++) {
+      for (let i = 0; i < n; i++) {
+        const w = ((at[i]! + DATA_OFFSET) >> 2) + 4 * j;
+        const q = 4 * i;
+        s[q] = words[w]! ^ chain[q]!;
+        s[q + 1] = words[w + 1]! ^ chain[q + 1]!;
+        s[q + 2] = words[w + 2]! ^ chain[q + 2]!;
+        s[q + 3] = words[w + 3]! ^ chain[q + 3]!;
+      }
+      const c = layer.update(blk);
+      chain = (c.byteOffset & 3) === 0 ? new Int32Array(c.buffer, c.byteOffset, n * 4) : new Int32Array(Uint8Array.from(c).buffer);
+      for (let i = 0; i < n; i++) {
+        const w = ((at[i]! + DATA_OFFSET) >> 2) + 4 * j;
+        const q = 4 * i;
+        words[w] = chain[q]!;
+        words[w + 1] = chain[q + 1]!;
+        words[w + 2] = chain[q + 2]!;
+        words[w + 3] = chain[q + 3]!;
+      }
+    }
+    const iv2 = ecb.update(x);
+    for (let i = 0; i < n; i++) buf.set(iv2.subarray(i * 16, i * 16 + 16), at[i]! + IV_OFFSET);
+  }
+
   /** P^-1 in place on the messages at `at[0..n)`. `scratch` must hold n*1008 bytes. */
   decrypt(buf: Uint8Array, at: ArrayLike<number>, n: number, scratch: Uint8Array): void {
     const [ecb, cbc] = this.decObjects();
@@ -118,10 +160,10 @@ export class NodeAesHop {
     this.ivKey.fill(0);
     this.encChain.fill(0);
     this.decChain.fill(0);
-    for (const c of [this.ecbEnc, this.ecbDec, this.cbcEnc, this.cbcDec]) {
+    for (const c of [this.ecbEnc, this.ecbDec, this.cbcEnc, this.cbcDec, this.ecbLayer]) {
       try { c?.final(); } catch { /* nothing pending; final() only releases the context */ }
     }
-    this.ecbEnc = this.ecbDec = this.cbcEnc = this.cbcDec = null;
+    this.ecbEnc = this.ecbDec = this.cbcEnc = this.cbcDec = this.ecbLayer = null;
   }
 }
 

@@ -36,6 +36,12 @@ const NO_PREV = -1;
 /** How long an ended tunnel is remembered (status 'expired' rather than 'unknown'). */
 const TOMBSTONE_MS = TUNNEL_LIFETIME_MS;
 const SWEEP_INTERVAL_MS = 1000;
+/**
+ * node path: from this many messages of one tunnel in a batch, CBC encryption runs block by block across the
+ * messages (63 ECB calls, parallel in AES-NI) instead of one CBC call per message (aes-node.ts encryptInterleaved;
+ * measured 1.1x faster at 64 messages, 1.5x at 256, slower below ~48).
+ */
+const INTERLEAVED_CBC_MIN = 48;
 /** Hybrid backend: a tunnel with at least this many messages in a batch does its IV steps with node:crypto ECB. */
 const HYBRID_NODE_ECB_MIN = 4;
 
@@ -397,7 +403,13 @@ export class LayerEngine {
         if (this.scratch.length < n * 1008) this.scratch = new Uint8Array(n * 1008);
         for (let h = st.hops.length - 1; h >= 0; h--) st.hops[h]!.aes!.decrypt(bodies, at, n, this.scratch);
       } else {
-        st.hops[0]!.aes!.encrypt(bodies, at, n, this.scratch);
+        const aligned = (bodies.byteOffset & 3) === 0;
+        if (n >= INTERLEAVED_CBC_MIN && aligned) {
+          const words = new Int32Array(bodies.buffer, bodies.byteOffset, bodies.length >> 2);
+          st.hops[0]!.aes!.encryptInterleaved(bodies, words, at, n, this.scratch);
+        } else {
+          st.hops[0]!.aes!.encrypt(bodies, at, n, this.scratch);
+        }
       }
       if (st.code !== ROLE_OBEP && st.code !== ROLE_IBEP) for (const o of at) writeId(bodies, o, st.nextTunnelId);
       return;
