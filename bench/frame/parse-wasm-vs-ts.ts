@@ -35,8 +35,9 @@ function tsParse(body: Uint8Array, withHash: boolean): number {
     const n = 1028 - start;
     scratch.set(body.subarray(start), 0);
     for (let i = 0; i < 16; i++) scratch[n + i] = body[4 + i]!;
-    const h = hash('sha256', n === 1003 ? scratch : scratch.subarray(0, n + 16), 'buffer');
-    for (let i = 0; i < 4; i++) if (h[i] !== body[20 + i]) return 2;
+    // As shipped (src/frame/hash.ts checksum32): one-shot hash with a string digest.
+    const h = hash('sha256', n === 1003 ? scratch : scratch.subarray(0, n + 16), 'binary');
+    for (let i = 0; i < 4; i++) if (h.charCodeAt(i) !== body[20 + i]) return 2;
   }
   let off = start;
   while (off < 1028) {
