@@ -21,6 +21,7 @@ export class NodeAesHop {
   private ecbEnc: Cipheriv | null = null;
   /** ECB with the layer key: CBC encryption of many messages run block by block across them (encryptInterleaved). */
   private ecbLayer: Cipheriv | null = null;
+  private bases = new Int32Array(0);
   private ecbDec: Decipheriv | null = null;
   private cbcEnc: Cipheriv | null = null;
   private cbcDec: Decipheriv | null = null;
@@ -96,28 +97,35 @@ export class NodeAesHop {
     const layer = this.ecbLayer;
     const blk = scratch.subarray(0, n * 16);
     for (let i = 0; i < n; i++) blk.set(buf.subarray(at[i]! + IV_OFFSET, at[i]! + IV_OFFSET + IV_SIZE), i * 16);
-    const x = ecb.update(blk); // X_i, also the first chaining value
-    let chain = new Int32Array(x.buffer, x.byteOffset, n * 4);
-    if ((x.byteOffset & 3) !== 0) chain = new Int32Array(Uint8Array.from(x).buffer);
+    const x = ecb.update(blk); // X_i, the CBC IV of message i
+    const xw = (x.byteOffset & 3) === 0 ? new Int32Array(x.buffer, x.byteOffset, n * 4) : new Int32Array(Uint8Array.from(x).buffer);
     const s = new Int32Array(blk.buffer, blk.byteOffset, n * 4);
-    for (let j = 0; j < DATA_SIZE / 16; j++) {
-      for (let i = 0; i < n; i++) {
-        const w = ((at[i]! + DATA_OFFSET) >> 2) + 4 * j;
-        const q = 4 * i;
-        s[q] = words[w]! ^ chain[q]!;
-        s[q + 1] = words[w + 1]! ^ chain[q + 1]!;
-        s[q + 2] = words[w + 2]! ^ chain[q + 2]!;
-        s[q + 3] = words[w + 3]! ^ chain[q + 3]!;
-      }
+    const bases = this.bases.length >= n ? this.bases : (this.bases = new Int32Array(n));
+    for (let i = 0; i < n; i++) {
+      const w = (at[i]! + DATA_OFFSET) >> 2;
+      bases[i] = w;
+      const q = 4 * i;
+      s[q] = words[w]! ^ xw[q]!;
+      s[q + 1] = words[w + 1]! ^ xw[q + 1]!;
+      s[q + 2] = words[w + 2]! ^ xw[q + 2]!;
+      s[q + 3] = words[w + 3]! ^ xw[q + 3]!;
+    }
+    const last = DATA_SIZE / 16 - 1;
+    for (let j = 0; j <= last; j++) {
       const c = layer.update(blk);
-      chain = (c.byteOffset & 3) === 0 ? new Int32Array(c.buffer, c.byteOffset, n * 4) : new Int32Array(Uint8Array.from(c).buffer);
+      const cw = (c.byteOffset & 3) === 0 ? new Int32Array(c.buffer, c.byteOffset, n * 4) : new Int32Array(Uint8Array.from(c).buffer);
+      // Store block j of every message and stage block j+1 (plaintext XOR this ciphertext) in one pass.
       for (let i = 0; i < n; i++) {
-        const w = ((at[i]! + DATA_OFFSET) >> 2) + 4 * j;
+        const w = bases[i]! + 4 * j;
         const q = 4 * i;
-        words[w] = chain[q]!;
-        words[w + 1] = chain[q + 1]!;
-        words[w + 2] = chain[q + 2]!;
-        words[w + 3] = chain[q + 3]!;
+        const c0 = cw[q]!, c1 = cw[q + 1]!, c2 = cw[q + 2]!, c3 = cw[q + 3]!;
+        words[w] = c0; words[w + 1] = c1; words[w + 2] = c2; words[w + 3] = c3;
+        if (j < last) {
+          s[q] = words[w + 4]! ^ c0;
+          s[q + 1] = words[w + 5]! ^ c1;
+          s[q + 2] = words[w + 6]! ^ c2;
+          s[q + 3] = words[w + 7]! ^ c3;
+        }
       }
     }
     const iv2 = ecb.update(x);
