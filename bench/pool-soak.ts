@@ -1,11 +1,15 @@
 // Soak and mechanism measurements for the worker-pool data plane (issue 6). Not part of `tunnelplane bench`.
 //
-//   node dist/bench/pool-soak.js [--messages N] [--threads T] [--batch B] [--memory-mode shared|transfer]
+//   node dist/bench/pool-soak.js [--messages N] [--threads T] [--batch B] [--memory-mode shared|transfer] [--pipeline P]
 //       Pushes N AES participant messages (default 10 000 000) through createDataPlane one push() at a time, as
 //       fast as backpressure allows (a refused push waits for ready() and is retried), and prints every 2 s:
 //       messages out, rate, rss, V8 heap, and main-thread time per message (event-loop utilization of the main
 //       thread / messages; wall time, so it reads high when the machine is oversubscribed). Ends with rss min /
 //       max after warm-up: "flat" means max - min stays small and does not trend.
+//
+//   node dist/bench/pool-soak.js --engine-loop [--messages N] [--batch B]
+//       The same message stream through one LayerEngine on the main thread, B per call: the single-thread batch
+//       loop the pool's per-worker rate and CPU per message are compared with.
 //
 //   node dist/bench/pool-soak.js --memory [--batch B] [--tasks K]
 //       How batches move between threads, without any crypto: (a) shared -- bodies copied into a SharedArrayBuffer
@@ -19,6 +23,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import { createDataPlane } from '../src/dataplane/index.js';
+import { LayerEngine } from '../src/tunnel/engine.js';
 import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
 import type { TunnelConfig } from '../src/tunnel/types.js';
 import { createRng } from './random.js';
@@ -48,6 +53,7 @@ async function soak(): Promise<void> {
   const threads = Number(arg('threads', String(availableParallelism())));
   const batch = Number(arg('batch', '256'));
   const memory = arg('memory-mode', 'transfer') as 'shared' | 'transfer';
+  const engineLoop = process.argv.includes('--engine-loop');
   const rng = createRng('pool-soak');
   const tunnels: TunnelConfig[] = [];
   for (let t = 0; t < 64; t++) {
@@ -66,13 +72,14 @@ async function soak(): Promise<void> {
   const plane = createDataPlane({
     // A 10 s half-life keeps the filter small enough that all its pages are in use within the first minute; the
     // spec's 10-minute window needs 16 bytes x rate x 600 (about 1 GB at 100k msg/s), touched as it fills.
-    threads, memory, maxBatch: batch, replayFilter: createReplayFilterBuffer({ messagesPerSecond: 200_000, halfLifeMs: 10_000 }),
+    threads, memory, maxBatch: batch, pipeline: Number(arg('pipeline', '4')), replayFilter: createReplayFilterBuffer({ messagesPerSecond: 200_000, halfLifeMs: 10_000 }),
     onOutput: (b) => {
       for (let i = 0; i < b.count; i++) if (b.status[i] !== 0) bad++;
       out += b.count;
     },
   });
   for (const t of tunnels) plane.join(t);
+  if (engineLoop) console.log('engine loop: the same messages through one LayerEngine on this thread (no pool)');
   console.log(`soak: ${total} messages, ${threads} workers, batch ${batch}, aes, memory ${memory}, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`);
   console.log('     s   messages    msg/s   rss MiB  heap MiB  main thread per msg');
   const t0 = performance.now();
@@ -93,31 +100,84 @@ async function soak(): Promise<void> {
     lastN = out;
     elu0 = performance.eventLoopUtilization();
   };
+  // Steady state: from the message `warm` on (workers started, code compiled, filter pages touched).
+  const warm = Math.min(Math.floor(total / 5), 500_000);
+  let steady = { t: 0, out: 0, proc: 0, main: 0 };
+  const cpuNow = (): number => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
+  const loop = engineLoop ? new EngineLoop(tunnels, batch) : null;
   for (let i = 0; i < total; i++) {
+    if (i === warm) steady = { t: performance.now(), out, proc: cpuNow(), main: mainThreadCpu() ?? 0 };
     const t = i & 63;
     stamp.setUint32(t * BODY + 4, i);
     stamp.setUint32(t * BODY + 8, (i / 0x1_0000_0000) >>> 0);
     const body = templates.subarray(t * BODY, (t + 1) * BODY);
-    while (!plane.push(body, 3)) await plane.ready();
+    if (loop) out += loop.push(body, 3);
+    else while (!plane.push(body, 3)) await plane.ready();
     if ((i & 0x3fff) === 0 && performance.now() - lastT >= 2000) report();
   }
+  if (loop) out += loop.flush();
   await plane.idle();
   report();
+  {
+    const n = out - steady.out;
+    const wall = (performance.now() - steady.t) / 1000;
+    console.log(`steady state (messages ${warm}..${total}): ${Math.round(n / wall)} msg/s; CPU per message: process ${(((cpuNow() - steady.proc) * 1e6) / n).toFixed(2)} us, main thread ${((((mainThreadCpu() ?? 0) - steady.main) * 1e6) / n).toFixed(2)} us`);
+  }
   const secs = (performance.now() - t0) / 1000;
   const cpu1 = mainThreadCpu();
   const proc1 = process.cpuUsage(proc0);
   const s = plane.stats();
   await plane.close();
   if (bad > 0 || out !== total) throw new Error(`soak: ${out} of ${total} out, ${bad} not ok`);
-  const warm = rss.slice(Math.min(3, rss.length - 1));
+  const rssWarm = rss.slice(Math.min(3, rss.length - 1));
   // CPU time rather than wall time: comparable between runs even when other work shares the cores.
   console.log(`process CPU (all threads): ${((proc1.user + proc1.system) / 1e6).toFixed(2)} s = ${((proc1.user + proc1.system) / out).toFixed(2)} us per message`);
   if (cpu0 !== undefined && cpu1 !== undefined) {
     console.log(`main thread CPU: ${(cpu1 - cpu0).toFixed(2)} s for ${out} messages = ${(((cpu1 - cpu0) * 1e6) / out).toFixed(2)} us per message (/proc, 10 ms ticks)`);
   }
   console.log(`done: ${out} messages in ${secs.toFixed(1)} s (${Math.round(out / secs)} msg/s); refused pushes (retried) ${s.dropped.queueFull}`);
-  console.log(`rss after warm-up (from sample 4): min ${MiB(Math.min(...warm))} MiB, max ${MiB(Math.max(...warm))} MiB, first ${MiB(warm[0]!)} MiB, last ${MiB(warm[warm.length - 1]!)} MiB`);
+  console.log(`rss after warm-up (from sample 4): min ${MiB(Math.min(...rssWarm))} MiB, max ${MiB(Math.max(...rssWarm))} MiB, first ${MiB(rssWarm[0]!)} MiB, last ${MiB(rssWarm[rssWarm.length - 1]!)} MiB`);
   console.log(`per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy, ${w.restarts} restarts`).join(', ')}`);
+}
+
+/** The single-thread batch loop the pool is compared with: bodies copied into a batch, one engine call per batch. */
+class EngineLoop {
+  private readonly engine = new LayerEngine({
+    replayFilter: createReplayFilterBuffer({ messagesPerSecond: 200_000, halfLifeMs: 10_000 }),
+  });
+  private readonly bodies: Uint8Array;
+  private readonly prev: Uint32Array;
+  private readonly status: Uint8Array;
+  private readonly hops: Uint32Array;
+  private readonly ids: Uint32Array;
+  private n = 0;
+
+  constructor(tunnels: TunnelConfig[], private readonly batch: number) {
+    for (const t of tunnels) this.engine.join(structuredClone(t));
+    this.bodies = new Uint8Array(batch * BODY);
+    this.prev = new Uint32Array(batch);
+    this.status = new Uint8Array(batch);
+    this.hops = new Uint32Array(batch);
+    this.ids = new Uint32Array(batch);
+  }
+
+  /** Returns the messages processed by this call (0, or a whole batch). */
+  push(body: Uint8Array, prevHop: number): number {
+    this.bodies.set(body, this.n * BODY);
+    this.prev[this.n++] = prevHop;
+    return this.n === this.batch ? this.flush() : 0;
+  }
+
+  flush(): number {
+    const n = this.n;
+    if (n === 0) return 0;
+    const ok = this.engine.processReceived({
+      count: n, bodies: this.bodies, prevHops: this.prev, status: this.status, nextHops: this.hops, nextTunnelIds: this.ids,
+    });
+    if (ok !== n) throw new Error(`engine loop: ${ok} of ${n} ok`);
+    this.n = 0;
+    return n;
+  }
 }
 
 // ----------------------------------------------------------------------------------------------- --memory

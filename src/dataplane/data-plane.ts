@@ -41,7 +41,7 @@ export interface DataPlaneOptions {
   /** Messages accepted but not yet handed out, whole plane (default 16 x maxBatch per shard). */
   maxQueued?: number;
   /**
-   * Tasks a worker holds at once (default 2: the next batch is already there when one ends). Also the number of
+   * Tasks a worker holds at once (default 4: it keeps working through a pause of the main thread). Also the number of
    * batches in flight per worker below which a partly filled batch is sent rather than left to grow.
    */
   pipeline?: number;
@@ -251,7 +251,7 @@ export class DataPlane extends EventEmitter {
     const maxBatch = options.maxBatch ?? 256;
     if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_BATCH) throw new RangeError(`maxBatch must be 1..${MAX_BATCH}`);
     this.maxBatch = maxBatch;
-    this.pipeline = options.pipeline ?? 2;
+    this.pipeline = options.pipeline ?? 4;
     if (!Number.isInteger(this.pipeline) || this.pipeline < 1) throw new RangeError('pipeline must be an integer >= 1');
     this.maxAttempts = options.maxAttempts ?? 3;
     this.onOutput = options.onOutput;
