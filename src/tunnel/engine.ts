@@ -8,12 +8,14 @@
 //   engine.processGateway(batch);    // locally framed bodies: OBGW (pre-decryption), IBGW (its own layer)
 //
 // Per message, in order (processReceived): tunnel lookup by body[0..3] -> expiry -> previous hop -> replay filter
-// (participant, OBEP, IBEP; never IBGW; ChaCha: right after the AEAD tag verified) -> transform -> tunnel id rewrite. Messages of one tunnel hop in a batch
-// are transformed together (the fast paths of the backend).
+// (participant, OBEP, IBEP; never IBGW; ChaCha: right after the AEAD tag verified) -> transform -> tunnel id
+// rewrite. Messages of one tunnel hop in a batch are transformed together (the fast paths of the backend).
+// Backends (LayerEngineOptions.backend): 'node' (aes-node.ts), 'wasm' (assembly/layer.ts via wasm-backend.ts),
+// 'hybrid' (AES: WASM ECB for the IV steps of the batch, node:crypto CBC), 'auto' = hybrid for AES, wasm for ChaCha.
 import { randomFillSync } from 'node:crypto';
 import {
-  AES256_KEY_SIZE, DATA_OFFSET, IV_OFFSET, MAX_BATCH, STATUS_BAD_LENGTH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
-  STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, STATUS_WRONG_ROLE, TUNNEL_DATA_SIZE,
+  AES256_KEY_SIZE, DATA_OFFSET, IV_OFFSET, MAX_BATCH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
+  STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { NodeAesHop } from './aes-node.js';
 import {
@@ -486,7 +488,6 @@ export class LayerEngine {
     creators.sort((a, b) => b.hops.length - a.hops.length);
     k = 0;
     for (const st of creators) for (const i of st.pending) w.put(k++, bodies, i);
-    const total = k;
     for (let j = 0; j < creators[0]!.hops.length; j++) {
       k = 0;
       for (const st of creators) {
@@ -503,7 +504,6 @@ export class LayerEngine {
         if (st.code === ROLE_OBGW) writeId(bodies, i * TUNNEL_DATA_SIZE, st.nextTunnelId);
       }
     }
-    void total;
   }
 
   /**
@@ -681,6 +681,3 @@ function writeId(buf: Uint8Array, o: number, id: number): void {
   buf[o + 2] = (id >>> 8) & 0xff;
   buf[o + 3] = id & 0xff;
 }
-
-// Unused statuses kept visible for readers of the status table.
-void STATUS_BAD_LENGTH; void STATUS_WRONG_ROLE;
