@@ -1,7 +1,7 @@
 // The sample vectors of ../shared/spec/vectors/tunnel-aes-sample.json: in process and through the CLI, plus the
 // runner's handling of malformed framing cases (exit status 2).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -42,7 +42,7 @@ describe('through the CLI', () => {
     dir = mkdtempSync(join(tmpdir(), 'tp-frame-'));
     // `npm test` builds first; when developing, rebuild dist/ if the framing sources are newer than it.
     const built = join(ROOT, 'dist/src/vectors/frame-kinds.js');
-    const sources = ['src/vectors/frame-kinds.ts', 'src/frame/reassembler.ts', 'src/frame/gateway.ts', 'src/frame/judge.ts'];
+    const sources = ['src/vectors/frame-kinds.ts', ...readdirSync(join(ROOT, 'src/frame')).map((f) => `src/frame/${f}`)];
     const stale = !existsSync(built) || sources.some((s) => statSync(join(ROOT, s)).mtimeMs > statSync(built).mtimeMs);
     // tsc still emits when another area's file has a type error; its exit status is not ours to judge here.
     if (stale) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });

@@ -13,13 +13,14 @@ export const SLAB_BODY_SLACK = 16;
 export const SLAB_MAX = 4096;
 
 export class SlabAllocator {
-  private slab = new ArrayBuffer(SLAB_SIZE);
-  private off = 0;
+  // The first slab is made on first use: an idle tunnel's packer or endpoint holds none.
+  private slab: ArrayBuffer | undefined = undefined;
+  private off = SLAB_SIZE;
 
   /** A fresh `n`-byte view (zeroed or about to be fully written by the caller). */
   alloc(n: number): Uint8Array {
     if (n > SLAB_MAX) return new Uint8Array(n);
-    if (this.off + n > SLAB_SIZE) {
+    if (this.slab === undefined || this.off + n > SLAB_SIZE) {
       this.slab = new ArrayBuffer(SLAB_SIZE);
       this.off = 0;
     }
@@ -28,4 +29,11 @@ export class SlabAllocator {
     this.off += (n + 7) & ~7;
     return v;
   }
+}
+
+let shared: SlabAllocator | undefined;
+
+/** The allocator packers and endpoints use unless given one: one per thread, so thousands of tunnels share slabs. */
+export function sharedAllocator(): SlabAllocator {
+  return (shared ??= new SlabAllocator());
 }

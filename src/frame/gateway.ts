@@ -17,7 +17,7 @@ import { creatorStrip, checkHopKeys, type HopKeys } from '../tunnel/hop-node.js'
 import {
   checkDelivery, type Delivery, firstInstrSize, MSG_ID_SIZE, writeFirstInstr, writeFollowOnInstr, writeU32,
 } from './delivery.js';
-import { SLAB_BODY_SLACK, SlabAllocator } from './alloc.js';
+import { SLAB_BODY_SLACK, type SlabAllocator, sharedAllocator } from './alloc.js';
 import { checksum32 } from './hash.js';
 import { fillNonZero, type RandomSource, randomU32, systemRandom } from './random.js';
 
@@ -54,8 +54,8 @@ export interface GatewayOptions {
   timer?: FlushTimer;
   random?: RandomSource;
   /**
-   * Where bodies are carved from (default: a private one). Bodies share 64 KiB slabs: a body's `.buffer` holds
-   * other bodies too (src/frame/alloc.ts).
+   * Where bodies are carved from (default: the thread's shared one). Bodies share 64 KiB slabs: a body's `.buffer`
+   * holds other bodies too (src/frame/alloc.ts).
    */
   allocator?: SlabAllocator;
 }
@@ -109,7 +109,7 @@ export class GatewayPacker {
     this.flushDelayMs = delay;
     this.timer = opts.timer ?? realTimer;
     this.random = opts.random ?? systemRandom;
-    this.alloc = opts.allocator ?? new SlabAllocator();
+    this.alloc = opts.allocator ?? sharedAllocator();
   }
 
   /** Bytes of pairs in the open body (0: no open body). */

@@ -6,7 +6,7 @@ export type {
   OutboundEndpointReassemblerOptions, OutboundEndpointHandlers, InboundEndpointReassemblerOptions, EndpointLimits, EndpointDropReason,
 } from './endpoint.js';
 export {
-  Reassembler, ReassemblyPool, BODY_DROP_REASONS, MESSAGE_DROP_REASONS, DEFAULT_EXPIRY_MS,
+  Reassembler, ReassemblyPool, sharedReassemblyPool, BODY_DROP_REASONS, MESSAGE_DROP_REASONS, DEFAULT_EXPIRY_MS,
   DEFAULT_MAX_MESSAGES_PER_TUNNEL, DEFAULT_MAX_BYTES_PER_TUNNEL, DEFAULT_MAX_MESSAGES_GLOBAL, DEFAULT_MAX_BYTES_GLOBAL,
 } from './reassembler.js';
 export type {
@@ -14,7 +14,7 @@ export type {
 } from './reassembler.js';
 export type { Delivery, DeliveryType, DeliveredMessage } from './delivery.js';
 export { BufferedRandom, systemRandom } from './random.js';
-export { SlabAllocator, SLAB_MAX } from './alloc.js';
+export { SlabAllocator, SLAB_MAX, sharedAllocator } from './alloc.js';
 export type { RandomSource } from './random.js';
 export { judgeGateway, reassembleAll, maxBodiesFor } from './judge.js';
 export type { JudgeResult } from './judge.js';

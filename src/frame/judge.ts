@@ -6,7 +6,7 @@ import { applyHops, type HopKeys } from '../tunnel/hop-node.js';
 import type { DeliveredMessage } from './delivery.js';
 import type { GatewayItem } from './gateway.js';
 import { readU32 } from './delivery.js';
-import { Reassembler } from './reassembler.js';
+import { Reassembler, ReassemblyPool } from './reassembler.js';
 
 export interface JudgeResult {
   pass: boolean;
@@ -37,6 +37,7 @@ export function reassembleAll(bodies: readonly Uint8Array[]): { delivered: Deliv
     expiryMs: Infinity,
     maxMessagesPerTunnel: Infinity,
     maxBytesPerTunnel: Infinity,
+    pool: new ReassemblyPool({ maxMessages: Infinity, maxBytes: Infinity }),
     clock: () => 0,
   });
   let dropped = 0;

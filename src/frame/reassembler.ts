@@ -15,7 +15,7 @@ import {
   PADDING_OFFSET, PAIRS_MAX, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { DELIVERY_NAMES, type DeliveredMessage, readU32 } from './delivery.js';
-import { SlabAllocator } from './alloc.js';
+import { type SlabAllocator, sharedAllocator } from './alloc.js';
 import { checksum32 } from './hash.js';
 
 /** Default lifetime of a partial message (see docs/readme/frame.md, "Expiry"). */
@@ -55,9 +55,9 @@ export interface ReassemblerOptions {
   expiryMs?: number;
   maxMessagesPerTunnel?: number;
   maxBytesPerTunnel?: number;
-  /** Shared caps; by default each reassembler gets a private pool with the default global caps. */
+  /** The global caps: default the thread's shared pool (sharedReassemblyPool(), default limits). */
   pool?: ReassemblyPool;
-  /** Where delivered messages and fragment copies are carved from (share one per thread to share slabs). */
+  /** Where delivered messages and fragment copies are carved from: default the thread's shared allocator. */
   allocator?: SlabAllocator;
 }
 
@@ -131,6 +131,20 @@ export class ReassemblyPool {
   }
 }
 
+let sharedPool: ReassemblyPool | undefined;
+
+/** The pool reassemblers use unless given one: one per thread, with the default global caps. */
+export function sharedReassemblyPool(): ReassemblyPool {
+  return (sharedPool ??= new ReassemblyPool());
+}
+
+/**
+ * Checksum scratch shared by all reassemblers of the thread (used only inside validate, which calls out to nothing
+ * but the hash): pairs || IV, and its view for a body without padding (the usual full body) made once.
+ */
+const scratch = new Uint8Array(PAIRS_MAX + IV_SIZE);
+const scratchFull = scratch.subarray(0, PAIRS_MAX + IV_SIZE);
+
 /** How far beyond the received bytes a first buffer may reach on the strength of the I2NP size hint. */
 const INITIAL_AHEAD = 8 * FOLLOW_ON_MAX;
 
@@ -152,9 +166,6 @@ export class Reassembler {
   readonly drops: Record<ReassemblyDropReason, number>;
   private readonly onMessage: (m: DeliveredMessage) => void;
   private readonly clock: () => number;
-  private readonly scratch = new Uint8Array(PAIRS_MAX + IV_SIZE);
-  /** The scratch as hashed for a body without padding (the usual full body): no view per body. */
-  private readonly scratchFull = this.scratch.subarray(0, PAIRS_MAX + IV_SIZE);
   private readonly alloc: SlabAllocator;
   /** Earliest time a partial of this endpoint can be due (Infinity when none): push skips the sweep before it. */
   private due = Infinity;
@@ -168,8 +179,8 @@ export class Reassembler {
     this.expiryMs = positive(opts.expiryMs, DEFAULT_EXPIRY_MS, 'expiryMs');
     this.maxMessages = positive(opts.maxMessagesPerTunnel, DEFAULT_MAX_MESSAGES_PER_TUNNEL, 'maxMessagesPerTunnel');
     this.maxBytes = positive(opts.maxBytesPerTunnel, DEFAULT_MAX_BYTES_PER_TUNNEL, 'maxBytesPerTunnel');
-    this.pool = opts.pool ?? new ReassemblyPool();
-    this.alloc = opts.allocator ?? new SlabAllocator();
+    this.pool = opts.pool ?? sharedReassemblyPool();
+    this.alloc = opts.allocator ?? sharedAllocator();
     this.drops = Object.fromEntries(
       [...BODY_DROP_REASONS, ...MESSAGE_DROP_REASONS].map((r) => [r, 0]),
     ) as Record<ReassemblyDropReason, number>;
@@ -229,10 +240,10 @@ export class Reassembler {
     const start = sep + 1;
     // checksum = SHA-256(body[start..end) || IV)[0..3] (tunnel-message.md §2.1)
     const n = end - start;
-    const s = this.scratch;
+    const s = scratch;
     s.set(n === PAIRS_MAX ? body.subarray(start) : body.subarray(start, end), 0);
     for (let i = 0; i < IV_SIZE; i++) s[n + i] = body[IV_OFFSET + i]!;
-    const c = checksum32(n === PAIRS_MAX ? this.scratchFull : s.subarray(0, n + IV_SIZE));
+    const c = checksum32(n === PAIRS_MAX ? scratchFull : s.subarray(0, n + IV_SIZE));
     if (c !== readU32(body, CHECKSUM_OFFSET)) return 'bad-checksum';
     // Whole-body validation (vectors-format.md, "Endpoint rules").
     let off = start;
