@@ -49,7 +49,7 @@ export interface PoolLimits {
 export interface ReassemblerOptions {
   /** Receives each complete message, in completion order. */
   onMessage: (m: DeliveredMessage) => void;
-  /** Milliseconds; default Date.now. */
+  /** Milliseconds; default Date.now. Reassemblers sharing a pool must share a clock (the pool sweeps them all). */
   clock?: () => number;
   /** Partial messages older than this (ms since their first fragment) are discarded. Infinity disables. */
   expiryMs?: number;
