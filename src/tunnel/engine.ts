@@ -12,7 +12,6 @@
 // rewrite. Messages of one tunnel hop in a batch are transformed together (the fast paths of the backend).
 // Backends (LayerEngineOptions.backend): 'node' (aes-node.ts), 'wasm' (assembly/layer.ts via wasm-backend.ts),
 // 'hybrid' (AES: WASM ECB for the IV steps of the batch, node:crypto CBC), 'auto' = hybrid for AES, wasm for ChaCha.
-import { randomFillSync } from 'node:crypto';
 import {
   AES256_KEY_SIZE, DATA_OFFSET, IV_OFFSET, MAX_BATCH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
   STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE,
@@ -111,7 +110,6 @@ export class LayerEngine {
   private wasmLayer: WasmLayer | null = null;
   readonly replay: ReplayFilter;
   private readonly now: () => number;
-  private readonly random: (out: Uint8Array) => void;
   private readonly graceMs: number;
   /** Tunnels found by body[0..3] of TunnelData from the network: participant, OBEP, IBEP. */
   private readonly received = new Map<number, TunnelState>();
@@ -139,7 +137,6 @@ export class LayerEngine {
     this.flavor = options.flavor;
     this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({ messagesPerSecond: 100 }));
     this.now = hooks.now ?? Date.now;
-    this.random = hooks.random ?? ((out) => { randomFillSync(out); });
     this.graceMs = options.graceMs ?? TUNNEL_GRACE_MS;
   }
 
@@ -667,11 +664,6 @@ export class LayerEngine {
     if (w && st.inSlot >= 0) out.push(w.chachaSlotView(st.inSlot));
     if (w && st.outSlot >= 0) out.push(w.chachaSlotView(st.outSlot));
     return out;
-  }
-
-  /** Fills `out` with gateway randomness (IVs / nonces) from the engine's random source. */
-  randomIv(out: Uint8Array): void {
-    this.random(out);
   }
 }
 

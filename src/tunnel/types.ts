@@ -121,10 +121,8 @@ export interface LayerEngineOptions {
 
 /** Things that cannot be posted to a worker: given to the engine directly (tests, embedding routers). */
 export interface LayerEngineHooks {
-  /** Clock in epoch ms (default Date.now). */
+  /** Clock in epoch ms (default Date.now): tunnel expiry and the replay filter's window. */
   now?: () => number;
-  /** Randomness for gateway nonces (default crypto.getRandomValues). */
-  random?: (out: Uint8Array) => void;
 }
 
 /**
