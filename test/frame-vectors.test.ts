@@ -98,3 +98,18 @@ describe('through the CLI', () => {
     expect(JSON.parse(r.stdout).results[0].pass).toBe(false);
   });
 });
+
+describe('public API', () => {
+  it('src/index.ts exports the framing and I2NP pieces', async () => {
+    const api = await import('../src/index.js');
+    for (const name of [
+      'GatewayPacker', 'packMessages', 'OutboundEndpointReassembler', 'InboundEndpointReassembler', 'Reassembler',
+      'ReassemblyPool', 'sharedReassemblyPool', 'SlabAllocator', 'sharedAllocator', 'judgeGateway', 'reassembleAll',
+      'encodeI2np', 'decodeI2np', 'encodeTunnelGateway', 'decodeTunnelGateway', 'encodeTunnelData', 'decodeTunnelData',
+      'encodeData', 'decodeData', 'encodeDeliveryStatus', 'decodeDeliveryStatus', 'MessageTooLargeError',
+    ]) {
+      expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
+    }
+    expect(api.DEFAULT_EXPIRY_MS).toBe(10_000);
+  });
+});
