@@ -526,7 +526,8 @@ export class LayerEngine {
       const slot = st.hops[0]!.slotB;
       for (const i of st.pending) {
         const o = i * TUNNEL_DATA_SIZE + IV_OFFSET;
-        u8.set(bodies.subarray(o, o + 16), io + 16 * k);
+        const d = io + 16 * k;
+        for (let j = 0; j < 16; j++) u8[d + j] = bodies[o + j]!;
         w.setSlots(k, slot, 0);
         k++;
       }
@@ -549,7 +550,8 @@ export class LayerEngine {
       const rewrite = st.code !== ROLE_OBEP;
       for (const i of st.pending) {
         const o = i * TUNNEL_DATA_SIZE;
-        bodies.set(u8.subarray(io + 16 * k, io + 16 * k + 16), o + IV_OFFSET);
+        const d = io + 16 * k;
+        for (let j = 0; j < 16; j++) bodies[o + IV_OFFSET + j] = u8[d + j]!;
         if (rewrite) writeId(bodies, o, st.nextTunnelId);
         k++;
       }
