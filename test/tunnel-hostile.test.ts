@@ -92,3 +92,28 @@ describe('key slots', () => {
     expect(engine.activeTunnels).toBe(0);
   });
 });
+
+describe('gateway tunnels expire too', () => {
+  for (const backend of ['node', 'wasm', 'hybrid'] as const) {
+    it(`${backend}: an OBGW past expiry + grace answers STATUS_EXPIRED_TUNNEL and its keys are zero after a sweep`, () => {
+      const rnd = seededRandom(30);
+      let now = 1_000_000;
+      const engine = new LayerEngine({ backend, graceMs: 1000 }, { now: () => now });
+      engine.join({ role: 'obgw', layer: 'aes', gatewayTunnelId: 3, firstHopTunnelId: 4, firstHop: 5, hops: [randomHop(rnd), randomHop(rnd)], expiresAt: now + 5000 });
+      const held = engine.debugKeyMaterial(3, true);
+      expect(held.some((k) => k.some((b) => b !== 0))).toBe(true);
+      const b = makeBatch([withId(rnd(1028), 3)]);
+      expect(engine.processGateway(b)).toBe(1);
+      now += 5999;
+      engine.sweep();
+      expect(engine.activeTunnels).toBe(1);
+      now += 1;
+      engine.sweep();
+      expect(engine.activeTunnels).toBe(0);
+      expect(held.every((k) => k.every((x) => x === 0))).toBe(true);
+      const late = makeBatch([withId(rnd(1028), 3)]);
+      expect(engine.processGateway(late)).toBe(0);
+      expect(late.status[0]).toBe(2); // STATUS_EXPIRED_TUNNEL
+    });
+  }
+});
