@@ -312,7 +312,7 @@ export class DataPlane extends EventEmitter {
         // like a crash; not seen in practice).
         shard.pool = new Piscina({
           filename: workerFile, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: this.pipeline,
-          stricterFIFO: true, workerData: setup, name: 'default',
+          stricterFIFO: true, recordTiming: false, workerData: setup, name: 'default',
         });
         // Crashes surface as rejected tasks; the pool's own 'error' event must not bring the process down.
         shard.pool.on('error', () => {});
