@@ -1,8 +1,9 @@
 // Worker-pool data plane workloads (issue 6): the participant hop run by `createDataPlane` on N worker threads.
 //   pool-aes-hop     AES participant hop through the data plane, 64 tunnels spread over the shards
 //   pool-chacha-hop  ChaCha participant hop of our profile (AEAD open, layer, AEAD seal) through the data plane
-// One run() pushes `batch x threads x 16` messages (the data plane cuts them into tasks of `batch`) and waits until
-// all are handed out, so each worker has several tasks per run. Rows:
+// One run() pushes `batch x threads x 32` messages (the data plane cuts them into tasks of `batch`) and waits until
+// all are handed out: 32 tasks per worker, so the fill at the start and the drain at the end of each run (which a
+// continuous producer does not pay) weigh little. Rows:
 //   tunnelplane   the data plane with `threads` workers (default memory: 'transfer', sharded tunnels)
 //   tunnelplane-shared  the same with memory: 'shared' (kept to compare the two ways of moving batches)
 //   engine-loop   the same messages through one LayerEngine on the calling thread, `batch` at a time: the
@@ -20,7 +21,7 @@ import { defineWorkload, type Implementation, type Rng } from '../types.js';
 
 const BODY = 1028;
 const TUNNELS = 64;
-const TASKS_PER_WORKER = 16;
+const TASKS_PER_WORKER = 32;
 
 interface PoolInput {
   count: number;
