@@ -53,7 +53,7 @@ async function soak(): Promise<void> {
   const total = Number(arg('messages', '10000000'));
   const threads = Number(arg('threads', String(availableParallelism())));
   const batch = Number(arg('batch', '256'));
-  const memory = arg('memory-mode', 'transfer') as 'shared' | 'transfer';
+  const memory = arg('memory-mode', 'shared') as 'shared' | 'transfer';
   const engineLoop = process.argv.includes('--engine-loop');
   const rng = createRng('pool-soak');
   const tunnels: TunnelConfig[] = [];

@@ -4,8 +4,8 @@
 // One run() pushes `batch x threads x 32` messages (the data plane cuts them into tasks of `batch`) and waits until
 // all are handed out: 32 tasks per worker, so the fill at the start and the drain at the end of each run (which a
 // continuous producer does not pay) weigh little. Rows:
-//   tunnelplane   the data plane with `threads` workers (default memory: 'transfer', sharded tunnels)
-//   tunnelplane-shared  the same with memory: 'shared' (kept to compare the two ways of moving batches)
+//   tunnelplane   the data plane with `threads` workers (default memory: 'shared', sharded tunnels)
+//   tunnelplane-transfer  the same with memory: 'transfer' (kept to compare the two ways of moving batches)
 //   engine-loop   the same messages through one LayerEngine on the calling thread, `batch` at a time: the
 //                 single-thread batch loop the pool is measured against (pool at threads 1 / engine-loop = dispatch
 //                 efficiency; at threads N = speedup over one core)
@@ -74,9 +74,9 @@ function filter(): SharedArrayBuffer {
 
 function poolImpl(memory: 'shared' | 'transfer'): Implementation<PoolInput> {
   return {
-  description: memory === 'transfer'
-    ? 'createDataPlane: `threads` workers, one LayerEngine each, batch buffers moved to the worker and back'
-    : 'createDataPlane with memory: shared (SharedArrayBuffer batch slots, a task names its slot)',
+  description: memory === 'shared'
+    ? 'createDataPlane: `threads` workers, one LayerEngine each, SharedArrayBuffer batch slots'
+    : 'createDataPlane with memory: transfer (batch buffers moved to the worker and back, input kept for retries)',
   async setup(inp, ctx) {
     let cur: Uint8Array = inp.bodies;
     let next: Uint8Array = new Uint8Array(cur.length);
@@ -151,7 +151,7 @@ export const workloads = [
     description: 'AES participant hop through the worker-pool data plane (64 tunnels, sharded by tunnel id)',
     ceiling: { algorithm: 'aes-256-cbc' },
     input: (batch, rng, ctx) => poolInput(batch, ctx.threads, rng, false),
-    impls: { tunnelplane: poolImpl('transfer'), 'tunnelplane-shared': poolImpl('shared'), 'engine-loop': engineLoop },
+    impls: { tunnelplane: poolImpl('shared'), 'tunnelplane-transfer': poolImpl('transfer'), 'engine-loop': engineLoop },
   }),
   defineWorkload<PoolInput>({
     ...common,
@@ -159,6 +159,6 @@ export const workloads = [
     description: 'ChaCha participant hop of our profile through the worker-pool data plane (64 tunnels)',
     ceiling: { algorithm: 'chacha20' },
     input: (batch, rng, ctx) => poolInput(batch, ctx.threads, rng, true),
-    impls: { tunnelplane: poolImpl('transfer'), 'tunnelplane-shared': poolImpl('shared'), 'engine-loop': engineLoop },
+    impls: { tunnelplane: poolImpl('shared'), 'tunnelplane-transfer': poolImpl('transfer'), 'engine-loop': engineLoop },
   }),
 ];
