@@ -13,6 +13,8 @@ export interface BatchEngine {
   end(tunnelId: number, gateway: boolean): void;
   processReceived(batch: LayerBatch): void;
   processGateway(batch: LayerBatch): void;
+  /** Forgets ended tunnels after their tombstone time (the engine also does it inside batch calls). */
+  sweep?(): void;
 }
 
 export type EngineFactory = (options: LayerEngineOptions) => BatchEngine;

@@ -759,6 +759,7 @@ export class DataPlane extends EventEmitter {
 
   /** Forgets (and wipes) the configs of tunnels past expiresAt + grace. */
   private sweepExpired(now: number): void {
+    this.validator.sweep?.(); // its join-then-end checks leave tombstones; it never runs a batch that would sweep
     for (const shard of this.shards) {
       for (const [key, c] of shard.base) {
         if ((c.expiresAt ?? Infinity) + this.graceMs >= now) continue;
