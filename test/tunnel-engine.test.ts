@@ -30,9 +30,10 @@ for (const backend of BACKENDS) {
       for (const t of tunnels) {
         engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: t.rx, nextTunnelId: t.next, nextHop: t.nextHop, ...t.hop });
       }
-      // 64 and 130: one tunnel (per-tunnel fast paths, interleaved CBC from 48 messages); others spread.
-      for (const size of [1, 2, 5, 64, 130, 200]) {
-        const which = Array.from({ length: size }, (_, i) => (size === 64 || size === 130 ? 3 : (i * 5 + size) % tunnels.length));
+      // 64 and 130: one tunnel (per-tunnel fast paths, interleaved CBC from 48 messages); 150: one tunnel with 60+
+      // messages (interleaved) mixed with small groups of the others (hybrid: WASM IV steps); others spread.
+      for (const size of [1, 2, 5, 64, 130, 150, 200]) {
+        const which = Array.from({ length: size }, (_, i) => (size === 64 || size === 130 || (size === 150 && i % 5 < 2) ? 3 : (i * 5 + size) % tunnels.length));
         const inputs = which.map((w) => withId(rnd(1028), tunnels[w]!.rx));
         const batch = makeBatch(inputs, which.map((w) => 900 + w));
         expect(engine.processReceived(batch)).toBe(size);

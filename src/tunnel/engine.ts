@@ -43,8 +43,16 @@ const SWEEP_INTERVAL_MS = 1000;
  * measured 1.1x faster at 64 messages, 1.5x at 256, slower below ~48).
  */
 const INTERLEAVED_CBC_MIN = 48;
-/** Hybrid backend: a tunnel with at least this many messages in a batch does its IV steps with node:crypto ECB. */
-const HYBRID_NODE_ECB_MIN = 4;
+/**
+ * Hybrid backend: a tunnel with at least this many messages in a batch takes the node path (encryptInterleaved);
+ * below it, its messages get the WASM IV steps and one CBC call each. The node path below INTERLEAVED_CBC_MIN
+ * (node:crypto ECB for the IV steps, then a CBC call per message) costs two more node:crypto calls per tunnel, and
+ * every call returns a fresh Buffer whose backing store V8 frees on a helper thread (concurrent ArrayBuffer
+ * sweeping): measured with bench/scaling-probe.ts, 4 messages per tunnel cost 4.6 us of process CPU per message
+ * that way against 3.9 us here (batch 256, 64 tunnels: 258k -> 292k msg/s on one thread, and the helper thread's
+ * share, which does not scale to more worker threads, fell from 0.19 to 0.13 cores).
+ */
+const HYBRID_NODE_MIN = INTERLEAVED_CBC_MIN;
 
 interface HopState {
   layer: LayerType;
@@ -516,9 +524,9 @@ export class LayerEngine {
     let k = 0;
     for (const st of touched) {
       if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
-      if (st.pending.length >= HYBRID_NODE_ECB_MIN) {
-        // Several messages of one tunnel: node:crypto's ECB over all their IVs (two calls) beats the bitsliced WASM
-        // ECB per block; this tunnel takes the node path and is skipped below.
+      if (st.pending.length >= HYBRID_NODE_MIN) {
+        // Many messages of one tunnel: CBC run sideways across them with node:crypto ECB (63 calls for the group,
+        // fewer than one per message) beats a CBC call per message; this tunnel takes the node path.
         this.transform(st, bodies, status);
         st.pending.length = 0;
         continue;
