@@ -133,3 +133,37 @@ export function aesLayerBatch(n: i32, decrypt: i32): i32 {
   wipe(MSG_PARAM_BASE, n << 4);
   return n;
 }
+
+/**
+ * One step of CBC encryption run "sideways" across n messages of one tunnel (the hybrid backend's large groups):
+ * the AES itself is node:crypto ECB with the layer key over MSG_PARAM[0..16n) between the steps; this kernel does
+ * the scatter / gather around it, in place on the messages MSG[i*1028, +1028) (data at DATA_OFFSET).
+ *   j = -1: MSG_PARAM[16i..] (X_i, the CBC IV, on entry) ^= data block 0 of message i: the first ECB input.
+ *   0 <= j < 62: MSG_PARAM[16i..] holds c_ij = E(p_ij ^ c_i,j-1); store it as data block j of message i and leave
+ *     data block j+1 ^ c_ij there (the next ECB input).
+ *   j = 62 (the last block): store only.
+ * Returns n, or -1 (nothing touched) for n or j out of range.
+ */
+export function cbcSidewaysStep(n: i32, j: i32): i32 {
+  const blocks = DATA_SIZE >> 4;
+  if (n < 0 || n > MAX_BATCH || j < -1 || j >= blocks) return -1;
+  for (let i = 0; i < n; i++) {
+    const p = MSG_PARAM_BASE + (<usize>i << 4);
+    const m = MSG_BASE + <usize>i * TUNNEL_DATA_SIZE + <usize>DATA_OFFSET;
+    if (j < 0) {
+      store<u64>(p, load<u64>(p) ^ load<u64>(m));
+      store<u64>(p, load<u64>(p, 8) ^ load<u64>(m, 8), 8);
+      continue;
+    }
+    const d = m + (<usize>j << 4);
+    const c0 = load<u64>(p);
+    const c1 = load<u64>(p, 8);
+    store<u64>(d, c0);
+    store<u64>(d, c1, 8);
+    if (j + 1 < blocks) {
+      store<u64>(p, c0 ^ load<u64>(d, 16));
+      store<u64>(p, c1 ^ load<u64>(d, 24), 8);
+    }
+  }
+  return n;
+}

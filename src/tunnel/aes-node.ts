@@ -132,6 +132,34 @@ export class NodeAesHop {
     for (let i = 0; i < n; i++) buf.set(iv2.subarray(i * 16, i * 16 + 16), at[i]! + IV_OFFSET);
   }
 
+  /**
+   * encryptInterleaved with the scatter / gather in WASM (hybrid backend): the n messages are in `mem` at
+   * msg + i*1028, the ECB blocks at param + 16i (both in WASM memory), and `step(n, j)` is the kernel that moves
+   * block j of every message between the ECB output and the bodies (assembly/layer.ts cbcSidewaysStep). The same
+   * node:crypto calls as encryptInterleaved (2 + 63 for the group), without the JavaScript word loops.
+   */
+  encryptSideways(mem: Uint8Array, msg: number, param: number, n: number, step: (n: number, j: number) => void): void {
+    const [ecb] = this.encObjects();
+    if (!this.ecbLayer) this.ecbLayer = createCipheriv('aes-256-ecb', this.layerKey, null).setAutoPadding(false);
+    const layer = this.ecbLayer;
+    const blk = mem.subarray(param, param + n * 16);
+    for (let i = 0; i < n; i++) {
+      const o = msg + i * TUNNEL_DATA_SIZE + IV_OFFSET;
+      blk.set(mem.subarray(o, o + IV_SIZE), i * 16);
+    }
+    const x = ecb.update(blk); // X_i, the CBC IV of message i
+    blk.set(x);
+    step(n, -1);
+    for (let j = 0; j < DATA_SIZE / 16; j++) {
+      blk.set(layer.update(blk));
+      step(n, j);
+    }
+    const iv2 = ecb.update(x);
+    for (let i = 0; i < n; i++) mem.set(iv2.subarray(i * 16, i * 16 + 16), msg + i * TUNNEL_DATA_SIZE + IV_OFFSET);
+    x.fill(0);
+    blk.fill(0);
+  }
+
   /** P^-1 in place on the messages at `at[0..n)`. `scratch` must hold n*1008 bytes. */
   decrypt(buf: Uint8Array, at: ArrayLike<number>, n: number, scratch: Uint8Array): void {
     const [ecb, cbc] = this.decObjects();

@@ -44,15 +44,15 @@ const SWEEP_INTERVAL_MS = 1000;
  */
 const INTERLEAVED_CBC_MIN = 48;
 /**
- * Hybrid backend: a tunnel with at least this many messages in a batch takes the node path (encryptInterleaved);
- * below it, its messages get the WASM IV steps and one CBC call each. The node path below INTERLEAVED_CBC_MIN
+ * Hybrid backend: a tunnel with at least this many messages in a batch runs CBC sideways (aes-node.ts
+ * encryptSideways); below it, its messages get the WASM IV steps and one CBC call each. The node path below INTERLEAVED_CBC_MIN
  * (node:crypto ECB for the IV steps, then a CBC call per message) costs two more node:crypto calls per tunnel, and
  * every call returns a fresh Buffer whose backing store V8 frees on a helper thread (concurrent ArrayBuffer
  * sweeping): measured with bench/scaling-probe.ts, 4 messages per tunnel cost 4.6 us of process CPU per message
  * that way against 3.9 us here (batch 256, 64 tunnels: 258k -> 292k msg/s on one thread, and the helper thread's
  * share, which does not scale to more worker threads, fell from 0.19 to 0.13 cores).
  */
-const HYBRID_NODE_MIN = INTERLEAVED_CBC_MIN;
+const HYBRID_SIDEWAYS_MIN = INTERLEAVED_CBC_MIN;
 
 interface HopState {
   layer: LayerType;
@@ -524,10 +524,19 @@ export class LayerEngine {
     let k = 0;
     for (const st of touched) {
       if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
-      if (st.pending.length >= HYBRID_NODE_MIN) {
+      if (st.pending.length >= HYBRID_SIDEWAYS_MIN) {
         // Many messages of one tunnel: CBC run sideways across them with node:crypto ECB (63 calls for the group,
-        // fewer than one per message) beats a CBC call per message; this tunnel takes the node path.
-        this.transform(st, bodies, status);
+        // fewer than one per message) beats a CBC call per message. The messages go through WASM memory (MSG and
+        // MSG_PARAM; the IV staging below uses IO and MSG_SLOT_A), where a kernel does the block scatter / gather.
+        const idx = st.pending;
+        const n = idx.length;
+        for (let m = 0; m < n; m++) w.put(m, bodies, idx[m]!);
+        st.hops[0]!.aes!.encryptSideways(u8, w.msg, w.param, n, w.sidewaysStep);
+        const rewrite = st.code !== ROLE_OBEP;
+        for (let m = 0; m < n; m++) {
+          w.get(m, bodies, idx[m]!);
+          if (rewrite) writeId(bodies, idx[m]! * TUNNEL_DATA_SIZE, st.nextTunnelId);
+        }
         st.pending.length = 0;
         continue;
       }

@@ -55,7 +55,7 @@ export class WasmLayer {
     this.keyIn = r.KEY_IN;
     const e = this.inst.exports;
     this.fn = {};
-    for (const name of ['aesEcbIo', 'aesLayerBatch', 'chachaLayerBatch', 'aesSetKeys', 'aesClearSlots', 'aesSlotPtr', 'chachaSetKeys', 'chachaClearKeys', 'chachaSlotPtr']) {
+    for (const name of ['aesEcbIo', 'aesLayerBatch', 'cbcSidewaysStep', 'chachaLayerBatch', 'aesSetKeys', 'aesClearSlots', 'aesSlotPtr', 'chachaSetKeys', 'chachaClearKeys', 'chachaSlotPtr']) {
       const f = e[name];
       if (typeof f !== 'function') throw new Error(`tunnelplane: WASM export ${name} missing (rebuild with npm run build:wasm)`);
       this.fn[name] = f as Fn;
@@ -124,6 +124,12 @@ export class WasmLayer {
     const r = this.fn.aesLayerBatch!(n, decrypt ? 1 : 0);
     if (r !== n) throw new Error(`aesLayerBatch returned ${r}`);
   }
+
+  /** One scatter / gather step of CBC run sideways over message slots 0..n-1 (assembly/layer.ts cbcSidewaysStep). */
+  readonly sidewaysStep = (n: number, j: number): void => {
+    const r = this.fn.cbcSidewaysStep!(n, j);
+    if (r !== n) throw new Error(`cbcSidewaysStep returned ${r}`);
+  };
 
   /** IO region offset (the hybrid backend stages IV blocks there). */
   get io(): number {
