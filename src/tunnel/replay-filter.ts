@@ -13,9 +13,10 @@
 // 32-bit mix of the entry (key random per filter, in the header), so outsiders cannot aim at one bucket.
 //
 // Concurrency: the scan reads cells without Atomics (a torn or stale read only sends us to the CAS, which re-checks);
-// cells are claimed with Atomics.compareExchange. Two threads inserting the same entry at the same
-// instant race for the same first free cell; the loser re-scans and finds the winner's cell (duplicate). The only
-// miss is when the free cell changes between both scans -- possible, rare, and only under an exact-duplicate race.
+// cells are claimed with Atomics.compareExchange. One pass over the bucket both looks for the entry and picks the
+// first free cell, so two threads inserting the same entry at the same instant race for the same cell; the loser
+// re-scans and finds the winner's copy (a duplicate). The only miss: a lower cell of that bucket turns free (swept as
+// stale, or evicted) between the two threads' scans -- rare, and only under an exact-duplicate race.
 //
 // False positives: a fresh entry is reported as seen when a live cell of its bucket has its fingerprint: about
 // (live cells per bucket) / 2^FP_BITS. Sized as below (<= 4 live cells per bucket on average at the design rate),
@@ -184,33 +185,35 @@ export class ReplayFilter {
     const cells = this.cells;
     if (insert) this.sweep(tag, prevTag);
     for (;;) {
-      // 1. Is it there? Compare fingerprints first (one shift and compare per cell), ages only on a match.
-      for (let j = 0; j < BUCKET; j++) {
-        const v = cells[base + j]!;
-        if (v >>> TAG_BITS === fp) {
-          const t = v & TAG_MASK;
-          if (t === tag || t === prevTag) {
-            if (insert) Atomics.add(this.header, H_DUPS, 1);
-            return true;
-          }
-        }
-      }
-      if (!insert) return false;
-      // 2. Claim the first empty or stale cell; if there is none, evict a previous-epoch cell.
-      let j = -1;
-      let evict = -1;
+      // One pass both looks for the entry and picks the cell to claim (the first empty or stale one, else the first
+      // previous-epoch one to evict). Doing both in one pass matters: two threads inserting the same entry then aim
+      // at the same cell, so the loser of the compareExchange re-scans and finds the winner's copy. (With a separate
+      // look-then-claim pass, a thread that looked before the winner's insert and claimed after it would take the
+      // next free cell and accept the entry a second time.)
+      let j = -1, jv = 0;
+      let evict = -1, ev = 0;
       for (let q = 0; q < BUCKET; q++) {
         const v = cells[base + q]!;
         const t = v & TAG_MASK;
-        if (v === 0 || (t !== tag && t !== prevTag)) { j = q; break; }
-        if (evict < 0 && t === prevTag) evict = q;
+        const live = v !== 0 && (t === tag || t === prevTag);
+        if (live) {
+          if (v >>> TAG_BITS === fp) {
+            if (insert) Atomics.add(this.header, H_DUPS, 1);
+            return true;
+          }
+          if (evict < 0 && t === prevTag) { evict = q; ev = v; }
+        } else if (j < 0) {
+          j = q; jv = v;
+        }
       }
-      if (j < 0) j = evict;
+      if (!insert) return false;
+      if (j < 0) { j = evict; jv = ev; }
       if (j < 0) {
         Atomics.add(this.header, H_OVERFLOWS, 1);
         return false;
       }
-      const expected = cells[base + j]!;
+      // Expect exactly what the scan saw: a cell that changed since (another insert) must not be overwritten.
+      const expected = jv;
       if (Atomics.compareExchange(cells, base + j, expected, mine) === expected) {
         if (j === evict) Atomics.add(this.header, H_EVICTIONS, 1);
         this.inserts++;
