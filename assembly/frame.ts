@@ -1,4 +1,4 @@
-// Endpoint body parsing in WASM, kept for the WASM-vs-TypeScript measurement of issue 5 (docs/readme/frame.md,
+// Endpoint body parsing in WASM, kept for the WASM-vs-TypeScript measurement of issue 5 (README.md,
 // "Where the parsing runs"). frameParseBatch(n, withChecksum) checks n decrypted bodies in the MSG region the way
 // src/frame/reassembler.ts validate() does: separator, optional checksum (assembly/sha256.ts), whole-body pair
 // validation. Per body it writes MSG_STATUS (0 ok, 1 no separator, 2 bad checksum, 3 malformed) and MSG_LEN (offset

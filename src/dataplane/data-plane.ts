@@ -5,7 +5,7 @@
 // one thread. Each shard is a one-thread piscina pool (affinity without a custom balancer) over a SharedArrayBuffer
 // of batch slots; a task carries a slot index, a count and the joins / ends to apply before its batch. The main
 // thread keeps, per shard, the tunnel set as of the last delivered batch, so a replacement worker can be brought to
-// exactly that state and the undelivered batches re-run from their untouched input bytes (see docs/readme/dataplane.md).
+// exactly that state and the undelivered batches re-run from their untouched input bytes (see README.md, "Embedding the data plane").
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -56,7 +56,7 @@ export interface DataPlaneOptions {
    * How batches move between threads. 'shared' (default) -- all slots of a shard in one SharedArrayBuffer, a task
    * names its slot, the input stays readable by a replacement worker. 'transfer' -- each slot is an ArrayBuffer
    * moved to its worker and back, and the main thread keeps a copy of each batch's input to re-run it after a crash.
-   * Measured equal at batches of 256 and shared faster at 64 (docs/readme/dataplane.md). Replay journals are shared
+   * Measured equal at batches of 256 and shared faster at 64 (README.md, "Memory"). Replay journals are shared
    * memory in both. Ignored inline.
    */
   memory?: 'shared' | 'transfer';

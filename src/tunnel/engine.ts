@@ -138,7 +138,7 @@ export class LayerEngine {
   constructor(options: LayerEngineOptions = {}, hooks: LayerEngineHooks = {}) {
     const b = options.backend ?? 'auto';
     if (b !== 'auto' && b !== 'wasm' && b !== 'node' && b !== 'hybrid') throw new TypeError(`unknown backend '${String(b)}'`);
-    // 'auto': the faster backend per layer as measured (docs/readme/layer.md): node:crypto for AES (AES-NI against
+    // 'auto': the faster backend per layer as measured (README.md, "Tunnel layers"): node:crypto for AES (AES-NI against
     // a constant-time bitsliced WASM AES), WASM for ChaCha (node:crypto needs a cipher object per nonce).
     this.aesBackend = b === 'auto' ? 'hybrid' : b;
     this.chachaBackend = b === 'auto' || b === 'hybrid' ? 'wasm' : b;
