@@ -100,7 +100,25 @@ type Kernel = (...args: number[]) => number;
 
 const wasmTables = new WeakMap<WasmInstance, SlotTable>();
 
-class WasmAes implements Aes256 {
+/** The ECB entry points both backends share: each backend supplies `ecb`. */
+abstract class AesEcbMethods {
+  protected abstract ecb(decrypt: boolean, slot: number, data: Uint8Array, out: Uint8Array | undefined): Uint8Array;
+
+  ecbEncrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array { return this.ecb(false, slot, data, out); }
+  ecbDecrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array { return this.ecb(true, slot, data, out); }
+
+  encryptBlock(slot: number, block: Uint8Array, out?: Uint8Array): Uint8Array {
+    checkBytes('block', block, AES_BLOCK_SIZE);
+    return this.ecb(false, slot, block, out);
+  }
+
+  decryptBlock(slot: number, block: Uint8Array, out?: Uint8Array): Uint8Array {
+    checkBytes('block', block, AES_BLOCK_SIZE);
+    return this.ecb(true, slot, block, out);
+  }
+}
+
+class WasmAes extends AesEcbMethods implements Aes256 {
   readonly backend: CryptoBackend = 'wasm';
   readonly flavor: WasmFlavor;
   private readonly table: SlotTable;
@@ -109,6 +127,7 @@ class WasmAes implements Aes256 {
   };
 
   constructor(readonly instance: WasmInstance) {
+    super();
     this.flavor = instance.flavor;
     let t = wasmTables.get(instance);
     if (!t) wasmTables.set(instance, (t = new SlotTable()));
@@ -146,7 +165,7 @@ class WasmAes implements Aes256 {
     return this.table.set[slot] === 1;
   }
 
-  private ecb(decrypt: boolean, slot: number, data: Uint8Array, out: Uint8Array | undefined): Uint8Array {
+  protected ecb(decrypt: boolean, slot: number, data: Uint8Array, out: Uint8Array | undefined): Uint8Array {
     this.table.keyed(slot);
     checkBlocks('data', data);
     const o = output(out, data.length);
@@ -160,18 +179,6 @@ class WasmAes implements Aes256 {
     return o;
   }
 
-  ecbEncrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array { return this.ecb(false, slot, data, out); }
-  ecbDecrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array { return this.ecb(true, slot, data, out); }
-
-  encryptBlock(slot: number, block: Uint8Array, out?: Uint8Array): Uint8Array {
-    checkBytes('block', block, AES_BLOCK_SIZE);
-    return this.ecb(false, slot, block, out);
-  }
-
-  decryptBlock(slot: number, block: Uint8Array, out?: Uint8Array): Uint8Array {
-    checkBytes('block', block, AES_BLOCK_SIZE);
-    return this.ecb(true, slot, block, out);
-  }
 
   private cbc(decrypt: boolean, slot: number, iv: Uint8Array, data: Uint8Array, out: Uint8Array | undefined): Uint8Array {
     this.table.keyed(slot);
@@ -278,7 +285,7 @@ interface NodeKey {
 
 const ZERO_IV = Buffer.alloc(16);
 
-class NodeAes implements Aes256 {
+class NodeAes extends AesEcbMethods implements Aes256 {
   readonly backend: CryptoBackend = 'node';
   readonly flavor = undefined;
   private readonly table: SlotTable = new SlotTable();
@@ -317,7 +324,7 @@ class NodeAes implements Aes256 {
     return this.table.set[slot] === 1;
   }
 
-  private ecb(decrypt: boolean, slot: number, data: Uint8Array, out: Uint8Array | undefined): Uint8Array {
+  protected ecb(decrypt: boolean, slot: number, data: Uint8Array, out: Uint8Array | undefined): Uint8Array {
     const k = this.keys.get(this.table.keyed(slot))!;
     checkBlocks('data', data);
     const o = output(out, data.length);
@@ -325,18 +332,6 @@ class NodeAes implements Aes256 {
     return o;
   }
 
-  ecbEncrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array { return this.ecb(false, slot, data, out); }
-  ecbDecrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array { return this.ecb(true, slot, data, out); }
-
-  encryptBlock(slot: number, block: Uint8Array, out?: Uint8Array): Uint8Array {
-    checkBytes('block', block, AES_BLOCK_SIZE);
-    return this.ecb(false, slot, block, out);
-  }
-
-  decryptBlock(slot: number, block: Uint8Array, out?: Uint8Array): Uint8Array {
-    checkBytes('block', block, AES_BLOCK_SIZE);
-    return this.ecb(true, slot, block, out);
-  }
 
   /** CBC-encrypts src into dst[at..] with k, given D(iv) at dIv[dAt..dAt+16). src.length > 0. */
   private encOne(k: NodeKey, dIv: Uint8Array, dAt: number, src: Uint8Array, dst: Uint8Array, at: number): void {
