@@ -227,6 +227,33 @@ for (const subject of SUBJECTS) {
         }
       });
 
+      it('aesEcbIoTwice gives E(b) in place and E(E(b)) beside it, each block with its own slot', () => {
+        const r = rng(SEED ^ 12);
+        const { aes, inst } = subject.make();
+        const e = inst!.exports as unknown as Record<string, (...a: number[]) => number>;
+        const { u8, u32, regions } = inst!;
+        const keys: Uint8Array[] = [];
+        for (let i = 0; i < 12; i++) { keys.push(r.bytes(32)); aes.setKey(200 + i, keys[i]!); }
+        const second = regions.IO + 16 * MAX_BATCH;
+        // 1..4: the SIMD few-lane path (odd and even); 5..17: full and partial groups; 300: many groups.
+        for (const count of [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 300]) {
+          const blocks = r.bytes(16 * count);
+          u8.set(blocks, regions.IO);
+          const slots = Array.from({ length: count }, () => 200 + r.int(12));
+          slots.forEach((s, i) => { u32[(regions.MSG_SLOT_A >>> 2) + i] = s; });
+          expect(e.aesEcbIoTwice!(count)).toBe(0);
+          for (let i = 0; i < count; i++) {
+            const key = keys[slots[i]! - 200]!;
+            const x = nodeEcb(false, key, blocks.subarray(16 * i, 16 * i + 16));
+            expect(toHex(u8.subarray(regions.IO + 16 * i, regions.IO + 16 * i + 16)), `count ${count} block ${i}`).toBe(toHex(x));
+            expect(toHex(u8.subarray(second + 16 * i, second + 16 * i + 16)), `count ${count} block ${i}`).toBe(toHex(nodeEcb(false, key, x)));
+          }
+        }
+        u32[regions.MSG_SLOT_A >>> 2] = AES_KEY_SLOTS;
+        expect(e.aesEcbIoTwice!(1)).toBe(-2);
+        expect(e.aesEcbIoTwice!(MAX_BATCH + 1)).toBe(-1);
+      });
+
       it('pointer kernels compose like the tunnel layer: ECB the IV, CBC under it (IV inside the message), ECB again', () => {
         const r = rng(SEED ^ 6);
         const { aes, inst } = subject.make();

@@ -53,6 +53,8 @@ const INTERLEAVED_CBC_MIN = 48;
  * share, which does not scale to more worker threads, fell from 0.19 to 0.13 cores).
  */
 const HYBRID_SIDEWAYS_MIN = INTERLEAVED_CBC_MIN;
+/** Hybrid backend: messages per chunk of the three passes (IV step, CBC, IV step), so a chunk stays in L1. */
+const HYBRID_CHUNK = 32;
 
 interface HopState {
   layer: LayerType;
@@ -125,11 +127,16 @@ export class LayerEngine {
   private readonly gateways = new Map<number, TunnelState>();
   private readonly touched: TunnelState[] = [];
   private scratch = new Uint8Array(64 * 1008);
+  /** Hybrid AES: the tunnel and body index of each message staged in the current chunk. */
+  private readonly chunkSt: (TunnelState | null)[] = new Array<TunnelState | null>(HYBRID_CHUNK).fill(null);
+  private readonly chunkAt = new Int32Array(HYBRID_CHUNK);
   /** ChaCha replay entries of the current batch (received nonces), checked after the AEAD tag. */
   private readonly chachaEntries = new Uint8Array(MAX_BATCH * 16);
   /** node ChaCha path: a copy of the body being processed, restored when it turns out to be a replay. */
   private readonly saved = new Uint8Array(TUNNEL_DATA_SIZE);
   private batchNow = 0;
+  /** The last Int32 view made by wordsOf (callers usually pass the same buffer batch after batch). */
+  private words: Int32Array | null = null;
   private lastSweep = 0;
   private readonly counters: LayerEngineStats = {
     processed: 0, ok: 0, unknownTunnel: 0, expiredTunnel: 0, replayed: 0, wrongPrevHop: 0, badMac: 0, wrongRole: 0,
@@ -335,7 +342,7 @@ export class LayerEngine {
     const table = gateway ? this.gateways : this.received;
     const touched = this.touched;
     // Word view of the batch for the replay entries (bodies are 1028 = 4 x 257 bytes: every IV is 4-byte aligned).
-    const words = (bodies.byteOffset & 3) === 0 ? new Int32Array(bodies.buffer, bodies.byteOffset, count * 257) : null;
+    const words = this.wordsOf(bodies, count);
     const replay = this.replay;
     const c = this.counters;
     c.processed += count;
@@ -397,6 +404,15 @@ export class LayerEngine {
     for (let i = 0; i < count; i++) if (status[i] === STATUS_OK) ok++;
     c.ok += ok;
     return ok;
+  }
+
+  /** An Int32 view of bodies[0, count x 1028), or null when bodies is not 4-byte aligned. */
+  private wordsOf(bodies: Uint8Array, count: number): Int32Array | null {
+    if ((bodies.byteOffset & 3) !== 0) return null;
+    const w = this.words;
+    // A detached buffer has byteLength 0, so a view of it never passes the length check.
+    if (w !== null && w.buffer === bodies.buffer && w.byteOffset === bodies.byteOffset && w.length >= count * 257) return w;
+    return (this.words = new Int32Array(bodies.buffer, bodies.byteOffset, (bodies.length >> 2) - ((bodies.length >> 2) % 257)));
   }
 
   /** Applies the tunnel's transform to its pending messages (all with STATUS_OK so far). */
@@ -521,6 +537,8 @@ export class LayerEngine {
     const w = this.wasm();
     const u8 = w.u8;
     const io = w.io;
+    const chunkSt = this.chunkSt;
+    const chunkAt = this.chunkAt;
     let k = 0;
     for (const st of touched) {
       if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
@@ -546,34 +564,40 @@ export class LayerEngine {
         const d = io + 16 * k;
         for (let j = 0; j < 16; j++) u8[d + j] = bodies[o + j]!;
         w.setSlots(k, slot, 0);
-        k++;
+        chunkSt[k] = st;
+        chunkAt[k] = i;
+        if (++k === HYBRID_CHUNK) { this.hybridChunk(k, bodies); k = 0; }
       }
+      st.pending.length = 0;
     }
-    if (k === 0) return;
-    w.ecbIo(k);
-    k = 0;
-    for (const st of touched) {
-      if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
-      const aes = st.hops[0]!.aes!;
-      for (const i of st.pending) {
-        aes.cbcEncryptOne(bodies, i * TUNNEL_DATA_SIZE + DATA_OFFSET, u8, io + 16 * k);
-        k++;
-      }
-    }
-    w.ecbIo(k);
-    k = 0;
-    for (const st of touched) {
-      if (st.layer !== 'aes' || st.code === ROLE_OBGW || st.code === ROLE_IBEP) continue;
-      const rewrite = st.code !== ROLE_OBEP;
-      for (const i of st.pending) {
-        const o = i * TUNNEL_DATA_SIZE;
-        const d = io + 16 * k;
-        for (let j = 0; j < 16; j++) bodies[o + IV_OFFSET + j] = u8[d + j]!;
-        if (rewrite) writeId(bodies, o, st.nextTunnelId);
-        k++;
-      }
+    if (k > 0) this.hybridChunk(k, bodies);
+  }
+
+  /**
+   * The rest of the hybrid P for the k messages staged in IO: X = E(ivKey, IV) and IV' = E(ivKey, X) in one WASM call
+   * (they do not depend on the CBC step, and the round keys are prepared once for both), the CBC step under X per
+   * message, then IV' and the next tunnel id written back. Done in chunks of HYBRID_CHUNK messages so a chunk's
+   * bodies are still in L1 between the passes.
+   */
+  private hybridChunk(k: number, bodies: Uint8Array): void {
+    const w = this.wasm();
+    const u8 = w.u8;
+    const io = w.io;
+    const io2 = w.ioTwice;
+    const chunkSt = this.chunkSt;
+    const chunkAt = this.chunkAt;
+    w.ecbIoTwice(k);
+    for (let m = 0; m < k; m++) {
+      const st = chunkSt[m]!;
+      const o = chunkAt[m]! * TUNNEL_DATA_SIZE;
+      st.hops[0]!.aes!.cbcEncryptOne(bodies, o + DATA_OFFSET, u8, io + 16 * m);
+      const d = io2 + 16 * m;
+      for (let j = 0; j < 16; j++) bodies[o + IV_OFFSET + j] = u8[d + j]!;
+      if (st.code !== ROLE_OBEP) writeId(bodies, o, st.nextTunnelId);
+      chunkSt[m] = null;
     }
     u8.fill(0, io, io + 16 * k);
+    u8.fill(0, io2, io2 + 16 * k);
   }
 
   /** ChaCha on the wasm backend, one tunnel's messages per kernel call (the mode depends on the role). */

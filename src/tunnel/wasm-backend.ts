@@ -55,7 +55,7 @@ export class WasmLayer {
     this.keyIn = r.KEY_IN;
     const e = this.inst.exports;
     this.fn = {};
-    for (const name of ['aesEcbIo', 'aesLayerBatch', 'cbcSidewaysStep', 'chachaLayerBatch', 'aesSetKeys', 'aesClearSlots', 'aesSlotPtr', 'chachaSetKeys', 'chachaClearKeys', 'chachaSlotPtr']) {
+    for (const name of ['aesEcbIo', 'aesEcbIoTwice', 'aesLayerBatch', 'cbcSidewaysStep', 'chachaLayerBatch', 'aesSetKeys', 'aesClearSlots', 'aesSlotPtr', 'chachaSetKeys', 'chachaClearKeys', 'chachaSlotPtr']) {
       const f = e[name];
       if (typeof f !== 'function') throw new Error(`tunnelplane: WASM export ${name} missing (rebuild with npm run build:wasm)`);
       this.fn[name] = f as Fn;
@@ -140,6 +140,20 @@ export class WasmLayer {
   ecbIo(n: number): void {
     const r = this.fn.aesEcbIo!(n, 0);
     if (r !== 0) throw new Error(`aesEcbIo returned ${r}`);
+  }
+
+  /**
+   * Both IV steps of the AES layer for blocks IO[16k..16k+16), block k with AES slot MSG_SLOT_A[k]: X = E(IV) in
+   * place and E(X) at ioTwice + 16k.
+   */
+  ecbIoTwice(n: number): void {
+    const r = this.fn.aesEcbIoTwice!(n);
+    if (r !== 0) throw new Error(`aesEcbIoTwice returned ${r}`);
+  }
+
+  /** Where ecbIoTwice leaves the second encryption. */
+  get ioTwice(): number {
+    return this.inst.regions.IO + 16 * MAX_BATCH;
   }
 
   /** ChaCha params of message slot k: AEAD slots and next tunnel id; status reset to OK. */
