@@ -177,6 +177,40 @@ describe('data plane: gateway bodies', () => {
   });
 });
 
+describe('data plane: tunnel placement', () => {
+  it('spreads joined tunnels evenly over the shards and keeps an id on its shard across end and rejoin', async () => {
+    const plane = createDataPlane({ threads: 2, onOutput: () => {} });
+    try {
+      // The benchmark's ids: hashing alone puts 29 of them on one shard and 35 on the other.
+      const w = makeWorkload('dataplane/placement', 1, 64);
+      const ids: number[] = [];
+      for (let t = 0; t < 64; t++) {
+        const id = 0x10000 + t * 104729;
+        ids.push(id);
+        plane.join({ ...(w.tunnels[0] as object), role: 'participant', layer: 'aes', receiveTunnelId: id, nextTunnelId: id, nextHop: 7 } as never);
+      }
+      const count = (s: number): number => ids.filter((id) => plane.shardOfTunnel(id) === s).length;
+      expect([count(0), count(1)]).toEqual([32, 32]);
+      const first = ids.filter((id) => plane.shardOfTunnel(id) === 0).slice(0, 4);
+      for (const id of first) plane.end(id);
+      // Shard 0 now has 28 live tunnels: the next four new ids go there.
+      const fresh = [7, 8, 9, 10].map((k) => 0x7000000 + k);
+      for (const id of fresh) {
+        plane.join({ ...(w.tunnels[0] as object), role: 'participant', layer: 'aes', receiveTunnelId: id, nextTunnelId: id, nextHop: 7 } as never);
+      }
+      expect(fresh.map((id) => plane.shardOfTunnel(id))).toEqual([0, 0, 0, 0]);
+      // An ended id keeps its shard (late messages are reported as expired there) and a rejoin goes back to it.
+      expect(first.map((id) => plane.shardOfTunnel(id))).toEqual([0, 0, 0, 0]);
+      plane.join({ ...(w.tunnels[0] as object), role: 'participant', layer: 'aes', receiveTunnelId: first[0]!, nextTunnelId: first[0]!, nextHop: 7 } as never);
+      expect(plane.shardOfTunnel(first[0]!)).toBe(0);
+      await plane.idle();
+      expect(plane.stats().workers.map((x) => x.tunnels)).toEqual([33, 32]);
+    } finally {
+      await plane.close();
+    }
+  });
+});
+
 describe('data plane: control and lifecycle', () => {
   const w = makeWorkload('dataplane/control', 8, 4);
   const tunnel = w.tunnels[0]! as { receiveTunnelId: number };
@@ -202,8 +236,13 @@ describe('data plane: control and lifecycle', () => {
         plane.push(body(5), 40);
         plane.push(body(6), 41); // pinned to 40
         await plane.idle();
-        expect(got.map((o) => o.status)).toEqual([
-          STATUS_UNKNOWN_TUNNEL, STATUS_OK, STATUS_OK, STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_WRONG_PREV_HOP,
+        // The message pushed before the join is an unknown-tunnel drop on the shard its id hashes to; the joined
+        // tunnel is placed on the least-loaded shard, so that drop may be reported before or after the tunnel's own
+        // messages, which keep their order.
+        const unknown = got.filter((o) => o.status === STATUS_UNKNOWN_TUNNEL);
+        expect(unknown.map((o) => o.body)).toEqual([Buffer.from(body(1)).toString('hex')]);
+        expect(got.filter((o) => o.status !== STATUS_UNKNOWN_TUNNEL).map((o) => o.status)).toEqual([
+          STATUS_OK, STATUS_OK, STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_WRONG_PREV_HOP,
         ]);
         expect(() => plane.join(w.tunnels[0]!)).toThrow(/in use/);
         expect(() => plane.join({ ...w.tunnels[1]!, layerKey: new Uint8Array(5) } as never)).toThrow(RangeError);

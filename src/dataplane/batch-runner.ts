@@ -50,6 +50,15 @@ export class BatchRunner {
   private readonly tableGroup: Int32Array;
   private readonly tableMask: number;
   private readonly prev: Uint32Array;
+  /**
+   * Private (unshared) memory the engine works in: [0, B) the batch in input order, [B, 2B) grouped by tunnel
+   * (B = maxBatch x 1028). Typed-array copies into and out of SharedArrayBuffer memory are slower than between
+   * ordinary buffers (V8 copies shared memory with relaxed atomics), and the engine copies each message a few times
+   * (node:crypto results, IV blocks), so the slot is read with one bulk copy, grouped here with copyWithin, and the
+   * result written back to OUT with one bulk copy.
+   */
+  private readonly work: Uint8Array;
+  private readonly grouped: number;
 
   constructor(
     private readonly factory: EngineFactory,
@@ -72,6 +81,8 @@ export class BatchRunner {
     this.tableGroup = new Int32Array(size);
     this.tableMask = size - 1;
     this.prev = new Uint32Array(maxBatch);
+    this.grouped = maxBatch * TUNNEL_DATA_SIZE;
+    this.work = new Uint8Array(2 * this.grouped);
   }
 
   slot(i: number, moved?: ArrayBuffer): SlotViews {
@@ -128,7 +139,7 @@ export class BatchRunner {
     this.group(v, n);
     const batch = (from: number, to: number): LayerBatch => ({
       count: to - from,
-      bodies: v.outBodies.subarray(from * TUNNEL_DATA_SIZE, to * TUNNEL_DATA_SIZE),
+      bodies: this.work.subarray(this.grouped + from * TUNNEL_DATA_SIZE, this.grouped + to * TUNNEL_DATA_SIZE),
       prevHops: this.prev.subarray(from, to),
       status: v.outStatus.subarray(from, to),
       nextHops: v.outHop.subarray(from, to),
@@ -152,6 +163,7 @@ export class BatchRunner {
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
+    v.outBodies.set(this.work.subarray(this.grouped, this.grouped + n * TUNNEL_DATA_SIZE));
     const result: TaskResult = { busyMs: 0 };
     if (error !== undefined) result.error = error;
     else if (!task.gateway && this.unpinned.size > 0) {
@@ -167,7 +179,7 @@ export class BatchRunner {
     return result;
   }
 
-  /** Stable grouping by tunnel id (body[0..3], big endian): fills outIndex, copies IN -> OUT and prevs. */
+  /** Stable grouping by tunnel id (body[0..3], big endian): fills outIndex, copies IN -> work and prevs. */
   private group(v: SlotViews, n: number): void {
     const { tids, groupOf, groupStart, tableKey, tableGroup, tableMask } = this;
     const inB = v.inBodies;
@@ -202,15 +214,16 @@ export class BatchRunner {
       groupStart[g] = acc;
       acc += c;
     }
-    const { all, inAt, outAt } = v;
     const outIndex = v.outIndex;
     const prev = this.prev;
+    const work = this.work;
+    const base = this.grouped;
+    work.set(inB.subarray(0, n * TUNNEL_DATA_SIZE));
     for (let i = 0; i < n; i++) {
       const dst = groupStart[groupOf[i]!]!++;
       outIndex[dst] = i;
       prev[dst] = v.inPrev[i]!;
-      const from = inAt + i * TUNNEL_DATA_SIZE;
-      all.copyWithin(outAt + dst * TUNNEL_DATA_SIZE, from, from + TUNNEL_DATA_SIZE);
+      work.copyWithin(base + dst * TUNNEL_DATA_SIZE, i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
     }
   }
 }

@@ -1,6 +1,7 @@
 // The embeddable data plane: TunnelData in, processed TunnelData out, on every core.
 //
-// Tunnels are sharded: each tunnel lives on exactly one worker (chosen by a hash of the id its traffic carries), so
+// Tunnels are sharded: each tunnel lives on exactly one worker (the one with the fewest live tunnels when it joins;
+// messages for ids never joined go by a hash of the id), so
 // its keys, its pinned previous hop and its expiry live in one engine, and its messages are processed in order by
 // one thread. Each shard is a one-thread piscina pool (affinity without a custom balancer) over a SharedArrayBuffer
 // of batch slots; a task carries a slot index, a count and the joins / ends to apply before its batch. The main
@@ -214,6 +215,15 @@ export class DataPlane extends EventEmitter {
   readonly replayFilter: SharedArrayBuffer;
   readonly memory: 'shared' | 'transfer';
   private readonly shards: Shard[];
+  /**
+   * Which shard each tunnel id lives on. A tunnel is placed on the shard with the fewest live tunnels when it joins
+   * (hashing ids spreads a few dozen tunnels unevenly: 64 ids split 29 / 35 over two shards in the benchmark, which
+   * caps two workers at 1.83x one). The entry outlives the tunnel by the engine's tombstone time, so late messages
+   * still reach the engine that reports them as expired, and a rejoin lands on the same shard.
+   */
+  private readonly placement = new Map<number, { shard: number; refs: number; until: number }>();
+  /** Live tunnels per shard (the placement load). */
+  private readonly placed: number[];
   private readonly layout: SlotLayout;
   private readonly pipeline: number;
   private readonly maxAttempts: number;
@@ -279,6 +289,7 @@ export class DataPlane extends EventEmitter {
 
     this.validator = engineFactory({ replayFilter: this.replayFilter });
     this.shards = [];
+    this.placed = new Array<number>(shardCount).fill(0);
     const transfer = this.memory === 'transfer';
     const single = slotLayout(maxBatch, 1);
     for (let s = 0; s < shardCount; s++) {
@@ -341,7 +352,7 @@ export class DataPlane extends EventEmitter {
     this.validator.join(structuredClone(own));
     this.validator.end(id, gateway);
     this.live.add(key);
-    this.control(this.shardOf(id), { op: 'join', config: own });
+    this.control(this.place(id), { op: 'join', config: own });
   }
 
   /** Ends a tunnel (keys zeroed in the worker and here) before any message pushed after this call. */
@@ -349,8 +360,9 @@ export class DataPlane extends EventEmitter {
     this.checkOpen();
     if (!Number.isInteger(tunnelId) || tunnelId < 0 || tunnelId > 0xffffffff) throw new TypeError('tunnelId must be a u32');
     const gateway = options.gateway === true;
-    this.live.delete(baseKey(gateway, tunnelId));
-    this.control(this.shardOf(tunnelId), { op: 'end', tunnelId, gateway });
+    const shard = this.shardOf(tunnelId);
+    if (this.live.delete(baseKey(gateway, tunnelId))) this.unplace(tunnelId, Date.now());
+    this.control(shard, { op: 'end', tunnelId, gateway });
   }
 
   private control(shard: Shard, op: ControlOp): void {
@@ -390,20 +402,27 @@ export class DataPlane extends EventEmitter {
       throw new RangeError('prevHops must be a Uint32Array of count entries');
     }
     const kind = prevHops === undefined ? 1 : 0;
+    // A long push gives the event loop a turn every `yieldEvery` messages: finished batches are handed out and the
+    // next ones sent while the copying goes on (otherwise each worker runs dry after its `pipeline` tasks).
+    const yieldEvery = this.maxBatch * this.shards.length;
     for (let i = 0; i < n; i++) {
+      if (i > 0 && i % yieldEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const o = i * TUNNEL_DATA_SIZE;
-      const shard = this.shardOf(readId(bodies, o));
-      while (!this.closing && !this.hasRoom(shard, kind)) await this.ready();
-      if (!this.accept(bodies, o, kind === 0 ? prevHops![i]! : 0, kind)) return;
+      const id = readId(bodies, o);
+      let shard = this.shardOf(id);
+      while (!this.closing && !this.hasRoom(shard, kind)) {
+        await this.ready();
+        shard = this.shardOf(id); // a join while waiting may have placed this id
+      }
+      if (!this.accept(bodies, o, kind === 0 ? prevHops![i]! : 0, kind, shard)) return;
     }
   }
 
-  private accept(src: Uint8Array, at: number, prevHop: number, kind: 0 | 1): boolean {
+  private accept(src: Uint8Array, at: number, prevHop: number, kind: 0 | 1, shard = this.shardOf(readId(src, at))): boolean {
     if (this.closing) {
       this.dropped.closed++;
       return false;
     }
-    const shard = this.shardOf(readId(src, at));
     let slot = shard.staging[kind];
     if (slot < 0) {
       const f = shard.free.pop();
@@ -494,7 +513,10 @@ export class DataPlane extends EventEmitter {
     this.crashTimes = attempts;
   }
 
-  /** Worker (shard index) that handles a tunnel id; stable for the life of the plane. */
+  /**
+   * Worker (shard index) that handles a tunnel id: the one it was placed on when it joined (kept until 10 minutes
+   * after it ends), else a fixed hash of the id (where messages for unknown ids are reported).
+   */
   shardOfTunnel(tunnelId: number): number {
     return this.shardOf(tunnelId).index;
   }
@@ -502,10 +524,36 @@ export class DataPlane extends EventEmitter {
   private shardOf(tunnelId: number): Shard {
     const n = this.shards.length;
     if (n === 1) return this.shards[0]!;
+    const p = this.placement.get(tunnelId);
+    if (p !== undefined) return this.shards[p.shard]!;
     let h = tunnelId >>> 0;
     h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
     h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
     return this.shards[((h ^ (h >>> 16)) >>> 0) % n]!;
+  }
+
+  /** The shard a joining tunnel goes to: its id's existing placement, else the shard with the fewest live tunnels. */
+  private place(tunnelId: number): Shard {
+    let p = this.placement.get(tunnelId);
+    if (p === undefined) {
+      let best = 0;
+      for (let s = 1; s < this.placed.length; s++) if (this.placed[s]! < this.placed[best]!) best = s;
+      p = { shard: best, refs: 0, until: Infinity };
+      this.placement.set(tunnelId, p);
+    }
+    p.refs++;
+    p.until = Infinity;
+    this.placed[p.shard]!++;
+    return this.shards[p.shard]!;
+  }
+
+  /** A tunnel with this id ended or expired: its shard's load drops; the placement stays for the tombstone time. */
+  private unplace(tunnelId: number, now: number): void {
+    const p = this.placement.get(tunnelId);
+    if (p === undefined || p.refs === 0) return;
+    p.refs--;
+    this.placed[p.shard]!--;
+    if (p.refs === 0) p.until = now + TUNNEL_LIFETIME_MS;
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -765,9 +813,10 @@ export class DataPlane extends EventEmitter {
         if ((c.expiresAt ?? Infinity) + this.graceMs >= now) continue;
         wipeConfig(c);
         shard.base.delete(key);
-        this.live.delete(key);
+        if (this.live.delete(key)) this.unplace(key % GATEWAY_BIT, now);
       }
     }
+    for (const [id, p] of this.placement) if (p.refs === 0 && p.until < now) this.placement.delete(id);
   }
 
   private isIdle(): boolean {
