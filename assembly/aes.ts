@@ -111,6 +111,12 @@ function finish(): void {
   invalidateCache();
 }
 
+/** finish() for a call that used only the few-lane path, which touches nothing but NRK and BUF. */
+function finishNib(): void {
+  wipe(NRK, 512);
+  wipe(BUF, 32);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Key schedule (FIPS-197 §5.2), constant time: SubWord runs the same S-box circuit on the word's 4 bytes.
 
@@ -765,7 +771,7 @@ function ecb(decrypt: bool, count: i32, srcPtr: usize, srcStride: i32, dstPtr: u
     crypt(decrypt);
     for (let k = 0; k < n; k++) copy16(dstPtr + <usize>(g + k) * <usize>dstStride, BUF + (<usize>k << 4));
   }
-  finish();
+  if (ASC_FEATURE_SIMD && !decrypt && count <= NIB_MAX) finishNib(); else finish();
 }
 
 /**
@@ -806,7 +812,7 @@ function ecbTwice(count: i32, src: usize, dst1: usize, dst2: usize, slotPtr: usi
     crypt(false);
     for (let k = 0; k < n; k++) copy16(dst2 + (<usize>(g + k) << 4), BUF + (<usize>k << 4));
   }
-  finish();
+  if (ASC_FEATURE_SIMD && count <= NIB_MAX) finishNib(); else finish();
 }
 
 /** ECB encryption of `count` blocks; see the API at the top. */
@@ -851,7 +857,7 @@ export function cbcEncryptLanes(count: i32, dataPtr: usize, stride: i32, offset:
       for (let k = 0; k < n; k++) copy16(at + <usize>k * <usize>stride, BUF + (<usize>k << 4));
     }
   }
-  finish();
+  if (ASC_FEATURE_SIMD && count <= NIB_MAX) finishNib(); else finish();
 }
 
 /**

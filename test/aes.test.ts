@@ -348,6 +348,8 @@ for (const subject of SUBJECTS) {
         aes.cbcEncryptBatch({ count: 64, data, stride: 1008, offset: 0, length: 1008, slots, ivs: r.bytes(64 * 16) });
         aes.cbcDecrypt(77, r.bytes(16), data.subarray(0, 1008));
         aes.encryptBlock(77, r.bytes(16));
+        inst!.u32[inst!.regions.MSG_SLOT_A >>> 2] = 77; // the tunnel layer's double IV step, few-lane path
+        expect((inst!.exports.aesEcbIoTwice as (n: number) => number)(1)).toBe(0);
         const mem = Buffer.from(inst!.memory.buffer);
         const rk = ref.expandKey(key);
         expect(mem.indexOf(Buffer.from(rk.subarray(32, 48)))).toBeGreaterThanOrEqual(0); // the scan can see round keys
