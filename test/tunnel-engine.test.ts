@@ -234,6 +234,27 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('adjacent messages of one tunnel with a bad tag and a replay among them: only the good ones change', () => {
+      const rnd = seededRandom(testSeed(`${backend} chacha run`));
+      const engine = new LayerEngine({ backend });
+      const hop = { ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) };
+      engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: 61, nextTunnelId: 62, nextHop: 9, ...hop });
+      const inputs = Array.from({ length: 7 }, () => refChachaStrip(withId(rnd(1028), 61), [], { outAeadKey: hop.inAeadKey })!);
+      inputs[2]![500]! ^= 0x40; // bad tag
+      inputs[5] = Uint8Array.from(inputs[1]!); // replay of message 1 in the same batch
+      const b = makeBatch(inputs, 3);
+      expect(engine.processReceived(b)).toBe(5);
+      for (let i = 0; i < 7; i++) {
+        if (i === 2 || i === 5) {
+          expect(b.status[i]).toBe(i === 2 ? STATUS_BAD_MAC : STATUS_REPLAY);
+          expect(hex(bodyOf(b, i)), `message ${i}`).toBe(hex(inputs[i]!));
+        } else {
+          expect(b.status[i]).toBe(STATUS_OK);
+          expect(hex(bodyOf(b, i)), `message ${i}`).toBe(hex(refChachaHop(inputs[i]!, hop, 62)!));
+        }
+      }
+    });
+
     for (const n of [1, 2, 3, 8]) {
       it(`outbound and inbound round trips through ${n} hop(s)`, () => {
         const rnd = seededRandom(testSeed(`${backend} chacha ${n}-hop`) + n);

@@ -548,11 +548,14 @@ export class LayerEngine {
         // MSG_PARAM; the IV staging below uses IO and MSG_SLOT_A), where a kernel does the block scatter / gather.
         const idx = st.pending;
         const n = idx.length;
-        for (let m = 0; m < n; m++) w.put(m, bodies, idx[m]!);
+        const run = isRun(idx);
+        if (run) w.putRange(0, bodies, idx[0]!, n);
+        else for (let m = 0; m < n; m++) w.put(m, bodies, idx[m]!);
         st.hops[0]!.aes!.encryptSideways(u8, w.msg, w.param, n, w.sidewaysStep);
         const rewrite = st.code !== ROLE_OBEP;
+        if (run) w.getRange(0, bodies, idx[0]!, n);
         for (let m = 0; m < n; m++) {
-          w.get(m, bodies, idx[m]!);
+          if (!run) w.get(m, bodies, idx[m]!);
           if (rewrite) writeId(bodies, idx[m]! * TUNNEL_DATA_SIZE, st.nextTunnelId);
         }
         st.pending.length = 0;
@@ -605,8 +608,12 @@ export class LayerEngine {
     const w = this.wasm();
     const idx = st.pending;
     const n = idx.length;
+    // A tunnel's messages are often adjacent in the batch (the data plane groups its batches by tunnel): one copy.
+    const first = idx[0]!;
+    const adjacent = n > 1 && idx[n - 1] === first + n - 1 && isRun(idx);
+    if (adjacent) w.putRange(0, bodies, first, n);
     for (let k = 0; k < n; k++) {
-      w.put(k, bodies, idx[k]!);
+      if (!adjacent) w.put(k, bodies, idx[k]!);
       w.setChacha(k, st.inSlot < 0 ? 0 : st.inSlot, st.outSlot < 0 ? 0 : st.outSlot, st.nextTunnelId);
     }
     w.clearStatus(n);
@@ -626,10 +633,18 @@ export class LayerEngine {
       for (let k = 0; k < n; k++) w.setSlots(k, h.slotA, h.slotB);
       w.chachaBatch(n, open | MODE_FORWARD | setId | seal);
     }
+    let allOk = adjacent;
     for (let k = 0; k < n; k++) {
       const i = idx[k]!;
-      if (w.statusOf(k) !== STATUS_OK) this.badMac(status, i);
-      else if (open === 0 || !this.chachaReplayed(i, status)) w.get(k, bodies, i);
+      if (w.statusOf(k) !== STATUS_OK) { this.badMac(status, i); allOk = false; }
+      else if (open === 0 || !this.chachaReplayed(i, status)) { if (!adjacent) w.get(k, bodies, i); }
+      else allOk = false;
+    }
+    if (allOk) {
+      w.getRange(0, bodies, first, n);
+    } else if (adjacent) {
+      // Dropped messages keep their bytes as received: copy back only the accepted ones.
+      for (let k = 0; k < n; k++) if (status[idx[k]!] === STATUS_OK) w.get(k, bodies, idx[k]!);
     }
   }
 
@@ -708,6 +723,13 @@ export class LayerEngine {
     if (w && st.outSlot >= 0) out.push(w.chachaSlotView(st.outSlot));
     return out;
   }
+}
+
+/** True when idx[k] = idx[0] + k for every k. */
+function isRun(idx: number[]): boolean {
+  const first = idx[0]!;
+  for (let k = 1; k < idx.length; k++) if (idx[k] !== first + k) return false;
+  return true;
 }
 
 function writeId(buf: Uint8Array, o: number, id: number): void {

@@ -113,6 +113,17 @@ export class WasmLayer {
     bodies.set(this.u8.subarray(o, o + TUNNEL_DATA_SIZE), i * TUNNEL_DATA_SIZE);
   }
 
+  /** Copies bodies i..i+n-1 of `bodies` into message slots k..k+n-1 (one copy). */
+  putRange(k: number, bodies: Uint8Array, i: number, n: number): void {
+    this.u8.set(bodies.subarray(i * TUNNEL_DATA_SIZE, (i + n) * TUNNEL_DATA_SIZE), this.msg + k * TUNNEL_DATA_SIZE);
+  }
+
+  /** Copies message slots k..k+n-1 back into bodies i..i+n-1 (one copy). */
+  getRange(k: number, bodies: Uint8Array, i: number, n: number): void {
+    const o = this.msg + k * TUNNEL_DATA_SIZE;
+    bodies.set(this.u8.subarray(o, o + n * TUNNEL_DATA_SIZE), i * TUNNEL_DATA_SIZE);
+  }
+
   setSlots(k: number, a: number, b: number): void {
     this.u32[(this.slotA >> 2) + k] = a;
     this.u32[(this.slotB >> 2) + k] = b;
