@@ -98,6 +98,13 @@ export interface HarnessOptions {
   warmupMs?: number;
   /** Minimum timed runs per task (default 32 full, 8 quick). */
   iterations?: number;
+  /**
+   * Timing rounds (default 3 full, 1 quick). The implementations of a workload and batch are timed in turn, round
+   * after round, each round with timeMs / rounds, and a row reports the median round: a slow spell of the machine
+   * (other tenants, frequency changes) then hits every implementation of a comparison alike instead of the one that
+   * happened to be running, so ratios measured in one run hold up.
+   */
+  rounds?: number;
   /** Measure the ceiling with openssl (default true); tests pass false. */
   ceiling?: boolean;
   /** Seconds per `openssl speed` algorithm (default 3 full, 1 quick). */
@@ -360,35 +367,55 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
       if (outputs.size === 1 && plan.impls.length > 1 && ci === 0) {
         note(`${w.id}: only one implementation ran, nothing to validate it against`);
       }
-      // 4: time each runner.
-      for (const [id, runner] of runners) {
-        progress('time', w.id, id, c);
-        const b = budget();
-        const bench = new Bench({
-          time: b.time,
-          warmupTime: b.warmup,
-          iterations: opts.iterations ?? (quick ? 8 : 32),
-          warmupIterations: quick ? 2 : 8,
-        });
-        bench.add(id, () => runner.run(), { async: isAsync.get(id) ?? false });
-        try {
-          await bench.run();
-          const r = bench.tasks[0]!.result;
-          if (r.state === 'errored') throw r.error;
-          if (r.state !== 'completed') throw new Error(`tinybench task ${r.state}`);
-          const msgs = w.messagesPerRun ? w.messagesPerRun(c.batch, c.threads) : c.batch;
-          const msgsPerSec = (msgs * 1000) / r.latency.mean;
-          results.push({
-            workload: w.id, impl: id, batch: c.batch, threads: c.threads,
-            msgsPerSec, mbPerSec: (msgsPerSec * w.bytesPerMessage) / 1e6,
-            rme: r.latency.rme, samples: r.latency.samplesCount,
+      // 4: time the runners in turn, `rounds` times, and keep each one's median round.
+      const rounds = Math.max(1, opts.rounds ?? (quick ? 1 : 3));
+      const perRound = new Map<ImplId, { mean: number; rme: number; samples: number }[]>();
+      const failed = new Set<ImplId>();
+      for (let round = 0; round < rounds; round++) {
+        for (const [id, runner] of runners) {
+          if (failed.has(id)) continue;
+          const last = round === rounds - 1;
+          if (last) progress('time', w.id, id, c);
+          const b = budget();
+          const bench = new Bench({
+            time: b.time / rounds,
+            warmupTime: round === 0 ? b.warmup : Math.min(b.warmup, 50),
+            iterations: Math.max(1, Math.ceil((opts.iterations ?? (quick ? 8 : 32)) / rounds)),
+            warmupIterations: round === 0 ? (quick ? 2 : 8) : 2,
           });
-        } catch (err) {
-          problems.push({ workload: w.id, impl: id, message: `timing failed (batch ${c.batch}, threads ${c.threads}): ${errText(err)}` });
-          implsLeft.delete(id);
-          done += plan.configs.length - ci - 1;
+          bench.add(id, () => runner.run(), { async: isAsync.get(id) ?? false });
+          try {
+            await bench.run();
+            const r = bench.tasks[0]!.result;
+            if (r.state === 'errored') throw r.error;
+            if (r.state !== 'completed') throw new Error(`tinybench task ${r.state}`);
+            const list = perRound.get(id) ?? [];
+            list.push({ mean: r.latency.mean, rme: r.latency.rme, samples: r.latency.samplesCount });
+            perRound.set(id, list);
+          } catch (err) {
+            problems.push({ workload: w.id, impl: id, message: `timing failed (batch ${c.batch}, threads ${c.threads}): ${errText(err)}` });
+            failed.add(id);
+            implsLeft.delete(id);
+            done += plan.configs.length - ci; // this task and its later configs
+            continue;
+          }
+          if (last) done++;
         }
-        done++;
+      }
+      for (const id of runners.keys()) {
+        const list = perRound.get(id);
+        if (failed.has(id) || !list || list.length === 0) continue;
+        const sorted = [...list].sort((a, b) => a.mean - b.mean);
+        const med = sorted[(sorted.length - 1) >> 1]!;
+        // ±%: the median round's own margin of error, or the spread of the rounds around it when that is larger.
+        const spread = (100 * (sorted[sorted.length - 1]!.mean - sorted[0]!.mean)) / (2 * med.mean);
+        const msgs = w.messagesPerRun ? w.messagesPerRun(c.batch, c.threads) : c.batch;
+        const msgsPerSec = (msgs * 1000) / med.mean;
+        results.push({
+          workload: w.id, impl: id, batch: c.batch, threads: c.threads,
+          msgsPerSec, mbPerSec: (msgsPerSec * w.bytesPerMessage) / 1e6,
+          rme: Math.max(med.rme, list.length > 1 ? spread : 0), samples: list.reduce((n, x) => n + x.samples, 0),
+        });
       }
       await closeAll(runners.values());
     }

@@ -178,6 +178,26 @@ describe('bench harness', () => {
     expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
+  it('times the implementations of a comparison in turn, round after round (--rounds)', async () => {
+    const log: string[] = [];
+    const logged = (name: string): Implementation<XorInput> => {
+      const inner = xorImpl();
+      return {
+        setup(inp, ctx) {
+          const r = inner.setup(inp, ctx) as { run: () => void; output: () => Uint8Array };
+          return { run: () => { log.push(name); r.run(); }, output: () => r.output() };
+        },
+      };
+    };
+    const w = xorWorkload('xor-rounds', { a: logged('a'), b: logged('b') }, { batches: [4] });
+    const outcome = await runBench({ workloads: [w], ...FAST, rounds: 3 });
+    // Runs of the same implementation collapsed: validation (a, b), then three rounds of timing a then b.
+    const turns = log.filter((x, i) => i === 0 || log[i - 1] !== x);
+    expect(turns).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']);
+    expect(outcome.report.results.map((r) => r.impl)).toEqual(['a', 'b']);
+    expect(outcome.report.results.every((r) => r.msgsPerSec > 0 && r.samples >= 3)).toBe(true);
+  });
+
   it('says plainly when there is no openssl binary', async () => {
     const w = xorWorkload('xor-c', { a: xorImpl() }, { ceiling: { algorithm: 'sha256' }, batches: [1] });
     const outcome = await runBench({ workloads: [w], timeMs: 2, warmupMs: 1, iterations: 2, opensslBinary: '/nonexistent/openssl' });

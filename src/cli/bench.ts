@@ -9,7 +9,7 @@ import { renderChart } from '../../bench/chart.js';
 import { loadWorkloads, type Registry } from '../../bench/workloads/index.js';
 
 export const usage = `usage: tunnelplane bench [--quick] [--json] [--filter RE] [--threads N] [--out FILE] [--chart FILE]
-                       [--time MS] [--markdown] [--list]
+                       [--time MS] [--rounds N] [--markdown] [--list]
 
 Measures tunnel crypto and framing (messages/s, MB/s) beside @noble/ciphers, naive node:crypto and the hardware
 ceiling (openssl speed, one core). Every implementation of a workload is first checked to produce the same bytes as
@@ -22,6 +22,8 @@ the others on the same seeded input; a mismatch aborts that workload and makes t
   --out FILE     write the JSON (with --json), the Markdown (with --markdown) or the table to FILE as well
   --chart FILE   also write an SVG chart of throughput against batch size
   --time MS      timing budget per measurement in ms (default 500; --quick fits the run into ~25 s)
+  --rounds N     time the implementations of a comparison in turn N times, each round with MS / N, and report
+                 the median round (default 3, --quick 1): ratios then hold up when the machine slows for a while
   --markdown     print Markdown tables (for README.md) instead of the plain table
   --list         list workloads and implementations, then exit
 
@@ -35,6 +37,7 @@ export interface BenchArgs {
   out?: string;
   chart?: string;
   timeMs?: number;
+  rounds?: number;
   markdown: boolean;
   list: boolean;
 }
@@ -57,6 +60,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     out: { type: 'string' },
     chart: { type: 'string' },
     time: { type: 'string' },
+    rounds: { type: 'string' },
     markdown: { type: 'boolean' },
     list: { type: 'boolean' },
   });
@@ -78,6 +82,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     out: values.out === undefined ? undefined : checkWritable('out', values.out),
     chart: values.chart === undefined ? undefined : checkWritable('chart', values.chart),
     timeMs: values.time === undefined ? undefined : intOption('time', values.time, 500, 1, 60_000),
+    rounds: values.rounds === undefined ? undefined : intOption('rounds', values.rounds, 3, 1, 20),
     markdown: values.markdown ?? false,
     list: values.list ?? false,
   };
@@ -156,6 +161,7 @@ export async function run(argv: string[]): Promise<number> {
       filter: args.filter,
       threads: args.threads,
       timeMs: args.timeMs,
+      rounds: args.rounds,
       onProgress: (p) => progress.update(p),
     });
   } finally {
