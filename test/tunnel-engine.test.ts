@@ -234,6 +234,43 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('one batch mixing AES participants, ChaCha participants and ChaCha OBEPs, with drops, matches the references', () => {
+      const rnd = seededRandom(testSeed(`${backend} chacha mixed roles`));
+      const engine = new LayerEngine({ backend });
+      type T = { layer: 'aes' | 'chacha'; role: 'participant' | 'obep'; rx: number; next: number; hop: ReturnType<typeof randomHop> & { inAeadKey?: Uint8Array; outAeadKey?: Uint8Array } };
+      const tunnels: T[] = [];
+      for (let t = 0; t < 9; t++) {
+        const layer = t % 3 === 0 ? 'aes' : 'chacha';
+        const role = t % 3 === 2 ? 'obep' : 'participant';
+        const hop = { ...randomHop(rnd), ...(layer === 'chacha' ? { inAeadKey: rnd(32), ...(role === 'obep' ? {} : { outAeadKey: rnd(32) }) } : {}) };
+        tunnels.push({ layer, role, rx: 300 + t, next: 400 + t, hop });
+        engine.join({ role, layer, receiveTunnelId: 300 + t, nextTunnelId: 400 + t, nextHop: 5, ...hop } as never);
+      }
+      const which = Array.from({ length: 40 }, (_, i) => (i * 4 + (i >> 3)) % 9);
+      const inputs = which.map((t) => {
+        const tn = tunnels[t]!;
+        const raw = withId(rnd(1028), tn.rx);
+        return tn.layer === 'chacha' ? refChachaStrip(raw, [], { outAeadKey: tn.hop.inAeadKey! })! : raw;
+      });
+      const chachaAt = which.map((t, i) => [t, i] as const).filter(([t]) => tunnels[t]!.layer === 'chacha').map(([, i]) => i);
+      inputs[chachaAt[3]!]![700]! ^= 1; // bad tag
+      inputs[chachaAt[9]!] = Uint8Array.from(inputs[chachaAt[2]!]!); // replay (same tunnel id, same nonces)
+      which[chachaAt[9]!] = which[chachaAt[2]!]!;
+      const b = makeBatch(inputs, 1);
+      engine.processReceived(b);
+      for (let i = 0; i < inputs.length; i++) {
+        const tn = tunnels[which[i]!]!;
+        if (i === chachaAt[3] || i === chachaAt[9]) {
+          expect(b.status[i], `message ${i}`).toBe(i === chachaAt[3] ? STATUS_BAD_MAC : STATUS_REPLAY);
+          expect(hex(bodyOf(b, i))).toBe(hex(inputs[i]!));
+          continue;
+        }
+        expect(b.status[i], `message ${i}`).toBe(STATUS_OK);
+        const ref = tn.layer === 'aes' ? refParticipant(inputs[i]!, tn.hop, tn.next) : refChachaHop(inputs[i]!, tn.hop, tn.role === 'obep' ? tn.rx : tn.next)!;
+        expect(hex(bodyOf(b, i)), `message ${i} (${tn.layer} ${tn.role})`).toBe(hex(ref));
+      }
+    });
+
     it('adjacent messages of one tunnel with a bad tag and a replay among them: only the good ones change', () => {
       const rnd = seededRandom(testSeed(`${backend} chacha run`));
       const engine = new LayerEngine({ backend });
