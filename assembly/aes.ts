@@ -743,21 +743,33 @@ function prepKeys(): void {
   for (let k = n; k < LANES; k++) store<u32>(LSLOT + (<usize>k << 2), s0);
 }
 
+/**
+ * ECB over `count` blocks, block i with the slot at slotPtr + i * slotStride. With dst2Ptr != 0 (encryption only) each
+ * result is encrypted once more with the same key into dst2Ptr + 16i: the two IV steps of the AES tunnel layer
+ * (tunnel-crypto-aes.md section 2), which use one key and do not depend on the CBC step between them, with the round
+ * keys prepared once for both.
+ */
 function ecb(decrypt: bool, count: i32, srcPtr: usize, srcStride: i32, dstPtr: usize, dstStride: i32,
-  slotPtr: usize, slotStride: i32): void {
+  slotPtr: usize, slotStride: i32, dst2Ptr: usize = 0): void {
   invalidateCache();
   for (let g = 0; g < count; g += LANES) {
     const n = min(LANES, count - g);
     if (ASC_FEATURE_SIMD && !decrypt && n <= NIB_MAX) {
       for (let k = 0; k < n; k += 2) {
         const i0 = <usize>(g + k), i1 = k + 1 < n ? i0 + 1 : i0;
+        const two = i1 != i0;
         prepNib(0, load<u32>(slotPtr + i0 * <usize>slotStride));
         prepNib(1, load<u32>(slotPtr + i1 * <usize>slotStride));
         copy16(BUF, srcPtr + i0 * <usize>srcStride);
         copy16(BUF + 16, srcPtr + i1 * <usize>srcStride);
-        encNib(BUF, NRK, i1 != i0 ? NRK + 256 : 0);
+        encNib(BUF, NRK, two ? NRK + 256 : 0);
         copy16(dstPtr + i0 * <usize>dstStride, BUF);
-        if (i1 != i0) copy16(dstPtr + i1 * <usize>dstStride, BUF + 16);
+        if (two) copy16(dstPtr + i1 * <usize>dstStride, BUF + 16);
+        if (dst2Ptr != 0) {
+          encNib(BUF, NRK, two ? NRK + 256 : 0);
+          copy16(dst2Ptr + (i0 << 4), BUF);
+          if (two) copy16(dst2Ptr + (i1 << 4), BUF + 16);
+        }
       }
       continue;
     }
@@ -770,49 +782,12 @@ function ecb(decrypt: bool, count: i32, srcPtr: usize, srcStride: i32, dstPtr: u
     prepKeys();
     crypt(decrypt);
     for (let k = 0; k < n; k++) copy16(dstPtr + <usize>(g + k) * <usize>dstStride, BUF + (<usize>k << 4));
+    if (dst2Ptr != 0) {
+      crypt(false);
+      for (let k = 0; k < n; k++) copy16(dst2Ptr + (<usize>(g + k) << 4), BUF + (<usize>k << 4));
+    }
   }
   if (ASC_FEATURE_SIMD && !decrypt && count <= NIB_MAX) finishNib(); else finish();
-}
-
-/**
- * Double ECB encryption (the two IV steps of the AES tunnel layer, tunnel-crypto-aes.md §2, which use the same key
- * and do not depend on the CBC step between them): block i at src becomes X = E(b) at dst1 and E(X) at dst2, with
- * the round keys prepared once per group.
- */
-function ecbTwice(count: i32, src: usize, dst1: usize, dst2: usize, slotPtr: usize): void {
-  invalidateCache();
-  for (let g = 0; g < count; g += LANES) {
-    const n = min(LANES, count - g);
-    if (ASC_FEATURE_SIMD && n <= NIB_MAX) {
-      for (let k = 0; k < n; k += 2) {
-        const i0 = <usize>(g + k), i1 = k + 1 < n ? i0 + 1 : i0;
-        const two = i1 != i0;
-        prepNib(0, load<u32>(slotPtr + (i0 << 2)));
-        prepNib(1, load<u32>(slotPtr + (i1 << 2)));
-        copy16(BUF, src + (i0 << 4));
-        copy16(BUF + 16, src + (i1 << 4));
-        encNib(BUF, NRK, two ? NRK + 256 : 0);
-        copy16(dst1 + (i0 << 4), BUF);
-        if (two) copy16(dst1 + (i1 << 4), BUF + 16);
-        encNib(BUF, NRK, two ? NRK + 256 : 0);
-        copy16(dst2 + (i0 << 4), BUF);
-        if (two) copy16(dst2 + (i1 << 4), BUF + 16);
-      }
-      continue;
-    }
-    for (let k = 0; k < n; k++) {
-      const i = <usize>(g + k);
-      store<u32>(LSLOT + (<usize>k << 2), load<u32>(slotPtr + (i << 2)));
-      copy16(BUF + (<usize>k << 4), src + (i << 4));
-    }
-    padLanes(n);
-    prepKeys();
-    crypt(false);
-    for (let k = 0; k < n; k++) copy16(dst1 + (<usize>(g + k) << 4), BUF + (<usize>k << 4));
-    crypt(false);
-    for (let k = 0; k < n; k++) copy16(dst2 + (<usize>(g + k) << 4), BUF + (<usize>k << 4));
-  }
-  if (ASC_FEATURE_SIMD && count <= NIB_MAX) finishNib(); else finish();
 }
 
 /** ECB encryption of `count` blocks; see the API at the top. */
@@ -949,7 +924,7 @@ export function aesEcbIo(count: i32, decrypt: bool): i32 {
 export function aesEcbIoTwice(count: i32): i32 {
   const r = count < 0 || count > MAX_BATCH ? -1 : checkSlots(count);
   if (r != 0) return r;
-  ecbTwice(count, IO_BASE, IO_BASE, IO_BASE + <usize>(MAX_BATCH << 4), MSG_SLOT_A_BASE);
+  ecb(false, count, IO_BASE, AES_BLOCK_SIZE, IO_BASE, AES_BLOCK_SIZE, MSG_SLOT_A_BASE, 4, IO_BASE + <usize>(MAX_BATCH << 4));
   statusOk(count);
   return 0;
 }
