@@ -55,7 +55,7 @@ export class WasmLayer {
     this.keyIn = r.KEY_IN;
     const e = this.inst.exports;
     this.fn = {};
-    for (const name of ['aesEcbIo', 'aesEcbIoTwice', 'aesLayerBatch', 'cbcSidewaysStep', 'chachaLayerBatch', 'aesSetKeys', 'aesClearSlots', 'aesSlotPtr', 'chachaSetKeys', 'chachaClearKeys', 'chachaSlotPtr']) {
+    for (const name of ['aesEcbIoTwice', 'aesLayerBatch', 'cbcSidewaysStep', 'chachaLayerBatch', 'aesSetKeys', 'aesClearSlots', 'aesSlotPtr', 'chachaSetKeys', 'chachaClearKeys', 'chachaSlotPtr']) {
       const f = e[name];
       if (typeof f !== 'function') throw new Error(`tunnelplane: WASM export ${name} missing (rebuild with npm run build:wasm)`);
       this.fn[name] = f as Fn;
@@ -145,12 +145,6 @@ export class WasmLayer {
   /** IO region offset (the hybrid backend stages IV blocks there). */
   get io(): number {
     return this.inst.regions.IO;
-  }
-
-  /** ECB encryption of blocks IO[16k..16k+16) in place, block k with AES slot MSG_SLOT_A[k]. */
-  ecbIo(n: number): void {
-    const r = this.fn.aesEcbIo!(n, 0);
-    if (r !== 0) throw new Error(`aesEcbIo returned ${r}`);
   }
 
   /**
