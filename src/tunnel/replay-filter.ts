@@ -117,6 +117,11 @@ export class ReplayFilter {
   /** This thread's sweep cursor and insert count (not shared: no cache line bouncing between threads). */
   private cursor: number;
   private inserts = 0;
+  /** buckets / 2^32. */
+  private readonly bucketScale: number;
+  /** floor(epochAt / halfLifeMs), kept for the batch's `now`. */
+  private epochAt = NaN;
+  private epoch = 0;
 
   constructor(buffer: SharedArrayBuffer) {
     if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('replay filter: expected a SharedArrayBuffer');
@@ -132,6 +137,7 @@ export class ReplayFilter {
     this.fpMask = this.fingerprintBits === 28 ? 0x0fffffff : (1 << this.fingerprintBits) - 1;
     this.k = Int32Array.from(h.subarray(H_KEY, H_KEY + 8));
     this.cells = new Int32Array(buffer, HEADER_BYTES, this.buckets * BUCKET);
+    this.bucketScale = this.buckets / 2 ** 32;
     this.cursor = Math.floor(Math.random() * this.cells.length);
   }
 
@@ -175,10 +181,15 @@ export class ReplayFilter {
     const c = (Math.imul(w2 ^ k[2]!, 0xc2b2ae3d) + Math.imul(w3 ^ k[3]!, 0x27d4eb2f)) | 0;
     const h1 = fmix(a ^ k[4]! ^ ((c << 13) | (c >>> 19)));
     const h2 = fmix(c ^ k[5]! ^ ((a << 7) | (a >>> 25)));
-    const base = ((h1 >>> 0) % this.buckets) * BUCKET;
+    // Range reduction by multiplication (floor(h x buckets / 2^32) < buckets for any 32-bit h): no division.
+    const base = Math.floor((h1 >>> 0) * this.bucketScale) * BUCKET;
     let fp = h2 & this.fpMask;
     if (fp === 0) fp = 1;
-    const epoch = Math.floor(now / this.halfLifeMs);
+    if (now !== this.epochAt) {
+      this.epochAt = now;
+      this.epoch = Math.floor(now / this.halfLifeMs);
+    }
+    const epoch = this.epoch;
     const tag = epoch & TAG_MASK;
     const prevTag = (epoch - 1) & TAG_MASK;
     const mine = (fp << TAG_BITS) | tag;
