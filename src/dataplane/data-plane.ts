@@ -392,7 +392,8 @@ export class DataPlane extends EventEmitter {
 
   /**
    * Accepts `count` bodies laid out back to back (count x 1028 bytes), waiting for room instead of dropping.
-   * `prevHops` (one per message) for received TunnelData; omit it for gateway bodies.
+   * `prevHops` (one per message) for received TunnelData; omit it for gateway bodies. A long push also yields to the
+   * event loop every maxBatch x threads messages; await it before close(), which refuses what is not yet accepted.
    */
   async pushBatch(bodies: Uint8Array, prevHops?: Uint32Array, count?: number): Promise<void> {
     if (!(bodies instanceof Uint8Array)) throw new TypeError('bodies must be a Uint8Array');
