@@ -549,11 +549,11 @@ export class LayerEngine {
         const idx = st.pending;
         const n = idx.length;
         const run = isRun(idx);
-        if (run) w.putRange(0, bodies, idx[0]!, n);
+        if (run) w.put(0, bodies, idx[0]!, n);
         else for (let m = 0; m < n; m++) w.put(m, bodies, idx[m]!);
         st.hops[0]!.aes!.encryptSideways(u8, w.msg, w.param, n, w.sidewaysStep);
         const rewrite = st.code !== ROLE_OBEP;
-        if (run) w.getRange(0, bodies, idx[0]!, n);
+        if (run) w.get(0, bodies, idx[0]!, n);
         for (let m = 0; m < n; m++) {
           if (!run) w.get(m, bodies, idx[m]!);
           if (rewrite) writeId(bodies, idx[m]! * TUNNEL_DATA_SIZE, st.nextTunnelId);
@@ -610,7 +610,7 @@ export class LayerEngine {
     // A tunnel's messages are often adjacent in the batch (the data plane groups its batches by tunnel): one copy.
     const first = idx[0]!;
     const adjacent = n > 1 && idx[n - 1] === first + n - 1 && isRun(idx);
-    if (adjacent) w.putRange(0, bodies, first, n);
+    if (adjacent) w.put(0, bodies, first, n);
     for (let k = 0; k < n; k++) {
       if (!adjacent) w.put(k, bodies, idx[k]!);
       w.setChacha(k, st.inSlot < 0 ? 0 : st.inSlot, st.outSlot < 0 ? 0 : st.outSlot, st.nextTunnelId);
@@ -640,7 +640,7 @@ export class LayerEngine {
       else allOk = false;
     }
     if (allOk) {
-      w.getRange(0, bodies, first, n);
+      w.get(0, bodies, first, n);
     } else if (adjacent) {
       // Dropped messages keep their bytes as received: copy back only the accepted ones.
       for (let k = 0; k < n; k++) if (status[idx[k]!] === STATUS_OK) w.get(k, bodies, idx[k]!);

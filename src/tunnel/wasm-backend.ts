@@ -102,24 +102,13 @@ export class WasmLayer {
     return this.u8.subarray(p, p + CHACHA_SLOT_SIZE);
   }
 
-  /** Copies body `i` of `bodies` into message slot `k`. */
-  put(k: number, bodies: Uint8Array, i: number): void {
-    this.u8.set(bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), this.msg + k * TUNNEL_DATA_SIZE);
-  }
-
-  /** Copies message slot `k` back into body `i` of `bodies`. */
-  get(k: number, bodies: Uint8Array, i: number): void {
-    const o = this.msg + k * TUNNEL_DATA_SIZE;
-    bodies.set(this.u8.subarray(o, o + TUNNEL_DATA_SIZE), i * TUNNEL_DATA_SIZE);
-  }
-
   /** Copies bodies i..i+n-1 of `bodies` into message slots k..k+n-1 (one copy). */
-  putRange(k: number, bodies: Uint8Array, i: number, n: number): void {
+  put(k: number, bodies: Uint8Array, i: number, n = 1): void {
     this.u8.set(bodies.subarray(i * TUNNEL_DATA_SIZE, (i + n) * TUNNEL_DATA_SIZE), this.msg + k * TUNNEL_DATA_SIZE);
   }
 
   /** Copies message slots k..k+n-1 back into bodies i..i+n-1 (one copy). */
-  getRange(k: number, bodies: Uint8Array, i: number, n: number): void {
+  get(k: number, bodies: Uint8Array, i: number, n = 1): void {
     const o = this.msg + k * TUNNEL_DATA_SIZE;
     bodies.set(this.u8.subarray(o, o + n * TUNNEL_DATA_SIZE), i * TUNNEL_DATA_SIZE);
   }
