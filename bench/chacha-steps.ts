@@ -15,13 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { measureCeiling } from './openssl.js';
 import type { CeilingAlgorithm } from './types.js';
 import { MODE_FORWARD, MODE_OPEN, MODE_SEAL, MODE_SET_ID, WasmLayer } from '../src/tunnel/wasm-backend.js';
+import { arg } from './argv.js';
 
 const BATCH = 64;
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
-}
 
 /** Messages per second of `mode` over the batch in WASM memory, timed for about `ms` milliseconds. */
 function rate(w: WasmLayer, mode: number, ms: number): number {

@@ -29,13 +29,9 @@ import { LayerEngine } from '../src/tunnel/engine.js';
 import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
 import type { TunnelConfig } from '../src/tunnel/types.js';
 import { createRng } from './random.js';
+import { arg } from './argv.js';
 
 const BODY = 1028;
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
-}
 
 const MiB = (n: number): string => (n / 2 ** 20).toFixed(1);
 

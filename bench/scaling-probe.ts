@@ -21,6 +21,7 @@ import { LayerEngine } from '../src/tunnel/engine.js';
 import { chachaAeadSeal } from '../src/tunnel/chacha-layer.js';
 import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
 import { createRng } from './random.js';
+import { arg } from './argv.js';
 
 const BODY = 1028;
 
@@ -119,11 +120,6 @@ function threadTimes(): Map<string, { name: string; ticks: number }> {
     } catch { /* thread gone */ }
   }
   return out;
-}
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
 }
 
 async function measure(job: Job, threads: number): Promise<{ rates: number[]; loopCpu: number; otherCpu: number; wallS: number }> {
