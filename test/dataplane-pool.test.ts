@@ -95,6 +95,70 @@ describe('data plane: a worker killed mid-batch', () => {
   }
 });
 
+describe('data plane: pushBatch takes references', () => {
+  // pushBatch copies a message when its batch is sealed, and copies what is still unsealed when it resolves: the
+  // caller may then overwrite its buffer. Chunks of 300 through one reused buffer leave partial batches (maxBatch 128)
+  // open across pushes.
+  const w = makeWorkload('dataplane/reuse', 2400);
+  const want = reference(w);
+  for (const [threads, memory] of [['inline', 'shared'], [2, 'shared'], [2, 'transfer']] as const) {
+    it(`the caller's buffer may be overwritten once the push resolves (threads: ${threads}, memory: ${memory})`, async () => {
+      const got: Outcome[] = [];
+      const plane = createDataPlane({ threads, memory, maxBatch: 128, onOutput: collect(got) });
+      try {
+        for (const t of w.tunnels) plane.join(t);
+        const chunk = 300;
+        const buf = new Uint8Array(chunk * TUNNEL_DATA_SIZE);
+        for (let at = 0; at < w.count; at += chunk) {
+          const n = Math.min(chunk, w.count - at);
+          buf.set(w.bodies.subarray(at * TUNNEL_DATA_SIZE, (at + n) * TUNNEL_DATA_SIZE));
+          await plane.pushBatch(buf, w.prevHops.subarray(at, at + n), n);
+          buf.fill(0xa5); // garbage: a message still referenced here would come out wrong
+        }
+        await plane.idle();
+        expectSame(got, want, w);
+      } finally {
+        await plane.close();
+      }
+    });
+  }
+});
+
+describe('data plane: a worker that falls behind', () => {
+  const w = makeWorkload('dataplane/coalesce', 3000);
+  const want = reference(w);
+
+  for (const crash of [false, true]) {
+    it(`gets the batches that piled up in one task, in order${crash ? ', and a crash in such a task loses nothing' : ''}`, async () => {
+      const got: Outcome[] = [];
+      // One task in flight per worker, up to 8 batches in it: while a worker runs one, the next ones pile up.
+      const plane = createDataPlane({ threads: 2, maxBatch: 32, pipeline: 1, batchesPerTask: 8, onOutput: collect(got) });
+      try {
+        for (const t of w.tunnels) plane.join(t);
+        if (crash) {
+          await plane.pushBatch(w.bodies.subarray(0, 1000 * TUNNEL_DATA_SIZE), w.prevHops.subarray(0, 1000), 1000);
+          plane.crashNextBatch(1);
+          await plane.pushBatch(w.bodies.subarray(1000 * TUNNEL_DATA_SIZE), w.prevHops.subarray(1000), w.count - 1000);
+        } else {
+          await plane.pushBatch(w.bodies, w.prevHops, w.count);
+        }
+        await plane.idle();
+        expectSame(got, want, w);
+        const s = plane.stats();
+        for (const x of s.workers) expect(x.tasks).toBeLessThan(x.batches);
+        expect(s.workers[1]!.restarts).toBe(crash ? 1 : 0);
+        expect(s.dropped.workerCrash).toBe(0);
+      } finally {
+        await plane.close();
+      }
+    });
+  }
+
+  it('rejects a bad batchesPerTask', () => {
+    expect(() => createDataPlane({ threads: 1, batchesPerTask: 0, onOutput: () => {} })).toThrow(RangeError);
+  });
+});
+
 describe('data plane: a batch that kills its worker every time', () => {
   it('is dropped after maxAttempts, counted as workerCrash; the rest is exact (memory: transfer)', async () => {
     const w = makeWorkload('dataplane/poison', 1000);

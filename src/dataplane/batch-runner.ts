@@ -1,9 +1,9 @@
-// What one thread does with one task: apply control ops, copy the slot's input into output order (grouped by
-// tunnel, input order kept inside each tunnel), run the engine over it in place, report newly pinned previous hops.
-// The input half of the slot is only read, so a retry after a crash starts from the original bytes.
+// What one thread does with one task: apply control ops, run the engine over the slot's batch (already grouped by
+// tunnel on the main thread), report newly pinned previous hops. In shared memory the input half of the slot is only
+// read, so a retry after a crash starts from the original bytes; in transfer mode the main thread keeps the input.
 import { TUNNEL_DATA_SIZE, STATUS_OK } from '../constants.js';
 import type { LayerBatch, LayerEngineOptions, TunnelConfig } from '../tunnel/types.js';
-import type { ControlOp, Task, TaskResult } from './protocol.js';
+import type { BatchResult, ControlOp, Task, TaskBatch, TaskResult } from './protocol.js';
 import { journalBlockBytes, slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
 import { withJournal } from './replay-journal.js';
 
@@ -42,23 +42,17 @@ export class BatchRunner {
   private readonly unpinned = new Set<number>();
   private initialized = false;
   private expected = 0;
-  // Grouping scratch, sized once.
   private readonly tids: Uint32Array;
-  private readonly groupOf: Uint32Array;
-  private readonly groupStart: Uint32Array;
-  private readonly tableKey: Uint32Array;
-  private readonly tableGroup: Int32Array;
-  private readonly tableMask: number;
-  private readonly prev: Uint32Array;
   /**
-   * Private (unshared) memory the engine works in: [0, B) the batch in input order, [B, 2B) grouped by tunnel
-   * (B = maxBatch x 1028). Typed-array copies into and out of SharedArrayBuffer memory are slower than between
-   * ordinary buffers (V8 copies shared memory with relaxed atomics), and the engine copies each message a few times
-   * (node:crypto results, IV blocks), so the slot is read with one bulk copy, grouped here with copyWithin, and the
-   * result written back to OUT with one bulk copy.
+   * Shared mode: private (unshared) memory the engine works in, maxBatch x 1028 bytes. V8 copies into and out of a
+   * SharedArrayBuffer with relaxed atomic stores, byte by byte where the two addresses differ modulo 8, and the
+   * engine writes each message a few times (node:crypto results, IV blocks), so the slot is read with one bulk copy
+   * and the result written to OUT with one bulk copy. Transfer mode needs none: the moved slot is ordinary memory
+   * and the engine transforms IN in place.
    */
   private readonly work: Uint8Array;
-  private readonly grouped: number;
+  /** Transfer mode: the layout of one moved slot. */
+  private readonly single: SlotLayout;
 
   constructor(
     private readonly factory: EngineFactory,
@@ -70,25 +64,17 @@ export class BatchRunner {
     private readonly transfer = false,
   ) {
     this.engine = factory(engineOptions);
-    this.layout = slotLayout(maxBatch, slotCount);
+    this.layout = slotLayout(maxBatch, slotCount, transfer);
     this.views = new Array(slotCount);
     this.tids = new Uint32Array(maxBatch);
-    this.groupOf = new Uint32Array(maxBatch);
-    this.groupStart = new Uint32Array(maxBatch + 1);
-    let size = 1;
-    while (size < maxBatch * 2) size <<= 1;
-    this.tableKey = new Uint32Array(size);
-    this.tableGroup = new Int32Array(size);
-    this.tableMask = size - 1;
-    this.prev = new Uint32Array(maxBatch);
-    this.grouped = maxBatch * TUNNEL_DATA_SIZE;
-    this.work = new Uint8Array(2 * this.grouped);
+    this.work = new Uint8Array(transfer ? 0 : maxBatch * TUNNEL_DATA_SIZE);
+    this.single = slotLayout(maxBatch, 1, true);
   }
 
   slot(i: number, moved?: ArrayBuffer): SlotViews {
     if (!this.transfer) return (this.views[i] ??= slotViews(this.buffer, this.layout, i));
     if (!moved) throw new TypeError('transfer mode: task without its buffer');
-    return slotViews(moved, this.layout, 0, {
+    return slotViews(moved, this.single, 0, {
       buffer: this.buffer as SharedArrayBuffer, offset: i * journalBlockBytes(this.layout),
     });
   }
@@ -123,107 +109,79 @@ export class BatchRunner {
     else this.unpinned.delete(id);
   }
 
-  run(task: Task, onHalf?: () => never): TaskResult {
-    const t0 = performance.now();
+  /** Runs a task's batches in order. `die`: test hook, called half way through a batch marked `crash`. */
+  run(task: Task, die?: () => never): TaskResult {
     // A thread that never got the shard's state (a replacement the main thread has not heard of yet) must not
     // process anything, nor may a task run out of sequence: the main thread treats both like a crash and resends
     // from the last delivered state. (The reset task starts a sequence.)
     if (task.reset) this.expected = task.seq;
-    else if (!this.initialized) return { busyMs: 0, refused: 'uninitialized' };
-    if (task.seq !== this.expected) return { busyMs: 0, refused: 'sequence' };
+    else if (!this.initialized) return { refused: 'uninitialized' };
+    if (task.seq !== this.expected) return { refused: 'sequence' };
     this.expected++;
-    this.apply(task.reset, task.ops);
+    if (task.reset) this.apply(task.reset, undefined);
+    const results: BatchResult[] = [];
+    for (const b of task.batches) results.push(this.runBatch(b, b.crash ? die : undefined));
+    return { results };
+  }
+
+  /** One batch, already grouped by tunnel (the main thread did it): control ops, then the engine over it. */
+  private runBatch(task: TaskBatch, onHalf?: () => never): BatchResult {
+    const t0 = performance.now();
+    this.apply(undefined, task.ops);
     if (task.slot < 0 || task.count === 0) return { busyMs: performance.now() - t0 };
     const v = this.slot(task.slot, task.buffer);
     const n = task.count;
-    this.group(v, n);
-    const batch = (from: number, to: number): LayerBatch => ({
-      count: to - from,
-      bodies: this.work.subarray(this.grouped + from * TUNNEL_DATA_SIZE, this.grouped + to * TUNNEL_DATA_SIZE),
-      prevHops: this.prev.subarray(from, to),
-      status: v.outStatus.subarray(from, to),
-      nextHops: v.outHop.subarray(from, to),
-      nextTunnelIds: v.outTunnel.subarray(from, to),
+    const size = n * TUNNEL_DATA_SIZE;
+    const pinning = !task.gateway && this.unpinned.size > 0;
+    if (pinning) {
+      // The tunnel id of each message as received (the engine rewrites it in place).
+      const inB = v.inBodies;
+      for (let i = 0; i < n; i++) {
+        const o = i * TUNNEL_DATA_SIZE;
+        this.tids[i] = ((inB[o]! << 24) | (inB[o + 1]! << 16) | (inB[o + 2]! << 8) | inB[o + 3]!) >>> 0;
+      }
+    }
+    let bodies: Uint8Array;
+    if (this.transfer) {
+      bodies = v.inBodies.subarray(0, size);
+    } else {
+      bodies = this.work.subarray(0, size);
+      bodies.set(v.inBodies.subarray(0, size));
+    }
+    const batch = (count: number): LayerBatch => ({
+      count, bodies, prevHops: v.inPrev, status: v.outStatus, nextHops: v.outHop, nextTunnelIds: v.outTunnel,
     });
     let error: string | undefined;
     try {
       const engine = this.engine;
       if (task.gateway) {
-        engine.processGateway(batch(0, n));
+        engine.processGateway(batch(n));
       } else {
         withJournal(v.journal, task.batchId, () => {
           if (onHalf) {
             // Test hook: leave the slot half transformed and the filter half filled, then die.
-            engine.processReceived(batch(0, n >> 1));
+            engine.processReceived(batch(n >> 1));
             onHalf();
           }
-          engine.processReceived(batch(0, n));
+          engine.processReceived(batch(n));
         });
       }
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
-    v.outBodies.set(this.work.subarray(this.grouped, this.grouped + n * TUNNEL_DATA_SIZE));
-    const result: TaskResult = { busyMs: 0 };
+    if (!this.transfer) v.outBodies.set(bodies);
+    const result: BatchResult = { busyMs: 0 };
     if (error !== undefined) result.error = error;
-    else if (!task.gateway && this.unpinned.size > 0) {
+    else if (pinning) {
       const pins: number[] = [];
       for (let i = 0; i < n && this.unpinned.size > 0; i++) {
         if (v.outStatus[i] !== STATUS_OK) continue;
-        const tid = this.tids[v.outIndex[i]!]!;
-        if (this.unpinned.delete(tid)) pins.push(tid, this.prev[i]!);
+        const tid = this.tids[i]!;
+        if (this.unpinned.delete(tid)) pins.push(tid, v.inPrev[i]!);
       }
       if (pins.length > 0) result.pins = pins;
     }
     result.busyMs = performance.now() - t0;
     return result;
-  }
-
-  /** Stable grouping by tunnel id (body[0..3], big endian): fills outIndex, copies IN -> work and prevs. */
-  private group(v: SlotViews, n: number): void {
-    const { tids, groupOf, groupStart, tableKey, tableGroup, tableMask } = this;
-    const inB = v.inBodies;
-    tableGroup.fill(-1);
-    let groups = 0;
-    for (let i = 0; i < n; i++) {
-      const o = i * TUNNEL_DATA_SIZE;
-      const tid = ((inB[o]! << 24) | (inB[o + 1]! << 16) | (inB[o + 2]! << 8) | inB[o + 3]!) >>> 0;
-      tids[i] = tid;
-      let h = Math.imul(tid, 0x9e3779b1) >>> 0 & tableMask;
-      for (;;) {
-        const g = tableGroup[h]!;
-        if (g < 0) {
-          tableKey[h] = tid;
-          tableGroup[h] = groups;
-          groupStart[groups] = 0;
-          groupOf[i] = groups++;
-          break;
-        }
-        if (tableKey[h] === tid) {
-          groupOf[i] = g;
-          break;
-        }
-        h = (h + 1) & tableMask;
-      }
-      groupStart[groupOf[i]!]!++;
-    }
-    // Counts -> start offsets.
-    let acc = 0;
-    for (let g = 0; g < groups; g++) {
-      const c = groupStart[g]!;
-      groupStart[g] = acc;
-      acc += c;
-    }
-    const outIndex = v.outIndex;
-    const prev = this.prev;
-    const work = this.work;
-    const base = this.grouped;
-    work.set(inB.subarray(0, n * TUNNEL_DATA_SIZE));
-    for (let i = 0; i < n; i++) {
-      const dst = groupStart[groupOf[i]!]!++;
-      outIndex[dst] = i;
-      prev[dst] = v.inPrev[i]!;
-      work.copyWithin(base + dst * TUNNEL_DATA_SIZE, i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
-    }
   }
 }

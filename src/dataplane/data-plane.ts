@@ -21,7 +21,8 @@ import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
 import { TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS, type EngineBackend, type LayerEngineOptions, type TunnelConfig } from '../tunnel/types.js';
 import type { WasmFlavor } from '../wasm/loader.js';
 import { BatchRunner, isGatewayRole, tunnelIdOf, type BatchEngine, type EngineFactory } from './batch-runner.js';
-import type { ControlOp, Task, TaskResult, WorkerSetup } from './protocol.js';
+import type { BatchResult, ControlOp, Task, TaskBatch, TaskResult, WorkerSetup } from './protocol.js';
+import { Grouper, Stage } from './grouping.js';
 import { journalBlockBytes, slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
 
 export interface DataPlaneOptions {
@@ -46,6 +47,12 @@ export interface DataPlaneOptions {
    * batches in flight per worker below which a partly filled batch is sent rather than left to grow.
    */
   pipeline?: number;
+  /**
+   * Batches one task may carry (default 4). A worker that falls behind gets the batches that piled up meanwhile in
+   * one task, so the round trip of a task (about 20-60 us in piscina) is shared; a worker that keeps up gets each
+   * batch alone, as soon as it is sealed.
+   */
+  batchesPerTask?: number;
   /** Attempts of one batch across worker crashes before its messages are dropped as workerCrash (default 3). */
   maxAttempts?: number;
   /**
@@ -104,6 +111,8 @@ export interface DropCounters {
 export interface WorkerLoad {
   shard: number;
   batches: number;
+  /** Tasks that carried them (fewer than batches when the worker fell behind and got several per task). */
+  tasks: number;
   messages: number;
   /** Milliseconds the worker spent processing. */
   busyMs: number;
@@ -137,7 +146,7 @@ interface Entry {
   /** Test hook: attempts of this batch that still make their worker exit half way. */
   crashes: number;
   done: boolean;
-  result: TaskResult | undefined;
+  result: BatchResult | undefined;
 }
 
 interface Shard {
@@ -149,8 +158,12 @@ interface Shard {
   views: SlotViews[];
   /** Transfer mode: each slot's ArrayBuffer while it is here (detached while a worker holds it). */
   slotBufs: ArrayBuffer[];
-  /** Transfer mode: input bodies and previous hops of every dispatched batch, per slot, for retries. */
-  keep: Uint8Array | null;
+  /**
+   * Batches being filled, in arrival order (grouping.ts). Shared mode: one per kind (0 received, 1 gateway), grouped
+   * into the slot when it is sealed. Transfer mode: one per slot, holding the grouped batch until it is delivered:
+   * each send (a retry too) copies it into the slot's moved buffer.
+   */
+  stages: Stage[];
   free: number[];
   /** Slot being filled, per kind (0 received, 1 gateway), -1 none. */
   staging: [number, number];
@@ -159,7 +172,10 @@ interface Shard {
   ops: ControlOp[];
   /** Tunnel configs as of the last delivered batch (what a replacement worker is given). Key: table bit + id. */
   base: Map<number, TunnelConfig>;
+  /** Tasks sent and not settled. */
   inFlight: number;
+  /** pending[0, sent) have been sent in the current worker generation; the rest wait for room in the pipeline. */
+  sent: number;
   sendSeq: number;
   batchIds: number;
   epoch: number;
@@ -167,6 +183,7 @@ interface Shard {
   needsReset: boolean;
   queued: number;
   batches: number;
+  tasks: number;
   messages: number;
   busyMs: number;
   restarts: number;
@@ -225,7 +242,11 @@ export class DataPlane extends EventEmitter {
   /** Live tunnels per shard (the placement load). */
   private readonly placed: number[];
   private readonly layout: SlotLayout;
+  /** Transfer mode: the layout of one moved slot. */
+  private readonly single: SlotLayout;
+  private readonly grouper: Grouper;
   private readonly pipeline: number;
+  private readonly batchesPerTask: number;
   private readonly maxAttempts: number;
   private readonly onOutput: (batch: OutputBatch) => void;
   private readonly startedAt = performance.now();
@@ -264,6 +285,8 @@ export class DataPlane extends EventEmitter {
     this.maxBatch = maxBatch;
     this.pipeline = options.pipeline ?? 4;
     if (!Number.isInteger(this.pipeline) || this.pipeline < 1) throw new RangeError('pipeline must be an integer >= 1');
+    this.batchesPerTask = options.batchesPerTask ?? 4;
+    if (!Number.isInteger(this.batchesPerTask) || this.batchesPerTask < 1) throw new RangeError('batchesPerTask must be an integer >= 1');
     this.maxAttempts = options.maxAttempts ?? 3;
     this.onOutput = options.onOutput;
     const memory = options.memory ?? 'shared';
@@ -274,7 +297,9 @@ export class DataPlane extends EventEmitter {
     if (!(maxQueued >= 1)) throw new RangeError('maxQueued must be >= 1');
     // Two slots at least per shard: one filling while one is processed.
     const slotCount = Math.max(2, Math.ceil(maxQueued / (shardCount * maxBatch)));
-    this.layout = slotLayout(maxBatch, slotCount);
+    this.layout = slotLayout(maxBatch, slotCount, this.memory === 'transfer');
+    this.single = slotLayout(maxBatch, 1, true);
+    this.grouper = new Grouper(maxBatch);
     this.replayFilter = options.replayFilter ??
       createReplayFilterBuffer({ messagesPerSecond: options.messagesPerSecond ?? 10_000 });
     const engine: LayerEngineOptions = { replayFilter: this.replayFilter };
@@ -291,25 +316,26 @@ export class DataPlane extends EventEmitter {
     this.shards = [];
     this.placed = new Array<number>(shardCount).fill(0);
     const transfer = this.memory === 'transfer';
-    const single = slotLayout(maxBatch, 1);
     for (let s = 0; s < shardCount; s++) {
       // Shared: every slot in one SharedArrayBuffer. Transfer: one ArrayBuffer per slot (moved to the worker and
-      // back), a kept copy of each batch's input here for retries, and the replay journals in shared memory.
+      // back; the worker transforms it in place), the arrival-order input kept here for retries, and the replay
+      // journals in shared memory.
       const buffer = new SharedArrayBuffer(transfer ? journalBlockBytes(this.layout) * slotCount : this.layout.slotSize * slotCount);
       const shard: Shard = {
-        index: s, pool: null, runner: null, buffer, views: [], slotBufs: [], keep: null, free: [], staging: [-1, -1],
-        stagingCount: [0, 0], pending: [], ops: [], base: new Map(), inFlight: 0, sendSeq: 0, batchIds: 0, epoch: 0,
-        recovering: false, needsReset: true, queued: 0, batches: 0, messages: 0, busyMs: 0, restarts: 0,
+        index: s, pool: null, runner: null, buffer, views: [], slotBufs: [], stages: [], free: [], staging: [-1, -1],
+        stagingCount: [0, 0], pending: [], ops: [], base: new Map(), inFlight: 0, sent: 0, sendSeq: 0, batchIds: 0, epoch: 0,
+        recovering: false, needsReset: true, queued: 0, batches: 0, tasks: 0, messages: 0, busyMs: 0, restarts: 0,
       };
       if (transfer) {
-        shard.keep = new Uint8Array(slotCount * maxBatch * (TUNNEL_DATA_SIZE + 4));
         for (let i = 0; i < slotCount; i++) {
-          const b = new ArrayBuffer(single.slotSize);
+          const b = new ArrayBuffer(this.single.slotSize);
           shard.slotBufs.push(b);
-          shard.views.push(slotViews(b, single, 0));
+          shard.views.push(slotViews(b, this.single, 0));
+          shard.stages.push(new Stage(maxBatch));
         }
       } else {
         for (let i = 0; i < slotCount; i++) shard.views.push(slotViews(buffer, this.layout, i));
+        shard.stages.push(new Stage(maxBatch), new Stage(maxBatch));
       }
       for (let i = slotCount - 1; i >= 0; i--) shard.free.push(i);
       if (inline) {
@@ -381,19 +407,21 @@ export class DataPlane extends EventEmitter {
    */
   push(body: Uint8Array, prevHop: number): boolean {
     checkBody(body);
-    return this.accept(body, 0, prevHop >>> 0, 0);
+    return this.accept(body, 0, prevHop >>> 0, 0, true);
   }
 
   /** Accepts one locally framed gateway body (IBGW / OBGW, body[0..3] = the gateway's tunnel id). */
   pushGateway(body: Uint8Array): boolean {
     checkBody(body);
-    return this.accept(body, 0, 0, 1);
+    return this.accept(body, 0, 0, 1, true);
   }
 
   /**
    * Accepts `count` bodies laid out back to back (count x 1028 bytes), waiting for room instead of dropping.
-   * `prevHops` (one per message) for received TunnelData; omit it for gateway bodies. A long push also yields to the
-   * event loop every maxBatch x threads messages; await it before close(), which refuses what is not yet accepted.
+   * `prevHops` (one per message) for received TunnelData; omit it for gateway bodies. Keep `bodies` unchanged until
+   * the promise resolves: messages are copied from it when their batch is sealed (once, grouped by tunnel), and
+   * whatever is not sealed yet is copied before it resolves. A long push also yields to the event loop every
+   * maxBatch x threads messages; await it before close(), which refuses what is not yet accepted.
    */
   async pushBatch(bodies: Uint8Array, prevHops?: Uint32Array, count?: number): Promise<void> {
     if (!(bodies instanceof Uint8Array)) throw new TypeError('bodies must be a Uint8Array');
@@ -406,20 +434,33 @@ export class DataPlane extends EventEmitter {
     // A long push gives the event loop a turn every `yieldEvery` messages: finished batches are handed out and the
     // next ones sent while the copying goes on (otherwise each worker runs dry after its `pipeline` tasks).
     const yieldEvery = this.maxBatch * this.shards.length;
-    for (let i = 0; i < n; i++) {
-      if (i > 0 && i % yieldEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const o = i * TUNNEL_DATA_SIZE;
-      const id = readId(bodies, o);
-      let shard = this.shardOf(id);
-      while (!this.closing && !this.hasRoom(shard, kind)) {
-        await this.ready();
-        shard = this.shardOf(id); // a join while waiting may have placed this id
+    try {
+      for (let i = 0; i < n; i++) {
+        if (i > 0 && i % yieldEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        const o = i * TUNNEL_DATA_SIZE;
+        const id = readId(bodies, o);
+        let shard = this.shardOf(id);
+        while (!this.closing && !this.hasRoom(shard, kind)) {
+          await this.ready();
+          shard = this.shardOf(id); // a join while waiting may have placed this id
+        }
+        if (!this.accept(bodies, o, kind === 0 ? prevHops![i]! : 0, kind, false, id, shard)) return;
       }
-      if (!this.accept(bodies, o, kind === 0 ? prevHops![i]! : 0, kind, shard)) return;
+    } finally {
+      // The caller gets its buffer back: copy in what batches still being filled reference in it.
+      for (const shard of this.shards) {
+        for (const k of [0, 1] as const) {
+          const slot = shard.staging[k];
+          if (slot >= 0) this.stageOf(shard, slot, k).materialize(bodies);
+        }
+      }
     }
   }
 
-  private accept(src: Uint8Array, at: number, prevHop: number, kind: 0 | 1, shard = this.shardOf(readId(src, at))): boolean {
+  /** `copy`: take a copy now (push); otherwise reference src until the seal or the end of pushBatch. */
+  private accept(
+    src: Uint8Array, at: number, prevHop: number, kind: 0 | 1, copy: boolean, id = readId(src, at), shard = this.shardOf(id),
+  ): boolean {
     if (this.closing) {
       this.dropped.closed++;
       return false;
@@ -435,16 +476,21 @@ export class DataPlane extends EventEmitter {
       slot = f;
       shard.staging[kind] = slot;
       shard.stagingCount[kind] = 0;
+      this.stageOf(shard, slot, kind).count = 0;
     }
-    const v = shard.views[slot]!;
     const i = shard.stagingCount[kind]++;
-    v.inBodies.set(at === 0 && src.length === TUNNEL_DATA_SIZE ? src : src.subarray(at, at + TUNNEL_DATA_SIZE), i * TUNNEL_DATA_SIZE);
-    v.inPrev[i] = prevHop;
+    const stage = this.stageOf(shard, slot, kind);
+    if (copy) stage.copy(src, at, id, prevHop);
+    else stage.refer(src, at, id, prevHop);
     shard.queued++;
     this.counters.messagesIn++;
     if (i + 1 === this.maxBatch) this.dispatchStaging(shard, kind);
     else this.scheduleFlush();
     return true;
+  }
+
+  private stageOf(shard: Shard, slot: number, kind: 0 | 1): Stage {
+    return shard.stages[this.memory === 'transfer' ? slot : kind]!;
   }
 
   /** True when a message for this shard would be accepted now. */
@@ -495,7 +541,7 @@ export class DataPlane extends EventEmitter {
     const workers = this.shards.map((s): WorkerLoad => {
       depth += s.queued;
       return {
-        shard: s.index, batches: s.batches, messages: s.messages, busyMs: s.busyMs,
+        shard: s.index, batches: s.batches, tasks: s.tasks, messages: s.messages, busyMs: s.busyMs,
         utilization: wall > 0 ? s.busyMs / wall : 0, queued: s.queued, restarts: s.restarts, tunnels: s.base.size,
       };
     });
@@ -579,6 +625,7 @@ export class DataPlane extends EventEmitter {
       if (shard.stagingCount[k] > 0 && shard.inFlight < this.pipeline) this.dispatchStaging(shard, k);
     }
     if (shard.ops.length > 0 && shard.stagingCount[0] === 0 && shard.stagingCount[1] === 0) this.dispatchControl(shard);
+    this.sendReady(shard);
   }
 
   private dispatchStaging(shard: Shard, kind: 0 | 1): void {
@@ -586,12 +633,21 @@ export class DataPlane extends EventEmitter {
     const count = shard.stagingCount[kind];
     shard.staging[kind] = -1;
     shard.stagingCount[kind] = 0;
+    // Sealed: grouped by tunnel. Shared mode: into the slot (one bulk copy), untouched until it is delivered.
+    // Transfer mode: the stage keeps it for every send of the batch.
+    const stage = this.stageOf(shard, slot, kind);
+    const size = this.grouper.seal(stage);
+    if (this.memory === 'shared') {
+      const v = shard.views[slot]!;
+      v.inBodies.set(stage.grouped.subarray(0, size));
+      v.inPrev.set(stage.groupedPrev.subarray(0, count));
+    }
     const entry: Entry = {
       slot, count, gateway: kind === 1, ops: shard.ops.length > 0 ? shard.ops.splice(0) : undefined,
       attempts: 0, batchId: this.nextBatchId(shard), crashes: 0, done: false, result: undefined,
     };
     shard.pending.push(entry);
-    if (!shard.recovering) this.send(shard, entry);
+    this.sendReady(shard);
   }
 
   private dispatchControl(shard: Shard): void {
@@ -600,7 +656,7 @@ export class DataPlane extends EventEmitter {
       result: undefined,
     };
     shard.pending.push(entry);
-    if (!shard.recovering) this.send(shard, entry);
+    this.sendReady(shard);
   }
 
   private nextBatchId(shard: Shard): number {
@@ -608,27 +664,41 @@ export class DataPlane extends EventEmitter {
     return shard.batchIds;
   }
 
-  private send(shard: Shard, entry: Entry): void {
-    const task: Task = {
-      slot: entry.slot, count: entry.count, gateway: entry.gateway, batchId: entry.batchId, seq: shard.sendSeq++,
-    };
-    if (entry.ops) task.ops = entry.ops;
+  /** Sends what is not sent yet, consecutive batches together, while the worker has room in its pipeline. */
+  private sendReady(shard: Shard): void {
+    if (shard.recovering) return;
+    while (shard.inFlight < this.pipeline && shard.sent < shard.pending.length) {
+      const from = shard.sent;
+      shard.sent = Math.min(shard.pending.length, from + this.batchesPerTask);
+      this.sendTask(shard, shard.pending.slice(from, shard.sent));
+    }
+  }
+
+  private sendTask(shard: Shard, entries: Entry[]): void {
+    const task: Task = { seq: shard.sendSeq++, batches: [] };
     if (shard.needsReset) {
       task.reset = [...shard.base.values()];
       shard.needsReset = false;
     }
-    if (this.crashNext === shard.index && entry.count > 1 && !entry.gateway && entry.attempts === 0) {
-      entry.crashes = this.crashTimes;
-      this.crashNext = -1;
+    const transferList: ArrayBuffer[] = [];
+    for (const entry of entries) {
+      const b: TaskBatch = { slot: entry.slot, count: entry.count, gateway: entry.gateway, batchId: entry.batchId };
+      if (entry.ops) b.ops = entry.ops;
+      if (this.crashNext === shard.index && entry.count > 1 && !entry.gateway && entry.attempts === 0) {
+        entry.crashes = this.crashTimes;
+        this.crashNext = -1;
+      }
+      if (entry.crashes > 0) {
+        b.crash = true;
+        entry.crashes--;
+      }
+      if (this.memory === 'transfer' && entry.slot >= 0) {
+        b.buffer = this.moveOut(shard, entry);
+        transferList.push(b.buffer);
+      }
+      entry.attempts++;
+      task.batches.push(b);
     }
-    if (entry.crashes > 0) {
-      task.crash = true;
-      entry.crashes--;
-    }
-    let transferList: ArrayBuffer[] | undefined;
-    if (shard.keep && entry.slot >= 0) transferList = [this.moveOut(shard, entry)];
-    if (transferList) task.buffer = transferList[0]!;
-    entry.attempts++;
     const epoch = shard.epoch;
     shard.inFlight++;
     if (shard.runner) {
@@ -638,46 +708,34 @@ export class DataPlane extends EventEmitter {
         try {
           r = runner.run(task);
         } catch (e) {
-          r = { busyMs: 0, error: e instanceof Error ? e.message : String(e) };
+          const error = e instanceof Error ? e.message : String(e);
+          r = { results: entries.map(() => ({ busyMs: 0, error })) };
         }
-        this.settled(shard, entry, epoch, r);
+        this.settled(shard, entries, epoch, r);
       });
       return;
     }
-    shard.pool!.run(task, transferList ? { transferList } : undefined).then(
-      (r: TaskResult) => {
-        if (r.refused) {
-          if (r.buffer && entry.slot >= 0) this.moveIn(shard, entry.slot, r.buffer);
-          this.settled(shard, entry, epoch, undefined);
-        } else {
-          this.settled(shard, entry, epoch, r);
-        }
-      },
-      () => this.settled(shard, entry, epoch, undefined),
+    shard.pool!.run(task, transferList.length > 0 ? { transferList } : undefined).then(
+      (r: TaskResult) => this.settled(shard, entries, epoch, r),
+      () => this.settled(shard, entries, epoch, undefined),
     );
   }
 
   /**
-   * Transfer mode: the slot's ArrayBuffer for a send. First attempt: keep a copy of the input. Retry: the buffer
-   * may have died with its worker; restore the input from the kept copy.
+   * Transfer mode: the slot's ArrayBuffer for a send, with the sealed batch copied into it from the stage (every
+   * attempt: a retry's buffer may have died with its worker or come back transformed).
    */
   private moveOut(shard: Shard, entry: Entry): ArrayBuffer {
-    const keep = shard.keep!;
     const slot = entry.slot;
-    const n = entry.count;
-    const at = slot * this.maxBatch * (TUNNEL_DATA_SIZE + 4);
-    const prevAt = at + this.maxBatch * TUNNEL_DATA_SIZE;
     let buf = shard.slotBufs[slot]!;
-    if (entry.attempts === 0) {
-      const v = shard.views[slot]!;
-      keep.set(v.inBodies.subarray(0, n * TUNNEL_DATA_SIZE), at);
-      keep.set(new Uint8Array(v.inPrev.buffer, v.inPrev.byteOffset, n * 4), prevAt);
-    } else {
-      if (buf.byteLength === 0) buf = new ArrayBuffer(slotLayout(this.maxBatch, 1).slotSize);
-      const v = slotViews(buf, slotLayout(this.maxBatch, 1), 0);
-      v.inBodies.set(keep.subarray(at, at + n * TUNNEL_DATA_SIZE));
-      new Uint8Array(v.inPrev.buffer, v.inPrev.byteOffset, n * 4).set(keep.subarray(prevAt, prevAt + n * 4));
+    let v = shard.views[slot]!;
+    if (buf.byteLength === 0) {
+      buf = new ArrayBuffer(this.single.slotSize);
+      v = slotViews(buf, this.single, 0);
     }
+    const stage = shard.stages[slot]!;
+    v.inBodies.set(stage.grouped.subarray(0, entry.count * TUNNEL_DATA_SIZE));
+    v.inPrev.set(stage.groupedPrev.subarray(0, entry.count));
     shard.slotBufs[slot] = new ArrayBuffer(0); // detached marker until it comes back
     return buf;
   }
@@ -685,19 +743,25 @@ export class DataPlane extends EventEmitter {
   /** Transfer mode: a slot's memory came back from a worker. */
   private moveIn(shard: Shard, slot: number, buf: ArrayBuffer): void {
     shard.slotBufs[slot] = buf;
-    shard.views[slot] = slotViews(buf, slotLayout(this.maxBatch, 1), 0);
+    shard.views[slot] = slotViews(buf, this.single, 0);
   }
 
-  /** A task came back (`result`) or its worker died (undefined). */
-  private settled(shard: Shard, entry: Entry, epoch: number, result: TaskResult | undefined): void {
+  /** A task came back (`result`; `refused` counts as a death) or its worker died (undefined). */
+  private settled(shard: Shard, entries: Entry[], epoch: number, result: TaskResult | undefined): void {
     shard.inFlight--;
-    if (result?.buffer && entry.slot >= 0) this.moveIn(shard, entry.slot, result.buffer);
+    if (result?.buffers) {
+      for (let i = 0; i < entries.length; i++) {
+        const b = result.buffers[i];
+        if (b && entries[i]!.slot >= 0) this.moveIn(shard, entries[i]!.slot, b);
+      }
+    }
     if (epoch !== shard.epoch) {
       // A task of a worker generation already being replaced: it is resent in order; ignore this outcome.
       if (shard.recovering && shard.inFlight === 0) this.resend(shard);
       return;
     }
-    if (result === undefined) {
+    const results = result?.results;
+    if (results === undefined || results.length !== entries.length) {
       shard.epoch++;
       shard.recovering = true;
       shard.restarts++;
@@ -705,8 +769,11 @@ export class DataPlane extends EventEmitter {
       if (shard.inFlight === 0) this.resend(shard);
       return;
     }
-    entry.done = true;
-    entry.result = result;
+    if (entries.some((e) => e.count > 0)) shard.tasks++;
+    for (let i = 0; i < entries.length; i++) {
+      entries[i]!.done = true;
+      entries[i]!.result = results[i];
+    }
     this.deliver(shard);
   }
 
@@ -722,8 +789,8 @@ export class DataPlane extends EventEmitter {
         this.dropped.workerCrash += entry.count;
         shard.queued -= entry.count;
         if (entry.slot >= 0) {
-          if (shard.keep && shard.slotBufs[entry.slot]!.byteLength === 0) {
-            this.moveIn(shard, entry.slot, new ArrayBuffer(slotLayout(this.maxBatch, 1).slotSize)); // died with its worker
+          if (this.memory === 'transfer' && shard.slotBufs[entry.slot]!.byteLength === 0) {
+            this.moveIn(shard, entry.slot, new ArrayBuffer(this.single.slotSize)); // died with its worker
           }
           shard.free.push(entry.slot);
         }
@@ -731,8 +798,9 @@ export class DataPlane extends EventEmitter {
         entry.count = 0;
       }
     }
-    for (const entry of shard.pending) this.send(shard, entry);
+    shard.sent = 0;
     if (shard.pending.length === 0 && shard.base.size > 0) this.dispatchControlReset(shard);
+    this.sendReady(shard);
     this.pump(shard);
     this.maybeDrain();
   }
@@ -740,13 +808,14 @@ export class DataPlane extends EventEmitter {
   private dispatchControlReset(shard: Shard): void {
     const entry: Entry = { slot: -1, count: 0, gateway: false, ops: undefined, attempts: 0, batchId: this.nextBatchId(shard), crashes: 0, done: false, result: undefined };
     shard.pending.push(entry);
-    this.send(shard, entry);
+    this.sendReady(shard);
   }
 
   /** Hands out completed batches from the head of the shard's queue, in dispatch order. */
   private deliver(shard: Shard): void {
     while (shard.pending.length > 0 && shard.pending[0]!.done) {
       const e = shard.pending.shift()!;
+      shard.sent--;
       const r = e.result!;
       if (e.ops) this.applyToBase(shard, e.ops);
       if (r.pins) {

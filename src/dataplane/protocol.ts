@@ -20,18 +20,15 @@ export interface WorkerSetup {
   engineModule?: string;
 }
 
-export interface Task {
-  /** Slot index in the shard's buffer; -1 for a control-only task. */
+/** One batch of a task (or a control-only step: slot -1, count 0). */
+export interface TaskBatch {
+  /** Slot index in the shard's buffer; -1 for control operations alone. */
   slot: number;
   count: number;
   /** Locally framed gateway bodies (processGateway) rather than TunnelData received from the network. */
   gateway: boolean;
-  /** Position of this send in the shard's sequence (a worker runs tasks strictly in this order). */
-  seq: number;
   /** Unique per shard and batch (the same on every attempt): owner of the slot's replay journal. */
   batchId: number;
-  /** Recovery: discard all tunnel state and join these first (the state as of the last delivered task). */
-  reset?: TunnelConfig[];
   /** Joins / ends to apply, in order, before the batch. */
   ops?: ControlOp[];
   /** Test hook: process half the batch, then exit the thread. */
@@ -40,18 +37,35 @@ export interface Task {
   buffer?: ArrayBuffer;
 }
 
-export interface TaskResult {
-  /** Milliseconds the worker spent on this task (engine and copies). */
+/**
+ * What the main thread sends a worker: one or more batches in order. A worker that falls behind gets the batches
+ * that piled up meanwhile in one task (at most `batchesPerTask`), so the cost of a task's round trip is shared.
+ */
+export interface Task {
+  /** Position of this send in the shard's sequence (a worker runs tasks strictly in this order). */
+  seq: number;
+  /** Recovery: discard all tunnel state and join these first (the state as of the last delivered batch). */
+  reset?: TunnelConfig[];
+  batches: TaskBatch[];
+}
+
+export interface BatchResult {
+  /** Milliseconds the worker spent on this batch (engine and copies). */
   busyMs: number;
   /** Previous hops fixed by this batch's traffic for tunnels joined without one: [tunnelId, hop, tunnelId, hop, ...]. */
   pins?: number[];
+  /** The engine threw on this batch: every message is dropped with reason engineError. */
+  error?: string;
+}
+
+export interface TaskResult {
+  /** One per batch of the task, in order (absent when refused). */
+  results?: BatchResult[];
   /**
    * Nothing was processed: this thread has no tunnel state yet (it replaced a dead one), or the task came out of
    * sequence. The main thread recovers as after a crash.
    */
   refused?: 'uninitialized' | 'sequence';
-  /** Transfer mode: the slot's memory coming back. */
-  buffer?: ArrayBuffer;
-  /** The engine threw on this batch: every message is dropped with reason engineError. */
-  error?: string;
+  /** Transfer mode: the slots' memory coming back, one per batch (undefined for control-only steps). */
+  buffers?: (ArrayBuffer | undefined)[];
 }

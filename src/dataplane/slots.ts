@@ -4,13 +4,13 @@
 //
 //   per slot (offsets from the slot base, each 64-byte aligned)
 //   ----------  ------------------  ------------------------------------------------------------------------
-//   IN          maxBatch * 1028     bodies as submitted; never written by a worker (a retry restarts from it)
-//   IN_PREV     maxBatch * 4        u32 previous-hop id per submitted message
-//   OUT         maxBatch * 1028     bodies in output order (grouped by tunnel, input order kept inside a tunnel)
-//   OUT_STATUS  maxBatch            u8 STATUS_* per output message
-//   OUT_HOP     maxBatch * 4        u32 next-hop id per output message
-//   OUT_TUNNEL  maxBatch * 4        u32 next tunnel id per output message
-//   OUT_INDEX   maxBatch * 4        u32 input index of each output message
+//   IN          maxBatch * 1028     bodies grouped by tunnel (the main thread groups them, grouping.ts); in shared
+//                                   memory never written by a worker (a retry restarts from it)
+//   IN_PREV     maxBatch * 4        u32 previous-hop id per message
+//   OUT         maxBatch * 1028     processed bodies, same order (none in place: transfer mode processes IN)
+//   OUT_STATUS  maxBatch            u8 STATUS_* per message
+//   OUT_HOP     maxBatch * 4        u32 next-hop id per message
+//   OUT_TUNNEL  maxBatch * 4        u32 next tunnel id per message
 //   JOURNAL     64                  i32 replay journal header (replay-journal.ts): [0] records written
 //   RECORDS     maxBatch * 20       replay journal records: i32 x 5 per filter call (entry words, state)
 import { TUNNEL_DATA_SIZE } from '../constants.js';
@@ -28,12 +28,15 @@ export interface SlotLayout {
   readonly OUT_STATUS: number;
   readonly OUT_HOP: number;
   readonly OUT_TUNNEL: number;
-  readonly OUT_INDEX: number;
   readonly JOURNAL: number;
   readonly RECORDS: number;
 }
 
-export function slotLayout(maxBatch: number, slotCount: number): SlotLayout {
+/**
+ * `inPlace`: the worker transforms IN where it is and OUT is the same region (transfer mode: the slot is moved to
+ * the worker and the main thread keeps the arrival-order input for retries).
+ */
+export function slotLayout(maxBatch: number, slotCount: number, inPlace = false): SlotLayout {
   let o = 0;
   const take = (n: number): number => {
     const at = o;
@@ -42,14 +45,13 @@ export function slotLayout(maxBatch: number, slotCount: number): SlotLayout {
   };
   const IN = take(maxBatch * TUNNEL_DATA_SIZE);
   const IN_PREV = take(maxBatch * 4);
-  const OUT = take(maxBatch * TUNNEL_DATA_SIZE);
+  const OUT = inPlace ? IN : take(maxBatch * TUNNEL_DATA_SIZE);
   const OUT_STATUS = take(maxBatch);
   const OUT_HOP = take(maxBatch * 4);
   const OUT_TUNNEL = take(maxBatch * 4);
-  const OUT_INDEX = take(maxBatch * 4);
   const JOURNAL = take(64);
   const RECORDS = take(journalWords(maxBatch) * 4);
-  return { maxBatch, slotCount, slotSize: o, IN, IN_PREV, OUT, OUT_STATUS, OUT_HOP, OUT_TUNNEL, OUT_INDEX, JOURNAL, RECORDS };
+  return { maxBatch, slotCount, slotSize: o, IN, IN_PREV, OUT, OUT_STATUS, OUT_HOP, OUT_TUNNEL, JOURNAL, RECORDS };
 }
 
 /** Typed views of one slot (built once per slot per thread). */
@@ -60,12 +62,7 @@ export interface SlotViews {
   readonly outStatus: Uint8Array;
   readonly outHop: Uint32Array;
   readonly outTunnel: Uint32Array;
-  readonly outIndex: Uint32Array;
   readonly journal: Journal;
-  /** The whole underlying buffer and the byte offsets of IN and OUT in it (copyWithin: no view per message). */
-  readonly all: Uint8Array;
-  readonly inAt: number;
-  readonly outAt: number;
 }
 
 /**
@@ -88,10 +85,6 @@ export function slotViews(
     outStatus: new Uint8Array(buffer, base + layout.OUT_STATUS, n),
     outHop: new Uint32Array(buffer, base + layout.OUT_HOP, n),
     outTunnel: new Uint32Array(buffer, base + layout.OUT_TUNNEL, n),
-    outIndex: new Uint32Array(buffer, base + layout.OUT_INDEX, n),
-    all: new Uint8Array(buffer),
-    inAt: base + layout.IN,
-    outAt: base + layout.OUT,
     journal: {
       header: new Int32Array(jb, jo, 16),
       records: new Int32Array(jb, jo + (layout.RECORDS - layout.JOURNAL), journalWords(n)),
