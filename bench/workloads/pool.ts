@@ -1,9 +1,11 @@
 // Worker-pool data plane workloads (issue 6): the participant hop run by `createDataPlane` on N worker threads.
 //   pool-aes-hop     AES participant hop through the data plane, 64 tunnels spread over the shards
 //   pool-chacha-hop  ChaCha participant hop of our profile (AEAD open, layer, AEAD seal) through the data plane
-// One run() pushes `batch x threads x 32` messages (the data plane cuts them into tasks of `batch`) and waits until
-// all are handed out: 32 tasks per worker, so the fill at the start and the drain at the end of each run (which a
-// continuous producer does not pay) weigh little. Rows:
+// One run() pushes `batch x threads x 128` messages (the data plane cuts them into batches of `batch`) and waits
+// until all are handed out: 128 batches per worker, so the fill at the start and the drain at the end of each run
+// (which a continuous producer does not pay) weigh little. With 32 batches they cost two workers about 7 %: at the
+// end of a run one worker finishes a millisecond or two before the other and both wait for the next run's first
+// batches (measured with per-task gaps in the worker). Rows:
 //   tunnelplane   the data plane with `threads` workers (default memory: 'shared', sharded tunnels)
 //   tunnelplane-transfer  the same with memory: 'transfer' (kept to compare the two ways of moving batches)
 //   engine-loop   the same messages through one LayerEngine on the calling thread, `batch` at a time: the
@@ -12,6 +14,7 @@
 // Output order differs between the two (the pool groups by tunnel and shard), so output() is the multiset of
 // output bodies: all bodies sorted bytewise. Each run's output is the next run's input (next tunnel id = receive
 // id), so timed runs are never replays.
+import { STATUS_OK, STATUS_REPLAY } from '../../src/constants.js';
 import { LayerEngine } from '../../src/tunnel/engine.js';
 import { chachaAeadSeal } from '../../src/tunnel/chacha-layer.js';
 import { createReplayFilterBuffer } from '../../src/tunnel/replay-filter.js';
@@ -21,7 +24,7 @@ import { defineWorkload, type Implementation, type Rng } from '../types.js';
 
 const BODY = 1028;
 const TUNNELS = 64;
-const TASKS_PER_WORKER = 32;
+const BATCHES_PER_WORKER = 128;
 
 interface PoolInput {
   count: number;
@@ -32,7 +35,7 @@ interface PoolInput {
 }
 
 function messagesPerRun(batch: number, threads: number): number {
-  return batch * Math.max(1, threads) * TASKS_PER_WORKER;
+  return batch * Math.max(1, threads) * BATCHES_PER_WORKER;
 }
 
 function poolInput(batch: number, threads: number, rng: Rng, chacha: boolean): PoolInput {
@@ -72,6 +75,28 @@ function filter(): SharedArrayBuffer {
   return createReplayFilterBuffer({ messagesPerSecond: 50_000, halfLifeMs: 60_000 });
 }
 
+/**
+ * Replay drops a timed run may show. The filter reports a fresh message as seen with probability about
+ * (live entries per bucket) / 2^28 -- around 1e-8 here, so a few per billion messages, once in a few hundred seconds at
+ * this workload's rates -- and a message dropped that way is handed on unchanged, so it comes back in every later
+ * run as a genuine replay. Any other drop, or more replays than this, fails the run.
+ */
+const REPLAY_SLACK = 16;
+
+/** Counts the non-OK statuses of a batch: [replays, others]. */
+function drops(status: Uint8Array, count: number, into: [number, number]): void {
+  for (let i = 0; i < count; i++) {
+    const s = status[i]!;
+    if (s === STATUS_OK) continue;
+    if (s === STATUS_REPLAY) into[0]++;
+    else into[1]++;
+  }
+}
+
+function checkDrops(what: string, d: [number, number], count: number): void {
+  if (d[1] > 0 || d[0] > REPLAY_SLACK) throw new Error(`${what}: ${d[1]} of ${count} messages dropped, ${d[0]} as replays`);
+}
+
 function poolImpl(memory: 'shared' | 'transfer'): Implementation<PoolInput> {
   return {
   description: memory === 'shared'
@@ -81,11 +106,11 @@ function poolImpl(memory: 'shared' | 'transfer'): Implementation<PoolInput> {
     let cur: Uint8Array = inp.bodies;
     let next: Uint8Array = new Uint8Array(cur.length);
     let fill = 0;
-    let bad = 0;
+    const bad: [number, number] = [0, 0];
     const plane = createDataPlane({
       threads: ctx.threads, memory, maxBatch: ctx.batch, maxQueued: inp.count, replayFilter: filter(),
       onOutput: (b) => {
-        for (let i = 0; i < b.count; i++) if (b.status[i] !== 0) bad++;
+        drops(b.status, b.count, bad);
         next.set(b.bodies, fill * BODY);
         fill += b.count;
       },
@@ -95,9 +120,11 @@ function poolImpl(memory: 'shared' | 'transfer'): Implementation<PoolInput> {
     return {
       async run() {
         fill = 0;
+        bad[0] = bad[1] = 0;
         await plane.pushBatch(cur, inp.prevHops, inp.count);
         await plane.idle();
-        if (bad > 0 || fill !== inp.count) throw new Error(`data plane: ${fill} of ${inp.count} out, ${bad} not ok`);
+        if (fill !== inp.count) throw new Error(`data plane: ${fill} of ${inp.count} out`);
+        checkDrops('data plane', bad, inp.count);
         [cur, next] = [next, cur];
         first ??= sortedBodies(cur, inp.count);
       },
@@ -120,14 +147,16 @@ const engineLoop: Implementation<PoolInput> = {
     let first: Uint8Array | undefined;
     return {
       run() {
+        const bad: [number, number] = [0, 0];
         for (let s = 0; s < inp.count; s += n) {
           const c = Math.min(n, inp.count - s);
           const ok = engine.processReceived({
             count: c, bodies: inp.bodies.subarray(s * BODY, (s + c) * BODY), prevHops: inp.prevHops.subarray(s, s + c),
             status, nextHops, nextTunnelIds,
           });
-          if (ok !== c) throw new Error(`engine accepted ${ok} of ${c}`);
+          if (ok !== c) drops(status, c, bad);
         }
+        checkDrops('engine loop', bad, inp.count);
         first ??= sortedBodies(inp.bodies, inp.count);
       },
       output: () => first!,
