@@ -24,6 +24,8 @@ export class Stage {
   /** The sealed batch grouped by tunnel, and its previous hops. */
   readonly grouped: Uint8Array;
   readonly groupedPrev: Uint32Array;
+  /** copies then grouped, as one view (the seal moves a copied-in message with copyWithin: no view per message). */
+  readonly both: Uint8Array;
   count = 0;
 
   constructor(readonly maxBatch: number) {
@@ -31,8 +33,9 @@ export class Stage {
     this.at = new Float64Array(maxBatch);
     this.prev = new Uint32Array(maxBatch);
     this.tids = new Uint32Array(maxBatch);
-    this.copies = new Uint8Array(maxBatch * TUNNEL_DATA_SIZE);
-    this.grouped = new Uint8Array(maxBatch * TUNNEL_DATA_SIZE);
+    this.both = new Uint8Array(2 * maxBatch * TUNNEL_DATA_SIZE);
+    this.copies = this.both.subarray(0, maxBatch * TUNNEL_DATA_SIZE);
+    this.grouped = this.both.subarray(maxBatch * TUNNEL_DATA_SIZE);
     this.groupedPrev = new Uint32Array(maxBatch);
   }
 
@@ -136,11 +139,14 @@ export class Grouper {
   seal(stage: Stage): number {
     const n = stage.count;
     const order = this.positions(stage.tids, n);
-    const { grouped, groupedPrev, src, at, prev } = stage;
+    const { grouped, groupedPrev, src, at, prev, copies, both } = stage;
+    const base = stage.maxBatch * TUNNEL_DATA_SIZE;
     for (let i = 0; i < n; i++) {
       const k = order[i]!;
       const a = at[i]!;
-      grouped.set(src[i]!.subarray(a, a + TUNNEL_DATA_SIZE), k * TUNNEL_DATA_SIZE);
+      const from = src[i]!;
+      if (from === copies) both.copyWithin(base + k * TUNNEL_DATA_SIZE, a, a + TUNNEL_DATA_SIZE);
+      else grouped.set(from.subarray(a, a + TUNNEL_DATA_SIZE), k * TUNNEL_DATA_SIZE);
       groupedPrev[k] = prev[i]!;
     }
     stage.release();
