@@ -1,4 +1,4 @@
-// Command-line options of the standalone bench scripts (pool-soak, scaling-probe, chacha-steps).
+// Command-line options of the standalone bench scripts (pool-soak, pool-copies, scaling-probe, chacha-steps).
 
 /** The value after `--name` on the command line, or `def`. */
 export function arg(name: string, def: string): string {
