@@ -1,6 +1,7 @@
 // Soak and mechanism measurements for the worker-pool data plane (issue 6). Not part of `tunnelplane bench`.
 //
 //   node dist/bench/pool-soak.js [--messages N] [--threads T] [--batch B] [--memory-mode shared|transfer] [--pipeline P]
+//                                [--batches-per-task K]
 //                                [--backend auto|wasm|node]
 //       Pushes N AES participant messages (default 10 000 000) through createDataPlane one push() at a time, as
 //       fast as backpressure allows (a refused push waits for ready() and is retried), and prints every 2 s:
@@ -72,6 +73,7 @@ async function soak(): Promise<void> {
     // A 10 s half-life keeps the filter small enough that all its pages are in use within the first minute; the
     // spec's 10-minute window needs 16 bytes x rate x 600 (about 1 GB at 100k msg/s), touched as it fills.
     threads, memory, maxBatch: batch, pipeline: Number(arg('pipeline', '4')), backend: arg('backend', 'auto') as 'auto',
+    ...(process.argv.includes('--batches-per-task') ? { batchesPerTask: Number(arg('batches-per-task', '4')) } : {}),
     replayFilter: createReplayFilterBuffer({ messagesPerSecond: 400_000, halfLifeMs: 10_000 }),
     onOutput: (b) => {
       for (let i = 0; i < b.count; i++) {

@@ -48,7 +48,7 @@ export interface DataPlaneOptions {
    */
   pipeline?: number;
   /**
-   * Batches one task may carry (default 4). A worker that falls behind gets the batches that piled up meanwhile in
+   * Batches one task may carry (default 8). A worker that falls behind gets the batches that piled up meanwhile in
    * one task, so the round trip of a task (about 20-60 us in piscina) is shared; a worker that keeps up gets each
    * batch alone, as soon as it is sealed.
    */
@@ -285,7 +285,7 @@ export class DataPlane extends EventEmitter {
     this.maxBatch = maxBatch;
     this.pipeline = options.pipeline ?? 4;
     if (!Number.isInteger(this.pipeline) || this.pipeline < 1) throw new RangeError('pipeline must be an integer >= 1');
-    this.batchesPerTask = options.batchesPerTask ?? 4;
+    this.batchesPerTask = options.batchesPerTask ?? 8;
     if (!Number.isInteger(this.batchesPerTask) || this.batchesPerTask < 1) throw new RangeError('batchesPerTask must be an integer >= 1');
     this.maxAttempts = options.maxAttempts ?? 3;
     this.onOutput = options.onOutput;
