@@ -4,7 +4,8 @@
 // messages for ids never joined go by a hash of the id), so
 // its keys, its pinned previous hop and its expiry live in one engine, and its messages are processed in order by
 // one thread. Each shard is a one-thread piscina pool (affinity without a custom balancer) over a SharedArrayBuffer
-// of batch slots; a task carries a slot index, a count and the joins / ends to apply before its batch. The main
+// of batch slots; the main thread stages and groups each batch (grouping.ts) and a task carries one or more batches
+// (slot index, count, the joins / ends to apply before it). The main
 // thread keeps, per shard, the tunnel set as of the last delivered batch, so a replacement worker can be brought to
 // exactly that state and the undelivered batches re-run from their untouched input bytes (see README.md, "Embedding the data plane").
 import { EventEmitter } from 'node:events';
@@ -318,8 +319,8 @@ export class DataPlane extends EventEmitter {
     const transfer = this.memory === 'transfer';
     for (let s = 0; s < shardCount; s++) {
       // Shared: every slot in one SharedArrayBuffer. Transfer: one ArrayBuffer per slot (moved to the worker and
-      // back; the worker transforms it in place), the arrival-order input kept here for retries, and the replay
-      // journals in shared memory.
+      // back; the worker transforms it in place), each batch's grouped input kept in its stage here for retries, and
+      // the replay journals in shared memory.
       const buffer = new SharedArrayBuffer(transfer ? journalBlockBytes(this.layout) * slotCount : this.layout.slotSize * slotCount);
       const shard: Shard = {
         index: s, pool: null, runner: null, buffer, views: [], slotBufs: [], stages: [], free: [], staging: [-1, -1],
