@@ -308,121 +308,149 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
 
   const results: ResultRow[] = [];
   const ran: Workload<any>[] = [];
+  // A task is settled once: timed, or known never to run (its implementation failed, or its workload aborted).
+  const settled = new Set<string>();
+  const settle = (wid: string, ci: number, id: ImplId): void => {
+    const key = `${wid}\u0000${ci}\u0000${id}`;
+    if (settled.has(key)) return;
+    settled.add(key);
+    done++;
+  };
+  interface Prepared { c: Config; ci: number; runners: Map<ImplId, Runner>; isAsync: Map<ImplId, boolean> }
   for (const plan of plans) {
     const w = plan.workload;
     ran.push(w);
     const implsLeft = new Set(plan.impls);
+    const failed = new Set<ImplId>();
+    const settleImpl = (id: ImplId): void => { for (let j = 0; j < plan.configs.length; j++) settle(w.id, j, id); };
+    const rows: { ci: number; row: ResultRow }[] = [];
     let aborted = false;
-    for (let ci = 0; ci < plan.configs.length; ci++) {
-      const c = plan.configs[ci]!;
-      // 1-3: set up every implementation on identically seeded input, run once, compare outputs.
-      const runners = new Map<ImplId, Runner>();
-      const outputs = new Map<ImplId, Uint8Array>();
-      const isAsync = new Map<ImplId, boolean>();
-      for (const id of plan.impls) {
-        if (!implsLeft.has(id)) continue;
-        const ctx: RunContext = { workload: w.id, impl: id, batch: c.batch, threads: c.threads, quick };
-        progress('validate', w.id, id, c);
-        let runner: Runner | undefined;
-        try {
-          const input = w.input(c.batch, createRng(`${w.id}/${c.batch}`), ctx);
-          runner = await w.impls[id]!.setup(input, ctx);
-          const p = runner.run();
-          isAsync.set(id, p instanceof Promise);
-          const limit = opts.firstRunTimeoutMs ?? FIRST_RUN_TIMEOUT_MS;
-          if (p instanceof Promise) await withTimeout(p, limit, `first run did not finish within ${limit / 1000} s`);
-          outputs.set(id, new Uint8Array(runner.output())); // a copy: the output may be a view that later runs overwrite
-          runners.set(id, runner);
-        } catch (err) {
-          if (runner) await closeAll([runner]);
-          implsLeft.delete(id);
-          done += plan.configs.length - ci; // its tasks here and in later configs will not run
-          if (err instanceof Unavailable) {
-            skips.push({ workload: w.id, impl: id, reason: err.message });
-            note(`${w.id}/${id} skipped: ${err.message}`);
-          } else {
-            problems.push({ workload: w.id, impl: id, message: `setup or first run failed (batch ${c.batch}, threads ${c.threads}): ${errText(err)}` });
+    // Configurations of one batch size (a workload's thread counts) are set up together and timed in the same
+    // rounds, like the implementations of one configuration: the ratio of 2 workers to 1 then comes from the same
+    // minutes of a machine whose speed drifts.
+    const batchOrder = [...new Set(plan.configs.map((c) => c.batch))];
+    for (const batch of batchOrder) {
+      const group = plan.configs.map((c, ci) => ({ c, ci })).filter((x) => x.c.batch === batch);
+      const prepared: Prepared[] = [];
+      for (const { c, ci } of group) {
+        // 1-3: set up every implementation on identically seeded input, run once, compare outputs.
+        const runners = new Map<ImplId, Runner>();
+        const outputs = new Map<ImplId, Uint8Array>();
+        const isAsync = new Map<ImplId, boolean>();
+        for (const id of plan.impls) {
+          if (!implsLeft.has(id)) continue;
+          const ctx: RunContext = { workload: w.id, impl: id, batch: c.batch, threads: c.threads, quick };
+          progress('validate', w.id, id, c);
+          let runner: Runner | undefined;
+          try {
+            const input = w.input(c.batch, createRng(`${w.id}/${c.batch}`), ctx);
+            runner = await w.impls[id]!.setup(input, ctx);
+            const p = runner.run();
+            isAsync.set(id, p instanceof Promise);
+            const limit = opts.firstRunTimeoutMs ?? FIRST_RUN_TIMEOUT_MS;
+            if (p instanceof Promise) await withTimeout(p, limit, `first run did not finish within ${limit / 1000} s`);
+            outputs.set(id, new Uint8Array(runner.output())); // a copy: the output may be a view that later runs overwrite
+            runners.set(id, runner);
+          } catch (err) {
+            if (runner) await closeAll([runner]);
+            implsLeft.delete(id);
+            settle(w.id, ci, id);
+            for (let j = 0; j < plan.configs.length; j++) if (!prepared.some((x) => x.ci === j && x.runners.has(id))) settle(w.id, j, id);
+            if (err instanceof Unavailable) {
+              skips.push({ workload: w.id, impl: id, reason: err.message });
+              note(`${w.id}/${id} skipped: ${err.message}`);
+            } else {
+              problems.push({ workload: w.id, impl: id, message: `setup or first run failed (batch ${c.batch}, threads ${c.threads}): ${errText(err)}` });
+            }
           }
         }
+        // Group implementations by identical output; more than one group is a mismatch.
+        const groups: { ids: ImplId[]; out: Uint8Array }[] = [];
+        for (const [id, out] of outputs) {
+          const g = groups.find((x) => equalBytes(x.out, out));
+          if (g) g.ids.push(id);
+          else groups.push({ ids: [id], out });
+        }
+        if (groups.length > 1) {
+          const ref = groups[0]!;
+          const detail = groups.slice(1).map((g) => `{${g.ids.join(', ')}} vs {${ref.ids.join(', ')}}: ${firstDifference(g.out, ref.out, w.bytesPerMessage)}`);
+          problems.push({
+            workload: w.id,
+            message: `validation failed at batch ${c.batch}, threads ${c.threads}: implementations disagree on the same input; ${detail.join('; ')}. Workload aborted.`,
+          });
+          await closeAll(runners.values());
+          aborted = true;
+          break;
+        }
+        if (outputs.size === 1 && plan.impls.length > 1 && ci === 0) {
+          note(`${w.id}: only one implementation ran, nothing to validate it against`);
+        }
+        prepared.push({ c, ci, runners, isAsync });
       }
-      // Group implementations by identical output; more than one group is a mismatch.
-      const groups: { ids: ImplId[]; out: Uint8Array }[] = [];
-      for (const [id, out] of outputs) {
-        const g = groups.find((x) => equalBytes(x.out, out));
-        if (g) g.ids.push(id);
-        else groups.push({ ids: [id], out });
-      }
-      if (groups.length > 1) {
-        const ref = groups[0]!;
-        const detail = groups.slice(1).map((g) => `{${g.ids.join(', ')}} vs {${ref.ids.join(', ')}}: ${firstDifference(g.out, ref.out, w.bytesPerMessage)}`);
-        problems.push({
-          workload: w.id,
-          message: `validation failed at batch ${c.batch}, threads ${c.threads}: implementations disagree on the same input; ${detail.join('; ')}. Workload aborted.`,
-        });
-        await closeAll(runners.values());
-        aborted = true;
-        done += (plan.configs.length - ci) * implsLeft.size;
+      if (aborted) {
+        for (const p of prepared) await closeAll(p.runners.values());
+        for (const id of plan.impls) settleImpl(id);
         break;
       }
-      if (outputs.size === 1 && plan.impls.length > 1 && ci === 0) {
-        note(`${w.id}: only one implementation ran, nothing to validate it against`);
-      }
-      // 4: time the runners in turn, `rounds` times, and keep each one's median round.
+      // 4: time the runners in turn -- every implementation of every thread count of this batch size -- `rounds`
+      // times, and keep each one's median round.
       const rounds = Math.max(1, opts.rounds ?? (quick ? 1 : 3));
-      const perRound = new Map<ImplId, { mean: number; rme: number; samples: number }[]>();
-      const failed = new Set<ImplId>();
+      const perRound = new Map<string, { mean: number; rme: number; samples: number }[]>();
       for (let round = 0; round < rounds; round++) {
-        for (const [id, runner] of runners) {
-          if (failed.has(id)) continue;
-          const last = round === rounds - 1;
-          if (last) progress('time', w.id, id, c);
-          const b = budget();
-          const bench = new Bench({
-            time: b.time / rounds,
-            warmupTime: round === 0 ? b.warmup : Math.min(b.warmup, 50),
-            iterations: Math.max(1, Math.ceil((opts.iterations ?? (quick ? 8 : 32)) / rounds)),
-            warmupIterations: round === 0 ? (quick ? 2 : 8) : 2,
-          });
-          bench.add(id, () => runner.run(), { async: isAsync.get(id) ?? false });
-          try {
-            await bench.run();
-            const r = bench.tasks[0]!.result;
-            if (r.state === 'errored') throw r.error;
-            if (r.state !== 'completed') throw new Error(`tinybench task ${r.state}`);
-            const list = perRound.get(id) ?? [];
-            list.push({ mean: r.latency.mean, rme: r.latency.rme, samples: r.latency.samplesCount });
-            perRound.set(id, list);
-          } catch (err) {
-            problems.push({ workload: w.id, impl: id, message: `timing failed (batch ${c.batch}, threads ${c.threads}): ${errText(err)}` });
-            failed.add(id);
-            implsLeft.delete(id);
-            done += plan.configs.length - ci; // this task and its later configs
-            continue;
+        for (const { c, ci, runners, isAsync } of prepared) {
+          for (const [id, runner] of runners) {
+            if (failed.has(id)) continue;
+            const last = round === rounds - 1;
+            if (last) progress('time', w.id, id, c);
+            const b = budget();
+            const bench = new Bench({
+              time: b.time / rounds,
+              warmupTime: round === 0 ? b.warmup : Math.min(b.warmup, 50),
+              iterations: Math.max(1, Math.ceil((opts.iterations ?? (quick ? 8 : 32)) / rounds)),
+              warmupIterations: round === 0 ? (quick ? 2 : 8) : 2,
+            });
+            bench.add(id, () => runner.run(), { async: isAsync.get(id) ?? false });
+            try {
+              await bench.run();
+              const r = bench.tasks[0]!.result;
+              if (r.state === 'errored') throw r.error;
+              if (r.state !== 'completed') throw new Error(`tinybench task ${r.state}`);
+              const key = `${ci}\u0000${id}`;
+              const list = perRound.get(key) ?? [];
+              list.push({ mean: r.latency.mean, rme: r.latency.rme, samples: r.latency.samplesCount });
+              perRound.set(key, list);
+            } catch (err) {
+              problems.push({ workload: w.id, impl: id, message: `timing failed (batch ${c.batch}, threads ${c.threads}): ${errText(err)}` });
+              failed.add(id);
+              implsLeft.delete(id);
+              settleImpl(id); // this task and every later one of this implementation
+              continue;
+            }
+            if (last) settle(w.id, ci, id);
           }
-          if (last) done++;
         }
       }
-      for (const id of runners.keys()) {
-        const list = perRound.get(id);
-        if (failed.has(id) || !list || list.length === 0) continue;
-        const sorted = [...list].sort((a, b) => a.mean - b.mean);
-        const med = sorted[(sorted.length - 1) >> 1]!;
-        // ±%: the median round's own margin of error, or the spread of the rounds around it when that is larger.
-        const spread = (100 * (sorted[sorted.length - 1]!.mean - sorted[0]!.mean)) / (2 * med.mean);
-        const msgs = w.messagesPerRun ? w.messagesPerRun(c.batch, c.threads) : c.batch;
-        const msgsPerSec = (msgs * 1000) / med.mean;
-        results.push({
-          workload: w.id, impl: id, batch: c.batch, threads: c.threads,
-          msgsPerSec, mbPerSec: (msgsPerSec * w.bytesPerMessage) / 1e6,
-          rme: Math.max(med.rme, list.length > 1 ? spread : 0), samples: list.reduce((n, x) => n + x.samples, 0),
-        });
+      for (const { c, ci, runners } of prepared) {
+        for (const id of runners.keys()) {
+          const list = perRound.get(`${ci}\u0000${id}`);
+          if (failed.has(id) || !list || list.length === 0) continue;
+          const sorted = [...list].sort((a, b) => a.mean - b.mean);
+          const med = sorted[(sorted.length - 1) >> 1]!;
+          // ±%: the median round's own margin of error, or the spread of the rounds around it when that is larger.
+          const spread = (100 * (sorted[sorted.length - 1]!.mean - sorted[0]!.mean)) / (2 * med.mean);
+          const msgs = w.messagesPerRun ? w.messagesPerRun(c.batch, c.threads) : c.batch;
+          const msgsPerSec = (msgs * 1000) / med.mean;
+          rows.push({ ci, row: {
+            workload: w.id, impl: id, batch: c.batch, threads: c.threads,
+            msgsPerSec, mbPerSec: (msgsPerSec * w.bytesPerMessage) / 1e6,
+            rme: Math.max(med.rme, list.length > 1 ? spread : 0), samples: list.reduce((n, x) => n + x.samples, 0),
+          } });
+        }
+        await closeAll(runners.values());
       }
-      await closeAll(runners.values());
     }
-    if (aborted) {
-      // Drop partial rows of an aborted workload: its figures are not trustworthy.
-      for (let i = results.length - 1; i >= 0; i--) if (results[i]!.workload === w.id) results.splice(i, 1);
-    }
+    // Drop the rows of an aborted workload: its figures are not trustworthy. Otherwise rows in plan order.
+    if (!aborted) for (const { row } of rows.sort((a, b) => a.ci - b.ci)) results.push(row);
   }
 
   const report: Report = {

@@ -198,6 +198,30 @@ describe('bench harness', () => {
     expect(outcome.report.results.every((r) => r.msgsPerSec > 0 && r.samples >= 3)).toBe(true);
   });
 
+  it('times the thread counts of one batch size in the same rounds, rows kept in plan order', async () => {
+    const log: string[] = [];
+    const logged = (name: string): Implementation<XorInput> => {
+      const inner = xorImpl();
+      return {
+        setup(inp, ctx) {
+          const r = inner.setup(inp, ctx) as { run: () => void; output: () => Uint8Array };
+          const tag = `${name}${ctx.threads}/${ctx.batch}`;
+          return { run: () => { log.push(tag); r.run(); }, output: () => r.output() };
+        },
+      };
+    };
+    const w = xorWorkload('xor-paired', { a: logged('a'), b: logged('b') }, { batches: [4, 8], threads: [1, 'max'] });
+    const outcome = await runBench({ workloads: [w], threads: 2, ...FAST, rounds: 2 });
+    expect(outcome.problems).toEqual([]);
+    const turns = log.filter((x, i) => i === 0 || log[i - 1] !== x);
+    // Batch 4: validation of both thread counts, then two rounds of a1 b1 a2 b2; then the same for batch 8.
+    const round = (b: number): string[] => [`a1/${b}`, `b1/${b}`, `a2/${b}`, `b2/${b}`];
+    expect(turns).toEqual([...round(4), ...round(4), ...round(4), ...round(8), ...round(8), ...round(8)]);
+    expect(outcome.report.results.map((r) => `${r.impl}${r.threads}/${r.batch}`)).toEqual([
+      'a1/4', 'b1/4', 'a1/8', 'b1/8', 'a2/4', 'b2/4', 'a2/8', 'b2/8',
+    ]);
+  });
+
   it('says plainly when there is no openssl binary', async () => {
     const w = xorWorkload('xor-c', { a: xorImpl() }, { ceiling: { algorithm: 'sha256' }, batches: [1] });
     const outcome = await runBench({ workloads: [w], timeMs: 2, warmupMs: 1, iterations: 2, opensslBinary: '/nonexistent/openssl' });
