@@ -12,7 +12,7 @@ import { renderChart } from '../bench/chart.js';
 import { parseSpeed } from '../bench/openssl.js';
 import { createRng } from '../bench/random.js';
 import { loadWorkloads } from '../bench/workloads/index.js';
-import { defineWorkload, Unavailable, type Implementation, type Workload } from '../bench/types.js';
+import { defineWorkload, Unavailable, type Implementation, type RunContext, type Workload } from '../bench/types.js';
 import { parseBenchArgs } from '../src/cli/bench.js';
 import { UsageError } from '../src/cli/args.js';
 import { main } from '../src/cli/main.js';
@@ -178,17 +178,21 @@ describe('bench harness', () => {
     expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
+  /** xorImpl whose every run appends `tag(ctx)` to `log`: the order in which the harness runs implementations. */
+  const loggedImpl = (log: string[], tag: (ctx: RunContext) => string): Implementation<XorInput> => {
+    const inner = xorImpl();
+    return {
+      setup(inp, ctx) {
+        const r = inner.setup(inp, ctx) as { run: () => void; output: () => Uint8Array };
+        const t = tag(ctx);
+        return { run: () => { log.push(t); r.run(); }, output: () => r.output() };
+      },
+    };
+  };
+
   it('times the implementations of a comparison in turn, round after round (--rounds)', async () => {
     const log: string[] = [];
-    const logged = (name: string): Implementation<XorInput> => {
-      const inner = xorImpl();
-      return {
-        setup(inp, ctx) {
-          const r = inner.setup(inp, ctx) as { run: () => void; output: () => Uint8Array };
-          return { run: () => { log.push(name); r.run(); }, output: () => r.output() };
-        },
-      };
-    };
+    const logged = (name: string) => loggedImpl(log, () => name);
     const w = xorWorkload('xor-rounds', { a: logged('a'), b: logged('b') }, { batches: [4] });
     const outcome = await runBench({ workloads: [w], ...FAST, rounds: 3 });
     // Runs of the same implementation collapsed: validation (a, b), then three rounds of timing a then b.
@@ -200,16 +204,7 @@ describe('bench harness', () => {
 
   it('times the thread counts of one batch size in the same rounds, rows kept in plan order', async () => {
     const log: string[] = [];
-    const logged = (name: string): Implementation<XorInput> => {
-      const inner = xorImpl();
-      return {
-        setup(inp, ctx) {
-          const r = inner.setup(inp, ctx) as { run: () => void; output: () => Uint8Array };
-          const tag = `${name}${ctx.threads}/${ctx.batch}`;
-          return { run: () => { log.push(tag); r.run(); }, output: () => r.output() };
-        },
-      };
-    };
+    const logged = (name: string) => loggedImpl(log, (ctx) => `${name}${ctx.threads}/${ctx.batch}`);
     const w = xorWorkload('xor-paired', { a: logged('a'), b: logged('b') }, { batches: [4, 8], threads: [1, 'max'] });
     const outcome = await runBench({ workloads: [w], threads: 2, ...FAST, rounds: 2 });
     expect(outcome.problems).toEqual([]);
