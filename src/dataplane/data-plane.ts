@@ -166,9 +166,8 @@ interface Shard {
    */
   stages: Stage[];
   free: number[];
-  /** Slot being filled, per kind (0 received, 1 gateway), -1 none. */
+  /** Slot being filled, per kind (0 received, 1 gateway), -1 none; its stage holds the count. */
   staging: [number, number];
-  stagingCount: [number, number];
   pending: Entry[];
   ops: ControlOp[];
   /** Tunnel configs as of the last delivered batch (what a replacement worker is given). Key: table bit + id. */
@@ -324,7 +323,7 @@ export class DataPlane extends EventEmitter {
       const buffer = new SharedArrayBuffer(transfer ? journalBlockBytes(this.layout) * slotCount : this.layout.slotSize * slotCount);
       const shard: Shard = {
         index: s, pool: null, runner: null, buffer, views: [], slotBufs: [], stages: [], free: [], staging: [-1, -1],
-        stagingCount: [0, 0], pending: [], ops: [], base: new Map(), inFlight: 0, sent: 0, sendSeq: 0, batchIds: 0, epoch: 0,
+        pending: [], ops: [], base: new Map(), inFlight: 0, sent: 0, sendSeq: 0, batchIds: 0, epoch: 0,
         recovering: false, needsReset: true, queued: 0, batches: 0, tasks: 0, messages: 0, busyMs: 0, restarts: 0,
       };
       if (transfer) {
@@ -394,7 +393,7 @@ export class DataPlane extends EventEmitter {
 
   private control(shard: Shard, op: ControlOp): void {
     // Order: everything pushed before this call is processed under the old tunnel set.
-    for (const k of [0, 1] as const) if (shard.stagingCount[k] > 0) this.dispatchStaging(shard, k);
+    for (const k of [0, 1] as const) if (this.staged(shard, k) > 0) this.dispatchStaging(shard, k);
     shard.ops.push(op);
     this.scheduleFlush();
   }
@@ -476,22 +475,26 @@ export class DataPlane extends EventEmitter {
       }
       slot = f;
       shard.staging[kind] = slot;
-      shard.stagingCount[kind] = 0;
       this.stageOf(shard, slot, kind).count = 0;
     }
-    const i = shard.stagingCount[kind]++;
     const stage = this.stageOf(shard, slot, kind);
     if (copy) stage.copy(src, at, id, prevHop);
     else stage.refer(src, at, id, prevHop);
     shard.queued++;
     this.counters.messagesIn++;
-    if (i + 1 === this.maxBatch) this.dispatchStaging(shard, kind);
+    if (stage.count === this.maxBatch) this.dispatchStaging(shard, kind);
     else this.scheduleFlush();
     return true;
   }
 
   private stageOf(shard: Shard, slot: number, kind: 0 | 1): Stage {
     return shard.stages[this.memory === 'transfer' ? slot : kind]!;
+  }
+
+  /** Messages in the batch being filled for this kind. */
+  private staged(shard: Shard, kind: 0 | 1): number {
+    const slot = shard.staging[kind];
+    return slot < 0 ? 0 : this.stageOf(shard, slot, kind).count;
   }
 
   /** True when a message for this shard would be accepted now. */
@@ -509,7 +512,7 @@ export class DataPlane extends EventEmitter {
   /** Dispatches every partly filled batch now (otherwise they go when the worker is free or the batch is full). */
   flush(): void {
     for (const shard of this.shards) {
-      for (const k of [0, 1] as const) if (shard.stagingCount[k] > 0) this.dispatchStaging(shard, k);
+      for (const k of [0, 1] as const) if (this.staged(shard, k) > 0) this.dispatchStaging(shard, k);
       if (shard.ops.length > 0) this.dispatchControl(shard);
     }
   }
@@ -623,20 +626,19 @@ export class DataPlane extends EventEmitter {
   private pump(shard: Shard): void {
     if (shard.recovering) return;
     for (const k of [0, 1] as const) {
-      if (shard.stagingCount[k] > 0 && shard.inFlight < this.pipeline) this.dispatchStaging(shard, k);
+      if (this.staged(shard, k) > 0 && shard.inFlight < this.pipeline) this.dispatchStaging(shard, k);
     }
-    if (shard.ops.length > 0 && shard.stagingCount[0] === 0 && shard.stagingCount[1] === 0) this.dispatchControl(shard);
+    if (shard.ops.length > 0 && this.staged(shard, 0) === 0 && this.staged(shard, 1) === 0) this.dispatchControl(shard);
     this.sendReady(shard);
   }
 
   private dispatchStaging(shard: Shard, kind: 0 | 1): void {
     const slot = shard.staging[kind];
-    const count = shard.stagingCount[kind];
+    const stage = this.stageOf(shard, slot, kind);
+    const count = stage.count;
     shard.staging[kind] = -1;
-    shard.stagingCount[kind] = 0;
     // Sealed: grouped by tunnel. Shared mode: into the slot (one bulk copy), untouched until it is delivered.
     // Transfer mode: the stage keeps it for every send of the batch.
-    const stage = this.stageOf(shard, slot, kind);
     const size = this.grouper.seal(stage);
     if (this.memory === 'shared') {
       const v = shard.views[slot]!;
