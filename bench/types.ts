@@ -23,6 +23,7 @@ export type ImplId =
   | 'tunnelplane-wasm' // the WASM backend, SIMD flavor where the engine supports it
   | 'tunnelplane-wasm-plain' // the WASM backend, plain (non-SIMD) flavor
   | 'tunnelplane-node' // the node:crypto backend (long-lived cipher objects per key)
+  | 'tunnelplane-hybrid' // AES: WASM IV steps + node:crypto CBC, what 'auto' falls back to without the native addon
   | 'noble' // @noble/ciphers / @noble/hashes, keys expanded once where its API allows
   | 'node-naive' // node:crypto with a new cipher/hash object per message, as a straightforward port would do
   | (string & {});

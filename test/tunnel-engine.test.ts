@@ -7,12 +7,14 @@ import {
 } from '../src/constants.js';
 import { LayerEngine, LOCAL_HOP, ROLE_IBEP, ROLE_OBEP, ROLE_PARTICIPANT, type LayerType } from '../src/tunnel/engine.js';
 import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
+import { nativeAes } from '../src/tunnel/aes-native.js';
 import {
   randomHop, refChachaHop, refChachaStrip, refParticipant, refStrip, seededRandom, testSeed, type RefHop,
 } from './helpers/layer-reference.js';
 import { bodyOf, hex, makeBatch, withId } from './helpers/batch.js';
 
-const BACKENDS = ['node', 'wasm', 'hybrid', 'auto'] as const;
+// 'native' only where the addon is built (always in CI: test/aes-native.test.ts fails there without it).
+const BACKENDS = ['node', 'wasm', 'hybrid', ...(nativeAes ? ['native'] as const : []), 'auto'] as const;
 
 function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
   let t = start;
@@ -349,7 +351,7 @@ describe('backends agree byte for byte', () => {
       const rnd = seededRandom(seed);
       const c = clock();
       const e = new LayerEngine({ backend, flavor }, { now: c.now });
-      expect(layer === 'aes' ? e.aesBackend : e.chachaBackend).toBe(backend === 'hybrid' as string && layer === 'chacha' ? 'wasm' : backend);
+      expect(layer === 'aes' ? e.aesBackend : e.chachaBackend).toBe((backend === 'hybrid' as string || backend === 'native' as string) && layer === 'chacha' ? 'wasm' : backend);
       for (let t = 0; t < 20; t++) {
         const h = randomHop(rnd);
         e.join(layer === 'aes'
@@ -372,6 +374,7 @@ describe('backends agree byte for byte', () => {
       expect(run('wasm', layer, 'simd')).toBe(node);
       expect(run('wasm', layer, 'plain')).toBe(node);
       expect(run('hybrid' as 'wasm', layer)).toBe(node);
+      if (nativeAes) expect(run('native' as 'wasm', layer)).toBe(node);
     }
   });
 
@@ -392,6 +395,8 @@ describe('backends agree byte for byte', () => {
       e.processGateway(b);
       return hex(a.bodies) + hex(b.bodies);
     };
-    expect(run('wasm')).toBe(run('node'));
+    const node = run('node');
+    expect(run('wasm')).toBe(node);
+    if (nativeAes) expect(run('native' as 'wasm')).toBe(node);
   });
 });

@@ -5,13 +5,14 @@ import {
   STATUS_BAD_MAC, STATUS_OK, STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP,
 } from '../src/constants.js';
 import { LayerEngine } from '../src/tunnel/engine.js';
+import { nativeAes } from '../src/tunnel/aes-native.js';
 import { randomHop, seededRandom } from './helpers/layer-reference.js';
 import { makeBatch, withId } from './helpers/batch.js';
 
 const STATUSES = new Set([0, 1, 2, 3, 4, 5, 6, 7]);
 
 describe('tunnel engine under hostile input', () => {
-  for (const backend of ['node', 'wasm', 'hybrid'] as const) {
+  for (const backend of ['node', 'wasm', 'hybrid', ...(nativeAes ? ['native'] as const : [])] as const) {
     it(`${backend}: random batches over known and unknown ids never throw and only yield known statuses`, () => {
       const rnd = seededRandom(5);
       const engine = new LayerEngine({ backend });

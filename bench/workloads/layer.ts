@@ -70,7 +70,7 @@ function filter(): SharedArrayBuffer {
 
 type Mode = 'hop' | 'strip' | 'chacha';
 
-function engineImpl(backend: 'auto' | 'wasm' | 'node', mode: Mode, flavor?: 'plain'): Implementation<HopInput> {
+function engineImpl(backend: 'auto' | 'wasm' | 'node' | 'hybrid', mode: Mode, flavor?: 'plain'): Implementation<HopInput> {
   return {
     description: `LayerEngine, backend ${backend}${flavor ? ' (plain WASM)' : ''}: lookup, previous hop, replay filter, transform`,
     setup(inp) {
@@ -278,6 +278,7 @@ export const workloads = [
       tunnelplane: engineImpl('auto', 'hop'),
       'tunnelplane-wasm': engineImpl('wasm', 'hop'),
       'tunnelplane-wasm-plain': engineImpl('wasm', 'hop', 'plain'),
+      'tunnelplane-hybrid': engineImpl('hybrid', 'hop'),
       'tunnelplane-node': engineImpl('node', 'hop'),
       noble: noble('hop'),
       'node-naive': nodeNaive('hop'),
@@ -293,6 +294,7 @@ export const workloads = [
     impls: {
       tunnelplane: engineImpl('auto', 'hop'),
       'tunnelplane-wasm': engineImpl('wasm', 'hop'),
+      'tunnelplane-hybrid': engineImpl('hybrid', 'hop'),
       'tunnelplane-node': engineImpl('node', 'hop'),
       noble: noble('hop'),
       'node-naive': nodeNaive('hop'),
@@ -308,6 +310,7 @@ export const workloads = [
     impls: {
       tunnelplane: engineImpl('auto', 'strip'),
       'tunnelplane-wasm': engineImpl('wasm', 'strip'),
+      'tunnelplane-hybrid': engineImpl('hybrid', 'strip'),
       'tunnelplane-node': engineImpl('node', 'strip'),
       noble: noble('strip'),
       'node-naive': nodeNaive('strip'),

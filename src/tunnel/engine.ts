@@ -11,12 +11,14 @@
 // (participant, OBEP, IBEP; never IBGW; ChaCha: right after the AEAD tag verified) -> transform -> tunnel id
 // rewrite. Messages of one tunnel hop in a batch are transformed together (the fast paths of the backend).
 // Backends (LayerEngineOptions.backend): 'node' (aes-node.ts), 'wasm' (assembly/layer.ts via wasm-backend.ts),
-// 'hybrid' (AES: WASM ECB for the IV steps of the batch, node:crypto CBC), 'auto' = hybrid for AES, wasm for ChaCha.
+// 'hybrid' (AES: WASM ECB for the IV steps of the batch, node:crypto CBC), 'native' (AES: the OpenSSL addon,
+// aes-native.ts), 'auto' = native for AES when the addon is built (else hybrid), wasm for ChaCha.
 import {
   AES256_KEY_SIZE, DATA_OFFSET, IV_OFFSET, MAX_BATCH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
   STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { NodeAesHop } from './aes-node.js';
+import { NativeAesHop, nativeAes, nativeAesProblem } from './aes-native.js';
 import {
   chachaAeadOpen, chachaAeadSeal, chachaLayerForward, chachaLayerInverse, CHACHA_TUNNEL_NONCE_OFFSET,
 } from './chacha-layer.js';
@@ -58,8 +60,10 @@ const HYBRID_CHUNK = 32;
 
 interface HopState {
   layer: LayerType;
-  /** node backend, AES. */
+  /** node and hybrid backends, AES. */
   aes: NodeAesHop | null;
+  /** native backend, AES. */
+  nat: NativeAesHop | null;
   /** node backend, ChaCha: key copies, zeroed on end. */
   layerKey: Uint8Array;
   ivKey: Uint8Array;
@@ -130,6 +134,8 @@ export class LayerEngine {
   /** Hybrid AES: the tunnel and body index of each message staged in the current chunk. */
   private readonly chunkSt: (TunnelState | null)[] = new Array<TunnelState | null>(HYBRID_CHUNK).fill(null);
   private readonly chunkAt = new Int32Array(HYBRID_CHUNK);
+  /** Native AES: byte offsets of one tunnel's messages in the batch. */
+  private readonly nativeAt = new Int32Array(MAX_BATCH);
   /** ChaCha replay entries of the current batch (received nonces), checked after the AEAD tag. */
   private readonly chachaEntries = new Uint8Array(MAX_BATCH * 16);
   /** node ChaCha path: a copy of the body being processed, restored when it turns out to be a replay. */
@@ -144,11 +150,13 @@ export class LayerEngine {
 
   constructor(options: LayerEngineOptions = {}, hooks: LayerEngineHooks = {}) {
     const b = options.backend ?? 'auto';
-    if (b !== 'auto' && b !== 'wasm' && b !== 'node' && b !== 'hybrid') throw new TypeError(`unknown backend '${String(b)}'`);
-    // 'auto': the faster backend per layer as measured (README.md, "Tunnel layers"): node:crypto for AES (AES-NI against
-    // a constant-time bitsliced WASM AES), WASM for ChaCha (node:crypto needs a cipher object per nonce).
-    this.aesBackend = b === 'auto' ? 'hybrid' : b;
-    this.chachaBackend = b === 'auto' || b === 'hybrid' ? 'wasm' : b;
+    if (b !== 'auto' && b !== 'wasm' && b !== 'node' && b !== 'hybrid' && b !== 'native') throw new TypeError(`unknown backend '${String(b)}'`);
+    if (b === 'native' && !nativeAes) throw new Error(`backend 'native': ${nativeAesProblem}`);
+    // 'auto': the faster backend per layer as measured (README.md, "Tunnel layers"): OpenSSL for AES (AES-NI against a
+    // constant-time bitsliced WASM AES) -- through the native addon when it is built, else through node:crypto --
+    // and WASM for ChaCha (node:crypto needs a cipher object per nonce).
+    this.aesBackend = b === 'auto' ? (nativeAes ? 'native' : 'hybrid') : b;
+    this.chachaBackend = b === 'auto' || b === 'hybrid' || b === 'native' ? 'wasm' : b;
     this.flavor = options.flavor;
     this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({ messagesPerSecond: 100 }));
     this.now = hooks.now ?? Date.now;
@@ -192,15 +200,18 @@ export class LayerEngine {
         const w = this.wasm();
         const slotA = layer === 'aes' ? w.aesKey(h.layerKey) : w.chachaKey(h.layerKey);
         const slotB = layer === 'aes' ? w.aesKey(h.ivKey) : w.chachaKey(h.ivKey);
-        return { layer, aes: null, layerKey: none, ivKey: none, slotA, slotB };
+        return { layer, aes: null, nat: null, layerKey: none, ivKey: none, slotA, slotB };
+      }
+      if (layer === 'aes' && this.aesBackend === 'native') {
+        return { layer, aes: null, nat: new NativeAesHop(h.layerKey, h.ivKey), layerKey: none, ivKey: none, slotA: -1, slotB: -1 };
       }
       if (hybrid) {
         // node:crypto for CBC (and for creators' strips), a WASM slot for the batched IV steps.
-        return { layer, aes: new NodeAesHop(h.layerKey, h.ivKey), layerKey: none, ivKey: none, slotA: -1, slotB: this.wasm().aesKey(h.ivKey) };
+        return { layer, aes: new NodeAesHop(h.layerKey, h.ivKey), nat: null, layerKey: none, ivKey: none, slotA: -1, slotB: this.wasm().aesKey(h.ivKey) };
       }
       return layer === 'aes'
-        ? { layer, aes: new NodeAesHop(h.layerKey, h.ivKey), layerKey: none, ivKey: none, slotA: -1, slotB: -1 }
-        : { layer, aes: null, layerKey: Uint8Array.from(h.layerKey), ivKey: Uint8Array.from(h.ivKey), slotA: -1, slotB: -1 };
+        ? { layer, aes: new NodeAesHop(h.layerKey, h.ivKey), nat: null, layerKey: none, ivKey: none, slotA: -1, slotB: -1 }
+        : { layer, aes: null, nat: null, layerKey: Uint8Array.from(h.layerKey), ivKey: Uint8Array.from(h.ivKey), slotA: -1, slotB: -1 };
     };
     let st: TunnelState;
     const base = { role, code: ROLE_CODES[role], layer, expiresAt, ended: false, pending: [] as number[], inSlot: -1, outSlot: -1 };
@@ -388,6 +399,7 @@ export class LayerEngine {
     }
     if (this.aesBackend === 'wasm') this.aesWasm(touched, bodies);
     else if (this.aesBackend === 'hybrid') this.aesHybrid(touched, bodies, status);
+    else if (this.aesBackend === 'native') this.aesNative(touched, bodies);
     for (const st of touched) {
       if (st.pending.length === 0) continue; // done by the hybrid pass
       if (st.layer === 'aes' && (this.aesBackend === 'node' || (this.aesBackend === 'hybrid' && (st.code === ROLE_OBGW || st.code === ROLE_IBEP)))) {
@@ -524,6 +536,27 @@ export class LayerEngine {
         w.get(k++, bodies, i);
         if (st.code === ROLE_OBGW) writeId(bodies, i * TUNNEL_DATA_SIZE, st.nextTunnelId);
       }
+    }
+  }
+
+  /**
+   * AES on the native backend: one addon call per tunnel (per hop for creators) covering all its messages of the
+   * batch, in place in `bodies` -- no copies, no allocation.
+   */
+  private aesNative(touched: TunnelState[], bodies: Uint8Array): void {
+    const at = this.nativeAt;
+    for (const st of touched) {
+      if (st.layer !== 'aes') continue;
+      const idx = st.pending;
+      const n = idx.length;
+      for (let m = 0; m < n; m++) at[m] = idx[m]! * TUNNEL_DATA_SIZE;
+      if (st.code === ROLE_OBGW || st.code === ROLE_IBEP) {
+        for (let h = st.hops.length - 1; h >= 0; h--) st.hops[h]!.nat!.decrypt(bodies, at, n);
+      } else {
+        st.hops[0]!.nat!.encrypt(bodies, at, n);
+      }
+      if (st.code !== ROLE_OBEP && st.code !== ROLE_IBEP) for (let m = 0; m < n; m++) writeId(bodies, at[m]!, st.nextTunnelId);
+      idx.length = 0;
     }
   }
 
@@ -665,6 +698,7 @@ export class LayerEngine {
     const w = this.wasmLayer;
     for (const h of st.hops) {
       h.aes?.wipe();
+      h.nat?.wipe();
       h.layerKey.fill(0);
       h.ivKey.fill(0);
       if (w && h.slotA >= 0) {
@@ -701,8 +735,8 @@ export class LayerEngine {
   }
 
   /**
-   * The engine's own copies of a tunnel's keys (live views: all zero once the tunnel has ended). For tests and
-   * audits; do not keep or modify them.
+   * The engine's own copies of a tunnel's keys (live views: all zero once the tunnel has ended; a native hop gives a
+   * one-byte snapshot instead, see below). For tests and audits; do not keep or modify them.
    */
   debugKeyMaterial(tunnelId: number, gateway = false): Uint8Array[] {
     const st = (gateway ? this.gateways : this.received).get(tunnelId);
@@ -711,6 +745,9 @@ export class LayerEngine {
     const w = this.wasmLayer;
     for (const h of st.hops) {
       if (h.aes) out.push(...h.aes.keyMaterial());
+      // A native hop's keys live in OpenSSL's contexts, which free() cleanses (OPENSSL_clear_free): report one byte,
+      // 1 while they are held and 0 once they are gone.
+      if (h.nat) out.push(Uint8Array.of(h.nat.wiped ? 0 : 1));
       out.push(h.layerKey, h.ivKey);
       const view = h.layer === 'aes' ? w?.aesSlotView.bind(w) : w?.chachaSlotView.bind(w);
       if (view && h.slotA >= 0) out.push(view(h.slotA));

@@ -8,9 +8,11 @@ export type LayerType = 'aes' | 'chacha';
 /**
  * Which implementation does the AES/ChaCha work: WASM kernels, node:crypto, 'hybrid' (AES only: the IV steps of the
  * whole batch in one constant-time WASM ECB call, the CBC step with node:crypto's long-lived per-tunnel cipher;
- * ChaCha as 'wasm'), or 'auto' (the fastest measured: hybrid for AES, wasm for ChaCha).
+ * ChaCha as 'wasm'), 'native' (AES only: the optional OpenSSL addon, native/aes_layer.c, in place with no
+ * allocation; ChaCha as 'wasm'), or 'auto' (the fastest measured: native for AES when the addon is built, else
+ * hybrid; wasm for ChaCha).
  */
-export type EngineBackend = 'wasm' | 'node' | 'hybrid' | 'auto';
+export type EngineBackend = 'wasm' | 'node' | 'hybrid' | 'native' | 'auto';
 
 /** Role of a tunnel at this router (tunnel-crypto-aes.md §3). */
 export type TunnelRole = 'participant' | 'obep' | 'ibgw' | 'obgw' | 'ibep';

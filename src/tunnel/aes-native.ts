@@ -1,0 +1,86 @@
+// The native AES layer (native/aes_layer.c): P and P^-1 in place over OpenSSL EVP, through Node-API. Optional: it
+// is built at install time when a C compiler is present (scripts/build-native.mjs); `nativeAes` is null otherwise
+// and `nativeAesProblem` says why. The 'native' engine backend needs it; 'auto' uses it when it loaded.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AES256_KEY_SIZE } from '../constants.js';
+
+/** Opaque handle of one hop's OpenSSL contexts (a Node-API external). */
+export type NativeHopHandle = { readonly __nativeHop: unique symbol };
+
+export interface NativeAesBinding {
+  createHop(layerKey: Uint8Array, ivKey: Uint8Array): NativeHopHandle;
+  wipeHop(hop: NativeHopHandle): void;
+  /** P in place on the bodies at byte offsets at[0..n) of `bodies` (each 1028 bytes; bytes 0..3 untouched). */
+  encrypt(hop: NativeHopHandle, bodies: Uint8Array, at: Int32Array, n: number): void;
+  /** P^-1 in place, likewise. */
+  decrypt(hop: NativeHopHandle, bodies: Uint8Array, at: Int32Array, n: number): void;
+  /**
+   * From how many messages of one hop in an `encrypt` call the CBC step runs sideways (block j of every message in
+   * one ECB call) instead of one CBC call per message; default 2. Process-wide; for tests and measurements.
+   */
+  setSidewaysMin(n: number): void;
+}
+
+/** The addon's default for setSidewaysMin. */
+export const NATIVE_SIDEWAYS_MIN = 2;
+
+const ADDON = join('native', 'build', 'Release', 'tunnelplane_aes.node');
+
+function load(): { binding: NativeAesBinding | null; problem: string | undefined } {
+  if (process.env.TUNNELPLANE_NO_NATIVE === '1') return { binding: null, problem: 'disabled by TUNNELPLANE_NO_NATIVE=1' };
+  // The package root is two levels up from src/tunnel (tests) and three from dist/src/tunnel (the build).
+  const here = dirname(fileURLToPath(import.meta.url));
+  const path = [join(here, '..', '..', ADDON), join(here, '..', '..', '..', ADDON)].find((p) => existsSync(p));
+  if (!path) return { binding: null, problem: `${ADDON} was not built (npm run build:native says why)` };
+  try {
+    return { binding: createRequire(import.meta.url)(path) as NativeAesBinding, problem: undefined };
+  } catch (e) {
+    return { binding: null, problem: `${path} did not load: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+const loaded = load();
+/** The addon, or null when it is not available. */
+export const nativeAes: NativeAesBinding | null = loaded.binding;
+/** Why `nativeAes` is null (undefined when it loaded). */
+export const nativeAesProblem: string | undefined = loaded.problem;
+
+/** One hop's keys in OpenSSL contexts. `wipe()` frees and cleanses them; the object is unusable afterwards. */
+export class NativeAesHop {
+  private handle: NativeHopHandle | null;
+  private readonly lib: NativeAesBinding;
+
+  constructor(layerKey: Uint8Array, ivKey: Uint8Array) {
+    if (!nativeAes) throw new Error(`native AES layer unavailable: ${nativeAesProblem}`);
+    if (layerKey.length !== AES256_KEY_SIZE || ivKey.length !== AES256_KEY_SIZE) throw new RangeError('keys must be 32 bytes');
+    this.lib = nativeAes;
+    this.handle = nativeAes.createHop(layerKey, ivKey);
+  }
+
+  /** P in place on the bodies at byte offsets at[0..n). */
+  encrypt(bodies: Uint8Array, at: Int32Array, n: number): void {
+    this.lib.encrypt(this.live(), bodies, at, n);
+  }
+
+  /** P^-1 in place on the bodies at byte offsets at[0..n). */
+  decrypt(bodies: Uint8Array, at: Int32Array, n: number): void {
+    this.lib.decrypt(this.live(), bodies, at, n);
+  }
+
+  get wiped(): boolean {
+    return this.handle === null;
+  }
+
+  wipe(): void {
+    if (this.handle) this.lib.wipeHop(this.handle);
+    this.handle = null;
+  }
+
+  private live(): NativeHopHandle {
+    if (!this.handle) throw new Error('this hop was wiped');
+    return this.handle;
+  }
+}
