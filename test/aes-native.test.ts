@@ -3,6 +3,7 @@
 // place, in ordinary and shared memory, at any offsets, across many calls on one hop (the CBC contexts chain from
 // call to call), and its argument checks and wipe. The addon is optional on a developer machine (no C compiler:
 // the engine falls back to node:crypto) but must be built in CI.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NATIVE_SIDEWAYS_MIN, NativeAesHop, nativeAes, nativeAesProblem } from '../src/tunnel/aes-native.js';
 import { hopDecrypt, hopEncrypt } from '../src/tunnel/hop-node.js';
@@ -10,6 +11,7 @@ import { LayerEngine } from '../src/tunnel/engine.js';
 import { randomHop, refHopDecrypt, refHopEncrypt, seededRandom, testSeed } from './helpers/layer-reference.js';
 
 const BODY = 1028;
+const SAMPLE = '/work/shared/spec/vectors/tunnel-aes-sample.json';
 
 describe('native AES layer availability', () => {
   it('is built in CI (TUNNELPLANE_REQUIRE_NATIVE / CI set)', () => {
@@ -74,6 +76,28 @@ describe.skipIf(!nativeAes)(`native AES layer${nativeAes ? '' : ` (skipped: ${na
     }
     } finally {
       nativeAes!.setSidewaysMin(NATIVE_SIDEWAYS_MIN);
+    }
+  });
+
+  it("passes the public AES sample's hop and strip cases (an independent implementation's known answers)", () => {
+    const file = JSON.parse(readFileSync(SAMPLE, 'utf8')) as { cases: Record<string, any>[] };
+    const cases = file.cases.filter((c) => c.kind === 'hop' || c.kind === 'strip');
+    expect(cases.length).toBeGreaterThan(0);
+    const hx = (v: string): Uint8Array => Uint8Array.from(Buffer.from(v, 'hex'));
+    for (const c of cases) {
+      const body = hx(c.input as string);
+      const at = Int32Array.of(0);
+      if (c.kind === 'hop') {
+        const hop = new NativeAesHop(hx(c.layerKey), hx(c.ivKey));
+        hop.encrypt(body, at, 1);
+        new DataView(body.buffer).setUint32(0, c.nextTunnelId as number);
+        hop.wipe();
+      } else {
+        const hops = (c.hops as { layerKey: string; ivKey: string }[]).map((h) => new NativeAesHop(hx(h.layerKey), hx(h.ivKey)));
+        for (let i = hops.length - 1; i >= 0; i--) hops[i]!.decrypt(body, at, 1);
+        for (const h of hops) h.wipe();
+      }
+      expect(Buffer.from(body).toString('hex'), c.name as string).toBe(c.expect);
     }
   });
 
