@@ -235,6 +235,39 @@ static napi_value set_sideways_min(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// copyBlocks(dst: Uint8Array, dstAt: Uint32Array, src: Uint8Array, srcAt: Uint32Array, from, to, size): for i in
+// [from, to), size bytes from src[srcAt[i]] to dst[dstAt[i]] (memmove). The data plane's batch copies into and out
+// of SharedArrayBuffer slots: V8 copies shared memory with relaxed atomic stores, a byte at a time where the two
+// addresses differ modulo 8 (every other 1028-byte message), where this is a plain memcpy. Not secret-dependent.
+static napi_value copy_blocks(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7) {
+    return throw_type(env, "(dst, dstAt, src, srcAt, from, to, size)");
+  }
+  size_t dlen, slen, dn, sn;
+  uint8_t *dst = typed(env, argv[0], napi_uint8_array, &dlen);
+  const uint32_t *dat = typed(env, argv[1], napi_uint32_array, &dn);
+  const uint8_t *src = typed(env, argv[2], napi_uint8_array, &slen);
+  const uint32_t *sat = typed(env, argv[3], napi_uint32_array, &sn);
+  if (dst == NULL || src == NULL || dat == NULL || sat == NULL) {
+    return throw_type(env, "dst and src must be Uint8Arrays, dstAt and srcAt Uint32Arrays");
+  }
+  int64_t from, to, size;
+  if (napi_get_value_int64(env, argv[4], &from) != napi_ok || napi_get_value_int64(env, argv[5], &to) != napi_ok ||
+      napi_get_value_int64(env, argv[6], &size) != napi_ok || from < 0 || to < from || size < 0 ||
+      (uint64_t)to > dn || (uint64_t)to > sn) {
+    return throw_range(env, "from..to must lie within dstAt and srcAt, size >= 0");
+  }
+  for (int64_t i = from; i < to; i++) {
+    if ((uint64_t)dat[i] + (uint64_t)size > dlen || (uint64_t)sat[i] + (uint64_t)size > slen) {
+      return throw_range(env, "a block is outside dst or src");
+    }
+  }
+  for (int64_t i = from; i < to; i++) memmove(dst + dat[i], src + sat[i], (size_t)size);
+  return NULL;
+}
+
 static napi_value encrypt(napi_env env, napi_callback_info info) { return run(env, info, 1); }
 static napi_value decrypt(napi_env env, napi_callback_info info) { return run(env, info, 0); }
 
@@ -245,6 +278,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"encrypt", NULL, encrypt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"decrypt", NULL, decrypt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setSidewaysMin", NULL, set_sideways_min, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"copyBlocks", NULL, copy_blocks, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

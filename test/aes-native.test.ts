@@ -157,4 +157,38 @@ describe.skipIf(!nativeAes)(`native AES layer${nativeAes ? '' : ` (skipped: ${na
     engine.end(9);
     expect(hops[0]!.nat.wiped).toBe(true);
   });
+
+  it('copyBlocks copies blocks between ordinary and shared memory at any offsets, like TypedArray set', () => {
+    const seed = testSeed('native copyBlocks');
+    const rnd = seededRandom(seed);
+    const lib = nativeAes!;
+    for (let round = 0; round < 40; round++) {
+      const size = 1 + (rnd(2)[0]! | (rnd(1)[0]! << 8)) % 2000;
+      const n = 1 + (rnd(1)[0]! % 8);
+      const srcLen = n * size + 17;
+      const dstLen = n * size + 29;
+      const src = (round & 1 ? new Uint8Array(new SharedArrayBuffer(srcLen)) : new Uint8Array(srcLen));
+      src.set(rnd(srcLen));
+      const dst = (round & 2 ? new Uint8Array(new SharedArrayBuffer(dstLen)) : new Uint8Array(dstLen));
+      dst.set(rnd(dstLen));
+      // Non-overlapping destinations in a shuffled order, sources at arbitrary (possibly repeated) offsets.
+      const srcAt = new Uint32Array(n);
+      const dstAt = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        srcAt[i] = rnd(2)[0]! % (srcLen - size + 1);
+        dstAt[i] = ((i * 5 + round) % n) * size + (round % 7);
+      }
+      const from = rnd(1)[0]! % n;
+      const expected = dst.slice();
+      for (let i = from; i < n; i++) expected.set(src.subarray(srcAt[i]!, srcAt[i]! + size), dstAt[i]!);
+      lib.copyBlocks(dst, dstAt, src, srcAt, from, n, size);
+      expect(Buffer.from(dst).equals(Buffer.from(expected)), `seed ${seed} round ${round}`).toBe(true);
+    }
+    const buf = new Uint8Array(100);
+    expect(() => lib.copyBlocks(buf, Uint32Array.of(90), buf, Uint32Array.of(0), 0, 1, 11)).toThrow(RangeError);
+    expect(() => lib.copyBlocks(buf, Uint32Array.of(0), buf, Uint32Array.of(95), 0, 1, 6)).toThrow(RangeError);
+    expect(() => lib.copyBlocks(buf, Uint32Array.of(0), buf, Uint32Array.of(0), 0, 2, 1)).toThrow(RangeError);
+    expect(() => lib.copyBlocks(buf, Uint32Array.of(0), buf, Uint32Array.of(0), 1, 0, 1)).toThrow(RangeError);
+    expect(() => lib.copyBlocks(buf, Int32Array.of(0) as never, buf, Uint32Array.of(0), 0, 1, 1)).toThrow(TypeError);
+  });
 });

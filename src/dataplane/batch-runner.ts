@@ -6,6 +6,7 @@ import type { LayerBatch, LayerEngineOptions, TunnelConfig } from '../tunnel/typ
 import type { BatchResult, ControlOp, Task, TaskBatch, TaskResult } from './protocol.js';
 import { journalBlockBytes, slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
 import { withJournal } from './replay-journal.js';
+import { copyPrefix } from '../tunnel/aes-native.js';
 
 /** The part of the layer engine the data plane drives. */
 export interface BatchEngine {
@@ -146,7 +147,7 @@ export class BatchRunner {
       bodies = v.inBodies.subarray(0, size);
     } else {
       bodies = this.work.subarray(0, size);
-      bodies.set(v.inBodies.subarray(0, size));
+      copyPrefix(bodies, v.inBodies, size);
     }
     const batch = (count: number): LayerBatch => ({
       count, bodies, prevHops: v.inPrev, status: v.outStatus, nextHops: v.outHop, nextTunnelIds: v.outTunnel,
@@ -169,7 +170,7 @@ export class BatchRunner {
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
-    if (!this.transfer) v.outBodies.set(bodies);
+    if (!this.transfer) copyPrefix(v.outBodies, bodies, size);
     const result: BatchResult = { busyMs: 0 };
     if (error !== undefined) result.error = error;
     else if (pinning) {

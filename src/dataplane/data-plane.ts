@@ -637,13 +637,17 @@ export class DataPlane extends EventEmitter {
     const stage = this.stageOf(shard, slot, kind);
     const count = stage.count;
     shard.staging[kind] = -1;
-    // Sealed: grouped by tunnel. Shared mode: into the slot (one bulk copy), untouched until it is delivered.
-    // Transfer mode: the stage keeps it for every send of the batch.
-    const size = this.grouper.seal(stage);
+    // Sealed: grouped by tunnel. Shared mode: into the slot (straight in with the native copy, else through the
+    // stage and one bulk copy), untouched until it is delivered. Transfer mode: the stage keeps it for every send.
     if (this.memory === 'shared') {
       const v = shard.views[slot]!;
-      v.inBodies.set(stage.grouped.subarray(0, size));
-      v.inPrev.set(stage.groupedPrev.subarray(0, count));
+      if (!this.grouper.sealInto(stage, v.inBodies, v.inPrev)) {
+        const size = this.grouper.seal(stage);
+        v.inBodies.set(stage.grouped.subarray(0, size));
+        v.inPrev.set(stage.groupedPrev.subarray(0, count));
+      }
+    } else {
+      this.grouper.seal(stage);
     }
     const entry: Entry = {
       slot, count, gateway: kind === 1, ops: shard.ops.length > 0 ? shard.ops.splice(0) : undefined,

@@ -22,6 +22,12 @@ export interface NativeAesBinding {
    * one ECB call) instead of one CBC call per message; default 2. Process-wide; for tests and measurements.
    */
   setSidewaysMin(n: number): void;
+  /**
+   * For i in [from, to): `size` bytes from src[srcAt[i]] to dst[dstAt[i]] (memmove; bounds-checked, throws
+   * RangeError). A plain memcpy where V8 copies SharedArrayBuffer memory with atomic stores, a byte at a time when
+   * the two addresses differ modulo 8: the data plane's copies into and out of its shared batch slots.
+   */
+  copyBlocks(dst: Uint8Array, dstAt: Uint32Array, src: Uint8Array, srcAt: Uint32Array, from: number, to: number, size: number): void;
 }
 
 /** The addon's default for setSidewaysMin. */
@@ -83,4 +89,15 @@ export class NativeAesHop {
     if (!this.handle) throw new Error('this hop was wiped');
     return this.handle;
   }
+}
+
+const AT_ZERO = new Uint32Array(1);
+
+/**
+ * dst[0, length) = src[0, length): one memcpy through the addon when it is loaded (V8's copies of shared memory
+ * are atomic, byte by byte where the addresses differ modulo 8), else TypedArray set().
+ */
+export function copyPrefix(dst: Uint8Array, src: Uint8Array, length: number): void {
+  if (nativeAes) nativeAes.copyBlocks(dst, AT_ZERO, src, AT_ZERO, 0, 1, length);
+  else dst.set(src.subarray(0, length));
 }
