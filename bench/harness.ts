@@ -412,6 +412,7 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
             bench.add(id, () => runner.run(), { async: isAsync.get(id) ?? false });
             try {
               await bench.run();
+              await runner.finish?.();
               const r = bench.tasks[0]!.result;
               if (r.state === 'errored') throw r.error;
               if (r.state !== 'completed') throw new Error(`tinybench task ${r.state}`);

@@ -70,13 +70,22 @@ export interface Rng {
 
 /** One prepared implementation for one configuration. */
 export interface Runner {
-  /** Processes one batch. May return a promise (pool workloads); the harness awaits it inside the timed window. */
+  /**
+   * Processes one batch. May return a promise (pool workloads); the harness awaits it inside the timed window. The
+   * first run() after setup must complete all its work (its output is validated).
+   */
   run(): void | Promise<void>;
   /**
    * The bytes produced by the first `run()` after setup, for validation. Must be the same bytes for every
    * implementation of the workload (e.g. all ciphertexts concatenated). Read once, right after that run.
    */
   output(): Uint8Array;
+  /**
+   * Pipelined runners (run() returns while part of its work is still in flight, so the next run() overlaps it):
+   * completes and checks that outstanding work. The harness calls it, untimed, after every timing period, so
+   * nothing of one implementation runs while another is timed.
+   */
+  finish?(): void | Promise<void>;
   /** Releases what setup acquired (worker pools, key slots). */
   close?(): void | Promise<void>;
 }

@@ -217,6 +217,28 @@ describe('bench harness', () => {
     ]);
   });
 
+  it("calls a pipelined runner's finish() after each timing period, before the next implementation is timed", async () => {
+    const log: string[] = [];
+    const pipelined: Implementation<XorInput> = {
+      setup(inp, ctx) {
+        const r = xorImpl().setup(inp, ctx) as { run: () => void; output: () => Uint8Array };
+        let inFlight = 0;
+        return {
+          run: async () => { log.push('p'); inFlight++; r.run(); },
+          output: () => r.output(),
+          finish: async () => { await Promise.resolve(); log.push(`finish ${inFlight}`); inFlight = 0; },
+        };
+      },
+    };
+    const w = xorWorkload('xor-pipe', { p: pipelined, b: loggedImpl(log, () => 'b') }, { batches: [4] });
+    const outcome = await runBench({ workloads: [w], ...FAST, rounds: 3 });
+    expect(outcome.problems).toEqual([]);
+    const turns = log.filter((x, i) => i === 0 || log[i - 1] !== x).map((x) => x.replace(/ \d+$/, ''));
+    // Validation (p, b), then per round: p's timed runs, its finish, then b.
+    expect(turns).toEqual(['p', 'b', 'p', 'finish', 'b', 'p', 'finish', 'b', 'p', 'finish', 'b']);
+    expect(log.filter((x) => x.startsWith('finish')).every((x) => Number(x.split(' ')[1]) > 0)).toBe(true);
+  });
+
   it('says plainly when there is no openssl binary', async () => {
     const w = xorWorkload('xor-c', { a: xorImpl() }, { ceiling: { algorithm: 'sha256' }, batches: [1] });
     const outcome = await runBench({ workloads: [w], timeMs: 2, warmupMs: 1, iterations: 2, opensslBinary: '/nonexistent/openssl' });

@@ -1,19 +1,25 @@
 // Worker-pool data plane workloads (issue 6): the participant hop run by `createDataPlane` on N worker threads.
 //   pool-aes-hop     AES participant hop through the data plane, 64 tunnels spread over the shards
 //   pool-chacha-hop  ChaCha participant hop of our profile (AEAD open, layer, AEAD seal) through the data plane
-// One run() pushes `batch x threads x 128` messages (the data plane cuts them into batches of `batch`) and waits
-// until all are handed out: 128 batches per worker, so the fill at the start and the drain at the end of each run
-// (which a continuous producer does not pay) weigh little. With 32 batches they cost two workers about 7 %: at the
-// end of a run one worker finishes a millisecond or two before the other and both wait for the next run's first
-// batches (measured with per-task gaps in the worker). Rows:
+// One run() pushes `batch x threads x 32` messages (the data plane cuts them into batches of `batch`). The pool is
+// measured as a router uses it, as a continuous producer: run() i pushes its messages and then waits until those of
+// run() i - 1 are all handed out, so the workers never run dry between runs, and the harness's finish() collects the
+// last one after each timing period (untimed; tinybench's warm-up runs leave one in flight at the start, so a timed
+// period covers exactly as many runs' work as it has runs). Waiting for every run to drain instead (this workload
+// until session 5) charged each run the tail in which one worker has finished its shard and waits for the other:
+// 5-22 ms of a 60 ms run on this 2-core machine, where the main thread's share of a core is taken from one worker
+// (measured with per-task gaps in the worker). The first run() after setup does drain (its output is validated).
+// Rows:
 //   tunnelplane   the data plane with `threads` workers (default memory: 'shared', sharded tunnels)
 //   tunnelplane-transfer  the same with memory: 'transfer' (kept to compare the two ways of moving batches)
 //   engine-loop   the same messages through one LayerEngine on the calling thread, `batch` at a time: the
 //                 single-thread batch loop the pool is measured against (pool at threads 1 / engine-loop = dispatch
 //                 efficiency; at threads N = speedup over one core)
 // Output order differs between the two (the pool groups by tunnel and shard), so output() is the multiset of
-// output bodies: all bodies sorted bytewise. Each run's output is the next run's input (next tunnel id = receive
-// id), so timed runs are never replays.
+// output bodies: all bodies sorted bytewise. Outputs are the inputs of later runs (next tunnel id = receive id), so
+// timed runs are never replays: the pool's outputs go, in the order they come, into a ring of four runs' worth of
+// messages, and run() i pushes quarter i mod 4 of it -- the input for runs 0 and 1, then the output of run() i - 2,
+// complete once run() i - 1 has returned.
 import { STATUS_OK, STATUS_REPLAY } from '../../src/constants.js';
 import { LayerEngine } from '../../src/tunnel/engine.js';
 import { chachaAeadSeal } from '../../src/tunnel/chacha-layer.js';
@@ -24,9 +30,10 @@ import { defineWorkload, type Implementation, type Rng } from '../types.js';
 
 const BODY = 1028;
 const TUNNELS = 64;
-const BATCHES_PER_WORKER = 128;
+const BATCHES_PER_WORKER = 32;
 
 interface PoolInput {
+  /** Messages per run. `bodies` and `prevHops` hold twice as many: the inputs of the pool's first two runs. */
   count: number;
   chacha: boolean;
   tunnels: TunnelConfig[];
@@ -52,13 +59,13 @@ function poolInput(batch: number, threads: number, rng: Rng, chacha: boolean): P
       ...(chacha ? { inAeadKey: k, outAeadKey: k } : {}),
     });
   }
-  const bodies = rng.bytes(count * BODY);
-  for (let i = 0; i < count; i++) {
+  const bodies = rng.bytes(2 * count * BODY);
+  for (let i = 0; i < 2 * count; i++) {
     const t = i % TUNNELS;
     new DataView(bodies.buffer, bodies.byteOffset + i * BODY, 4).setUint32(0, (tunnels[t] as { receiveTunnelId: number }).receiveTunnelId);
     if (chacha) chachaAeadSeal(bodies.subarray(i * BODY, (i + 1) * BODY), aead[t]!);
   }
-  return { count, chacha, tunnels, bodies, prevHops: new Uint32Array(count).fill(5) };
+  return { count, chacha, tunnels, bodies, prevHops: new Uint32Array(2 * count).fill(5) };
 }
 
 /** All bodies sorted bytewise and concatenated: equal for any output order. */
@@ -76,10 +83,23 @@ function filter(): SharedArrayBuffer {
 }
 
 /**
+ * A message the filter flagged as a replay, made fresh before it goes back into the ring: new random bytes after
+ * the tunnel id, sealed again for ChaCha (its tunnel's AEAD key). Otherwise it would be a genuine replay in every
+ * later run of a pipelined runner.
+ */
+function refresh(body: Uint8Array, tunnels: TunnelConfig[]): void {
+  const id = ((body[0]! << 24) | (body[1]! << 16) | (body[2]! << 8) | body[3]!) >>> 0;
+  crypto.getRandomValues(body.subarray(4));
+  const t = tunnels.find((c) => (c as { receiveTunnelId: number }).receiveTunnelId === id) as { inAeadKey?: Uint8Array } | undefined;
+  if (t?.inAeadKey) chachaAeadSeal(body, t.inAeadKey);
+}
+
+/**
  * Replay drops a timed run may show. The filter reports a fresh message as seen with probability about
  * (live entries per bucket) / 2^28 -- around 1e-8 here, so a few per billion messages, once in a few hundred seconds at
- * this workload's rates -- and a message dropped that way is handed on unchanged, so it comes back in every later
- * run as a genuine replay. Any other drop, or more replays than this, fails the run.
+ * this workload's rates -- and a message dropped that way is handed on unchanged, so in the engine loop it comes back
+ * in every later run as a genuine replay (the pool runner makes it fresh instead: refresh()). Any other drop, or more
+ * replays than this in a run (engine loop) or a timing period (pool), fails it.
  */
 const REPLAY_SLACK = 16;
 
@@ -103,30 +123,62 @@ function poolImpl(memory: 'shared' | 'transfer'): Implementation<PoolInput> {
     ? 'createDataPlane: `threads` workers, one LayerEngine each, SharedArrayBuffer batch slots'
     : 'createDataPlane with memory: transfer (batch buffers moved to the worker and back, input kept for retries)',
   async setup(inp, ctx) {
-    let cur: Uint8Array = inp.bodies;
-    let next: Uint8Array = new Uint8Array(cur.length);
-    let fill = 0;
+    const count = inp.count;
+    const ringMsgs = 4 * count;
+    const ring = new Uint8Array(ringMsgs * BODY);
+    ring.set(inp.bodies.subarray(0, 2 * count * BODY));
+    const prevHops = inp.prevHops.subarray(0, count);
+    let written = 0; // messages handed out since setup; the k-th went to ring message (2 count + k) mod 4 count
+    let runs = 0;
+    let waiting: { until: number; resolve: () => void } | undefined;
     const bad: [number, number] = [0, 0];
     const plane = createDataPlane({
-      threads: ctx.threads, memory, maxBatch: ctx.batch, maxQueued: inp.count, replayFilter: filter(),
+      threads: ctx.threads, memory, maxBatch: ctx.batch, maxQueued: 2 * count, replayFilter: filter(),
       onOutput: (b) => {
         drops(b.status, b.count, bad);
-        next.set(b.bodies, fill * BODY);
-        fill += b.count;
+        const at = (2 * count + written) % ringMsgs;
+        const head = Math.min(b.count, ringMsgs - at);
+        ring.set(b.bodies.subarray(0, head * BODY), at * BODY);
+        if (head < b.count) ring.set(b.bodies.subarray(head * BODY, b.count * BODY), 0);
+        for (let i = 0; i < b.count; i++) {
+          if (b.status[i] !== STATUS_REPLAY) continue;
+          const m = (at + i) % ringMsgs;
+          refresh(ring.subarray(m * BODY, (m + 1) * BODY), inp.tunnels);
+        }
+        written += b.count;
+        if (waiting && written >= waiting.until) {
+          waiting.resolve();
+          waiting = undefined;
+        }
       },
     });
     for (const t of inp.tunnels) plane.join(t);
+    const outBy = (until: number): Promise<void> =>
+      written >= until ? Promise.resolve() : new Promise((resolve) => { waiting = { until, resolve }; });
     let first: Uint8Array | undefined;
+    let checked = 0; // messages whose drops finish() has checked
     return {
       async run() {
-        fill = 0;
-        bad[0] = bad[1] = 0;
-        await plane.pushBatch(cur, inp.prevHops, inp.count);
+        const i = runs++;
+        const q = i % 4;
+        await plane.pushBatch(ring.subarray(q * count * BODY, (q + 1) * count * BODY), prevHops, count);
+        if (i === 0) {
+          await plane.idle();
+          if (written !== count) throw new Error(`data plane: ${written} of ${count} out`);
+          checkDrops('data plane', bad, count);
+          checked = count;
+          bad[0] = bad[1] = 0;
+          first = sortedBodies(ring.subarray(2 * count * BODY, 3 * count * BODY), count);
+        } else {
+          await outBy(i * count); // everything of the runs before this one
+        }
+      },
+      async finish() {
         await plane.idle();
-        if (fill !== inp.count) throw new Error(`data plane: ${fill} of ${inp.count} out`);
-        checkDrops('data plane', bad, inp.count);
-        [cur, next] = [next, cur];
-        first ??= sortedBodies(cur, inp.count);
+        if (written !== runs * count) throw new Error(`data plane: ${written} of ${runs * count} out`);
+        checkDrops('data plane', bad, written - checked);
+        checked = written;
+        bad[0] = bad[1] = 0;
       },
       output: () => first!,
       close: () => plane.close(),
