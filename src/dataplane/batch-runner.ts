@@ -45,13 +45,16 @@ export class BatchRunner {
   private expected = 0;
   private readonly tids: Uint32Array;
   /**
-   * Shared mode: private (unshared) memory the engine works in, maxBatch x 1028 bytes. V8 copies into and out of a
-   * SharedArrayBuffer with relaxed atomic stores, byte by byte where the two addresses differ modulo 8, and the
-   * engine writes each message a few times (node:crypto results, IV blocks), so the slot is read with one bulk copy
-   * and the result written to OUT with one bulk copy. Transfer mode needs none: the moved slot is ordinary memory
-   * and the engine transforms IN in place.
+   * Shared mode: where the engine works. With the native AES backend, in the slot's output half: the input is copied
+   * there with one memcpy and transformed in place (measured 1.35-1.38 against 1.41 us a message through private
+   * memory, one worker, AES; ChaCha within 1 %). Otherwise in private (unshared) memory, maxBatch x 1028 bytes,
+   * read from the slot with one bulk copy and written back with one: V8 copies into and out of a SharedArrayBuffer
+   * with relaxed atomic stores, byte by byte where the two addresses differ modulo 8, and the other backends copy
+   * each message a few times (node:crypto results, IV blocks). Transfer mode needs neither: the moved slot is
+   * ordinary memory and the engine transforms IN in place.
    */
   private readonly work: Uint8Array;
+  private readonly inSlot: boolean;
   /** Transfer mode: the layout of one moved slot. */
   private readonly single: SlotLayout;
 
@@ -68,7 +71,8 @@ export class BatchRunner {
     this.layout = slotLayout(maxBatch, slotCount, transfer);
     this.views = new Array(slotCount);
     this.tids = new Uint32Array(maxBatch);
-    this.work = new Uint8Array(transfer ? 0 : maxBatch * TUNNEL_DATA_SIZE);
+    this.inSlot = !transfer && (this.engine as { aesBackend?: string }).aesBackend === 'native';
+    this.work = new Uint8Array(transfer || this.inSlot ? 0 : maxBatch * TUNNEL_DATA_SIZE);
     this.single = slotLayout(maxBatch, 1, true);
   }
 
@@ -146,7 +150,7 @@ export class BatchRunner {
     if (this.transfer) {
       bodies = v.inBodies.subarray(0, size);
     } else {
-      bodies = this.work.subarray(0, size);
+      bodies = (this.inSlot ? v.outBodies : this.work).subarray(0, size);
       copyPrefix(bodies, v.inBodies, size);
     }
     const batch = (count: number): LayerBatch => ({
@@ -170,7 +174,7 @@ export class BatchRunner {
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
-    if (!this.transfer) copyPrefix(v.outBodies, bodies, size);
+    if (!this.transfer && !this.inSlot) copyPrefix(v.outBodies, bodies, size);
     const result: BatchResult = { busyMs: 0 };
     if (error !== undefined) result.error = error;
     else if (pinning) {

@@ -7,7 +7,8 @@
 //   IN          maxBatch * 1028     bodies grouped by tunnel (the main thread groups them, grouping.ts); in shared
 //                                   memory never written by a worker (a retry restarts from it)
 //   IN_PREV     maxBatch * 4        u32 previous-hop id per message
-//   OUT         maxBatch * 1028     processed bodies, same order (none in place: transfer mode processes IN)
+//   OUT         maxBatch * 1028     processed bodies, same order (native AES: copied from IN, then transformed
+//                                   here in place; transfer mode has no OUT and processes IN)
 //   OUT_STATUS  maxBatch            u8 STATUS_* per message
 //   OUT_HOP     maxBatch * 4        u32 next-hop id per message
 //   OUT_TUNNEL  maxBatch * 4        u32 next tunnel id per message
