@@ -43,13 +43,15 @@ describe('data plane: same output as the single-thread engine', () => {
     expect(statuses.size).toBeGreaterThanOrEqual(5);
   });
 
+  // prefill (the main thread also fills each batch's output half) is on by default below the core count.
   const configs = [
-    ['inline', 'shared'], [1, 'shared'], [2, 'shared'], [4, 'shared'], [1, 'transfer'], [2, 'transfer'],
+    ['inline', 'shared', undefined], [1, 'shared', undefined], [1, 'shared', false], [2, 'shared', undefined],
+    [2, 'shared', true], [4, 'shared', undefined], [1, 'transfer', undefined], [2, 'transfer', undefined],
   ] as const;
-  for (const [threads, memory] of configs) {
-    it(`threads: ${threads}, memory: ${memory}`, async () => {
+  for (const [threads, memory, prefill] of configs) {
+    it(`threads: ${threads}, memory: ${memory}${prefill === undefined ? '' : `, prefill: ${prefill}`}`, async () => {
       const got: Outcome[] = [];
-      const plane = createDataPlane({ threads, memory, maxBatch: 128, onOutput: collect(got) });
+      const plane = createDataPlane({ threads, memory, maxBatch: 128, onOutput: collect(got), ...(prefill === undefined ? {} : { prefill }) });
       try {
         await runPlane(plane, w);
         const s = plane.stats();
@@ -74,10 +76,10 @@ describe('data plane: a worker killed mid-batch', () => {
   const w = makeWorkload('dataplane/crash', 3000);
   const want = reference(w);
 
-  for (const [crashAt, memory] of [[100, 'shared'], [1500, 'shared'], [700, 'transfer']] as const) {
-    it(`loses and duplicates nothing (crash after message ${crashAt}, memory: ${memory})`, async () => {
+  for (const [crashAt, memory, prefill] of [[100, 'shared', false], [1500, 'shared', true], [700, 'transfer', false]] as const) {
+    it(`loses and duplicates nothing (crash after message ${crashAt}, memory: ${memory}, prefill: ${prefill})`, async () => {
       const got: Outcome[] = [];
-      const plane = createDataPlane({ threads: 2, memory, maxBatch: 64, onOutput: collect(got) });
+      const plane = createDataPlane({ threads: 2, memory, prefill, maxBatch: 64, onOutput: collect(got) });
       const crashes: number[] = [];
       plane.on('workerCrash', (s: number) => crashes.push(s));
       try {

@@ -151,7 +151,7 @@ export class BatchRunner {
       bodies = v.inBodies.subarray(0, size);
     } else {
       bodies = (this.inSlot ? v.outBodies : this.work).subarray(0, size);
-      copyPrefix(bodies, v.inBodies, size);
+      if (!(this.inSlot && task.prefilled)) copyPrefix(bodies, v.inBodies, size);
     }
     const batch = (count: number): LayerBatch => ({
       count, bodies, prevHops: v.inPrev, status: v.outStatus, nextHops: v.outHop, nextTunnelIds: v.outTunnel,

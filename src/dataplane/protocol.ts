@@ -29,6 +29,8 @@ export interface TaskBatch {
   gateway: boolean;
   /** Unique per shard and batch (the same on every attempt): owner of the slot's replay journal. */
   batchId: number;
+  /** Shared mode: the main thread already copied IN to OUT (first attempts only; DataPlaneOptions.prefill). */
+  prefilled?: boolean;
   /** Joins / ends to apply, in order, before the batch. */
   ops?: ControlOp[];
   /** Test hook: process half the batch, then exit the thread. */
