@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { createDataPlane, type DataPlane } from '../src/dataplane/index.js';
 import { STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE } from '../src/constants.js';
 import { LayerEngine } from '../src/tunnel/engine.js';
+import { nativeAes } from '../src/tunnel/aes-native.js';
+import { availableParallelism } from 'node:os';
 import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './dataplane-workload.js';
 
 async function runPlane(plane: DataPlane, w: Workload, opts: { crashAt?: number; crashShard?: number } = {}): Promise<void> {
@@ -344,5 +346,30 @@ describe('data plane: control and lifecycle', () => {
     expect(() => plane.push('x' as never, 1)).toThrow(TypeError);
     expect(() => createDataPlane({ threads: -1, onOutput: () => {} })).toThrow(RangeError);
     await plane.close();
+  });
+
+  it('prefill: on below the core count with the native AES layer, off otherwise; a missing backend fails at creation', async () => {
+    const cores = availableParallelism();
+    const planes: DataPlane[] = [];
+    const make = (o: Partial<Parameters<typeof createDataPlane>[0]>): DataPlane => {
+      const p = createDataPlane({ onOutput: () => {}, maxBatch: 16, ...o });
+      planes.push(p);
+      return p;
+    };
+    try {
+      expect(make({ threads: cores }).prefill).toBe(false);
+      expect(make({ threads: 1, backend: 'hybrid' }).prefill).toBe(false);
+      expect(make({ threads: 1, memory: 'transfer' }).prefill).toBe(false);
+      expect(make({ threads: 'inline' }).prefill).toBe(false);
+      if (nativeAes) {
+        expect(make({ threads: 1 }).prefill).toBe(cores > 1);
+        expect(make({ threads: cores, prefill: true }).prefill).toBe(true);
+        expect(make({ threads: 1, prefill: false }).prefill).toBe(false);
+      } else {
+        expect(() => createDataPlane({ threads: 1, backend: 'native', onOutput: () => {} })).toThrow(/native/);
+      }
+    } finally {
+      await Promise.all(planes.map((p) => p.close()));
+    }
   });
 });

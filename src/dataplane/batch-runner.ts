@@ -20,6 +20,11 @@ export interface BatchEngine {
 
 export type EngineFactory = (options: LayerEngineOptions) => BatchEngine;
 
+/** True when the engine's AES tunnels run on the native layer (it then transforms a batch in the shared slot). */
+export function runsNativeAes(engine: BatchEngine): boolean {
+  return (engine as { aesBackend?: string }).aesBackend === 'native';
+}
+
 /** True for IBGW / OBGW configs: their traffic is locally framed and goes through processGateway. */
 export function isGatewayRole(config: TunnelConfig): boolean {
   return config.role === 'obgw' || config.role === 'ibgw';
@@ -71,7 +76,7 @@ export class BatchRunner {
     this.layout = slotLayout(maxBatch, slotCount, transfer);
     this.views = new Array(slotCount);
     this.tids = new Uint32Array(maxBatch);
-    this.inSlot = !transfer && (this.engine as { aesBackend?: string }).aesBackend === 'native';
+    this.inSlot = !transfer && runsNativeAes(this.engine);
     this.work = new Uint8Array(transfer || this.inSlot ? 0 : maxBatch * TUNNEL_DATA_SIZE);
     this.single = slotLayout(maxBatch, 1, true);
   }

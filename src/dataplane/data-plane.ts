@@ -19,10 +19,10 @@ import {
   STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, STATUS_WRONG_ROLE, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
-import { copyPrefix, nativeAes } from '../tunnel/aes-native.js';
+import { copyPrefix } from '../tunnel/aes-native.js';
 import { TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS, type EngineBackend, type LayerEngineOptions, type TunnelConfig } from '../tunnel/types.js';
 import type { WasmFlavor } from '../wasm/loader.js';
-import { BatchRunner, isGatewayRole, tunnelIdOf, type BatchEngine, type EngineFactory } from './batch-runner.js';
+import { BatchRunner, isGatewayRole, runsNativeAes, tunnelIdOf, type BatchEngine, type EngineFactory } from './batch-runner.js';
 import type { BatchResult, ControlOp, Task, TaskBatch, TaskResult, WorkerSetup } from './protocol.js';
 import { Grouper, Stage } from './grouping.js';
 import { journalBlockBytes, slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
@@ -302,10 +302,6 @@ export class DataPlane extends EventEmitter {
     const memory = options.memory ?? 'shared';
     if (memory !== 'shared' && memory !== 'transfer') throw new TypeError(`memory must be 'shared' or 'transfer'`);
     this.memory = inline ? 'shared' : memory;
-    const backend = options.backend ?? 'auto';
-    const nativeLayer = backend === 'native' || (backend === 'auto' && nativeAes !== null);
-    this.prefill = !inline && this.memory === 'shared' && nativeLayer &&
-      (options.prefill ?? this.threads < availableParallelism());
     const shardCount = inline ? 1 : this.threads;
     const maxQueued = options.maxQueued ?? 16 * maxBatch * shardCount;
     if (!(maxQueued >= 1)) throw new RangeError('maxQueued must be >= 1');
@@ -326,7 +322,10 @@ export class DataPlane extends EventEmitter {
     this.sweepTimer = setInterval(() => this.sweepExpired(Date.now()), 10_000);
     this.sweepTimer.unref();
 
-    this.validator = engineFactory({ replayFilter: this.replayFilter });
+    // The workers' engine options: a backend this machine lacks ('native' without the addon) fails here, not in them.
+    this.validator = engineFactory(engine);
+    this.prefill = !inline && this.memory === 'shared' && runsNativeAes(this.validator) &&
+      (options.prefill ?? this.threads < availableParallelism());
     this.shards = [];
     this.placed = new Array<number>(shardCount).fill(0);
     const transfer = this.memory === 'transfer';
