@@ -2,7 +2,7 @@
 //
 //   node dist/bench/pool-soak.js [--messages N] [--threads T] [--batch B] [--memory-mode shared|transfer] [--pipeline P]
 //                                [--batches-per-task K]
-//                                [--backend auto|wasm|node]
+//                                [--backend auto|wasm|node] [--prefill on|off]
 //       Pushes N AES participant messages (default 10 000 000) through createDataPlane one push() at a time, as
 //       fast as backpressure allows (a refused push waits for ready() and is retried), and prints every 2 s:
 //       messages out, rate, rss, V8 heap, and main-thread time per message (event-loop utilization of the main
@@ -74,6 +74,7 @@ async function soak(): Promise<void> {
     // spec's 10-minute window needs 16 bytes x rate x 600 (about 1 GB at 100k msg/s), touched as it fills.
     threads, memory, maxBatch: batch, pipeline: Number(arg('pipeline', '4')), backend: arg('backend', 'auto') as 'auto',
     ...(process.argv.includes('--batches-per-task') ? { batchesPerTask: Number(arg('batches-per-task', '4')) } : {}),
+    ...(process.argv.includes('--prefill') ? { prefill: arg('prefill', 'on') === 'on' } : {}),
     replayFilter: createReplayFilterBuffer({ messagesPerSecond: 400_000, halfLifeMs: 10_000 }),
     onOutput: (b) => {
       for (let i = 0; i < b.count; i++) {
@@ -88,7 +89,7 @@ async function soak(): Promise<void> {
   });
   for (const t of tunnels) plane.join(t);
   if (engineLoop) console.log('engine loop: the same messages through one LayerEngine on this thread (no pool)');
-  console.log(`soak: ${total} messages, ${threads} workers, batch ${batch}, aes, memory ${memory}, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`);
+  console.log(`soak: ${total} messages, ${threads} workers, prefill ${plane.prefill ? 'on' : 'off'}, batch ${batch}, aes, memory ${memory}, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`);
   console.log('     s   messages    msg/s   rss MiB  heap MiB  main thread per msg');
   const t0 = performance.now();
   const cpu0 = mainThreadCpu();
@@ -110,11 +111,12 @@ async function soak(): Promise<void> {
   };
   // Steady state: from the message `warm` on (workers started, code compiled, filter pages touched).
   const warm = Math.min(Math.floor(total / 5), 500_000);
-  let steady = { t: 0, out: 0, proc: 0, main: 0 };
+  let steady = { t: 0, out: 0, proc: 0, main: 0, busyMs: 0 };
+  const busyNow = (): number => plane.stats().workers.reduce((a, w) => a + w.busyMs, 0);
   const cpuNow = (): number => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
   const loop = engineLoop ? new EngineLoop(tunnels, batch) : null;
   for (let i = 0; i < total; i++) {
-    if (i === warm) steady = { t: performance.now(), out, proc: cpuNow(), main: mainThreadCpu() ?? 0 };
+    if (i === warm) steady = { t: performance.now(), out, proc: cpuNow(), main: mainThreadCpu() ?? 0, busyMs: loop ? 0 : busyNow() };
     const t = i & 63;
     stamp.setUint32(t * BODY + 4, i);
     stamp.setUint32(t * BODY + 8, (i / 0x1_0000_0000) >>> 0);
@@ -130,6 +132,11 @@ async function soak(): Promise<void> {
     const n = out - steady.out;
     const wall = (performance.now() - steady.t) / 1000;
     console.log(`steady state (messages ${warm}..${total}): ${Math.round(n / wall)} msg/s; CPU per message: process ${(((cpuNow() - steady.proc) * 1e6) / n).toFixed(2)} us, main thread ${((((mainThreadCpu() ?? 0) - steady.main) * 1e6) / n).toFixed(2)} us`);
+    if (!loop) {
+      // Time inside the workers' batch handling (engine, copies, journal), as a share of the workers' wall time.
+      const busy = busyNow() - steady.busyMs;
+      console.log(`steady state, workers: ${((busy * 1000) / n).toFixed(3)} us a message in batches, ${((100 * busy) / (wall * 1000 * threads)).toFixed(1)} % of their wall time`);
+    }
   }
   const secs = (performance.now() - t0) / 1000;
   const cpu1 = mainThreadCpu();
@@ -151,7 +158,7 @@ async function soak(): Promise<void> {
   }
   console.log(`done: ${out} messages in ${secs.toFixed(1)} s (${Math.round(out / secs)} msg/s); refused pushes (retried) ${s.dropped.queueFull}`);
   console.log(`rss after warm-up (from sample 4): min ${MiB(Math.min(...rssWarm))} MiB, max ${MiB(Math.max(...rssWarm))} MiB, first ${MiB(rssWarm[0]!)} MiB, last ${MiB(rssWarm[rssWarm.length - 1]!)} MiB`);
-  console.log(`per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy, ${w.restarts} restarts`).join(', ')}`);
+  console.log(`per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy (${((w.busyMs * 1000) / Math.max(1, w.messages)).toFixed(3)} us a message, ${w.batches} batches in ${w.tasks} tasks), ${w.restarts} restarts`).join(', ')}`);
 }
 
 /** The single-thread batch loop the pool is compared with: bodies copied into a batch, one engine call per batch. */
