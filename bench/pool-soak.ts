@@ -158,7 +158,7 @@ async function soak(): Promise<void> {
   }
   console.log(`done: ${out} messages in ${secs.toFixed(1)} s (${Math.round(out / secs)} msg/s); refused pushes (retried) ${s.dropped.queueFull}`);
   console.log(`rss after warm-up (from sample 4): min ${MiB(Math.min(...rssWarm))} MiB, max ${MiB(Math.max(...rssWarm))} MiB, first ${MiB(rssWarm[0]!)} MiB, last ${MiB(rssWarm[rssWarm.length - 1]!)} MiB`);
-  console.log(`per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy (${((w.busyMs * 1000) / Math.max(1, w.messages)).toFixed(3)} us a message, ${w.batches} batches in ${w.tasks} tasks), ${w.restarts} restarts`).join(', ')}`);
+  if (!loop) console.log(`per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy (${((w.busyMs * 1000) / Math.max(1, w.messages)).toFixed(3)} us a message, ${w.batches} batches in ${w.tasks} tasks), ${w.restarts} restarts`).join(', ')}`);
 }
 
 /** The single-thread batch loop the pool is compared with: bodies copied into a batch, one engine call per batch. */
