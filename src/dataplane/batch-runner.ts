@@ -140,7 +140,7 @@ export class BatchRunner {
    * Reads one byte of every 64-byte line of a batch the main thread filled (prefill), before the engine runs: the
    * lines were last written on the main thread's core, and the engine's access pattern (a JS pass over every message's
    * header, then the AES layer a tunnel at a time, block j of each of its messages in turn) waits out those misses
-   * one by one, where these independent loads overlap them. One worker, pool-aes-hop at batch 256: the engine 0.93-1.0
+   * one by one, where these independent loads overlap them. One worker, pool-aes-hop at batch 256: the engine 0.93-1.06
    * -> 0.79-0.84 us a message, for 0.035-0.04 of reading; every second line instead was slower. A batch the worker
    * copied itself (no prefill, or a retry) is already in its cache.
    */
