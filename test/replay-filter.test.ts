@@ -35,7 +35,7 @@ describe('replay filter', () => {
     expect(f.seen(early, 0, null, 0, t0 + 20 * MIN)).toBe(false);
   });
 
-  it('false-positive rate matches (live cells per bucket) / 2^fpBits; zero seen at 28 bits', () => {
+  it('false-positive rate matches (live cells per bucket) / 2^fpBits; at most a stray one at 28 bits', () => {
     const seed = testSeed('replay false positives');
     const rnd = seededRandom(seed);
     const rate = 100; // messages per second, 10-minute half-life -> 60 000 entries per half-life
@@ -61,7 +61,10 @@ describe('replay filter', () => {
         expect(measured).toBeGreaterThan(predicted * 0.5);
         expect(measured).toBeLessThan(predicted * 1.5);
       } else {
-        expect(fp).toBe(0);
+        // Expected 1e6 x 1.49e-8 = 0.015 false positives: one shows up in about 1.5 % of seeds (seen in CI), two in
+        // about 1e-4, three in 6e-7. Allowing two keeps the test from flaking and still fails a fingerprint of 18
+        // bits (tried: 7 false positives).
+        expect(fp).toBeLessThanOrEqual(2);
       }
     }
   });
