@@ -35,7 +35,7 @@ describe('replay filter', () => {
     expect(f.seen(early, 0, null, 0, t0 + 20 * MIN)).toBe(false);
   });
 
-  it('false-positive rate matches (live cells per bucket) / 2^fpBits; at most a stray one at 28 bits', () => {
+  it('false-positive rate matches (live cells per bucket) / 2^fpBits; at most two strays at 28 bits', () => {
     const seed = testSeed('replay false positives');
     const rnd = seededRandom(seed);
     const rate = 100; // messages per second, 10-minute half-life -> 60 000 entries per half-life
