@@ -24,7 +24,7 @@ the others on the same seeded input; a mismatch aborts that workload and makes t
   --time MS      timing budget per measurement in ms (default 500; --quick fits the run into ~25 s)
   --rounds N     time the implementations of a comparison in turn N times, each round with MS / N, and report
                  the median round (default 3, --quick 1): ratios then hold up when the machine slows for a while
-  --markdown     print Markdown tables (for README.md) instead of the plain table
+  --markdown     print Markdown tables (for docs/bench/) instead of the plain table
   --list         list workloads and implementations, then exit
 
 Exit status: 0 when every implementation validated and ran, 1 when one did not, 2 for bad arguments.`;
