@@ -29,7 +29,7 @@ import { STATUS_REPLAY } from '../src/constants.js';
 import { LayerEngine } from '../src/tunnel/engine.js';
 import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
 import type { TunnelConfig } from '../src/tunnel/types.js';
-import { createRng } from './random.js';
+import { createRng } from '../src/bench/random.js';
 import { arg } from './argv.js';
 
 const BODY = 1028;

@@ -2,17 +2,17 @@
 // No assertion here depends on a measured speed.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runBench, selectWorkloads, batchesOf, threadsOf, type Outcome } from '../bench/harness.js';
-import { formatJson, formatMarkdown, formatTable } from '../bench/report.js';
-import { renderChart } from '../bench/chart.js';
-import { parseSpeed } from '../bench/openssl.js';
-import { createRng } from '../bench/random.js';
-import { loadWorkloads } from '../bench/workloads/index.js';
-import { defineWorkload, Unavailable, type Implementation, type RunContext, type Workload } from '../bench/types.js';
+import { fileURLToPath } from 'node:url';
+import { runBench, selectWorkloads, batchesOf, threadsOf, type Outcome } from '../src/bench/harness.js';
+import { formatJson, formatMarkdown, formatTable } from '../src/bench/report.js';
+import { renderChart } from '../src/bench/chart.js';
+import { parseSpeed } from '../src/bench/openssl.js';
+import { createRng } from '../src/bench/random.js';
+import { loadWorkloads, WORKLOAD_MODULES } from '../src/bench/workloads/index.js';
+import { defineWorkload, Unavailable, type Implementation, type RunContext, type Workload } from '../src/bench/types.js';
 import { parseBenchArgs } from '../src/cli/bench.js';
 import { UsageError } from '../src/cli/args.js';
 import { main } from '../src/cli/main.js';
@@ -296,19 +296,34 @@ describe('tunnelplane bench arguments', () => {
 });
 
 describe('workload registry', () => {
-  it('loads the primitive workloads, skips modules that do not exist and reports ones that fail', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tp-bench-'));
-    writeFileSync(join(dir, 'broken.mjs'), "throw new Error('module exploded');\n");
-    writeFileSync(join(dir, 'noexport.mjs'), 'export const nothing = 1;\n');
-    const url = (f: string) => pathToFileURL(join(dir, f)).href;
-    const reg = await loadWorkloads(['./primitives.js', './does-not-exist.js', url('broken.mjs'), url('noexport.mjs')]);
-    expect(reg.workloads.map((w) => w.id)).toEqual(['aes-cbc-1008', 'chacha20-1008', 'sha256-1008']);
-    expect(reg.missing).toEqual(['./does-not-exist.js']);
-    expect(reg.failures.map((f) => f.error)).toEqual(['module exploded', 'does not export `workloads: Workload[]`']);
+  it('lists every workload module statically, ids in listing order and unique', () => {
+    const reg = loadWorkloads();
+    expect(reg.failures).toEqual([]);
+    expect(WORKLOAD_MODULES.map((m) => m.name)).toEqual(['primitives', 'layer', 'frame', 'pool']);
+    const ids = reg.workloads.map((w) => w.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ['aes-cbc-1008', 'chacha20-1008', 'sha256-1008', 'aes-hop', 'aes-hop-tunnel', 'aes-strip-3', 'chacha-hop',
+      'replay-filter', 'gateway-pack-1k', 'endpoint-reassemble-16k', 'frame-sha256-4k', 'pool-aes-hop', 'pool-chacha-hop']) {
+      expect(ids).toContain(id);
+    }
+    expect(ids.slice(0, 3)).toEqual(['aes-cbc-1008', 'chacha20-1008', 'sha256-1008']);
+  });
+
+  it('reports invalid workloads and duplicate ids and keeps the rest', () => {
+    const [aes] = loadWorkloads([WORKLOAD_MODULES[0]!]).workloads;
+    const reg = loadWorkloads([
+      { name: 'a', workloads: [aes, { id: 'no-input', impls: {}, batches: [1], bytesPerMessage: 1 }] },
+      { name: 'b', workloads: [aes] },
+    ]);
+    expect(reg.workloads.map((w) => w.id)).toEqual(['aes-cbc-1008']);
+    expect(reg.failures).toEqual([
+      { module: 'a', error: 'invalid workload: no-input: no input()' },
+      { module: 'b', error: "duplicate workload id 'aes-cbc-1008'" },
+    ]);
   });
 
   it('every implementation of the primitive workloads agrees on batch 16', async () => {
-    const reg = await loadWorkloads(['./primitives.js']);
+    const reg = loadWorkloads([WORKLOAD_MODULES[0]!]);
     const outcome = await runBench({ workloads: reg.workloads, quick: true, ...FAST, filter: /1008/ });
     expect(outcome.problems).toEqual([]);
     for (const id of ['aes-cbc-1008', 'chacha20-1008', 'sha256-1008']) {
@@ -386,7 +401,7 @@ describe('rng', () => {
 describe('tunnelplane bench (compiled CLI)', () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const bin = join(root, 'bin', 'tunnelplane.js');
-  const built = existsSync(join(root, 'dist', 'bench', 'harness.js'));
+  const built = existsSync(join(root, 'dist', 'src', 'bench', 'harness.js'));
   it.skipIf(!built)('--quick --json --out writes the report and validates', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-bench-cli-'));
     const out = join(dir, 'bench.json');

@@ -1,5 +1,5 @@
 // Seeded TunnelData workloads for the data-plane tests and their single-thread reference outcome.
-import { createRng } from '../bench/random.js';
+import { createRng } from '../src/bench/random.js';
 import { TUNNEL_DATA_SIZE } from '../src/constants.js';
 import { LayerEngine } from '../src/tunnel/engine.js';
 import type { TunnelConfig } from '../src/tunnel/types.js';

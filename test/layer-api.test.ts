@@ -1,4 +1,4 @@
-// The README example of the "Tunnel layers" section, through the package root exports.
+// The example of docs/tunnel-layers.md, through the package root exports.
 import { describe, expect, it } from 'vitest';
 import {
   LayerEngine, createReplayFilterBuffer, LOCAL_HOP, STATUS_OK, TUNNEL_DATA_SIZE, hopEncrypt, creatorStrip, chachaHop,

@@ -1,6 +1,6 @@
 // Which leases go into the one LeaseSet2 when the routers together offer more than 16 (leaseset.md §6).
 //
-// Policy (documented in README.md, "More than 16 leases"):
+// Policy (documented in docs/multihoming.md, "More than 16 leases"):
 //  1. Leases that have already ended are dropped.
 //  2. If at most 16 remain, all are published.
 //  3. Otherwise every live router keeps at least one lease: the 16 slots are dealt round-robin over the routers

@@ -1,12 +1,12 @@
-// `tunnelplane bench`: runs the benchmark harness (bench/harness.ts, compiled to dist/bench) over the registered
+// `tunnelplane bench`: runs the benchmark harness (src/bench/harness.ts) over the registered
 // workloads and prints a table, JSON and/or an SVG chart.
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { intOption, parse, UsageError } from './args.js';
-import { runBench, selectWorkloads, type Outcome, type Progress } from '../../bench/harness.js';
-import { formatJson, formatMarkdown, formatTable } from '../../bench/report.js';
-import { renderChart } from '../../bench/chart.js';
-import { loadWorkloads, type Registry } from '../../bench/workloads/index.js';
+import { runBench, selectWorkloads, type Outcome, type Progress } from '../bench/harness.js';
+import { formatJson, formatMarkdown, formatTable } from '../bench/report.js';
+import { renderChart } from '../bench/chart.js';
+import { loadWorkloads, type Registry } from '../bench/workloads/index.js';
 
 export const usage = `usage: tunnelplane bench [--quick] [--json] [--filter RE] [--threads N] [--out FILE] [--chart FILE]
                        [--time MS] [--rounds N] [--markdown] [--list]
@@ -24,7 +24,7 @@ the others on the same seeded input; a mismatch aborts that workload and makes t
   --time MS      timing budget per measurement in ms (default 500; --quick fits the run into ~25 s)
   --rounds N     time the implementations of a comparison in turn N times, each round with MS / N, and report
                  the median round (default 3, --quick 1): ratios then hold up when the machine slows for a while
-  --markdown     print Markdown tables (for README.md) instead of the plain table
+  --markdown     print Markdown tables (for docs/bench/) instead of the plain table
   --list         list workloads and implementations, then exit
 
 Exit status: 0 when every implementation validated and ran, 1 when one did not, 2 for bad arguments.`;
@@ -90,8 +90,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
 
 function listing(reg: Registry): string {
   const lines: string[] = [];
-  for (const f of reg.failures) lines.push(`(module ${f.module} failed to load: ${f.error})`);
-  if (reg.missing.length > 0) lines.push(`(listed in bench/workloads/index.ts but not present: ${reg.missing.join(', ')})`);
+  for (const f of reg.failures) lines.push(`(module ${f.module}: ${f.error})`);
   for (const w of reg.workloads) {
     const thr = w.threads ? `, threads ${w.threads.join('/')}` : '';
     lines.push(`${w.id}: ${w.description} (batches ${w.batches.join(', ')}${thr}${w.ceiling ? `, ceiling ${w.ceiling.algorithm}` : ''})`);
@@ -142,7 +141,7 @@ function progressPrinter(): { update(p: Progress): void; clear(): void } {
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseBenchArgs(argv);
-  const reg = await loadWorkloads();
+  const reg = loadWorkloads();
   if (args.list) {
     process.stdout.write(listing(reg));
     return reg.failures.length > 0 ? 1 : 0;
@@ -150,7 +149,7 @@ export async function run(argv: string[]): Promise<number> {
   if (args.filter && selectWorkloads(reg.workloads, args.filter).length === 0) {
     throw new UsageError(`--filter ${args.filter.source} matches no workload or implementation; workloads: ${reg.workloads.map((w) => w.id).join(', ')}`);
   }
-  for (const f of reg.failures) process.stderr.write(`tunnelplane bench: workload module ${f.module} failed to load: ${f.error}\n`);
+  for (const f of reg.failures) process.stderr.write(`tunnelplane bench: workload module ${f.module}: ${f.error}\n`);
 
   const progress = progressPrinter();
   let outcome: Outcome;
@@ -167,7 +166,7 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     progress.clear();
   }
-  for (const f of reg.failures) outcome.problems.push({ workload: `(module ${f.module})`, message: `failed to load: ${f.error}` });
+  for (const f of reg.failures) outcome.problems.push({ workload: `(module ${f.module})`, message: f.error });
 
   const table = formatTable(outcome);
   if (args.json) {

@@ -1,5 +1,5 @@
 // Backend choice shared by every primitive family (AES-256, ChaCha20, SHA-256, ...): the `backend` option wins, then
-// TUNNELPLANE_BACKEND=wasm|node, then the family's own default (chosen by measurement, documented in README.md).
+// TUNNELPLANE_BACKEND=wasm|node, then the family's own default (chosen by measurement, documented in docs/aes.md and docs/chacha.md).
 import type { CryptoBackend } from './types.js';
 
 const BACKENDS: readonly CryptoBackend[] = ['wasm', 'node'];

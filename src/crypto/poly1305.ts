@@ -1,7 +1,7 @@
 // Poly1305 and the ChaCha20-Poly1305 AEAD (RFC 7539 §2.5, §2.8): one interface, two backends.
 //   wasm  assembly/poly1305.ts; batch keys in the instance's ChaCha key slots (shared with ChaCha20).
 //   node  node:crypto 'chacha20-poly1305' (OpenSSL), a cipher object per message.
-// Default: wasm (see README.md, "ChaCha20, ChaCha20-Poly1305 and SHA-256", for the measurement). A bad tag throws AuthenticationError from the
+// Default: wasm (see docs/chacha.md for the measurement). A bad tag throws AuthenticationError from the
 // one-message API; batch APIs report it per message as STATUS_BAD_MAC and leave that message untouched.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import {

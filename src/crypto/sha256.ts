@@ -1,7 +1,7 @@
 // SHA-256 (FIPS 180-4): one interface, two backends.
 //   node  node:crypto `crypto.hash('sha256', ...)` one-shot (OpenSSL, SHA-NI / AVX2 where the CPU has them).
 //   wasm  assembly/sha256.ts (scalar, unrolled).
-// Default: node -- about 2.5-3x the WASM rate for ~1 KB messages on this machine class (README.md, "ChaCha20, ChaCha20-Poly1305 and SHA-256").
+// Default: node -- about 2.5-3x the WASM rate for ~1 KB messages on this machine class (docs/chacha.md).
 // WASM kernels that need a digest inside the module (e.g. the endpoint checksum in assembly/) call
 // assembly/sha256.ts directly.
 import { createHash, hash as nodeHash } from 'node:crypto';

@@ -1,6 +1,6 @@
 // One interface per primitive family; each has a `wasm` backend (always there) and a `node` backend (node:crypto).
 // Selection: the `backend` option, else TUNNELPLANE_BACKEND=wasm|node, else the per-family default documented in
-// README.md ("Backends"). Inputs are validated at this edge: TypeError for wrong types, RangeError for wrong lengths,
+// docs/aes.md and docs/chacha.md. Inputs are validated at this edge: TypeError for wrong types, RangeError for wrong lengths,
 // slots or batch sizes -- never a WASM trap or a silent truncation.
 import type { WasmFlavor } from '../wasm/loader.js';
 

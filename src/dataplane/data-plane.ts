@@ -7,7 +7,7 @@
 // of batch slots; the main thread stages and groups each batch (grouping.ts) and a task carries one or more batches
 // (slot index, count, the joins / ends to apply before it). The main
 // thread keeps, per shard, the tunnel set as of the last delivered batch, so a replacement worker can be brought to
-// exactly that state and the undelivered batches re-run from their untouched input bytes (see README.md, "Embedding the data plane").
+// exactly that state and the undelivered batches re-run from their untouched input bytes (see docs/data-plane.md).
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -66,7 +66,7 @@ export interface DataPlaneOptions {
    * How batches move between threads. 'shared' (default) -- all slots of a shard in one SharedArrayBuffer, a task
    * names its slot, the input stays readable by a replacement worker. 'transfer' -- each slot is an ArrayBuffer
    * moved to its worker and back, and the main thread keeps a copy of each batch's input to re-run it after a crash.
-   * Measured equal at batches of 256 and shared faster at 64 (README.md, "Memory"). Replay journals are shared
+   * Measured equal at batches of 256 and shared faster at 64 (docs/data-plane.md, "Memory"). Replay journals are shared
    * memory in both. Ignored inline.
    */
   memory?: 'shared' | 'transfer';

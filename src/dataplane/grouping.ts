@@ -5,7 +5,7 @@
 // group), into ordinary memory, from where the slot is written with one bulk copy. V8 copies into and out of a
 // SharedArrayBuffer with relaxed atomic stores, a byte at a time when the two addresses differ modulo 8 -- which
 // 1028-byte bodies do for every other message -- so a per-message copy into shared memory costs 120-530 ns where a
-// private one costs 50-80 ns and a bulk one 40 ns a message (bench/pool-copies.ts measures them). With the native
+// private one costs 50-80 ns and a bulk one 40 ns a message (docs/bench/2026-11-22-data-plane.md). With the native
 // addon built, sealInto() copies each message once, straight into the shared slot, with memcpy.
 import { TUNNEL_DATA_SIZE } from '../constants.js';
 import { nativeAes } from '../tunnel/aes-native.js';

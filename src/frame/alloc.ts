@@ -1,5 +1,5 @@
 // Small-buffer allocation for the framing hot path. A typed array with its own backing store costs ~0.5-1.5 us to
-// create in V8 (measured: README.md, "Buffers"), more than the framing work around it; a view into a shared
+// create in V8 (docs/framing.md, "Buffers"), more than the framing work around it; a view into a shared
 // 64 KiB slab costs ~30 ns. So gateway bodies and delivered messages up to SLAB_MAX bytes are carved from slabs,
 // the way Node's Buffer pool serves small Buffers. Consequence for callers: such a buffer's `.buffer` also holds
 // other bodies / messages (all produced by this process); copy it if you hand `.buffer` on. Slabs start zeroed and

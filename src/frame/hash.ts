@@ -5,7 +5,7 @@
 // checksum32 needs only the first 4 digest bytes. With the node backend it makes the same OpenSSL one-shot call as
 // src/crypto/sha256.ts but asks for a 'binary' (latin1) string instead of a Buffer: node allocates a Buffer's backing store per
 // call, a string lives on the V8 heap; measured 1.5-2x cheaper per ~1 KB hash on this machine class
-// (README.md, fragmentation "Benchmarks").
+// (docs/framing.md, "Benchmarks").
 import { hash as nodeHash } from 'node:crypto';
 import { createSha256, type Sha256 } from '../crypto/sha256.js';
 

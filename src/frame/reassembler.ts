@@ -18,7 +18,7 @@ import { DELIVERY_NAMES, type DeliveredMessage, readU32 } from './delivery.js';
 import { type SlabAllocator, sharedAllocator } from './alloc.js';
 import { checksum32 } from './hash.js';
 
-/** Default lifetime of a partial message (see README.md, "Expiry and caps"). */
+/** Default lifetime of a partial message (see docs/framing.md, "Expiry and caps"). */
 export const DEFAULT_EXPIRY_MS = 10_000;
 /** Default caps per endpoint (one tunnel) and per pool (all endpoints sharing it). */
 export const DEFAULT_MAX_MESSAGES_PER_TUNNEL = 128;

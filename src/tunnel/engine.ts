@@ -50,7 +50,7 @@ const INTERLEAVED_CBC_MIN = 48;
  * encryptSideways); below it, its messages get the WASM IV steps and one CBC call each. The node path below INTERLEAVED_CBC_MIN
  * (node:crypto ECB for the IV steps, then a CBC call per message) costs two more node:crypto calls per tunnel, and
  * every call returns a fresh Buffer whose backing store V8 frees on a helper thread (concurrent ArrayBuffer
- * sweeping): measured with bench/scaling-probe.ts, 4 messages per tunnel cost 4.6 us of process CPU per message
+ * sweeping): measured (docs/bench/2026-11-22-data-plane.md): 4 messages per tunnel cost 4.6 us of process CPU per message
  * that way against 3.9 us here (batch 256, 64 tunnels: 258k -> 292k msg/s on one thread, and the helper thread's
  * share, which does not scale to more worker threads, fell from 0.19 to 0.13 cores).
  */

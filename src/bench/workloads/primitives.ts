@@ -7,10 +7,10 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { cbc, unsafe as nobleAes } from '@noble/ciphers/aes.js';
 import { chacha20 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { createAes256 } from '../../src/crypto/aes.js';
-import { createChaCha20 } from '../../src/crypto/chacha20.js';
-import { createSha256 } from '../../src/crypto/sha256.js';
-import { createInstance, type WasmFlavor, type WasmInstance } from '../../src/wasm/loader.js';
+import { createAes256 } from '../../crypto/aes.js';
+import { createChaCha20 } from '../../crypto/chacha20.js';
+import { createSha256 } from '../../crypto/sha256.js';
+import { createInstance, type WasmFlavor, type WasmInstance } from '../../wasm/loader.js';
 import { defineWorkload, Unavailable, type Implementation, type Runner } from '../types.js';
 
 const MSG = 1008;

@@ -103,7 +103,7 @@ function workloadTable(outcome: Outcome, id: string): WorkloadTable {
   return { title: `${id}: ${w?.description ?? ''}${ceilText}`.trimEnd(), columns, cells };
 }
 
-/** The results as Markdown (for README.md): machine, versions and date, then one table per workload. */
+/** The results as Markdown (for docs/bench/): machine, versions and date, then one table per workload. */
 export function formatMarkdown(outcome: Outcome): string {
   const { report } = outcome;
   const m = report.machine;

@@ -20,12 +20,12 @@
 // timed runs are never replays: the pool's outputs go, in the order they come, into a ring of four runs' worth of
 // messages, and run() i pushes quarter i mod 4 of it -- the input for runs 0 and 1, then the output of run() i - 2,
 // complete once run() i - 1 has returned.
-import { STATUS_OK, STATUS_REPLAY } from '../../src/constants.js';
-import { LayerEngine } from '../../src/tunnel/engine.js';
-import { chachaAeadSeal } from '../../src/tunnel/chacha-layer.js';
-import { createReplayFilterBuffer } from '../../src/tunnel/replay-filter.js';
-import type { TunnelConfig } from '../../src/tunnel/types.js';
-import { createDataPlane } from '../../src/dataplane/index.js';
+import { STATUS_OK, STATUS_REPLAY } from '../../constants.js';
+import { LayerEngine } from '../../tunnel/engine.js';
+import { chachaAeadSeal } from '../../tunnel/chacha-layer.js';
+import { createReplayFilterBuffer } from '../../tunnel/replay-filter.js';
+import type { TunnelConfig } from '../../tunnel/types.js';
+import { createDataPlane } from '../../dataplane/index.js';
 import { defineWorkload, type Implementation, type Rng } from '../types.js';
 
 const BODY = 1028;

@@ -1,6 +1,6 @@
-// The workload interface of `tunnelplane bench`. A workload file (bench/workloads/<name>.ts) exports
+// The workload interface of `tunnelplane bench`. A workload file (src/bench/workloads/<name>.ts) exports
 // `workloads: Workload[]` (build each entry with `defineWorkload` so its input type is checked) and is listed once in
-// bench/workloads/index.ts. The harness (bench/harness.ts) does everything else: seeding, validation, timing,
+// src/bench/workloads/index.ts. The harness (harness.ts) does everything else: seeding, validation, timing,
 // ratios, the ceiling, the table, JSON and the chart.
 //
 // Life of one measurement, for each (batch, threads) of a workload:
@@ -56,7 +56,7 @@ export interface RunContext {
   readonly quick: boolean;
 }
 
-/** Deterministic pseudo-random source (seeded per workload and batch; see bench/random.ts). */
+/** Deterministic pseudo-random source (seeded per workload and batch; see random.ts). */
 export interface Rng {
   /** A uniformly random unsigned 32-bit integer. */
   u32(): number;

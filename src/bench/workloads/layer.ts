@@ -10,9 +10,9 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { unsafe as nobleAes } from '@noble/ciphers/aes.js';
 import { chacha20, chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { LayerEngine, type LayerBatch } from '../../src/tunnel/engine.js';
-import { chachaAeadSeal } from '../../src/tunnel/chacha-layer.js';
-import { createReplayFilterBuffer, ReplayFilter } from '../../src/tunnel/replay-filter.js';
+import { LayerEngine, type LayerBatch } from '../../tunnel/engine.js';
+import { chachaAeadSeal } from '../../tunnel/chacha-layer.js';
+import { createReplayFilterBuffer, ReplayFilter } from '../../tunnel/replay-filter.js';
 import { defineWorkload, type Implementation, type Runner, type Rng } from '../types.js';
 
 const BODY = 1028;

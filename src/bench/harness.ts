@@ -1,6 +1,6 @@
 // The benchmark harness: selects workloads, validates every implementation against the others on the same seeded
 // input, times them with tinybench, measures the hardware ceiling with openssl, and returns one report object.
-// Presentation lives elsewhere (bench/report.ts: table and JSON, bench/chart.ts: SVG); the CLI is src/cli/bench.ts.
+// Presentation lives elsewhere (report.ts: table and JSON, chart.ts: SVG); the CLI is src/cli/bench.ts.
 import { readFileSync, existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';

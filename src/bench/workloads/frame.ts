@@ -11,11 +11,11 @@
 //   (1/rate(gateway-pack) + 1/rate(endpoint-reassemble)) / (1/rate(frame-sha256)) - 1   (target <= 30 % against
 //   the tunnelplane row, which hashes like sha256-1008).
 import { hash } from 'node:crypto';
-import { createSha256 } from '../../src/crypto/sha256.js';
-import { InboundEndpointReassembler } from '../../src/frame/endpoint.js';
-import { GatewayPacker, packMessages } from '../../src/frame/gateway.js';
-import type { RandomSource } from '../../src/frame/random.js';
-import { encodeI2np } from '../../src/i2np/header.js';
+import { createSha256 } from '../../crypto/sha256.js';
+import { InboundEndpointReassembler } from '../../frame/endpoint.js';
+import { GatewayPacker, packMessages } from '../../frame/gateway.js';
+import type { RandomSource } from '../../frame/random.js';
+import { encodeI2np } from '../../i2np/header.js';
 import { concatBytes, defineWorkload, type Rng, type Workload } from '../types.js';
 
 const SIZES = [1024, 4096, 16384] as const;
