@@ -11,7 +11,7 @@ import { LAYER_KINDS } from '../src/vectors/layer-kinds.js';
 import { VectorsFormatError } from '../src/vectors/format.js';
 
 const CLI = join(import.meta.dirname, '..', 'bin', 'tunnelplane.js');
-const SAMPLE = '/work/shared/spec/vectors/tunnel-aes-sample.json';
+const SAMPLE = join(import.meta.dirname, '..', '..', 'shared', 'spec', 'vectors', 'tunnel-aes-sample.json');
 const CHACHA = join(import.meta.dirname, '..', 'docs', 'vectors', 'chacha-layer.json');
 const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 
