@@ -50,6 +50,15 @@ describe('layer vectors', () => {
     for (const r of out.results) expect(r.pass, r.name).toBe(true);
   });
 
+  it('the generator reproduces docs/vectors/chacha-layer.json without importing the code under test', () => {
+    const generator = join(import.meta.dirname, '..', 'docs', 'vectors', 'generate-chacha-layer.mjs');
+    const imports = [...readFileSync(generator, 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
+    expect(imports.length).toBeGreaterThan(0);
+    for (const spec of imports) expect(spec, 'the generator may use node: built-ins and @noble only').toMatch(/^(node:|@noble\/)/);
+    const out = execFileSync('node', [generator], { encoding: 'utf8' });
+    expect(out).toBe(readFileSync(CHACHA, 'utf8'));
+  });
+
   it('malformed hop/strip cases are VectorsFormatError (CLI exit 2)', () => {
     const good = JSON.parse(readFileSync(SAMPLE, 'utf8')).cases.find((c: any) => c.kind === 'hop');
     const bad = [
