@@ -11,7 +11,7 @@ import { leaseSetEncryptionKey, type PrivateKeys } from '../keys/destination.js'
 import { i2pBase64 } from '../keys/encoding.js';
 import { CRYPTO_TYPE_X25519 } from '../keys/destination.js';
 import { buildLeaseSet2, MAX_LEASES } from '../leaseset/leaseset2.js';
-import { selectLeases, type OfferedLease } from './policy.js';
+import { admissibleLeases, selectLeases, type OfferedLease } from './policy.js';
 
 export interface RouterAddress {
   host: string;
@@ -274,9 +274,11 @@ export class Balancer {
   /** Merges, signs and sends one LeaseSet2 to every router that has asked. Returns false if nothing was sent. */
   publish(): boolean {
     const now = this.clock.now();
+    const published = Math.max(Math.floor(now / 1000), this.lastPublishedSec + 1);
     const offers = new Map<string, OfferedLease[]>();
     for (const r of this.routers) {
-      if (r.client && r.asked) offers.set(r.label, r.leases.map((l) => ({ ...l, router: r.label })));
+      // no router's claims go in unchecked: one far-future end would otherwise set the LeaseSet2's expiry for all
+      if (r.client && r.asked) offers.set(r.label, admissibleLeases(r.leases.map((l) => ({ ...l, router: r.label })), now, published));
     }
     const targets = this.routers.filter((r) => r.client && !r.client.closed && r.asked && r.client.sessionId !== undefined);
     if (targets.length === 0) return false;
@@ -285,7 +287,6 @@ export class Balancer {
       this.emit({ event: 'error', message: 'no unexpired leases to publish' });
       return false;
     }
-    const published = Math.max(Math.floor(now / 1000), this.lastPublishedSec + 1);
     const leases2 = chosen.map((l) => ({ gateway: l.gateway, tunnelId: l.tunnelId, end: Math.floor(l.end / 1000) }));
     let ls: Uint8Array;
     try {
