@@ -212,6 +212,33 @@ describe('lease end dates a router may claim', () => {
     }
   });
 
+  it('a router asking in a loop cannot push `published` ahead of the clock: past 10 s the answers merge, one a second', async () => {
+    const { clock, routers, of } = await setup(2);
+    const [flooder, other] = routers as [FakeRouter, FakeRouter];
+    other.requestLeaseSet(1);
+    await settle();
+    const start = clock.now();
+    for (let i = 0; i < 100; i++) flooder.requestLeaseSet(1, clock.now() + 600_000, 5000 + i);
+    await settle();
+    // one LeaseSet2 for `other`, then one a second ahead of the clock up to 10 s ahead; the rest wait
+    expect(of('published').map((p) => (p.published - start) / 1000)).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    await clock.advance(999);
+    expect(of('published')).toHaveLength(11);
+    await clock.advance(1);
+    // one second later a single LeaseSet2 answers all the waiting requests, still 10 s ahead at most
+    expect(of('published')).toHaveLength(12);
+    expect(of('published').at(-1)!.published).toBe(start + 11_000);
+    await clock.advance(28_000);
+    expect(of('published')).toHaveLength(12);
+    const last = of('published').at(-1)!;
+    expect(last.leases.map((l) => l.tunnelId).sort()).toEqual([5099, 765500]);
+    expect(of('router-lost')).toEqual([]); // each asked router was answered inside its 10 s deadline
+    for (const r of routers) {
+      expect(r.leaseSetErrors).toEqual([]);
+      expect(checkLeaseSet2Times(r.session!.leaseSets.at(-1)!, Math.floor(clock.now() / 1000))).toBeUndefined();
+    }
+  });
+
   it('admissibleLeases clamps each end to now + 600 s and drops what no LeaseSet2 can hold', () => {
     const now = 1_795_000_000_500;
     const pub = Math.floor(now / 1000);
