@@ -11,7 +11,7 @@ import { LayerEngine } from '../src/tunnel/engine.js';
 import { randomHop, refHopDecrypt, refHopEncrypt, seededRandom, testSeed } from './helpers/layer-reference.js';
 
 const BODY = 1028;
-const SAMPLE = '/work/shared/spec/vectors/tunnel-aes-sample.json';
+const SAMPLE = new URL('../../shared/spec/vectors/tunnel-aes-sample.json', import.meta.url);
 
 describe('native AES layer availability', () => {
   it('is built in CI (TUNNELPLANE_REQUIRE_NATIVE / CI set)', () => {

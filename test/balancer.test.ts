@@ -1,7 +1,8 @@
 // The balancer in-process: fake routers, fake clock, no sockets.
 import { describe, expect, it } from 'vitest';
 import { Balancer, BalancerStartError, parseRouterAddress, type BalancerEvent } from '../src/balancer/balancer.js';
-import { selectLeases, type OfferedLease } from '../src/balancer/policy.js';
+import { admissibleLeases, MAX_LEASE_AHEAD_MS, selectLeases, type OfferedLease } from '../src/balancer/policy.js';
+import { checkLeaseSet2Times } from '../src/leaseset/leaseset2.js';
 import { statusBlock, eventLine } from '../src/balancer/report.js';
 import { generatePrivateKeys, leaseSetEncryptionKey } from '../src/keys/index.js';
 import { x25519PublicKey } from '../src/keys/ed25519.js';
@@ -183,6 +184,88 @@ describe('balancer', () => {
     const per = (r: string) => last.leases.filter((l) => l.router === r).length;
     expect([per('127.0.0.1:7654'), per('127.0.0.1:7655'), per('127.0.0.1:7656')]).toEqual([8, 7, 1]);
     for (const r of routers) expect(r.leaseSetErrors).toEqual([]);
+  });
+});
+
+describe('lease end dates a router may claim', () => {
+  it('one router claiming far-future ends neither breaks nor stretches the merged LeaseSet2', async () => {
+    // an hour ahead (fits the 16-bit expires offset, but i2pd refuses the set), a year, the largest Date I2CP carries
+    for (const ahead of [3_600_000, 365 * 86_400_000, Number.MAX_SAFE_INTEGER - 1_795_000_000_000]) {
+      const { clock, routers, events, of } = await setup(2);
+      const [honest, liar] = routers as [FakeRouter, FakeRouter];
+      honest.requestLeaseSet(2);
+      liar.requestLeaseSet(2, clock.now() + ahead);
+      await settle();
+      expect(events.filter((e) => e.event === 'error')).toEqual([]);
+      const nowSec = Math.floor(clock.now() / 1000);
+      for (const r of routers) {
+        const ls = r.session!.leaseSets.at(-1)!;
+        expect(ls.leases).toHaveLength(4); // the liar's leases stay, clamped
+        expect(checkLeaseSet2Times(ls, nowSec), `${ahead}`).toBeUndefined();
+        expect(ls.published + ls.expires).toBeLessThanOrEqual(nowSec + MAX_LEASE_AHEAD_MS / 1000 + 1);
+        expect(r.leaseSetErrors).toEqual([]);
+      }
+      const last = of('published').at(-1)!;
+      expect(last.leases.filter((l) => l.router === '127.0.0.1:7655').map((l) => l.end)).toEqual(
+        new Array(2).fill(Math.floor((clock.now() + MAX_LEASE_AHEAD_MS) / 1000) * 1000),
+      );
+    }
+  });
+
+  it('a router asking in a loop cannot push `published` ahead of the clock: past 10 s the answers merge, one a second', async () => {
+    const { clock, routers, of } = await setup(2);
+    const [flooder, other] = routers as [FakeRouter, FakeRouter];
+    other.requestLeaseSet(1);
+    await settle();
+    const start = clock.now();
+    for (let i = 0; i < 100; i++) flooder.requestLeaseSet(1, clock.now() + 600_000, 5000 + i);
+    await settle();
+    // one LeaseSet2 for `other`, then one a second ahead of the clock up to 10 s ahead; the rest wait
+    expect(of('published').map((p) => (p.published - start) / 1000)).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    await clock.advance(999);
+    expect(of('published')).toHaveLength(11);
+    await clock.advance(1);
+    // one second later a single LeaseSet2 answers all the waiting requests, still 10 s ahead at most
+    expect(of('published')).toHaveLength(12);
+    expect(of('published').at(-1)!.published).toBe(start + 11_000);
+    await clock.advance(28_000);
+    expect(of('published')).toHaveLength(12);
+    const last = of('published').at(-1)!;
+    expect(last.leases.map((l) => l.tunnelId).sort()).toEqual([5099, 765500]);
+    expect(of('router-lost')).toEqual([]); // each asked router was answered inside its 10 s deadline
+    for (const r of routers) {
+      expect(r.leaseSetErrors).toEqual([]);
+      expect(checkLeaseSet2Times(r.session!.leaseSets.at(-1)!, Math.floor(clock.now() / 1000))).toBeUndefined();
+    }
+  });
+
+  it('admissibleLeases clamps each end to now + 600 s and drops what no LeaseSet2 can hold', () => {
+    const now = 1_795_000_000_500;
+    const pub = Math.floor(now / 1000);
+    const L = (tunnelId: number, end: number): OfferedLease => ({ gateway: new Uint8Array(32), tunnelId, end, router: 'r' });
+    const got = admissibleLeases(
+      [
+        L(1, now + 600_000), // the most an honest router claims: as is
+        L(2, now + 600_001), // clamped
+        L(3, 8.64e15), // clamped
+        L(4, now + 1000), // ends in the next second: kept
+        L(5, pub * 1000 + 999), // ends within the published second: no LeaseSet2 published then can hold it
+        L(6, now - 1), // ended
+        L(7, Number.NaN),
+        L(8, Number.POSITIVE_INFINITY),
+      ],
+      now,
+      pub,
+    );
+    expect(got.map((l) => [l.tunnelId, l.end])).toEqual([
+      [1, now + 600_000],
+      [2, now + 600_000],
+      [3, now + 600_000],
+      [4, now + 1000],
+    ]);
+    // a LeaseSet2 published long before the end cannot express it in its 16-bit expires offset
+    expect(admissibleLeases([L(9, now + 600_000)], now, pub - 0xffff).map((l) => l.tunnelId)).toEqual([]);
+    expect(admissibleLeases([L(9, now + 600_000)], now, pub - 0xffff + 600).map((l) => l.tunnelId)).toEqual([9]);
   });
 });
 

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseVectorsFile, VectorsFormatError } from '../src/vectors/format.js';
 import { FRAME_KINDS } from '../src/vectors/frame-kinds.js';
 
-const SAMPLE = '/work/shared/spec/vectors/tunnel-aes-sample.json';
+const SAMPLE = join(import.meta.dirname, '..', '..', 'shared', 'spec', 'vectors', 'tunnel-aes-sample.json');
 const ROOT = join(import.meta.dirname, '..');
 const FRAME = new Set(['reassemble', 'gateway']);
 

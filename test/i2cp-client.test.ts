@@ -46,6 +46,20 @@ describe('I2CP client over node:net', () => {
     expect(reason).toMatch(/^router sent garbage: frame length \d+ exceeds 65535$/);
     r.close();
   });
+  it('a throwing message listener ends the connection with the reason, not the process (socket data handler)', async () => {
+    const r = await tcpRouter((s) => setTimeout(() => s.write(encodeMessage({ type: 'BandwidthLimits', limits: new Array(16).fill(0) })), 20));
+    const c = await I2cpClient.connect({ host: '127.0.0.1', port: r.port });
+    c.onMessage(() => {
+      throw new Error('listener bug');
+    });
+    const reason = await new Promise((res) => {
+      c.onClose(res);
+      setTimeout(() => res('still open after 5 s'), 5000).unref();
+    });
+    expect(reason).toBe('a listener threw on BandwidthLimits: listener bug');
+    expect(c.listenerErrors).toBe(1);
+    r.close();
+  });
   it('reports a refused connection', async () => {
     const r = await tcpRouter(() => undefined);
     r.close();
@@ -102,6 +116,42 @@ describe('I2CP client', () => {
       expect(client.closeReason).toMatch(why);
       expect(await pending).toMatch(why);
     }
+  });
+
+  it('contains throwing listeners and matchers: the connection ends with the reason, pending waits reject', async () => {
+    const { router, client } = await setup();
+    await client.createSession(keys, {});
+    const seen: string[] = [];
+    client.onMessage(() => {
+      throw new TypeError('bad listener');
+    });
+    client.onMessage((m) => seen.push(m.type)); // registered after the thrower: never sees the message
+    client.onClose(() => {
+      throw new Error('bad close listener');
+    });
+    const closes: string[] = [];
+    client.onClose((r) => closes.push(r)); // still told, after the throwing close listener
+    const pending = client.getBandwidthLimits().catch((e: Error) => e.message);
+    await settle();
+    expect(client.closeReason).toBe('a listener threw on BandwidthLimits: bad listener');
+    expect(closes).toEqual([client.closeReason]);
+    expect(seen).toEqual([]);
+    expect(client.listenerErrors).toBe(2);
+    // the waiter was resolved before the listener threw
+    expect(await pending).toEqual(new Array(16).fill(0));
+    expect(router.openConnections).toBe(0);
+
+    const second = await setup();
+    await second.client.createSession(keys, {});
+    const waiting = second.client
+      .waitFor(() => {
+        throw new Error('bad matcher');
+      }, 5000)
+      .catch((e: Error) => e.message);
+    second.router.requestLeaseSet(1);
+    await settle();
+    expect(second.client.closeReason).toBe('a listener threw on RequestVariableLeaseSet: bad matcher');
+    expect(await waiting).toMatch(/bad matcher/);
   });
 
   it('reports a Disconnect reason', async () => {

@@ -64,6 +64,45 @@ describe('framing', () => {
     }
   });
 
+  it('copies each byte once however slowly it arrives (linear, not quadratic, in the frame size)', () => {
+    // Count the bytes the decoder copies through Uint8Array set/slice (the only copies it makes) while a largest
+    // frame and a small one arrive one byte at a time: each push may copy at most the byte it brings.
+    const big = encodeMessage({ type: 'MessagePayload', sessionId: 1, messageId: 2, payload: new Uint8Array(0xffff - 10).fill(7) });
+    const small = encodeMessage({ type: 'Disconnect', reason: 'bye' });
+    const stream = new Uint8Array([...big, ...small]);
+    const proto = Object.getPrototypeOf(Uint8Array.prototype) as { set: (...a: any[]) => void; slice: (...a: any[]) => Uint8Array };
+    const { set, slice } = proto;
+    let copied = 0;
+    let worstPush = 0;
+    const d = new FrameDecoder();
+    const frames: { type: number; body: Uint8Array }[] = [];
+    const views = Array.from({ length: stream.length }, (_, i) => stream.subarray(i, i + 1)); // made before counting
+    proto.set = function (this: Uint8Array, src: ArrayLike<number>, off?: number) {
+      copied += src.length;
+      return set.call(this, src, off);
+    };
+    proto.slice = function (this: Uint8Array, start?: number, end?: number) {
+      const out = slice.call(this, start, end);
+      copied += out.length;
+      return out;
+    };
+    try {
+      for (const v of views) {
+        const before = copied;
+        frames.push(...d.push(v));
+        worstPush = Math.max(worstPush, copied - before);
+      }
+    } finally {
+      proto.set = set;
+      proto.slice = slice;
+    }
+    expect(frames.map((f) => [f.type, f.body.length])).toEqual([[31, 0xffff], [30, small.length - 5]]);
+    expect(Buffer.from(frames[0]!.body).equals(Buffer.from(big.subarray(5)))).toBe(true);
+    expect(d.pending).toBe(0);
+    expect(worstPush).toBeLessThanOrEqual(1);
+    expect(copied).toBeLessThanOrEqual(stream.length);
+  });
+
   it('rejects a frame longer than 65535 bytes and stays failed', () => {
     const d = new FrameDecoder();
     expect(d.push(fromHex('0001000014'))).toEqual([]);

@@ -9,7 +9,7 @@ import {
 } from './helpers/layer-reference.js';
 import { hex } from './helpers/batch.js';
 
-const SAMPLE = '/work/shared/spec/vectors/tunnel-aes-sample.json';
+const SAMPLE = new URL('../../shared/spec/vectors/tunnel-aes-sample.json', import.meta.url);
 const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 
 describe('layer reference', () => {

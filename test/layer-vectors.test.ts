@@ -11,7 +11,7 @@ import { LAYER_KINDS } from '../src/vectors/layer-kinds.js';
 import { VectorsFormatError } from '../src/vectors/format.js';
 
 const CLI = join(import.meta.dirname, '..', 'bin', 'tunnelplane.js');
-const SAMPLE = '/work/shared/spec/vectors/tunnel-aes-sample.json';
+const SAMPLE = join(import.meta.dirname, '..', '..', 'shared', 'spec', 'vectors', 'tunnel-aes-sample.json');
 const CHACHA = join(import.meta.dirname, '..', 'docs', 'vectors', 'chacha-layer.json');
 const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 
@@ -48,6 +48,15 @@ describe('layer vectors', () => {
     }
     const out = runCli(CHACHA);
     for (const r of out.results) expect(r.pass, r.name).toBe(true);
+  });
+
+  it('the generator reproduces docs/vectors/chacha-layer.json without importing the code under test', () => {
+    const generator = join(import.meta.dirname, '..', 'docs', 'vectors', 'generate-chacha-layer.mjs');
+    const imports = [...readFileSync(generator, 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
+    expect(imports.length).toBeGreaterThan(0);
+    for (const spec of imports) expect(spec, 'the generator may use node: built-ins and @noble only').toMatch(/^(node:|@noble\/)/);
+    const out = execFileSync('node', [generator], { encoding: 'utf8' });
+    expect(out).toBe(readFileSync(CHACHA, 'utf8'));
   });
 
   it('malformed hop/strip cases are VectorsFormatError (CLI exit 2)', () => {

@@ -11,7 +11,7 @@ import { leaseSetEncryptionKey, type PrivateKeys } from '../keys/destination.js'
 import { i2pBase64 } from '../keys/encoding.js';
 import { CRYPTO_TYPE_X25519 } from '../keys/destination.js';
 import { buildLeaseSet2, MAX_LEASES } from '../leaseset/leaseset2.js';
-import { selectLeases, type OfferedLease } from './policy.js';
+import { admissibleLeases, selectLeases, type OfferedLease } from './policy.js';
 
 export interface RouterAddress {
   host: string;
@@ -53,6 +53,14 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<Record<string, string>> = {
   'inbound.nickname': 'tunnelplane',
   'outbound.nickname': 'tunnelplane',
 };
+
+/**
+ * How far `published` may run ahead of the clock (seconds). Each LeaseSet2 must be at least 1 s newer than the last
+ * (leaseset.md §5.4), so requests faster than one a second push `published` ahead; floodfills refuse a LeaseSet2
+ * published more than 2 min ahead (netdb-floodfill.md §2.3). Past this bound the balancer publishes once the clock
+ * has caught up (within a second), merging every request that came meanwhile.
+ */
+export const MAX_PUBLISHED_AHEAD_SEC = 10;
 
 export interface BalancerOptions {
   routers: RouterAddress[];
@@ -116,6 +124,8 @@ export class Balancer {
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
   private stopping = false;
+  /** A publish deferred until the clock catches up with `published` (MAX_PUBLISHED_AHEAD_SEC). */
+  private publishTimer: unknown;
   /** `published` (seconds) of the last LeaseSet2 sent; the next one is strictly newer. */
   lastPublishedSec = 0;
   lastPublishAt: number | undefined;
@@ -163,6 +173,8 @@ export class Balancer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    if (this.publishTimer !== undefined) this.clock.clearTimeout(this.publishTimer);
+    this.publishTimer = undefined;
     await Promise.all(
       this.routers.map(async (r) => {
         if (r.retryTimer !== undefined) this.clock.clearTimeout(r.retryTimer);
@@ -271,12 +283,26 @@ export class Balancer {
     this.publish();
   }
 
-  /** Merges, signs and sends one LeaseSet2 to every router that has asked. Returns false if nothing was sent. */
+  /**
+   * Merges, signs and sends one LeaseSet2 to every router that has asked. Returns false if nothing was sent (or the
+   * send was deferred because requests came faster than one a second; see MAX_PUBLISHED_AHEAD_SEC).
+   */
   publish(): boolean {
     const now = this.clock.now();
+    const nowSec = Math.floor(now / 1000);
+    const published = Math.max(nowSec, this.lastPublishedSec + 1);
+    if (published > nowSec + MAX_PUBLISHED_AHEAD_SEC) {
+      // one router asking in a loop must not carry `published` out of what floodfills and routers accept
+      this.publishTimer ??= this.clock.setTimeout(() => {
+        this.publishTimer = undefined;
+        if (!this.stopping) this.publish();
+      }, (published - MAX_PUBLISHED_AHEAD_SEC) * 1000 - now);
+      return false;
+    }
     const offers = new Map<string, OfferedLease[]>();
     for (const r of this.routers) {
-      if (r.client && r.asked) offers.set(r.label, r.leases.map((l) => ({ ...l, router: r.label })));
+      // no router's claims go in unchecked: one far-future end would otherwise set the LeaseSet2's expiry for all
+      if (r.client && r.asked) offers.set(r.label, admissibleLeases(r.leases.map((l) => ({ ...l, router: r.label })), now, published));
     }
     const targets = this.routers.filter((r) => r.client && !r.client.closed && r.asked && r.client.sessionId !== undefined);
     if (targets.length === 0) return false;
@@ -285,7 +311,6 @@ export class Balancer {
       this.emit({ event: 'error', message: 'no unexpired leases to publish' });
       return false;
     }
-    const published = Math.max(Math.floor(now / 1000), this.lastPublishedSec + 1);
     const leases2 = chosen.map((l) => ({ gateway: l.gateway, tunnelId: l.tunnelId, end: Math.floor(l.end / 1000) }));
     let ls: Uint8Array;
     try {

@@ -1,4 +1,5 @@
-// Which leases go into the one LeaseSet2 when the routers together offer more than 16 (leaseset.md §6).
+// Which leases go into the one LeaseSet2 when the routers together offer more than 16 (leaseset.md §6), and what a
+// router may claim for its leases at all (admissibleLeases, applied to every offer first).
 //
 // Policy (documented in docs/multihoming.md, "More than 16 leases"):
 //  1. Leases that have already ended are dropped.
@@ -19,6 +20,35 @@ export interface OfferedLease {
   end: number;
   /** The router (HOST:PORT) that offered it. */
   router: string;
+}
+
+/**
+ * The latest end a router may claim for a lease, ms after now. A lease ends with its inbound tunnel: i2pd and Java
+ * routers give it tunnel creation + 600 s (leaseset.md §5.4), so no honest router claims more. Clamping to it keeps
+ * the merged LeaseSet2 inside what routers accept (i2pd refuses one with any lease ending more than 12 min ahead,
+ * §5.4) and inside its 16-bit `expires` offset (§5.1), whatever one router reports.
+ */
+export const MAX_LEASE_AHEAD_MS = 600_000;
+
+/** The largest `expires` offset of a LeaseSet2, seconds after `published` (leaseset.md §5.1: 2 bytes). */
+export const MAX_LS2_EXPIRES_SEC = 0xffff;
+
+/**
+ * One router's offer as the balancer may use it: each end clamped to `nowMs + MAX_LEASE_AHEAD_MS`, and leases that
+ * no LeaseSet2 published at `publishedSec` can hold dropped: an end that is not a finite number, or whose seconds
+ * (floored, as Lease2 writes them, i2cp.md §5) are not after `publishedSec` or lie more than 65535 s after it.
+ */
+export function admissibleLeases(leases: readonly OfferedLease[], nowMs: number, publishedSec: number): OfferedLease[] {
+  const latest = nowMs + MAX_LEASE_AHEAD_MS;
+  const out: OfferedLease[] = [];
+  for (const l of leases) {
+    if (!Number.isFinite(l.end)) continue;
+    const end = Math.min(l.end, latest);
+    const endSec = Math.floor(end / 1000);
+    if (endSec <= publishedSec || endSec - publishedSec > MAX_LS2_EXPIRES_SEC) continue;
+    out.push(end === l.end ? l : { ...l, end });
+  }
+  return out;
 }
 
 function gwKey(g: Uint8Array): string {

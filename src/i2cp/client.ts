@@ -2,6 +2,8 @@
 // Handshake `0x2A`, GetDate → SetDate; CreateSession → SessionStatus; then the router drives the session with
 // RequestVariableLeaseSet, MessageStatus, MessagePayload. Anything the router sends that does not decode, a frame
 // over the size limit, a Disconnect or a closed socket ends the connection once, with the reason in `closeReason`.
+// So does a message listener (or waitFor matcher) that throws: the exception stops at the client, it never unwinds
+// into the socket's event handler, where it would crash the process.
 import { FrameDecoder } from './framing.js';
 import {
   NO_SESSION,
@@ -51,6 +53,8 @@ export class I2cpClient {
   clockOffset = 0;
   sessionId: number | undefined;
   closeReason: string | undefined;
+  /** Exceptions thrown by this client's listeners and matchers, caught here (a message listener's ends the connection). */
+  listenerErrors = 0;
   private readonly decoder = new FrameDecoder();
   private readonly listeners = new Set<(m: I2cpMessage) => void>();
   private readonly closeListeners = new Set<(reason: string) => void>();
@@ -232,7 +236,14 @@ export class I2cpClient {
         this.close(`router sent an invalid ${messageName(f.type)} message: ${res.error}`);
         return;
       }
-      this.dispatch(res.value);
+      try {
+        this.dispatch(res.value);
+      } catch (err) {
+        // a caller's listener or matcher failed: state it keeps may now be stale, so end the conversation
+        this.listenerErrors++;
+        this.close(`a listener threw on ${messageName(f.type)}: ${errorMessage(err)}`);
+        return;
+      }
     }
     if (this.decoder.error !== undefined) this.close(`router sent garbage: ${this.decoder.error}`);
   }
@@ -269,9 +280,20 @@ export class I2cpClient {
       this.clock.clearTimeout(w.timer);
       w.reject(new I2cpError(`${this.address}: ${reason}`));
     }
-    for (const fn of [...this.closeListeners]) fn(reason);
+    const closeListeners = [...this.closeListeners];
     this.closeListeners.clear();
+    for (const fn of closeListeners) {
+      try {
+        fn(reason);
+      } catch {
+        this.listenerErrors++; // already closed: nothing left to end; the other listeners still run
+      }
+    }
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 export function statusName(status: number): string {
