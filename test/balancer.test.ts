@@ -121,6 +121,35 @@ describe('balancer', () => {
     for (const r of routers) expect(tunnels(r)).toEqual([765400, 765500, 765600, 765601]);
   });
 
+  it('survives an onEvent callback that throws: counted, and the loss, retry and return still happen', async () => {
+    const clock = new FakeClock();
+    const routers = [0, 1].map((i) => new FakeRouter(7654 + i, clock));
+    const seen: string[] = [];
+    const b = new Balancer({
+      routers: routers.map((r) => ({ host: '127.0.0.1', port: r.port })),
+      keys,
+      clock,
+      connector: fakeNetwork(clock, routers),
+      onEvent: (e) => { seen.push(e.event); throw new Error('listener bug'); },
+      connectTimeoutMs: 5000,
+    });
+    await b.start();
+    await settle();
+    for (const r of routers) r.requestLeaseSet(1);
+    await settle();
+    routers[1]!.down();
+    await settle();
+    await clock.advance(1000); // refused retry, inside the reconnect timer
+    routers[1]!.revive();
+    await clock.advance(2000);
+    routers[1]!.requestLeaseSet(1);
+    await settle();
+    expect(seen).toEqual(expect.arrayContaining(['session', 'published', 'router-lost', 'error', 'router-back']));
+    expect(b.eventErrors).toBe(seen.length);
+    expect(tunnels(routers[0]!)).toEqual([765400, 765500]);
+    await b.stop();
+  });
+
   it('is not held up by an unreachable router', async () => {
     const { clock, routers, of } = await setup(3, { hangIndex: 1 });
     expect(of('session')).toHaveLength(2);

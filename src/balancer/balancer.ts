@@ -131,6 +131,8 @@ export class Balancer {
   lastPublishAt: number | undefined;
   lastPublished: OfferedLease[] = [];
   publishCount = 0;
+  /** Exceptions thrown by the `onEvent` callback (each one is dropped; the balancer goes on). */
+  eventErrors = 0;
 
   constructor(o: BalancerOptions) {
     if (o.routers.length === 0) throw new RangeError('at least one router is needed');
@@ -138,7 +140,12 @@ export class Balancer {
     this.clock = o.clock ?? systemClock;
     this.connector = o.connector ?? tcpConnector;
     this.options = { ...DEFAULT_SESSION_OPTIONS, ...o.options };
-    this.emit = o.onEvent ?? (() => {});
+    // The callback runs inside socket handlers and reconnect timers: an exception from it must not end the process
+    // or skip the balancer's own bookkeeping, so it is counted and dropped.
+    const onEvent = o.onEvent;
+    this.emit = onEvent === undefined ? () => {} : (e) => {
+      try { onEvent(e); } catch { this.eventErrors++; }
+    };
     this.connectTimeoutMs = o.connectTimeoutMs ?? 10_000;
     this.backoffInitialMs = o.backoffInitialMs ?? 1000;
     this.backoffMaxMs = o.backoffMaxMs ?? 30_000;
