@@ -1,6 +1,6 @@
 // Incremental I2CP frame splitter (i2cp.md §1): `length(4) | type(1) | body(length)`. Feed it socket chunks; it
 // returns whole frames, or an error for a length beyond the 64 KB limit, after which the stream is unusable.
-import { readU32 } from './bytes.js';
+import { readU32 } from '../common/bytes.js';
 import { HEADER_SIZE, MAX_BODY } from './messages.js';
 
 export interface Frame {

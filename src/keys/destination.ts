@@ -2,7 +2,7 @@
 // Layout: 384-byte key area (encryption key aligned at the start, signing key at the end, padding between) then a
 // Certificate `type(1) | length(2) | payload`; a Key Certificate (type 5) carries `sigType(2) | cryptoType(2)`.
 import { createHash, randomBytes } from 'node:crypto';
-import { Reader, Writer, fail, ok, type Result } from '../i2cp/bytes.js';
+import { Reader, Writer, fail, ok, type Result } from '../common/bytes.js';
 import { base32, i2pBase64 } from './encoding.js';
 import { ed25519PrivateKeyObject, ed25519PublicKey, ed25519Generate, x25519Generate, x25519PublicKey } from './ed25519.js';
 import type { KeyObject } from 'node:crypto';
