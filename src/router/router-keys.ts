@@ -29,7 +29,7 @@ export function encodeRouterKeys(keys: RouterKeys): Uint8Array {
 /** Decodes a `router.keys` file; only X25519 + Ed25519 keys whose private halves match the identity are accepted. */
 export function decodeRouterKeys(buf: Uint8Array): Result<RouterKeys> {
   const res = decodeKeyFile(buf);
-  if (!res.ok) return fail(res.error.replace('I2P private key file', 'router.keys file'));
+  if (!res.ok) return fail(res.error.replace('I2P private key file', 'router.keys file').replace('the Destination', 'the router identity'));
   const { destination: identity, cryptoPrivateKey, signingPrivateKey } = res.value;
   // i2pd replaces ElGamal / DSA router keys with new ones (RouterContext::Load); this router only uses modern keys
   if (!isModernIdentity(identity)) {
