@@ -23,8 +23,12 @@ import {
   identHash,
   identHashBase64,
   loadOrCreateRouterSecrets,
+  nextPublished,
   parseRouterIdentity,
+  readRouterInfoFile,
+  verifyRouterInfo,
   wipeRouterKeys,
+  writeLocalRouterInfo,
 } from '../src/router/index.js';
 import { encodeKeyFile, generatePrivateKeys } from '../src/keys/index.js';
 
@@ -178,5 +182,23 @@ describe('data directory', () => {
     expect(existsSync(join(dir, NTCP2_KEYS_FILE))).toBe(false);
     writeFileSync(join(dir, ROUTER_KEYS_FILE), new Uint8Array(100_000));
     expect(loadOrCreateRouterSecrets(dir)).toMatchObject({ ok: false, error: expect.stringContaining('more than') });
+  });
+
+  it('writes router.info on every run, each strictly newer than the last one of this router', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-router-'));
+    const secrets = loadOrCreateRouterSecrets(dir);
+    if (!secrets.ok) throw new Error(secrets.error);
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const w = writeLocalRouterInfo(dir, secrets.value, { host: '127.0.0.1', port: 27100 + i });
+      const back = readRouterInfoFile(w.path);
+      expect(back.ok && verifyRouterInfo(back.value) && back.value.published).toBe(w.routerInfo.published);
+      seen.push(w.routerInfo.published);
+    }
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]!);
+    expect(nextPublished(undefined, 5)).toBe(5);
+    expect(nextPublished(10, 5)).toBe(11);
+    expect(nextPublished(10, 10)).toBe(11);
+    expect(nextPublished(10, 12)).toBe(12);
   });
 });
