@@ -220,7 +220,7 @@ function openSessionRequest(msg: Buffer, ourHash: Uint8Array, secrets: RouterSec
   ck = hmac(t, Buffer.from([1]));
   const k1 = hmac(t, Buffer.concat([ck, Buffer.from([2])]));
   const dec = createDecipheriv('chacha20-poly1305', k1, Buffer.alloc(12), { authTagLength: 16 });
-  dec.setAAD(h);
+  dec.setAAD(h, { plaintextLength: 16 });
   dec.setAuthTag(msg.subarray(48, 64));
   const o = Buffer.concat([dec.update(msg.subarray(32, 48)), dec.final()]);
   return { netId: o[0]!, version: o[1]!, padLen: o.readUInt16BE(2), m3p2Len: o.readUInt16BE(4), tsA: o.readUInt32BE(8) };
