@@ -3,7 +3,7 @@
 // layouts, and the data directory (created once with mode 0600, the same identity on every later load, a damaged
 // key file reported and left alone).
 import { describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -182,6 +182,9 @@ describe('data directory', () => {
     expect(existsSync(join(dir, NTCP2_KEYS_FILE))).toBe(false);
     writeFileSync(join(dir, ROUTER_KEYS_FILE), new Uint8Array(100_000));
     expect(loadOrCreateRouterSecrets(dir)).toMatchObject({ ok: false, error: expect.stringContaining('more than') });
+    const odd = mkdtempSync(join(tmpdir(), 'tp-router-'));
+    mkdirSync(join(odd, ROUTER_KEYS_FILE));
+    expect(loadOrCreateRouterSecrets(odd)).toMatchObject({ ok: false, error: expect.stringContaining('not a regular file') });
   });
 
   it('writes router.info on every run, each strictly newer than the last one of this router', () => {

@@ -33,7 +33,13 @@ function readSmall(path: string, max: number): Result<Uint8Array | undefined> {
     if (!st.isFile()) return fail(`${path} is not a regular file`);
     if (st.size > max) return fail(`${path} is ${st.size} bytes, more than ${max}`);
     // key files hold secrets: keep them owner-only even if another tool wrote them with a wider mode
-    if ((st.mode & 0o077) !== 0) chmodSync(path, 0o600);
+    if ((st.mode & 0o077) !== 0) {
+      try {
+        chmodSync(path, 0o600);
+      } catch (err) {
+        return fail(`${path} is readable by others and cannot be made private: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
     const buf = new Uint8Array(st.size);
     let got = 0;
     while (got < st.size) {
@@ -42,6 +48,8 @@ function readSmall(path: string, max: number): Result<Uint8Array | undefined> {
       got += n;
     }
     return ok(buf.subarray(0, got));
+  } catch (err) {
+    return fail(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   } finally {
     closeSync(fd);
   }
