@@ -6,11 +6,14 @@
 //     address: the first 64 bytes it sends open with our ident hash (AES key), our `i` (IV) and our `s` (Noise
 //     responder key), which only decrypt if i2pd read all three from our file;
 // (c) i2pd started with our router.keys, ntcp2.keys and router.info runs as our router: same ident hash, same `s`
-//     and `i`, its RouterInfo signed with our key.
+//     and `i`, its RouterInfo signed with our key;
+// (d) i2pd checks our signature: netDb files are loaded unverified (§3.1), but RouterInfos from a reseed ZIP go through
+//     NetDb::AddRouterInfo, which verifies them (i2pd 2.45.1 Reseed.cpp ProcessZIPStream, RouterInfo.cpp
+//     ReadFromBuffer(true)). Ours is added; the same kind of RouterInfo with one signature bit flipped is refused.
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { createDecipheriv, createHash, createHmac } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -69,7 +72,7 @@ async function waitFor<T>(what: string, ms: number, probe: () => T | undefined |
 }
 
 describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.45.1', () => {
-  const routers = [0, 1, 2].map((i) => localRouter(BASE_DIR, i, PORTS));
+  const routers = [0, 1, 2, 3].map((i) => localRouter(BASE_DIR, i, PORTS));
   let server: Server | undefined;
   afterAll(async () => {
     server?.close();
@@ -196,6 +199,36 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
     expect(equalBytes(peer.value.ntcp2!.iv!, secrets.value.ntcp2.iv)).toBe(true);
     await stopRouter(r);
   }, 60_000);
+
+  it('(d) i2pd verifies our RouterInfo signature (reseed ZIP): ours is added, a flipped signature bit is refused', async () => {
+    const r = routers[3]!;
+    const make = (name: string) => {
+      const dir = `${BASE_DIR}/ours-d-${name}`;
+      rmSync(dir, { recursive: true, force: true });
+      const s = loadOrCreateRouterSecrets(dir);
+      if (!s.ok) throw new Error(s.error);
+      const bytes = buildLocalRouterInfo(s.value.keys, s.value.ntcp2, { host: '127.0.0.1', port: OUR_PORT + 1, caps: { bandwidth: ['X'], reachable: true } });
+      const ri = parseRouterInfo(bytes);
+      if (!ri.ok) throw new Error(ri.error);
+      return { bytes, b64: identHashBase64(ri.value.identHash) };
+    };
+    const good = make('good');
+    const bad = make('bad');
+    const badBytes = bad.bytes.slice();
+    badBytes[badBytes.length - 10] ^= 0x01;
+    const zip = `${BASE_DIR}/reseed-d.zip`;
+    writeFileSync(zip, storedZip([[`routerInfo-${good.b64}.dat`, good.bytes], [`routerInfo-${bad.b64}.dat`, badBytes]]));
+    await start(r, ['--loglevel', 'debug', '--set', `reseed.zipfile=${zip}`]);
+    const log = await waitFor('both reseed entries processed', 15_000, () => {
+      const l = readLog(r);
+      return /RouterInfo added: /.test(l) && /Signature verification failed/.test(l) ? l : undefined;
+    });
+    expect(log).toContain(`NetDb: RouterInfo added: ${good.b64}`);
+    expect(log).not.toContain(`RouterInfo added: ${bad.b64}`);
+    expect(log.match(/RouterInfo: Signature verification failed/g)).toHaveLength(1);
+    expect(await consolePage(r, '')).toMatch(/Routers:<\/b> 2\b/);
+    await stopRouter(r);
+  }, 60_000);
 });
 
 /**
@@ -224,4 +257,24 @@ function openSessionRequest(msg: Buffer, ourHash: Uint8Array, secrets: RouterSec
   dec.setAuthTag(msg.subarray(48, 64));
   const o = Buffer.concat([dec.update(msg.subarray(32, 48)), dec.final()]);
   return { netId: o[0]!, version: o[1]!, padLen: o.readUInt16BE(2), m3p2Len: o.readUInt16BE(4), tsA: o.readUInt32BE(8) };
+}
+
+/** A ZIP archive of stored (uncompressed) entries with local headers only, as i2pd's reseed reader walks it. */
+function storedZip(entries: [string, Uint8Array][]): Uint8Array {
+  const parts: Buffer[] = [];
+  for (const [name, data] of entries) {
+    const h = Buffer.alloc(30);
+    h.writeUInt32LE(0x04034b50, 0); // local file header
+    h.writeUInt16LE(20, 4); // version needed
+    h.writeUInt16LE(0, 6); // flags: no data descriptor
+    h.writeUInt16LE(0, 8); // method 0: stored
+    h.writeUInt32LE(0, 14); // CRC-32: i2pd checks it only for deflated entries
+    h.writeUInt32LE(data.length, 18);
+    h.writeUInt32LE(data.length, 22);
+    h.writeUInt16LE(name.length, 26);
+    parts.push(h, Buffer.from(name, 'ascii'), Buffer.from(data));
+  }
+  const end = Buffer.alloc(4);
+  end.writeUInt32LE(0x02014b50, 0); // central directory signature: "no more files"
+  return new Uint8Array(Buffer.concat([...parts, end]));
 }
