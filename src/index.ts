@@ -14,5 +14,6 @@ export * as i2cp from './i2cp/index.js';
 export * as keys from './keys/index.js';
 export * as leaseset from './leaseset/index.js';
 export * as balancer from './balancer/index.js';
+export * as router from './router/index.js';
 export { createDataPlane, DataPlane, type DataPlaneOptions, type DataPlaneStats, type DropCounters, type OutputBatch, type WorkerLoad } from './dataplane/index.js';
 export * from './tunnel/index.js';

@@ -6,7 +6,7 @@ import { checkLeaseSet2Times } from '../src/leaseset/leaseset2.js';
 import { statusBlock, eventLine } from '../src/balancer/report.js';
 import { generatePrivateKeys, leaseSetEncryptionKey } from '../src/keys/index.js';
 import { x25519PublicKey } from '../src/keys/ed25519.js';
-import { hex } from '../src/i2cp/bytes.js';
+import { hex } from '../src/common/bytes.js';
 import { FakeClock, FakeRouter, fakeNetwork, settle } from './helpers/fake-i2cp-router.js';
 import { parseOptions } from '../src/cli/balance.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { fromHex, hex } from '../src/i2cp/bytes.js';
+import { fromHex, hex } from '../src/common/bytes.js';
 import {
   b32Address,
   base32,

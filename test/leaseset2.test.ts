@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { fromHex, hex } from '../src/i2cp/bytes.js';
+import { fromHex, hex } from '../src/common/bytes.js';
 import { generatePrivateKeys } from '../src/keys/index.js';
 import { buildLeaseSet2, checkLeaseSet2Times, parseLeaseSet2, verifyLeaseSet2 } from '../src/leaseset/index.js';
 

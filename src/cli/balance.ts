@@ -3,7 +3,7 @@ import { parse, UsageError } from './args.js';
 import { loadKeyFile, b32Address } from '../keys/index.js';
 import { Balancer, BalancerStartError, parseRouterAddress, type BalancerEvent, type RouterAddress } from '../balancer/balancer.js';
 import { eventJson, eventLine, statusBlock } from '../balancer/report.js';
-import { utf8 } from '../i2cp/bytes.js';
+import { utf8 } from '../common/bytes.js';
 
 export const usage = `usage: tunnelplane balance --router HOST:PORT [--router HOST:PORT ...] --keys FILE
                          [--option KEY=VALUE ...] [--duration S] [--json]

@@ -19,7 +19,7 @@ import {
   type SessionConfig,
 } from './messages.js';
 import { systemClock, tcpConnector, type Clock, type Connection, type Connector } from './transport.js';
-import type { Mapping } from './mapping.js';
+import type { Mapping } from '../common/mapping.js';
 import { signingKeyObject, type PrivateKeys } from '../keys/destination.js';
 import { ed25519Sign } from '../keys/ed25519.js';
 

@@ -2,7 +2,7 @@
 // returns whole frames, or an error for a length beyond the 64 KB limit, after which the stream is unusable.
 // Every byte is copied once, into the 5-byte header or into its frame's body (allocated at its final size once the
 // header is known), so a router dribbling a frame byte by byte costs linear, not quadratic, work.
-import { readU32 } from './bytes.js';
+import { readU32 } from '../common/bytes.js';
 import { HEADER_SIZE, MAX_BODY } from './messages.js';
 
 export interface Frame {

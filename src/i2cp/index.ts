@@ -1,5 +1,5 @@
-export * from './bytes.js';
-export * from './mapping.js';
+export * from '../common/bytes.js';
+export * from '../common/mapping.js';
 export * from './messages.js';
 export * from './framing.js';
 export * from './payload.js';

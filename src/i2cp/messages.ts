@@ -1,7 +1,7 @@
 // I2CP messages as pure codecs (i2cp.md §3-§8). `encodeMessage` builds a complete frame (length | type | body);
 // `decodeMessage` turns a received type + body into a typed message or an error result, never an exception.
-import { Reader, Writer, fail, ok, type Result } from './bytes.js';
-import { encodeMapping, readMapping, type Mapping } from './mapping.js';
+import { Reader, Writer, fail, ok, type Result } from '../common/bytes.js';
+import { encodeMapping, readMapping, type Mapping } from '../common/mapping.js';
 import { readDestination, signatureLength, type Destination } from '../keys/destination.js';
 import { readLeaseSet2 } from '../leaseset/leaseset2.js';
 

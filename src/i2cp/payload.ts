@@ -1,7 +1,7 @@
 // The end-to-end payload inside SendMessage / MessagePayload (i2cp.md §10): a gzip stream whose MTIME field carries
 // the I2P source port (bytes 4-5) and destination port (6-7), and whose OS byte (9) carries the I2P protocol.
 import { crc32, deflateRawSync, gunzipSync } from 'node:zlib';
-import { fail, ok, type Result } from './bytes.js';
+import { fail, ok, type Result } from '../common/bytes.js';
 
 export const PROTO_STREAMING = 6;
 export const PROTO_DATAGRAM = 17;

@@ -5,7 +5,7 @@
 //   signing private key: length of the signature type (Ed25519: the 32-byte seed)
 //   if the signing private key is all zeros, an offline signature block and a transient key follow (not supported).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Reader, Writer, fail, ok, type Result } from '../i2cp/bytes.js';
+import { Reader, Writer, fail, ok, type Result } from '../common/bytes.js';
 import { CRYPTO_TYPE_X25519, SIG_TYPE_EDDSA_SHA512_ED25519, checkKeyPair, readDestination, type PrivateKeys } from './destination.js';
 
 export function encodeKeyFile(keys: PrivateKeys): Uint8Array {

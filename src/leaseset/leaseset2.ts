@@ -4,8 +4,8 @@
 //   Lease2:  gateway(32) | tunnelId(4) | end(4 s)
 // The signature covers 0x03 ‖ everything before the signature (§5.3).
 import type { KeyObject } from 'node:crypto';
-import { Reader, Writer, concat, fail, ok, type Result } from '../i2cp/bytes.js';
-import { encodeMapping, readMapping, type Mapping } from '../i2cp/mapping.js';
+import { Reader, Writer, concat, fail, ok, type Result } from '../common/bytes.js';
+import { encodeMapping, readMapping, type Mapping } from '../common/mapping.js';
 import { readDestination, signatureLength, signingPublicKeyLength, signingKeyObject, type Destination, type PrivateKeys } from '../keys/destination.js';
 import { ed25519Sign, ed25519Verify } from '../keys/ed25519.js';
 
