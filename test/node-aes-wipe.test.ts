@@ -60,6 +60,10 @@ describe.skipIf(!nativeAes || !cpuHasAes())(`node:crypto AES backends free their
     hop.wipe();
     expect(layer.count()).toBe(0);
     expect(iv.count()).toBe(0);
+    // No cipher objects come back from the zeroed keys.
+    expect(() => hop.encrypt(buf, at, 2, scratch)).toThrow(/wiped/);
+    expect(() => hop.decrypt(buf, at, 2, scratch)).toThrow(/wiped/);
+    expect(() => hop.cbcEncryptOne(buf, 20, new Uint8Array(16), 0)).toThrow(/wiped/);
   });
 
   it("the engine's 'node' backend: a tunnel's schedules leave memory when it ends", () => {

@@ -43,6 +43,9 @@ function build(): string | undefined {
       break;
     } catch {
       if (!stale()) return undefined;  // another process built it meanwhile
+      try {
+        if (Date.now() - statSync(LOCK).mtimeMs > 300_000) rmdirSync(LOCK); // left by a run that was killed
+      } catch { /* gone meanwhile */ }
       if (Date.now() > deadline) return `waited 120 s for ${LOCK} (remove it if no build is running)`;
       sleep(200);
     }
