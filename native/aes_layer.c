@@ -213,6 +213,9 @@ static inline void xor16(uint8_t *dst, const uint8_t *a, const uint8_t *b) {
   memcpy(dst + 8, &a1, 8);
 }
 
+/** 16: enough independent blocks per ECB call to keep AES-NI's pipeline full, and a group's ciphertext fits L1. */
+enum { SIDEWAYS_GROUP = 16 };
+
 /**
  * P on n messages of one hop with CBC run "sideways": CBC encryption is a serial chain inside a message, but block j
  * of every message can go through AES together, c_ij = E(layerKey, p_ij ^ c_i,j-1) with c_i,-1 = X_i, in one ECB
@@ -220,8 +223,6 @@ static inline void xor16(uint8_t *dst, const uint8_t *a, const uint8_t *b) {
  * full latency of every block. Messages go in groups of SIDEWAYS_GROUP; a group's ciphertext collects in `out` and
  * reaches the bodies only after its last EVP call succeeded. Returns how many messages were done (n on success).
  */
-/** 16: enough independent blocks per ECB call to keep AES-NI's pipeline full, and a group's ciphertext fits L1. */
-enum { SIDEWAYS_GROUP = 16 };
 static int32_t encrypt_sideways(hop_t *h, uint8_t *buf, const int32_t *at, int32_t n) {
   uint8_t out[SIDEWAYS_GROUP * DATA], x[SIDEWAYS_GROUP * 16], blk[SIDEWAYS_GROUP * 16];
   int32_t done = 0;
