@@ -306,11 +306,20 @@ class NodeAes extends AesEcbMethods implements Aes256 {
     this.table.set[slot] = 1;
   }
 
-  /** Zeroes our copy of the key; OpenSSL's schedules inside the cipher objects go with them (GC). */
+  /**
+   * Zeroes our copies and ends the cipher objects now: final() frees their OpenSSL contexts, which cleanses the key
+   * schedules (it does so even when it throws), instead of leaving them to the garbage collector.
+   */
   private drop(slot: number): void {
     const old = this.keys.get(slot);
-    if (old) old.key.fill(0);
+    if (!old) return;
     this.keys.delete(slot);
+    old.key.fill(0);
+    old.encState.fill(0);
+    old.decState.fill(0);
+    for (const c of [old.ecbEnc, old.ecbDec, old.cbcEnc, old.cbcDec]) {
+      try { c.final(); } catch { /* no padding, whole blocks only: nothing can be pending; the context is freed anyway */ }
+    }
   }
 
   clearKey(slot: number): void {
@@ -418,9 +427,19 @@ class NodeAes extends AesEcbMethods implements Aes256 {
 // --- factory ------------------------------------------------------------------------------------------------------
 
 let aesInstructions: boolean | undefined;
+let aesInstructionsForced: boolean | undefined;
+
+/**
+ * Test seam, not exported by the package (src/index.ts): makes cpuHasAes() report `value` in this thread, so the
+ * tests can take the path of a CPU without AES instructions; undefined asks the CPU again.
+ */
+export function forceCpuHasAesForTests(value: boolean | undefined): void {
+  aesInstructionsForced = value;
+}
 
 /** True when the CPU reports AES instructions (x86 AES-NI, ARMv8 AES): OpenSSL's AES is then constant time. */
 export function cpuHasAes(): boolean {
+  if (aesInstructionsForced !== undefined) return aesInstructionsForced;
   if (aesInstructions === undefined) {
     if (process.platform === 'darwin' && process.arch === 'arm64') aesInstructions = true; // every Apple silicon
     else {

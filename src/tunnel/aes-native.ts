@@ -1,6 +1,7 @@
 // The native AES layer (native/aes_layer.c): P and P^-1 in place over OpenSSL EVP, through Node-API. Optional: it
 // is built at install time when a C compiler is present (scripts/build-native.mjs); `nativeAes` is null otherwise
-// and `nativeAesProblem` says why. The 'native' engine backend needs it; 'auto' uses it when it loaded.
+// and `nativeAesProblem` says why. The 'native' engine backend needs it; 'auto' uses it when it loaded and the CPU
+// has AES instructions (OpenSSL's AES is constant time there; see cpuHasAes in src/crypto/aes.ts).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,23 +12,36 @@ import { AES256_KEY_SIZE } from '../constants.js';
 export type NativeHopHandle = { readonly __nativeHop: unique symbol };
 
 export interface NativeAesBinding {
+  /** A hop's OpenSSL contexts; the keys are read once and not kept anywhere else. */
   createHop(layerKey: Uint8Array, ivKey: Uint8Array): NativeHopHandle;
+  /** Frees the hop's contexts now (OpenSSL cleanses the key schedules); later calls with it throw. */
   wipeHop(hop: NativeHopHandle): void;
-  /** P in place on the bodies at byte offsets at[0..n) of `bodies` (each 1028 bytes; bytes 0..3 untouched). */
+  /**
+   * P in place on the bodies at byte offsets at[0..n) of `bodies` (each 1028 bytes; bytes 0..3 untouched). Throws
+   * TypeError/RangeError on bad arguments (nothing touched), or a NativeAesFailure when OpenSSL fails.
+   */
   encrypt(hop: NativeHopHandle, bodies: Uint8Array, at: Int32Array, n: number): void;
   /** P^-1 in place, likewise. */
   decrypt(hop: NativeHopHandle, bodies: Uint8Array, at: Int32Array, n: number): void;
   /**
-   * From how many messages of one hop in an `encrypt` call the CBC step runs sideways (block j of every message in
-   * one ECB call) instead of one CBC call per message; default 2. Process-wide; for tests and measurements.
+   * From how many of this hop's messages in an `encrypt` call the CBC step runs sideways (block j of every message
+   * in one ECB call) instead of one CBC call per message; default 2. Per hop; for tests and measurements.
    */
-  setSidewaysMin(n: number): void;
+  setSidewaysMin(hop: NativeHopHandle, n: number): void;
   /**
    * For i in [from, to): `size` bytes from src[srcAt[i]] to dst[dstAt[i]] (memmove; bounds-checked, throws
    * RangeError). A plain memcpy where V8 copies SharedArrayBuffer memory with atomic stores, a byte at a time when
    * the two addresses differ modulo 8: the data plane's copies into and out of its shared batch slots.
    */
   copyBlocks(dst: Uint8Array, dstAt: Uint32Array, src: Uint8Array, srcAt: Uint32Array, from: number, to: number, size: number): void;
+}
+
+/**
+ * What encrypt / decrypt throw when an OpenSSL call fails: bodies at[0..completed) were transformed, the rest are
+ * untouched. After a failed CBC step the hop refuses further use (its chain value is unknown).
+ */
+export interface NativeAesFailure extends Error {
+  readonly completed: number;
 }
 
 /** The addon's default for setSidewaysMin. */
@@ -74,6 +88,11 @@ export class NativeAesHop {
   /** P^-1 in place on the bodies at byte offsets at[0..n). */
   decrypt(bodies: Uint8Array, at: Int32Array, n: number): void {
     this.lib.decrypt(this.live(), bodies, at, n);
+  }
+
+  /** See NativeAesBinding.setSidewaysMin. */
+  setSidewaysMin(n: number): void {
+    this.lib.setSidewaysMin(this.live(), n);
   }
 
   get wiped(): boolean {

@@ -28,6 +28,8 @@ export class NodeAesHop {
   /** Current CBC chain values of the long-lived objects (the last ciphertext block they saw). */
   private readonly encChain = new Uint8Array(16);
   private readonly decChain = new Uint8Array(16);
+  /** Set by wipe(): the cipher objects are created lazily, and must not come back from the zeroed keys. */
+  private wiped = false;
 
   constructor(layerKey: Uint8Array, ivKey: Uint8Array) {
     this.layerKey = Buffer.from(layerKey);
@@ -36,6 +38,7 @@ export class NodeAesHop {
 
   private encObjects(): [Cipheriv, Cipheriv] {
     if (!this.ecbEnc) {
+      if (this.wiped) throw new Error('this hop was wiped');
       this.ecbEnc = createCipheriv('aes-256-ecb', this.ivKey, null).setAutoPadding(false);
       this.cbcEnc = createCipheriv('aes-256-cbc', this.layerKey, ZERO_IV).setAutoPadding(false);
       this.encChain.fill(0);
@@ -45,6 +48,7 @@ export class NodeAesHop {
 
   private decObjects(): [Decipheriv, Decipheriv] {
     if (!this.ecbDec) {
+      if (this.wiped) throw new Error('this hop was wiped');
       this.ecbDec = createDecipheriv('aes-256-ecb', this.ivKey, null).setAutoPadding(false);
       this.cbcDec = createDecipheriv('aes-256-cbc', this.layerKey, ZERO_IV).setAutoPadding(false);
       this.decChain.fill(0);
@@ -190,8 +194,12 @@ export class NodeAesHop {
     return [this.layerKey, this.ivKey];
   }
 
-  /** Zeroes the key copies and ends the OpenSSL contexts. The object is unusable afterwards. */
+  /**
+   * Zeroes the key copies and ends the OpenSSL contexts now: final() frees them, and OpenSSL cleanses them (even
+   * when final() throws). The object refuses further use.
+   */
   wipe(): void {
+    this.wiped = true;
     this.layerKey.fill(0);
     this.ivKey.fill(0);
     this.encChain.fill(0);

@@ -12,11 +12,13 @@
 // rewrite. Messages of one tunnel hop in a batch are transformed together (the fast paths of the backend).
 // Backends (LayerEngineOptions.backend): 'node' (aes-node.ts), 'wasm' (assembly/layer.ts via wasm-backend.ts),
 // 'hybrid' (AES: WASM ECB for the IV steps of the batch, node:crypto CBC), 'native' (AES: the OpenSSL addon,
-// aes-native.ts), 'auto' = native for AES when the addon is built (else hybrid), wasm for ChaCha.
+// aes-native.ts), 'auto' = for AES native when the CPU has AES instructions and the addon is built (hybrid without
+// the addon, wasm without AES instructions), wasm for ChaCha.
 import {
   AES256_KEY_SIZE, DATA_OFFSET, IV_OFFSET, MAX_BATCH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
   STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE,
 } from '../constants.js';
+import { cpuHasAes } from '../crypto/aes.js';
 import { NodeAesHop } from './aes-node.js';
 import { NativeAesHop, nativeAes, nativeAesProblem } from './aes-native.js';
 import {
@@ -154,8 +156,9 @@ export class LayerEngine {
     if (b === 'native' && !nativeAes) throw new Error(`backend 'native': ${nativeAesProblem}`);
     // 'auto': the faster backend per layer as measured (README.md, "Tunnel layers"): OpenSSL for AES (AES-NI against a
     // constant-time bitsliced WASM AES) -- through the native addon when it is built, else through node:crypto --
-    // and WASM for ChaCha (node:crypto needs a cipher object per nonce).
-    this.aesBackend = b === 'auto' ? (nativeAes ? 'native' : 'hybrid') : b;
+    // and WASM for ChaCha (node:crypto needs a cipher object per nonce). Without AES instructions OpenSSL may use
+    // table-based AES (secret-indexed loads), and native and hybrid both run OpenSSL: the WASM AES layer then.
+    this.aesBackend = b === 'auto' ? (!cpuHasAes() ? 'wasm' : nativeAes ? 'native' : 'hybrid') : b;
     this.chachaBackend = b === 'auto' || b === 'hybrid' || b === 'native' ? 'wasm' : b;
     this.flavor = options.flavor;
     this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({ messagesPerSecond: 100 }));

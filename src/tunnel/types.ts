@@ -9,8 +9,9 @@ export type LayerType = 'aes' | 'chacha';
  * Which implementation does the AES/ChaCha work: WASM kernels, node:crypto, 'hybrid' (AES only: the IV steps of the
  * whole batch in one constant-time WASM ECB call, the CBC step with node:crypto's long-lived per-tunnel cipher;
  * ChaCha as 'wasm'), 'native' (AES only: the optional OpenSSL addon, native/aes_layer.c, in place with no
- * allocation; ChaCha as 'wasm'), or 'auto' (the fastest measured: native for AES when the addon is built, else
- * hybrid; wasm for ChaCha).
+ * allocation; ChaCha as 'wasm'), or 'auto' (the fastest measured that is constant time here: for AES native when
+ * the CPU has AES instructions and the addon is built, hybrid when it has them without the addon, wasm without them
+ * -- OpenSSL may use table-based AES there; wasm for ChaCha).
  */
 export type EngineBackend = 'wasm' | 'node' | 'hybrid' | 'native' | 'auto';
 

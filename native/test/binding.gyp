@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "tunnelplane_aes_test",
+      "sources": ["../aes_layer.c"],
+      "defines": ["TUNNELPLANE_TEST_HOOKS"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=c11"]
+    }
+  ]
+}
