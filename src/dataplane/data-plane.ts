@@ -216,8 +216,16 @@ interface Shard {
   busyMs: number;
   restarts: number;
   timeouts: number;
-  /** performance.now() of the last settled task, or of the send that put a task in flight when none was. */
+  /**
+   * performance.now() of the last sign of progress: a settled task, a heartbeat change, or the send that put a task
+   * in flight when none was.
+   */
   lastProgress: number;
+  /** Pools: the worker's heartbeat word (WorkerSetup.heartbeat) and its value at the watchdog's last look. */
+  heartbeat: Int32Array | null;
+  beatSeen: number;
+  /** A worker (or its replacement) is starting: the watchdog allows it WORKER_START_MS until its first heartbeat. */
+  starting: boolean;
   keySlots: { aes: number; chacha: number };
 }
 
@@ -228,6 +236,8 @@ const STATUS_REASON: Record<number, keyof DropCounters> = {
 };
 
 const GATEWAY_BIT = 0x1_0000_0000;
+/** What the watchdog allows a worker thread to start (load its modules and WASM) when taskTimeoutMs is shorter. */
+const WORKER_START_MS = 30_000;
 
 function baseKey(gateway: boolean, id: number): number {
   return (gateway ? GATEWAY_BIT : 0) + (id >>> 0);
@@ -357,7 +367,7 @@ export class DataPlane extends EventEmitter {
         index: s, pool: null, runner: null, buffer, views: [], slotBufs: [], stages: [], free: [], staging: [-1, -1],
         pending: [], ops: [], base: new Map(), inFlight: 0, sent: 0, sendSeq: 0, batchIds: 0, epoch: 0,
         recovering: false, needsReset: true, queued: 0, batches: 0, tasks: 0, messages: 0, busyMs: 0, restarts: 0,
-        timeouts: 0, lastProgress: 0, keySlots: this.validator.freeKeySlots ?? { aes: AES_KEY_SLOTS, chacha: CHACHA_KEY_SLOTS },
+        timeouts: 0, lastProgress: 0, heartbeat: null, beatSeen: 0, starting: true, keySlots: this.validator.freeKeySlots ?? { aes: AES_KEY_SLOTS, chacha: CHACHA_KEY_SLOTS },
       };
       if (transfer) {
         for (let i = 0; i < slotCount; i++) {
@@ -374,7 +384,10 @@ export class DataPlane extends EventEmitter {
       if (inline) {
         shard.runner = new BatchRunner(engineFactory, engine, buffer, maxBatch, slotCount);
       } else {
-        const setup: WorkerSetup = { shard: s, memory: this.memory, slots: buffer, maxBatch, slotCount, engine };
+        shard.heartbeat = new Int32Array(new SharedArrayBuffer(4));
+        const setup: WorkerSetup = {
+          shard: s, memory: this.memory, slots: buffer, maxBatch, slotCount, engine, heartbeat: shard.heartbeat.buffer as SharedArrayBuffer,
+        };
         const test = options[TEST_SEAM];
         if (test?.engineModule !== undefined) setup.engineModule = test.engineModule;
         // Per-tunnel order depends on the worker taking tasks in submission order. stricterFIFO: by default
@@ -874,14 +887,16 @@ export class DataPlane extends EventEmitter {
     shard.recovering = true;
     shard.restarts++;
     if (reason === 'timeout') shard.timeouts++;
+    shard.starting = true; // piscina starts a replacement (a worker that only refused a task beats again at once)
     this.emit('workerCrash', shard.index, reason);
     if (shard.inFlight === 0) this.resend(shard);
   }
 
   /**
-   * Checks every few hundred ms that each worker with tasks in flight settles one within taskTimeoutMs. A hung one
-   * is terminated (its tasks then fail, and the crash path re-runs them on a replacement). A tick that comes late
-   * means this thread was blocked, and results may be waiting behind it: the clocks restart instead.
+   * Checks every few hundred ms that each worker with tasks in flight shows progress (a settled task or a heartbeat)
+   * within taskTimeoutMs, or within WORKER_START_MS while it has not come up yet. A hung one is terminated (its
+   * tasks then fail, and the crash path re-runs them on a replacement). A tick that comes late means this thread
+   * was blocked, and results may be waiting behind it: the clocks restart instead.
    */
   private startWatchdog(): NodeJS.Timeout {
     const every = Math.max(10, Math.min(1000, this.taskTimeoutMs / 4));
@@ -891,8 +906,15 @@ export class DataPlane extends EventEmitter {
       const late = now - last > 2 * every + 50;
       last = now;
       for (const shard of this.shards) {
+        const beat = shard.heartbeat ? Atomics.load(shard.heartbeat, 0) : 0;
+        if (beat !== shard.beatSeen) {
+          shard.beatSeen = beat;
+          shard.lastProgress = now;
+          shard.starting = false;
+        }
         if (late) { shard.lastProgress = now; continue; }
-        if (shard.recovering || shard.inFlight === 0 || now - shard.lastProgress <= this.taskTimeoutMs) continue;
+        const limit = shard.starting ? Math.max(this.taskTimeoutMs, WORKER_START_MS) : this.taskTimeoutMs;
+        if (shard.recovering || shard.inFlight === 0 || now - shard.lastProgress <= limit) continue;
         this.workerLost(shard, 'timeout');
         for (const t of shard.pool?.threads ?? []) void t.terminate();
       }

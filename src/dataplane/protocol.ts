@@ -16,6 +16,8 @@ export interface WorkerSetup {
   maxBatch: number;
   slotCount: number;
   engine: LayerEngineOptions;
+  /** Int32 [0], bumped by the worker once it is up and around every task: the main thread's hang watchdog reads it. */
+  heartbeat: SharedArrayBuffer;
   /** Module exporting `createEngine(options)`; default: the real LayerEngine (engine-host.ts). Tests only (seam). */
   engineModule?: string;
 }

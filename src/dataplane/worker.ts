@@ -20,6 +20,8 @@ const runner = new BatchRunner(factory, setup.engine, setup.slots, setup.maxBatc
 // A thread that exits by itself (process.exit, the crash hook) wipes its engine on the way out. One terminated from
 // outside (a hung worker) runs no more JavaScript: see docs/data-plane-safety.md for what that leaves.
 process.on('exit', () => runner.close());
+const heartbeat = new Int32Array(setup.heartbeat);
+Atomics.add(heartbeat, 0, 1); // up: the watchdog's start-up allowance ends
 
 const fail: FailHooks = {
   exit: (): never => process.exit(70),
@@ -41,7 +43,9 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 export default async function processTask(task: Task): Promise<TaskResult | ReturnType<typeof move>> {
   await nextTurn();
+  Atomics.add(heartbeat, 0, 1);
   const result = runner.run(task, fail);
+  Atomics.add(heartbeat, 0, 1);
   if (!task.batches.some((b) => b.buffer)) return result;
   // Transfer mode: the slots' memory goes back with the result (moved, not copied).
   const buffers = task.batches.map((b) => b.buffer);
