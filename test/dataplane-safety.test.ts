@@ -252,7 +252,7 @@ describe('data plane: a hung worker', () => {
     expect(events).toEqual([[1, 'timeout']]);
     expect(s.workers.map((x) => [x.restarts, x.timeouts])).toEqual([[0, 0], [1, 1]]);
     expect(s.dropped.workerCrash).toBe(0);
-  });
+  }, 30_000); // bounded: without a watchdog this would wait forever
 
   it('a batch that hangs every attempt is dropped after maxAttempts, counted; the rest is exact', async () => {
     let out = 0;
@@ -264,7 +264,7 @@ describe('data plane: a hung worker', () => {
     expect(s.workers[0]!.restarts).toBe(2);
     expect(s.dropped.workerCrash).toBeGreaterThan(0);
     expect(out + s.dropped.workerCrash).toBe(w.count);
-  });
+  }, 30_000);
 
   it('a main thread blocked longer than the timeout is not taken for a hung worker', async () => {
     const got: Outcome[] = [];

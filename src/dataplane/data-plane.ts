@@ -291,13 +291,13 @@ export class DataPlane extends EventEmitter {
   private flushScheduled = false;
   private needDrain = false;
   private closing = false;
-  private closed = false;
   private idleWaiters: (() => void)[] = [];
   /** Checks configs on this thread (a worker must never see one its engine rejects). */
   private readonly validator: BatchEngine;
   /** Tunnels joined and not ended, as the caller sees them: base key -> the config sent to the worker. */
   private readonly live = new Map<number, TunnelConfig>();
   private joinErrors = 0;
+  private closeDone: Promise<void> | undefined;
   private readonly taskTimeoutMs: number;
   private readonly watchdog: NodeJS.Timeout | undefined;
   private readyWaiters: (() => void)[] = [];
@@ -584,13 +584,18 @@ export class DataPlane extends EventEmitter {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops accepting, processes and hands out everything accepted, then stops the workers and wipes keys. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Stops accepting, processes and hands out everything accepted, then wipes every key: each worker's engine (and
+   * the configs it received), the inline engine, the validator, and this thread's copies; then stops the workers.
+   */
+  close(): Promise<void> {
+    return (this.closeDone ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     this.closing = true;
     for (const w of this.readyWaiters.splice(0)) w();
     await this.idle();
-    this.closed = true;
     clearInterval(this.sweepTimer);
     if (this.watchdog) clearInterval(this.watchdog);
     await Promise.all(this.shards.map((s) => this.closeShard(s)));
