@@ -95,6 +95,8 @@ export class BatchRunner {
   private closed = false;
   /** Joins refused while applying the current task's reset or batch ops (reported with the batch result). */
   private failures: JoinFailure[] = [];
+  /** Called as a task makes progress (the worker's heartbeat for the main thread's hang watchdog). */
+  private progress: (() => void) | undefined;
 
   constructor(
     private readonly factory: EngineFactory,
@@ -134,7 +136,10 @@ export class BatchRunner {
       this.engine.close?.();
       this.engine = this.factory(this.engineOptions);
       this.unpinned.clear();
-      for (const c of reset) this.join(c, -1);
+      for (let i = 0; i < reset.length; i++) {
+        this.join(reset[i]!, -1);
+        if ((i & 255) === 255) this.progress?.(); // a reset of thousands of tunnels is long, not hung
+      }
     }
     if (ops) {
       for (let k = 0; k < ops.length; k++) {
@@ -154,9 +159,8 @@ export class BatchRunner {
       this.engine.join(config);
     } catch (e) {
       // The main thread validated the config: what fails here is this engine's capacity (key slots) or state.
-      this.failures.push({
-        op: at, tunnelId: tunnelIdOf(config), gateway: isGatewayRole(config), error: e instanceof Error ? e.message : String(e),
-      });
+      const error = e instanceof Error ? e.message : String(e);
+      this.failures.push({ op: at, tunnelId: tunnelIdOf(config), gateway: isGatewayRole(config), error });
       return;
     } finally {
       if (this.ownsConfigs) wipeConfig(config);
@@ -167,8 +171,12 @@ export class BatchRunner {
     else this.unpinned.delete(id);
   }
 
-  /** Runs a task's batches in order. `fail`: test hooks, called half way through a batch marked `fail`. */
-  run(task: Task, fail?: FailHooks): TaskResult {
+  /**
+   * Runs a task's batches in order. `fail`: test hooks, called half way through a batch marked `fail`. `progress`:
+   * called after each batch and every 256 joins of a reset.
+   */
+  run(task: Task, fail?: FailHooks, progress?: () => void): TaskResult {
+    this.progress = progress;
     if (task.close) {
       this.close();
       return { results: [] };
@@ -184,7 +192,10 @@ export class BatchRunner {
     this.failures = [];
     if (task.reset) this.apply(task.reset, undefined);
     const results: BatchResult[] = [];
-    for (const b of task.batches) results.push(this.runBatch(b, b.fail && fail ? fail[b.fail] : undefined));
+    for (const b of task.batches) {
+      results.push(this.runBatch(b, b.fail && fail ? fail[b.fail] : undefined));
+      progress?.();
+    }
     const result: TaskResult = { results };
     const free = this.engine.freeKeySlots;
     if (free) result.keySlots = [free.aes, free.chacha];
@@ -219,7 +230,11 @@ export class BatchRunner {
     const t0 = performance.now();
     this.apply(undefined, task.ops);
     const joinErrors = this.failures.length > 0 ? this.failures.splice(0) : undefined;
-    if (task.slot < 0 || task.count === 0) return joinErrors ? { busyMs: performance.now() - t0, joinErrors } : { busyMs: performance.now() - t0 };
+    if (task.slot < 0 || task.count === 0) {
+      const done: BatchResult = { busyMs: performance.now() - t0 };
+      if (joinErrors) done.joinErrors = joinErrors;
+      return done;
+    }
     const v = this.slot(task.slot, task.buffer);
     const n = task.count;
     const size = n * TUNNEL_DATA_SIZE;

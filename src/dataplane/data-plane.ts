@@ -15,8 +15,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import {
-  AES_KEY_SLOTS, CHACHA_KEY_SLOTS, MAX_BATCH, STATUS_BAD_LENGTH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_REPLAY,
-  STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, STATUS_WRONG_ROLE, TUNNEL_DATA_SIZE,
+  AES_KEY_SLOTS, CHACHA_KEY_SLOTS, MAX_BATCH, STATUS_BAD_LENGTH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
+  STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, STATUS_WRONG_ROLE, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
 import { copyPrefix } from '../tunnel/aes-native.js';
@@ -367,7 +367,8 @@ export class DataPlane extends EventEmitter {
         index: s, pool: null, runner: null, buffer, views: [], slotBufs: [], stages: [], free: [], staging: [-1, -1],
         pending: [], ops: [], base: new Map(), inFlight: 0, sent: 0, sendSeq: 0, batchIds: 0, epoch: 0,
         recovering: false, needsReset: true, queued: 0, batches: 0, tasks: 0, messages: 0, busyMs: 0, restarts: 0,
-        timeouts: 0, lastProgress: 0, heartbeat: null, beatSeen: 0, starting: true, keySlots: this.validator.freeKeySlots ?? { aes: AES_KEY_SLOTS, chacha: CHACHA_KEY_SLOTS },
+        timeouts: 0, lastProgress: 0, heartbeat: null, beatSeen: 0, starting: true,
+        keySlots: this.validator.freeKeySlots ?? { aes: AES_KEY_SLOTS, chacha: CHACHA_KEY_SLOTS },
       };
       if (transfer) {
         for (let i = 0; i < slotCount; i++) {
@@ -386,7 +387,8 @@ export class DataPlane extends EventEmitter {
       } else {
         shard.heartbeat = new Int32Array(new SharedArrayBuffer(4));
         const setup: WorkerSetup = {
-          shard: s, memory: this.memory, slots: buffer, maxBatch, slotCount, engine, heartbeat: shard.heartbeat.buffer as SharedArrayBuffer,
+          shard: s, memory: this.memory, slots: buffer, maxBatch, slotCount, engine,
+          heartbeat: shard.heartbeat.buffer as SharedArrayBuffer,
         };
         const test = options[TEST_SEAM];
         if (test?.engineModule !== undefined) setup.engineModule = test.engineModule;
@@ -624,7 +626,9 @@ export class DataPlane extends EventEmitter {
     }
     const wiped = pool.run({ seq: -1, close: true, batches: [] } satisfies Task).catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
-    const limit = this.taskTimeoutMs > 0 ? new Promise<void>((resolve) => { timer = setTimeout(resolve, this.taskTimeoutMs); }) : wiped;
+    const limit = this.taskTimeoutMs > 0
+      ? new Promise<void>((resolve) => { timer = setTimeout(resolve, this.taskTimeoutMs); })
+      : wiped;
     await Promise.race([wiped, limit]);
     clearTimeout(timer);
     await pool.destroy();

@@ -16,12 +16,16 @@ if (setup.engineModule) {
   factory = mod.createEngine;
 }
 // Task configs arrive as this thread's own structured-clone copies: the runner zeroes them after each join.
-const runner = new BatchRunner(factory, setup.engine, setup.slots, setup.maxBatch, setup.slotCount, setup.memory === 'transfer', true);
+const runner = new BatchRunner(
+  factory, setup.engine, setup.slots, setup.maxBatch, setup.slotCount, setup.memory === 'transfer', true,
+);
 // A thread that exits by itself (process.exit, the crash hook) wipes its engine on the way out. One terminated from
 // outside (a hung worker) runs no more JavaScript: see docs/data-plane-safety.md for what that leaves.
 process.on('exit', () => runner.close());
 const heartbeat = new Int32Array(setup.heartbeat);
-Atomics.add(heartbeat, 0, 1); // up: the watchdog's start-up allowance ends
+/** Progress for the main thread's hang watchdog: up, a task started, a batch done. */
+const beat = (): void => { Atomics.add(heartbeat, 0, 1); };
+beat(); // up: the watchdog's start-up allowance ends
 
 const fail: FailHooks = {
   exit: (): never => process.exit(70),
@@ -43,9 +47,8 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 export default async function processTask(task: Task): Promise<TaskResult | ReturnType<typeof move>> {
   await nextTurn();
-  Atomics.add(heartbeat, 0, 1);
-  const result = runner.run(task, fail);
-  Atomics.add(heartbeat, 0, 1);
+  beat();
+  const result = runner.run(task, fail, beat);
   if (!task.batches.some((b) => b.buffer)) return result;
   // Transfer mode: the slots' memory goes back with the result (moved, not copied).
   const buffers = task.batches.map((b) => b.buffer);

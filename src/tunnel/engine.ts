@@ -14,9 +14,10 @@
 // 'hybrid' (AES: WASM ECB for the IV steps of the batch, node:crypto CBC), 'native' (AES: the OpenSSL addon,
 // aes-native.ts), 'auto' = native for AES when the addon is built (else hybrid), wasm for ChaCha.
 import {
-  AES_KEY_SLOTS, AES256_KEY_SIZE, CHACHA_KEY_SLOTS, DATA_OFFSET, IV_OFFSET, MAX_BATCH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
+  AES256_KEY_SIZE, DATA_OFFSET, IV_OFFSET, MAX_BATCH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
   STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE,
 } from '../constants.js';
+import { AES_KEY_SLOTS, CHACHA_KEY_SLOTS } from '../constants.js';
 import { NodeAesHop } from './aes-node.js';
 import { NativeAesHop, nativeAes, nativeAesProblem } from './aes-native.js';
 import {
