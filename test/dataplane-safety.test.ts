@@ -14,6 +14,9 @@ import {
   crashNextBatch, engineKeyMaterial, engineWasmMemory, findBytes, hangNextBatch, withEngineModule,
 } from '../src/testing/index.js';
 import { createRng } from '../bench/random.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './dataplane-workload.js';
 
 const PROBE = new URL('./helpers/close-probe-engine.mjs', import.meta.url).href;
@@ -230,6 +233,48 @@ describe('data plane: a join a worker refuses reaches the caller', () => {
       }
     });
   }
+});
+
+describe('data plane: a join refused while a replacement worker is brought up', () => {
+  it("is reported like any refused join; the rest of the shard's state is restored and its output exact", async () => {
+    const w = makeWorkload('dataplane-safety/reset-refused', 1500);
+    const victim = w.tunnels[3] as { receiveTunnelId: number }; // an AES participant
+    const dir = mkdtempSync(join(tmpdir(), 'tunnelplane-refuse-'));
+    const url = `${new URL('./helpers/refuse-rejoin-engine.mjs', import.meta.url).href}?ids=${victim.receiveTunnelId}&marker=${encodeURIComponent(join(dir, 'joined'))}`;
+    const got: Outcome[] = [];
+    const plane = createDataPlane(withEngineModule({ threads: 1, maxBatch: 64, onOutput: collect(got) }, url));
+    const errors: unknown[] = [];
+    plane.on('error', (e) => errors.push(e));
+    try {
+      for (const t of w.tunnels) plane.join(t);
+      // The crash comes after the joins were delivered: the replacement gets them in its reset, and refuses one.
+      await pushAll(plane, w, 700, () => crashNextBatch(plane, 0));
+      await new Promise((r) => setImmediate(r));
+      expect(errors.length).toBe(1);
+      const e = errors[0] as TunnelJoinError;
+      expect(e).toBeInstanceOf(TunnelJoinError);
+      expect([e.tunnelId, e.gateway, e.shard]).toEqual([victim.receiveTunnelId, false, 0]);
+      const s = plane.stats();
+      expect(s.joinErrors).toBe(1);
+      expect(s.workers[0]!.restarts).toBe(1);
+      expect(s.workers[0]!.tunnels).toBe(w.tunnels.length - 1);
+      // Every other tunnel's output is exactly the reference's; the victim's messages up to the crash are too.
+      const want = reference(w);
+      const mine = byTunnel(got, w.tunnels);
+      for (const [t, list] of byTunnel(want, w.tunnels)) {
+        if (t === victim.receiveTunnelId) continue;
+        expect({ t, out: mine.get(t) }).toEqual({ t, out: list });
+      }
+      // The id is free again (a second refusal of this test engine proves the join reached the worker).
+      plane.join(w.tunnels[3]!);
+      await plane.idle();
+      await new Promise((r) => setImmediate(r));
+      expect(errors.length).toBe(2);
+    } finally {
+      await plane.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('data plane: a hung worker', () => {
