@@ -12,3 +12,27 @@ export class AuthenticationError extends Error {
 export class MessageTooLargeError extends RangeError {
   override name = 'MessageTooLargeError';
 }
+
+/** A LayerEngine was used after close(): its keys are gone, so it refuses work. */
+export class EngineClosedError extends Error {
+  override name = 'EngineClosedError';
+  constructor(message = 'layer engine is closed') {
+    super(message);
+  }
+}
+
+/**
+ * A tunnel the data plane accepted could not be joined by its worker's engine (e.g. no free WASM key slot): its
+ * traffic is dropped as unknownTunnel, and the data plane no longer counts it as live. Emitted as 'error'.
+ */
+export class TunnelJoinError extends Error {
+  override name = 'TunnelJoinError';
+  constructor(
+    readonly tunnelId: number,
+    readonly gateway: boolean,
+    readonly shard: number,
+    reason: string,
+  ) {
+    super(`tunnel ${tunnelId}${gateway ? ' (gateway)' : ''} could not be joined on worker ${shard}: ${reason}`);
+  }
+}

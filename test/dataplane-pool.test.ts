@@ -8,11 +8,12 @@ import { LayerEngine } from '../src/tunnel/engine.js';
 import { nativeAes } from '../src/tunnel/aes-native.js';
 import { availableParallelism } from 'node:os';
 import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './dataplane-workload.js';
+import { crashNextBatch } from '../src/testing/index.js';
 
 async function runPlane(plane: DataPlane, w: Workload, opts: { crashAt?: number; crashShard?: number } = {}): Promise<void> {
   for (const t of w.tunnels) plane.join(t);
   for (let i = 0; i < w.count; i++) {
-    if (i === opts.crashAt) plane.crashNextBatch(opts.crashShard ?? 0);
+    if (i === opts.crashAt) crashNextBatch(plane, opts.crashShard ?? 0);
     const body = w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
     while (!plane.push(body, w.prevHops[i]!)) await plane.ready();
     if (i % 500 === 499) await new Promise((r) => setImmediate(r)); // let batches of many sizes form
@@ -141,7 +142,7 @@ describe('data plane: a worker that falls behind', () => {
         for (const t of w.tunnels) plane.join(t);
         if (crash) {
           await plane.pushBatch(w.bodies.subarray(0, 1000 * TUNNEL_DATA_SIZE), w.prevHops.subarray(0, 1000), 1000);
-          plane.crashNextBatch(1);
+          crashNextBatch(plane, 1);
           await plane.pushBatch(w.bodies.subarray(1000 * TUNNEL_DATA_SIZE), w.prevHops.subarray(1000), w.count - 1000);
         } else {
           await plane.pushBatch(w.bodies, w.prevHops, w.count);
@@ -171,7 +172,7 @@ describe('data plane: a batch that kills its worker every time', () => {
     try {
       for (const t of w.tunnels) plane.join(t);
       for (let i = 0; i < w.count; i++) {
-        if (i === 300) plane.crashNextBatch(0, 5);
+        if (i === 300) crashNextBatch(plane, 0, 5);
         while (!plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!)) await plane.ready();
       }
       await plane.idle();

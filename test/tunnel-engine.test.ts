@@ -12,6 +12,8 @@ import {
   randomHop, refChachaHop, refChachaStrip, refParticipant, refStrip, seededRandom, testSeed, type RefHop,
 } from './helpers/layer-reference.js';
 import { bodyOf, hex, makeBatch, withId } from './helpers/batch.js';
+import { engineKeyMaterial, engineWasmMemory, findBytes } from '../src/testing/index.js';
+import { EngineClosedError } from '../src/errors.js';
 
 // 'native' only where the addon is built (always in CI: test/aes-native.test.ts fails there without it).
 const BACKENDS = ['node', 'wasm', 'hybrid', ...(nativeAes ? ['native'] as const : []), 'auto'] as const;
@@ -144,21 +146,75 @@ for (const backend of BACKENDS) {
       const rnd = seededRandom(11);
       const engine = new LayerEngine({ backend });
       const hop = randomHop(rnd);
-      engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, ...hop, inAeadKey: rnd(32), outAeadKey: rnd(32) });
+      const aead = [rnd(32), rnd(32)];
+      engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, ...hop, inAeadKey: aead[0], outAeadKey: aead[1] });
       engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 2, nextTunnelId: 2, nextHop: 3, ...hop });
-      const held = engine.debugKeyMaterial(1);
-      expect(held.some((k) => k.some((b) => b !== 0))).toBe(true);
+      const live = (ks: Uint8Array[]): boolean => ks.some((k) => k.some((b) => b !== 0));
+      const mem = engineWasmMemory(engine); // null on the node backend (no WASM instance)
+      const inMemory = (keys: Uint8Array[]): number => (mem ? keys.filter((k) => findBytes(mem, k).length > 0).length : 0);
+      expect(live(engineKeyMaterial(engine, 1))).toBe(true);
+      if (backend !== 'node') expect(inMemory(aead)).toBe(2); // ChaCha runs on WASM on every other backend
       expect(engine.end(1)).toBe(true);
       expect(engine.end(1)).toBe(false);
-      expect(held.every((k) => k.every((b) => b === 0))).toBe(true);
-      expect(engine.debugKeyMaterial(2).some((k) => k.some((b) => b !== 0))).toBe(true);
+      expect(live(engineKeyMaterial(engine, 1))).toBe(false);
+      expect(inMemory(aead)).toBe(0); // tunnel 1's own keys; its hop keys are tunnel 2's too
+      expect(live(engineKeyMaterial(engine, 2))).toBe(true);
+      // The material handed out is a copy: zeroing it leaves the engine's keys alone.
+      for (const k of engineKeyMaterial(engine, 2)) k.fill(0);
+      expect(live(engineKeyMaterial(engine, 2))).toBe(true);
       engine.end(2);
-      expect(engine.debugKeyMaterial(2).every((k) => k.every((b) => b === 0))).toBe(true);
+      expect(live(engineKeyMaterial(engine, 2))).toBe(false);
+      expect(inMemory([hop.layerKey, hop.ivKey, ...aead])).toBe(0);
       const b = makeBatch([withId(rnd(1028), 1), withId(rnd(1028), 2)]);
       engine.processReceived(b);
       expect([...b.status]).toEqual([STATUS_EXPIRED_TUNNEL, STATUS_EXPIRED_TUNNEL]);
       // The caller's key arrays are its own: not touched.
       expect(hop.layerKey.some((x) => x !== 0)).toBe(true);
+    });
+
+    it('close() wipes every key copy: none left in its WASM memory, contexts freed; then it refuses work', () => {
+      const rnd = seededRandom(testSeed(`${backend} close`));
+      let now = 1_700_000_000_000;
+      const engine = new LayerEngine({ backend }, { now: () => now });
+      const keys: Uint8Array[] = [];
+      const k = (): Uint8Array => { const x = rnd(32); keys.push(x); return x; };
+      const hopK = (): { layerKey: Uint8Array; ivKey: Uint8Array } => ({ layerKey: k(), ivKey: k() });
+      engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, ...hopK() });
+      engine.join({ role: 'ibep', layer: 'aes', receiveTunnelId: 4, hops: [hopK(), hopK()] });
+      engine.join({ role: 'obgw', layer: 'aes', gatewayTunnelId: 5, firstHopTunnelId: 6, firstHop: 7, hops: [hopK(), hopK(), hopK()] });
+      engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: 8, nextTunnelId: 9, nextHop: 3, ...hopK(), inAeadKey: k(), outAeadKey: k() });
+      engine.join({ role: 'obgw', layer: 'chacha', gatewayTunnelId: 10, firstHopTunnelId: 11, firstHop: 7, hops: [hopK(), hopK()], outAeadKey: k() });
+      // Work through every tunnel first, so the kernels' scratch areas and staging have seen the keys.
+      const received = [1, 1, 4, 8].map((id) => withId(rnd(1028), id));
+      engine.processReceived(makeBatch(received, received.map(() => 900)));
+      const local = [5, 5, 10].map((id) => withId(rnd(1028), id));
+      engine.processGateway(makeBatch(local));
+      const tunnels: [number, boolean][] = [[1, false], [4, false], [5, true], [8, false], [10, true]];
+      const live = (): boolean => tunnels.some(([id, g]) => engineKeyMaterial(engine, id, g).some((x) => x.some((b) => b !== 0)));
+      expect(live()).toBe(true);
+      const mem = engineWasmMemory(engine);
+      const found = (): Uint8Array[] => (mem ? keys.filter((x) => findBytes(mem, x).length > 0) : []);
+      // Positive control: the keys this backend keeps in WASM slots are there (all of them on 'wasm'; ChaCha keys
+      // and AES IV keys on 'hybrid'; ChaCha keys on 'native' / 'auto'; none on 'node').
+      const chachaKeys = keys.slice(12); // 2 + 4 + 6 AES keys joined first
+      if (backend === 'wasm') expect(found().length).toBe(keys.length);
+      else if (backend !== 'node') expect(found().filter((x) => chachaKeys.includes(x)).length).toBe(chachaKeys.length);
+      now += 1;
+      engine.close();
+      expect(found()).toEqual([]);
+      if (mem) expect(mem.every((b) => b === 0)).toBe(true); // the whole private instance, scratch areas included
+      expect(live()).toBe(false);
+      expect(engine.activeTunnels).toBe(0);
+      expect(engine.freeKeySlots).toEqual({ aes: 0, chacha: 0 });
+      // Refuses work with a clear error; end and sweep are no-ops; close again is harmless.
+      expect(() => engine.processReceived(makeBatch([withId(rnd(1028), 1)], [900]))).toThrow(EngineClosedError);
+      expect(() => engine.processGateway(makeBatch([withId(rnd(1028), 5)]))).toThrow(EngineClosedError);
+      expect(() => engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 20, nextTunnelId: 2, nextHop: 3, ...randomHop(rnd) })).toThrow(EngineClosedError);
+      expect(engine.end(1)).toBe(false);
+      engine.sweep();
+      engine.close();
+      // The caller's key arrays are its own: not touched.
+      expect(keys.every((x) => x.some((b) => b !== 0))).toBe(true);
     });
 
     it('shares one replay filter between engines (threads) through the SharedArrayBuffer', () => {

@@ -3,7 +3,7 @@
 // read, so a retry after a crash starts from the original bytes; in transfer mode the main thread keeps the input.
 import { TUNNEL_DATA_SIZE, STATUS_OK } from '../constants.js';
 import type { LayerBatch, LayerEngineOptions, TunnelConfig } from '../tunnel/types.js';
-import type { BatchResult, ControlOp, Task, TaskBatch, TaskResult } from './protocol.js';
+import type { BatchResult, ControlOp, JoinFailure, Task, TaskBatch, TaskResult } from './protocol.js';
 import { journalBlockBytes, slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
 import { withJournal } from './replay-journal.js';
 import { copyPrefix } from '../tunnel/aes-native.js';
@@ -16,6 +16,34 @@ export interface BatchEngine {
   processGateway(batch: LayerBatch): void;
   /** Forgets ended tunnels after their tombstone time (the engine also does it inside batch calls). */
   sweep?(): void;
+  /** Wipes every key the engine holds; it refuses work afterwards. */
+  close?(): void;
+  /** Free WASM key slots of each kind. */
+  readonly freeKeySlots?: { aes: number; chacha: number };
+}
+
+/** Test hooks of a worker: what a batch marked `fail` does half way through. */
+export interface FailHooks {
+  exit: () => never;
+  hang: () => never;
+}
+
+/** Zeroes every key array of a tunnel config (skipping anything that is not a typed array: configs may be hostile). */
+export function wipeConfig(config: TunnelConfig): void {
+  const zero = (k: unknown): void => {
+    if (ArrayBuffer.isView(k)) new Uint8Array(k.buffer, k.byteOffset, k.byteLength).fill(0);
+  };
+  const wipeHop = (h: unknown): void => {
+    if (h === null || typeof h !== 'object') return;
+    const k = h as Record<string, unknown>;
+    zero(k.layerKey);
+    zero(k.ivKey);
+    zero(k.inAeadKey);
+    zero(k.outAeadKey);
+  };
+  const hops = (config as { hops?: unknown }).hops;
+  if (Array.isArray(hops)) for (const h of hops) wipeHop(h);
+  wipeHop(config);
 }
 
 export type EngineFactory = (options: LayerEngineOptions) => BatchEngine;
@@ -64,6 +92,11 @@ export class BatchRunner {
   private readonly single: SlotLayout;
   /** Sink of warm()'s loads. */
   private warmSink = 0;
+  private closed = false;
+  /** Joins refused while applying the current task's reset or batch ops (reported with the batch result). */
+  private failures: JoinFailure[] = [];
+  /** Called as a task makes progress (the worker's heartbeat for the main thread's hang watchdog). */
+  private progress: (() => void) | undefined;
 
   constructor(
     private readonly factory: EngineFactory,
@@ -73,6 +106,11 @@ export class BatchRunner {
     maxBatch: number,
     slotCount: number,
     private readonly transfer = false,
+    /**
+     * Workers: the configs of tasks are this thread's own structured-clone copies, zeroed once the engine has taken
+     * its copy. Inline, they are the data plane's own objects (kept for the plane's records), so left alone.
+     */
+    private readonly ownsConfigs = false,
   ) {
     this.engine = factory(engineOptions);
     this.layout = slotLayout(maxBatch, slotCount, transfer);
@@ -94,13 +132,19 @@ export class BatchRunner {
   private apply(reset: TunnelConfig[] | undefined, ops: ControlOp[] | undefined): void {
     if (reset) {
       this.initialized = true;
+      // The engine being replaced holds the keys of the old state: wiped before it is dropped.
+      this.engine.close?.();
       this.engine = this.factory(this.engineOptions);
       this.unpinned.clear();
-      for (const c of reset) this.join(c);
+      for (let i = 0; i < reset.length; i++) {
+        this.join(reset[i]!, -1);
+        if ((i & 255) === 255) this.progress?.(); // a reset of thousands of tunnels is long, not hung
+      }
     }
     if (ops) {
-      for (const op of ops) {
-        if (op.op === 'join') this.join(op.config);
+      for (let k = 0; k < ops.length; k++) {
+        const op = ops[k]!;
+        if (op.op === 'join') this.join(op.config, k);
         else {
           if (!op.gateway) this.unpinned.delete(op.tunnelId);
           this.engine.end(op.tunnelId, op.gateway);
@@ -109,11 +153,17 @@ export class BatchRunner {
     }
   }
 
-  private join(config: TunnelConfig): void {
+  /** `at`: the op's index in its batch, -1 for a reset. A refused join is reported to the main thread. */
+  private join(config: TunnelConfig, at: number): void {
     try {
       this.engine.join(config);
-    } catch {
-      return; // the main thread validated it; a clash here means the tunnel was already live
+    } catch (e) {
+      // The main thread validated the config: what fails here is this engine's capacity (key slots) or state.
+      const error = e instanceof Error ? e.message : String(e);
+      this.failures.push({ op: at, tunnelId: tunnelIdOf(config), gateway: isGatewayRole(config), error });
+      return;
+    } finally {
+      if (this.ownsConfigs) wipeConfig(config);
     }
     if (isGatewayRole(config)) return;
     const id = tunnelIdOf(config);
@@ -121,8 +171,17 @@ export class BatchRunner {
     else this.unpinned.delete(id);
   }
 
-  /** Runs a task's batches in order. `die`: test hook, called half way through a batch marked `crash`. */
-  run(task: Task, die?: () => never): TaskResult {
+  /**
+   * Runs a task's batches in order. `fail`: test hooks, called half way through a batch marked `fail`. `progress`:
+   * called after each batch and every 256 joins of a reset.
+   */
+  run(task: Task, fail?: FailHooks, progress?: () => void): TaskResult {
+    this.progress = progress;
+    if (task.close) {
+      this.close();
+      return { results: [] };
+    }
+    if (this.closed) return { refused: 'closed' };
     // A thread that never got the shard's state (a replacement the main thread has not heard of yet) must not
     // process anything, nor may a task run out of sequence: the main thread treats both like a crash and resends
     // from the last delivered state. (The reset task starts a sequence.)
@@ -130,10 +189,26 @@ export class BatchRunner {
     else if (!this.initialized) return { refused: 'uninitialized' };
     if (task.seq !== this.expected) return { refused: 'sequence' };
     this.expected++;
+    this.failures = [];
     if (task.reset) this.apply(task.reset, undefined);
     const results: BatchResult[] = [];
-    for (const b of task.batches) results.push(this.runBatch(b, b.crash ? die : undefined));
-    return { results };
+    for (const b of task.batches) {
+      results.push(this.runBatch(b, b.fail && fail ? fail[b.fail] : undefined));
+      progress?.();
+    }
+    const result: TaskResult = { results };
+    const free = this.engine.freeKeySlots;
+    if (free) result.keySlots = [free.aes, free.chacha];
+    return result;
+  }
+
+  /** Wipes the engine's keys and the batch copy in private memory; every later task is refused. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.engine.close?.();
+    this.work.fill(0);
+    this.unpinned.clear();
   }
 
   /**
@@ -154,7 +229,12 @@ export class BatchRunner {
   private runBatch(task: TaskBatch, onHalf?: () => never): BatchResult {
     const t0 = performance.now();
     this.apply(undefined, task.ops);
-    if (task.slot < 0 || task.count === 0) return { busyMs: performance.now() - t0 };
+    const joinErrors = this.failures.length > 0 ? this.failures.splice(0) : undefined;
+    if (task.slot < 0 || task.count === 0) {
+      const done: BatchResult = { busyMs: performance.now() - t0 };
+      if (joinErrors) done.joinErrors = joinErrors;
+      return done;
+    }
     const v = this.slot(task.slot, task.buffer);
     const n = task.count;
     const size = n * TUNNEL_DATA_SIZE;
@@ -198,6 +278,7 @@ export class BatchRunner {
     }
     if (!this.transfer && !this.inSlot) copyPrefix(v.outBodies, bodies, size);
     const result: BatchResult = { busyMs: 0 };
+    if (joinErrors) result.joinErrors = joinErrors;
     if (error !== undefined) result.error = error;
     else if (pinning) {
       const pins: number[] = [];

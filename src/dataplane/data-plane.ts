@@ -15,15 +15,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import {
-  MAX_BATCH, STATUS_BAD_LENGTH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_REPLAY,
-  STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, STATUS_WRONG_ROLE, TUNNEL_DATA_SIZE,
+  AES_KEY_SLOTS, CHACHA_KEY_SLOTS, MAX_BATCH, STATUS_BAD_LENGTH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
+  STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, STATUS_WRONG_ROLE, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
 import { copyPrefix } from '../tunnel/aes-native.js';
 import { TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS, type EngineBackend, type LayerEngineOptions, type TunnelConfig } from '../tunnel/types.js';
 import type { WasmFlavor } from '../wasm/loader.js';
-import { BatchRunner, isGatewayRole, runsNativeAes, tunnelIdOf, type BatchEngine, type EngineFactory } from './batch-runner.js';
-import type { BatchResult, ControlOp, Task, TaskBatch, TaskResult, WorkerSetup } from './protocol.js';
+import {
+  BatchRunner, isGatewayRole, runsNativeAes, tunnelIdOf, wipeConfig, type BatchEngine, type EngineFactory,
+} from './batch-runner.js';
+import type { BatchResult, ControlOp, JoinFailure, Task, TaskBatch, TaskResult, WorkerSetup } from './protocol.js';
+import { TunnelJoinError } from '../errors.js';
+import { TEST_SEAM, type DataPlaneSeam, type DataPlaneTestOptions } from '../testing/seam.js';
 import { Grouper, Stage } from './grouping.js';
 import { journalBlockBytes, slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
 
@@ -79,8 +83,14 @@ export interface DataPlaneOptions {
   prefill?: boolean;
   /** Path of the compiled worker (default: dist/src/dataplane/worker.js, found from this file). */
   workerFile?: string;
-  /** Tests: URL of a module exporting `createEngine(options)` used instead of the LayerEngine. */
-  engineModule?: string;
+  /**
+   * A worker that has tasks in flight and settles none of them for this long is taken as hung: it is terminated and
+   * recovered like a crash (its batches re-run on a replacement), and counted in `WorkerLoad.timeouts`. Default
+   * 10 000 ms; 0 turns the watchdog off. Ignored inline.
+   */
+  taskTimeoutMs?: number;
+  /** Test-only settings (src/testing/index.ts). */
+  [TEST_SEAM]?: DataPlaneTestOptions;
 }
 
 export interface OutputBatch {
@@ -129,9 +139,16 @@ export interface WorkerLoad {
   utilization: number;
   /** Messages accepted for this shard and not yet handed out. */
   queued: number;
-  /** Times the worker was replaced after dying. */
+  /** Times the worker was replaced after dying or hanging. */
   restarts: number;
+  /** Of those, the times it was found hung (no task settled within taskTimeoutMs) and terminated. */
+  timeouts: number;
   tunnels: number;
+  /**
+   * WASM key slots its engine has left, as of its last task (AES_KEY_SLOTS / CHACHA_KEY_SLOTS per engine). What a
+   * tunnel takes depends on the backend: docs/data-plane-safety.md.
+   */
+  keySlotsFree: { aes: number; chacha: number };
 }
 
 export interface DataPlaneStats {
@@ -142,6 +159,8 @@ export interface DataPlaneStats {
   /** Messages accepted and not yet handed out (all shards). */
   queueDepth: number;
   queueLimit: number;
+  /** Joins a worker's engine refused (each also emitted as a TunnelJoinError on 'error'). */
+  joinErrors: number;
   workers: WorkerLoad[];
 }
 
@@ -152,8 +171,9 @@ interface Entry {
   ops: ControlOp[] | undefined;
   attempts: number;
   batchId: number;
-  /** Test hook: attempts of this batch that still make their worker exit half way. */
+  /** Test hook: attempts of this batch that still make their worker exit (or hang) half way, and which. */
   crashes: number;
+  failHow?: 'exit' | 'hang';
   done: boolean;
   result: BatchResult | undefined;
 }
@@ -195,6 +215,18 @@ interface Shard {
   messages: number;
   busyMs: number;
   restarts: number;
+  timeouts: number;
+  /**
+   * performance.now() of the last sign of progress: a settled task, a heartbeat change, or the send that put a task
+   * in flight when none was.
+   */
+  lastProgress: number;
+  /** Pools: the worker's heartbeat word (WorkerSetup.heartbeat) and its value at the watchdog's last look. */
+  heartbeat: Int32Array | null;
+  beatSeen: number;
+  /** A worker (or its replacement) is starting: the watchdog allows it WORKER_START_MS until its first heartbeat. */
+  starting: boolean;
+  keySlots: { aes: number; chacha: number };
 }
 
 const STATUS_REASON: Record<number, keyof DropCounters> = {
@@ -204,6 +236,8 @@ const STATUS_REASON: Record<number, keyof DropCounters> = {
 };
 
 const GATEWAY_BIT = 0x1_0000_0000;
+/** What the watchdog allows a worker thread to start (load its modules and WASM) when taskTimeoutMs is shorter. */
+const WORKER_START_MS = 30_000;
 
 function baseKey(gateway: boolean, id: number): number {
   return (gateway ? GATEWAY_BIT : 0) + (id >>> 0);
@@ -221,17 +255,6 @@ export function defaultWorkerFile(): string {
     dir = dirname(dir);
   }
   throw new Error('tunnelplane: compiled data-plane worker not found (dist/src/dataplane/worker.js); run `npm run build`');
-}
-
-function wipeConfig(config: TunnelConfig): void {
-  const wipeHop = (h: { layerKey?: Uint8Array; ivKey?: Uint8Array; inAeadKey?: Uint8Array; outAeadKey?: Uint8Array }): void => {
-    h.layerKey?.fill(0);
-    h.ivKey?.fill(0);
-    h.inAeadKey?.fill(0);
-    h.outAeadKey?.fill(0);
-  };
-  if ('hops' in config) for (const h of config.hops) wipeHop(h);
-  wipeHop(config as never);
 }
 
 export class DataPlane extends EventEmitter {
@@ -268,16 +291,20 @@ export class DataPlane extends EventEmitter {
   private flushScheduled = false;
   private needDrain = false;
   private closing = false;
-  private closed = false;
   private idleWaiters: (() => void)[] = [];
   /** Checks configs on this thread (a worker must never see one its engine rejects). */
   private readonly validator: BatchEngine;
-  /** Tunnels joined and not ended, as the caller sees them (base key). */
-  private readonly live = new Set<number>();
+  /** Tunnels joined and not ended, as the caller sees them: base key -> the config sent to the worker. */
+  private readonly live = new Map<number, TunnelConfig>();
+  private joinErrors = 0;
+  private closeDone: Promise<void> | undefined;
+  private readonly taskTimeoutMs: number;
+  private readonly watchdog: NodeJS.Timeout | undefined;
   private readyWaiters: (() => void)[] = [];
-  /** Test hook: the next task dispatched to this shard makes its worker exit half way through. */
+  /** Test hook: the next task dispatched to this shard makes its worker exit (or hang) half way through. */
   private crashNext = -1;
   private crashTimes = 1;
+  private crashHow: 'exit' | 'hang' = 'exit';
   private readonly graceMs: number;
   private readonly sweepTimer: NodeJS.Timeout;
 
@@ -321,6 +348,8 @@ export class DataPlane extends EventEmitter {
     // The engines wipe expired tunnels themselves; this wipes the main thread's copies (kept for replacements).
     this.sweepTimer = setInterval(() => this.sweepExpired(Date.now()), 10_000);
     this.sweepTimer.unref();
+    this.taskTimeoutMs = options.taskTimeoutMs ?? 10_000;
+    if (!(this.taskTimeoutMs >= 0)) throw new RangeError('taskTimeoutMs must be >= 0');
 
     // The workers' engine options: a backend this machine lacks ('native' without the addon) fails here, not in them.
     this.validator = engineFactory(engine);
@@ -338,6 +367,8 @@ export class DataPlane extends EventEmitter {
         index: s, pool: null, runner: null, buffer, views: [], slotBufs: [], stages: [], free: [], staging: [-1, -1],
         pending: [], ops: [], base: new Map(), inFlight: 0, sent: 0, sendSeq: 0, batchIds: 0, epoch: 0,
         recovering: false, needsReset: true, queued: 0, batches: 0, tasks: 0, messages: 0, busyMs: 0, restarts: 0,
+        timeouts: 0, lastProgress: 0, heartbeat: null, beatSeen: 0, starting: true,
+        keySlots: this.validator.freeKeySlots ?? { aes: AES_KEY_SLOTS, chacha: CHACHA_KEY_SLOTS },
       };
       if (transfer) {
         for (let i = 0; i < slotCount; i++) {
@@ -354,8 +385,13 @@ export class DataPlane extends EventEmitter {
       if (inline) {
         shard.runner = new BatchRunner(engineFactory, engine, buffer, maxBatch, slotCount);
       } else {
-        const setup: WorkerSetup = { shard: s, memory: this.memory, slots: buffer, maxBatch, slotCount, engine };
-        if (options.engineModule !== undefined) setup.engineModule = options.engineModule;
+        shard.heartbeat = new Int32Array(new SharedArrayBuffer(4));
+        const setup: WorkerSetup = {
+          shard: s, memory: this.memory, slots: buffer, maxBatch, slotCount, engine,
+          heartbeat: shard.heartbeat.buffer as SharedArrayBuffer,
+        };
+        const test = options[TEST_SEAM];
+        if (test?.engineModule !== undefined) setup.engineModule = test.engineModule;
         // Per-tunnel order depends on the worker taking tasks in submission order. stricterFIFO: by default
         // piscina puts a task it could not hand out at once back at the tail of its queue. `pipeline` tasks per
         // worker, so the next batch is already there when one ends; piscina does not promise to start a worker's
@@ -370,6 +406,7 @@ export class DataPlane extends EventEmitter {
       }
       this.shards.push(shard);
     }
+    this.watchdog = inline || this.taskTimeoutMs === 0 ? undefined : this.startWatchdog();
   }
 
   // ---------------------------------------------------------------- control plane
@@ -382,15 +419,27 @@ export class DataPlane extends EventEmitter {
     this.checkOpen();
     if (config === null || typeof config !== 'object') throw new TypeError('config must be a TunnelConfig');
     const own = structuredClone(config);
-    if (own.expiresAt === undefined) own.expiresAt = Date.now() + TUNNEL_LIFETIME_MS; // fixed now, for replacements
-    const gateway = isGatewayRole(own);
-    const id = tunnelIdOf(own);
-    const key = baseKey(gateway, id);
-    if (this.live.has(key)) throw new Error(`tunnel id ${id} is already in use`);
-    // Throws TypeError / RangeError exactly as a worker's engine would.
-    this.validator.join(structuredClone(own));
-    this.validator.end(id, gateway);
-    this.live.add(key);
+    let key: number;
+    let id: number;
+    try {
+      if (own.expiresAt === undefined) own.expiresAt = Date.now() + TUNNEL_LIFETIME_MS; // fixed now, for replacements
+      const gateway = isGatewayRole(own);
+      id = tunnelIdOf(own);
+      key = baseKey(gateway, id);
+      if (this.live.has(key)) throw new Error(`tunnel id ${id} is already in use`);
+      // Throws TypeError / RangeError exactly as a worker's engine would. The probe's keys are zeroed either way.
+      const probe = structuredClone(own);
+      try {
+        this.validator.join(probe);
+      } finally {
+        wipeConfig(probe);
+      }
+      this.validator.end(id, gateway);
+    } catch (e) {
+      wipeConfig(own); // a refused config leaves no copy behind
+      throw e;
+    }
+    this.live.set(key, own);
     this.control(this.place(id), { op: 'join', config: own });
   }
 
@@ -537,19 +586,52 @@ export class DataPlane extends EventEmitter {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops accepting, processes and hands out everything accepted, then stops the workers and wipes keys. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Stops accepting, processes and hands out everything accepted, then wipes every key: each worker's engine (and
+   * the configs it received), the inline engine, the validator, and this thread's copies; then stops the workers.
+   */
+  close(): Promise<void> {
+    return (this.closeDone ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     this.closing = true;
     for (const w of this.readyWaiters.splice(0)) w();
     await this.idle();
-    this.closed = true;
     clearInterval(this.sweepTimer);
-    await Promise.all(this.shards.map((s) => s.pool?.destroy()));
+    if (this.watchdog) clearInterval(this.watchdog);
+    await Promise.all(this.shards.map((s) => this.closeShard(s)));
+    this.validator.close?.();
     for (const s of this.shards) {
       for (const c of s.base.values()) wipeConfig(c);
       s.base.clear();
     }
+    for (const c of this.live.values()) wipeConfig(c);
+    this.live.clear();
+  }
+
+  /**
+   * Wipes a shard's keys: the inline runner's engine here, a worker's engine and key copies in its thread (a close
+   * task, waited for at most taskTimeoutMs), then the pool goes.
+   */
+  private async closeShard(shard: Shard): Promise<void> {
+    if (shard.runner) {
+      shard.runner.close();
+      return;
+    }
+    const pool = shard.pool!;
+    if (shard.sendSeq === 0) {
+      await pool.destroy(); // never sent a task: its thread has no key
+      return;
+    }
+    const wiped = pool.run({ seq: -1, close: true, batches: [] } satisfies Task).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = this.taskTimeoutMs > 0
+      ? new Promise<void>((resolve) => { timer = setTimeout(resolve, this.taskTimeoutMs); })
+      : wiped;
+    await Promise.race([wiped, limit]);
+    clearTimeout(timer);
+    await pool.destroy();
   }
 
   stats(): DataPlaneStats {
@@ -559,22 +641,26 @@ export class DataPlane extends EventEmitter {
       depth += s.queued;
       return {
         shard: s.index, batches: s.batches, tasks: s.tasks, messages: s.messages, busyMs: s.busyMs,
-        utilization: wall > 0 ? s.busyMs / wall : 0, queued: s.queued, restarts: s.restarts, tunnels: s.base.size,
+        utilization: wall > 0 ? s.busyMs / wall : 0, queued: s.queued, restarts: s.restarts, timeouts: s.timeouts,
+        tunnels: s.base.size, keySlotsFree: { ...s.keySlots },
       };
     });
     return {
       messagesIn: this.counters.messagesIn, messagesOut: this.counters.messagesOut, dropped: { ...this.dropped },
-      queueDepth: depth, queueLimit: this.shards.length * this.layout.slotCount * this.maxBatch, workers,
+      queueDepth: depth, queueLimit: this.shards.length * this.layout.slotCount * this.maxBatch,
+      joinErrors: this.joinErrors, workers,
     };
   }
 
-  /**
-   * Test hook: the next batch dispatched to `shard` makes its worker exit half way through it, on its first
-   * `attempts` attempts.
-   */
-  crashNextBatch(shard: number, attempts = 1): void {
-    this.crashNext = shard;
-    this.crashTimes = attempts;
+  /** Test-only internals (src/testing/index.ts): crash and hang injection. */
+  [TEST_SEAM](): DataPlaneSeam {
+    return {
+      failNextBatch: (shard, attempts, how) => {
+        this.crashNext = shard;
+        this.crashTimes = attempts;
+        this.crashHow = how;
+      },
+    };
   }
 
   /**
@@ -708,10 +794,11 @@ export class DataPlane extends EventEmitter {
       if (entry.ops) b.ops = entry.ops;
       if (this.crashNext === shard.index && entry.count > 1 && !entry.gateway && entry.attempts === 0) {
         entry.crashes = this.crashTimes;
+        entry.failHow = this.crashHow;
         this.crashNext = -1;
       }
       if (entry.crashes > 0) {
-        b.crash = true;
+        b.fail = entry.failHow ?? 'exit';
         entry.crashes--;
       }
       if (this.memory === 'transfer' && entry.slot >= 0) {
@@ -722,6 +809,7 @@ export class DataPlane extends EventEmitter {
       task.batches.push(b);
     }
     const epoch = shard.epoch;
+    if (shard.inFlight === 0) shard.lastProgress = performance.now(); // the watchdog's clock starts with this task
     shard.inFlight++;
     if (shard.runner) {
       const runner = shard.runner;
@@ -771,6 +859,7 @@ export class DataPlane extends EventEmitter {
   /** A task came back (`result`; `refused` counts as a death) or its worker died (undefined). */
   private settled(shard: Shard, entries: Entry[], epoch: number, result: TaskResult | undefined): void {
     shard.inFlight--;
+    shard.lastProgress = performance.now();
     if (result?.buffers) {
       for (let i = 0; i < entries.length; i++) {
         const b = result.buffers[i];
@@ -784,19 +873,63 @@ export class DataPlane extends EventEmitter {
     }
     const results = result?.results;
     if (results === undefined || results.length !== entries.length) {
-      shard.epoch++;
-      shard.recovering = true;
-      shard.restarts++;
-      this.emit('workerCrash', shard.index);
-      if (shard.inFlight === 0) this.resend(shard);
+      this.workerLost(shard, 'exit');
       return;
     }
+    if (result!.keySlots) shard.keySlots = { aes: result!.keySlots[0], chacha: result!.keySlots[1] };
     if (entries.some((e) => e.count > 0)) shard.tasks++;
     for (let i = 0; i < entries.length; i++) {
       entries[i]!.done = true;
       entries[i]!.result = results[i];
     }
     this.deliver(shard);
+  }
+
+  /**
+   * The shard's worker died (its task failed or was refused) or hung (the watchdog): everything in flight is void.
+   * Once the last of it has settled, resend() brings a replacement to the last delivered state. Runs once per
+   * worker generation: outcomes of the old generation's tasks are ignored (epoch), and the watchdog skips a shard
+   * that is recovering.
+   */
+  private workerLost(shard: Shard, reason: 'exit' | 'timeout'): void {
+    shard.epoch++;
+    shard.recovering = true;
+    shard.restarts++;
+    if (reason === 'timeout') shard.timeouts++;
+    shard.starting = true; // piscina starts a replacement (a worker that only refused a task beats again at once)
+    this.emit('workerCrash', shard.index, reason);
+    if (shard.inFlight === 0) this.resend(shard);
+  }
+
+  /**
+   * Checks every few hundred ms that each worker with tasks in flight shows progress (a settled task or a heartbeat)
+   * within taskTimeoutMs, or within WORKER_START_MS while it has not come up yet. A hung one is terminated (its
+   * tasks then fail, and the crash path re-runs them on a replacement). A tick that comes late means this thread
+   * was blocked, and results may be waiting behind it: the clocks restart instead.
+   */
+  private startWatchdog(): NodeJS.Timeout {
+    const every = Math.max(10, Math.min(1000, this.taskTimeoutMs / 4));
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      const late = now - last > 2 * every + 50;
+      last = now;
+      for (const shard of this.shards) {
+        const beat = shard.heartbeat ? Atomics.load(shard.heartbeat, 0) : 0;
+        if (beat !== shard.beatSeen) {
+          shard.beatSeen = beat;
+          shard.lastProgress = now;
+          shard.starting = false;
+        }
+        if (late) { shard.lastProgress = now; continue; }
+        const limit = shard.starting ? Math.max(this.taskTimeoutMs, WORKER_START_MS) : this.taskTimeoutMs;
+        if (shard.recovering || shard.inFlight === 0 || now - shard.lastProgress <= limit) continue;
+        this.workerLost(shard, 'timeout');
+        for (const t of shard.pool?.threads ?? []) void t.terminate();
+      }
+    }, every);
+    timer.unref();
+    return timer;
   }
 
   /** After a worker died: bring its replacement to the last delivered state and re-run what was not delivered. */
@@ -839,7 +972,11 @@ export class DataPlane extends EventEmitter {
       const e = shard.pending.shift()!;
       shard.sent--;
       const r = e.result!;
-      if (e.ops) this.applyToBase(shard, e.ops);
+      // Joins of the task's reset that failed refer to the state before this batch's ops.
+      for (const f of r.joinErrors ?? []) {
+        if (f.op < 0) this.joinFailed(shard, f, shard.base.get(baseKey(f.gateway, f.tunnelId)));
+      }
+      if (e.ops) this.applyToBase(shard, e.ops, r.joinErrors);
       if (r.pins) {
         for (let i = 0; i < r.pins.length; i += 2) {
           const c = shard.base.get(baseKey(false, r.pins[i]!));
@@ -881,9 +1018,13 @@ export class DataPlane extends EventEmitter {
     if (this.idleWaiters.length > 0 && this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  private applyToBase(shard: Shard, ops: ControlOp[]): void {
-    for (const op of ops) {
-      if (op.op === 'join') {
+  private applyToBase(shard: Shard, ops: ControlOp[], failures: JoinFailure[] | undefined): void {
+    for (let k = 0; k < ops.length; k++) {
+      const op = ops[k]!;
+      const failed = failures?.find((f) => f.op === k);
+      if (failed && op.op === 'join') {
+        this.joinFailed(shard, failed, op.config);
+      } else if (op.op === 'join') {
         const key = baseKey(isGatewayRole(op.config), tunnelIdOf(op.config));
         const old = shard.base.get(key);
         if (old && old !== op.config) wipeConfig(old);
@@ -895,6 +1036,25 @@ export class DataPlane extends EventEmitter {
         shard.base.delete(key);
       }
     }
+  }
+
+  /**
+   * A worker's engine refused a join: the tunnel is not live there, so it is not here either (unless the caller has
+   * ended it and joined a new one since), and its config is wiped. Reported on 'error' and counted.
+   */
+  private joinFailed(shard: Shard, f: JoinFailure, config: TunnelConfig | undefined): void {
+    this.joinErrors++;
+    const key = baseKey(f.gateway, f.tunnelId);
+    if (config !== undefined) {
+      if (shard.base.get(key) === config) shard.base.delete(key);
+      if (this.live.get(key) === config) {
+        this.live.delete(key);
+        this.unplace(f.tunnelId, Date.now());
+      }
+      wipeConfig(config);
+    }
+    const err = new TunnelJoinError(f.tunnelId, f.gateway, shard.index, f.error);
+    queueMicrotask(() => this.emit('error', err));
   }
 
   /** Forgets (and wipes) the configs of tunnels past expiresAt + grace. */

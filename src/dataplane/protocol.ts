@@ -16,7 +16,9 @@ export interface WorkerSetup {
   maxBatch: number;
   slotCount: number;
   engine: LayerEngineOptions;
-  /** Module exporting `createEngine(options)`; default: the real LayerEngine (engine-host.ts). Tests only. */
+  /** Int32 [0], bumped by the worker once it is up and around every task: the main thread's hang watchdog reads it. */
+  heartbeat: SharedArrayBuffer;
+  /** Module exporting `createEngine(options)`; default: the real LayerEngine (engine-host.ts). Tests only (seam). */
   engineModule?: string;
 }
 
@@ -33,8 +35,8 @@ export interface TaskBatch {
   prefilled?: boolean;
   /** Joins / ends to apply, in order, before the batch. */
   ops?: ControlOp[];
-  /** Test hook: process half the batch, then exit the thread. */
-  crash?: boolean;
+  /** Test hook: process half the batch, then exit the thread or block it forever. */
+  fail?: 'exit' | 'hang';
   /** Transfer mode: the slot's memory, moved to the worker and back. */
   buffer?: ArrayBuffer;
 }
@@ -48,6 +50,8 @@ export interface Task {
   seq: number;
   /** Recovery: discard all tunnel state and join these first (the state as of the last delivered batch). */
   reset?: TunnelConfig[];
+  /** The data plane is closing: wipe every key this thread holds and refuse further tasks (no batches). */
+  close?: boolean;
   batches: TaskBatch[];
 }
 
@@ -58,6 +62,16 @@ export interface BatchResult {
   pins?: number[];
   /** The engine threw on this batch: every message is dropped with reason engineError. */
   error?: string;
+  /** Joins the engine refused (the first batch of a task also reports those of the task's reset). */
+  joinErrors?: JoinFailure[];
+}
+
+export interface JoinFailure {
+  /** Index of the join in the batch's ops; -1 for a join of the task's reset. */
+  op: number;
+  tunnelId: number;
+  gateway: boolean;
+  error: string;
 }
 
 export interface TaskResult {
@@ -67,7 +81,9 @@ export interface TaskResult {
    * Nothing was processed: this thread has no tunnel state yet (it replaced a dead one), or the task came out of
    * sequence. The main thread recovers as after a crash.
    */
-  refused?: 'uninitialized' | 'sequence';
+  refused?: 'uninitialized' | 'sequence' | 'closed';
+  /** Free WASM key slots of the engine after the task: [AES, ChaCha]. */
+  keySlots?: [number, number];
   /** Transfer mode: the slots' memory coming back, one per batch (undefined for control-only steps). */
   buffers?: (ArrayBuffer | undefined)[];
 }

@@ -2,7 +2,7 @@
 // for the tunnels of that shard. Loaded from dist/src/dataplane/worker.js (vitest included: piscina starts plain
 // Node worker threads, which do not go through vitest's TypeScript transform).
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
-import { BatchRunner, type EngineFactory } from './batch-runner.js';
+import { BatchRunner, type EngineFactory, type FailHooks } from './batch-runner.js';
 import { installReplayJournal } from './replay-journal.js';
 import { createEngine } from './engine-host.js';
 import type { Task, TaskResult, WorkerSetup } from './protocol.js';
@@ -15,10 +15,25 @@ if (setup.engineModule) {
   const mod = (await import(setup.engineModule)) as { createEngine: EngineFactory };
   factory = mod.createEngine;
 }
-const runner = new BatchRunner(factory, setup.engine, setup.slots, setup.maxBatch, setup.slotCount, setup.memory === 'transfer');
+// Task configs arrive as this thread's own structured-clone copies: the runner zeroes them after each join.
+const runner = new BatchRunner(
+  factory, setup.engine, setup.slots, setup.maxBatch, setup.slotCount, setup.memory === 'transfer', true,
+);
+// A thread that exits by itself (process.exit, the crash hook) wipes its engine on the way out. One terminated from
+// outside (a hung worker) runs no more JavaScript: see docs/data-plane-safety.md for what that leaves.
+process.on('exit', () => runner.close());
+const heartbeat = new Int32Array(setup.heartbeat);
+/** Progress for the main thread's hang watchdog: up, a task started, a batch done. */
+const beat = (): void => { Atomics.add(heartbeat, 0, 1); };
+beat(); // up: the watchdog's start-up allowance ends
 
-const die = (): never => {
-  process.exit(70);
+const fail: FailHooks = {
+  exit: (): never => process.exit(70),
+  hang: (): never => {
+    // Blocks this thread for good without using a core; only Worker.terminate() ends it.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    throw new Error('unreachable');
+  },
 };
 
 /**
@@ -32,7 +47,8 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 export default async function processTask(task: Task): Promise<TaskResult | ReturnType<typeof move>> {
   await nextTurn();
-  const result = runner.run(task, die);
+  beat();
+  const result = runner.run(task, fail, beat);
   if (!task.batches.some((b) => b.buffer)) return result;
   // Transfer mode: the slots' memory goes back with the result (moved, not copied).
   const buffers = task.batches.map((b) => b.buffer);

@@ -19,6 +19,7 @@ import {
   STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { cpuHasAes } from '../crypto/aes.js';
+import { AES_KEY_SLOTS, CHACHA_KEY_SLOTS } from '../constants.js';
 import { NodeAesHop } from './aes-node.js';
 import { NativeAesHop, nativeAes, nativeAesProblem } from './aes-native.js';
 import {
@@ -33,6 +34,8 @@ import {
   type EngineBackend, type HopKeyConfig, type LayerBatch, type LayerEngineHooks, type LayerEngineOptions,
   type LayerEngineStats, type LayerType, type TunnelConfig, type TunnelRole,
 } from './types.js';
+import { EngineClosedError } from '../errors.js';
+import { TEST_SEAM, type EngineSeam } from '../testing/seam.js';
 
 export * from './types.js';
 
@@ -146,6 +149,7 @@ export class LayerEngine {
   /** The last Int32 view made by wordsOf (callers usually pass the same buffer batch after batch). */
   private words: Int32Array | null = null;
   private lastSweep = 0;
+  private closed = false;
   private readonly counters: LayerEngineStats = {
     processed: 0, ok: 0, unknownTunnel: 0, expiredTunnel: 0, replayed: 0, wrongPrevHop: 0, badMac: 0, wrongRole: 0,
   };
@@ -171,6 +175,7 @@ export class LayerEngine {
    * caller may wipe its copies. Throws TypeError/RangeError for a bad config, or Error when the id is taken.
    */
   join(config: TunnelConfig): void {
+    if (this.closed) throw new EngineClosedError();
     const role = config?.role;
     if (!(role in ROLE_CODES)) throw new TypeError(`unknown tunnel role '${String(role)}'`);
     const layer = config.layer;
@@ -275,6 +280,7 @@ export class LayerEngine {
    * Returns false when no such tunnel was active.
    */
   end(tunnelId: number, gateway = false): boolean {
+    if (this.closed) return false;
     const st = (gateway ? this.gateways : this.received).get(tunnelId);
     if (!st || st.ended) return false;
     this.wipeState(st);
@@ -296,6 +302,7 @@ export class LayerEngine {
    * Called by the batch methods at most once a second; call it from a timer when traffic is idle.
    */
   sweep(now = this.now()): void {
+    if (this.closed) return;
     this.lastSweep = now;
     for (const table of [this.received, this.gateways]) {
       for (const [id, st] of table) {
@@ -318,6 +325,7 @@ export class LayerEngine {
    * with body[0..3] left as received. Returns the number of STATUS_OK messages.
    */
   processReceived(batch: LayerBatch): number {
+    if (this.closed) throw new EngineClosedError();
     return this.process(batch, false);
   }
 
@@ -327,7 +335,41 @@ export class LayerEngine {
    * previous-hop check. Returns the number of STATUS_OK messages.
    */
   processGateway(batch: LayerBatch): number {
+    if (this.closed) throw new EngineClosedError();
     return this.process(batch, true);
+  }
+
+  /**
+   * Ends every tunnel and wipes every copy of a key this engine holds: each hop state through the path end() takes
+   * (key copies zeroed, cipher contexts freed, slots cleared), then the whole private WASM memory (key slots, the
+   * KEY_IN staging area, the kernels' work areas) and the JS scratch buffers. Afterwards join / process calls throw
+   * EngineClosedError and end / sweep do nothing. Idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // The tombstones stay (all-zero keys, no slots), so the tables answer as for ended tunnels.
+    for (const table of [this.received, this.gateways]) {
+      for (const st of table.values()) {
+        this.wipeState(st);
+        st.ended = true;
+        st.pending.length = 0;
+      }
+    }
+    this.touched.length = 0;
+    this.chunkSt.fill(null);
+    this.wasmLayer?.wipeMemory();
+    this.wasmLayer = null;
+    this.scratch.fill(0);
+    this.saved.fill(0);
+    this.chachaEntries.fill(0);
+    this.words = null;
+  }
+
+  /** Free WASM key slots of each kind (what a join takes depends on the backend: docs/data-plane-safety.md). */
+  get freeKeySlots(): { aes: number; chacha: number } {
+    if (this.closed) return { aes: 0, chacha: 0 };
+    return this.wasmLayer?.freeSlots() ?? { aes: AES_KEY_SLOTS, chacha: CHACHA_KEY_SLOTS };
   }
 
   stats(): LayerEngineStats {
@@ -737,19 +779,26 @@ export class LayerEngine {
     st.inSlot = st.outSlot = -1;
   }
 
+  /** Test-only internals (src/testing/index.ts): copies of key material, the WASM memory for scans. */
+  [TEST_SEAM](): EngineSeam {
+    return {
+      // Uint8Array.from: Buffer's slice() would be a view.
+      keyMaterial: (tunnelId, gateway) => this.keyMaterial(tunnelId, gateway).map((k) => Uint8Array.from(k)),
+      wasmMemory: () => this.wasmLayer?.u8 ?? null,
+    };
+  }
+
   /**
-   * The engine's own copies of a tunnel's keys (live views: all zero once the tunnel has ended; a native hop gives a
-   * one-byte snapshot instead, see below). For tests and audits; do not keep or modify them.
+   * The engine's own copies of a tunnel's keys, as live views (callers copy them). A native hop's keys live in
+   * OpenSSL's contexts, which free() cleanses (OPENSSL_clear_free): one byte, 1 while they are held, 0 once gone.
    */
-  debugKeyMaterial(tunnelId: number, gateway = false): Uint8Array[] {
+  private keyMaterial(tunnelId: number, gateway: boolean): Uint8Array[] {
     const st = (gateway ? this.gateways : this.received).get(tunnelId);
     if (!st) return [];
     const out: Uint8Array[] = [];
     const w = this.wasmLayer;
     for (const h of st.hops) {
       if (h.aes) out.push(...h.aes.keyMaterial());
-      // A native hop's keys live in OpenSSL's contexts, which free() cleanses (OPENSSL_clear_free): report one byte,
-      // 1 while they are held and 0 once they are gone.
       if (h.nat) out.push(Uint8Array.of(h.nat.wiped ? 0 : 1));
       out.push(h.layerKey, h.ivKey);
       const view = h.layer === 'aes' ? w?.aesSlotView.bind(w) : w?.chachaSlotView.bind(w);

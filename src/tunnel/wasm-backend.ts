@@ -26,6 +26,9 @@ class SlotPool {
   give(slot: number): void {
     this.free.push(slot);
   }
+  get available(): number {
+    return this.free.length;
+  }
 }
 
 export class WasmLayer {
@@ -89,6 +92,19 @@ export class WasmLayer {
     this.u32[this.slotA >> 2] = slot;
     this.fn.chachaClearKeys!(1);
     this.chachaPool.give(slot);
+  }
+
+  /** Free key slots of each kind. */
+  freeSlots(): { aes: number; chacha: number } {
+    return { aes: this.aesPool.available, chacha: this.chachaPool.available };
+  }
+
+  /**
+   * Zeroes the whole instance memory: every key slot, the KEY_IN staging area and the kernels' work areas (the
+   * instance is private to one engine). The layer is unusable afterwards.
+   */
+  wipeMemory(): void {
+    new Uint8Array(this.inst.memory.buffer).fill(0);
   }
 
   /** Live view of an AES slot's key material (tests). */
