@@ -10,10 +10,9 @@ import {
 import { AuthenticationError } from '../errors.js';
 import { sharedInstance, type WasmInstance } from '../wasm/loader.js';
 import { resolveBackend, setDefaultBackend } from './backend.js';
-import {
-  ChaChaKeySlots, checkBatch, checkBytes, checkInt, detached, runBatch, wasmKeySlots, writeParams, type ChaChaOptions,
-} from './chacha20.js';
+import { ChaChaKeySlots, wasmKeySlots, writeParams, type ChaChaOptions } from './chacha20.js';
 import type { CryptoBackend, MessageBatch } from './types.js';
+import { checkBatch, checkBytes, checkInt, detached, runBatch } from './utils.js';
 
 export const AEAD_FAMILY = 'chacha20-poly1305';
 setDefaultBackend(AEAD_FAMILY, 'wasm');
