@@ -1,4 +1,4 @@
-// Poly1305 and the ChaCha20-Poly1305 AEAD (RFC 7539 §2.5, §2.8): one interface, two backends.
+// The ChaCha20-Poly1305 AEAD (RFC 7539 §2.8): one interface, two backends.
 //   wasm  assembly/poly1305.ts; batch keys in the instance's ChaCha key slots (shared with ChaCha20).
 //   node  node:crypto 'chacha20-poly1305' (OpenSSL), a cipher object per message.
 // Default: wasm (see docs/chacha.md for the measurement). A bad tag throws AuthenticationError from the
@@ -291,20 +291,4 @@ export function createChaCha20Poly1305(options: ChaChaOptions = {}): ChaCha20Pol
   const backend = resolveBackend(AEAD_FAMILY, options.backend);
   if (backend === 'node') return new NodeAead();
   return new WasmAead(options.instance ?? sharedInstance(options.flavor));
-}
-
-/**
- * Poly1305 one-time MAC (RFC 7539 §2.5) of `message` under a 32-byte one-time key; WASM only (node:crypto has no
- * Poly1305 on its own). At most IO_SIZE bytes.
- */
-export function poly1305(key: Uint8Array, message: Uint8Array, options: { instance?: WasmInstance; flavor?: ChaChaOptions['flavor'] } = {}): Uint8Array {
-  checkBytes('key', key, CHACHA_KEY_SIZE);
-  checkBytes('message', message);
-  if (message.length > IO_SIZE) throw new RangeError(`tunnelplane: poly1305 takes at most ${IO_SIZE} bytes`);
-  const inst = options.instance ?? sharedInstance(options.flavor);
-  const { u8, regions } = inst;
-  u8.set(detached(inst, key), regions.KEY_IN);
-  u8.set(detached(inst, message), regions.IO);
-  if ((inst.exports.poly1305One as (len: number) => number)(message.length) !== 0) throw new Error('tunnelplane: poly1305One failed');
-  return u8.slice(regions.MSG_OUT, regions.MSG_OUT + POLY1305_TAG_SIZE);
 }
