@@ -11,10 +11,9 @@
 //   chachaKeystream(keyPtr, noncePtr, counter: u32, outPtr, len: i32): void   raw keystream bytes
 //   chachaBlocksFit(counter: u32, len: i32): bool    true when blocks counter .. counter+ceil(len/64)-1 are all < 2^32
 //   chachaSlotPtr(slot: i32): usize                  address of key slot `slot` (caller checks slot < CHACHA_KEY_SLOTS)
-//   chachaSpanOk(n, region, stride, lo, hi): bool    messages i*stride + [lo, hi), i < n <= MAX_BATCH, lie in region
-//                                                    0 (MSG) or 1 (IO): the bounds check every batch kernel here makes
 //
-// Kernels called from TypeScript (counts, slot indices and offsets only; layout.ts regions):
+// Kernels called from TypeScript (counts, slot indices and offsets only; layout.ts regions, bounds checked with
+// layout.ts spanInRegion):
 //   chachaSetKeys(n): i32      key i = KEY_IN[32i..32i+32) into slot MSG_SLOT_A[i]; KEY_IN[0..32n) wiped. n or -1.
 //   chachaClearKeys(n): i32    zero slots MSG_SLOT_A[0..n). n or -1.
 //   chachaXorBatch(n, region, stride, offset, len): i32
@@ -27,10 +26,11 @@
 //
 // Private memory: KS_BUF (256 B, the keystream of a final partial group); it never holds key bytes.
 import {
-  CHACHA_KEY_SLOTS, CHACHA_SLOT_SIZE, MAX_BATCH, TUNNEL_DATA_SIZE, IO_SIZE, STATUS_OK, STATUS_BAD_LENGTH,
+  CHACHA_KEY_SLOTS, CHACHA_SLOT_SIZE, MAX_BATCH, IO_SIZE, STATUS_OK, STATUS_BAD_LENGTH,
 } from "../src/constants";
 import {
-  MSG_BASE, MSG_SLOT_A_BASE, MSG_PARAM_BASE, MSG_STATUS_BASE, KEY_IN_BASE, CHACHA_SLOTS_BASE, IO_BASE, wipe,
+  MSG_SLOT_A_BASE, MSG_PARAM_BASE, MSG_STATUS_BASE, KEY_IN_BASE, CHACHA_SLOTS_BASE, IO_BASE, regionBase, spanInRegion,
+  wipe,
 } from "./layout";
 
 const KS_BUF: usize = memory.data(256, 64);
@@ -602,19 +602,6 @@ function xorSimd(key: usize, nonce: usize, counter: u32, src: usize, dst: usize,
 
 // --- kernels called from TypeScript ---
 
-// @ts-ignore: decorator
-@inline function regionBase(region: i32): usize {
-  return region == 0 ? MSG_BASE : IO_BASE;
-}
-
-/** True when messages 0..n-1 at i*stride + [lo, hi) all lie inside region 0 (MSG) or 1 (IO). */
-export function chachaSpanOk(n: i32, region: i32, stride: i32, lo: i32, hi: i32): bool {
-  if (n < 0 || n > MAX_BATCH || (region != 0 && region != 1) || stride < 0 || lo < 0 || hi < lo) return false;
-  if (n == 0) return true;
-  const size: i64 = region == 0 ? <i64>MAX_BATCH * TUNNEL_DATA_SIZE : <i64>IO_SIZE;
-  return <i64>(n - 1) * stride + hi <= size;
-}
-
 /** Checks the n slot indices in MSG_SLOT_A. */
 function slotsOk(n: i32): bool {
   if (n < 0 || n > MAX_BATCH) return false;
@@ -646,7 +633,7 @@ export function chachaClearKeys(n: i32): i32 {
 }
 
 export function chachaXorBatch(n: i32, region: i32, stride: i32, offset: i32, len: i32): i32 {
-  if (len < 0 || !chachaSpanOk(n, region, stride, offset, offset + len)) return -1;
+  if (len < 0 || !spanInRegion(n, region, stride, offset, offset + len)) return -1;
   const base = regionBase(region) + <usize>offset;
   let ok = 0;
   for (let i = 0; i < n; i++) {

@@ -42,6 +42,21 @@ export const SCRATCH_BASE: usize = memory.data(SCRATCH_SIZE, 64);
 // @ts-ignore: decorator
 @inline export function msgAt(i: i32): usize { return MSG_BASE + <usize>i * TUNNEL_DATA_SIZE; }
 
+/** Base address of a batch region as the TypeScript side names it (src/crypto/utils.ts): 0 = MSG, 1 = IO. */
+// @ts-ignore: decorator
+@inline export function regionBase(region: i32): usize { return region == 0 ? MSG_BASE : IO_BASE; }
+
+/**
+ * True when messages 0..n-1 at i*stride + [lo, hi) all lie inside region 0 (MSG) or 1 (IO), with n <= MAX_BATCH:
+ * the bounds check every batch kernel makes before it touches memory.
+ */
+export function spanInRegion(n: i32, region: i32, stride: i32, lo: i32, hi: i32): bool {
+  if (n < 0 || n > MAX_BATCH || (region != 0 && region != 1) || stride < 0 || lo < 0 || hi < lo) return false;
+  if (n == 0) return true;
+  const size: i64 = region == 0 ? <i64>MAX_BATCH * TUNNEL_DATA_SIZE : <i64>IO_SIZE;
+  return <i64>(n - 1) * stride + hi <= size;
+}
+
 /** Zero `len` bytes at `ptr` in a way the optimizer does not elide (key wiping). */
 export function wipe(ptr: usize, len: i32): void {
   memory.fill(ptr, 0, <usize>len);

@@ -35,8 +35,10 @@
 import {
   CHACHA_KEY_SLOTS, IO_SIZE, POLY1305_TAG_SIZE, STATUS_OK, STATUS_BAD_LENGTH, STATUS_BAD_MAC,
 } from "../src/constants";
-import { MSG_BASE, MSG_SLOT_A_BASE, MSG_PARAM_BASE, MSG_STATUS_BASE, MSG_OUT_BASE, KEY_IN_BASE, IO_BASE, wipe } from "./layout";
-import { chachaXor, chachaKeystream, chachaSlotPtr, chachaSpanOk } from "./chacha20";
+import {
+  MSG_SLOT_A_BASE, MSG_PARAM_BASE, MSG_STATUS_BASE, MSG_OUT_BASE, KEY_IN_BASE, IO_BASE, regionBase, spanInRegion, wipe,
+} from "./layout";
+import { chachaXor, chachaKeystream, chachaSlotPtr } from "./chacha20";
 
 const BUF: usize = memory.data(64, 64);
 
@@ -309,9 +311,9 @@ export function aeadOpen(
 
 function aeadBatch(seal: bool, n: i32, region: i32, stride: i32, offset: i32, len: i32, aadOffset: i32, aadLen: i32): i32 {
   if (len < 0 || aadLen < 0 || aadOffset < 0 || offset < 0) return -1;
-  if (!chachaSpanOk(n, region, stride, offset, offset + len + POLY1305_TAG_SIZE)) return -1;
-  if (!chachaSpanOk(n, region, stride, aadOffset, aadOffset + aadLen)) return -1;
-  const base = region == 0 ? MSG_BASE : IO_BASE;
+  if (!spanInRegion(n, region, stride, offset, offset + len + POLY1305_TAG_SIZE)) return -1;
+  if (!spanInRegion(n, region, stride, aadOffset, aadOffset + aadLen)) return -1;
+  const base = regionBase(region);
   let ok = 0;
   for (let i = 0; i < n; i++) {
     const slot = load<u32>(MSG_SLOT_A_BASE + (<usize>i << 2));

@@ -20,8 +20,8 @@
 //       STATUS_BAD_LENGTH when MSG_LEN[i] > end (no digest). Returns the OK count, or -1 (bad geometry).
 //
 // Private memory: BUF (64 B, the partial block).
-import { MAX_BATCH, TUNNEL_DATA_SIZE, IO_SIZE, STATUS_OK, STATUS_BAD_LENGTH } from "../src/constants";
-import { MSG_BASE, MSG_LEN_BASE, MSG_OUT_BASE, MSG_STATUS_BASE, IO_BASE } from "./layout";
+import { IO_SIZE, STATUS_OK, STATUS_BAD_LENGTH } from "../src/constants";
+import { MSG_LEN_BASE, MSG_OUT_BASE, MSG_STATUS_BASE, IO_BASE, regionBase, spanInRegion } from "./layout";
 
 const BUF: usize = memory.data(64, 64);
 
@@ -249,13 +249,6 @@ export function sha256Two(aPtr: usize, aLen: i32, bPtr: usize, bLen: i32, outPtr
 
 // --- kernels called from TypeScript ---
 
-function spanOk(n: i32, region: i32, stride: i32, lo: i32, hi: i32): bool {
-  if (n < 0 || n > MAX_BATCH || (region != 0 && region != 1) || stride < 0 || lo < 0 || hi < lo) return false;
-  if (n == 0) return true;
-  const size: i64 = region == 0 ? <i64>MAX_BATCH * TUNNEL_DATA_SIZE : <i64>IO_SIZE;
-  return <i64>(n - 1) * stride + hi <= size;
-}
-
 export function sha256One(len: i32): i32 {
   if (len < 0 || len > IO_SIZE) return -1;
   sha256(IO_BASE, len, MSG_OUT_BASE);
@@ -263,8 +256,8 @@ export function sha256One(len: i32): i32 {
 }
 
 export function sha256Batch(n: i32, region: i32, stride: i32, offset: i32, len: i32): i32 {
-  if (len < 0 || !spanOk(n, region, stride, offset, offset + len)) return -1;
-  const base = (region == 0 ? MSG_BASE : IO_BASE) + <usize>offset;
+  if (len < 0 || !spanInRegion(n, region, stride, offset, offset + len)) return -1;
+  const base = regionBase(region) + <usize>offset;
   for (let i = 0; i < n; i++) {
     sha256(base + <usize>i * <usize>stride, len, MSG_OUT_BASE + (<usize>i << 5));
   }
@@ -272,9 +265,9 @@ export function sha256Batch(n: i32, region: i32, stride: i32, offset: i32, len: 
 }
 
 export function sha256BatchSuffix(n: i32, region: i32, stride: i32, end: i32, suffixOffset: i32, suffixLen: i32): i32 {
-  if (end < 0 || suffixLen < 0 || !spanOk(n, region, stride, 0, end)) return -1;
-  if (!spanOk(n, region, stride, suffixOffset, suffixOffset + suffixLen)) return -1;
-  const base = region == 0 ? MSG_BASE : IO_BASE;
+  if (end < 0 || suffixLen < 0 || !spanInRegion(n, region, stride, 0, end)) return -1;
+  if (!spanInRegion(n, region, stride, suffixOffset, suffixOffset + suffixLen)) return -1;
+  const base = regionBase(region);
   let ok = 0;
   for (let i = 0; i < n; i++) {
     const len = load<u32>(MSG_LEN_BASE + (<usize>i << 2));

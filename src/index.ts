@@ -4,7 +4,8 @@ export { createInstance, sharedInstance, chooseFlavor, simdSupported, type WasmF
 export * from './frame/index.js';
 export * from './i2np/index.js';
 export { createChaCha20, type ChaCha20, type ChaChaOptions } from './crypto/chacha20.js';
-export { createChaCha20Poly1305, poly1305, type ChaCha20Poly1305, type AeadBatch } from './crypto/poly1305.js';
+export { createChaCha20Poly1305, type ChaCha20Poly1305, type AeadBatch } from './crypto/chacha20-poly1305.js';
+export { poly1305 } from './crypto/poly1305.js';
 export { createSha256, type Sha256, type HashBatch } from './crypto/sha256.js';
 export { createAes256, cpuHasAes, AES_FAMILY, type AesOptions } from './crypto/aes.js';
 export type { Aes256, CbcBatch, MessageBatch, CryptoBackend, BackendOptions } from './crypto/types.js';

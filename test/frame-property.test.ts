@@ -6,7 +6,7 @@ import { I2NP_TUNNEL_MAX } from '../src/constants.js';
 import { MessageTooLargeError } from '../src/errors.js';
 import { InboundEndpointReassembler, OutboundEndpointReassembler } from '../src/frame/endpoint.js';
 import { GatewayPacker, type GatewayItem, packMessages } from '../src/frame/gateway.js';
-import { checksum32, sha256 } from '../src/frame/hash.js';
+import { checksum32, sha256 } from '../src/crypto/hash.js';
 import { judgeGateway, reassembleAll } from '../src/frame/judge.js';
 import { decodeI2np } from '../src/i2np/header.js';
 import { decodeTunnelGateway } from '../src/i2np/bodies.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { chacha20poly1305 as nobleAead } from '@noble/ciphers/chacha.js';
 import { poly1305 as noblePoly } from '@noble/ciphers/_poly1305.js';
-import { createChaCha20Poly1305, poly1305, type AeadBatch, type ChaCha20Poly1305 } from '../src/crypto/poly1305.js';
+import { createChaCha20Poly1305, type AeadBatch, type ChaCha20Poly1305 } from '../src/crypto/chacha20-poly1305.js';
+import { poly1305 } from '../src/crypto/poly1305.js';
 import { AuthenticationError } from '../src/errors.js';
 import { CHACHA_KEY_SLOTS, MAX_BATCH, STATUS_BAD_MAC, STATUS_OK, TUNNEL_DATA_SIZE } from '../src/constants.js';
 import { createInstance, type WasmInstance } from '../src/wasm/loader.js';

@@ -12,6 +12,7 @@ import { AES256_KEY_SIZE, AES_BLOCK_SIZE, AES_KEY_SLOTS, IO_SIZE, MAX_BATCH, TUN
 import { sharedInstance, type WasmFlavor, type WasmInstance } from '../wasm/loader.js';
 import { resolveBackend } from './backend.js';
 import type { Aes256, BackendOptions, CbcBatch, CryptoBackend } from './types.js';
+import { checkBytes, checkInt } from './utils.js';
 
 export const AES_FAMILY = 'aes';
 
@@ -22,18 +23,6 @@ export interface AesOptions extends BackendOptions {
 }
 
 // --- validation ---------------------------------------------------------------------------------------------------
-
-function checkInt(name: string, value: unknown, min: number, max: number): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`tunnelplane: ${name} must be an integer`);
-  if (value < min || value > max) throw new RangeError(`tunnelplane: ${name} ${value} is outside ${min}..${max}`);
-}
-
-function checkBytes(name: string, value: unknown, length?: number): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`tunnelplane: ${name} must be a Uint8Array`);
-  if (length !== undefined && value.length !== length) {
-    throw new RangeError(`tunnelplane: ${name} must be ${length} bytes, got ${value.length}`);
-  }
-}
 
 function checkBlocks(name: string, value: unknown): asserts value is Uint8Array {
   checkBytes(name, value);

@@ -8,8 +8,8 @@ import { createHash, hash as nodeHash } from 'node:crypto';
 import { IO_SIZE, MAX_BATCH, SHA256_SIZE } from '../constants.js';
 import { sharedInstance, type WasmInstance } from '../wasm/loader.js';
 import { resolveBackend, setDefaultBackend } from './backend.js';
-import { checkBytes, checkInt, detached, placeInWasm, type ChaChaOptions } from './chacha20.js';
-import type { CryptoBackend } from './types.js';
+import type { CryptoBackend, WasmBackendOptions } from './types.js';
+import { checkBytes, checkInt, detached, placeInWasm } from './utils.js';
 
 export const SHA256_FAMILY = 'sha256';
 setDefaultBackend(SHA256_FAMILY, 'node');
@@ -154,7 +154,7 @@ class WasmSha256 implements Sha256 {
 }
 
 /** A SHA-256 implementation: `backend` option, else TUNNELPLANE_BACKEND, else node. */
-export function createSha256(options: ChaChaOptions = {}): Sha256 {
+export function createSha256(options: WasmBackendOptions = {}): Sha256 {
   const backend = resolveBackend(SHA256_FAMILY, options.backend);
   if (backend === 'node') return new NodeSha256();
   return new WasmSha256(options.instance ?? sharedInstance(options.flavor));

@@ -2,7 +2,7 @@
 // Selection: the `backend` option, else TUNNELPLANE_BACKEND=wasm|node, else the per-family default documented in
 // docs/aes.md and docs/chacha.md. Inputs are validated at this edge: TypeError for wrong types, RangeError for wrong lengths,
 // slots or batch sizes -- never a WASM trap or a silent truncation.
-import type { WasmFlavor } from '../wasm/loader.js';
+import type { WasmFlavor, WasmInstance } from '../wasm/loader.js';
 
 export type CryptoBackend = 'wasm' | 'node';
 
@@ -11,6 +11,12 @@ export interface BackendOptions {
   backend?: CryptoBackend | 'auto';
   /** WASM flavor for the wasm backend (default: SIMD when supported). */
   flavor?: WasmFlavor;
+}
+
+/** Options of a factory whose wasm backend can run on a given instance (ChaCha20, ChaCha20-Poly1305, SHA-256). */
+export interface WasmBackendOptions extends BackendOptions {
+  /** WASM instance (own memory and key slots); default: this thread's shared instance of `flavor`. */
+  instance?: WasmInstance;
 }
 
 /**

@@ -12,13 +12,13 @@ import {
   CHECKSUM_OFFSET, FOLLOW_ON_INSTR_SIZE, FOLLOW_ON_MAX, I2NP_TUNNEL_MAX, IV_OFFSET, IV_SIZE,
   MAX_FRAGMENTS, PADDING_OFFSET, PAIRS_MAX, TUNNEL_DATA_SIZE,
 } from '../constants.js';
+import { checksum32 } from '../crypto/hash.js';
 import { MessageTooLargeError } from '../errors.js';
 import { creatorStrip, checkHopKeys, type HopKeys } from '../tunnel/hop-node.js';
 import {
   checkDelivery, type Delivery, firstInstrSize, MSG_ID_SIZE, writeFirstInstr, writeFollowOnInstr, writeU32,
 } from './delivery.js';
 import { SLAB_BODY_SLACK, type SlabAllocator, sharedAllocator } from './alloc.js';
-import { checksum32 } from './hash.js';
 import { fillNonZero, type RandomSource, randomU32, systemRandom } from './random.js';
 
 /** Timer functions the gateway uses for delayed flushes (injectable for tests). */

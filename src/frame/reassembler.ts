@@ -14,9 +14,9 @@ import {
   FLAG_UNIMPLEMENTED_MASK, FOLLOW_ON_INSTR_SIZE, FOLLOW_ON_MAX, HASH_SIZE, I2NP_HEADER_SIZE, I2NP_TUNNEL_MAX, IV_OFFSET, IV_SIZE, MAX_FRAGMENTS,
   PADDING_OFFSET, PAIRS_MAX, TUNNEL_DATA_SIZE,
 } from '../constants.js';
+import { checksum32 } from '../crypto/hash.js';
 import { DELIVERY_NAMES, type DeliveredMessage, readU32 } from './delivery.js';
 import { type SlabAllocator, sharedAllocator } from './alloc.js';
-import { checksum32 } from './hash.js';
 
 /** Default lifetime of a partial message (see docs/framing.md, "Expiry and caps"). */
 export const DEFAULT_EXPIRY_MS = 10_000;

@@ -1,7 +1,7 @@
 // I2NP standard 16-byte header (i2np.md §1): type | msg_id | expiration (ms) | size | chks.
 // Decoders never throw on hostile bytes: they return { ok: false, error } with a fixed reason string.
 import { I2NP_HEADER_SIZE } from '../constants.js';
-import { sha256 } from '../frame/hash.js';
+import { sha256 } from '../crypto/hash.js';
 
 export interface I2npHeader {
   type: number;

@@ -28,6 +28,12 @@ export interface CaseResult {
   error?: string;
 }
 
+/** One case kind of the runner: validate throws VectorsFormatError for malformed input, run returns the verdict. */
+export interface KindHandler {
+  validate(c: VectorCase): void;
+  run(c: VectorCase): CaseResult;
+}
+
 export function parseVectorsFile(text: string): VectorsFile {
   let data: unknown;
   try {

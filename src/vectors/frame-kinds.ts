@@ -8,9 +8,8 @@ import { type GatewayItem, packMessages } from '../frame/gateway.js';
 import { judgeGateway, reassembleAll } from '../frame/judge.js';
 import type { HopKeys } from '../tunnel/hop-node.js';
 import {
-  arrayField, type CaseResult, hexValue, toHex, uintField, type VectorCase, VectorsFormatError,
+  arrayField, type CaseResult, hexValue, type KindHandler, toHex, uintField, type VectorCase, VectorsFormatError,
 } from './format.js';
-import type { KindHandler } from './kinds.js';
 
 const DELIVERIES: readonly DeliveryType[] = ['LOCAL', 'TUNNEL', 'ROUTER'];
 

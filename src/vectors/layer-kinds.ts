@@ -7,9 +7,8 @@ import { TUNNEL_DATA_SIZE } from '../constants.js';
 import { hopEncrypt, creatorStrip, type HopKeys } from '../tunnel/hop-node.js';
 import { chachaHop, chachaStrip } from '../tunnel/chacha-layer.js';
 import {
-  arrayField, hexField, hexValue, toHex, uintField, VectorsFormatError, type CaseResult, type VectorCase,
+  arrayField, hexField, hexValue, toHex, uintField, VectorsFormatError, type CaseResult, type KindHandler, type VectorCase,
 } from './format.js';
-import type { KindHandler } from './kinds.js';
 
 const MAX_HOPS = 8;
 

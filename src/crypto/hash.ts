@@ -1,13 +1,13 @@
-// The one place the framing code gets SHA-256 from (tunnel checksum, tunnel-message.md §2.1; I2NP header chks,
-// i2np.md §1): the project's SHA-256 interface (src/crypto/sha256.ts), created on first use, so TUNNELPLANE_BACKEND
-// and its default choice apply here too.
+// The one place the framing and I2NP code get SHA-256 from (tunnel checksum, tunnel-message.md §2.1; I2NP header
+// chks, i2np.md §1): the project's SHA-256 interface (sha256.ts), created on first use, so TUNNELPLANE_BACKEND and
+// its default choice apply here too. It sits in crypto/, below both, so neither imports the other for it.
 //
 // checksum32 needs only the first 4 digest bytes. With the node backend it makes the same OpenSSL one-shot call as
-// src/crypto/sha256.ts but asks for a 'binary' (latin1) string instead of a Buffer: node allocates a Buffer's backing store per
+// sha256.ts but asks for a 'binary' (latin1) string instead of a Buffer: node allocates a Buffer's backing store per
 // call, a string lives on the V8 heap; measured 1.5-2x cheaper per ~1 KB hash on this machine class
 // (docs/framing.md, "Benchmarks").
 import { hash as nodeHash } from 'node:crypto';
-import { createSha256, type Sha256 } from '../crypto/sha256.js';
+import { createSha256, type Sha256 } from './sha256.js';
 
 let impl: Sha256 | undefined;
 let nodeBackend = false;
