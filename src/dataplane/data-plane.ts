@@ -27,7 +27,7 @@ import {
 } from './batch-runner.js';
 import type { BatchResult, ControlOp, JoinFailure, Task, TaskBatch, TaskResult, WorkerSetup } from './protocol.js';
 import { TunnelJoinError } from '../errors.js';
-import { TEST_SEAM, type DataPlaneSeam, type DataPlaneTestOptions } from '../testing/seam.js';
+import { TEST_SEAM, type DataPlaneSeam, type DataPlaneTestOptions } from '../test-seam.js';
 import { Grouper, Stage } from './grouping.js';
 import { journalBlockBytes, slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
 

@@ -3,7 +3,7 @@
 // exposes only the root: tests import it by path.
 import type { DataPlane, DataPlaneOptions } from '../dataplane/data-plane.js';
 import type { LayerEngine } from '../tunnel/engine.js';
-import { TEST_SEAM, type DataPlaneSeam, type DataPlaneTestOptions, type EngineSeam } from './seam.js';
+import { TEST_SEAM, type DataPlaneSeam, type DataPlaneTestOptions, type EngineSeam } from '../test-seam.js';
 
 export { TEST_SEAM };
 

@@ -35,7 +35,7 @@ import {
   type LayerEngineStats, type LayerType, type TunnelConfig, type TunnelRole,
 } from './types.js';
 import { EngineClosedError } from '../errors.js';
-import { TEST_SEAM, type EngineSeam } from '../testing/seam.js';
+import { TEST_SEAM, type EngineSeam } from '../test-seam.js';
 
 export * from './types.js';
 
