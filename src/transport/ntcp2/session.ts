@@ -72,6 +72,8 @@ export interface SessionLimits {
   maxM3p2Len: number;
   /** Clock skew allowed, seconds (§4.8). */
   clockSkewS: number;
+  /** Largest frame plaintext we send (65519 max, §4.7); smaller frames trade throughput for latency. */
+  maxFramePayload: number;
 }
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
@@ -88,6 +90,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxHandshakePaddingOut: I2PD_MAX_HANDSHAKE_PADDING - 1,
   maxM3p2Len: 65487,
   clockSkewS: CLOCK_SKEW_S,
+  maxFramePayload: FRAME_PLAINTEXT_MAX,
 };
 
 /** Context shared by all sessions of a transport. */
@@ -546,7 +549,8 @@ export class Session {
   private flush(): void {
     if (this.state !== 'established') return;
     const w = this.blockWriter();
-    const reserve = BLOCK_HEADER + (FRAME_PLAINTEXT_MAX >>> 4);
+    const cap = Math.min(this.lim.maxFramePayload, FRAME_PLAINTEXT_MAX);
+    const reserve = BLOCK_HEADER + (cap >>> 4); // room for the padding block
     this.sock.cork();
     try {
       while (this.queueHead < this.queue.length) {
@@ -554,7 +558,7 @@ export class Session {
         w.reset();
         while (this.queueHead < this.queue.length) {
           const m = this.queue[this.queueHead]!;
-          if (w.room - reserve < BLOCK_HEADER + I2NP_SHORT_HEADER + m.body.length && w.length > 0) break;
+          if (w.length > 0 && w.length + BLOCK_HEADER + I2NP_SHORT_HEADER + m.body.length > cap - reserve) break;
           w.i2np(m.type, m.msgId, m.expiration, m.body);
           this.queue[this.queueHead] = undefined as unknown as Queued;
           this.queueHead++;
@@ -726,6 +730,16 @@ export class Session {
     if (!this.sock.destroyed) this.sock.destroy();
     this.closeInfo ??= info;
     this.ev.onClose?.(this, this.closeInfo);
+  }
+
+  /** Bytes received and not yet processed (bounded by maxRecvBuffered plus one socket chunk). */
+  get bufferedIn(): number {
+    return this.recv.length;
+  }
+
+  /** Bytes handed to the socket and not yet written to the kernel. */
+  get bufferedOut(): number {
+    return this.sock.writableLength;
   }
 
   /** Hex of the peer hash (map key). */

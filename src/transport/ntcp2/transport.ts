@@ -38,6 +38,8 @@ export interface TransportEvents {
   onSession?(s: Session): void;
   onI2np?(s: Session, type: number, msgId: number, expirationSec: number, body: Uint8Array): void;
   onRouterInfo?(s: Session, flag: number, routerInfo: Uint8Array): void;
+  onDateTime?(s: Session, seconds: number): void;
+  onOptions?(s: Session, data: Uint8Array): void;
   onDrain?(s: Session): void;
   /** Every connection's end, established or not. */
   onClose?(s: Session, info: CloseInfo): void;
@@ -191,6 +193,8 @@ export class Ntcp2Transport {
       },
       onI2np: this.events.onI2np,
       onRouterInfo: this.events.onRouterInfo,
+      onDateTime: this.events.onDateTime,
+      onOptions: this.events.onOptions,
       onDrain: this.events.onDrain,
       onClose: (s, info) => {
         release();
