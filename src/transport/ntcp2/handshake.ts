@@ -2,13 +2,12 @@
 // built and parsed by an Initiator (Alice) and a Responder (Bob) object each holding one connection's Noise state.
 // No I/O here: the session feeds bytes in and writes what comes out. Parsers of network bytes return
 // { ok: false, error, reason } and never throw; a failed object must be dropped (its state is wiped).
-import { randomBytes } from 'node:crypto';
 import {
   CLOCK_SKEW_S, MSG12_FIXED, MSG3_PART1, MSG3_PART2_MAX, MSG3_PART2_MIN, NETID_MAIN, NTCP2_VERSION, OPTIONS_SIZE,
   TERM_INCOMPATIBLE_OPTIONS, TERM_MSG1_ERROR, TERM_MSG2_ERROR, TERM_MSG3_ERROR,
 } from './constants.js';
 import {
-  aesCbc, dataPhaseKeys, SymmetricState, x25519, x25519FromPrivate, type DataPhaseKeys, type X25519Pair,
+  aesCbc, dataPhaseKeys, SymmetricState, wipePair, x25519, x25519Generate, type DataPhaseKeys, type X25519Pair,
 } from './noise.js';
 
 export type HandshakeResult<T> = { ok: true; value: T } | { ok: false; error: string; reason: number };
@@ -86,7 +85,7 @@ export class Initiator {
     if (bob.identHash.length !== 32 || bob.staticKey.length !== 32 || bob.iv.length !== 16) throw new RangeError('responder address needs a 32-byte hash, 32-byte key and 16-byte IV');
     this.local = localStatic;
     this.bob = bob;
-    this.e = hooks.ephemeral ?? x25519FromPrivate(randomBytes(32));
+    this.e = hooks.ephemeral ?? x25519Generate();
     this.trace = hooks.trace;
     this.st = SymmetricState.initiate(bob.staticKey);
     this.trace?.('h:rs', this.st.h);
@@ -107,7 +106,7 @@ export class Initiator {
     this.cbcIv = xObf.slice(16, 32);
     this.st.mixHash(this.e.publicKey);
     this.trace?.('h:X', this.st.h);
-    const dh = x25519(this.e.privateKey, this.bob.staticKey);
+    const dh = x25519(this.e, this.bob.staticKey);
     if (dh === undefined) throw new RangeError('responder static key is not a usable X25519 key');
     this.st.mixKey(dh);
     this.trace?.('ck1', this.st.ck);
@@ -137,7 +136,7 @@ export class Initiator {
     const y = aesCbc(false, this.bob.identHash, this.cbcIv, m.subarray(0, 32));
     this.st.mixHash(y);
     this.trace?.('h:Y', this.st.h);
-    const dh = x25519(this.e.privateKey, y);
+    const dh = x25519(this.e, y);
     if (dh === undefined) return this.abort(TERM_MSG2_ERROR, 'SessionCreated key is not a usable X25519 key');
     this.st.mixKey(dh);
     this.trace?.('ck2', this.st.ck);
@@ -166,7 +165,7 @@ export class Initiator {
     const part1 = this.st.encryptAndHash(1, this.local.publicKey);
     this.trace?.('part1', part1);
     this.trace?.('h:part1', this.st.h);
-    const dh = x25519(this.local.privateKey, this.y);
+    const dh = x25519(this.local, this.y);
     if (dh === undefined) throw new Error('unreachable: Y was usable for DH(e, Y)');
     this.st.mixKey(dh);
     this.trace?.('ck3', this.st.ck);
@@ -190,7 +189,7 @@ export class Initiator {
 
   wipe(): void {
     this.st.wipe();
-    this.e.privateKey.fill(0);
+    wipePair(this.e);
   }
 }
 
@@ -228,7 +227,7 @@ export class Responder {
 
   constructor(id: ResponderIdentity, limits: ResponderLimits = {}, hooks: HandshakeHooks = {}) {
     this.id = id;
-    this.f = hooks.ephemeral ?? x25519FromPrivate(randomBytes(32));
+    this.f = hooks.ephemeral ?? x25519Generate();
     this.trace = hooks.trace;
     this.st = SymmetricState.initiate(id.staticKey.publicKey);
     this.trace?.('h:rs', this.st.h);
@@ -249,7 +248,7 @@ export class Responder {
     this.cbcIv = m.slice(16, 32);
     this.st.mixHash(x);
     this.trace?.('h:X', this.st.h);
-    const dh = x25519(this.id.staticKey.privateKey, x);
+    const dh = x25519(this.id.staticKey, x);
     if (dh === undefined) return this.abort(TERM_MSG1_ERROR, 'SessionRequest key is not a usable X25519 key');
     this.st.mixKey(dh);
     this.trace?.('ck1', this.st.ck);
@@ -286,7 +285,7 @@ export class Responder {
     const yObf = aesCbc(true, this.id.identHash, this.cbcIv, this.f.publicKey);
     this.st.mixHash(this.f.publicKey);
     this.trace?.('h:Y', this.st.h);
-    const dh = x25519(this.f.privateKey, this.x);
+    const dh = x25519(this.f, this.x);
     if (dh === undefined) throw new Error('unreachable: X was usable for DH(s, X)');
     this.st.mixKey(dh);
     this.trace?.('ck2', this.st.ck);
@@ -316,7 +315,7 @@ export class Responder {
     const sA = this.st.decryptAndHash(1, m.subarray(0, MSG3_PART1));
     if (sA === undefined) return this.abort(TERM_MSG3_ERROR, 'SessionConfirmed part 1 AEAD verification failed');
     this.trace?.('h:part1', this.st.h);
-    const dh = x25519(this.f.privateKey, sA);
+    const dh = x25519(this.f, sA);
     if (dh === undefined) return this.abort(TERM_MSG3_ERROR, 'SessionConfirmed static key is not a usable X25519 key');
     this.st.mixKey(dh);
     this.trace?.('ck3', this.st.ck);
@@ -337,7 +336,7 @@ export class Responder {
 
   wipe(): void {
     this.st.wipe();
-    this.f.privateKey.fill(0);
+    wipePair(this.f);
   }
 }
 
