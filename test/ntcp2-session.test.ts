@@ -2,6 +2,8 @@
 // both ways with every byte checked, every block type, one session per peer (replacement and simultaneous dial),
 // idle timeout, Termination with reason codes, shutdown with reason 3, and backpressure both ways.
 import { afterEach, describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Ntcp2Transport, type TransportEvents, type TransportLimits } from '../src/transport/ntcp2/transport.js';
 import type { CloseInfo, Session } from '../src/transport/ntcp2/session.js';
 import {
@@ -230,4 +232,28 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
     expect(drains).toBeGreaterThanOrEqual(1);
     expect(sa.sendI2np(18, 0, 0, new Uint8Array(1028))).toBe(true);
   });
+
+  it('idle sessions stay small (300 by default, NTCP2_IDLE_SESSIONS=1000 for the figure) (memory per session, both ends)', async () => {
+    const N = Number(process.env.NTCP2_IDLE_SESSIONS ?? 300);
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const b = makeRouter();
+    const tb = transport(b, {}, { maxConnections: N + 10, maxConnectionsPerIp: N + 10, maxPendingHandshakes: N + 10 });
+    const { port } = await tb.listen(0);
+    const routers = Array.from({ length: N }, () => makeRouter());
+    const clients = routers.map((r) => transport(r));
+    gc();
+    const m0 = process.memoryUsage();
+    const t0 = Date.now();
+    for (let i = 0; i < N; i += 50) {
+      await Promise.all(clients.slice(i, i + 50).map((t, k) => t.connect(b.target('127.0.0.1', port), { localAddress: `127.1.${(i + k) >> 7}.${1 + ((i + k) & 0x7f)}` })));
+    }
+    expect(await until(() => tb.stats.established === N, 30_000)).toBe(true);
+    const secs = (Date.now() - t0) / 1000;
+    gc();
+    const m1 = process.memoryUsage();
+    const heap = (m1.heapUsed - m0.heapUsed) / N, ext = (m1.external + m1.arrayBuffers - m0.external - m0.arrayBuffers) / N;
+    console.log(`[ntcp2 idle] ${N} sessions in ${secs.toFixed(1)} s; per session (both ends, client transports included): heap ${(heap / 1024).toFixed(1)} KiB, external+arrayBuffers ${(ext / 1024).toFixed(1)} KiB, rss delta ${((m1.rss - m0.rss) / N / 1024).toFixed(1)} KiB`);
+    expect(heap + ext).toBeLessThan(64 * 1024);
+  }, 120_000);
 });

@@ -121,6 +121,15 @@ interface Queued {
 
 let nextSessionId = 1;
 
+// One receive plaintext buffer and one send block writer for all sessions: the socket thread handles one frame at a
+// time, synchronously, and views handed to callbacks are valid only during the call. Keeps an idle session small.
+let sharedPlain: Uint8Array | undefined;
+let sharedWriter: BlockWriter | undefined;
+function plainBuffer(): Uint8Array {
+  sharedPlain ??= new Uint8Array(FRAME_PLAINTEXT_MAX);
+  return sharedPlain;
+}
+
 export class Session {
   readonly id = nextSessionId++;
   readonly direction: Direction;
@@ -152,8 +161,6 @@ export class Session {
   private initiator: Initiator | undefined;
   private sealer: FrameSealer | undefined;
   private opener: FrameOpener | undefined;
-  private readonly plain: Uint8Array = new Uint8Array(FRAME_PLAINTEXT_MAX);
-  private writer: BlockWriter | undefined;
   private queue: Queued[] = [];
   private queueHead = 0;
   private queuedBytes = 0;
@@ -192,8 +199,8 @@ export class Session {
     sock.on('close', () => this.finish({ reason: 'socket-closed', by: 'remote' }));
     sock.on('end', () => this.finish({ reason: 'socket-closed', by: 'remote' }));
     sock.on('drain', () => this.onSocketDrain());
-    this.hsTimer = setTimeout(() => this.handshakeTimeout(), this.lim.handshakeTimeoutMs);
     if (direction === 'in') {
+      this.hsTimer = setTimeout(() => this.handshakeTimeout(), this.lim.handshakeTimeoutMs);
       this.responder = new Responder(
         { staticKey: ctx.local.staticKey, identHash: ctx.local.identHash, iv: ctx.local.iv, netId: ctx.local.netId },
         { maxPadding: this.lim.maxHandshakePaddingIn, maxM3p2Len: this.lim.maxM3p2Len },
@@ -212,6 +219,7 @@ export class Session {
   /** Initiator: sends msg1 once the socket is connected. */
   start(): void {
     if (this.direction !== 'out' || this.state !== 'handshake' || !this.initiator) return;
+    this.hsTimer = setTimeout(() => this.handshakeTimeout(), this.lim.handshakeTimeoutMs);
     const m3p2 = this.msg3Payload();
     const msg1 = this.initiator.createSessionRequest({
       m3p2Len: m3p2.length + TAG_SIZE,
@@ -429,7 +437,7 @@ export class Session {
 
   private onFrame(sealed: Uint8Array): void {
     const n = sealed.length - TAG_SIZE;
-    const out = this.plain.subarray(0, n);
+    const out = plainBuffer().subarray(0, n);
     if (!this.opener!.open(sealed, out)) {
       this.ctx.count('bad-mac');
       return this.terminate(TERM_DATA_AEAD_FAILURE, 'aead');
@@ -529,8 +537,8 @@ export class Session {
   }
 
   private blockWriter(): BlockWriter {
-    this.writer ??= new BlockWriter();
-    return this.writer;
+    sharedWriter ??= new BlockWriter();
+    return sharedWriter;
   }
 
   /** Padding block of 0 .. max(payload, 256)/16 bytes, as i2pd pads (§5.4). */
@@ -726,7 +734,6 @@ export class Session {
     this.stopTimers();
     clearTimeout(this.lingerTimer);
     this.wipeCrypto();
-    this.plain.fill(0);
     if (!this.sock.destroyed) this.sock.destroy();
     this.closeInfo ??= info;
     this.ev.onClose?.(this, this.closeInfo);
