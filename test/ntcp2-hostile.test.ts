@@ -243,6 +243,21 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
     expect(await raw.reader.waitClosed(3000)).toBe(true);
   });
 
+  it('a frame read timeout is per frame: a trickle that always leaves a partial frame, but completes each in time, stays up', async () => {
+    const raw = await rawHandshake(makeRouter(), bob, port, { localAddress: '127.0.38.1' });
+    const frames = Buffer.concat(Array.from({ length: 12 }, (_, i) => raw.sealer.seal(Uint8Array.of(0, 0, 4, 0, 0, 0, i, 0xfe, 0, 180, ...new Uint8Array(180)))));
+    // 150-byte pieces every 120 ms: each ~210-byte frame completes within 2 pieces (< 500 ms), yet a partial frame
+    // is almost always buffered; the whole trickle lasts far longer than the 500 ms timeout.
+    for (let o = 0; o < frames.length; o += 150) {
+      raw.sock.write(frames.subarray(o, o + 150));
+      await sleep(120);
+    }
+    await sleep(100);
+    expect(raw.reader.closed).toBe(false);
+    expect(raw.reader.available).toBe(0); // no Termination frame came back
+    raw.sock.destroy();
+  });
+
   it('a slow sender in the handshake is cut off by the handshake timeout, unanswered', async () => {
     const m = new Initiator(makeRouter().staticKey, bob.target('127.0.0.1', port)).createSessionRequest({ m3p2Len: 100, tsA: ntcp2Seconds(Date.now()) });
     const sock = await openSocket(port, '127.0.36.1');
