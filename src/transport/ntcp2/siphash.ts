@@ -9,6 +9,8 @@ function le32(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) | 0;
 }
 
+// 64-bit add on halves: the carry out of the low word is bit 31 of (a & b) | ((a | b) & ~sum) (Hacker's Delight
+// §2-13), computed without a comparison so nothing branches on key-dependent values.
 /** One SipRound over the lanes in `v` (paper §2). */
 function sipRound(v: Lanes): void {
   let v0h = v[0]!, v0l = v[1]!, v1h = v[2]!, v1l = v[3]!, v2h = v[4]!, v2l = v[5]!, v3h = v[6]!, v3l = v[7]!;
@@ -33,8 +35,6 @@ function sipRound(v: Lanes): void {
   t = v2h; v2h = v2l; v2l = t;
   v[0] = v0h; v[1] = v0l; v[2] = v1h; v[3] = v1l; v[4] = v2h; v[5] = v2l; v[6] = v3h; v[7] = v3l;
 }
-// 64-bit add on halves: the carry out of the low word is bit 31 of (a & b) | ((a | b) & ~sum) (Hacker's Delight
-// §2-13), computed without a comparison so nothing branches on key-dependent values.
 
 /** Initial lanes for key k0 || k1 (little-endian 64-bit words, paper §2 "Initialization"). */
 function initLanes(v: Lanes, key: Uint8Array, keyOffset: number): void {
