@@ -120,6 +120,12 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
     expect(log).toEqual(['dt 1694498816', 'opt 12', 'ri 1 true', 'i2np 11 7 123456 33']);
     expect(closeB).toMatchObject({ reason: 'termination-received', code: TERM_CLOCK_SKEW, by: 'remote' });
     expect(sb.framesIn).toBe(6);
+    // Both ends wiped their frame keys and SipHash state on close.
+    expect(await until(() => sa.state === 'closed')).toBe(true);
+    for (const s of [sa, sb]) {
+      const x = s as unknown as { sealer: { key: Uint8Array; mask: { key: Uint8Array } }; opener: { key: Uint8Array; mask: { key: Uint8Array } } };
+      for (const k of [x.sealer.key, x.opener.key, x.sealer.mask.key, x.opener.mask.key]) expect(k.every((v) => v === 0)).toBe(true);
+    }
   });
 
   it('one session per peer: a reconnect replaces the old session, which is closed, not leaked', async () => {

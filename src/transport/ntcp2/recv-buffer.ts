@@ -42,16 +42,6 @@ export class RecvBuffer {
     return out;
   }
 
-  /** Byte at `i` without consuming (i < length). */
-  peek(i: number): number {
-    let idx = this.head + i;
-    for (const c of this.chunks) {
-      if (idx < c.length) return c[idx]!;
-      idx -= c.length;
-    }
-    return -1;
-  }
-
   /** Drops everything held. */
   clear(): void {
     this.chunks = [];
