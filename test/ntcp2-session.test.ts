@@ -165,6 +165,17 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
     expect(tc.stats.connections).toBe(1);
   });
 
+  it('a bad dial target is refused without leaking a socket', async () => {
+    const { b, port } = await pair();
+    const c = makeRouter();
+    const tc = transport(c);
+    await expect(tc.connect({ ...b.target('127.0.0.1', port), iv: new Uint8Array(3) })).rejects.toThrow(RangeError);
+    const badKey = new Uint8Array(32).fill(0xff); // bit 255 set: not usable (§4.1)
+    await expect(tc.connect({ ...b.target('127.0.0.1', port), staticKey: badKey })).rejects.toThrow(/bad-dial-target/);
+    expect(await until(() => tc.stats.connections === 0)).toBe(true);
+    expect(tc.stats.dropped['bad-dial-target']).toBe(1);
+  });
+
   it('a simultaneous dial leaves both routers with the same single session', async () => {
     for (let round = 0; round < 5; round++) {
       const a = makeRouter(), b = makeRouter();

@@ -220,14 +220,21 @@ export class Session {
   start(): void {
     if (this.direction !== 'out' || this.state !== 'handshake' || !this.initiator) return;
     this.hsTimer = setTimeout(() => this.handshakeTimeout(), this.lim.handshakeTimeoutMs);
-    const m3p2 = this.msg3Payload();
-    const msg1 = this.initiator.createSessionRequest({
-      m3p2Len: m3p2.length + TAG_SIZE,
-      tsA: ntcp2Seconds(this.ctx.now()),
-      netId: this.ctx.local.netId,
-      padding: this.handshakePadding(),
-    });
-    this.pendingMsg3 = m3p2;
+    let msg1: Uint8Array;
+    try {
+      const m3p2 = this.msg3Payload();
+      msg1 = this.initiator.createSessionRequest({
+        m3p2Len: m3p2.length + TAG_SIZE,
+        tsA: ntcp2Seconds(this.ctx.now()),
+        netId: this.ctx.local.netId,
+        padding: this.handshakePadding(),
+      });
+      this.pendingMsg3 = m3p2;
+    } catch (e) {
+      // A responder key that is not a usable X25519 point, or our RouterInfo too large for msg3.
+      this.ctx.count('bad-dial-target');
+      return this.abortNow({ reason: 'bad-dial-target', by: 'local', detail: e instanceof Error ? e.message : String(e) });
+    }
     this.sock.write(msg1);
   }
   private pendingMsg3: Uint8Array | undefined;

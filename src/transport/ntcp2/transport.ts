@@ -137,6 +137,9 @@ export class Ntcp2Transport {
    * Rejects when the connection fails or closes before the handshake completes.
    */
   connect(target: DialTarget, opts: { localAddress?: string } = {}): Promise<Session> {
+    if (target.identHash?.length !== 32 || target.staticKey?.length !== 32 || target.iv?.length !== 16 || !Number.isInteger(target.port) || target.port <= 0 || target.port > 65535) {
+      return Promise.reject(new RangeError('dial target needs a 32-byte identHash and staticKey, a 16-byte iv and a port 1..65535'));
+    }
     const key = Buffer.from(target.identHash).toString('hex');
     const have = this.byPeer.get(key);
     if (have && have.state === 'established') return Promise.resolve(have);
