@@ -493,7 +493,8 @@ export class Session {
   /**
    * Queues one I2NP message (9-byte short header form, `expirationSec` in seconds). Messages queued in the same
    * tick share frames. Returns false (message not queued, counted) when the session is not usable, the body is too
-   * large, or the queue is full; onDrain follows once there is room.
+   * large, or the queue is full; onDrain follows once there is room. Ownership of `body` passes to the session: it is
+   * referenced, not copied, until sealed (possibly later, under backpressure), so the caller must not reuse it.
    */
   sendI2np(type: number, msgId: number, expirationSec: number, body: Uint8Array): boolean {
     if (this.state === 'closing' || this.state === 'closed') { this.ctx.count('send-closed'); return false; }
