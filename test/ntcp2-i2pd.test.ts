@@ -1,0 +1,89 @@
+// Our NTCP2 responder against real i2pd 2.45.1 on 127.0.0.1 (ntcp2-routerinfo.md §6): i2pd learns our RouterInfo
+// from its netDb (../shared/tools/i2pd-local --peer), dials us, the handshake completes, its RouterInfo in msg3
+// parses with a valid signature and the NTCP2 key it announced, I2NP messages arrive, our DeliveryStatus for its
+// DatabaseStore is taken ("Publishing confirmed": our frames decrypt on its side), and its console lists us.
+// Skips without i2pd, except under CI. The RouterInfo here is a test-only minimal one (helpers/ntcp2-routerinfo-min).
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Ntcp2Transport } from '../src/transport/ntcp2/transport.js';
+import type { CloseInfo, Session } from '../src/transport/ntcp2/session.js';
+import { i2pBase64 } from '../src/keys/encoding.js';
+import { I2PD_LOCAL, consolePage, i2pdAvailable, localRouter } from './helpers/i2pd.js';
+import { minRouter, parseMinRouterInfo } from './helpers/ntcp2-routerinfo-min.js';
+import { until } from './helpers/ntcp2-peer.js';
+
+const run = promisify(execFile);
+const avail = i2pdAvailable();
+if (!avail.ok && process.env.CI) throw new Error(`i2pd test required under CI: ${avail.why}`);
+if (!avail.ok) console.log(`[ntcp2-i2pd] skipped: ${avail.why}`);
+
+const DIR = '/tmp/i2pd-h17-ntcp2';
+const OUR_PORT = 30790;
+const ports = { i2cp: 11354, http: 10770, transport: 30700 };
+
+describe.skipIf(!avail.ok)('NTCP2 against i2pd 2.45.1', () => {
+  const r = localRouter(DIR, 0, ports);
+  let t: Ntcp2Transport | undefined;
+  afterAll(async () => {
+    await run(I2PD_LOCAL, ['--stop', '--dir', r.dir], { env: r.env, timeout: 30_000 }).catch(() => undefined);
+    await t?.close(1000);
+  });
+
+  it('i2pd dials us, the handshake completes, I2NP flows both ways', async () => {
+    rmSync(DIR, { recursive: true, force: true });
+    mkdirSync(DIR, { recursive: true });
+    const me = minRouter('127.0.0.1', OUR_PORT, 'XfR');
+    const i2npTypes: number[] = [];
+    const closes: CloseInfo[] = [];
+    let session: Session | undefined;
+    t = new Ntcp2Transport({
+      local: me.local,
+      parseRouterInfo: parseMinRouterInfo,
+      limits: { handshakeTimeoutMs: 10_000 },
+      events: {
+        onSession: (s) => { session = s; },
+        onClose: (_s, i) => closes.push(i),
+        onI2np: (s, type, msgId, _exp, body) => {
+          i2npTypes.push(type);
+          // DatabaseStore with a reply token (i2np.md §4.6): acknowledge with DeliveryStatus(token) over this session.
+          if (type === 1 && body.length >= 37) {
+            const token = new DataView(body.buffer, body.byteOffset).getUint32(33);
+            if (token !== 0) {
+              const ds = new Uint8Array(12);
+              const dv = new DataView(ds.buffer);
+              dv.setUint32(0, token);
+              dv.setBigUint64(4, BigInt(Date.now()));
+              s.sendI2np(10, (Math.random() * 2 ** 32) >>> 0, Math.floor(Date.now() / 1000) + 60, ds);
+            }
+          }
+          void msgId;
+        },
+      },
+    });
+    await t.listen(OUR_PORT, '127.0.0.1');
+    const riFile = `${DIR}/our.ri`;
+    writeFileSync(riFile, me.build());
+    await run(I2PD_LOCAL, ['-n', '1', '--dir', r.dir, '--peer', riFile, '--loglevel', 'debug',
+      '--set', 'exploratory.inbound.length=1', '--set', 'exploratory.outbound.length=1', '--set', 'ssu2.enabled=false'], { env: r.env, timeout: 40_000 });
+    expect(await until(() => session !== undefined, 45_000), `no session; closes: ${JSON.stringify(closes)}`).toBe(true);
+    const s = session!;
+    expect(s.direction).toBe('in');
+    // Its RouterInfo from msg3 is i2pd's own: same ident hash as its router.info.
+    const theirs = readFileSync(`${r.dir}/r0/router.info`);
+    const theirHash = createHash('sha256').update(theirs.subarray(0, 391)).digest();
+    expect(Buffer.from(s.peerHash!).equals(theirHash)).toBe(true);
+    const parsed = parseMinRouterInfo(s.peerRouterInfo!);
+    expect(parsed.ok).toBe(true);
+    expect(await until(() => i2npTypes.length > 0, 30_000)).toBe(true);
+    // A DatabaseStore arrives (we are a floodfill) and our DeliveryStatus answer is taken by i2pd.
+    expect(await until(() => i2npTypes.includes(1), 30_000)).toBe(true);
+    expect(await until(() => /Publishing confirmed/.test(readFileSync(r.log, 'utf8')), 15_000)).toBe(true);
+    const page = await consolePage(r, 'page=transports');
+    expect(page).toContain(i2pBase64(me.local.identHash).slice(0, 4));
+    console.log(`[ntcp2-i2pd] I2NP types received: ${JSON.stringify(i2npTypes)}; frames in ${s.framesIn}, out ${s.framesOut}; dropped ${JSON.stringify(t.stats.dropped)}`);
+    expect(s.state).toBe('established');
+  }, 120_000);
+});
