@@ -3,7 +3,7 @@
 // nonce counter and the SipHash IV chain. The AEAD and the length mask sit behind small interfaces (FrameAead,
 // LengthMask) so the batched WASM path can replace them without touching the session.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { createChaCha20Poly1305, type ChaCha20Poly1305 } from '../../crypto/poly1305.js';
+import { createChaCha20Poly1305, type ChaCha20Poly1305 } from '../../crypto/chacha20-poly1305.js';
 import type { CryptoBackend } from '../../crypto/types.js';
 import { FRAME_MAX, FRAME_MIN, TAG_SIZE } from './constants.js';
 import { aeadNonce } from './noise.js';
