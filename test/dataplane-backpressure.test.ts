@@ -18,10 +18,11 @@ describe('data plane: backpressure', () => {
     let accepted = 0;
     let maxDepth = 0;
     let base = { rss: 0, heap: 0 };
-    const started = performance.now();
-    let round = 0;
+    // A fixed number of rounds, not a time budget: the outcome must not depend on how loaded the machine is.
+    const ROUNDS = 80;
+    const WARM_UP_ROUNDS = 30;
     const samples: number[] = [];
-    for (; performance.now() - started < 3000; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       // 4 x the queue per round: at least 12 288 refusals a round, since slots only free when the loop yields.
       for (let k = 0; k < 16384; k++) {
         const i = (pushed++) % w.count;
@@ -31,9 +32,9 @@ describe('data plane: backpressure', () => {
       maxDepth = Math.max(maxDepth, s.queueDepth);
       expect(s.queueDepth).toBeLessThanOrEqual(s.queueLimit);
       await tick();
-      if (round % 40 === 0) samples.push(Math.round(process.memoryUsage().rss / 2 ** 20));
-      if (base.rss === 0 && performance.now() - started > 1200) {
-        // After warm-up: worker heaps, slot pages and JIT reach their steady size in the first second.
+      if (round % 10 === 0) samples.push(Math.round(process.memoryUsage().rss / 2 ** 20));
+      if (round === WARM_UP_ROUNDS) {
+        // After warm-up: worker heaps, slot pages and JIT reach their steady size in the first rounds.
         global.gc?.();
         const m = process.memoryUsage();
         base = { rss: m.rss, heap: m.heapUsed };
@@ -43,7 +44,6 @@ describe('data plane: backpressure', () => {
     const m = process.memoryUsage();
     const s = plane.stats();
     await plane.close();
-    expect(round).toBeGreaterThan(40);
     expect(s.dropped.queueFull).toBeGreaterThan(0);
     expect(s.dropped.queueFull).toBe(pushed - accepted);
     expect(s.messagesIn).toBe(accepted);
