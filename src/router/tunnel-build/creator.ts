@@ -177,7 +177,7 @@ export function createShortTunnelBuild(opts: ShortBuildOptions): ShortBuildReque
       expirationSeconds: REQUEST_EXPIRATION_S, nextMsgId: last ? replyMsgId : u32From(random), options: new Map(),
     });
     const hop = opts.hops[i]!;
-    const { epk, sealed, ck, h } = noiseNSeal(hop.encryptionKey, clear, random);
+    const { epk, sealed, ck, h } = noiseNSeal(hop.encryptionKey, clear, opts.random);
     wipe(clear);
     const keys = deriveShortHopKeys(ck, role === 'obep');
     wipe(ck);

@@ -8,7 +8,6 @@ export const X25519_KEY_SIZE = 32;
 export const AEAD_TAG_SIZE = 16;
 
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
 
 /** A raw 32-byte X25519 private key as a KeyObject (the DER wrapper is wiped after import). */
 export function x25519PrivateKeyObject(priv: Uint8Array): KeyObject {
@@ -21,14 +20,15 @@ export function x25519PrivateKeyObject(priv: Uint8Array): KeyObject {
   }
 }
 
+/** A raw public key as a KeyObject. JWK, not DER: OpenSSL 3's DER decoder costs several X25519 operations. */
 export function x25519PublicKeyObject(pub: Uint8Array): KeyObject {
-  return createPublicKey({ key: Buffer.concat([SPKI_X25519, pub]), format: 'der', type: 'spki' });
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('base64url') }, format: 'jwk' });
 }
 
 /** The raw public key of an X25519 private KeyObject. */
 export function x25519RawPublic(priv: KeyObject): Uint8Array {
-  const der = createPublicKey(priv).export({ format: 'der', type: 'spki' });
-  return new Uint8Array(der.subarray(der.length - X25519_KEY_SIZE));
+  const jwk = createPublicKey(priv).export({ format: 'jwk' });
+  return new Uint8Array(Buffer.from(jwk.x!, 'base64url'));
 }
 
 /** A fresh ephemeral key pair; `random` (tests) supplies the 32 private bytes, else OpenSSL generates them. */
