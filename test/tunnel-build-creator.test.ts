@@ -66,6 +66,7 @@ describe('creator records read by the reference hop', () => {
         });
         expect(req.message.type).toBe(25);
         expect(req.message.body[0]).toBe(n <= 4 ? 4 : 8);
+        expect(req.message.body.length).toBe(n <= 4 ? 873 : 1 + 8 * 218);
         expect(hex(req.firstHop)).toBe(hex(hops[0]!.hash));
         let body = req.message.body;
         let prevNextTunnel = -1;
@@ -167,6 +168,37 @@ describe('round trips creator -> hops -> reply -> creator', () => {
     });
   }
 
+  it('the same router twice in one tunnel (X -> other -> X, as i2pd builds them, netdb-floodfill.md §6.6)', () => {
+    const rng = new Rng(seed ^ 0x44);
+    for (const direction of ['outbound', 'inbound'] as const) {
+      const x = router(rng);
+      const y = router(rng);
+      const me = router(rng);
+      const path = [x, y, x];
+      const req = createShortTunnelBuild({ direction, hops: path.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })), replyIdent: direction === 'inbound' ? me.hash : rng.bytes(32), now: NOW });
+      const hx = new TunnelBuildHop({ staticPrivateKey: x.priv, identHash: x.hash, now: () => NOW });
+      const hy = new TunnelBuildHop({ staticPrivateKey: y.priv, identHash: y.hash, now: () => NOW });
+      let body = req.message.body;
+      const roles: string[] = [];
+      let fw: HopForward | undefined;
+      for (const h of [hx, hy, hx]) {
+        const o = h.open(25, body);
+        if (!o.ok) throw new Error(o.error);
+        roles.push(o.value.request.role);
+        fw = h.answer(o.value, 0).forward;
+        if (fw.kind === 'build') body = fw.message.body;
+        else if (fw.kind === 'reply-gateway') {
+          const tg = decodeTunnelGateway(fw.message.body);
+          const g = tg.ok ? decodeI2np(tg.value.message) : undefined;
+          body = g && g.ok ? g.value.payload : new Uint8Array(0);
+        }
+      }
+      expect(roles).toEqual(direction === 'outbound' ? ['participant', 'participant', 'obep'] : ['ibgw', 'participant', 'participant']);
+      const res = finish(req.pending, direction, body, true);
+      expect(res.ok, res.ok ? '' : res.error).toBe(true);
+    }
+  });
+
   it('a refusing hop is reported by index, the others as accepted, and no keys are returned', () => {
     const rng = new Rng(seed ^ 0x77);
     for (let k = 0; k < 10; k++) {
@@ -180,6 +212,10 @@ describe('round trips creator -> hops -> reply -> creator', () => {
       expect(res.reason).toBe('rejected');
       expect(res.replies.map((x) => x.status)).toEqual(Array.from({ length: n }, (_, i) => (i === bad ? 'rejected' : 'accepted')));
       expect(res.replies[bad]!.code).toBe(30);
+      // every key of the failed build is gone
+      for (const h of (r.req.pending as unknown as { hops: { layerKey: Uint8Array; ivKey: Uint8Array; replyKey: Uint8Array }[] }).hops) {
+        expect([h.layerKey, h.ivKey, h.replyKey].every((b) => b.every((x) => x === 0))).toBe(true);
+      }
     }
   });
 

@@ -3,7 +3,8 @@
 // the other slots, and what is forwarded where (tunnel-build-ecies.md §5-§7.2, §10; netdb-floodfill.md §4.3, §7.4).
 import { describe, expect, it } from 'vitest';
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
-import { TunnelBuildHop, transitTunnelConfig, type HopAnswer } from '../src/router/tunnel-build/hop.js';
+import { TunnelBuildHop, transitTunnelConfig, wipeTransitTunnelKeys, type HopAnswer } from '../src/router/tunnel-build/hop.js';
+import type { LongBuildRequest } from '../src/router/tunnel-build/request-record.js';
 import { decodeI2np } from '../src/i2np/header.js';
 import { decodeTunnelGateway } from '../src/i2np/bodies.js';
 import { decodeBuildRecords } from '../src/i2np/tunnel-build.js';
@@ -167,6 +168,45 @@ function recordsOf(body: Uint8Array, size: number): Uint8Array[] {
   if (!d.ok) throw new Error(d.error);
   return d.value.records;
 }
+
+describe('key material is wiped', () => {
+  const rng = new Rng(seed ^ 0x11);
+  const zero = (b: Uint8Array | undefined) => b !== undefined && b.every((x) => x === 0);
+  it('short: reply-only keys after answering; layer keys too after a refusal; everything after discard()', () => {
+    for (const [code, flags] of [[0, 0x40], [30, 0x40], [0, 0x00]] as const) {
+      const me = router(rng);
+      const hop = makeHop(me, rng);
+      const ref = refShortRecord(me.hash, me.pub, refShortCleartext(fields(rng, flags)), rng.bytes(32));
+      const o = hop.open(25, assemble([ref.record]));
+      if (!o.ok) throw new Error(o.error);
+      const k = o.value.keys!;
+      const ans = hop.answer(o.value, code);
+      expect([zero(o.value.ck), zero(o.value.h), zero(k.replyKey)]).toEqual([true, true, true]);
+      if (flags === 0x40) expect([zero(k.garlicReplyKey), zero(k.garlicReplyTag)]).toEqual([true, true]);
+      expect([zero(k.layerKey), zero(k.ivKey)]).toEqual(code === 0 ? [false, false] : [true, true]);
+      if (ans.tunnel) {
+        wipeTransitTunnelKeys(ans.tunnel);
+        expect(zero(k.layerKey)).toBe(true);
+      }
+    }
+    const me = router(rng);
+    const hop = makeHop(me, rng);
+    const o = hop.open(25, assemble([refShortRecord(me.hash, me.pub, refShortCleartext(fields(rng, 0)), rng.bytes(32)).record]));
+    if (!o.ok) throw new Error(o.error);
+    o.value.discard();
+    expect([zero(o.value.ck), zero(o.value.keys!.layerKey), zero(o.value.keys!.ivKey), zero(o.value.keys!.replyKey)]).toEqual([true, true, true, true]);
+  });
+  it('long: the reply key and IV after answering, the layer keys after a refusal', () => {
+    const me = router(rng);
+    const hop = makeHop(me, rng);
+    const lf = { ...fields(rng, 0), layerKey: rng.bytes(32), ivKey: rng.bytes(32), replyKey: rng.bytes(32), replyIv: rng.bytes(16) };
+    const o = hop.open(23, assemble([refLongRecord(me.hash, me.pub, refLongCleartext(lf), rng.bytes(32)).record]));
+    if (!o.ok) throw new Error(o.error);
+    const r = o.value.request as LongBuildRequest;
+    hop.answer(o.value, 30);
+    expect([zero(r.replyKey), zero(r.replyIv), zero(r.layerKey), zero(r.ivKey), zero(o.value.ck)]).toEqual([true, true, true, true, true]);
+  });
+});
 
 describe('long records (VariableTunnelBuild, 23, §10)', () => {
   const rng = new Rng(seed ^ 0x55);
