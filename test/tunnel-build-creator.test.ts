@@ -199,6 +199,40 @@ describe('round trips creator -> hops -> reply -> creator', () => {
     }
   });
 
+  it('inbound with the creator record (§3): it arrives in clear with our prefix; changed on the way, the build is refused', () => {
+    const rng = new Rng(seed ^ 0x66);
+    for (let n = 1; n <= 7; n++) {
+      for (const tamper of [false, true]) {
+        const routers = Array.from({ length: n }, () => router(rng));
+        const me = router(rng);
+        const req = createShortTunnelBuild({ direction: 'inbound', hops: routers.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })), replyIdent: me.hash, now: NOW, creatorRecord: true });
+        expect(req.message.body[0]).toBe(n + 1 <= 4 ? 4 : 8);
+        let body = req.message.body;
+        for (let i = 0; i < n; i++) {
+          if (i % 2) body = refHop(routers[i]!, body, 0, rng).body;
+          else {
+            const hop = new TunnelBuildHop({ staticPrivateKey: routers[i]!.priv, identHash: routers[i]!.hash, now: () => NOW });
+            const o = hop.open(25, body);
+            if (!o.ok) throw new Error(o.error);
+            const fw = hop.answer(o.value, 0).forward;
+            if (fw.kind !== 'build') throw new Error(fw.kind);
+            body = fw.message.body;
+          }
+        }
+        const slots = decodeBuildRecords(body, 218);
+        if (!slots.ok) throw new Error(slots.error);
+        const mine = slots.value.records.filter((r) => hex(r.subarray(0, 16)) === hex(me.hash.subarray(0, 16)));
+        expect(mine.length).toBe(1);
+        if (tamper) mine[0]![16 + rng.int(202)]! ^= 1 << rng.int(8);
+        const res = processShortBuildReply(req.pending, body);
+        expect(res.ok ? 'ok' : res.reason).toBe(tamper ? 'creator-record-changed' : 'ok');
+      }
+    }
+    const one = { identHash: rng.bytes(32), encryptionKey: router(rng).pub };
+    expect(() => createShortTunnelBuild({ direction: 'outbound', hops: [one], replyIdent: rng.bytes(32), creatorRecord: true })).toThrow(RangeError);
+    expect(() => createShortTunnelBuild({ direction: 'inbound', hops: Array(8).fill(one), replyIdent: rng.bytes(32), creatorRecord: true })).toThrow(RangeError);
+  });
+
   it('a refusing hop is reported by index, the others as accepted, and no keys are returned', () => {
     const rng = new Rng(seed ^ 0x77);
     for (let k = 0; k < 10; k++) {

@@ -11,7 +11,7 @@ import { openTagReply } from '../garlic/tag-reply.js';
 import { deriveShortHopKeys } from './hop-keys.js';
 import type { OutgoingI2np } from './hop.js';
 import { noiseNSeal } from './noise-n.js';
-import { chacha20XorInPlace, wipe } from './primitives.js';
+import { chacha20XorInPlace, wipe, x25519Ephemeral } from './primitives.js';
 import { openShortReply, parseReplyCleartext, type Random } from './reply-record.js';
 import {
   encodeShortRequest, MAX_BUILD_RECORDS, RECORD_CIPHERTEXT_OFFSET, RECORD_EPK_OFFSET, REQUEST_EXPIRATION_S,
@@ -43,8 +43,14 @@ export interface ShortBuildOptions {
   replyTunnelId?: number;
   /** Message id the reply will carry; random when absent. */
   replyMsgId?: number;
-  /** Slots in the message, hops.length..8; default 4 for up to 4 hops, else 8. */
+  /** Slots in the message, hops.length..8 (+1 with a creator record); default 4 when they fit in 4, else 8. */
   recordCount?: number;
+  /**
+   * Inbound only: add the "fake" record for ourselves that §3 recommends (our hash prefix, a real X25519 ephemeral
+   * key, random ciphertext), layered so that it reaches us in clear like a record for a further hop: the last hop
+   * cannot tell its next hop is the creator. A reply in which it changed is refused. i2pd 2.45.1 does not send one.
+   */
+  creatorRecord?: boolean;
   /** Epoch ms (default Date.now()). */
   now?: number;
   /** Test hook: all randomness (ephemeral keys, ids, slot order, filler). */
@@ -77,6 +83,8 @@ export class PendingTunnelBuild {
     /** Inbound: the receive tunnel id of this router as IBEP (the last hop's next tunnel id). */
     readonly replyTunnelId: number,
     /** @internal */ readonly hops: HopState[],
+    /** @internal The creator record's slot and bytes as they must come back (inbound with creatorRecord). */
+    readonly creatorRecord?: { slot: number; bytes: Uint8Array },
   ) {}
 
   get hopCount(): number {
@@ -145,8 +153,12 @@ export function createShortTunnelBuild(opts: ShortBuildOptions): ShortBuildReque
   const random = opts.random ?? defaultRandom;
   const n = opts.hops.length;
   if (n < 1 || n > MAX_BUILD_RECORDS) throw new RangeError(`hop count must be 1..${MAX_BUILD_RECORDS}`);
-  const count = opts.recordCount ?? (n <= STANDARD_RECORD_COUNT ? STANDARD_RECORD_COUNT : MAX_BUILD_RECORDS);
-  if (!Number.isInteger(count) || count < n || count > MAX_BUILD_RECORDS) throw new RangeError(`recordCount must be ${n}..${MAX_BUILD_RECORDS}`);
+  const withCreator = opts.creatorRecord === true;
+  if (withCreator && opts.direction !== 'inbound') throw new RangeError('a creator record is for inbound builds');
+  const needed = n + (withCreator ? 1 : 0);
+  if (needed > MAX_BUILD_RECORDS) throw new RangeError(`${needed} records do not fit in ${MAX_BUILD_RECORDS}`);
+  const count = opts.recordCount ?? (needed <= STANDARD_RECORD_COUNT ? STANDARD_RECORD_COUNT : MAX_BUILD_RECORDS);
+  if (!Number.isInteger(count) || count < needed || count > MAX_BUILD_RECORDS) throw new RangeError(`recordCount must be ${needed}..${MAX_BUILD_RECORDS}`);
   checkHash(opts.replyIdent, 'replyIdent');
   opts.hops.forEach((h, i) => {
     checkHash(h.identHash, `hops[${i}].identHash`);
@@ -195,8 +207,18 @@ export function createShortTunnelBuild(opts: ShortBuildOptions): ShortBuildReque
   for (let x = n - 2; x >= 0; x--) {
     for (let y = x + 1; y < n; y++) chacha20XorInPlace(states[x]!.replyKey, states[y]!.slot, slots[states[y]!.slot]!);
   }
+  // §3: the creator record gets every hop's layer in advance, so it arrives in clear as a record for "hop n+1".
+  let creatorRecord: { slot: number; bytes: Uint8Array } | undefined;
+  if (withCreator) {
+    const slot = perm[n]!;
+    const rec = slots[slot]!;
+    rec.set(opts.replyIdent.subarray(0, 16), 0);
+    rec.set(x25519Ephemeral().publicKey, RECORD_EPK_OFFSET);
+    creatorRecord = { slot, bytes: rec.slice() };
+    for (let x = 0; x < n; x++) chacha20XorInPlace(states[x]!.replyKey, slot, rec);
+  }
   const body = encodeBuildRecords(slots);
-  const pending = new PendingTunnelBuild(opts.direction, replyMsgId, count, now, replyGarlic, replyTunnelId, states);
+  const pending = new PendingTunnelBuild(opts.direction, replyMsgId, count, now, replyGarlic, replyTunnelId, states, creatorRecord);
   return {
     firstHop: opts.hops[0]!.identHash,
     message: { type: I2NP_SHORT_TUNNEL_BUILD, msgId: u32From(random), expiration: now + I2NP_EXPIRATION_MS, body },
@@ -231,7 +253,7 @@ export interface BuiltTunnel {
 
 export type BuildReplyResult =
   | { ok: true; value: BuiltTunnel }
-  | { ok: false; error: string; replies: HopReplyStatus[]; reason: 'malformed' | 'rejected' | 'bad-reply' };
+  | { ok: false; error: string; replies: HopReplyStatus[]; reason: 'malformed' | 'rejected' | 'bad-reply' | 'creator-record-changed' };
 
 /**
  * Processes the build reply: the body of the OutboundTunnelBuildReply (26, outbound) or of the ShortTunnelBuild (25)
@@ -266,6 +288,16 @@ export function processShortBuildReply(pending: PendingTunnelBuild, body: Uint8A
     }
     // Strip this hop's ChaCha20 layer from the earlier hops' replies.
     for (let w = 0; w < x; w++) chacha20XorInPlace(s.replyKey, states[w]!.slot, slots[states[w]!.slot]!);
+  }
+  const cr = pending.creatorRecord;
+  if (cr) {
+    let d = 0;
+    const got = slots[cr.slot]!;
+    for (let i = 0; i < SHORT_RECORD_SIZE; i++) d |= got[i]! ^ cr.bytes[i]!;
+    if (d !== 0) {
+      done(false);
+      return { ok: false, error: 'the creator record came back changed', replies, reason: 'creator-record-changed' };
+    }
   }
   const bad = replies.find((r) => r.status === 'bad-reply');
   const rejected = replies.find((r) => r.status === 'rejected');
