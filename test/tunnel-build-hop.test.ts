@@ -6,7 +6,7 @@ import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { TunnelBuildHop, transitTunnelConfig, wipeTransitTunnelKeys, type HopAnswer } from '../src/router/tunnel-build/hop.js';
 import fc from 'fast-check';
 import { encodeShortRequest, parseShortRequest, type HopRole, type LongBuildRequest } from '../src/router/tunnel-build/request-record.js';
-import { mappingBytes } from '../src/i2cp/mapping.js';
+import { mappingBytes } from '../src/common/mapping.js';
 import { decodeI2np } from '../src/i2np/header.js';
 import { decodeTunnelGateway } from '../src/i2np/bodies.js';
 import { decodeBuildRecords } from '../src/i2np/tunnel-build.js';

@@ -3,8 +3,8 @@
 // ChaCha20(replyKey, n = their index, counter 1). Long: own slot = ChaCha20-Poly1305(ck, n = 0, ad = h) of 512 bytes,
 // other slots AES-256-CBC(replyKey, replyIv) each on its own, the IV restarting per slot.
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { Reader } from '../../i2cp/bytes.js';
-import { mappingBytes, readMapping } from '../../i2cp/mapping.js';
+import { Reader } from '../../common/bytes.js';
+import { mappingBytes, readMapping } from '../../common/mapping.js';
 import { aeadOpen, aeadSeal, chacha20XorInPlace } from './primitives.js';
 import { LONG_RECORD_SIZE, SHORT_RECORD_SIZE } from './request-record.js';
 

@@ -1,8 +1,8 @@
 // Build request records: the cleartext layouts of the short (154-byte, tunnel-build-ecies.md §4.1) and long (464-byte,
 // §10) ECIES records, the encrypted slot layout (§4.2), and the checks every hop makes on the cleartext.
 // Parsers never throw: hostile bytes give { ok: false, error }.
-import { Reader } from '../../i2cp/bytes.js';
-import { mappingBytes, readMapping } from '../../i2cp/mapping.js';
+import { Reader } from '../../common/bytes.js';
+import { mappingBytes, readMapping } from '../../common/mapping.js';
 
 // --- Slot layout (§4.2, §10): toPeer(16) | ephemeral key(32) | ciphertext | tag(16) ---
 export const SHORT_RECORD_SIZE = 218;
