@@ -70,7 +70,9 @@ const build = spawnSync(process.execPath, [join(root, 'scripts', 'build-native.m
 writeFileSync(LOG, `${build.stdout ?? ''}${build.stderr ?? ''}${build.error ? `\n${build.error.message}\n` : ''}`);
 state = probe();
 if (state.loaded) {
-  say(`native AES layer: compiled from source${before ? ` (prebuilt: ${before})` : ''}`);
+  const why = fromSource ? '--build-from-source' : before?.includes('did not load') ? 'the binary found did not load'
+    : `no prebuilt binary for ${process.platform}-${process.arch}`;
+  say(`native AES layer: compiled from source (${why})`);
   process.exit(0);
 }
 const why = build.status === 0 ? state.problem : `no prebuilt binary for ${process.platform}-${process.arch} and the ` +

@@ -63,8 +63,9 @@ function packageVersion(): string {
 }
 
 /** i2pd on PATH, or where Debian puts it (/usr/sbin is not on every user's PATH). */
-function findI2pd(): DoctorReport['i2pd'] {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
+export function findI2pd(
+  dirs: string[] = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin'],
+): DoctorReport['i2pd'] {
   for (const dir of dirs) {
     const path = join(dir, process.platform === 'win32' ? 'i2pd.exe' : 'i2pd');
     try {
@@ -80,7 +81,7 @@ function findI2pd(): DoctorReport['i2pd'] {
 }
 
 /** What this machine runs, from the same functions the code decides with. */
-export function diagnose(): DoctorReport {
+export function diagnose(i2pdDirs?: string[]): DoctorReport {
   const engine = new LayerEngine({});
   const primitives = {
     aes: createAes256().backend,
@@ -110,7 +111,7 @@ export function diagnose(): DoctorReport {
     chachaLayer: engine.chachaBackend,
     primitives,
     dataPlaneThreads: availableParallelism(),
-    i2pd: findI2pd(),
+    i2pd: findI2pd(i2pdDirs),
     env: Object.fromEntries(ENV_VARS.filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),
     hints: {},
   };
