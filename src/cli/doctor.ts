@@ -122,9 +122,12 @@ export function diagnose(i2pdDirs?: string[]): DoctorReport {
   }
   if (!report.wasmSimd) h.wasmSimd = 'this engine rejects WASM SIMD: the plain WASM build runs, several times slower';
   if (!native.loaded) {
+    // A development checkout (tsconfig.json is never packed) builds with its own script; an installed package rebuilds.
+    const build = existsSync(join(dirname(NATIVE_DIR), 'tsconfig.json')) ? '`npm run build:native`'
+      : '`npm rebuild tunnelplane --foreground-scripts`';
     h.native = native.problem?.includes('TUNNELPLANE_NO_NATIVE') ? 'unset TUNNELPLANE_NO_NATIVE to load it'
       : 'with a C compiler and make (Debian: apt-get install build-essential; macOS: xcode-select --install), ' +
-        '`npm rebuild tunnelplane --foreground-scripts` compiles it' + (native.installLog ? `; last attempt: ${native.installLog}` : '');
+        `${build} compiles it` + (native.installLog ? `; last attempt: ${native.installLog}` : '');
   }
   if (report.dataPlaneThreads < 2) h.dataPlaneThreads = 'one core: the data plane has no second worker to spread tunnels over';
   if (!report.i2pd.installed) {
