@@ -1,12 +1,10 @@
 // The native AES layer (native/aes_layer.c): P and P^-1 in place over OpenSSL EVP, through Node-API. Optional: it
-// is built at install time when a C compiler is present (scripts/build-native.mjs); `nativeAes` is null otherwise
+// is prebuilt or built at install time (scripts/install-native.mjs, native-addon.ts); `nativeAes` is null otherwise
 // and `nativeAesProblem` says why. The 'native' engine backend needs it; 'auto' uses it when it loaded and the CPU
 // has AES instructions (OpenSSL's AES is constant time there; see cpuHasAes in src/crypto/aes.ts).
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AES256_KEY_SIZE } from '../constants.js';
+import { locateNativeAddon } from './native-addon.js';
 
 /** Opaque handle of one hop's OpenSSL contexts (a Node-API external). */
 export type NativeHopHandle = { readonly __nativeHop: unique symbol };
@@ -47,16 +45,14 @@ export interface NativeAesFailure extends Error {
 /** The addon's default for setSidewaysMin. */
 export const NATIVE_SIDEWAYS_MIN = 2;
 
-const ADDON = join('native', 'build', 'Release', 'tunnelplane_aes.node');
-
-function load(): { binding: NativeAesBinding | null; problem: string | undefined } {
+function load(): { binding: NativeAesBinding | null; problem: string | undefined; path?: string } {
   if (process.env.TUNNELPLANE_NO_NATIVE === '1') return { binding: null, problem: 'disabled by TUNNELPLANE_NO_NATIVE=1' };
-  // The package root is two levels up from src/tunnel (tests) and three from dist/src/tunnel (the build).
-  const here = dirname(fileURLToPath(import.meta.url));
-  const path = [join(here, '..', '..', ADDON), join(here, '..', '..', '..', ADDON)].find((p) => existsSync(p));
-  if (!path) return { binding: null, problem: `${ADDON} was not built (npm run build:native says why)` };
+  // Compiled here or prebuilt for this platform (native-addon.ts).
+  const found = locateNativeAddon();
+  if (!found.ok) return { binding: null, problem: found.error };
+  const path = found.path;
   try {
-    return { binding: createRequire(import.meta.url)(path) as NativeAesBinding, problem: undefined };
+    return { binding: createRequire(import.meta.url)(path) as NativeAesBinding, problem: undefined, path };
   } catch (e) {
     return { binding: null, problem: `${path} did not load: ${e instanceof Error ? e.message : String(e)}` };
   }
@@ -67,6 +63,8 @@ const loaded = load();
 export const nativeAes: NativeAesBinding | null = loaded.binding;
 /** Why `nativeAes` is null (undefined when it loaded). */
 export const nativeAesProblem: string | undefined = loaded.problem;
+/** The file the addon was loaded from (undefined when it did not load). */
+export const nativeAesPath: string | undefined = loaded.path;
 
 /** One hop's keys in OpenSSL contexts. `wipe()` frees and cleanses them; the object is unusable afterwards. */
 export class NativeAesHop {
