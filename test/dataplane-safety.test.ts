@@ -13,7 +13,7 @@ import * as pkg from '../src/index.js';
 import {
   crashNextBatch, engineKeyMaterial, engineWasmMemory, findBytes, hangNextBatch, withEngineModule,
 } from '../src/testing/index.js';
-import { createRng } from '../bench/random.js';
+import { createRng } from '../src/bench/random.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
