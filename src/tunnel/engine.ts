@@ -9,7 +9,9 @@
 //
 // Per message, in order (processReceived): tunnel lookup by body[0..3] -> expiry -> previous hop -> replay filter
 // (participant, OBEP, IBEP; never IBGW; ChaCha: right after the AEAD tag verified) -> transform -> tunnel id
-// rewrite. Messages of one tunnel hop in a batch are transformed together (the fast paths of the backend).
+// rewrite. Messages of one tunnel hop in a batch are transformed together (the fast paths of the backend). A tunnel
+// with no previous hop yet pins the sender of its first message that passes every check (replay; ChaCha: tag).
+// A batch that throws (a backend failure) leaves no per-batch state behind: the next batch starts clean.
 // Backends (LayerEngineOptions.backend): 'node' (aes-node.ts), 'wasm' (assembly/layer.ts via wasm-backend.ts),
 // 'hybrid' (AES: WASM ECB for the IV steps of the batch, node:crypto CBC), 'native' (AES: the OpenSSL addon,
 // aes-native.ts), 'auto' = native for AES when the addon is built (else hybrid), wasm for ChaCha.
@@ -350,6 +352,24 @@ export class LayerEngine {
     const now = this.now();
     this.batchNow = now;
     if (now - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweep(now);
+    // Whatever throws below (a backend bug, a failed native call), the next batch must start clean: per-tunnel pending
+    // lists and the staging state are reset in `finally`, never left for another batch's messages to inherit.
+    try {
+      return this.run(batch, gateway, now);
+    } finally {
+      this.settle();
+    }
+  }
+
+  /** Clears the per-batch state: the tunnels touched by the batch and their pending lists, hybrid staging. */
+  private settle(): void {
+    for (const st of this.touched) st.pending.length = 0;
+    this.touched.length = 0;
+    this.chunkSt.fill(null);
+  }
+
+  private run(batch: LayerBatch, gateway: boolean, now: number): number {
+    const { count, bodies, prevHops, status, nextHops, nextTunnelIds, roles } = batch;
     const table = gateway ? this.gateways : this.received;
     const touched = this.touched;
     // Word view of the batch for the replay entries (bodies are 1028 = 4 x 257 bytes: every IV is 4-byte aligned).
@@ -372,14 +392,22 @@ export class LayerEngine {
       }
       if (!gateway) {
         const prev = prevHops![i]!;
-        if (st.prevHop === NO_PREV) st.prevHop = prev;
-        else if (st.prevHop !== prev) { status[i] = STATUS_WRONG_PREV_HOP; c.wrongPrevHop++; continue; }
+        // The first sender is pinned only by a message that passes every check (tunnel-crypto-aes.md §4 step 2):
+        // a replayed or forged first message must not lock the real previous hop out.
+        const unpinned = st.prevHop === NO_PREV;
+        if (!unpinned && st.prevHop !== prev) { status[i] = STATUS_WRONG_PREV_HOP; c.wrongPrevHop++; continue; }
         // tunnel-crypto-aes.md §5: IV ^ first data block as received (ChaCha: both nonces, docs/chacha-layer.md).
         if (st.layer === 'chacha') {
           // ChaCha: the entry is both received nonces, recorded only once the AEAD tag has verified (they are its
           // associated data), so a forged copy cannot get the genuine message dropped as a replay.
           const e = this.chachaEntries;
           for (let j = 0; j < 16; j++) e[i * 16 + j] = bodies[o + CHACHA_TUNNEL_NONCE_OFFSET + j]!;
+          if (unpinned) {
+            // Not pinned yet: this message alone goes through tag check, replay filter and transform now, and pins
+            // its sender only if it comes out OK (the tunnel's later messages of this batch then see the pin).
+            this.first(st, i, bodies, status, nextHops, nextTunnelIds, prev);
+            continue;
+          }
         } else {
           let dup: boolean;
           if (words !== null) {
@@ -389,6 +417,7 @@ export class LayerEngine {
             dup = replay.seen(bodies, o + IV_OFFSET, bodies, o + DATA_OFFSET, now);
           }
           if (dup) { status[i] = STATUS_REPLAY; c.replayed++; continue; }
+          if (unpinned) st.prevHop = prev;
         }
       }
       status[i] = STATUS_OK;
@@ -411,11 +440,29 @@ export class LayerEngine {
       }
       st.pending.length = 0;
     }
-    touched.length = 0;
     let ok = 0;
     for (let i = 0; i < count; i++) if (status[i] === STATUS_OK) ok++;
     c.ok += ok;
     return ok;
+  }
+
+  /**
+   * The message of a ChaCha tunnel with no previous hop yet: tag, replay filter and transform for it alone, then the
+   * pin when it came out OK. Only the first messages of a tunnel take this path (one kernel call each).
+   */
+  private first(st: TunnelState, i: number, bodies: Uint8Array, status: Uint8Array, nextHops: Uint32Array,
+    nextTunnelIds: Uint32Array, prev: number): void {
+    status[i] = STATUS_OK;
+    nextHops[i] = st.nextHop;
+    nextTunnelIds[i] = st.nextTunnelId;
+    st.pending.push(i);
+    try {
+      if (this.chachaBackend === 'wasm') this.chachaWasm(st, bodies, status);
+      else this.transform(st, bodies, status);
+    } finally {
+      st.pending.length = 0;
+    }
+    if (status[i] === STATUS_OK) st.prevHop = prev;
   }
 
   /** An Int32 view of bodies[0, count x 1028), or null when bodies is not 4-byte aligned. */

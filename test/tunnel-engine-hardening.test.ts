@@ -1,0 +1,188 @@
+// The engine under attack and under failure: a first sender is pinned as previous hop only by a message that
+// passed every check (tunnel-crypto-aes.md §4 step 2, §5; docs/chacha-layer.md), and a batch that throws part way
+// (a failing backend) leaves the engine exact for the next batch, checked against the readable reference.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  STATUS_BAD_MAC, STATUS_OK, STATUS_REPLAY, STATUS_WRONG_PREV_HOP,
+} from '../src/constants.js';
+import { LayerEngine } from '../src/tunnel/engine.js';
+import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
+import { NativeAesHop, nativeAes } from '../src/tunnel/aes-native.js';
+import { NodeAesHop } from '../src/tunnel/aes-node.js';
+import { WasmLayer } from '../src/tunnel/wasm-backend.js';
+import {
+  randomHop, refChachaHop, refChachaStrip, refParticipant, seededRandom, testSeed,
+} from './helpers/layer-reference.js';
+import { bodyOf, hex, makeBatch, withId } from './helpers/batch.js';
+
+const BACKENDS = ['node', 'wasm', 'hybrid', ...(nativeAes ? ['native'] as const : []), 'auto'] as const;
+
+/** A ChaCha body for a tunnel whose inAeadKey is `k`: random frame, sealed as its previous hop would. */
+function sealedFor(rnd: (n: number) => Uint8Array, id: number, k: Uint8Array): Uint8Array {
+  return refChachaStrip(withId(rnd(1028), id), [], { outAeadKey: k })!;
+}
+
+for (const backend of BACKENDS) {
+  describe(`previous-hop pinning (${backend})`, () => {
+    it('AES: a replayed first message does not pin its sender; the real previous hop is then accepted', () => {
+      const rnd = seededRandom(testSeed(`${backend} pin replay`));
+      const engine = new LayerEngine({ backend });
+      const a = randomHop(rnd), b = randomHop(rnd);
+      engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 11, nextHop: 50, ...a });
+      engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 2, nextTunnelId: 12, nextHop: 50, ...b });
+      // Tunnel A accepts M from router 7.
+      const m = withId(rnd(1028), 1);
+      const first = makeBatch([m], 7);
+      expect(engine.processReceived(first)).toBe(1);
+      // Router 99 sends the same bytes as the first message of tunnel B: a replay (router-wide filter), dropped.
+      const replayed = makeBatch([withId(m, 2)], 99);
+      expect(engine.processReceived(replayed)).toBe(0);
+      expect(replayed.status[0]).toBe(STATUS_REPLAY);
+      // B's real previous hop, 7, is accepted and pinned; 99 is the stranger now.
+      const n1 = withId(rnd(1028), 2), n2 = withId(rnd(1028), 2);
+      const later = makeBatch([n1, n2], [7, 99]);
+      engine.processReceived(later);
+      expect([...later.status]).toEqual([STATUS_OK, STATUS_WRONG_PREV_HOP]);
+      expect(hex(bodyOf(later, 0))).toBe(hex(refParticipant(n1, b, 12)));
+      expect(hex(bodyOf(later, 1))).toBe(hex(n2)); // dropped: untouched
+      expect(engine.stats().wrongPrevHop).toBe(1);
+    });
+
+    it('AES: inside one batch, a replay first then the real sender, then the replayer again', () => {
+      const rnd = seededRandom(testSeed(`${backend} pin replay in batch`));
+      const engine = new LayerEngine({ backend });
+      const a = randomHop(rnd), b = randomHop(rnd);
+      engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 11, nextHop: 50, ...a, previousHop: 7 });
+      engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 2, nextTunnelId: 12, nextHop: 50, ...b });
+      const m = withId(rnd(1028), 1);
+      const n = withId(rnd(1028), 2), p = withId(rnd(1028), 2);
+      const batch = makeBatch([m, withId(m, 2), n, p], [7, 99, 7, 99]);
+      engine.processReceived(batch);
+      expect([...batch.status]).toEqual([STATUS_OK, STATUS_REPLAY, STATUS_OK, STATUS_WRONG_PREV_HOP]);
+      expect(hex(bodyOf(batch, 2))).toBe(hex(refParticipant(n, b, 12)));
+    });
+
+    it('ChaCha: a first message with a bad MAC does not pin its sender', () => {
+      const rnd = seededRandom(testSeed(`${backend} pin bad mac`));
+      const engine = new LayerEngine({ backend });
+      const hop = { ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) };
+      engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: 5, nextTunnelId: 6, nextHop: 50, ...hop });
+      const forged = sealedFor(rnd, 5, hop.inAeadKey);
+      forged[600]! ^= 1;
+      const good = [sealedFor(rnd, 5, hop.inAeadKey), sealedFor(rnd, 5, hop.inAeadKey), sealedFor(rnd, 5, hop.inAeadKey)];
+      // Forged from 99, then the real previous hop 7, then 99 again with a valid-looking body, then 7 again.
+      const batch = makeBatch([forged, good[0]!, good[1]!, good[2]!], [99, 7, 99, 7]);
+      expect(engine.processReceived(batch)).toBe(2);
+      expect([...batch.status]).toEqual([STATUS_BAD_MAC, STATUS_OK, STATUS_WRONG_PREV_HOP, STATUS_OK]);
+      expect(hex(bodyOf(batch, 0))).toBe(hex(forged));
+      expect(hex(bodyOf(batch, 1))).toBe(hex(refChachaHop(good[0]!, hop, 6)!));
+      expect(hex(bodyOf(batch, 2))).toBe(hex(good[1]!));
+      expect(hex(bodyOf(batch, 3))).toBe(hex(refChachaHop(good[2]!, hop, 6)!));
+      // The pin holds in later batches.
+      const next = makeBatch([sealedFor(rnd, 5, hop.inAeadKey)], 99);
+      engine.processReceived(next);
+      expect(next.status[0]).toBe(STATUS_WRONG_PREV_HOP);
+    });
+
+    it('ChaCha: a replayed first message (an engine restarted over the same filter) does not pin its sender', () => {
+      const rnd = seededRandom(testSeed(`${backend} pin chacha replay`));
+      const sab = createReplayFilterBuffer({ messagesPerSecond: 100 });
+      const hop = { ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) };
+      const config = { role: 'participant' as const, layer: 'chacha' as const, receiveTunnelId: 5, nextTunnelId: 6, nextHop: 50, ...hop };
+      const before = new LayerEngine({ backend, replayFilter: sab });
+      before.join(structuredClone(config));
+      const m = sealedFor(rnd, 5, hop.inAeadKey);
+      expect(before.processReceived(makeBatch([m], 7))).toBe(1);
+      // A replacement engine (a restarted worker) knows the tunnel but not its pin; the filter remembers m.
+      const after = new LayerEngine({ backend, replayFilter: sab });
+      after.join(structuredClone(config));
+      const n = sealedFor(rnd, 5, hop.inAeadKey);
+      const batch = makeBatch([m, n], [99, 7]);
+      after.processReceived(batch);
+      expect([...batch.status]).toEqual([STATUS_REPLAY, STATUS_OK]);
+      expect(hex(bodyOf(batch, 0))).toBe(hex(m));
+      expect(hex(bodyOf(batch, 1))).toBe(hex(refChachaHop(n, hop, 6)!));
+      const again = makeBatch([sealedFor(rnd, 5, hop.inAeadKey)], 99);
+      after.processReceived(again);
+      expect(again.status[0]).toBe(STATUS_WRONG_PREV_HOP);
+    });
+  });
+}
+
+/**
+ * Makes `method` of `proto` throw on its `nth` call (counting from 1) from now on, once; restored after each test.
+ * The backends are reached through their classes' prototypes, so the production API needs no hook.
+ */
+function failOnCall(proto: object, method: string, nth: number): { calls: () => number } {
+  const target = proto as Record<string, (...a: unknown[]) => unknown>;
+  const orig = target[method]!;
+  let calls = 0;
+  vi.spyOn(target, method).mockImplementation(function (this: unknown, ...args: unknown[]) {
+    if (++calls === nth) throw new Error(`injected failure in ${method}`);
+    return orig.apply(this, args);
+  });
+  return { calls: () => calls };
+}
+
+describe('a batch that throws part way leaves the engine exact', () => {
+  afterEach(() => { vi.restoreAllMocks(); });
+
+  // Where each backend's AES participant work goes: per tunnel (node, native), per batch (wasm), per tunnel with
+  // many messages (hybrid's sideways CBC). The n-th call throws, after some tunnels of the batch were done.
+  const where: Record<string, [object, string, number]> = {
+    node: [NodeAesHop.prototype, 'encrypt', 2],
+    wasm: [WasmLayer.prototype, 'aesBatch', 1],
+    hybrid: [NodeAesHop.prototype, 'encryptSideways', 1],
+    ...(nativeAes ? { native: [NativeAesHop.prototype, 'encrypt', 2] } : {}),
+  };
+  for (const [backend, [proto, method, nth]] of Object.entries(where)) {
+    it(`AES, ${backend} backend: ${method} throws in one batch; the next batch matches the reference byte for byte`, () => {
+      const rnd = seededRandom(testSeed(`${backend} throw mid-batch`));
+      const engine = new LayerEngine({ backend: backend as 'node' });
+      const tunnels = Array.from({ length: 5 }, (_, t) => ({ hop: randomHop(rnd), rx: 100 + t, next: 200 + t }));
+      for (const t of tunnels) engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: t.rx, nextTunnelId: t.next, nextHop: 9, ...t.hop });
+      // Tunnel after tunnel: three messages each, fifty for the second (a backend's many-messages path).
+      const per = [3, 50, 3, 3, 3];
+      const bad = per.flatMap((n, t) => Array.from({ length: n }, () => withId(rnd(1028), tunnels[t]!.rx)));
+      const spy = failOnCall(proto, method, nth);
+      expect(() => engine.processReceived(makeBatch(bad, 4))).toThrow(/injected failure/);
+      expect(spy.calls()).toBe(nth);
+      vi.restoreAllMocks();
+      // The next batch: other tunnels at other positions, and more messages than before (stale indices from the
+      // failed batch would land on other tunnels' messages here).
+      for (let round = 0; round < 2; round++) {
+        const which = Array.from({ length: 23 }, (_, i) => (i * 3 + round) % tunnels.length);
+        const inputs = which.map((w) => withId(rnd(1028), tunnels[w]!.rx));
+        const batch = makeBatch(inputs, 4);
+        expect(engine.processReceived(batch)).toBe(inputs.length);
+        for (let i = 0; i < inputs.length; i++) {
+          const t = tunnels[which[i]!]!;
+          expect(batch.status[i]).toBe(STATUS_OK);
+          expect(batch.nextTunnelIds[i]).toBe(t.next);
+          expect(hex(bodyOf(batch, i)), `round ${round} message ${i}`).toBe(hex(refParticipant(inputs[i]!, t.hop, t.next)));
+        }
+      }
+    });
+  }
+
+  it('ChaCha, wasm backend: the kernel throws for the second tunnel; the next batch matches the reference', () => {
+    const rnd = seededRandom(testSeed('chacha throw mid-batch'));
+    const engine = new LayerEngine({ backend: 'wasm' });
+    const tunnels = Array.from({ length: 4 }, (_, t) => ({
+      hop: { ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) }, rx: 300 + t, next: 400 + t,
+    }));
+    for (const t of tunnels) engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: t.rx, nextTunnelId: t.next, nextHop: 9, previousHop: 4, ...t.hop });
+    const bad = Array.from({ length: 12 }, (_, i) => sealedFor(rnd, tunnels[i % 4]!.rx, tunnels[i % 4]!.hop.inAeadKey));
+    failOnCall(WasmLayer.prototype, 'chachaBatch', 2);
+    expect(() => engine.processReceived(makeBatch(bad, 4))).toThrow(/injected failure/);
+    vi.restoreAllMocks();
+    const which = Array.from({ length: 17 }, (_, i) => (i * 5 + 1) % 4);
+    const inputs = which.map((w) => sealedFor(rnd, tunnels[w]!.rx, tunnels[w]!.hop.inAeadKey));
+    const batch = makeBatch(inputs, 4);
+    expect(engine.processReceived(batch)).toBe(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const t = tunnels[which[i]!]!;
+      expect(hex(bodyOf(batch, i)), `message ${i}`).toBe(hex(refChachaHop(inputs[i]!, t.hop, t.next)!));
+    }
+  });
+});
