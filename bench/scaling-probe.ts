@@ -42,7 +42,7 @@ function makeLoop(job: Job): Loop {
   if (job.kind.startsWith('engine-')) {
     const chacha = job.kind === 'engine-chacha';
     const backend = chacha ? 'auto' : (job.kind.slice(7) as 'wasm' | 'node' | 'hybrid');
-    const engine = new LayerEngine({ backend, replayFilter: createReplayFilterBuffer({ messagesPerSecond: 20_000, halfLifeMs: 60_000 }) });
+    const engine = new LayerEngine({ backend, replayFilter: createReplayFilterBuffer({ messagesPerSecond: 5000 }) });
     const aead: Uint8Array[] = [];
     for (let t = 0; t < job.tunnels; t++) {
       const k = rng.bytes(32);

@@ -17,14 +17,14 @@
 // aes-native.ts), 'auto' = native for AES when the addon is built (else hybrid), wasm for ChaCha.
 import {
   AES256_KEY_SIZE, DATA_OFFSET, IV_OFFSET, MAX_BATCH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
-  STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE,
+  STATUS_REPLAY, STATUS_REPLAY_FULL, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { NodeAesHop } from './aes-node.js';
 import { NativeAesHop, nativeAes, nativeAesProblem } from './aes-native.js';
 import {
   chachaAeadOpen, chachaAeadSeal, chachaLayerForward, chachaLayerInverse, CHACHA_TUNNEL_NONCE_OFFSET,
 } from './chacha-layer.js';
-import { createReplayFilterBuffer, ReplayFilter } from './replay-filter.js';
+import { createReplayFilterBuffer, REPLAY_FRESH, REPLAY_SEEN, ReplayFilter } from './replay-filter.js';
 import {
   MODE_FORWARD, MODE_INVERSE, MODE_OPEN, MODE_SEAL, MODE_SET_ID, WasmLayer,
 } from './wasm-backend.js';
@@ -148,6 +148,7 @@ export class LayerEngine {
   private lastSweep = 0;
   private readonly counters: LayerEngineStats = {
     processed: 0, ok: 0, unknownTunnel: 0, expiredTunnel: 0, replayed: 0, wrongPrevHop: 0, badMac: 0, wrongRole: 0,
+    replayFull: 0,
   };
 
   constructor(options: LayerEngineOptions = {}, hooks: LayerEngineHooks = {}) {
@@ -160,9 +161,14 @@ export class LayerEngine {
     this.aesBackend = b === 'auto' ? (nativeAes ? 'native' : 'hybrid') : b;
     this.chachaBackend = b === 'auto' || b === 'hybrid' || b === 'native' ? 'wasm' : b;
     this.flavor = options.flavor;
-    this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({ messagesPerSecond: 100 }));
     this.now = hooks.now ?? Date.now;
     this.graceMs = options.graceMs ?? TUNNEL_GRACE_MS;
+    if (!Number.isInteger(this.graceMs) || this.graceMs < 0) throw new RangeError('graceMs must be an integer >= 0');
+    // A private filter (single thread) is sized from these options: entries kept as long as a default tunnel accepts
+    // traffic, at the given rate (tunnel-crypto-aes.md §5).
+    this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({
+      messagesPerSecond: options.messagesPerSecond ?? 1000, windowMs: TUNNEL_LIFETIME_MS + this.graceMs,
+    }));
   }
 
   /**
@@ -174,8 +180,13 @@ export class LayerEngine {
     if (!(role in ROLE_CODES)) throw new TypeError(`unknown tunnel role '${String(role)}'`);
     const layer = config.layer;
     if (layer !== 'aes' && layer !== 'chacha') throw new TypeError(`unknown layer '${String(layer)}'`);
-    const expiresAt = config.expiresAt ?? this.now() + TUNNEL_LIFETIME_MS;
+    const joinedAt = this.now();
+    const expiresAt = config.expiresAt ?? joinedAt + TUNNEL_LIFETIME_MS;
     if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) throw new TypeError('expiresAt must be a number (epoch ms)');
+    // A receiving tunnel's replay entries are kept until it stops accepting traffic: the filter must reach that far.
+    if (role !== 'obgw' && role !== 'ibgw' && expiresAt + this.graceMs - joinedAt > this.replay.windowMs) {
+      throw new RangeError(`expiresAt + grace is more than the replay filter's window (${this.replay.windowMs} ms) away`);
+    }
     const wasm = (layer === 'aes' ? this.aesBackend : this.chachaBackend) === 'wasm';
     const hybrid = layer === 'aes' && this.aesBackend === 'hybrid';
     // Validate everything before taking any key slot.
@@ -409,14 +420,19 @@ export class LayerEngine {
             continue;
           }
         } else {
-          let dup: boolean;
+          // Kept while the tunnel accepts traffic; not recorded (full bucket) means dropped, never passed.
+          const until = st.expiresAt + this.graceMs;
+          let v: number;
           if (words !== null) {
             const w = o >> 2; // IV at word w+1, first data block at w+5
-            dup = replay.seenWords(words[w + 1]! ^ words[w + 5]!, words[w + 2]! ^ words[w + 6]!, words[w + 3]! ^ words[w + 7]!, words[w + 4]! ^ words[w + 8]!, now);
+            v = replay.seenWords(words[w + 1]! ^ words[w + 5]!, words[w + 2]! ^ words[w + 6]!, words[w + 3]! ^ words[w + 7]!, words[w + 4]! ^ words[w + 8]!, now, until);
           } else {
-            dup = replay.seen(bodies, o + IV_OFFSET, bodies, o + DATA_OFFSET, now);
+            v = replay.seen(bodies, o + IV_OFFSET, bodies, o + DATA_OFFSET, now, until);
           }
-          if (dup) { status[i] = STATUS_REPLAY; c.replayed++; continue; }
+          if (v !== REPLAY_FRESH) {
+            if (v === REPLAY_SEEN) { status[i] = STATUS_REPLAY; c.replayed++; } else { status[i] = STATUS_REPLAY_FULL; c.replayFull++; }
+            continue;
+          }
           if (unpinned) st.prevHop = prev;
         }
       }
@@ -505,7 +521,7 @@ export class LayerEngine {
           if (st.inAeadKey) {
             this.saved.set(body);
             if (!chachaAeadOpen(body, st.inAeadKey)) { this.badMac(status, i); break; }
-            if (this.chachaReplayed(i, status)) { body.set(this.saved); break; }
+            if (this.chachaReplayed(st, i, status)) { body.set(this.saved); break; }
           }
           chachaLayerForward(body, st.hops[0]!);
           if (st.code !== ROLE_OBEP) writeId(body, 0, st.nextTunnelId);
@@ -515,7 +531,7 @@ export class LayerEngine {
         case ROLE_IBEP: {
           this.saved.set(body);
           if (!chachaAeadOpen(body, st.inAeadKey!)) { this.badMac(status, i); break; }
-          if (this.chachaReplayed(i, status)) { body.set(this.saved); break; }
+          if (this.chachaReplayed(st, i, status)) { body.set(this.saved); break; }
           for (let h = st.hops.length - 1; h >= 0; h--) chachaLayerInverse(body, st.hops[h]!);
           break;
         }
@@ -716,7 +732,7 @@ export class LayerEngine {
     for (let k = 0; k < n; k++) {
       const i = idx[k]!;
       if (w.statusOf(k) !== STATUS_OK) { this.badMac(status, i); allOk = false; }
-      else if (open === 0 || !this.chachaReplayed(i, status)) { if (!adjacent) w.get(k, bodies, i); }
+      else if (open === 0 || !this.chachaReplayed(st, i, status)) { if (!adjacent) w.get(k, bodies, i); }
       else allOk = false;
     }
     if (allOk) {
@@ -727,11 +743,15 @@ export class LayerEngine {
     }
   }
 
-  /** Records message i's ChaCha replay entry (its tag has verified); true (status set) when already seen. */
-  private chachaReplayed(i: number, status: Uint8Array): boolean {
-    if (!this.replay.seen(this.chachaEntries, i * 16, null, 0, this.batchNow)) return false;
-    status[i] = STATUS_REPLAY;
-    this.counters.replayed++;
+  /**
+   * Records message i's ChaCha replay entry (its tag has verified) until the tunnel stops accepting traffic; true
+   * (status set) when it was already seen or cannot be recorded.
+   */
+  private chachaReplayed(st: TunnelState, i: number, status: Uint8Array): boolean {
+    const v = this.replay.seen(this.chachaEntries, i * 16, null, 0, this.batchNow, st.expiresAt + this.graceMs);
+    if (v === REPLAY_FRESH) return false;
+    if (v === REPLAY_SEEN) { status[i] = STATUS_REPLAY; this.counters.replayed++; }
+    else { status[i] = STATUS_REPLAY_FULL; this.counters.replayFull++; }
     return true;
   }
 
