@@ -1,12 +1,13 @@
 // The engine under attack and under failure: a first sender is pinned as previous hop only by a message that
-// passed every check (tunnel-crypto-aes.md §4 step 2, §5; docs/chacha-layer.md), and a batch that throws part way
-// (a failing backend) leaves the engine exact for the next batch, checked against the readable reference.
+// passed every check (tunnel-crypto-aes.md §4 step 2, §5; docs/chacha-layer.md); a batch that throws part way
+// (a failing backend) leaves the engine exact for the next batch, checked against the readable reference; the replay
+// filter fails closed and remembers for as long as a tunnel accepts traffic (docs/replay-filter.md).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  STATUS_BAD_MAC, STATUS_OK, STATUS_REPLAY, STATUS_WRONG_PREV_HOP,
+  STATUS_BAD_MAC, STATUS_OK, STATUS_REPLAY, STATUS_REPLAY_FULL, STATUS_WRONG_PREV_HOP,
 } from '../src/constants.js';
-import { LayerEngine } from '../src/tunnel/engine.js';
-import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
+import { LayerEngine, TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS } from '../src/tunnel/engine.js';
+import { createReplayFilterBuffer, REPLAY_FULL } from '../src/tunnel/replay-filter.js';
 import { NativeAesHop, nativeAes } from '../src/tunnel/aes-native.js';
 import { NodeAesHop } from '../src/tunnel/aes-node.js';
 import { WasmLayer } from '../src/tunnel/wasm-backend.js';
@@ -184,5 +185,88 @@ describe('a batch that throws part way leaves the engine exact', () => {
       const t = tunnels[which[i]!]!;
       expect(hex(bodyOf(batch, i)), `message ${i}`).toBe(hex(refChachaHop(inputs[i]!, t.hop, t.next)!));
     }
+  });
+});
+
+describe('the replay filter in the engine fails closed and covers a tunnel\'s whole life', () => {
+  it('a replay during the grace period after 10 minutes is still dropped (entries live until expiresAt + grace)', () => {
+    const rnd = seededRandom(testSeed('replay in grace'));
+    // Joined just before the turn of a 10-minute period: a filter that forgets after ten minutes forgets here.
+    let t = 1_700_000_400_000 - 1;
+    const engine = new LayerEngine({ backend: 'node' }, { now: () => t });
+    const hop = randomHop(rnd);
+    engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, previousHop: 7, ...hop });
+    const m = withId(rnd(1028), 1);
+    expect(engine.processReceived(makeBatch([m], 7))).toBe(1);
+    t += 10 * 60_000 + 30_000; // past expiresAt, inside the 1-minute grace: the tunnel still accepts traffic
+    const fresh = withId(rnd(1028), 1);
+    const b = makeBatch([m, fresh], 7);
+    engine.processReceived(b);
+    expect([...b.status]).toEqual([STATUS_REPLAY, STATUS_OK]);
+  });
+
+  for (const backend of ['node', 'wasm', ...(nativeAes ? ['native'] as const : [])] as const) {
+    it(`a message whose entry cannot be recorded is dropped as STATUS_REPLAY_FULL, never passed (${backend})`, () => {
+      const rnd = seededRandom(testSeed(`${backend} replay full`));
+      // One 16-cell bucket.
+      const sab = createReplayFilterBuffer({ messagesPerSecond: 0.001 });
+      const engine = new LayerEngine({ backend, replayFilter: sab });
+      expect(engine.replay.buckets).toBe(1);
+      const hop = randomHop(rnd);
+      const chacha = { ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) };
+      engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, previousHop: 7, ...hop });
+      engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: 5, nextTunnelId: 6, nextHop: 3, previousHop: 7, ...chacha });
+      const aes = Array.from({ length: 12 }, () => withId(rnd(1028), 1));
+      const cha = Array.from({ length: 8 }, () => sealedFor(rnd, 5, chacha.inAeadKey));
+      const inputs = [...aes, ...cha];
+      const b = makeBatch(inputs, 7);
+      expect(engine.processReceived(b)).toBe(16);
+      for (let i = 0; i < inputs.length; i++) {
+        if (i < 16) {
+          expect(b.status[i], `message ${i}`).toBe(STATUS_OK);
+          const ref = i < 12 ? refParticipant(inputs[i]!, hop, 2) : refChachaHop(inputs[i]!, chacha, 6)!;
+          expect(hex(bodyOf(b, i))).toBe(hex(ref));
+        } else {
+          expect(b.status[i], `message ${i}`).toBe(STATUS_REPLAY_FULL);
+          expect(hex(bodyOf(b, i))).toBe(hex(inputs[i]!));
+        }
+      }
+      expect(engine.stats().replayFull).toBe(4);
+      expect(engine.replay.stats().overflows).toBe(4);
+    });
+  }
+
+  it('refuses to join a receiving tunnel that would accept traffic longer than the filter remembers', () => {
+    const rnd = seededRandom(5);
+    const t = 1_700_000_000_000;
+    const engine = new LayerEngine({ backend: 'node' }, { now: () => t });
+    const long = t + engine.replay.windowMs; // + grace: beyond the window
+    expect(() => engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, ...randomHop(rnd), expiresAt: long })).toThrow(RangeError);
+    expect(() => engine.join({ role: 'ibep', layer: 'aes', receiveTunnelId: 1, hops: [randomHop(rnd)], expiresAt: long })).toThrow(RangeError);
+    // Exactly the window is fine, and gateways use no replay filter.
+    engine.join({ role: 'obep', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 0, nextHop: 0, ...randomHop(rnd), expiresAt: t + engine.replay.windowMs - 60_000 });
+    engine.join({ role: 'ibgw', layer: 'aes', receiveTunnelId: 2, nextTunnelId: 2, nextHop: 3, ...randomHop(rnd), expiresAt: long });
+    engine.join({ role: 'obgw', layer: 'aes', gatewayTunnelId: 3, firstHopTunnelId: 4, firstHop: 5, hops: [randomHop(rnd)], expiresAt: long });
+    expect(engine.activeTunnels).toBe(3);
+  });
+
+  it('its own filter is sized from its options: the window follows graceMs, the rate messagesPerSecond', () => {
+    const graced = new LayerEngine({ backend: 'node', graceMs: 5 * 60_000, messagesPerSecond: 10 });
+    expect(graced.replay.windowMs).toBe(TUNNEL_LIFETIME_MS + 5 * 60_000);
+    // A default tunnel with that grace joins (it accepts traffic for 15 minutes).
+    graced.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, ...randomHop(seededRandom(6)) });
+    // The default engine's filter takes a whole window of traffic at its documented 1000 msg/s without refusing.
+    const engine = new LayerEngine({ backend: 'node' });
+    expect(engine.replay.windowMs).toBe(TUNNEL_LIFETIME_MS + TUNNEL_GRACE_MS);
+    const rnd = seededRandom(testSeed('default filter load'));
+    const n = 1000 * (engine.replay.windowMs / 1000);
+    const e = new Int32Array(rnd(16 * 4096).buffer);
+    const t = Date.now();
+    let refused = 0;
+    for (let i = 0; i < n; i++) {
+      const o = 4 * (i & 4095);
+      if (engine.replay.seenWords(e[o]! ^ (i >> 12), e[o + 1]!, e[o + 2]!, e[o + 3]!, t, t + engine.replay.windowMs) === REPLAY_FULL) refused++;
+    }
+    expect(refused).toBe(0);
   });
 });
