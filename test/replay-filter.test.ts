@@ -152,8 +152,8 @@ describe('replay filter', () => {
       const [w0, w1, w2, w3] = wordsAt(bases, i & 63);
       if (f.seenWords(w0 ^ (i >> 6), w1, w2, w3, T0, T0 + REPLAY_WINDOW_MS) === REPLAY_FULL) full++;
     }
-    // At the design load (about 2.8 live entries per 16-cell bucket) a random function overfills a bucket for about
-    // 1e-8 of the entries: none expected here.
+    // At the design load (about 2.8 live entries per 16-cell bucket) a random function fills a bucket for at most
+    // 6e-8 of the entries: none expected here.
     console.log(`[replay counter spread] ${n} entries, ${f.buckets} buckets, refused ${full}`);
     expect(full).toBeLessThanOrEqual(2);
   });
