@@ -12,7 +12,7 @@
 // (fingerprint << 5) | expiryTag, 0 = empty, where expiryTag = the epoch (floor(time / epochMs), epochMs = windowMs/8)
 // up to which the entry is kept, mod 32. A cell is live while its expiry epoch is the current one or at most
 // MAX_AHEAD after it; expired cells are reused by inserts and zeroed by a sweep (SWEEP_PER_INSERT cells per insert,
-// a cursor per thread) long before their tag could look live again 22 epochs later.
+// a cursor per thread) long before their tag could look live again 23 epochs later.
 //
 // Hash: bucket and fingerprint come from a strongly universal multilinear hash (Dietzfelbinger 1996; Lemire and
 // Kaser 2014) with a random per-filter key: four 16-bit outputs, each the top half of (k0 + sum ki * xi) mod 2^32
@@ -33,11 +33,11 @@ const TAG_BITS = 5;
 const TAG_MASK = (1 << TAG_BITS) - 1;
 /** Epochs per window: an entry is kept to the end of its expiry epoch, at most 1/8 window longer than asked. */
 const EPOCHS_PER_WINDOW = 8;
-/** Latest expiry epoch a cell may carry, relative to the current one (the window plus the rounding up). */
-const MAX_AHEAD = EPOCHS_PER_WINDOW + 1;
+/** Latest expiry epoch a cell may carry, relative to the current one: `until` at most one window ahead. */
+const MAX_AHEAD = EPOCHS_PER_WINDOW;
 /**
  * Cells looked at by each insert's sweep: at the design rate the threads pass over the table about once every 1.4
- * windows, well before an expired tag looks live again (after 22 epochs = 2.75 windows).
+ * windows, well before an expired tag looks live again (after 23 epochs, almost 3 windows).
  */
 const SWEEP_PER_INSERT = 4;
 /** Cells per live entry at the design rate: at most 3.2 live entries per 16-cell bucket on average (docs/replay-filter.md). */
@@ -240,7 +240,7 @@ export class ReplayFilter {
       }
       // Kept to the end of the epoch `until` falls in (at least the current one); never more than MAX_AHEAD epochs
       // (`until` beyond the window: the entry cannot be kept that long, so it is refused like a full bucket).
-      let ahead = Math.ceil(until / this.epochMs) - epoch;
+      let ahead = Math.floor(until / this.epochMs) - epoch;
       if (!(ahead >= 0)) ahead = 0;
       if (ahead > MAX_AHEAD) {
         Atomics.add(this.header, H_FULL, 1);
