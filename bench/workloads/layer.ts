@@ -71,11 +71,13 @@ function filter(): SharedArrayBuffer {
 }
 
 /**
- * The engines run on simulated time that advances at the filter's design rate, and re-join their tunnels every five
- * simulated minutes (as tunnels are rebuilt every ten): entries expire, the filter stays at its steady load however
- * long a timing runs, and never refuses an entry (it would drop a message and fail the run).
+ * The engines run on simulated time that advances as if at half the filter's design rate, and re-join their tunnels
+ * every five simulated minutes (as tunnels are rebuilt every ten): entries expire and the filter stays at half its
+ * design load however long a timing runs, where a refused entry (it would drop a message and fail the run) is
+ * vanishingly rare.
  */
 const ROTATE_MS = 5 * 60_000;
+const SIM_RATE = FILTER_RATE / 2;
 
 type Mode = 'hop' | 'strip' | 'chacha';
 
@@ -103,7 +105,7 @@ function engineImpl(backend: 'auto' | 'wasm' | 'node' | 'hybrid', mode: Mode, fl
       }
       for (const c of configs) engine.join(c);
       let joinedAt = now;
-      const step = (inp.batch * 1000) / FILTER_RATE;
+      const step = (inp.batch * 1000) / SIM_RATE;
       const batch = engineBatch(inp);
       return {
         run: () => {
