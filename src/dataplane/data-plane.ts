@@ -315,7 +315,7 @@ export class DataPlane extends EventEmitter {
     this.replayFilter = options.replayFilter ??
       createReplayFilterBuffer({
         messagesPerSecond: options.messagesPerSecond ?? 10_000,
-        windowMs: TUNNEL_LIFETIME_MS + (options.graceMs ?? TUNNEL_GRACE_MS), // as long as a default tunnel accepts traffic
+        windowMs: Math.ceil(TUNNEL_LIFETIME_MS + (options.graceMs ?? TUNNEL_GRACE_MS)), // as long as a default tunnel accepts traffic
       });
     const engine: LayerEngineOptions = { replayFilter: this.replayFilter };
     if (options.backend !== undefined) engine.backend = options.backend;

@@ -163,11 +163,11 @@ export class LayerEngine {
     this.flavor = options.flavor;
     this.now = hooks.now ?? Date.now;
     this.graceMs = options.graceMs ?? TUNNEL_GRACE_MS;
-    if (!Number.isInteger(this.graceMs) || this.graceMs < 0) throw new RangeError('graceMs must be an integer >= 0');
+    if (typeof this.graceMs !== 'number' || !(this.graceMs >= 0) || !Number.isFinite(this.graceMs)) throw new RangeError('graceMs must be a number >= 0');
     // A private filter (single thread) is sized from these options: entries kept as long as a default tunnel accepts
     // traffic, at the given rate (tunnel-crypto-aes.md §5).
     this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({
-      messagesPerSecond: options.messagesPerSecond ?? 1000, windowMs: TUNNEL_LIFETIME_MS + this.graceMs,
+      messagesPerSecond: options.messagesPerSecond ?? 1000, windowMs: Math.ceil(TUNNEL_LIFETIME_MS + this.graceMs),
     }));
   }
 
