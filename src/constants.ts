@@ -88,3 +88,5 @@ export const STATUS_WRONG_PREV_HOP = 4;
 export const STATUS_BAD_LENGTH = 5;
 export const STATUS_BAD_MAC = 6;
 export const STATUS_WRONG_ROLE = 7;
+/** The replay filter could not record the message's entry (its bucket is full): dropped, never passed (tunnel-crypto-aes.md §5). */
+export const STATUS_REPLAY_FULL = 8;

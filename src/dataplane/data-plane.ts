@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import {
   AES_KEY_SLOTS, CHACHA_KEY_SLOTS, MAX_BATCH, STATUS_BAD_LENGTH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
-  STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, STATUS_WRONG_ROLE, TUNNEL_DATA_SIZE,
+  STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, STATUS_WRONG_ROLE, STATUS_REPLAY_FULL, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
 import { copyPrefix } from '../tunnel/aes-native.js';
@@ -121,6 +121,8 @@ export interface DropCounters {
   badLength: number;
   badMac: number;
   wrongRole: number;
+  /** The replay filter could not record the entry (full bucket): dropped, never passed. */
+  replayFull: number;
   /** The engine threw on the batch (a bug): its messages are dropped, not retried. */
   engineError: number;
   /** The batch crashed its worker maxAttempts times. */
@@ -232,7 +234,7 @@ interface Shard {
 const STATUS_REASON: Record<number, keyof DropCounters> = {
   [STATUS_UNKNOWN_TUNNEL]: 'unknownTunnel', [STATUS_EXPIRED_TUNNEL]: 'expiredTunnel', [STATUS_REPLAY]: 'replay',
   [STATUS_WRONG_PREV_HOP]: 'wrongPrevHop', [STATUS_BAD_LENGTH]: 'badLength', [STATUS_BAD_MAC]: 'badMac',
-  [STATUS_WRONG_ROLE]: 'wrongRole',
+  [STATUS_WRONG_ROLE]: 'wrongRole', [STATUS_REPLAY_FULL]: 'replayFull',
 };
 
 const GATEWAY_BIT = 0x1_0000_0000;
@@ -286,7 +288,7 @@ export class DataPlane extends EventEmitter {
   private readonly counters = { messagesIn: 0, messagesOut: 0 };
   private readonly dropped: DropCounters = {
     queueFull: 0, closed: 0, unknownTunnel: 0, expiredTunnel: 0, replay: 0, wrongPrevHop: 0, badLength: 0,
-    badMac: 0, wrongRole: 0, engineError: 0, workerCrash: 0,
+    badMac: 0, wrongRole: 0, replayFull: 0, engineError: 0, workerCrash: 0,
   };
   private flushScheduled = false;
   private needDrain = false;
@@ -338,7 +340,10 @@ export class DataPlane extends EventEmitter {
     this.single = slotLayout(maxBatch, 1, true);
     this.grouper = new Grouper(maxBatch);
     this.replayFilter = options.replayFilter ??
-      createReplayFilterBuffer({ messagesPerSecond: options.messagesPerSecond ?? 10_000 });
+      createReplayFilterBuffer({
+        messagesPerSecond: options.messagesPerSecond ?? 10_000,
+        windowMs: Math.ceil(TUNNEL_LIFETIME_MS + (options.graceMs ?? TUNNEL_GRACE_MS)), // as long as a default tunnel accepts traffic
+      });
     const engine: LayerEngineOptions = { replayFilter: this.replayFilter };
     if (options.backend !== undefined) engine.backend = options.backend;
     if (options.flavor !== undefined) engine.flavor = options.flavor;

@@ -3,21 +3,23 @@
 // The filter's `seen` is test-and-insert. A worker that dies in the middle of a batch may already have inserted
 // some of that batch's entries, so a plain retry would find them and drop its own messages as replays. Each batch
 // slot therefore carries a journal in shared memory (it outlives the worker): one record per filter call,
-// (entry words, state), written PENDING before the call and NEW or REPLAY after it. A retry first consumes the
+// (entry words, state), written PENDING before the call and NEW, REPLAY or FULL after it. A retry first consumes the
 // records of earlier attempts, matching by entry: NEW or PENDING means "an earlier attempt of this very batch
-// inserted it" (not a replay, the message is processed), REPLAY keeps the earlier verdict, and an entry with no
-// record goes to the filter as usual. Records are per occurrence, so two copies of one message inside a batch keep
+// inserted it" (not a replay, the message is processed), REPLAY keeps the earlier verdict, FULL (nothing was
+// inserted) takes the filter's answer now, and an entry with no record goes to the filter as usual. Whenever the
+// filter cannot record the entry now, the message is dropped (the filter fails closed). Records are per occurrence, so two copies of one message inside a batch keep
 // the first-copy-wins outcome across retries. The one inexact case: a worker dying between the filter's insert and
 // the record's update (a window of one hash-table probe) leaves PENDING, which is read as "ours"; if that message
 // happened to be a genuine replay it passes once. A lost message is never the result.
 //
 // The hook sits on ReplayFilter.prototype.seenWords in the worker's own module graph (all `seen` calls reach it),
 // because src/tunnel/ offers no insert journal; it is a no-op outside `withJournal`.
-import { ReplayFilter } from '../tunnel/replay-filter.js';
+import { REPLAY_FRESH, REPLAY_FULL, REPLAY_SEEN, ReplayFilter, type ReplayVerdict } from '../tunnel/replay-filter.js';
 
 const PENDING = 1;
 const NEW = 2;
 const REPLAY = 3;
+const FULL = 4;
 /** Int32 words per record: w0, w1, w2, w3, state. */
 const REC = 5;
 /** Journal header words (slots.ts JOURNAL region): [0] record count, [1] id of the batch the records belong to. */
@@ -35,13 +37,17 @@ let current: Journal | null = null;
 let inherited = 0;
 let consumed: Uint8Array = new Uint8Array(0);
 
-type SeenWords = (this: ReplayFilter, w0: number, w1: number, w2: number, w3: number, now: number) => boolean;
+type SeenWords = (this: ReplayFilter, w0: number, w1: number, w2: number, w3: number, now: number, until?: number) => ReplayVerdict;
+
+function stateOf(v: ReplayVerdict): number {
+  return v === REPLAY_FRESH ? NEW : v === REPLAY_SEEN ? REPLAY : FULL;
+}
 let original: SeenWords | null = null;
 
-function journaled(this: ReplayFilter, w0: number, w1: number, w2: number, w3: number, now: number): boolean {
+function journaled(this: ReplayFilter, w0: number, w1: number, w2: number, w3: number, now: number, until?: number): ReplayVerdict {
   const j = current;
   const orig = original!;
-  if (j === null) return orig.call(this, w0, w1, w2, w3, now);
+  if (j === null) return orig.call(this, w0, w1, w2, w3, now, until);
   const r = j.records;
   // An earlier attempt of this batch checked this entry: keep its verdict.
   for (let k = 0; k < inherited; k++) {
@@ -50,14 +56,16 @@ function journaled(this: ReplayFilter, w0: number, w1: number, w2: number, w3: n
     if (r[o] === w0 && r[o + 1] === w1 && r[o + 2] === w2 && r[o + 3] === w3) {
       consumed[k] = 1;
       const state = Atomics.load(r, o + 4);
-      orig.call(this, w0, w1, w2, w3, now); // refresh (re-inserts if the attempt died before inserting)
-      if (state === REPLAY) return true;
+      const verdict = orig.call(this, w0, w1, w2, w3, now, until); // refresh (re-inserts if the attempt died before inserting)
+      if (verdict === REPLAY_FULL) { Atomics.store(r, o + 4, FULL); return REPLAY_FULL; }
+      if (state === REPLAY) return REPLAY_SEEN;
+      if (state === FULL) { Atomics.store(r, o + 4, stateOf(verdict)); return verdict; }
       Atomics.store(r, o + 4, NEW);
-      return false;
+      return REPLAY_FRESH;
     }
   }
   const n = j.header[J_COUNT]!;
-  if ((n + 1) * REC > r.length) return orig.call(this, w0, w1, w2, w3, now); // journal full: plain check
+  if ((n + 1) * REC > r.length) return orig.call(this, w0, w1, w2, w3, now, until); // journal full: plain check
   const o = n * REC;
   // Plain stores: the only reader is a retry in another thread, which starts after the main thread has seen this
   // thread exit and posted it a task -- a synchronization after every store here, whatever their order. What matters
@@ -68,8 +76,8 @@ function journaled(this: ReplayFilter, w0: number, w1: number, w2: number, w3: n
   r[o] = w0; r[o + 1] = w1; r[o + 2] = w2; r[o + 3] = w3;
   r[o + 4] = PENDING;
   j.header[J_COUNT] = n + 1;
-  const seen = orig.call(this, w0, w1, w2, w3, now);
-  r[o + 4] = seen ? REPLAY : NEW;
+  const seen = orig.call(this, w0, w1, w2, w3, now, until);
+  r[o + 4] = stateOf(seen);
   return seen;
 }
 

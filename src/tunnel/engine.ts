@@ -9,14 +9,16 @@
 //
 // Per message, in order (processReceived): tunnel lookup by body[0..3] -> expiry -> previous hop -> replay filter
 // (participant, OBEP, IBEP; never IBGW; ChaCha: right after the AEAD tag verified) -> transform -> tunnel id
-// rewrite. Messages of one tunnel hop in a batch are transformed together (the fast paths of the backend).
+// rewrite. Messages of one tunnel hop in a batch are transformed together (the fast paths of the backend). A tunnel
+// with no previous hop yet pins the sender of its first message that passes every check (replay; ChaCha: tag).
+// A batch that throws (a backend failure) leaves no per-batch state behind: the next batch starts clean.
 // Backends (LayerEngineOptions.backend): 'node' (aes-node.ts), 'wasm' (assembly/layer.ts via wasm-backend.ts),
 // 'hybrid' (AES: WASM ECB for the IV steps of the batch, node:crypto CBC), 'native' (AES: the OpenSSL addon,
 // aes-native.ts), 'auto' = for AES native when the CPU has AES instructions and the addon is built (hybrid without
 // the addon, wasm without AES instructions), wasm for ChaCha.
 import {
   AES256_KEY_SIZE, DATA_OFFSET, IV_OFFSET, MAX_BATCH, STATUS_BAD_MAC, STATUS_EXPIRED_TUNNEL, STATUS_OK,
-  STATUS_REPLAY, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE,
+  STATUS_REPLAY, STATUS_REPLAY_FULL, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { cpuHasAes } from '../crypto/aes.js';
 import { AES_KEY_SLOTS, CHACHA_KEY_SLOTS } from '../constants.js';
@@ -25,7 +27,7 @@ import { NativeAesHop, nativeAes, nativeAesProblem } from './aes-native.js';
 import {
   chachaAeadOpen, chachaAeadSeal, chachaLayerForward, chachaLayerInverse, CHACHA_TUNNEL_NONCE_OFFSET,
 } from './chacha-layer.js';
-import { createReplayFilterBuffer, ReplayFilter } from './replay-filter.js';
+import { createReplayFilterBuffer, REPLAY_FRESH, REPLAY_SEEN, ReplayFilter } from './replay-filter.js';
 import {
   MODE_FORWARD, MODE_INVERSE, MODE_OPEN, MODE_SEAL, MODE_SET_ID, WasmLayer,
 } from './wasm-backend.js';
@@ -152,6 +154,7 @@ export class LayerEngine {
   private closed = false;
   private readonly counters: LayerEngineStats = {
     processed: 0, ok: 0, unknownTunnel: 0, expiredTunnel: 0, replayed: 0, wrongPrevHop: 0, badMac: 0, wrongRole: 0,
+    replayFull: 0,
   };
 
   constructor(options: LayerEngineOptions = {}, hooks: LayerEngineHooks = {}) {
@@ -165,9 +168,14 @@ export class LayerEngine {
     this.aesBackend = b === 'auto' ? (!cpuHasAes() ? 'wasm' : nativeAes ? 'native' : 'hybrid') : b;
     this.chachaBackend = b === 'auto' || b === 'hybrid' || b === 'native' ? 'wasm' : b;
     this.flavor = options.flavor;
-    this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({ messagesPerSecond: 100 }));
     this.now = hooks.now ?? Date.now;
     this.graceMs = options.graceMs ?? TUNNEL_GRACE_MS;
+    if (typeof this.graceMs !== 'number' || !(this.graceMs >= 0) || !Number.isFinite(this.graceMs)) throw new RangeError('graceMs must be a number >= 0');
+    // A private filter (single thread) is sized from these options: entries kept as long as a default tunnel accepts
+    // traffic, at the given rate (tunnel-crypto-aes.md §5).
+    this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({
+      messagesPerSecond: options.messagesPerSecond ?? 1000, windowMs: Math.ceil(TUNNEL_LIFETIME_MS + this.graceMs),
+    }));
   }
 
   /**
@@ -180,8 +188,13 @@ export class LayerEngine {
     if (!(role in ROLE_CODES)) throw new TypeError(`unknown tunnel role '${String(role)}'`);
     const layer = config.layer;
     if (layer !== 'aes' && layer !== 'chacha') throw new TypeError(`unknown layer '${String(layer)}'`);
-    const expiresAt = config.expiresAt ?? this.now() + TUNNEL_LIFETIME_MS;
+    const joinedAt = this.now();
+    const expiresAt = config.expiresAt ?? joinedAt + TUNNEL_LIFETIME_MS;
     if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) throw new TypeError('expiresAt must be a number (epoch ms)');
+    // A receiving tunnel's replay entries are kept until it stops accepting traffic: the filter must reach that far.
+    if (role !== 'obgw' && role !== 'ibgw' && expiresAt + this.graceMs - joinedAt > this.replay.windowMs) {
+      throw new RangeError(`expiresAt + grace is more than the replay filter's window (${this.replay.windowMs} ms) away`);
+    }
     const wasm = (layer === 'aes' ? this.aesBackend : this.chachaBackend) === 'wasm';
     const hybrid = layer === 'aes' && this.aesBackend === 'hybrid';
     // Validate everything before taking any key slot.
@@ -395,6 +408,24 @@ export class LayerEngine {
     const now = this.now();
     this.batchNow = now;
     if (now - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweep(now);
+    // Whatever throws below (a backend bug, a failed native call), the next batch must start clean: per-tunnel pending
+    // lists and the staging state are reset in `finally`, never left for another batch's messages to inherit.
+    try {
+      return this.run(batch, gateway, now);
+    } finally {
+      this.settle();
+    }
+  }
+
+  /** Clears the per-batch state: the tunnels touched by the batch and their pending lists, hybrid staging. */
+  private settle(): void {
+    for (const st of this.touched) st.pending.length = 0;
+    this.touched.length = 0;
+    this.chunkSt.fill(null);
+  }
+
+  private run(batch: LayerBatch, gateway: boolean, now: number): number {
+    const { count, bodies, prevHops, status, nextHops, nextTunnelIds, roles } = batch;
     const table = gateway ? this.gateways : this.received;
     const touched = this.touched;
     // Word view of the batch for the replay entries (bodies are 1028 = 4 x 257 bytes: every IV is 4-byte aligned).
@@ -417,23 +448,37 @@ export class LayerEngine {
       }
       if (!gateway) {
         const prev = prevHops![i]!;
-        if (st.prevHop === NO_PREV) st.prevHop = prev;
-        else if (st.prevHop !== prev) { status[i] = STATUS_WRONG_PREV_HOP; c.wrongPrevHop++; continue; }
+        // The first sender is pinned only by a message that passes every check (tunnel-crypto-aes.md §4 step 2):
+        // a replayed or forged first message must not lock the real previous hop out.
+        const unpinned = st.prevHop === NO_PREV;
+        if (!unpinned && st.prevHop !== prev) { status[i] = STATUS_WRONG_PREV_HOP; c.wrongPrevHop++; continue; }
         // tunnel-crypto-aes.md §5: IV ^ first data block as received (ChaCha: both nonces, docs/chacha-layer.md).
         if (st.layer === 'chacha') {
           // ChaCha: the entry is both received nonces, recorded only once the AEAD tag has verified (they are its
           // associated data), so a forged copy cannot get the genuine message dropped as a replay.
           const e = this.chachaEntries;
           for (let j = 0; j < 16; j++) e[i * 16 + j] = bodies[o + CHACHA_TUNNEL_NONCE_OFFSET + j]!;
+          if (unpinned) {
+            // Not pinned yet: this message alone goes through tag check, replay filter and transform now, and pins
+            // its sender only if it comes out OK (the tunnel's later messages of this batch then see the pin).
+            this.first(st, i, bodies, status, nextHops, nextTunnelIds, prev);
+            continue;
+          }
         } else {
-          let dup: boolean;
+          // Kept while the tunnel accepts traffic; not recorded (full bucket) means dropped, never passed.
+          const until = st.expiresAt + this.graceMs;
+          let v: number;
           if (words !== null) {
             const w = o >> 2; // IV at word w+1, first data block at w+5
-            dup = replay.seenWords(words[w + 1]! ^ words[w + 5]!, words[w + 2]! ^ words[w + 6]!, words[w + 3]! ^ words[w + 7]!, words[w + 4]! ^ words[w + 8]!, now);
+            v = replay.seenWords(words[w + 1]! ^ words[w + 5]!, words[w + 2]! ^ words[w + 6]!, words[w + 3]! ^ words[w + 7]!, words[w + 4]! ^ words[w + 8]!, now, until);
           } else {
-            dup = replay.seen(bodies, o + IV_OFFSET, bodies, o + DATA_OFFSET, now);
+            v = replay.seen(bodies, o + IV_OFFSET, bodies, o + DATA_OFFSET, now, until);
           }
-          if (dup) { status[i] = STATUS_REPLAY; c.replayed++; continue; }
+          if (v !== REPLAY_FRESH) {
+            if (v === REPLAY_SEEN) { status[i] = STATUS_REPLAY; c.replayed++; } else { status[i] = STATUS_REPLAY_FULL; c.replayFull++; }
+            continue;
+          }
+          if (unpinned) st.prevHop = prev;
         }
       }
       status[i] = STATUS_OK;
@@ -456,11 +501,29 @@ export class LayerEngine {
       }
       st.pending.length = 0;
     }
-    touched.length = 0;
     let ok = 0;
     for (let i = 0; i < count; i++) if (status[i] === STATUS_OK) ok++;
     c.ok += ok;
     return ok;
+  }
+
+  /**
+   * The message of a ChaCha tunnel with no previous hop yet: tag, replay filter and transform for it alone, then the
+   * pin when it came out OK. Only the first messages of a tunnel take this path (one kernel call each).
+   */
+  private first(st: TunnelState, i: number, bodies: Uint8Array, status: Uint8Array, nextHops: Uint32Array,
+    nextTunnelIds: Uint32Array, prev: number): void {
+    status[i] = STATUS_OK;
+    nextHops[i] = st.nextHop;
+    nextTunnelIds[i] = st.nextTunnelId;
+    st.pending.push(i);
+    try {
+      if (this.chachaBackend === 'wasm') this.chachaWasm(st, bodies, status);
+      else this.transform(st, bodies, status);
+    } finally {
+      st.pending.length = 0;
+    }
+    if (status[i] === STATUS_OK) st.prevHop = prev;
   }
 
   /** An Int32 view of bodies[0, count x 1028), or null when bodies is not 4-byte aligned. */
@@ -503,7 +566,7 @@ export class LayerEngine {
           if (st.inAeadKey) {
             this.saved.set(body);
             if (!chachaAeadOpen(body, st.inAeadKey)) { this.badMac(status, i); break; }
-            if (this.chachaReplayed(i, status)) { body.set(this.saved); break; }
+            if (this.chachaReplayed(st, i, status)) { body.set(this.saved); break; }
           }
           chachaLayerForward(body, st.hops[0]!);
           if (st.code !== ROLE_OBEP) writeId(body, 0, st.nextTunnelId);
@@ -513,7 +576,7 @@ export class LayerEngine {
         case ROLE_IBEP: {
           this.saved.set(body);
           if (!chachaAeadOpen(body, st.inAeadKey!)) { this.badMac(status, i); break; }
-          if (this.chachaReplayed(i, status)) { body.set(this.saved); break; }
+          if (this.chachaReplayed(st, i, status)) { body.set(this.saved); break; }
           for (let h = st.hops.length - 1; h >= 0; h--) chachaLayerInverse(body, st.hops[h]!);
           break;
         }
@@ -714,7 +777,7 @@ export class LayerEngine {
     for (let k = 0; k < n; k++) {
       const i = idx[k]!;
       if (w.statusOf(k) !== STATUS_OK) { this.badMac(status, i); allOk = false; }
-      else if (open === 0 || !this.chachaReplayed(i, status)) { if (!adjacent) w.get(k, bodies, i); }
+      else if (open === 0 || !this.chachaReplayed(st, i, status)) { if (!adjacent) w.get(k, bodies, i); }
       else allOk = false;
     }
     if (allOk) {
@@ -725,11 +788,15 @@ export class LayerEngine {
     }
   }
 
-  /** Records message i's ChaCha replay entry (its tag has verified); true (status set) when already seen. */
-  private chachaReplayed(i: number, status: Uint8Array): boolean {
-    if (!this.replay.seen(this.chachaEntries, i * 16, null, 0, this.batchNow)) return false;
-    status[i] = STATUS_REPLAY;
-    this.counters.replayed++;
+  /**
+   * Records message i's ChaCha replay entry (its tag has verified) until the tunnel stops accepting traffic; true
+   * (status set) when it was already seen or cannot be recorded.
+   */
+  private chachaReplayed(st: TunnelState, i: number, status: Uint8Array): boolean {
+    const v = this.replay.seen(this.chachaEntries, i * 16, null, 0, this.batchNow, st.expiresAt + this.graceMs);
+    if (v === REPLAY_FRESH) return false;
+    if (v === REPLAY_SEEN) { status[i] = STATUS_REPLAY; this.counters.replayed++; }
+    else { status[i] = STATUS_REPLAY_FULL; this.counters.replayFull++; }
     return true;
   }
 

@@ -2,7 +2,8 @@
 export { LayerEngine } from './engine.js';
 export * from './types.js';
 export {
-  createReplayFilterBuffer, replayFilterBytes, ReplayFilter, REPLAY_HALF_LIFE_MS, type ReplayFilterSizing,
+  createReplayFilterBuffer, replayFilterBytes, ReplayFilter, REPLAY_WINDOW_MS, REPLAY_FRESH, REPLAY_SEEN, REPLAY_FULL,
+  type ReplayFilterSizing, type ReplayVerdict,
 } from './replay-filter.js';
 export { hopEncrypt, hopDecrypt, creatorStrip, applyHops, type HopKeys } from './hop-node.js';
 export {

@@ -68,7 +68,10 @@ export interface TransitTunnelConfig extends HopKeyConfig {
    * step 2). OBEP: same rule. IBGW: not used (its input is local).
    */
   previousHop?: number;
-  /** Epoch ms after which (plus the engine's grace) the tunnel is over; default: join time + 10 minutes. */
+  /**
+   * Epoch ms after which (plus the engine's grace) the tunnel is over; default: join time + 10 minutes. A receiving
+   * tunnel (participant, OBEP, IBEP) may not accept traffic for longer than the replay filter's window.
+   */
   expiresAt?: number;
 }
 
@@ -118,6 +121,12 @@ export interface LayerEngineOptions {
    * worker thread's engine the same SharedArrayBuffer. Absent: the engine makes a private filter (single thread).
    */
   replayFilter?: SharedArrayBuffer;
+  /**
+   * Without `replayFilter`: the message rate (all tunnels, per second) the engine's own filter is sized for, with a
+   * window of TUNNEL_LIFETIME_MS + graceMs (default 1000, about 12 MB). Above it the filter fills and refuses
+   * entries; their messages are dropped (STATUS_REPLAY_FULL), never passed unchecked.
+   */
+  messagesPerSecond?: number;
   /** Grace after expiresAt, ms (default TUNNEL_GRACE_MS). */
   graceMs?: number;
 }
@@ -158,4 +167,6 @@ export interface LayerEngineStats {
   wrongPrevHop: number;
   badMac: number;
   wrongRole: number;
+  /** Dropped because the replay filter could not record the entry (full bucket: the filter fails closed). */
+  replayFull: number;
 }
