@@ -1,10 +1,10 @@
 // Ed25519 (I2P signature type 7) and X25519 (crypto type 4) over node:crypto, with raw 32-byte keys as I2P stores
 // them. Raw keys are wrapped into the fixed DER prefixes of RFC 8410 PKCS#8 / SPKI so OpenSSL can use them.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { x25519GenerateKeyPair, x25519PublicKey as rawX25519PublicKey } from '../crypto/x25519.js';
 
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
-const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 function checkLen(b: Uint8Array, n: number, what: string): void {
   if (!(b instanceof Uint8Array) || b.length !== n) throw new RangeError(`${what} must be ${n} bytes`);
@@ -44,23 +44,17 @@ export function ed25519Verify(pub: KeyObject | Uint8Array, message: Uint8Array, 
 }
 
 export function ed25519Generate(): { seed: Uint8Array; publicKey: Uint8Array } {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const der = privateKey.export({ format: 'der', type: 'pkcs8' });
-  const seed = new Uint8Array(der.subarray(der.length - 32));
+  // Random seed, not generateKeyPairSync: exporting a generated key can deadlock Node 20 (src/crypto/x25519.ts).
+  const seed = new Uint8Array(randomBytes(32));
   return { seed, publicKey: ed25519PublicKey(seed) };
 }
 
 /** X25519 public key (32 bytes, little-endian u) of a raw private key. */
 export function x25519PublicKey(priv: Uint8Array): Uint8Array {
-  checkLen(priv, 32, 'X25519 private key');
-  const k = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, priv]), format: 'der', type: 'pkcs8' });
-  const der = createPublicKey(k).export({ format: 'der', type: 'spki' });
-  return new Uint8Array(der.subarray(der.length - 32));
+  return rawX25519PublicKey(priv);
 }
 
 export function x25519Generate(): { privateKey: Uint8Array; publicKey: Uint8Array } {
-  const { privateKey } = generateKeyPairSync('x25519');
-  const der = privateKey.export({ format: 'der', type: 'pkcs8' });
-  const priv = new Uint8Array(der.subarray(der.length - 32));
-  return { privateKey: priv, publicKey: x25519PublicKey(priv) };
+  const { privateKey, publicKey } = x25519GenerateKeyPair();
+  return { privateKey, publicKey };
 }

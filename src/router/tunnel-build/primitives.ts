@@ -2,36 +2,15 @@
 // X25519, SHA-256, HKDF-SHA256 (RFC 5869, written out so the zero-length IKM case is exactly i2pd's), ChaCha20-Poly1305
 // with I2P's nonce (4 zero bytes || 8-byte little-endian counter) and the plain ChaCha20 stream with block counter 1.
 // Control plane only: a few operations per build record, never per tunnel message.
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, type KeyObject } from 'node:crypto';
+import { x25519GenerateKeyPair, x25519PrivateKeyObject, x25519RawPublic, x25519SharedSecret } from '../../crypto/x25519.js';
 
 export const X25519_KEY_SIZE = 32;
 export const AEAD_TAG_SIZE = 16;
 
-const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+export { x25519PrivateKeyObject, x25519PublicKeyObject, x25519RawPublic } from '../../crypto/x25519.js';
 
-/** A raw 32-byte X25519 private key as a KeyObject (the DER wrapper is wiped after import). */
-export function x25519PrivateKeyObject(priv: Uint8Array): KeyObject {
-  if (!(priv instanceof Uint8Array) || priv.length !== X25519_KEY_SIZE) throw new RangeError('X25519 private key must be 32 bytes');
-  const der = Buffer.concat([PKCS8_X25519, priv]);
-  try {
-    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  } finally {
-    der.fill(0);
-  }
-}
-
-/** A raw public key as a KeyObject. JWK, not DER: OpenSSL 3's DER decoder costs several X25519 operations. */
-export function x25519PublicKeyObject(pub: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('base64url') }, format: 'jwk' });
-}
-
-/** The raw public key of an X25519 private KeyObject. */
-export function x25519RawPublic(priv: KeyObject): Uint8Array {
-  const jwk = createPublicKey(priv).export({ format: 'jwk' });
-  return new Uint8Array(Buffer.from(jwk.x!, 'base64url'));
-}
-
-/** A fresh ephemeral key pair; `random` (tests) supplies the 32 private bytes, else OpenSSL generates them. */
+/** A fresh ephemeral key pair; `random` (tests) supplies the 32 private bytes, else they are random. */
 export function x25519Ephemeral(random?: (n: number) => Uint8Array): { privateKey: KeyObject; publicKey: Uint8Array } {
   if (random) {
     const raw = random(X25519_KEY_SIZE);
@@ -39,22 +18,16 @@ export function x25519Ephemeral(random?: (n: number) => Uint8Array): { privateKe
     raw.fill(0);
     return { privateKey, publicKey: x25519RawPublic(privateKey) };
   }
-  const { privateKey } = generateKeyPairSync('x25519');
-  return { privateKey, publicKey: x25519RawPublic(privateKey) };
+  const pair = x25519GenerateKeyPair();
+  pair.privateKey.fill(0);
+  return { privateKey: pair.keyObject, publicKey: pair.publicKey };
 }
 
 /**
  * X25519(priv, pub), or undefined when the peer key is not a usable point (OpenSSL refuses an all-zero shared
  * secret, i.e. a low-order public key: hostile input, never an exception).
  */
-export function x25519(priv: KeyObject, pub: Uint8Array): Uint8Array | undefined {
-  if (!(pub instanceof Uint8Array) || pub.length !== X25519_KEY_SIZE) return undefined;
-  try {
-    return new Uint8Array(diffieHellman({ privateKey: priv, publicKey: x25519PublicKeyObject(pub) }));
-  } catch {
-    return undefined;
-  }
-}
+export const x25519 = x25519SharedSecret;
 
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   const h = createHash('sha256');
