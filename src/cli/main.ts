@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Command> = {
   vectors: { summary: 'run a tunnelplane-vectors/1 conformance file (vectors run FILE)', load: () => import('./vectors.js') },
   keygen: { summary: 'create a Destination key file (Ed25519 + X25519)', load: () => import('./keygen.js') },
   balance: { summary: 'host one Destination on several routers (Proposal 140)', load: () => import('./balance.js') },
+  router: { summary: 'run an I2P router on NTCP2 (identity and RouterInfo in --data DIR)', load: () => import('./router.js') },
 };
 
 export function version(): string {
