@@ -11,13 +11,14 @@ export const usage = `usage: tunnelplane router --data DIR [--host 127.0.0.1] [-
 Runs an I2P router speaking NTCP2: loads (or on the first run creates) its identity in DIR, listens on HOST:PORT,
 writes DIR/router.info (give this file to a peer: i2pd-local --peer DIR/router.info), answers DatabaseStores, forwards
 TunnelData of joined tunnels, and dials each --peer. SIGINT / SIGTERM send Termination to every session and exit 0.
+SIGHUP re-signs the RouterInfo with a newer date, rewrites DIR/router.info and sends it to every connected peer.
   --data DIR        data directory (router.keys, ntcp2.keys, router.info); created if missing
   --host IP         NTCP2 address to listen on and publish (default 127.0.0.1; an IP literal)
   --port N          NTCP2 port (default 0: any free port, the bound one is published)
   --floodfill       publish caps with f (peers then store RouterInfos and LeaseSets here)
   --peer FILE       a peer's signed RouterInfo (router.info or netDb .dat) to dial at start (repeatable)
   --duration S      stop cleanly after S seconds
-  --json            one JSON object per line: ready, session, dial, stats (every 5 s), stopped`;
+  --json            one JSON object per line: ready, session, dial, published, stats (every 5 s), stopped`;
 
 const STATS_EVERY_MS = 5_000;
 
@@ -112,6 +113,15 @@ export async function run(argv: string[]): Promise<number> {
     const s = router.stats();
     out(statsJson(s), statsLine(s));
   }, STATS_EVERY_MS);
+  const onHup = () => {
+    try {
+      const n = router.publishRouterInfo();
+      out({ event: 'published', sessions: n }, `RouterInfo re-signed and sent to ${n} peer${n === 1 ? '' : 's'}`);
+    } catch (e) {
+      out({ event: 'warning', message: `cannot publish: ${(e as Error).message}` }, `warning: cannot publish: ${(e as Error).message}`);
+    }
+  };
+  process.on('SIGHUP', onHup);
   const signal = await new Promise<string>((resolve) => {
     const timer = durationMs !== undefined ? setTimeout(() => resolve('duration'), durationMs) : undefined;
     const onSignal = (name: string) => () => {
@@ -122,6 +132,7 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', onSignal('SIGTERM'));
   });
   clearInterval(ticker);
+  process.off('SIGHUP', onHup);
   await router.stop();
   const s = router.stats();
   out({ ...statsJson(s), event: 'stopped', why: signal }, `stopped (${signal}): ${statsLine(s)}`);
