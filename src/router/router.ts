@@ -17,6 +17,7 @@ import { encodeDeliveryStatus, encodeTunnelGateway } from '../i2np/bodies.js';
 import { Ntcp2Transport, type TransportLimits } from '../transport/ntcp2/transport.js';
 import type { CloseInfo, Session } from '../transport/ntcp2/session.js';
 import type { ParsePeerRouterInfo } from '../transport/ntcp2/peer-info.js';
+import type { FrameAead } from '../transport/ntcp2/frames.js';
 import { wipePair, x25519FromPrivate, type X25519Pair } from '../transport/ntcp2/noise.js';
 import type { Caps } from './caps.js';
 import { ROUTER_INFO_FILE, loadOrCreateRouterSecrets, type RouterSecrets } from './data-dir.js';
@@ -59,6 +60,8 @@ export interface RouterOptions {
   dataPlane?: Omit<DataPlaneOptions, 'onOutput'>;
   /** NTCP2 limits (connections, timeouts, queues). */
   limits?: Partial<TransportLimits>;
+  /** Frame AEAD for the NTCP2 data phase (default: hybridFrameAead, docs/router-data-path.md). */
+  frameAead?: FrameAead;
   /** Peers kept in the table (default 4096). */
   maxPeers?: number;
   /** Write peers' verified RouterInfos under DIR/netDb (default false: the table is in memory). */
@@ -150,6 +153,8 @@ export class Router extends EventEmitter {
   private closedBytesIn = 0;
   private closedBytesOut = 0;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** Each established session's peer entry: the per-message lookup, without hashing the peer's key. */
+  private readonly sessionPeer = new WeakMap<Session, PeerEntry>();
   /** Sessions paused because the data plane refused a push; resumed on its 'drain'. */
   private readonly paused = new Set<Session>();
 
@@ -190,6 +195,7 @@ export class Router extends EventEmitter {
       local: { identHash, staticKey, iv: sec.value.ntcp2.iv, routerInfo: () => this.riBytes! },
       parseRouterInfo: parse,
       limits: this.opts.limits,
+      ...(this.opts.frameAead ? { aead: this.opts.frameAead } : {}),
       events: {
         onSession: (s) => this.onSession(s),
         onI2np: (s, type, msgId, exp, body) => this.onI2np(s, type, msgId, exp, body),
@@ -364,6 +370,7 @@ export class Router extends EventEmitter {
     const e = this.peer(s.peerHash!);
     e.session = s;
     e.lastSeen = Date.now();
+    this.sessionPeer.set(s, e);
     this.emit('session', { peer: e.ident, direction: s.direction, state: 'established' } satisfies SessionEvent);
     const w = e.waiting;
     e.waiting = undefined;
@@ -401,7 +408,7 @@ export class Router extends EventEmitter {
 
   private onI2np(s: Session, type: number, msgId: number, expirationSec: number, body: Uint8Array): void {
     this.inCounts[type] = (this.inCounts[type] ?? 0) + 1;
-    const e = this.peer(s.peerHash!);
+    const e = this.sessionPeer.get(s) ?? this.peer(s.peerHash!);
     const h = this.handlers.get(type);
     if (!h) { this.count('unhandled'); return; }
     h({ type, msgId, expirationSec, body, peer: e, session: s });
