@@ -98,6 +98,24 @@ describe('router', () => {
     expect(b.stats().sessions).toBe(1);
   }, 30_000);
 
+  it('a peer that cannot be dialled: its queued messages count as dial-failed, later ones as dial-backoff (no re-dial storm)', async () => {
+    const rng = new Rng(testSeed('router dial-failed'));
+    const [a, gone] = [await started({ threads: 'inline' }), await started({ threads: 'inline' })];
+    const ri = gone.routerInfo;
+    const goneHash = gone.identHash;
+    await gone.stop(100); // its RouterInfo stays valid, its port is closed
+    routers.splice(routers.indexOf(gone), 1);
+    a.addPeer(ri);
+    const warnings: string[] = [];
+    a.on('warning', (e: Error) => warnings.push(e.message));
+    for (let i = 0; i < 5; i++) expect(a.send(goneHash, 18, tunnelData(rng, 5))).toBe(true); // held for the dial
+    expect(await until(() => a.stats().dropped['dial-failed'] === 5, 10_000), JSON.stringify(a.stats().dropped)).toBe(true);
+    for (let i = 0; i < 5; i++) expect(a.send(goneHash, 18, tunnelData(rng, 5))).toBe(false);
+    expect(a.stats().dropped['dial-backoff']).toBe(5);
+    expect(warnings).toHaveLength(1);
+    expect(a.ntcp2.stats.connections).toBe(0);
+  }, 30_000);
+
   it('DatabaseStore with a reply token: DeliveryStatus(token) back over the same session, the RouterInfo stored once verified', async () => {
     const rng = new Rng(testSeed('router dbstore'));
     const [a, b] = [await started(), await started({ floodfill: true, threads: 'inline' })];

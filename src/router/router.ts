@@ -40,8 +40,11 @@ export const BUILD_AND_GARLIC_TYPES: readonly number[] = [11, 21, 23, 24, 25, 26
 
 /** Peers kept in the table at most; the oldest without a session are forgotten first. */
 const DEFAULT_MAX_PEERS = 4096;
-/** Messages held for a peer while it is being dialled; more are dropped as 'dial-queue-full'. */
+/** Messages held for a peer while it is being dialled, per peer and in all; more are dropped as 'dial-queue-full'. */
 const DIAL_QUEUE_MAX = 1024;
+const DIAL_QUEUE_TOTAL_MAX = 8192;
+/** After a failed dial, messages for that peer are dropped ('dial-backoff') for this long instead of re-dialling. */
+const DIAL_BACKOFF_MS = 10_000;
 /** A DatabaseStore'd RouterInfo inflates to at most this (i2pd's limit, §2.1), so a gzip bomb costs nothing. */
 const MAX_INFLATED_RI = MAX_ROUTER_INFO_SIZE;
 
@@ -80,6 +83,8 @@ export interface PeerEntry {
   /** Messages waiting for a dial to complete (bounded by DIAL_QUEUE_MAX). */
   waiting: { type: number; body: Uint8Array }[] | undefined;
   lastSeen: number;
+  /** When the last dial to it failed (0: never). */
+  dialFailedAt: number;
 }
 
 /** What an I2NP handler gets. `body` is a view valid only during the call. */
@@ -152,6 +157,8 @@ export class Router extends EventEmitter {
   private readonly drops: Record<string, number> = {};
   private closedBytesIn = 0;
   private closedBytesOut = 0;
+  /** Messages held for dials in progress, all peers. */
+  private waitingTotal = 0;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   /** Each established session's peer entry: the per-message lookup, without hashing the peer's key. */
   private readonly sessionPeer = new WeakMap<Session, PeerEntry>();
@@ -280,7 +287,7 @@ export class Router extends EventEmitter {
       let id = this.nextId++;
       if (id >= LOCAL_HOP) { this.nextId = 1; id = this.nextId++; } // ids never reach LOCAL_HOP
       while (this.byId.has(id)) id = this.nextId++;
-      e = { id, identHash: Uint8Array.from(identHash), ident: identHashBase64(identHash), info: undefined, session: undefined, waiting: undefined, lastSeen: Date.now() };
+      e = { id, identHash: Uint8Array.from(identHash), ident: identHashBase64(identHash), info: undefined, session: undefined, waiting: undefined, lastSeen: Date.now(), dialFailedAt: 0 };
       this.byHash.set(key, e);
       this.byId.set(id, e);
     }
@@ -374,7 +381,11 @@ export class Router extends EventEmitter {
     this.emit('session', { peer: e.ident, direction: s.direction, state: 'established' } satisfies SessionEvent);
     const w = e.waiting;
     e.waiting = undefined;
-    if (w) for (const m of w) this.sendTo(e, m.type, m.body);
+    e.dialFailedAt = 0;
+    if (w) {
+      this.waitingTotal -= w.length;
+      for (const m of w) this.sendTo(e, m.type, m.body);
+    }
   }
 
   private onSessionClose(s: Session, info: CloseInfo): void {
@@ -507,15 +518,21 @@ export class Router extends EventEmitter {
     }
     if (this.state !== 'running') { this.count('stopping'); return false; }
     if (e.waiting) {
-      if (e.waiting.length >= DIAL_QUEUE_MAX) { this.count('dial-queue-full'); return false; }
+      if (e.waiting.length >= DIAL_QUEUE_MAX || this.waitingTotal >= DIAL_QUEUE_TOTAL_MAX) { this.count('dial-queue-full'); return false; }
       e.waiting.push({ type, body });
+      this.waitingTotal++;
       return true;
     }
     if (!e.info?.ntcp2Addresses.some((a) => a.dialable)) { this.count('no-route'); return false; }
+    if (e.dialFailedAt !== 0 && Date.now() - e.dialFailedAt < DIAL_BACKOFF_MS) { this.count('dial-backoff'); return false; }
+    if (this.waitingTotal >= DIAL_QUEUE_TOTAL_MAX) { this.count('dial-queue-full'); return false; }
     e.waiting = [{ type, body }];
+    this.waitingTotal++;
     this.connect(e.identHash).catch((err: Error) => {
       const n = e.waiting?.length ?? 0;
       e.waiting = undefined;
+      this.waitingTotal -= n;
+      e.dialFailedAt = Date.now();
       this.drops['dial-failed'] = (this.drops['dial-failed'] ?? 0) + n;
       this.emit('warning', new Error(`dial ${e.ident} failed: ${err.message}`));
     });
@@ -595,6 +612,7 @@ export class Router extends EventEmitter {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
     for (const e of this.byHash.values()) e.waiting = undefined;
+    this.waitingTotal = 0;
     await this.transport?.close(graceMs);
     await this.plane?.close();
     if (this.secrets) { wipeRouterKeys(this.secrets.keys); wipeNtcp2Keys(this.secrets.ntcp2); }
