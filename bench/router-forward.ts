@@ -216,14 +216,14 @@ const STEPS: [string, (fn: string, url: string) => boolean][] = [
   ['GC', (fn) => fn === '(garbage collector)'],
   ['frame open (ChaCha20-Poly1305 + SipHash length)', (fn, url) => (fn === 'open' || fn === 'readLength') && url.endsWith('ntcp2/frames.js')],
   ['frame seal (ChaCha20-Poly1305 + SipHash length)', (fn, url) => fn === 'sealInto' && url.endsWith('ntcp2/frames.js')],
-  ['data plane push (copy into the batch)', (fn, url) => fn === 'push' && url.endsWith('dataplane/data-plane.js')],
+  ['data plane push (copy in; a full batch is sealed into its slot and posted)', (fn, url) => fn === 'push' && url.endsWith('dataplane/data-plane.js')],
   ['AES layer (engine)', (_fn, url) => /\/tunnel\/[a-z-]+\.js$/.test(url) || url.endsWith('dataplane/batch-runner.js')],
   ['waiting for a task (piscina, Atomics.wait)', (fn, url) => fn === 'wait' || (url.includes('piscina') && url.includes('worker'))],
+  ['socket write (syscalls, loopback TCP)', (fn) => fn === 'writev' || fn === 'writeBuffer' || fn === 'writeGeneric'],
   ['output to session queues (copy out, sendI2np)', (fn, url) => (fn === 'onOutput' && url.endsWith('router/router.js')) || fn === 'sendI2np'],
   ['data plane hand-off (seal batch, post task, take results)', (_fn, url) => /dataplane\/(data-plane|grouping|slots|replay-journal)\.js$/.test(url) || url.includes('piscina')],
   ['frame build (I2NP blocks into the frame)', (fn, url) => fn === 'flush' && url.endsWith('ntcp2/session.js')],
   ['I2NP dispatch and block parse', (_fn, url) => url.endsWith('ntcp2/blocks.js') || url.endsWith('router/router.js')],
-  ['socket write', (fn) => fn === 'writev' || fn === 'writeBuffer' || fn === 'writeGeneric'],
   ['receive buffer and socket read', (_fn, url) => url.endsWith('ntcp2/recv-buffer.js') || url.endsWith('ntcp2/session.js') || url.includes('node:internal/stream') || url.includes('node:net')],
 ];
 
