@@ -171,6 +171,16 @@ describe('router', () => {
     a.send(b.identHash, 25, rng.bytes(40));
     expect(await until(() => taken.length === 1, 10_000)).toBe(true);
     expect(b.stats().dropped['unhandled']).toBe(6);
+    // A handler that throws loses its message, not the session.
+    const warnings: string[] = [];
+    b.on('warning', (e: Error) => warnings.push(e.message));
+    b.handle(24, () => { throw new Error('handler bug'); });
+    a.send(b.identHash, 24, rng.bytes(40));
+    a.send(b.identHash, 25, rng.bytes(40));
+    expect(await until(() => taken.length === 2, 10_000)).toBe(true);
+    expect(b.stats().dropped['handler-error']).toBe(1);
+    expect(warnings).toEqual(['handler bug']);
+    expect(b.stats().sessions).toBe(1);
   }, 30_000);
 
   it('publishRouterInfo sends a strictly newer, valid RouterInfo that the peer stores; stop() ends sessions with Termination 3', async () => {

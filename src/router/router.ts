@@ -422,7 +422,13 @@ export class Router extends EventEmitter {
     const e = this.sessionPeer.get(s) ?? this.peer(s.peerHash!);
     const h = this.handlers.get(type);
     if (!h) { this.count('unhandled'); return; }
-    h({ type, msgId, expirationSec, body, peer: e, session: s });
+    try {
+      h({ type, msgId, expirationSec, body, peer: e, session: s });
+    } catch (err) {
+      // An application handler's bug costs that message, not the session it came on.
+      this.count('handler-error');
+      this.emit('warning', err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   private onTunnelData(m: I2npMessageIn): void {
