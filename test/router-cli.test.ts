@@ -69,7 +69,7 @@ describe('tunnelplane router', () => {
     expect(await exitA).toBe(0);
     const evA = lines(outA);
     expect(evA.filter((e) => e.event === 'session').map((e) => [e.direction, e.state, e.reason, e.code])).toEqual([
-      ['in', 'established', undefined, undefined],
+      ['in', 'established', null, undefined],
       ['in', 'closed', 'termination-received', 3],
     ]);
     expect(evA.at(-1)).toMatchObject({ event: 'stopped', why: 'SIGINT' });

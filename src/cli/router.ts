@@ -86,8 +86,8 @@ export async function run(argv: string[]): Promise<number> {
   const dirProblem = checkDataDir(values.data);
   if (dirProblem) return fail(dirProblem);
   const router: Router = createRouter({ dataDir: values.data, host, port, floodfill: values.floodfill === true });
-  // Peer files are read before anything listens, so a bad one is reported without side effects.
-  router.on('session', (e: SessionEvent) => out({ event: 'session', ...e }, sessionLine(e)));
+  // `reason` is always present in JSON (null while established), so consumers can rely on the field.
+  router.on('session', (e: SessionEvent) => out({ event: 'session', ...e, reason: e.reason ?? null }, sessionLine(e)));
   router.on('warning', (e: Error) => out({ event: 'warning', message: e.message }, `warning: ${e.message}`));
   let ready;
   try {
