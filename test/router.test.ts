@@ -21,10 +21,11 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function started(opts: { threads?: number | 'inline'; floodfill?: boolean } = {}): Promise<Router> {
+async function started(opts: { threads?: number | 'inline'; floodfill?: boolean; maxBatch?: number; maxQueued?: number } = {}): Promise<Router> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-router-'));
   dirs.push(dir);
-  const r = createRouter({ dataDir: dir, port: 0, floodfill: opts.floodfill, dataPlane: { threads: opts.threads ?? 1 } });
+  const plane = { threads: opts.threads ?? 1, ...(opts.maxBatch ? { maxBatch: opts.maxBatch } : {}), ...(opts.maxQueued ? { maxQueued: opts.maxQueued } : {}) };
+  const r = createRouter({ dataDir: dir, port: 0, floodfill: opts.floodfill, dataPlane: plane });
   routers.push(r);
   await r.start();
   return r;
@@ -81,6 +82,28 @@ describe('router', () => {
     expect(sb.i2npOut['18']).toBe(N);
     expect(sb.tunnelDataOut).toBe(N);
     expect(sb.sessions).toBe(2);
+  }, 60_000);
+
+  it('a full data plane pauses the session (refused messages counted), which resumes when it drains', async () => {
+    const rng = new Rng(testSeed('router backpressure'));
+    const [a, b, c] = [await started({ threads: 'inline' }), await started({ maxBatch: 8, maxQueued: 16 }), await started({ threads: 'inline' })];
+    a.addPeer(b.routerInfo);
+    b.addPeer(c.routerInfo);
+    b.dataPlane.join({ role: 'participant', layer: 'aes', receiveTunnelId: 900, nextTunnelId: 901, nextHop: b.peerId(c.identHash), layerKey: rng.bytes(32), ivKey: rng.bytes(32) });
+    let got = 0;
+    c.handle(18, () => { got++; });
+    await a.connect(b.identHash);
+    const N = 3000;
+    for (let i = 0; i < N; i++) a.send(b.identHash, 18, tunnelData(rng, 900)); // one tick: large frames, far beyond 16 queued
+    const settled = () => got + (b.stats().dropped['dataplane-queue-full'] ?? 0) === N;
+    expect(await until(settled, 30_000), `got ${got}; ${JSON.stringify(b.stats())}`).toBe(true);
+    expect(b.stats().dropped['dataplane-queue-full']).toBeGreaterThan(0);
+    expect(got).toBeGreaterThan(0);
+    // After the burst the session reads again: a later, small send arrives whole.
+    const before = got;
+    for (let i = 0; i < 10; i++) { a.send(b.identHash, 18, tunnelData(rng, 900)); await new Promise((r) => setTimeout(r, 20)); }
+    expect(await until(() => got === before + 10, 10_000), `got ${got - before} of 10`).toBe(true);
+    expect(b.stats().sessions).toBe(2);
   }, 60_000);
 
   it('counts output it cannot route and TunnelData for unknown tunnels, and keeps the session', async () => {
