@@ -95,9 +95,9 @@ describe('router', () => {
     await a.connect(b.identHash);
     const N = 3000;
     for (let i = 0; i < N; i++) a.send(b.identHash, 18, tunnelData(rng, 900)); // one tick: large frames, far beyond 16 queued
-    const settled = () => got + (b.stats().dropped['dataplane-queue-full'] ?? 0) === N;
+    const settled = () => got + (b.stats().dropped['dataplane.queueFull'] ?? 0) === N;
     expect(await until(settled, 30_000), `got ${got}; ${JSON.stringify(b.stats())}`).toBe(true);
-    expect(b.stats().dropped['dataplane-queue-full']).toBeGreaterThan(0);
+    expect(b.stats().dropped['dataplane.queueFull']).toBeGreaterThan(0);
     expect(got).toBeGreaterThan(0);
     // After the burst the session reads again: a later, small send arrives whole.
     const before = got;

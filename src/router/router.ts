@@ -436,8 +436,8 @@ export class Router extends EventEmitter {
     const plane = this.plane;
     if (!plane) { this.count('no-dataplane'); return; }
     if (!plane.push(m.body, m.peer.id)) {
-      // Queue full: stop reading this session until the data plane drains (TCP slows the sender).
-      this.count('dataplane-queue-full');
+      // Queue full (counted by the data plane as queueFull): stop reading this session until it drains, so TCP
+      // slows the sender.
       if (!this.paused.has(m.session)) { this.paused.add(m.session); m.session.pauseReceive(); }
     }
   }
