@@ -16,5 +16,7 @@ export * as keys from './keys/index.js';
 export * as leaseset from './leaseset/index.js';
 export * as balancer from './balancer/index.js';
 export * as router from './router/index.js';
+export { createRouter, Router, BUILD_AND_GARLIC_TYPES, type RouterOptions, type RouterReady, type RouterStats, type SessionEvent, type PeerEntry, type I2npHandler, type I2npMessageIn } from './router/router.js';
+export * as ntcp2 from './transport/ntcp2/index.js';
 export { createDataPlane, DataPlane, type DataPlaneOptions, type DataPlaneStats, type DropCounters, type OutputBatch, type WorkerLoad } from './dataplane/index.js';
 export * from './tunnel/index.js';

@@ -3,7 +3,7 @@
 // lengths are refused; every block type round-trips; hostile payloads never make the block parser throw.
 import { describe, expect, it } from 'vitest';
 import { chacha20poly1305 as nobleAead } from '@noble/ciphers/chacha.js';
-import { FrameOpener, FrameSealer, coreFrameAead, nodeFrameAead } from '../src/transport/ntcp2/frames.js';
+import { FrameOpener, FrameSealer, coreFrameAead, defaultFrameAead, hybridFrameAead, nodeFrameAead } from '../src/transport/ntcp2/frames.js';
 import { BlockWriter, parseBlocks } from '../src/transport/ntcp2/blocks.js';
 import { siphash24 } from '../src/transport/ntcp2/siphash.js';
 import { TERM_PADDING_VIOLATION, TERM_PAYLOAD_FORMAT_ERROR } from '../src/transport/ntcp2/constants.js';
@@ -29,7 +29,8 @@ function refFrames(key: Uint8Array, sipkeys: Uint8Array, payloads: Uint8Array[])
   });
 }
 
-const backends = [nodeFrameAead, coreFrameAead('wasm'), coreFrameAead('node')];
+// hybrid at 1024 switches inside the size list below (both sides of the threshold are checked)
+const backends = [nodeFrameAead, coreFrameAead('wasm'), coreFrameAead('node'), hybridFrameAead(1024), defaultFrameAead()];
 
 describe('NTCP2 frames', () => {
   it('every backend seals exactly what the reference seals, and opens it back', () => {

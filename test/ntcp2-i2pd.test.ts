@@ -2,7 +2,8 @@
 // from its netDb (../shared/tools/i2pd-local --peer), dials us, the handshake completes, its RouterInfo in msg3
 // parses with a valid signature and the NTCP2 key it announced, I2NP messages arrive, our DeliveryStatus for its
 // DatabaseStore is taken ("Publishing confirmed": our frames decrypt on its side), and its console lists us.
-// Skips without i2pd, except under CI. The RouterInfo here is a test-only minimal one (helpers/ntcp2-routerinfo-min).
+// Skips without i2pd, except under CI. The transport alone, with the real RouterInfo codec (src/router/) injected;
+// the router object on top of it has its own i2pd test (router-i2pd-wire.test.ts).
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -12,7 +13,23 @@ import { Ntcp2Transport } from '../src/transport/ntcp2/transport.js';
 import type { CloseInfo, Session } from '../src/transport/ntcp2/session.js';
 import { i2pBase64 } from '../src/keys/encoding.js';
 import { I2PD_LOCAL, consolePage, i2pdAvailable, localRouter } from './helpers/i2pd.js';
-import { minRouter, parseMinRouterInfo } from './helpers/ntcp2-routerinfo-min.js';
+import { x25519FromPrivate } from '../src/transport/ntcp2/noise.js';
+import type { LocalRouter, ParsePeerRouterInfo } from '../src/transport/ntcp2/peer-info.js';
+import { buildLocalRouterInfo, identHash, loadOrCreateRouterSecrets, readPeerRouterInfo } from '../src/router/index.js';
+
+/** The real codec behind the transport's interface (as src/router/router.ts injects it). */
+const parseRouterInfo: ParsePeerRouterInfo = (b) => {
+  const r = readPeerRouterInfo(b);
+  return r.ok ? { ok: true, value: { identHash: r.value.identHash, staticKey: r.value.ntcp2?.staticKey, published: r.value.routerInfo.published } } : { ok: false, error: r.error };
+};
+
+/** Our router for this test: keys in `dir`, a floodfill RouterInfo for 127.0.0.1:port. */
+function ourRouter(dir: string, port: number): { local: LocalRouter; ri: Uint8Array } {
+  const sec = loadOrCreateRouterSecrets(dir);
+  if (!sec.ok) throw new Error(sec.error);
+  const ri = buildLocalRouterInfo(sec.value.keys, sec.value.ntcp2, { host: '127.0.0.1', port, caps: { bandwidth: ['X'], floodfill: true, reachable: true } });
+  return { ri, local: { identHash: identHash(sec.value.keys.identity), staticKey: x25519FromPrivate(sec.value.ntcp2.staticPrivateKey), iv: sec.value.ntcp2.iv, routerInfo: () => ri } };
+}
 import { until } from './helpers/ntcp2-peer.js';
 
 const run = promisify(execFile);
@@ -35,13 +52,13 @@ describe.skipIf(!avail.ok)('NTCP2 against i2pd 2.45.1', () => {
   it('i2pd dials us, the handshake completes, I2NP flows both ways', async () => {
     rmSync(DIR, { recursive: true, force: true });
     mkdirSync(DIR, { recursive: true });
-    const me = minRouter('127.0.0.1', OUR_PORT, 'XfR');
+    const me = ourRouter(`${DIR}/ours`, OUR_PORT);
     const i2npTypes: number[] = [];
     const closes: CloseInfo[] = [];
     let session: Session | undefined;
     t = new Ntcp2Transport({
       local: me.local,
-      parseRouterInfo: parseMinRouterInfo,
+      parseRouterInfo,
       limits: { handshakeTimeoutMs: 10_000 },
       events: {
         onSession: (s) => { session = s; },
@@ -65,7 +82,7 @@ describe.skipIf(!avail.ok)('NTCP2 against i2pd 2.45.1', () => {
     });
     await t.listen(OUR_PORT, '127.0.0.1');
     const riFile = `${DIR}/our.ri`;
-    writeFileSync(riFile, me.build());
+    writeFileSync(riFile, me.ri);
     await run(I2PD_LOCAL, ['-n', '1', '--dir', r.dir, '--peer', riFile, '--loglevel', 'debug',
       '--set', 'exploratory.inbound.length=1', '--set', 'exploratory.outbound.length=1', '--set', 'ssu2.enabled=false'], { env: r.env, timeout: 40_000 });
     expect(await until(() => session !== undefined, 45_000), `no session; closes: ${JSON.stringify(closes)}`).toBe(true);
@@ -75,7 +92,7 @@ describe.skipIf(!avail.ok)('NTCP2 against i2pd 2.45.1', () => {
     const theirs = readFileSync(`${r.dir}/r0/router.info`);
     const theirHash = createHash('sha256').update(theirs.subarray(0, 391)).digest();
     expect(Buffer.from(s.peerHash!).equals(theirHash)).toBe(true);
-    const parsed = parseMinRouterInfo(s.peerRouterInfo!);
+    const parsed = parseRouterInfo(s.peerRouterInfo!);
     expect(parsed.ok).toBe(true);
     expect(await until(() => i2npTypes.length > 0, 30_000)).toBe(true);
     // A DatabaseStore arrives (we are a floodfill) and our DeliveryStatus answer is taken by i2pd.

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, Command> = {
   keygen: { summary: 'create a Destination key file (Ed25519 + X25519)', load: () => import('./keygen.js') },
   balance: { summary: 'host one Destination on several routers (Proposal 140)', load: () => import('./balance.js') },
   doctor: { summary: 'what this machine runs and why: native layer, backends, cores, i2pd', load: () => import('./doctor.js') },
+  router: { summary: 'run an I2P router on NTCP2 (identity and RouterInfo in --data DIR)', load: () => import('./router.js') },
 };
 
 export function version(): string {

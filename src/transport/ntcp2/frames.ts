@@ -64,10 +64,30 @@ export function coreFrameAead(backend?: CryptoBackend): FrameAead {
   };
 }
 
+/**
+ * Frames of at least this many bytes go to node:crypto, smaller ones to the crypto core: OpenSSL's AVX ChaCha20-
+ * Poly1305 is faster on long frames despite its per-frame cipher object, the WASM core on short ones
+ * (docs/router-data-path.md, "Frame crypto").
+ */
+export const HYBRID_AEAD_THRESHOLD = 3072;
+
+/** Crypto core below `threshold` bytes of plaintext, node:crypto from there on: same bytes, whichever runs. */
+export function hybridFrameAead(threshold = HYBRID_AEAD_THRESHOLD, small: FrameAead = coreFrameAead()): FrameAead {
+  return {
+    name: `hybrid-${small.name}-node@${threshold}`,
+    seal(key, nonce, plaintext, out) {
+      (plaintext.length < threshold ? small : nodeFrameAead).seal(key, nonce, plaintext, out);
+    },
+    open(key, nonce, sealed, out) {
+      return (sealed.length - TAG_SIZE < threshold ? small : nodeFrameAead).open(key, nonce, sealed, out);
+    },
+  };
+}
+
 let defaultAead: FrameAead | undefined;
-/** The default frame AEAD: the crypto core with its own default backend. */
+/** The default frame AEAD: hybridFrameAead (crypto core for short frames, node:crypto for long ones). */
 export function defaultFrameAead(): FrameAead {
-  defaultAead ??= coreFrameAead();
+  defaultAead ??= hybridFrameAead();
   return defaultAead;
 }
 

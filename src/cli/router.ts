@@ -1,0 +1,140 @@
+// `tunnelplane router`: runs a router on the wire (NTCP2, ntcp2-routerinfo.md §6) from a data directory: identity
+// created on the first run, DIR/router.info written on every run, optional peers dialled from their RouterInfo files.
+import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parse, UsageError } from './args.js';
+import { createRouter, type Router, type RouterStats, type SessionEvent } from '../router/router.js';
+
+export const usage = `usage: tunnelplane router --data DIR [--host 127.0.0.1] [--port N] [--floodfill]
+                        [--peer ROUTER_INFO_FILE]... [--duration S] [--json]
+
+Runs an I2P router speaking NTCP2: loads (or on the first run creates) its identity in DIR, listens on HOST:PORT,
+writes DIR/router.info (give this file to a peer: i2pd-local --peer DIR/router.info), answers DatabaseStores, forwards
+TunnelData of joined tunnels, and dials each --peer. SIGINT / SIGTERM send Termination to every session and exit 0.
+SIGHUP re-signs the RouterInfo with a newer date, rewrites DIR/router.info and sends it to every connected peer.
+  --data DIR        data directory (router.keys, ntcp2.keys, router.info); created if missing
+  --host IP         NTCP2 address to listen on and publish (default 127.0.0.1; an IP literal)
+  --port N          NTCP2 port (default 0: any free port, the bound one is published)
+  --floodfill       publish caps with f (peers then store RouterInfos and LeaseSets here)
+  --peer FILE       a peer's signed RouterInfo (router.info or netDb .dat) to dial at start (repeatable)
+  --duration S      stop cleanly after S seconds
+  --json            one JSON object per line: ready, session, dial, published, stats (every 5 s), stopped`;
+
+const STATS_EVERY_MS = 5_000;
+
+function statsJson(s: RouterStats): Record<string, unknown> {
+  return { event: 'stats', sessions: s.sessions, i2npIn: s.i2npIn, i2npOut: s.i2npOut, bytesIn: s.bytesIn, bytesOut: s.bytesOut, dropped: s.dropped };
+}
+
+function counts(c: Record<string, number>): string {
+  const e = Object.entries(c);
+  return e.length === 0 ? '-' : e.map(([k, v]) => `${k}:${v}`).join(' ');
+}
+
+function statsLine(s: RouterStats): string {
+  const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
+  return `sessions ${s.sessions}  i2np in [${counts(s.i2npIn)}] out [${counts(s.i2npOut)}]  bytes in ${s.bytesIn} out ${s.bytesOut}  dropped ${dropped}`;
+}
+
+function sessionLine(e: SessionEvent): string {
+  const arrow = e.direction === 'in' ? '<-' : '->';
+  return `session ${arrow} ${e.peer} ${e.state}${e.reason ? ` (${e.reason}${e.code !== undefined ? `, code ${e.code}` : ''})` : ''}`;
+}
+
+/** DIR must exist (or be creatable) and be writable: checked up front for a clear message. */
+function checkDataDir(dir: string): string | undefined {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, fsConstants.W_OK | fsConstants.R_OK | fsConstants.X_OK);
+    return undefined;
+  } catch (e) {
+    return `data directory ${dir} is not writable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    data: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    floodfill: { type: 'boolean' },
+    peer: { type: 'string', multiple: true },
+    duration: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (!values.data) throw new UsageError('--data DIR is required');
+  const host = values.host ?? '127.0.0.1';
+  if (isIP(host) === 0) throw new UsageError(`--host must be an IP literal (peers cannot use a hostname), not '${host}'`);
+  let port = 0;
+  if (values.port !== undefined) {
+    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port takes a number 0..65535, not '${values.port}'`);
+    port = Number(values.port);
+  }
+  let durationMs: number | undefined;
+  if (values.duration !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(values.duration) || Number(values.duration) <= 0) throw new UsageError(`--duration takes a positive number of seconds, not '${values.duration}'`);
+    durationMs = Number(values.duration) * 1000;
+  }
+  const json = values.json === true;
+  const out = (o: Record<string, unknown>, line: string) => process.stdout.write((json ? JSON.stringify(o) : line) + '\n');
+  const fail = (msg: string): number => {
+    if (json) process.stdout.write(JSON.stringify({ event: 'error', message: msg }) + '\n');
+    process.stderr.write(`tunnelplane router: ${msg}\n`);
+    return 1;
+  };
+
+  const dirProblem = checkDataDir(values.data);
+  if (dirProblem) return fail(dirProblem);
+  const router: Router = createRouter({ dataDir: values.data, host, port, floodfill: values.floodfill === true });
+  // `reason` is always present in JSON (null while established), so consumers can rely on the field.
+  router.on('session', (e: SessionEvent) => out({ event: 'session', ...e, reason: e.reason ?? null }, sessionLine(e)));
+  router.on('warning', (e: Error) => out({ event: 'warning', message: e.message }, `warning: ${e.message}`));
+  let ready;
+  try {
+    ready = await router.start();
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  const peers = [];
+  for (const file of values.peer ?? []) {
+    try {
+      peers.push(router.addPeerFile(file));
+    } catch (e) {
+      await router.stop(500);
+      return fail(`--peer ${(e as Error).message}`);
+    }
+  }
+  out({ event: 'ready', ident: ready.ident, routerInfo: ready.routerInfo, ntcp2: ready.ntcp2 },
+    `router ${ready.ident} listening on ${ready.ntcp2}${ready.created.length ? ` (new identity: ${ready.created.join(', ')})` : ''}; RouterInfo in ${ready.routerInfo}`);
+  for (const p of peers) {
+    router.connect(p.identHash).catch((e: Error) => out({ event: 'dial', peer: p.ident, ok: false, error: e.message }, `dial ${p.ident} failed: ${e.message}`));
+  }
+  const ticker = setInterval(() => {
+    const s = router.stats();
+    out(statsJson(s), statsLine(s));
+  }, STATS_EVERY_MS);
+  const onHup = () => {
+    try {
+      const n = router.publishRouterInfo();
+      out({ event: 'published', sessions: n }, `RouterInfo re-signed and sent to ${n} peer${n === 1 ? '' : 's'}`);
+    } catch (e) {
+      out({ event: 'warning', message: `cannot publish: ${(e as Error).message}` }, `warning: cannot publish: ${(e as Error).message}`);
+    }
+  };
+  process.on('SIGHUP', onHup);
+  const signal = await new Promise<string>((resolve) => {
+    const timer = durationMs !== undefined ? setTimeout(() => resolve('duration'), durationMs) : undefined;
+    const onSignal = (name: string) => () => {
+      if (timer) clearTimeout(timer);
+      resolve(name);
+    };
+    process.once('SIGINT', onSignal('SIGINT'));
+    process.once('SIGTERM', onSignal('SIGTERM'));
+  });
+  clearInterval(ticker);
+  process.off('SIGHUP', onHup);
+  await router.stop();
+  const s = router.stats();
+  out({ ...statsJson(s), event: 'stopped', why: signal }, `stopped (${signal}): ${statsLine(s)}`);
+  return 0;
+}

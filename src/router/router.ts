@@ -1,0 +1,646 @@
+// A router on the wire (ntcp2-routerinfo.md §6; i2np.md §4): one object an embedding application starts and stops.
+// It owns the identity in a data directory, its RouterInfo file, the NTCP2 transport (listener and dialer), a small
+// verified peer table (ident hash <-> the numeric peer ids the data plane uses), the data plane, and the I2NP
+// dispatch between them: DatabaseStore answered with DeliveryStatus (i2np.md §4.6), TunnelData into the data plane
+// and its output out over the next hop's session. Design: docs/router.md, hot path: docs/router-data-path.md.
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { I2NP_DELIVERY_STATUS, I2NP_EXPIRATION_MS, I2NP_TUNNEL_DATA, I2NP_TUNNEL_GATEWAY, STATUS_OK, TUNNEL_DATA_SIZE } from '../constants.js';
+import { LOCAL_HOP } from '../tunnel/types.js';
+import { TunnelJoinError } from '../errors.js';
+import { createDataPlane, type DataPlane, type DataPlaneOptions, type OutputBatch } from '../dataplane/index.js';
+import { encodeI2np } from '../i2np/header.js';
+import { encodeDeliveryStatus, encodeTunnelGateway } from '../i2np/bodies.js';
+import { Ntcp2Transport, type TransportLimits } from '../transport/ntcp2/transport.js';
+import type { CloseInfo, Session } from '../transport/ntcp2/session.js';
+import type { ParsePeerRouterInfo } from '../transport/ntcp2/peer-info.js';
+import type { FrameAead } from '../transport/ntcp2/frames.js';
+import { wipePair, x25519FromPrivate, type X25519Pair } from '../transport/ntcp2/noise.js';
+import type { Caps } from './caps.js';
+import { ROUTER_INFO_FILE, loadOrCreateRouterSecrets, type RouterSecrets } from './data-dir.js';
+import { identHash as hashOfIdentity, identHashBase64 } from './identity.js';
+import { buildLocalRouterInfo, nextPublished, writeLocalRouterInfo } from './local-router-info.js';
+import { netDbRelativePath, writeRouterInfoFile } from './netdb-files.js';
+import { readPeerRouterInfo, type PeerRouterInfo } from './peer.js';
+import { MAX_ROUTER_INFO_SIZE } from './router-info.js';
+import { wipeNtcp2Keys } from './ntcp2-keys.js';
+import { wipeRouterKeys } from './router-keys.js';
+
+/** I2NP DatabaseStore (i2np.md §4.6). */
+export const I2NP_DATABASE_STORE = 1;
+/**
+ * I2NP types that the tunnel-build and garlic layers handle (Garlic 11, TunnelBuild 21, VariableTunnelBuild 23,
+ * TunnelBuildReply 22/24, ShortTunnelBuild 25, OutboundTunnelBuildReply 26): counted as unhandled until a handler is
+ * registered with `router.handle(type, fn)`.
+ */
+export const BUILD_AND_GARLIC_TYPES: readonly number[] = [11, 21, 23, 24, 25, 26];
+
+/** Peers kept in the table at most; the oldest without a session are forgotten first. */
+const DEFAULT_MAX_PEERS = 4096;
+/** Messages held for a peer while it is being dialled, per peer and in all; more are dropped as 'dial-queue-full'. */
+const DIAL_QUEUE_MAX = 1024;
+const DIAL_QUEUE_TOTAL_MAX = 8192;
+/** After a failed dial, messages for that peer are dropped ('dial-backoff') for this long instead of re-dialling. */
+const DIAL_BACKOFF_MS = 10_000;
+/** A DatabaseStore'd RouterInfo inflates to at most this (i2pd's limit, §2.1), so a gzip bomb costs nothing. */
+const MAX_INFLATED_RI = MAX_ROUTER_INFO_SIZE;
+
+export interface RouterOptions {
+  /** Data directory: router.keys, ntcp2.keys (created on first use, 0600) and router.info. */
+  dataDir: string;
+  /** NTCP2 listen address, an IP literal (default 127.0.0.1). */
+  host?: string;
+  /** NTCP2 port (default 0: any free port; the bound one is published). */
+  port?: number;
+  /** Publish `f` in caps (floodfill). */
+  floodfill?: boolean;
+  /** Caps beyond floodfill (default bandwidth L, reachable R). */
+  caps?: Partial<Caps>;
+  /** Data plane options (default one worker thread); onOutput is the router's. */
+  dataPlane?: Omit<DataPlaneOptions, 'onOutput'>;
+  /** NTCP2 limits (connections, timeouts, queues). */
+  limits?: Partial<TransportLimits>;
+  /** Frame AEAD for the NTCP2 data phase (default: hybridFrameAead, docs/router-data-path.md). */
+  frameAead?: FrameAead;
+  /** Peers kept in the table (default 4096). */
+  maxPeers?: number;
+  /** Write peers' verified RouterInfos under DIR/netDb (default false: the table is in memory). */
+  storePeers?: boolean;
+}
+
+/** A peer as the router knows it. `id` is the number the data plane uses for it (TunnelConfig.nextHop, prevHop). */
+export interface PeerEntry {
+  readonly id: number;
+  readonly identHash: Uint8Array;
+  /** I2P Base64 of the ident hash. */
+  readonly ident: string;
+  /** Its newest verified RouterInfo, if one was received. */
+  info: PeerRouterInfo | undefined;
+  session: Session | undefined;
+  /** Messages waiting for a dial to complete (bounded by DIAL_QUEUE_MAX). */
+  waiting: { type: number; body: Uint8Array }[] | undefined;
+  lastSeen: number;
+  /** When the last dial to it failed (0: never). */
+  dialFailedAt: number;
+}
+
+/** What an I2NP handler gets. `body` is a view valid only during the call. */
+export interface I2npMessageIn {
+  type: number;
+  msgId: number;
+  /** Seconds since the epoch, as on the wire (NTCP2 short header). */
+  expirationSec: number;
+  body: Uint8Array;
+  peer: PeerEntry;
+  session: Session;
+}
+export type I2npHandler = (m: I2npMessageIn) => void;
+
+export interface SessionEvent {
+  peer: string;
+  direction: 'in' | 'out';
+  state: 'established' | 'closed';
+  reason?: string;
+  code?: number;
+}
+
+export interface RouterReady {
+  ident: string;
+  routerInfo: string;
+  ntcp2: string;
+  /** Files created by this start (a first run creates router.keys and ntcp2.keys). */
+  created: string[];
+}
+
+export interface RouterStats {
+  sessions: number;
+  /** I2NP messages received / sent, by type number. */
+  i2npIn: Record<string, number>;
+  i2npOut: Record<string, number>;
+  /** NTCP2 bytes on the wire, all sessions since start. */
+  bytesIn: number;
+  bytesOut: number;
+  /** Dropped things by reason: the router's, the transport's and the data plane's (prefixed `dataplane.`). */
+  dropped: Record<string, number>;
+  peers: number;
+  /** Data plane: messages in / out. */
+  tunnelDataIn: number;
+  tunnelDataOut: number;
+}
+
+const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+/**
+ * The router. Events: 'ready' (RouterReady), 'session' (SessionEvent), 'routerInfo' (PeerEntry, a newer verified
+ * RouterInfo stored), 'joinError' (TunnelJoinError from the data plane), 'warning' (Error).
+ */
+export class Router extends EventEmitter {
+  readonly dataDir: string;
+  private readonly opts: RouterOptions;
+  private secrets: RouterSecrets | undefined;
+  private transport: Ntcp2Transport | undefined;
+  private plane: DataPlane | undefined;
+  private riBytes: Uint8Array | undefined;
+  private riPublished = 0;
+  private ownHash: Uint8Array | undefined;
+  private staticPair: X25519Pair | undefined;
+  private readyInfo: RouterReady | undefined;
+  private readonly byHash = new Map<string, PeerEntry>();
+  private readonly byId = new Map<number, PeerEntry>();
+  private nextId = 1;
+  private readonly handlers = new Map<number, I2npHandler>();
+  private readonly inCounts: Record<string, number> = {};
+  private readonly outCounts: Record<string, number> = {};
+  private readonly drops: Record<string, number> = {};
+  private closedBytesIn = 0;
+  private closedBytesOut = 0;
+  /** Messages held for dials in progress, all peers. */
+  private waitingTotal = 0;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** Each established session's peer entry: the per-message lookup, without hashing the peer's key. */
+  private readonly sessionPeer = new WeakMap<Session, PeerEntry>();
+  /** Sessions paused because the data plane refused a push; resumed on its 'drain'. */
+  private readonly paused = new Set<Session>();
+
+  constructor(opts: RouterOptions) {
+    super();
+    if (!opts || typeof opts.dataDir !== 'string' || opts.dataDir === '') throw new TypeError('createRouter needs a dataDir');
+    const port = opts.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be 0..65535, not ${opts.port}`);
+    this.opts = opts;
+    this.dataDir = opts.dataDir;
+    this.handlers.set(I2NP_DATABASE_STORE, (m) => this.onDatabaseStore(m));
+    this.handlers.set(I2NP_TUNNEL_DATA, (m) => this.onTunnelData(m));
+  }
+
+  /**
+   * Loads or creates the identity, listens for NTCP2, writes DIR/router.info with the bound address and starts the
+   * data plane. Rejects (with the router stopped) if the directory is unusable or the address cannot be bound.
+   */
+  async start(): Promise<RouterReady> {
+    if (this.state !== 'new') throw new Error(`router already ${this.state}`);
+    this.state = 'starting';
+    const sec = loadOrCreateRouterSecrets(this.dataDir);
+    if (!sec.ok) { this.state = 'stopped'; throw new Error(sec.error); }
+    this.secrets = sec.value;
+    const host = this.opts.host ?? '127.0.0.1';
+    const identHash = hashOfIdentity(sec.value.keys.identity);
+    this.ownHash = identHash;
+    const staticKey = x25519FromPrivate(sec.value.ntcp2.staticPrivateKey);
+    this.staticPair = staticKey;
+    const parse: ParsePeerRouterInfo = (b) => {
+      const r = readPeerRouterInfo(b);
+      if (!r.ok) return { ok: false, error: `${r.kind}: ${r.error}` };
+      // Remember every verified RouterInfo a session carries (msg3, RouterInfo blocks).
+      this.learn(r.value);
+      return { ok: true, value: { identHash: r.value.identHash, staticKey: r.value.ntcp2?.staticKey, published: r.value.routerInfo.published } };
+    };
+    this.transport = new Ntcp2Transport({
+      local: { identHash, staticKey, iv: sec.value.ntcp2.iv, routerInfo: () => this.riBytes! },
+      parseRouterInfo: parse,
+      limits: this.opts.limits,
+      ...(this.opts.frameAead ? { aead: this.opts.frameAead } : {}),
+      events: {
+        onSession: (s) => this.onSession(s),
+        onI2np: (s, type, msgId, exp, body) => this.onI2np(s, type, msgId, exp, body),
+        onRouterInfo: (s, _flag, ri) => this.onRouterInfoBlock(s, ri),
+        onClose: (s, info) => this.onSessionClose(s, info),
+        onDrain: (s) => this.onSessionDrain(s),
+      },
+    });
+    let bound;
+    try {
+      bound = await this.transport.listen(this.opts.port ?? 0, host);
+    } catch (e) {
+      this.state = 'stopped';
+      await this.transport.close(0);
+      throw new Error(`cannot listen on ${host}:${this.opts.port ?? 0}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    let written;
+    try {
+      written = writeLocalRouterInfo(this.dataDir, sec.value, { host, port: bound.port, caps: this.caps() });
+    } catch (e) {
+      this.state = 'stopped';
+      await this.transport.close(0);
+      throw new Error(`cannot write ${join(this.dataDir, ROUTER_INFO_FILE)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    this.riBytes = written.bytes;
+    this.riPublished = written.routerInfo.published;
+    this.plane = createDataPlane({ threads: 1, ...this.opts.dataPlane, onOutput: (b) => this.onOutput(b) });
+    this.plane.on('error', (e: unknown) => {
+      if (e instanceof TunnelJoinError) { this.count('tunnel-join-error'); this.emit('joinError', e); }
+      else this.emit('warning', e instanceof Error ? e : new Error(String(e)));
+    });
+    this.plane.on('drain', () => this.onPlaneDrain());
+    this.state = 'running';
+    this.readyInfo = { ident: identHashBase64(identHash), routerInfo: written.path, ntcp2: `${host}:${bound.port}`, created: sec.value.created };
+    this.emit('ready', this.readyInfo);
+    return this.readyInfo;
+  }
+
+  private caps(): Partial<Caps> {
+    return { bandwidth: ['L'], reachable: true, ...this.opts.caps, ...(this.opts.floodfill ? { floodfill: true } : {}) };
+  }
+
+  get ready(): RouterReady | undefined {
+    return this.readyInfo;
+  }
+
+  /** Our ident hash (after start). */
+  get identHash(): Uint8Array {
+    if (!this.ownHash) throw new Error('router not started');
+    return this.ownHash;
+  }
+
+  /** Our current signed RouterInfo. */
+  get routerInfo(): Uint8Array {
+    if (!this.riBytes) throw new Error('router not started');
+    return this.riBytes;
+  }
+
+  /** The data plane: join / end tunnels here (nextHop and previousHop are peer ids from peerId()). */
+  get dataPlane(): DataPlane {
+    if (!this.plane) throw new Error('router not started');
+    return this.plane;
+  }
+
+  get ntcp2(): Ntcp2Transport {
+    return this.transportOrThrow();
+  }
+
+  private transportOrThrow(): Ntcp2Transport {
+    if (!this.transport) throw new Error('router not started');
+    return this.transport;
+  }
+
+  // ---------------------------------------------------------------- peers
+
+  /** The table entry for a peer, created (with a new id) if needed. */
+  peer(identHash: Uint8Array): PeerEntry {
+    const key = hexOf(identHash);
+    let e = this.byHash.get(key);
+    if (!e) {
+      this.evictIfFull();
+      let id = this.nextId++;
+      if (id >= LOCAL_HOP) { this.nextId = 1; id = this.nextId++; } // ids never reach LOCAL_HOP
+      while (this.byId.has(id)) id = this.nextId++;
+      e = { id, identHash: Uint8Array.from(identHash), ident: identHashBase64(identHash), info: undefined, session: undefined, waiting: undefined, lastSeen: Date.now(), dialFailedAt: 0 };
+      this.byHash.set(key, e);
+      this.byId.set(id, e);
+    }
+    return e;
+  }
+
+  /** The numeric id the data plane uses for this peer (TunnelConfig.nextHop / previousHop). */
+  peerId(identHash: Uint8Array): number {
+    return this.peer(identHash).id;
+  }
+
+  peerById(id: number): PeerEntry | undefined {
+    return this.byId.get(id);
+  }
+
+  peers(): IterableIterator<PeerEntry> {
+    return this.byHash.values();
+  }
+
+  private evictIfFull(): void {
+    const max = this.opts.maxPeers ?? DEFAULT_MAX_PEERS;
+    if (this.byHash.size < max) return;
+    let oldest: [string, PeerEntry] | undefined;
+    for (const kv of this.byHash) if (!kv[1].session && !kv[1].waiting && (!oldest || kv[1].lastSeen < oldest[1].lastSeen)) oldest = kv;
+    if (oldest) {
+      this.byHash.delete(oldest[0]);
+      this.byId.delete(oldest[1].id);
+      this.count('peer-evicted');
+    }
+  }
+
+  /** Stores a verified RouterInfo if it is newer than the one held; returns the entry. */
+  private learn(p: PeerRouterInfo): PeerEntry | undefined {
+    if (this.ownHash && hexOf(p.identHash) === hexOf(this.ownHash)) return undefined; // our own, reflected
+    const e = this.peer(p.identHash);
+    if (e.info && e.info.routerInfo.published >= p.routerInfo.published) return e;
+    e.info = p;
+    e.lastSeen = Date.now();
+    if (this.opts.storePeers) {
+      try {
+        writeRouterInfoFile(join(this.dataDir, netDbRelativePath(e.identHash)), p.routerInfo.bytes);
+      } catch { this.count('netdb-write-failed'); }
+    }
+    this.emit('routerInfo', e);
+    return e;
+  }
+
+  /** Adds a peer from signed RouterInfo bytes (verified). Throws with the reason when it is not usable. */
+  addPeer(bytes: Uint8Array): PeerEntry {
+    const r = readPeerRouterInfo(bytes);
+    if (!r.ok) throw new Error(`RouterInfo rejected (${r.kind}): ${r.error}`);
+    const e = this.learn(r.value);
+    if (!e) throw new Error('that RouterInfo is our own');
+    return e;
+  }
+
+  /** Adds a peer from a RouterInfo file (router.info or a netDb .dat). */
+  addPeerFile(path: string): PeerEntry {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (bytes.length > MAX_ROUTER_INFO_SIZE) throw new Error(`${path} is ${bytes.length} bytes, more than a RouterInfo (${MAX_ROUTER_INFO_SIZE})`);
+    try {
+      return this.addPeer(bytes);
+    } catch (e) {
+      throw new Error(`${path}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Dials a known peer (its RouterInfo must have a dialable NTCP2 address); resolves with the session. */
+  connect(identHash: Uint8Array): Promise<Session> {
+    const t = this.transportOrThrow();
+    if (this.state !== 'running') return Promise.reject(new Error('router is not running'));
+    const e = this.peer(identHash);
+    if (e.session?.state === 'established') return Promise.resolve(e.session);
+    const a = e.info?.ntcp2Addresses.find((x) => x.dialable);
+    if (!a) return Promise.reject(new Error(`no dialable NTCP2 address known for ${e.ident}`));
+    return t.connect({ identHash: e.identHash, staticKey: a.staticKey, iv: a.iv!, host: a.host!, port: a.port! });
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  private onSession(s: Session): void {
+    const e = this.peer(s.peerHash!);
+    e.session = s;
+    e.lastSeen = Date.now();
+    this.sessionPeer.set(s, e);
+    this.emit('session', { peer: e.ident, direction: s.direction, state: 'established' } satisfies SessionEvent);
+    const w = e.waiting;
+    e.waiting = undefined;
+    e.dialFailedAt = 0;
+    if (w) {
+      this.waitingTotal -= w.length;
+      for (const m of w) this.sendTo(e, m.type, m.body);
+    }
+  }
+
+  private onSessionClose(s: Session, info: CloseInfo): void {
+    this.closedBytesIn += s.bytesIn;
+    this.closedBytesOut += s.bytesOut;
+    this.paused.delete(s);
+    if (s.establishedAt === 0 || !s.peerHash) return; // never established: counted by the transport
+    const e = this.byHash.get(hexOf(s.peerHash));
+    if (e && e.session === s) e.session = undefined;
+    this.emit('session', {
+      peer: identHashBase64(s.peerHash), direction: s.direction, state: 'closed', reason: info.reason,
+      ...(info.code !== undefined ? { code: info.code } : {}),
+    } satisfies SessionEvent);
+  }
+
+  private onSessionDrain(_s: Session): void {
+    // Room again in a session's send queue: nothing is retried (dropped messages are counted), so nothing to do.
+  }
+
+  // ---------------------------------------------------------------- I2NP in
+
+  /**
+   * Installs the handler for an I2NP type, replacing the router's own (DatabaseStore 1, TunnelData 18) or giving one
+   * to a type it counts as unhandled (e.g. BUILD_AND_GARLIC_TYPES). `undefined` removes it.
+   */
+  handle(type: number, handler: I2npHandler | undefined): void {
+    if (!Number.isInteger(type) || type < 0 || type > 255) throw new RangeError('I2NP type must be 0..255');
+    if (handler) this.handlers.set(type, handler);
+    else this.handlers.delete(type);
+  }
+
+  private onI2np(s: Session, type: number, msgId: number, expirationSec: number, body: Uint8Array): void {
+    this.inCounts[type] = (this.inCounts[type] ?? 0) + 1;
+    const e = this.sessionPeer.get(s) ?? this.peer(s.peerHash!);
+    const h = this.handlers.get(type);
+    if (!h) { this.count('unhandled'); return; }
+    try {
+      h({ type, msgId, expirationSec, body, peer: e, session: s });
+    } catch (err) {
+      // An application handler's bug costs that message, not the session it came on.
+      this.count('handler-error');
+      this.emit('warning', err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private onTunnelData(m: I2npMessageIn): void {
+    if (m.body.length !== TUNNEL_DATA_SIZE) { this.count('bad-tunneldata'); return; }
+    const plane = this.plane;
+    if (!plane) { this.count('no-dataplane'); return; }
+    if (!plane.push(m.body, m.peer.id)) {
+      // Queue full (counted by the data plane as queueFull): stop reading this session until it drains, so TCP
+      // slows the sender.
+      if (!this.paused.has(m.session)) { this.paused.add(m.session); m.session.pauseReceive(); }
+    }
+  }
+
+  private onPlaneDrain(): void {
+    for (const s of this.paused) s.resumeReceive();
+    this.paused.clear();
+  }
+
+  /** DatabaseStore (i2np.md §4.6): store a verified RouterInfo; a reply token gets a DeliveryStatus(token). */
+  private onDatabaseStore(m: I2npMessageIn): void {
+    const b = m.body;
+    if (b.length < 37) { this.count('bad-dbstore'); return; }
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const kind = b[32]!;
+    const token = dv.getUint32(33);
+    let o = 37;
+    let replyTunnel = 0;
+    let gateway: Uint8Array | undefined;
+    if (token !== 0) {
+      if (b.length < 73) { this.count('bad-dbstore'); return; }
+      replyTunnel = dv.getUint32(37);
+      gateway = b.subarray(41, 73);
+      o = 73;
+    }
+    if ((kind & 1) === 0) {
+      // RouterInfo: size(2) | gzip(RouterInfo)
+      if (b.length < o + 2) { this.count('bad-dbstore'); return; }
+      const size = dv.getUint16(o);
+      if (o + 2 + size > b.length) { this.count('bad-dbstore'); return; }
+      let ri: Uint8Array;
+      try {
+        ri = gunzipSync(b.subarray(o + 2, o + 2 + size), { maxOutputLength: MAX_INFLATED_RI });
+      } catch { this.count('bad-dbstore-gzip'); return; }
+      const p = readPeerRouterInfo(ri);
+      if (!p.ok) this.count(`dbstore-ri-${p.kind}`);
+      else if (hexOf(p.value.identHash) !== hexOf(b.subarray(0, 32))) this.count('dbstore-ri-key-mismatch');
+      else this.learn(p.value);
+    } else {
+      this.count('dbstore-leaseset-ignored');
+    }
+    if (token === 0) return;
+    const status = encodeDeliveryStatus(token, Date.now());
+    if (replyTunnel === 0) {
+      // Direct reply to the gateway router; i2pd names itself there and we answer over its session.
+      const to = hexOf(gateway!) === hexOf(m.peer.identHash) ? m.peer : this.byHash.get(hexOf(gateway!));
+      if (!to) { this.count('reply-no-route'); return; }
+      this.sendTo(to, I2NP_DELIVERY_STATUS, status);
+    } else {
+      // Down a tunnel: TunnelGateway(replyTunnel, full I2NP DeliveryStatus) to its gateway (i2np.md §4.2).
+      const gw = this.byHash.get(hexOf(gateway!));
+      if (!gw) { this.count('reply-no-route'); return; }
+      const inner = encodeI2np(I2NP_DELIVERY_STATUS, randomMsgId(), Date.now() + I2NP_EXPIRATION_MS, status);
+      this.sendTo(gw, I2NP_TUNNEL_GATEWAY, encodeTunnelGateway(replyTunnel, inner));
+    }
+  }
+
+  private onRouterInfoBlock(s: Session, ri: Uint8Array): void {
+    const p = readPeerRouterInfo(ri);
+    if (!p.ok) { this.count(`ri-block-${p.kind}`); return; }
+    this.learn(p.value);
+    void s;
+  }
+
+  // ---------------------------------------------------------------- I2NP out
+
+  /**
+   * Sends an I2NP message to a peer: over its session, or after dialling it when its RouterInfo is known. Ownership
+   * of `body` passes to the router. Returns false when it was dropped (counted by reason).
+   */
+  send(identHash: Uint8Array, type: number, body: Uint8Array): boolean {
+    return this.sendTo(this.peer(identHash), type, body);
+  }
+
+  private sendTo(e: PeerEntry, type: number, body: Uint8Array): boolean {
+    const s = e.session;
+    if (s && s.state === 'established') {
+      if (!s.sendI2np(type, randomMsgId(), Math.floor((Date.now() + I2NP_EXPIRATION_MS) / 1000), body)) {
+        this.count('send-queue-full');
+        return false;
+      }
+      this.outCounts[type] = (this.outCounts[type] ?? 0) + 1;
+      return true;
+    }
+    if (this.state !== 'running') { this.count('stopping'); return false; }
+    if (e.waiting) {
+      if (e.waiting.length >= DIAL_QUEUE_MAX || this.waitingTotal >= DIAL_QUEUE_TOTAL_MAX) { this.count('dial-queue-full'); return false; }
+      e.waiting.push({ type, body });
+      this.waitingTotal++;
+      return true;
+    }
+    if (!e.info?.ntcp2Addresses.some((a) => a.dialable)) { this.count('no-route'); return false; }
+    if (e.dialFailedAt !== 0 && Date.now() - e.dialFailedAt < DIAL_BACKOFF_MS) { this.count('dial-backoff'); return false; }
+    if (this.waitingTotal >= DIAL_QUEUE_TOTAL_MAX) { this.count('dial-queue-full'); return false; }
+    e.waiting = [{ type, body }];
+    this.waitingTotal++;
+    this.connect(e.identHash).catch((err: Error) => {
+      const n = e.waiting?.length ?? 0;
+      e.waiting = undefined;
+      this.waitingTotal -= n;
+      e.dialFailedAt = Date.now();
+      this.drops['dial-failed'] = (this.drops['dial-failed'] ?? 0) + n;
+      this.emit('warning', new Error(`dial ${e.ident} failed: ${err.message}`));
+    });
+    return true;
+  }
+
+  /** Data plane output: every forwarded TunnelData goes to its next hop's session (docs/router-data-path.md). */
+  private onOutput(b: OutputBatch): void {
+    if (b.count === 0) return;
+    // One bulk copy of the whole batch out of the shared slot; each message is then a view into it, owned by the
+    // session queue it goes to until sealed.
+    const bodies = b.bodies.slice(0, b.count * TUNNEL_DATA_SIZE);
+    for (let i = 0; i < b.count; i++) {
+      if (b.status[i] !== STATUS_OK) continue;
+      const hop = b.nextHops[i]!;
+      const body = bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
+      if (hop === LOCAL_HOP) { this.count('local-delivery-unhandled'); continue; }
+      const e = this.byId.get(hop);
+      if (!e) { this.count('unknown-next-hop'); continue; }
+      this.sendTo(e, I2NP_TUNNEL_DATA, body);
+    }
+  }
+
+  /**
+   * Re-signs our RouterInfo with a strictly newer `published`, rewrites DIR/router.info, and sends it in a RouterInfo
+   * block (§5.2; flag bit 0 = flood request, default 0 as i2pd sends its own) to one peer or to every session.
+   * Returns the number of sessions it went to.
+   */
+  publishRouterInfo(opts: { to?: Uint8Array; flag?: number } = {}): number {
+    const t = this.transportOrThrow();
+    const secrets = this.secrets!;
+    const [host, port] = splitHostPort(this.readyInfo!.ntcp2);
+    const published = nextPublished(this.riPublished);
+    const bytes = buildLocalRouterInfo(secrets.keys, secrets.ntcp2, { host, port, caps: this.caps(), published });
+    writeRouterInfoFile(join(this.dataDir, ROUTER_INFO_FILE), bytes);
+    this.riBytes = bytes;
+    this.riPublished = published;
+    let n = 0;
+    const targets = opts.to ? [t.session(opts.to)].filter((x): x is Session => x !== undefined) : [...t.sessions()];
+    for (const s of targets) if (s.sendRouterInfo(bytes, opts.flag ?? 0)) n++;
+    return n;
+  }
+
+  // ---------------------------------------------------------------- stats and stop
+
+  private count(reason: string): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+  }
+
+  stats(): RouterStats {
+    let bytesIn = this.closedBytesIn;
+    let bytesOut = this.closedBytesOut;
+    let sessions = 0;
+    const t = this.transport;
+    if (t) {
+      for (const s of t.sessions()) { sessions++; bytesIn += s.bytesIn; bytesOut += s.bytesOut; }
+    }
+    const dropped: Record<string, number> = { ...this.drops };
+    if (t) for (const [k, v] of Object.entries(t.stats.dropped)) dropped[`ntcp2.${k}`] = v;
+    let tunnelDataIn = 0;
+    let tunnelDataOut = 0;
+    if (this.plane) {
+      const ps = this.plane.stats();
+      tunnelDataIn = ps.messagesIn;
+      tunnelDataOut = ps.messagesOut;
+      for (const [k, v] of Object.entries(ps.dropped)) if (v > 0) dropped[`dataplane.${k}`] = v;
+    }
+    return { sessions, i2npIn: { ...this.inCounts }, i2npOut: { ...this.outCounts }, bytesIn, bytesOut, dropped, peers: this.byHash.size, tunnelDataIn, tunnelDataOut };
+  }
+
+  /**
+   * Graceful stop: Termination (reason 3, router shutdown) on every session, the data plane closed (its keys wiped),
+   * our private keys wiped. Resolves when everything is closed (sessions that do not close within `graceMs` are
+   * destroyed).
+   */
+  async stop(graceMs = 3_000): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    for (const e of this.byHash.values()) e.waiting = undefined;
+    this.waitingTotal = 0;
+    await this.transport?.close(graceMs);
+    await this.plane?.close();
+    if (this.secrets) { wipeRouterKeys(this.secrets.keys); wipeNtcp2Keys(this.secrets.ntcp2); }
+    if (this.staticPair) wipePair(this.staticPair);
+    this.state = 'stopped';
+  }
+}
+
+// Message ids: a random start, then +1 (a per-message randomBytes call would cost more than the rest of a forward;
+// ids only need to differ between messages, i2np.md §1).
+let msgIdCounter = randomBytes(4).readUInt32BE(0);
+function randomMsgId(): number {
+  msgIdCounter = (msgIdCounter + 1) >>> 0;
+  return msgIdCounter || 1;
+}
+
+function splitHostPort(s: string): [string, number] {
+  const i = s.lastIndexOf(':');
+  return [s.slice(0, i), Number(s.slice(i + 1))];
+}
+
+/** Creates a router; call `start()` to load its identity and listen. */
+export function createRouter(options: RouterOptions): Router {
+  return new Router(options);
+}
