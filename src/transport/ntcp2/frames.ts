@@ -67,10 +67,31 @@ export function coreFrameAead(backend?: CryptoBackend): FrameAead {
   };
 }
 
+/**
+ * Frames up to this many plaintext bytes go to the crypto core (WASM), larger ones to node:crypto: OpenSSL's
+ * assembly outruns the WASM kernels on long inputs once its per-call cost (a cipher object per frame) is paid off.
+ * Crossover and figures: docs/ntcp2.md §5.
+ */
+export const FRAME_AEAD_SPLIT = 4096;
+
+/** `small` for frames of at most `split` plaintext bytes, `large` above: both must compute the same AEAD. */
+export function sizedFrameAead(small: FrameAead, large: FrameAead, split = FRAME_AEAD_SPLIT): FrameAead {
+  return {
+    name: `${small.name}<=${split}<${large.name}`,
+    seal: (key, nonce, plaintext, out) =>
+      (plaintext.length <= split ? small : large).seal(key, nonce, plaintext, out),
+    open: (key, nonce, sealed, out) =>
+      (sealed.length - TAG_SIZE <= split ? small : large).open(key, nonce, sealed, out),
+  };
+}
+
 let defaultAead: FrameAead | undefined;
-/** The default frame AEAD: the crypto core with its own default backend. */
+/**
+ * The default frame AEAD: the crypto core (its own default backend) for frames up to FRAME_AEAD_SPLIT bytes,
+ * node:crypto above. With the core forced to node (TUNNELPLANE_BACKEND=node) it is node:crypto throughout.
+ */
 export function defaultFrameAead(): FrameAead {
-  defaultAead ??= coreFrameAead();
+  defaultAead ??= sizedFrameAead(coreFrameAead(), nodeFrameAead);
   return defaultAead;
 }
 
