@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { chacha20poly1305 as nobleAead } from '@noble/ciphers/chacha.js';
 import { FRAME_STREAM_BROKEN, FrameBatch, FrameOpener, FrameSealer, coreFrameAead } from '../src/transport/ntcp2/frames.js';
 import { siphash24 } from '../src/transport/ntcp2/siphash.js';
-import { IO_SIZE, STATUS_BAD_MAC, STATUS_OK } from '../src/constants.js';
+import { IO_SIZE, MAX_BATCH, STATUS_BAD_MAC, STATUS_OK } from '../src/constants.js';
 import { createInstance } from '../src/wasm/loader.js';
 import { seededRandom, testSeed } from './helpers/layer-reference.js';
 
@@ -156,5 +156,34 @@ describe('NTCP2 frame batches on the WASM core', () => {
     expect(() => batch.seal([s!.batchS, s!.batchS], [rnd(10), rnd(65520)], new Uint8Array(70000))).toThrow(RangeError);
     expect(() => batch.seal([s!.batchS], [rnd(10)], new Uint8Array(27))).toThrow(RangeError);
     expect(s!.batchS.n).toBe(0);
+  });
+});
+
+describe('NTCP2 frame kernels at their bounds', () => {
+  const inst = createInstance();
+  const x = inst.exports as unknown as Record<string, (n: number) => number>;
+  const { u8, u32, regions } = inst;
+  const keyIn = () => u8.subarray(regions.KEY_IN, regions.KEY_IN + 64);
+
+  it('refuse a count outside 0..MAX_BATCH and frames that do not fit IO, and wipe the staged keys', () => {
+    for (const fn of ['ntcp2SealFrames', 'ntcp2OpenFrames']) {
+      expect(x[fn]!(-1)).toBe(-1);
+      expect(x[fn]!(MAX_BATCH + 1)).toBe(-1);
+      expect(x[fn]!(0)).toBe(0);
+      for (const len of [IO_SIZE - 17, 0xffffffff]) {
+        keyIn().fill(0xaa);
+        u32[regions.MSG_LEN >>> 2] = 0;
+        u32[(regions.MSG_LEN >>> 2) + 1] = len;
+        expect(x[fn]!(2), `${fn} ${len}`).toBe(-1);
+        expect(keyIn().every((b) => b === 0)).toBe(true);
+      }
+      // The last frame that fits ends exactly at the end of IO (the open verifies the frame the seal just left there,
+      // same key and nonce).
+      keyIn().fill(0xaa);
+      u32[regions.MSG_LEN >>> 2] = IO_SIZE - 18;
+      expect(x[fn]!(1)).toBe(1);
+      expect(keyIn().subarray(0, 32).every((b) => b === 0)).toBe(true); // one frame: its key only
+      expect(keyIn().subarray(32).every((b) => b === 0xaa)).toBe(true);
+    }
   });
 });

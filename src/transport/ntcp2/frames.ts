@@ -253,6 +253,8 @@ export class FrameBatch {
   private readonly inst: WasmInstance;
   private readonly sealFn: FramesFn;
   private readonly openFn: FramesFn;
+  /** Per call: which frames were handed to the kernel (a broken stream's are not). */
+  private readonly staged = new Uint8Array(MAX_BATCH);
 
   constructor(instance: WasmInstance = sharedInstance()) {
     this.inst = instance;
@@ -279,16 +281,14 @@ export class FrameBatch {
     if (sealers.length < count || plaintexts.length < count) throw new RangeError('frame batch: fewer sealers or plaintexts than count');
     const need = FrameBatch.wireLength(plaintexts, count);
     if (offset < 0 || offset + need > out.length) throw new RangeError(`frame batch: out needs ${need} bytes at ${offset}`);
-    const pending = new Map<FrameSealer, number>();
     for (let i = 0; i < count; i++) {
-      const s = sealers[i]!;
       const len = plaintexts[i]!.length;
       if (len + TAG_SIZE > FRAME_MAX) throw new RangeError(`frame plaintext of ${len} bytes exceeds 65519`);
-      const k = (pending.get(s) ?? 0) + 1;
-      pending.set(s, k);
-      if (s.n + k > NONCE_LIMIT) throw new RangeError('frame nonce exhausted: reconnect');
+      // Conservative (as if every frame were this sealer's); the limit is 2^53, so it never refuses a real batch.
+      if (sealers[i]!.n + count > NONCE_LIMIT) throw new RangeError('frame nonce exhausted: reconnect');
     }
-    const { u8, regions } = this.inst;
+    const { u8, u32, regions } = this.inst;
+    const lens = regions.MSG_LEN >>> 2;
     let i = 0;
     let at = offset;
     while (i < count) {
@@ -301,11 +301,10 @@ export class FrameBatch {
         n++;
       }
       let io = regions.IO;
-      const lens = new Uint32Array(u8.buffer, regions.MSG_LEN, n);
       for (let j = 0; j < n; j++) {
         const p = detachedFrom(u8, plaintexts[i + j]!);
         const masked = sealers[i + j]!.stageSeal(p.length, u8, regions.KEY_IN + 32 * j, u8, regions.MSG_PARAM + 16 * j);
-        lens[j] = p.length;
+        u32[lens + j] = p.length;
         u8[io] = masked >>> 8;
         u8[io + 1] = masked & 0xff;
         u8.set(p, io + 2);
@@ -337,7 +336,9 @@ export class FrameBatch {
       if (len < TAG_SIZE || len > FRAME_MAX) throw new RangeError(`frame batch: sealed frame of ${len} bytes`);
       if (outs[i]!.length < len - TAG_SIZE) throw new RangeError(`frame batch: outs[${i}] needs ${len - TAG_SIZE} bytes`);
     }
-    const { u8, regions } = this.inst;
+    const { u8, u32, regions } = this.inst;
+    const lens = regions.MSG_LEN >>> 2;
+    const staged = this.staged;
     let ok = 0;
     let i = 0;
     while (i < count) {
@@ -350,14 +351,13 @@ export class FrameBatch {
       }
       // Stage: frames of a broken stream are not copied in (length 0, skipped below).
       let io = regions.IO;
-      const lens = new Uint32Array(u8.buffer, regions.MSG_LEN, n);
-      const staged = new Uint8Array(n);
       let k = 0;
       for (let j = 0; j < n; j++) {
         const s = sealed[i + j]!;
+        staged[j] = 0;
         if (!openers[i + j]!.stageOpen(u8, regions.KEY_IN + 32 * k, u8, regions.MSG_PARAM + 16 * k)) continue;
         staged[j] = 1;
-        lens[k] = s.length - TAG_SIZE;
+        u32[lens + k] = s.length - TAG_SIZE;
         u8.set(detachedFrom(u8, s), io + 2);
         io += 2 + s.length;
         k++;
