@@ -342,7 +342,7 @@ describe('ntcp2-frame workloads', () => {
     expect(outcome.problems).toEqual([]);
     for (const w of reg.workloads) {
       expect(w.ceiling).toEqual({ algorithm: 'chacha20-poly1305', opsPerMessage: 2, bytes: w.bytesPerMessage });
-      for (const impl of ['tunnelplane', 'tunnelplane-batch', 'tunnelplane-wasm', 'noble', 'node-naive']) {
+      for (const impl of ['tunnelplane', 'tunnelplane-batch', 'tunnelplane-wasm', 'tunnelplane-core', 'noble', 'node-naive']) {
         expect(outcome.report.results.some((r) => r.workload === w.id && r.impl === impl), `${w.id}/${impl}`).toBe(true);
       }
     }

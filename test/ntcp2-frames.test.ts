@@ -3,7 +3,7 @@
 // lengths are refused; every block type round-trips; hostile payloads never make the block parser throw.
 import { describe, expect, it } from 'vitest';
 import { chacha20poly1305 as nobleAead } from '@noble/ciphers/chacha.js';
-import { FrameOpener, FrameSealer, coreFrameAead, defaultFrameAead, nodeFrameAead, sizedFrameAead } from '../src/transport/ntcp2/frames.js';
+import { FrameOpener, FrameSealer, coreFrameAead, defaultFrameAead, nodeFrameAead, sizedFrameAead, wasmFrameAead } from '../src/transport/ntcp2/frames.js';
 import { BlockWriter, parseBlocks } from '../src/transport/ntcp2/blocks.js';
 import { siphash24 } from '../src/transport/ntcp2/siphash.js';
 import { TERM_PADDING_VIOLATION, TERM_PAYLOAD_FORMAT_ERROR } from '../src/transport/ntcp2/constants.js';
@@ -30,8 +30,8 @@ function refFrames(key: Uint8Array, sipkeys: Uint8Array, payloads: Uint8Array[])
 }
 
 const backends = [
-  nodeFrameAead, coreFrameAead('wasm'), coreFrameAead('node'), defaultFrameAead(),
-  sizedFrameAead(coreFrameAead('wasm'), nodeFrameAead, 100), // switches inside the test's sizes
+  nodeFrameAead, coreFrameAead('wasm'), coreFrameAead('node'), wasmFrameAead(), defaultFrameAead(),
+  sizedFrameAead(wasmFrameAead(), nodeFrameAead, 100), // switches inside the test's sizes
 ];
 
 describe('NTCP2 frames', () => {

@@ -9,7 +9,7 @@
 // Ceiling: `openssl speed -evp chacha20-poly1305 -bytes <n>`, two operations per frame (seal and open).
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { FrameBatch, FrameOpener, FrameSealer, coreFrameAead, defaultFrameAead, nodeFrameAead, type FrameAead } from '../../transport/ntcp2/frames.js';
+import { FrameBatch, FrameOpener, FrameSealer, coreFrameAead, defaultFrameAead, nodeFrameAead, wasmFrameAead, type FrameAead } from '../../transport/ntcp2/frames.js';
 import { aeadNonce } from '../../transport/ntcp2/noise.js';
 import { SipHashLengthMask } from '../../transport/ntcp2/siphash.js';
 import { createInstance, type WasmFlavor, type WasmInstance } from '../../wasm/loader.js';
@@ -211,8 +211,9 @@ function workload(size: number) {
       };
     },
     impls: {
-      tunnelplane: perFrame('FrameSealer / FrameOpener per frame with the default frame AEAD (WASM core up to 4 KB, node:crypto above), as the session runs them', () => defaultFrameAead()),
-      'tunnelplane-wasm': perFrame("FrameSealer / FrameOpener per frame, crypto core forced to WASM", () => coreFrameAead('wasm')),
+      tunnelplane: perFrame('FrameSealer / FrameOpener per frame with the default frame AEAD (WASM frame kernel up to 4 KB, node:crypto above), as the session runs them', () => defaultFrameAead()),
+      'tunnelplane-wasm': perFrame('FrameSealer / FrameOpener per frame over the WASM frame kernel (wasmFrameAead), every size', () => wasmFrameAead()),
+      'tunnelplane-core': perFrame("FrameSealer / FrameOpener per frame over the general AEAD API (coreFrameAead('wasm'))", () => coreFrameAead('wasm')),
       'tunnelplane-batch': batched('simd'),
       'tunnelplane-batch-plain': batched('plain'),
       'tunnelplane-node': perFrame('FrameSealer / FrameOpener per frame with the node:crypto frame AEAD', () => nodeFrameAead),

@@ -4,7 +4,8 @@
 // LengthMask) so the batched WASM path can replace them without touching the session. FrameBatch seals or opens
 // several frames (one session's or several sessions') in one call of the WASM core (assembly/ntcp2.ts).
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { createChaCha20Poly1305, type ChaCha20Poly1305 } from '../../crypto/chacha20-poly1305.js';
+import { AEAD_FAMILY, createChaCha20Poly1305, type ChaCha20Poly1305 } from '../../crypto/chacha20-poly1305.js';
+import { resolveBackend } from '../../crypto/backend.js';
 import type { CryptoBackend } from '../../crypto/types.js';
 import { IO_SIZE, MAX_BATCH, STATUS_BAD_MAC, STATUS_OK } from '../../constants.js';
 import { sharedInstance, type WasmInstance } from '../../wasm/loader.js';
@@ -68,6 +69,45 @@ export function coreFrameAead(backend?: CryptoBackend): FrameAead {
 }
 
 /**
+ * One frame per call of the WASM frame kernel (assembly/ntcp2.ts, the one FrameBatch uses): the same bytes as
+ * coreFrameAead('wasm') without the general AEAD API's per-call argument checks and AAD staging. The key is staged
+ * per call and wiped by the kernel; an opened frame's plaintext is wiped from WASM memory once copied out.
+ */
+export function wasmFrameAead(instance: WasmInstance = sharedInstance()): FrameAead {
+  const sealFn = instance.exports.ntcp2SealFrames as FramesFn;
+  const openFn = instance.exports.ntcp2OpenFrames as FramesFn;
+  if (typeof sealFn !== 'function' || typeof openFn !== 'function') {
+    throw new Error('tunnelplane: this WASM build has no NTCP2 frame kernels; run `npm run build:wasm`');
+  }
+  const { u8, u32, regions } = instance;
+  const data = regions.IO + 2;
+  const stage = (key: Uint8Array, nonce: Uint8Array, bytes: Uint8Array, len: number): void => {
+    u8.set(key, regions.KEY_IN);
+    u8.set(nonce, regions.MSG_PARAM);
+    u32[regions.MSG_LEN >>> 2] = len;
+    u8.set(detachedFrom(u8, bytes), data);
+  };
+  return {
+    name: 'wasm-frame',
+    seal(key, nonce, plaintext, out) {
+      if (plaintext.length + TAG_SIZE > FRAME_MAX) throw new RangeError(`frame plaintext of ${plaintext.length} bytes exceeds 65519`);
+      stage(key, nonce, plaintext, plaintext.length);
+      if (sealFn(1) !== 1) throw new Error('tunnelplane: ntcp2SealFrames rejected validated input');
+      out.set(u8.subarray(data, data + plaintext.length + TAG_SIZE));
+    },
+    open(key, nonce, sealed, out) {
+      const len = sealed.length - TAG_SIZE;
+      if (len < 0 || sealed.length > FRAME_MAX || out.length < len) return false;
+      stage(key, nonce, sealed, len);
+      const ok = openFn(1) === 1;
+      if (ok) out.set(u8.subarray(data, data + len));
+      u8.fill(0, data, data + len);
+      return ok;
+    },
+  };
+}
+
+/**
  * Frames up to this many plaintext bytes go to the crypto core (WASM), larger ones to node:crypto: OpenSSL's
  * assembly outruns the WASM kernels on long inputs once its per-call cost (a cipher object per frame) is paid off.
  * Crossover and figures: docs/ntcp2.md §5.
@@ -87,11 +127,11 @@ export function sizedFrameAead(small: FrameAead, large: FrameAead, split = FRAME
 
 let defaultAead: FrameAead | undefined;
 /**
- * The default frame AEAD: the crypto core (its own default backend) for frames up to FRAME_AEAD_SPLIT bytes,
- * node:crypto above. With the core forced to node (TUNNELPLANE_BACKEND=node) it is node:crypto throughout.
+ * The default frame AEAD: the WASM frame kernel for frames up to FRAME_AEAD_SPLIT bytes, node:crypto above. With
+ * the AEAD forced to node (TUNNELPLANE_BACKEND=node) it is node:crypto throughout.
  */
 export function defaultFrameAead(): FrameAead {
-  defaultAead ??= sizedFrameAead(coreFrameAead(), nodeFrameAead);
+  defaultAead ??= resolveBackend(AEAD_FAMILY) === 'node' ? nodeFrameAead : sizedFrameAead(wasmFrameAead(), nodeFrameAead);
   return defaultAead;
 }
 
