@@ -1,8 +1,8 @@
 // NTCP2 data-phase frames (ntcp2-routerinfo.md §5.1): obfuscated length (2) || ChaCha20-Poly1305(k, n, ad = empty,
 // blocks). One FrameSealer per sending direction and one FrameOpener per receiving direction hold the key, the
 // nonce counter and the SipHash IV chain. The AEAD and the length mask sit behind small interfaces (FrameAead,
-// LengthMask) so the batched WASM path can replace them without touching the session. FrameBatch seals or opens
-// several frames (one session's or several sessions') in one call of the WASM core (assembly/ntcp2.ts).
+// LengthMask), so the session does not know which backend runs. FrameBatch seals or opens several frames (one
+// session's or several sessions') in one call of the WASM frame kernel (assembly/ntcp2.ts).
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { AEAD_FAMILY, createChaCha20Poly1305, type ChaCha20Poly1305 } from '../../crypto/chacha20-poly1305.js';
 import { resolveBackend } from '../../crypto/backend.js';
@@ -108,7 +108,7 @@ export function wasmFrameAead(instance: WasmInstance = sharedInstance()): FrameA
 }
 
 /**
- * Frames up to this many plaintext bytes go to the crypto core (WASM), larger ones to node:crypto: OpenSSL's
+ * Frames up to this many plaintext bytes go to the WASM frame kernel, larger ones to node:crypto: OpenSSL's
  * assembly outruns the WASM kernels on long inputs once its per-call cost (a cipher object per frame) is paid off.
  * Crossover and figures: docs/ntcp2.md §5.
  */
@@ -181,14 +181,10 @@ export class FrameSealer {
     return out;
   }
 
-  /** True when a frame of `plaintextLength` bytes can be sealed next (FrameBatch checks a whole batch first). */
-  canSeal(plaintextLength: number): boolean {
-    return plaintextLength >= 0 && plaintextLength + TAG_SIZE <= FRAME_MAX && this.n < NONCE_LIMIT;
-  }
-
   /**
    * Takes the next nonce and SipHash mask for a frame sealed elsewhere (FrameBatch): writes the key at `key[keyAt]`
-   * and the nonce at `nonce[nonceAt]`, returns the obfuscated length field. The caller checked canSeal().
+   * and the nonce at `nonce[nonceAt]`, returns the obfuscated length field. The caller checked the length and the
+   * nonce limit.
    */
   stageSeal(plaintextLength: number, key: Uint8Array, keyAt: number, nonce: Uint8Array, nonceAt: number): number {
     key.set(this.key, keyAt);
@@ -267,9 +263,9 @@ export class FrameOpener {
     return true;
   }
 
-  /** Records the verdict of a frame opened elsewhere: a bad tag breaks the stream. */
-  settle(ok: boolean): void {
-    if (!ok) this.broken = true;
+  /** A frame opened elsewhere failed its tag: the stream is broken. */
+  breakStream(): void {
+    this.broken = true;
   }
 
   wipe(): void {
@@ -389,7 +385,7 @@ export class FrameBatch {
         bytes += w;
         n++;
       }
-      // Stage: frames of a broken stream are not copied in (length 0, skipped below).
+      // Stage: frames of a stream already broken are not handed to the kernel.
       let io = regions.IO;
       let k = 0;
       for (let j = 0; j < n; j++) {
@@ -421,7 +417,7 @@ export class FrameBatch {
           status[i + j] = STATUS_OK;
           ok++;
         } else {
-          o.settle(false);
+          o.breakStream();
           status[i + j] = STATUS_BAD_MAC;
         }
         io += 2 + len + TAG_SIZE;
