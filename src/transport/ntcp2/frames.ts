@@ -90,7 +90,9 @@ export function wasmFrameAead(instance: WasmInstance = sharedInstance()): FrameA
   return {
     name: 'wasm-frame',
     seal(key, nonce, plaintext, out) {
-      if (plaintext.length + TAG_SIZE > FRAME_MAX) throw new RangeError(`frame plaintext of ${plaintext.length} bytes exceeds 65519`);
+      if (plaintext.length + TAG_SIZE > FRAME_MAX) {
+        throw new RangeError(`frame plaintext of ${plaintext.length} bytes exceeds 65519`);
+      }
       stage(key, nonce, plaintext, plaintext.length);
       if (sealFn(1) !== 1) throw new Error('tunnelplane: ntcp2SealFrames rejected validated input');
       out.set(u8.subarray(data, data + plaintext.length + TAG_SIZE));
@@ -131,7 +133,9 @@ let defaultAead: FrameAead | undefined;
  * the AEAD forced to node (TUNNELPLANE_BACKEND=node) it is node:crypto throughout.
  */
 export function defaultFrameAead(): FrameAead {
-  defaultAead ??= resolveBackend(AEAD_FAMILY) === 'node' ? nodeFrameAead : sizedFrameAead(wasmFrameAead(), nodeFrameAead);
+  defaultAead ??= resolveBackend(AEAD_FAMILY) === 'node'
+    ? nodeFrameAead
+    : sizedFrameAead(wasmFrameAead(), nodeFrameAead);
   return defaultAead;
 }
 
@@ -313,10 +317,17 @@ export class FrameBatch {
    * and returns the bytes written. Throws RangeError, before any nonce is taken, for a plaintext over 65519 bytes,
    * an exhausted nonce or an `out` too small (caller bugs, not network input).
    */
-  seal(sealers: readonly FrameSealer[], plaintexts: readonly Uint8Array[], out: Uint8Array, offset = 0, count = plaintexts.length): number {
-    if (sealers.length < count || plaintexts.length < count) throw new RangeError('frame batch: fewer sealers or plaintexts than count');
+  seal(
+    sealers: readonly FrameSealer[], plaintexts: readonly Uint8Array[], out: Uint8Array, offset = 0,
+    count = plaintexts.length,
+  ): number {
+    if (sealers.length < count || plaintexts.length < count) {
+      throw new RangeError('frame batch: fewer sealers or plaintexts than count');
+    }
     const need = FrameBatch.wireLength(plaintexts, count);
-    if (offset < 0 || offset + need > out.length) throw new RangeError(`frame batch: out needs ${need} bytes at ${offset}`);
+    if (offset < 0 || offset + need > out.length) {
+      throw new RangeError(`frame batch: out needs ${need} bytes at ${offset}`);
+    }
     for (let i = 0; i < count; i++) {
       const len = plaintexts[i]!.length;
       if (len + TAG_SIZE > FRAME_MAX) throw new RangeError(`frame plaintext of ${len} bytes exceeds 65519`);
@@ -363,14 +374,19 @@ export class FrameBatch {
    * tag failed) or FRAME_STREAM_BROKEN (an earlier frame of the same opener failed, in this batch or before): only
    * frames with STATUS_OK were written to outs. Frames of other openers are unaffected. Returns the OK count.
    */
-  open(openers: readonly FrameOpener[], sealed: readonly Uint8Array[], outs: readonly Uint8Array[], status: Uint8Array, count = sealed.length): number {
+  open(
+    openers: readonly FrameOpener[], sealed: readonly Uint8Array[], outs: readonly Uint8Array[], status: Uint8Array,
+    count = sealed.length,
+  ): number {
     if (openers.length < count || sealed.length < count || outs.length < count || status.length < count) {
       throw new RangeError('frame batch: fewer openers, frames, outputs or status bytes than count');
     }
     for (let i = 0; i < count; i++) {
       const len = sealed[i]!.length;
       if (len < TAG_SIZE || len > FRAME_MAX) throw new RangeError(`frame batch: sealed frame of ${len} bytes`);
-      if (outs[i]!.length < len - TAG_SIZE) throw new RangeError(`frame batch: outs[${i}] needs ${len - TAG_SIZE} bytes`);
+      if (outs[i]!.length < len - TAG_SIZE) {
+        throw new RangeError(`frame batch: outs[${i}] needs ${len - TAG_SIZE} bytes`);
+      }
     }
     const { u8, u32, regions } = this.inst;
     const lens = regions.MSG_LEN >>> 2;
