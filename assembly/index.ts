@@ -6,3 +6,4 @@ export * from "./poly1305";
 export * from "./sha256";
 export * from "./aes";
 export * from "./layer";
+export * from "./ntcp2";

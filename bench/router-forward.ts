@@ -14,7 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRouter, type Router } from '../src/router/router.js';
-import { coreFrameAead, hybridFrameAead, nodeFrameAead, type FrameAead } from '../src/transport/ntcp2/frames.js';
+import { coreFrameAead, defaultFrameAead, nodeFrameAead, type FrameAead } from '../src/transport/ntcp2/frames.js';
 import { arg } from './argv.js';
 
 const ROLE = arg('role', 'main');
@@ -22,7 +22,7 @@ const SECONDS = Number(arg('seconds', '8'));
 const THREADS = arg('threads', '1');
 const WINDOW = Number(arg('window', '4096'));
 const JSON_OUT = process.argv.includes('--json');
-/** B's frame AEAD: hybrid (the default), core (WASM crypto core only) or node (node:crypto only). */
+/** B's frame AEAD: hybrid (the default: WASM frame kernel up to 4 KB, node:crypto above), core (WASM crypto core only) or node (node:crypto only). */
 const AEAD = arg('aead', 'hybrid');
 const PROFILE = !process.argv.includes('--no-profile');
 const RECEIVE = 0x2000_0001;
@@ -34,7 +34,7 @@ const threadsOpt = (): number | 'inline' => (THREADS === 'inline' ? 'inline' : N
 
 async function runB(): Promise<void> {
   const cfg = JSON.parse(arg('config', '{}')) as { dir: string; peer: string; layerKey: string; ivKey: string };
-  const aeads: Record<string, () => FrameAead> = { hybrid: () => hybridFrameAead(), core: () => coreFrameAead(), node: () => nodeFrameAead };
+  const aeads: Record<string, () => FrameAead> = { hybrid: () => defaultFrameAead(), core: () => coreFrameAead(), node: () => nodeFrameAead };
   const frameAead = aeads[AEAD]?.();
   if (!frameAead) throw new Error(`--aead must be hybrid, core or node, not ${AEAD}`);
   const b = createRouter({ dataDir: cfg.dir, port: 0, dataPlane: { threads: threadsOpt() }, frameAead });

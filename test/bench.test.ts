@@ -2,7 +2,7 @@
 // No assertion here depends on a measured speed.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -299,11 +299,12 @@ describe('workload registry', () => {
   it('lists every workload module statically, ids in listing order and unique', () => {
     const reg = loadWorkloads();
     expect(reg.failures).toEqual([]);
-    expect(WORKLOAD_MODULES.map((m) => m.name)).toEqual(['primitives', 'layer', 'frame', 'pool']);
+    expect(WORKLOAD_MODULES.map((m) => m.name)).toEqual(['primitives', 'layer', 'frame', 'pool', 'ntcp2']);
     const ids = reg.workloads.map((w) => w.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ['aes-cbc-1008', 'chacha20-1008', 'sha256-1008', 'aes-hop', 'aes-hop-tunnel', 'aes-strip-3', 'chacha-hop',
-      'replay-filter', 'gateway-pack-1k', 'endpoint-reassemble-16k', 'frame-sha256-4k', 'pool-aes-hop', 'pool-chacha-hop']) {
+      'replay-filter', 'gateway-pack-1k', 'endpoint-reassemble-16k', 'frame-sha256-4k', 'pool-aes-hop', 'pool-chacha-hop',
+      'ntcp2-frame-1k', 'ntcp2-frame-16k']) {
       expect(ids).toContain(id);
     }
     expect(ids.slice(0, 3)).toEqual(['aes-cbc-1008', 'chacha20-1008', 'sha256-1008']);
@@ -330,6 +331,47 @@ describe('workload registry', () => {
       expect(outcome.report.results.some((r) => r.workload === id && r.impl === 'noble')).toBe(true);
       expect(outcome.report.results.some((r) => r.workload === id && r.impl === 'node-naive')).toBe(true);
     }
+  });
+});
+
+describe('ntcp2-frame workloads', () => {
+  const reg = loadWorkloads([WORKLOAD_MODULES.find((m) => m.name === 'ntcp2')!]);
+
+  it('every implementation agrees with the @noble row on batch 16, and the ceiling is chacha20-poly1305 at the frame size', async () => {
+    const outcome = await runBench({ workloads: reg.workloads, quick: true, ...FAST });
+    expect(outcome.problems).toEqual([]);
+    for (const w of reg.workloads) {
+      expect(w.ceiling).toEqual({ algorithm: 'chacha20-poly1305', opsPerMessage: 2, bytes: w.bytesPerMessage });
+      for (const impl of ['tunnelplane', 'tunnelplane-batch', 'tunnelplane-wasm', 'tunnelplane-core', 'noble', 'node-naive']) {
+        expect(outcome.report.results.some((r) => r.workload === w.id && r.impl === impl), `${w.id}/${impl}`).toBe(true);
+      }
+    }
+  });
+
+  it('measures the ceiling with -bytes at the frame size, one openssl run per size, halved for seal + open', async () => {
+    // A stand-in openssl: 1000 operations per second of whatever size it is asked for.
+    const dir = mkdtempSync(join(tmpdir(), 'tp-openssl-'));
+    const bin = join(dir, 'openssl');
+    writeFileSync(bin, '#!/bin/sh\n[ "$1" = version ] && { echo "FakeSSL 1.0"; exit 0; }\n' +
+      'echo "$@" >> "$0.log"\nwhile [ "$1" != -bytes ]; do shift; done\necho "+F:25:x:$(( $2 * 1000 ))"\n', { mode: 0o755 });
+    const outcome = await runBench({ workloads: reg.workloads, quick: true, timeMs: 2, warmupMs: 1, iterations: 2, opensslBinary: bin, filter: /ntcp2-frame.*\/noble$/ });
+    expect(outcome.report.ceiling.map((c) => [c.workload, c.msgsPerSec])).toEqual([['ntcp2-frame-1k', 500], ['ntcp2-frame-16k', 500]]);
+    expect(outcome.report.ceiling[1]!.source).toContain('openssl speed -evp chacha20-poly1305 -bytes 16384 -seconds 1');
+    expect(readFileSync(`${bin}.log`, 'utf8').trim().split('\n')).toHaveLength(2);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('validation catches a frame implementation that gets one byte wrong', async () => {
+    const [w] = reg.workloads;
+    const good = w!.impls['tunnelplane-batch']!;
+    const bad = {
+      setup: async (inp: unknown, ctx: any) => {
+        const r = await good.setup(inp, ctx);
+        return { ...r, output: () => { const o = r.output().slice(); o[o.length - 1] ^= 1; return o; } };
+      },
+    };
+    const outcome = await runBench({ workloads: [{ ...w!, impls: { noble: w!.impls.noble, 'tunnelplane-batch': bad } }], ...FAST, quick: true });
+    expect(outcome.problems.map((p) => p.workload)).toEqual([w!.id]);
   });
 });
 

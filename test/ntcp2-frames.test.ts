@@ -3,7 +3,7 @@
 // lengths are refused; every block type round-trips; hostile payloads never make the block parser throw.
 import { describe, expect, it } from 'vitest';
 import { chacha20poly1305 as nobleAead } from '@noble/ciphers/chacha.js';
-import { FrameOpener, FrameSealer, coreFrameAead, defaultFrameAead, hybridFrameAead, nodeFrameAead } from '../src/transport/ntcp2/frames.js';
+import { FrameOpener, FrameSealer, coreFrameAead, defaultFrameAead, nodeFrameAead, sizedFrameAead, wasmFrameAead } from '../src/transport/ntcp2/frames.js';
 import { BlockWriter, parseBlocks } from '../src/transport/ntcp2/blocks.js';
 import { siphash24 } from '../src/transport/ntcp2/siphash.js';
 import { TERM_PADDING_VIOLATION, TERM_PAYLOAD_FORMAT_ERROR } from '../src/transport/ntcp2/constants.js';
@@ -29,8 +29,10 @@ function refFrames(key: Uint8Array, sipkeys: Uint8Array, payloads: Uint8Array[])
   });
 }
 
-// hybrid at 1024 switches inside the size list below (both sides of the threshold are checked)
-const backends = [nodeFrameAead, coreFrameAead('wasm'), coreFrameAead('node'), hybridFrameAead(1024), defaultFrameAead()];
+const backends = [
+  nodeFrameAead, coreFrameAead('wasm'), coreFrameAead('node'), wasmFrameAead(), defaultFrameAead(),
+  sizedFrameAead(wasmFrameAead(), nodeFrameAead, 100), // switches inside the test's sizes
+];
 
 describe('NTCP2 frames', () => {
   it('every backend seals exactly what the reference seals, and opens it back', () => {
@@ -74,6 +76,25 @@ describe('NTCP2 frames', () => {
         expect(opener.open(body, new Uint8Array(len - 16)), `${aead.name} seed ${seed}`).toBe(false);
       }
       expect(opener.n).toBe(30);
+    }
+  });
+
+  it('after a frame fails to open, the opener refuses every later frame, valid ones included', () => {
+    const seed = testSeed('ntcp2 broken stream');
+    const rnd = seededRandom(seed);
+    for (const aead of backends) {
+      const key = rnd(32), sip = rnd(32);
+      const sealer = new FrameSealer(key, sip, aead);
+      const opener = new FrameOpener(key, sip, aead);
+      const frames = [rnd(50), rnd(60), rnd(70)].map((p) => sealer.seal(p));
+      frames[0]![2 + (rnd(1)[0]! % 66)] ^= 0x80;
+      expect(opener.failed).toBe(false);
+      for (const f of frames) {
+        const len = opener.readLength(f[0]!, f[1]!);
+        expect(opener.open(f.subarray(2), new Uint8Array(len - 16)), `${aead.name} seed ${seed}`).toBe(false);
+      }
+      expect(opener.failed).toBe(true);
+      expect(opener.n).toBe(3);
     }
   });
 

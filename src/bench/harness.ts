@@ -237,29 +237,34 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
 
   // --- ceiling first, while nothing else runs ---
   const ceiling: CeilingRow[] = [];
-  const wanted = new Set<CeilingAlgorithm>();
-  for (const s of selected) if (s.workload.ceiling) wanted.add(s.workload.ceiling.algorithm);
-  const rates = new Map<CeilingAlgorithm, { opsPerSec: number; command: string } | { error: string }>();
+  // One openssl run per (algorithm, bytes per operation).
+  const wanted = new Map<string, { algorithm: CeilingAlgorithm; bytes: number }>();
+  const keyOf = (c: { algorithm: CeilingAlgorithm; bytes?: number }) => `${c.algorithm}@${c.bytes ?? CEILING_BYTES}`;
+  for (const s of selected) {
+    const c = s.workload.ceiling;
+    if (c) wanted.set(keyOf(c), { algorithm: c.algorithm, bytes: c.bytes ?? CEILING_BYTES });
+  }
+  const rates = new Map<string, { opsPerSec: number; command: string } | { error: string }>();
   if (wanted.size > 0) {
     if (opts.ceiling === false) {
-      for (const a of wanted) rates.set(a, { error: 'not measured (ceiling disabled for this run)' });
+      for (const k of wanted.keys()) rates.set(k, { error: 'not measured (ceiling disabled for this run)' });
     } else if (machine.openssl === null) {
       note('no openssl binary on PATH: the hardware ceiling is not measured in this run');
-      for (const a of wanted) rates.set(a, { error: 'not measured: no openssl binary on PATH' });
+      for (const k of wanted.keys()) rates.set(k, { error: 'not measured: no openssl binary on PATH' });
     } else {
       const seconds = opts.ceilingSeconds ?? (quick ? 1 : 3);
-      for (const a of wanted) {
+      for (const [k, { algorithm: a, bytes }] of wanted) {
         opts.onProgress?.({ phase: 'ceiling', done: 0, total: 0, workload: a, impl: 'openssl', batch: 1, threads: 1, elapsedMs: performance.now() - started, etaMs: undefined });
-        const r = measureCeiling(a, seconds, opts.opensslBinary);
-        if ('error' in r) note(`ceiling for ${a} not measured: ${r.error}`);
-        rates.set(a, r);
+        const r = measureCeiling(a, seconds, opts.opensslBinary, bytes);
+        if ('error' in r) note(`ceiling for ${a} (${bytes}-byte ops) not measured: ${r.error}`);
+        rates.set(k, r);
       }
     }
   }
   for (const s of selected) {
     const c = s.workload.ceiling;
     if (!c) continue;
-    const r = rates.get(c.algorithm)!;
+    const r = rates.get(keyOf(c))!;
     const per = c.opsPerMessage ?? 1;
     if ('error' in r) {
       ceiling.push({ workload: s.workload.id, msgsPerSec: null, source: r.error });
@@ -268,7 +273,7 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
       ceiling.push({
         workload: s.workload.id,
         msgsPerSec: r.opsPerSec / per,
-        source: `${r.command} (${machine.openssl}, 1 core, ${CEILING_BYTES}-byte ops${perText})`,
+        source: `${r.command} (${machine.openssl}, 1 core, ${c.bytes ?? CEILING_BYTES}-byte ops${perText})`,
       });
     }
   }

@@ -7,7 +7,7 @@ export const CEILING_BYTES = 1008;
 
 export interface OpensslRate {
   algorithm: CeilingAlgorithm;
-  /** 1008-byte operations per second on one core. */
+  /** Operations per second on one core (1008 bytes each unless the workload's ceiling names another size). */
   opsPerSec: number;
   /** The command that produced it. */
   command: string;
@@ -44,20 +44,21 @@ export function parseSpeed(output: string, bytes = CEILING_BYTES): number | null
 }
 
 /**
- * Runs `openssl speed -mr -evp <alg> -bytes 1008 -seconds <s>` (single process: one core). Returns null with a
+ * Runs `openssl speed -mr -evp <alg> -bytes <bytes, default 1008> -seconds <s>` (single process: one core). Returns null with a
  * reason when the binary is missing or does not know the algorithm.
  */
 export function measureCeiling(
   algorithm: CeilingAlgorithm,
   seconds: number,
   binary = 'openssl',
+  bytes = CEILING_BYTES,
 ): OpensslRate | { algorithm: CeilingAlgorithm; error: string } {
-  const args = ['speed', '-mr', '-evp', algorithm, '-bytes', String(CEILING_BYTES), '-seconds', String(seconds)];
+  const args = ['speed', '-mr', '-evp', algorithm, '-bytes', String(bytes), '-seconds', String(seconds)];
   const command = `openssl ${args.filter((a) => a !== '-mr').join(' ')}`;
   const r = spawnSync(binary, args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   if (r.error) return { algorithm, error: `${binary}: ${r.error.message}` };
   if (r.status !== 0) return { algorithm, error: `${command} exited with ${r.status}: ${(r.stderr || '').trim().split('\n')[0]}` };
-  const ops = parseSpeed(r.stdout);
+  const ops = parseSpeed(r.stdout, bytes);
   if (ops === null) return { algorithm, error: `${command}: no rate in its output` };
   return { algorithm, opsPerSec: ops, command };
 }

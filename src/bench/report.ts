@@ -143,9 +143,11 @@ export function formatTable(outcome: Outcome): string {
     const perAlg = new Map<string, string>();
     for (const c of measured) {
       const ceil = byId.get(c.workload)?.ceiling;
-      if (ceil && !perAlg.has(ceil.algorithm)) perAlg.set(ceil.algorithm, si(c.msgsPerSec! * (ceil.opsPerMessage ?? 1)));
+      // Operations of another size than 1008 bytes are named with it.
+      const name = ceil && ceil.bytes !== undefined && ceil.bytes !== 1008 ? `${ceil.algorithm} (${ceil.bytes} B)` : ceil?.algorithm;
+      if (ceil && name && !perAlg.has(name)) perAlg.set(name, si(c.msgsPerSec! * (ceil.opsPerMessage ?? 1)));
     }
-    out.push(`hardware ceiling (openssl speed -evp, 1008-byte operations/s, one core): ${[...perAlg].map(([a, v]) => `${a} ${v}`).join(', ')}`);
+    out.push(`hardware ceiling (openssl speed -evp, 1008-byte operations/s unless named, one core): ${[...perAlg].map(([a, v]) => `${a} ${v}`).join(', ')}`);
   }
   out.push('msg/s, MB/s: messages per second (batch / mean time per batch); ±%: 95 % margin of error of that mean;');
   out.push('vs <baseline>: this row / that baseline at the same batch and threads; ceiling: share of openssl\'s rate.');

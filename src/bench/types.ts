@@ -28,8 +28,8 @@ export type ImplId =
   | 'node-naive' // node:crypto with a new cipher/hash object per message, as a straightforward port would do
   | (string & {});
 
-/** The hardware ceilings the harness can measure with `openssl speed -evp <algorithm> -bytes 1008` on one core. */
-export type CeilingAlgorithm = 'aes-256-cbc' | 'chacha20' | 'sha256';
+/** The hardware ceilings the harness can measure with `openssl speed -evp <algorithm> -bytes <n>` on one core. */
+export type CeilingAlgorithm = 'aes-256-cbc' | 'chacha20' | 'sha256' | 'chacha20-poly1305';
 
 export interface Ceiling {
   /** The `openssl speed -evp` algorithm whose 1008-byte rate bounds this workload. */
@@ -39,6 +39,8 @@ export interface Ceiling {
    * creator strip of 3 hops. The ceiling in messages/s is openssl's ops/s divided by this.
    */
   opsPerMessage?: number;
+  /** Bytes per operation (`openssl speed -bytes`), default 1008: workloads of another message size give theirs. */
+  bytes?: number;
 }
 
 /** A thread count: a number, or 'max' = `--threads N` if given, else os.availableParallelism(). */

@@ -63,7 +63,7 @@ export interface RouterOptions {
   dataPlane?: Omit<DataPlaneOptions, 'onOutput'>;
   /** NTCP2 limits (connections, timeouts, queues). */
   limits?: Partial<TransportLimits>;
-  /** Frame AEAD for the NTCP2 data phase (default: hybridFrameAead, docs/router-data-path.md). */
+  /** Frame AEAD for the NTCP2 data phase (default: defaultFrameAead(): the WASM frame kernel up to 4 KB, node:crypto above; docs/ntcp2.md §5). */
   frameAead?: FrameAead;
   /** Peers kept in the table (default 4096). */
   maxPeers?: number;

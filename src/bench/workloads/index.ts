@@ -6,6 +6,7 @@ import { workloads as primitives } from './primitives.js';
 import { workloads as layer } from './layer.js';
 import { workloads as frame } from './frame.js';
 import { workloads as pool } from './pool.js';
+import { workloads as ntcp2 } from './ntcp2.js';
 
 export interface WorkloadModule {
   name: string;
@@ -17,6 +18,7 @@ export const WORKLOAD_MODULES: readonly WorkloadModule[] = [
   { name: 'layer', workloads: layer }, // aes-hop, aes-hop-tunnel, aes-strip-3, chacha-hop, replay-filter
   { name: 'frame', workloads: frame }, // gateway-pack, endpoint-reassemble, frame-sha256
   { name: 'pool', workloads: pool }, // pool-aes-hop, pool-chacha-hop
+  { name: 'ntcp2', workloads: ntcp2 }, // ntcp2-frame-1k, ntcp2-frame-16k
 ];
 
 export interface ModuleFailure {
