@@ -272,7 +272,7 @@ for (const subject of SUBJECTS) {
           const body = r.bytes(count * TUNNEL_DATA_SIZE);
           u8.set(body, regions.MSG);
           const ivAt = regions.MSG + IV_OFFSET, dataAt = regions.MSG;
-          const ecb = (): void => e.ecbEncryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
+          const ecb = (): number => e.ecbEncryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
           ecb();
           e.cbcEncryptLanes!(count, dataAt, TUNNEL_DATA_SIZE, DATA_OFFSET, DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_A, 4);
           ecb();
@@ -287,7 +287,7 @@ for (const subject of SUBJECTS) {
             expect(toHex(got.subarray(DATA_OFFSET))).toBe(toHex(d));
           }
           // and back: ECB-decrypt the IV, CBC-decrypt under it, ECB-decrypt again
-          const ecbd = (): void => e.ecbDecryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
+          const ecbd = (): number => e.ecbDecryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
           ecbd();
           e.cbcDecryptLanes!(count, dataAt, TUNNEL_DATA_SIZE, DATA_OFFSET, DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_A, 4);
           ecbd();

@@ -6,6 +6,7 @@ import { createDataPlane, type OutputBatch } from '../src/dataplane/index.js';
 import { STATUS_OK, STATUS_REPLAY, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE } from '../src/constants.js';
 import { randomHop, refParticipant, seededRandom, testSeed } from './helpers/layer-reference.js';
 import { hex, withId } from './helpers/batch.js';
+import { crashNextBatch } from '../src/testing/index.js';
 
 interface Out { status: number; body: string }
 
@@ -40,7 +41,7 @@ describe('data plane: pinning survives a worker crash', () => {
         // Router 99 replays M as tunnel B's first message, then B's real previous hop 7 sends; the worker dies half
         // way through the batch and its replacement runs it again.
         const n1 = withId(rnd(1028), 2), n2 = withId(rnd(1028), 2), n3 = withId(rnd(1028), 2);
-        plane.crashNextBatch(0);
+        crashNextBatch(plane, 0);
         await plane.pushBatch(concat([withId(m, 2), n1, n2, n3]), Uint32Array.of(99, 7, 99, 7));
         await plane.idle();
         expect(crashes).toEqual([0]);
@@ -52,7 +53,7 @@ describe('data plane: pinning survives a worker crash', () => {
         // Another crash: the replacement gets the tunnels from the main thread. Had the main thread missed the pin
         // (or recorded 99), the stranger's message would now be taken first.
         const p1 = withId(rnd(1028), 2), p2 = withId(rnd(1028), 2);
-        plane.crashNextBatch(0);
+        crashNextBatch(plane, 0);
         await plane.pushBatch(concat([p1, p2]), Uint32Array.of(99, 7));
         await plane.idle();
         expect(crashes).toEqual([0, 0]);

@@ -132,7 +132,7 @@ describe('data plane: keys wiped on close, crash and reset', () => {
     const w = makeWorkload('dataplane-safety/clones', 1, 8);
     const clones: unknown[] = [];
     const real = globalThis.structuredClone;
-    const spy = vi.spyOn(globalThis, 'structuredClone').mockImplementation(((v: unknown, o?: StructuredSerializeOptions) => {
+    const spy = vi.spyOn(globalThis, 'structuredClone').mockImplementation(((v: unknown, o?: Parameters<typeof structuredClone>[1]) => {
       const c = real(v, o);
       clones.push(c);
       return c;

@@ -59,7 +59,7 @@ describe('SipHash-2-4', () => {
     for (let k = 0; k < 50; k++) {
       const sipkeys = rnd(32);
       const mask = new SipHashLengthMask(sipkeys);
-      let iv = sipkeys.slice(16, 24);
+      let iv: Uint8Array = sipkeys.slice(16, 24);
       for (let i = 0; i < 20; i++) {
         iv = refSiphash(sipkeys.subarray(0, 16), iv);
         expect(mask.next(), `seed ${seed}`).toBe(iv[0]! | (iv[1]! << 8));
