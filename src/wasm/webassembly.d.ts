@@ -9,8 +9,10 @@ declare namespace WebAssembly {
   type Imports = Record<string, Record<string, unknown>>;
   type Exports = Record<string, unknown>;
 
+  // An opaque compiled module: no members of its own.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface Module {}
-  var Module: {
+  const Module: {
     prototype: Module;
     new (bytes: Bytes): Module;
     exports(module: Module): ModuleExportDescriptor[];
@@ -18,10 +20,10 @@ declare namespace WebAssembly {
   };
 
   interface Instance { readonly exports: Exports }
-  var Instance: { prototype: Instance; new (module: Module, imports?: Imports): Instance };
+  const Instance: { prototype: Instance; new (module: Module, imports?: Imports): Instance };
 
   interface Memory { readonly buffer: ArrayBuffer; grow(delta: number): number }
-  var Memory: { prototype: Memory; new (descriptor: { initial: number; maximum?: number; shared?: boolean }): Memory };
+  const Memory: { prototype: Memory; new (descriptor: { initial: number; maximum?: number; shared?: boolean }): Memory };
 
   interface Global { value: unknown; valueOf(): unknown }
 
