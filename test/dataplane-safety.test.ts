@@ -17,7 +17,7 @@ import { createRng } from '../src/bench/random.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './dataplane-workload.js';
+import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './helpers/dataplane-workload.js';
 
 const PROBE = new URL('./helpers/close-probe-engine.mjs', import.meta.url).href;
 const CHANNEL = 'tunnelplane-close-probe';

@@ -7,7 +7,7 @@ import { FrameOpener, FrameSealer, coreFrameAead, nodeFrameAead } from '../src/t
 import { BlockWriter, parseBlocks } from '../src/transport/ntcp2/blocks.js';
 import { siphash24 } from '../src/transport/ntcp2/siphash.js';
 import { TERM_PADDING_VIOLATION, TERM_PAYLOAD_FORMAT_ERROR } from '../src/transport/ntcp2/constants.js';
-import { seededRandom, testSeed } from './helpers/layer-reference.js';
+import { seededRandom, testSeed } from './helpers/seed.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { SipHashLengthMask, siphash24 } from '../src/transport/ntcp2/siphash.js';
-import { seededRandom, testSeed } from './helpers/layer-reference.js';
+import { seededRandom, testSeed } from './helpers/seed.js';
 
 const vectors = JSON.parse(readFileSync(new URL('./fixtures/siphash-vectors.json', import.meta.url), 'utf8')) as { key: string; outputs: string[] };
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -17,7 +17,7 @@ import { bodyOf, makeBatch, withId } from './helpers/batch.js';
 import { Rng, hex, testSeed } from './helpers/chacha-rng.js';
 import {
   refChaChaSlot, refKeys, refNoiseOpen, refParseShortCleartext, refSealShortReply,
-} from './helpers/build-reference.js';
+} from './reference/build-reference.js';
 
 const seed = testSeed('tunnel-build-creator');
 // The data plane checks expiry against the real clock, so the builds are made now.
