@@ -8,7 +8,8 @@ import { cpuHasAes, createAes256, forceCpuHasAesForTests } from '../src/crypto/a
 import { nativeAes } from '../src/tunnel/aes-native.js';
 import { LayerEngine } from '../src/tunnel/engine.js';
 import { bodyOf, hex, makeBatch, withId } from './helpers/batch.js';
-import { randomHop, refParticipant, refStrip, seededRandom, testSeed } from './helpers/layer-reference.js';
+import { refParticipant, refStrip } from './reference/layer-reference.js';
+import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 
 // createAes256's 'auto' yields to TUNNELPLANE_BACKEND: unset it here.
 const savedBackend = process.env.TUNNELPLANE_BACKEND;

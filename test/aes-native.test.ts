@@ -12,7 +12,8 @@ import { NATIVE_SIDEWAYS_MIN, NativeAesHop, nativeAes, nativeAesProblem, type Na
 import { hopDecrypt, hopEncrypt } from '../src/tunnel/hop-node.js';
 import { LayerEngine } from '../src/tunnel/engine.js';
 import { nativeTestAddon, trackedKey } from './helpers/native-test-addon.js';
-import { randomHop, refHopDecrypt, refHopEncrypt, seededRandom, testSeed } from './helpers/layer-reference.js';
+import { refHopDecrypt, refHopEncrypt } from './reference/layer-reference.js';
+import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 
 const BODY = 1028;
 const SAMPLE = new URL('../../shared/spec/vectors/tunnel-aes-sample.json', import.meta.url);

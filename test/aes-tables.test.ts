@@ -7,7 +7,7 @@
 // packs p and q of the first pair into one table byte (PQL, PQH: p low nibble, q high nibble).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SBOX } from './aes-reference.js';
+import { SBOX } from './reference/aes-reference.js';
 
 const m16 = (a: number, b: number): number => {
   let p = 0;

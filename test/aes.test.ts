@@ -1,6 +1,6 @@
 // AES-256: known answers, seeded random cross-checks of every backend and both WASM flavors against node:crypto,
 // @noble/ciphers and a readable reference, the pointer kernels other kernels compose, memory hygiene, bad input.
-// Seed: TEST_SEED (decimal) or random; printed so that a failure can be replayed.
+// Seed: TUNNELPLANE_SEED (decimal) or random; printed so that a failure can be replayed (test/helpers/seed.ts).
 import { readFileSync } from 'node:fs';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { cbc as nobleCbc, ecb as nobleEcb } from '@noble/ciphers/aes.js';
@@ -10,10 +10,10 @@ import { cpuHasAes, createAes256 } from '../src/crypto/aes.js';
 import { resolveBackend } from '../src/crypto/backend.js';
 import type { Aes256, CbcBatch } from '../src/crypto/types.js';
 import { createInstance, type WasmInstance } from '../src/wasm/loader.js';
-import * as ref from './aes-reference.js';
+import * as ref from './reference/aes-reference.js';
+import { testSeed } from './helpers/seed.js';
 
-const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
-console.log(`aes tests: TEST_SEED=${SEED}`);
+const SEED = testSeed('aes');
 
 /** splitmix32: small, seedable. */
 function rng(seed: number) {
@@ -272,7 +272,7 @@ for (const subject of SUBJECTS) {
           const body = r.bytes(count * TUNNEL_DATA_SIZE);
           u8.set(body, regions.MSG);
           const ivAt = regions.MSG + IV_OFFSET, dataAt = regions.MSG;
-          const ecb = (): void => e.ecbEncryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
+          const ecb = (): number => e.ecbEncryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
           ecb();
           e.cbcEncryptLanes!(count, dataAt, TUNNEL_DATA_SIZE, DATA_OFFSET, DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_A, 4);
           ecb();
@@ -287,7 +287,7 @@ for (const subject of SUBJECTS) {
             expect(toHex(got.subarray(DATA_OFFSET))).toBe(toHex(d));
           }
           // and back: ECB-decrypt the IV, CBC-decrypt under it, ECB-decrypt again
-          const ecbd = (): void => e.ecbDecryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
+          const ecbd = (): number => e.ecbDecryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
           ecbd();
           e.cbcDecryptLanes!(count, dataAt, TUNNEL_DATA_SIZE, DATA_OFFSET, DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_A, 4);
           ecbd();

@@ -144,7 +144,7 @@ describe('bench harness', () => {
       async setup(inp, ctx) {
         const inner = await xorImpl().setup(inp, ctx);
         return {
-          run: async () => { await Promise.resolve(); inner.run(); },
+          run: async () => { await Promise.resolve(); await inner.run(); },
           output: () => inner.output(),
           close: async () => { closed++; },
         };

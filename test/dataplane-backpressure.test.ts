@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDataPlane } from '../src/dataplane/index.js';
 import { TUNNEL_DATA_SIZE } from '../src/constants.js';
-import { makeWorkload } from './dataplane-workload.js';
+import { makeWorkload } from './helpers/dataplane-workload.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 

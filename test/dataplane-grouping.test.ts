@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Grouper, Stage } from '../src/dataplane/grouping.js';
 import { nativeAes, nativeAesProblem } from '../src/tunnel/aes-native.js';
-import { seededRandom, testSeed } from './helpers/layer-reference.js';
+import { seededRandom, testSeed } from './helpers/seed.js';
 
 const BODY = 1028;
 

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { createDataPlane, type OutputBatch } from '../src/dataplane/index.js';
 import { STATUS_OK, STATUS_REPLAY, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE } from '../src/constants.js';
-import { randomHop, refParticipant, seededRandom, testSeed } from './helpers/layer-reference.js';
+import { refParticipant } from './reference/layer-reference.js';
+import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 import { hex, withId } from './helpers/batch.js';
 import { crashNextBatch } from '../src/testing/index.js';
 

@@ -7,7 +7,7 @@ import { STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_P
 import { LayerEngine } from '../src/tunnel/engine.js';
 import { nativeAes } from '../src/tunnel/aes-native.js';
 import { availableParallelism } from 'node:os';
-import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './dataplane-workload.js';
+import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './helpers/dataplane-workload.js';
 import { crashNextBatch } from '../src/testing/index.js';
 
 async function runPlane(plane: DataPlane, w: Workload, opts: { crashAt?: number; crashShard?: number } = {}): Promise<void> {

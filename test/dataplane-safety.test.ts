@@ -17,7 +17,7 @@ import { createRng } from '../src/bench/random.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './dataplane-workload.js';
+import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './helpers/dataplane-workload.js';
 
 const PROBE = new URL('./helpers/close-probe-engine.mjs', import.meta.url).href;
 const CHANNEL = 'tunnelplane-close-probe';
@@ -132,7 +132,7 @@ describe('data plane: keys wiped on close, crash and reset', () => {
     const w = makeWorkload('dataplane-safety/clones', 1, 8);
     const clones: unknown[] = [];
     const real = globalThis.structuredClone;
-    const spy = vi.spyOn(globalThis, 'structuredClone').mockImplementation(((v: unknown, o?: StructuredSerializeOptions) => {
+    const spy = vi.spyOn(globalThis, 'structuredClone').mockImplementation(((v: unknown, o?: Parameters<typeof structuredClone>[1]) => {
       const c = real(v, o);
       clones.push(c);
       return c;

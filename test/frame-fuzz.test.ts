@@ -7,12 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { OutboundEndpointReassembler } from '../src/frame/endpoint.js';
 import { reassembleAll } from '../src/frame/judge.js';
 import { ReassemblyPool } from '../src/frame/reassembler.js';
-import { hex, seedFor, seededRandom } from './frame-helpers.js';
-import { refFirst, refFollow, refReassemble, refWrap } from './frame-reference.js';
+import { hex, seededRandom } from './helpers/frame-helpers.js';
+import { testSeed } from './helpers/seed.js';
+import { refFirst, refFollow, refReassemble, refWrap } from './reference/frame-reference.js';
 
 const RANDOM_BODIES = Number(process.env.FRAME_FUZZ_BODIES ?? 1_000_000);
 const VALID_BODIES = Number(process.env.FRAME_FUZZ_VALID ?? 200_000);
-const seed = seedFor('frame-fuzz');
+const seed = testSeed('frame-fuzz');
 
 const CAPS = { maxMessagesPerTunnel: 24, maxBytesPerTunnel: 48 * 1024 };
 const POOL = { maxMessages: 40, maxBytes: 80 * 1024 };

@@ -1,4 +1,4 @@
-// Property tests of gateway packing and endpoint reassembly (fast-check; the seed is logged, FC_SEED replays it).
+// Property tests of gateway packing and endpoint reassembly (fast-check; logged seed, TUNNELPLANE_SEED replays it).
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -10,10 +10,11 @@ import { checksum32, sha256 } from '../src/crypto/hash.js';
 import { judgeGateway, reassembleAll } from '../src/frame/judge.js';
 import { decodeI2np } from '../src/i2np/header.js';
 import { decodeTunnelGateway } from '../src/i2np/bodies.js';
-import { deliveryArb, hex, i2npMessage, item, seedFor, seededRandom } from './frame-helpers.js';
-import { refFragmentSizes, refReassemble } from './frame-reference.js';
+import { deliveryArb, hex, i2npMessage, item, seededRandom } from './helpers/frame-helpers.js';
+import { testSeed } from './helpers/seed.js';
+import { refFragmentSizes, refReassemble } from './reference/frame-reference.js';
 
-const seed = seedFor('frame-property');
+const seed = testSeed('frame-property');
 const runs = (n: number) => ({ seed, numRuns: Number(process.env.FC_RUNS ?? n) });
 const TID = 0x0badcafe;
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { InboundEndpointReassembler, OutboundEndpointReassembler } from '../src/frame/endpoint.js';
 import { type FlushTimer, GatewayPacker, packMessages } from '../src/frame/gateway.js';
 import { Reassembler, ReassemblyPool } from '../src/frame/reassembler.js';
-import { hex, i2npMessage, item, seededRandom } from './frame-helpers.js';
-import { refFirst, refFollow, refWrap } from './frame-reference.js';
+import { hex, i2npMessage, item, seededRandom } from './helpers/frame-helpers.js';
+import { refFirst, refFollow, refWrap } from './reference/frame-reference.js';
 
 /**
  * A fragmented LOCAL message `id`: a 600-byte I2NP message as [body with fragment 0, body with fragment 1 (last),

@@ -299,7 +299,7 @@ describe('SessionConfig signature', () => {
   it('is Ed25519 over Destination ‖ Mapping ‖ Date and verifies with the Destination key', async () => {
     const { I2cpClient } = await import('../src/i2cp/client.js');
     const keys = generatePrivateKeys();
-    const cfg = (I2cpClient.prototype.sessionConfig as Function).call({ clock: { now: () => 5 } }, keys, { b: '1', a: '2' });
+    const cfg = (I2cpClient.prototype.sessionConfig as unknown as (...a: unknown[]) => { signature: Uint8Array }).call({ clock: { now: () => 5 } }, keys, { b: '1', a: '2' });
     expect(ed25519Verify(keys.destination.signingPublicKey, sessionConfigSignedBytes(keys.destination.bytes, { a: '2', b: '1' }, 5), cfg.signature)).toBe(true);
   });
   it('builds the Destination layout with a key certificate of 05 0004 0007 0004', () => {

@@ -10,7 +10,7 @@ import { decodeBuildRecords, encodeBuildRecords } from '../src/i2np/tunnel-build
 import { decodeGarlic, encodeGarlic } from '../src/i2np/garlic.js';
 import { gunzipRouterInfo, gzipRouterInfo } from '../src/i2np/router-info-gzip.js';
 import { Rng, hex, testSeed } from './helpers/chacha-rng.js';
-import { refConcat } from './helpers/build-reference.js';
+import { refConcat } from './reference/build-reference.js';
 
 const seed = testSeed('i2np-netdb');
 const u32 = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n); return b; };

@@ -8,9 +8,9 @@ import {
   encodeTunnelData, encodeTunnelGateway,
 } from '../src/i2np/bodies.js';
 import { decodeI2np, encodeI2np } from '../src/i2np/header.js';
-import { seedFor } from './frame-helpers.js';
+import { testSeed } from './helpers/seed.js';
 
-const seed = seedFor('i2np');
+const seed = testSeed('i2np');
 
 describe('I2NP standard header', () => {
   it('encodes the exact layout with a correct chks', () => {

@@ -4,9 +4,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { applyHops, creatorStrip, hopDecrypt, hopEncrypt } from '../src/tunnel/hop-node.js';
 import { chachaHop, chachaStrip } from '../src/tunnel/chacha-layer.js';
-import {
-  randomHop, refChachaHop, refChachaStrip, refHopDecrypt, refParticipant, refStrip, seededRandom, testSeed,
-} from './helpers/layer-reference.js';
+import { refChachaHop, refChachaStrip, refHopDecrypt, refParticipant, refStrip } from './reference/layer-reference.js';
+import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 import { hex } from './helpers/batch.js';
 
 const SAMPLE = new URL('../../shared/spec/vectors/tunnel-aes-sample.json', import.meta.url);

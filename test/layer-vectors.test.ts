@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { refChachaHop, refChachaStrip } from './helpers/layer-reference.js';
+import { refChachaHop, refChachaStrip } from './reference/layer-reference.js';
 import { hex } from './helpers/batch.js';
 import { LAYER_KINDS } from '../src/vectors/layer-kinds.js';
 import { VectorsFormatError } from '../src/vectors/format.js';

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nativeAes, nativeAesPath, nativeAesProblem, type NativeAesBinding } from '../src/tunnel/aes-native.js';
 import { locateNativeAddon, NATIVE_ADDON_NAME } from '../src/tunnel/native-addon.js';
-import { randomHop, refHopEncrypt, seededRandom, testSeed } from './helpers/layer-reference.js';
+import { refHopEncrypt } from './reference/layer-reference.js';
+import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 
 const tuple = `${process.platform}-${process.arch}`;
 const dirs: string[] = [];

@@ -7,13 +7,13 @@ import { FrameOpener, FrameSealer, coreFrameAead, defaultFrameAead, nodeFrameAea
 import { BlockWriter, parseBlocks } from '../src/transport/ntcp2/blocks.js';
 import { siphash24 } from '../src/transport/ntcp2/siphash.js';
 import { TERM_PADDING_VIOLATION, TERM_PAYLOAD_FORMAT_ERROR } from '../src/transport/ntcp2/constants.js';
-import { seededRandom, testSeed } from './helpers/layer-reference.js';
+import { seededRandom, testSeed } from './helpers/seed.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** Slow readable reference of §5.1: IV chain, mask, big-endian length, AEAD with LE nonce at offset 4. */
 function refFrames(key: Uint8Array, sipkeys: Uint8Array, payloads: Uint8Array[]): Uint8Array[] {
-  let iv = sipkeys.slice(16, 24);
+  let iv: Uint8Array = sipkeys.slice(16, 24);
   return payloads.map((p, n) => {
     iv = siphash24(sipkeys.subarray(0, 16), iv);
     const mask = iv[0]! | (iv[1]! << 8);

@@ -18,7 +18,7 @@ import {
 import {
   ByteReader, makeRouter, openSocket, parseStubRouterInfo, rawHandshake, sleep, stubRouterInfo, until, type TestRouter,
 } from './helpers/ntcp2-peer.js';
-import { seededRandom, testSeed } from './helpers/layer-reference.js';
+import { seededRandom, testSeed } from './helpers/seed.js';
 
 describe('NTCP2 handshake parsers under hostile input (in-process)', () => {
   const bobStatic = x25519FromPrivate(randomBytes(32));

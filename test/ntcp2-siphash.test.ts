@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { SipHashLengthMask, siphash24 } from '../src/transport/ntcp2/siphash.js';
-import { seededRandom, testSeed } from './helpers/layer-reference.js';
+import { seededRandom, testSeed } from './helpers/seed.js';
 
 const vectors = JSON.parse(readFileSync(new URL('./fixtures/siphash-vectors.json', import.meta.url), 'utf8')) as { key: string; outputs: string[] };
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -59,7 +59,7 @@ describe('SipHash-2-4', () => {
     for (let k = 0; k < 50; k++) {
       const sipkeys = rnd(32);
       const mask = new SipHashLengthMask(sipkeys);
-      let iv = sipkeys.slice(16, 24);
+      let iv: Uint8Array = sipkeys.slice(16, 24);
       for (let i = 0; i < 20; i++) {
         iv = refSiphash(sipkeys.subarray(0, 16), iv);
         expect(mask.next(), `seed ${seed}`).toBe(iv[0]! | (iv[1]! << 8));

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createReplayFilterBuffer, REPLAY_FRESH, REPLAY_FULL, REPLAY_SEEN, REPLAY_WINDOW_MS, ReplayFilter, replayFilterBytes,
 } from '../src/tunnel/replay-filter.js';
-import { seededRandom, testSeed } from './helpers/layer-reference.js';
+import { seededRandom, testSeed } from './helpers/seed.js';
 
 const MIN = 60_000;
 const T0 = 1_700_000_000_000;

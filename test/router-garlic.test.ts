@@ -10,7 +10,7 @@ import { NoiseNResponder } from '../src/router/tunnel-build/noise-n.js';
 import { TunnelBuildHop } from '../src/router/tunnel-build/hop.js';
 import { createShortTunnelBuild, processShortBuildReply } from '../src/router/tunnel-build/creator.js';
 import { Rng, hex, testSeed } from './helpers/chacha-rng.js';
-import { refBlock, refConcat, refLocalClove, refOpenRouterGarlic, refOpenTagGarlic, refSealRouterGarlic, refSealTagGarlic } from './helpers/build-reference.js';
+import { refBlock, refConcat, refLocalClove, refOpenRouterGarlic, refOpenTagGarlic, refSealRouterGarlic, refSealTagGarlic } from './reference/build-reference.js';
 
 const seed = testSeed('router-garlic');
 const NOW = 1_796_000_000_000;

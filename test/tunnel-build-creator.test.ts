@@ -17,7 +17,7 @@ import { bodyOf, makeBatch, withId } from './helpers/batch.js';
 import { Rng, hex, testSeed } from './helpers/chacha-rng.js';
 import {
   refChaChaSlot, refKeys, refNoiseOpen, refParseShortCleartext, refSealShortReply,
-} from './helpers/build-reference.js';
+} from './reference/build-reference.js';
 
 const seed = testSeed('tunnel-build-creator');
 // The data plane checks expiry against the real clock, so the builds are made now.
@@ -33,7 +33,7 @@ function router(rng: Rng): Router {
 function refHop(r: Router, body: Uint8Array, code: number, rng: Rng): { body: Uint8Array; flags: number; next: Uint8Array; nextTunnelId: number; nextMsgId: number; keys: ReturnType<typeof refKeys>; receiveTunnelId: number } {
   const d = decodeBuildRecords(body, 218);
   if (!d.ok) throw new Error(d.error);
-  const slots = d.value.records.map((s) => s.slice());
+  const slots = d.value.records.map((s): Uint8Array => s.slice());
   const i = slots.findIndex((s) => hex(s.subarray(0, 16)) === hex(r.hash.subarray(0, 16)));
   if (i < 0) throw new Error('reference hop: no record');
   const o = refNoiseOpen(r.priv, slots[i]!.subarray(16, 48), slots[i]!.subarray(48));

@@ -14,7 +14,7 @@ import { Rng, hex, testSeed } from './helpers/chacha-rng.js';
 import {
   refAesSlot, refChaChaSlot, refKeys, refLongCleartext, refLongRecord, refOpenLongReply, refOpenShortReply, refOpenTagGarlic,
   refShortCleartext, refShortRecord, type RefFields,
-} from './helpers/build-reference.js';
+} from './reference/build-reference.js';
 
 const seed = testSeed('tunnel-build-hop');
 const NOW = 1_796_000_000_000;

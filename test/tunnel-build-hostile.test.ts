@@ -7,7 +7,7 @@ import { TunnelBuildHop } from '../src/router/tunnel-build/hop.js';
 import { createShortTunnelBuild, processGarlicBuildReply, processShortBuildReply } from '../src/router/tunnel-build/creator.js';
 import { EphemeralKeyFilter } from '../src/router/tunnel-build/ephemeral-key-filter.js';
 import { Rng, testSeed } from './helpers/chacha-rng.js';
-import { refConcat, refLongCleartext, refShortCleartext, refShortRecord } from './helpers/build-reference.js';
+import { refConcat, refLongCleartext, refShortCleartext, refShortRecord } from './reference/build-reference.js';
 
 const seed = testSeed('tunnel-build-hostile');
 const NOW = 1_796_000_000_000;

@@ -10,7 +10,7 @@ import { aeadOpen, aeadSeal, chacha20XorInPlace, hkdf64, x25519, x25519PrivateKe
 import { NOISE_N_CK0, NOISE_N_H0, NoiseNResponder, noiseNSeal } from '../src/router/tunnel-build/noise-n.js';
 import { deriveShortHopKeys } from '../src/router/tunnel-build/hop-keys.js';
 import { Rng, fromHex, hex, testSeed, vectors } from './helpers/chacha-rng.js';
-import { refKeys, refNoiseOpen, refNoiseSeal, refNonce } from './helpers/build-reference.js';
+import { refKeys, refNoiseOpen, refNoiseSeal } from './reference/build-reference.js';
 
 const seed = testSeed('tunnel-build-primitives');
 

@@ -11,9 +11,8 @@ import { createReplayFilterBuffer, REPLAY_FULL } from '../src/tunnel/replay-filt
 import { NativeAesHop, nativeAes } from '../src/tunnel/aes-native.js';
 import { NodeAesHop } from '../src/tunnel/aes-node.js';
 import { WasmLayer } from '../src/tunnel/wasm-backend.js';
-import {
-  randomHop, refChachaHop, refChachaStrip, refParticipant, seededRandom, testSeed,
-} from './helpers/layer-reference.js';
+import { refChachaHop, refChachaStrip, refParticipant } from './reference/layer-reference.js';
+import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 import { bodyOf, hex, makeBatch, withId } from './helpers/batch.js';
 
 const BACKENDS = ['node', 'wasm', 'hybrid', ...(nativeAes ? ['native'] as const : []), 'auto'] as const;

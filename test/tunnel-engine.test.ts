@@ -9,8 +9,9 @@ import { LayerEngine, LOCAL_HOP, ROLE_IBEP, ROLE_OBEP, ROLE_PARTICIPANT, type La
 import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
 import { nativeAes } from '../src/tunnel/aes-native.js';
 import {
-  randomHop, refChachaHop, refChachaStrip, refParticipant, refStrip, seededRandom, testSeed, type RefHop,
-} from './helpers/layer-reference.js';
+  refChachaHop, refChachaStrip, refParticipant, refStrip, type RefHop,
+} from './reference/layer-reference.js';
+import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 import { bodyOf, hex, makeBatch, withId } from './helpers/batch.js';
 import { engineKeyMaterial, engineWasmMemory, findBytes } from '../src/testing/index.js';
 import { EngineClosedError } from '../src/errors.js';

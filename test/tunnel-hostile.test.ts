@@ -6,7 +6,7 @@ import {
 } from '../src/constants.js';
 import { LayerEngine } from '../src/tunnel/engine.js';
 import { nativeAes } from '../src/tunnel/aes-native.js';
-import { randomHop, seededRandom } from './helpers/layer-reference.js';
+import { randomHop, seededRandom } from './helpers/seed.js';
 import { makeBatch, withId } from './helpers/batch.js';
 import { engineKeyMaterial, engineWasmMemory, findBytes } from '../src/testing/index.js';
 

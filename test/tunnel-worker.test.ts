@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { STATUS_OK, STATUS_REPLAY } from '../src/constants.js';
 import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
 import type { LayerEngineOptions, TransitTunnelConfig } from '../src/tunnel/types.js';
-import { randomHop, seededRandom } from './helpers/layer-reference.js';
+import { randomHop, seededRandom } from './helpers/seed.js';
 import { withId } from './helpers/batch.js';
 
 const SRC = `

@@ -4,7 +4,7 @@
 // Deterministic: every key and input is SHA-256 of a label, so regenerating gives the same file.
 // The expected outputs come from the transcription of docs/chacha-layer.md §3-§5 below, over @noble/ciphers only:
 // nothing from src/ or dist/ (the code under test) is imported. test/layer-vectors.test.ts checks the file against a
-// second reference (test/helpers/layer-reference.ts) and runs it through the CLI.
+// second reference (test/reference/layer-reference.ts) and runs it through the CLI.
 import { createHash } from 'node:crypto';
 import { chacha20, chacha20poly1305 } from '@noble/ciphers/chacha.js';
 

@@ -175,7 +175,6 @@ export class NodeAesHop {
     const lastCt = this.decChain;
     const out = cbc.update(data);
     for (let i = 0; i < n; i++) {
-      const d = at[i]! + DATA_OFFSET;
       const o = i * DATA_SIZE;
       // out's first block was XORed with the previous ciphertext block (the chain); make it X instead.
       for (let j = 0; j < 16; j++) {

@@ -29,7 +29,7 @@ function expectOf(c: VectorCase): Uint8Array | null | undefined {
   return hexField(c, 'expect', TUNNEL_DATA_SIZE);
 }
 
-interface StripHop extends HopKeys {}
+type StripHop = HopKeys;
 
 function stripHops(c: VectorCase): StripHop[] {
   const hops = arrayField(c, 'hops');

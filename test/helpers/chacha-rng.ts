@@ -1,14 +1,10 @@
-// Seeded randomness for the ChaCha20 / Poly1305 / SHA-256 cross-checks. The seed is logged; set
+// Seeded randomness for the ChaCha20 / Poly1305 / SHA-256 cross-checks. The seed is logged (test/helpers/seed.ts); set
 // TUNNELPLANE_SEED=<integer> to replay a failing run.
 import { readFileSync } from 'node:fs';
 import { createInstance, simdSupported, type WasmInstance } from '../../src/wasm/loader.js';
 
-export function testSeed(name: string): number {
-  const env = process.env.TUNNELPLANE_SEED;
-  const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : (Date.now() ^ (Math.random() * 2 ** 32)) >>> 0;
-  console.log(`${name}: seed ${seed} (replay with TUNNELPLANE_SEED=${seed})`);
-  return seed;
-}
+// The run's seed comes from the one seed helper; re-exported so these suites import a single module.
+export { testSeed } from './seed.js';
 
 /** splitmix32: small, fast, good enough to pick test inputs. */
 export class Rng {

@@ -95,7 +95,7 @@ export function decryptBlock(rk: Uint8Array, block: Uint8Array): Uint8Array {
 export function cbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
   const rk = expandKey(key);
   const out = new Uint8Array(data.length);
-  let prev = Uint8Array.from(iv);
+  let prev: Uint8Array = Uint8Array.from(iv);
   for (let at = 0; at < data.length; at += 16) {
     const x = data.slice(at, at + 16).map((b, i) => b ^ prev[i]!);
     prev = encryptBlock(rk, x);

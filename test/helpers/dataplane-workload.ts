@@ -1,10 +1,10 @@
 // Seeded TunnelData workloads for the data-plane tests and their single-thread reference outcome.
-import { createRng } from '../src/bench/random.js';
-import { TUNNEL_DATA_SIZE } from '../src/constants.js';
-import { LayerEngine } from '../src/tunnel/engine.js';
-import type { TunnelConfig } from '../src/tunnel/types.js';
-import { createReplayFilterBuffer } from '../src/tunnel/replay-filter.js';
-import type { OutputBatch } from '../src/dataplane/index.js';
+import { createRng } from '../../src/bench/random.js';
+import { TUNNEL_DATA_SIZE } from '../../src/constants.js';
+import { LayerEngine } from '../../src/tunnel/engine.js';
+import type { TunnelConfig } from '../../src/tunnel/types.js';
+import { createReplayFilterBuffer } from '../../src/tunnel/replay-filter.js';
+import type { OutputBatch } from '../../src/dataplane/index.js';
 
 export interface Workload {
   tunnels: TunnelConfig[];

@@ -1,15 +1,8 @@
-// Shared helpers of the framing tests: logged fast-check seeds, I2NP test messages, deterministic randomness.
+// Shared helpers of the framing tests: I2NP test messages, deterministic randomness (seeds: test/helpers/seed.ts).
 import fc from 'fast-check';
-import { encodeI2np } from '../src/i2np/header.js';
-import type { GatewayItem } from '../src/frame/gateway.js';
-import type { RandomSource } from '../src/frame/random.js';
-
-/** The seed of this run: FC_SEED if set, else fresh; logged so a failure can be replayed. */
-export function seedFor(suite: string): number {
-  const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) >>> 0;
-  console.log(`[${suite}] fast-check seed ${seed} (replay with FC_SEED=${seed})`);
-  return seed;
-}
+import { encodeI2np } from '../../src/i2np/header.js';
+import type { GatewayItem } from '../../src/frame/gateway.js';
+import type { RandomSource } from '../../src/frame/random.js';
 
 /** xorshift32 as a RandomSource: deterministic gateway IVs / padding for reproducible tests. */
 export function seededRandom(seed: number): RandomSource {

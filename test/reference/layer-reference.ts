@@ -152,33 +152,3 @@ export function refChachaStrip(body: Uint8Array, hops: readonly RefHop[], aead: 
   if (aead.outAeadKey) out = refAeadSeal(out, aead.outAeadKey);
   return out;
 }
-
-// --- seeded randomness for tests ---
-
-/** The seed of this run: TUNNELPLANE_TEST_SEED or a fresh one; logged so a failure can be replayed. */
-export function testSeed(what: string): number {
-  const env = process.env.TUNNELPLANE_TEST_SEED;
-  const seed = env ? Number(env) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
-  console.log(`[${what}] seed ${seed} (set TUNNELPLANE_TEST_SEED=${seed} to replay)`);
-  return seed;
-}
-
-/** xorshift32-based byte generator: deterministic for a seed. */
-export function seededRandom(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0 || 0x9e3779b9;
-  const next = (): number => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s;
-  };
-  return (n: number) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = next() & 0xff;
-    return out;
-  };
-}
-
-export function randomHop(rnd: (n: number) => Uint8Array): RefHop {
-  return { layerKey: rnd(32), ivKey: rnd(32) };
-}
