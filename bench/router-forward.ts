@@ -49,7 +49,7 @@ async function runB(): Promise<void> {
   let in0 = 0;
   let markUs = 0;
   const nowUs = () => Number(process.hrtime.bigint() / 1000n); // the clock of V8's profile timestamps
-  process.stdin.setEncoding('utf8').on('data', async (line: string) => {
+  process.stdin.setEncoding('utf8').on('data', (line: string) => {
     if (line.startsWith('mark')) {
       cpu0 = process.cpuUsage();
       t0 = performance.now();
@@ -65,8 +65,7 @@ async function runB(): Promise<void> {
         cpuMs: (cpu.user + cpu.system) / 1000, wallMs: wall, markUs, stopUs: nowUs(), forwarded: (s.i2npIn['18'] ?? 0) - in0, stats: s,
         workers: plane.workers.map((w) => ({ busyMs: w.busyMs, batches: w.batches, messages: w.messages, tasks: w.tasks })),
       }) + '\n');
-      await b.stop(1000);
-      process.exit(0);
+      b.stop(1000).then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
     }
   });
   process.stdout.write(JSON.stringify({ routerInfo: ready.routerInfo }) + '\n');

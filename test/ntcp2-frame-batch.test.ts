@@ -7,7 +7,7 @@ import { FRAME_STREAM_BROKEN, FrameBatch, FrameOpener, FrameSealer, coreFrameAea
 import { siphash24 } from '../src/transport/ntcp2/siphash.js';
 import { IO_SIZE, MAX_BATCH, STATUS_BAD_MAC, STATUS_OK } from '../src/constants.js';
 import { createInstance } from '../src/wasm/loader.js';
-import { seededRandom, testSeed } from './helpers/layer-reference.js';
+import { seededRandom, testSeed } from './helpers/seed.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -1,6 +1,6 @@
 // createRouter on 127.0.0.1 (docs/router.md, docs/router-data-path.md): three of our routers A -> B -> C with a
 // participant tunnel joined on B forward TunnelData whose bytes at C match the reference transform
-// (helpers/layer-reference.ts) byte for byte; DatabaseStore with a reply token is answered with DeliveryStatus(token)
+// (reference/layer-reference.ts) byte for byte; DatabaseStore with a reply token is answered with DeliveryStatus(token)
 // over the same session and its RouterInfo stored once verified; hostile DatabaseStores are counted and dropped
 // without touching the session; output without a route is counted by reason; stop() sends Termination 3.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createRouter, type Router } from '../src/router/router.js';
 import { buildLocalRouterInfo, identHash, identHashBase64, loadOrCreateRouterSecrets } from '../src/router/index.js';
-import { refParticipant } from './helpers/layer-reference.js';
+import { refParticipant } from './reference/layer-reference.js';
 import { Rng, testSeed } from './helpers/chacha-rng.js';
 import { until } from './helpers/ntcp2-peer.js';
 
@@ -38,7 +38,7 @@ function tunnelData(rng: Rng, tunnelId: number): Uint8Array {
 }
 
 /** DatabaseStore body of a RouterInfo (i2np.md §4.6): key | type 0 | token | [tunnel 0 | gateway] | size | gzip. */
-function dbStore(key: Uint8Array, ri: Uint8Array, token: number, gateway?: Uint8Array, gz = gzipSync(ri)): Uint8Array {
+function dbStore(key: Uint8Array, ri: Uint8Array, token: number, gateway?: Uint8Array, gz: Uint8Array = gzipSync(ri)): Uint8Array {
   const head = token !== 0 ? 73 : 37;
   const b = new Uint8Array(head + 2 + gz.length);
   const dv = new DataView(b.buffer);

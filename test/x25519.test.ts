@@ -7,7 +7,7 @@ import { x25519 as noble } from '@noble/curves/ed25519.js';
 import {
   x25519GenerateKeyPair, x25519PrivateKeyObject, x25519PublicKey, x25519RawPublic, x25519SharedSecret,
 } from '../src/crypto/x25519.js';
-import { seededRandom, testSeed } from './helpers/layer-reference.js';
+import { seededRandom, testSeed } from './helpers/seed.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

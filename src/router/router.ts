@@ -217,7 +217,7 @@ export class Router extends EventEmitter {
     } catch (e) {
       this.state = 'stopped';
       await this.transport.close(0);
-      throw new Error(`cannot listen on ${host}:${this.opts.port ?? 0}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`cannot listen on ${host}:${this.opts.port ?? 0}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
     let written;
     try {
@@ -225,7 +225,7 @@ export class Router extends EventEmitter {
     } catch (e) {
       this.state = 'stopped';
       await this.transport.close(0);
-      throw new Error(`cannot write ${join(this.dataDir, ROUTER_INFO_FILE)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`cannot write ${join(this.dataDir, ROUTER_INFO_FILE)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
     this.riBytes = written.bytes;
     this.riPublished = written.routerInfo.published;
@@ -350,13 +350,13 @@ export class Router extends EventEmitter {
     try {
       bytes = readFileSync(path);
     } catch (e) {
-      throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
     if (bytes.length > MAX_ROUTER_INFO_SIZE) throw new Error(`${path} is ${bytes.length} bytes, more than a RouterInfo (${MAX_ROUTER_INFO_SIZE})`);
     try {
       return this.addPeer(bytes);
     } catch (e) {
-      throw new Error(`${path}: ${(e as Error).message}`);
+      throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
     }
   }
 
