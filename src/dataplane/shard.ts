@@ -71,7 +71,7 @@ export type ShardThread =
   | { inline: false; workerFile: string; engineModule?: string };
 
 /** A batch (or a control-only step: slot -1, count 0) from its seal until it is handed out. */
-interface Entry {
+interface PendingBatch {
   slot: number;
   count: number;
   gateway: boolean;
@@ -98,7 +98,7 @@ export class Shard {
   /** Slot being filled per kind, -1 none; the kind's stage holds the count. */
   private readonly fillingSlot: [number, number] = [-1, -1];
   /** Sealed batches not handed out yet, in dispatch order. */
-  private readonly pending: Entry[] = [];
+  private readonly pending: PendingBatch[] = [];
   /** Joins and ends waiting for the shard's next batch. */
   private ops: ControlOp[] = [];
   /** Tunnel configs as of the last delivered batch: what a replacement worker is given. Key: tunnelKey. */
@@ -281,7 +281,7 @@ export class Shard {
     }
   }
 
-  private sendTask(entries: Entry[]): void {
+  private sendTask(entries: PendingBatch[]): void {
     const task: Task = { seq: this.sendSeq++, batches: [] };
     if (this.needsReset) {
       task.reset = [...this.deliveredTunnels.values()];
@@ -328,7 +328,7 @@ export class Shard {
   }
 
   /** A task came back (`result`; `refused` counts as a death) or its worker died (undefined). */
-  private settled(entries: Entry[], epoch: number, result: TaskResult | undefined): void {
+  private settled(entries: PendingBatch[], epoch: number, result: TaskResult | undefined): void {
     this.inFlight--;
     this.lastProgress = performance.now();
     if (epoch !== this.epoch) {
