@@ -15,7 +15,9 @@ import { TunnelJoinError } from '../errors.js';
 import { TEST_SEAM, type DataPlaneSeam } from '../test-seam.js';
 import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
 import { TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS, type LayerEngineOptions, type TunnelConfig } from '../tunnel/types.js';
-import { isGatewayRole, runsNativeAes, tunnelIdOf, wipeConfig, type BatchEngine, type EngineFactory } from './batch-runner.js';
+import {
+  isGatewayRole, runsNativeAes, tunnelIdOf, wipeConfig, type BatchEngine, type EngineFactory,
+} from './batch-runner.js';
 import { Grouper } from './grouping.js';
 import { Placement } from './placement.js';
 import type { JoinFailure } from './protocol.js';
@@ -26,7 +28,9 @@ import type {
   DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerCrashReason, WorkerLoad,
 } from './types.js';
 
-export type { DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerCrashReason, WorkerLoad } from './types.js';
+export type {
+  DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerCrashReason, WorkerLoad,
+} from './types.js';
 
 /** Where the compiled worker is: next to this file in dist/, or dist/src/dataplane/ above src/ (vitest, tsx). */
 export function defaultWorkerFile(): string {
@@ -90,7 +94,7 @@ export class DataPlane extends EventEmitter {
     this.onOutput = options.onOutput;
     const memory: unknown = options.memory ?? 'shared';
     if (memory === 'transfer') {
-      throw new TypeError("memory: 'transfer' was removed: batches always move through shared memory (omit the option)");
+      throw new TypeError("memory: 'transfer' was removed: batches always move through shared memory (omit it)");
     }
     if (memory !== 'shared') throw new TypeError(`memory must be 'shared'`);
     const shardCount = inline ? 1 : this.threads;
