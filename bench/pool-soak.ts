@@ -1,6 +1,6 @@
 // Soak and mechanism measurements for the worker-pool data plane (issue 6). Not part of `tunnelplane bench`.
 //
-//   node dist/bench/pool-soak.js [--messages N] [--threads T] [--batch B] [--memory-mode shared|transfer] [--pipeline P]
+//   node dist/bench/pool-soak.js [--messages N] [--threads T] [--batch B] [--pipeline P]
 //                                [--batches-per-task K]
 //                                [--backend auto|wasm|node] [--prefill on|off]
 //       Pushes N AES participant messages (default 10 000 000) through createDataPlane one push() at a time, as
@@ -51,7 +51,6 @@ async function soak(): Promise<void> {
   const total = Number(arg('messages', '10000000'));
   const threads = Number(arg('threads', String(availableParallelism())));
   const batch = Number(arg('batch', '256'));
-  const memory = arg('memory-mode', 'shared') as 'shared' | 'transfer';
   const engineLoop = process.argv.includes('--engine-loop');
   const rng = createRng('pool-soak');
   const tunnels: TunnelConfig[] = [];
@@ -72,7 +71,7 @@ async function soak(): Promise<void> {
   const plane = createDataPlane({
     // Every entry stays live while its tunnel accepts traffic (11 minutes, longer than a soak): the filter is sized
     // to hold all `total` of them at a quarter full (about 20 bytes a message; the pages are written at creation).
-    threads, memory, maxBatch: batch, pipeline: Number(arg('pipeline', '4')), backend: arg('backend', 'auto') as 'auto',
+    threads, maxBatch: batch, pipeline: Number(arg('pipeline', '4')), backend: arg('backend', 'auto') as 'auto',
     ...(process.argv.includes('--batches-per-task') ? { batchesPerTask: Number(arg('batches-per-task', '4')) } : {}),
     ...(process.argv.includes('--prefill') ? { prefill: arg('prefill', 'on') === 'on' } : {}),
     replayFilter: createReplayFilterBuffer({ messagesPerSecond: Math.ceil(total / 600) }),
@@ -89,7 +88,7 @@ async function soak(): Promise<void> {
   });
   for (const t of tunnels) plane.join(t);
   if (engineLoop) console.log('engine loop: the same messages through one LayerEngine on this thread (no pool)');
-  console.log(`soak: ${total} messages, ${threads} workers, prefill ${plane.prefill ? 'on' : 'off'}, batch ${batch}, aes, memory ${memory}, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`);
+  console.log(`soak: ${total} messages, ${threads} workers, prefill ${plane.prefill ? 'on' : 'off'}, batch ${batch}, aes, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`);
   console.log('     s   messages    msg/s   rss MiB  heap MiB  main thread per msg');
   const t0 = performance.now();
   const cpu0 = mainThreadCpu();

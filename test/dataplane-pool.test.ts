@@ -47,14 +47,11 @@ describe('data plane: same output as the single-thread engine', () => {
   });
 
   // prefill (the main thread also fills each batch's output half) is on by default below the core count.
-  const configs = [
-    ['inline', 'shared', undefined], [1, 'shared', undefined], [1, 'shared', false], [2, 'shared', undefined],
-    [2, 'shared', true], [4, 'shared', undefined], [1, 'transfer', undefined], [2, 'transfer', undefined],
-  ] as const;
-  for (const [threads, memory, prefill] of configs) {
-    it(`threads: ${threads}, memory: ${memory}${prefill === undefined ? '' : `, prefill: ${prefill}`}`, async () => {
+  const configs = [['inline', undefined], [1, undefined], [1, false], [2, undefined], [2, true], [4, undefined]] as const;
+  for (const [threads, prefill] of configs) {
+    it(`threads: ${threads}${prefill === undefined ? '' : `, prefill: ${prefill}`}`, async () => {
       const got: Outcome[] = [];
-      const plane = createDataPlane({ threads, memory, maxBatch: 128, onOutput: collect(got), ...(prefill === undefined ? {} : { prefill }) });
+      const plane = createDataPlane({ threads, maxBatch: 128, onOutput: collect(got), ...(prefill === undefined ? {} : { prefill }) });
       try {
         await runPlane(plane, w);
         const s = plane.stats();
@@ -79,10 +76,10 @@ describe('data plane: a worker killed mid-batch', () => {
   const w = makeWorkload('dataplane/crash', 3000);
   const want = reference(w);
 
-  for (const [crashAt, memory, prefill] of [[100, 'shared', false], [1500, 'shared', true], [700, 'transfer', false]] as const) {
-    it(`loses and duplicates nothing (crash after message ${crashAt}, memory: ${memory}, prefill: ${prefill})`, async () => {
+  for (const [crashAt, prefill] of [[100, false], [1500, true]] as const) {
+    it(`loses and duplicates nothing (crash after message ${crashAt}, prefill: ${prefill})`, async () => {
       const got: Outcome[] = [];
-      const plane = createDataPlane({ threads: 2, memory, prefill, maxBatch: 64, onOutput: collect(got) });
+      const plane = createDataPlane({ threads: 2, prefill, maxBatch: 64, onOutput: collect(got) });
       const crashes: number[] = [];
       plane.on('workerCrash', (s: number) => crashes.push(s));
       try {
@@ -106,10 +103,10 @@ describe('data plane: pushBatch takes references', () => {
   // open across pushes.
   const w = makeWorkload('dataplane/reuse', 2400);
   const want = reference(w);
-  for (const [threads, memory] of [['inline', 'shared'], [2, 'shared'], [2, 'transfer']] as const) {
-    it(`the caller's buffer may be overwritten once the push resolves (threads: ${threads}, memory: ${memory})`, async () => {
+  for (const threads of ['inline', 2] as const) {
+    it(`the caller's buffer may be overwritten once the push resolves (threads: ${threads})`, async () => {
       const got: Outcome[] = [];
-      const plane = createDataPlane({ threads, memory, maxBatch: 128, onOutput: collect(got) });
+      const plane = createDataPlane({ threads, maxBatch: 128, onOutput: collect(got) });
       try {
         for (const t of w.tunnels) plane.join(t);
         const chunk = 300;
@@ -165,10 +162,10 @@ describe('data plane: a worker that falls behind', () => {
 });
 
 describe('data plane: a batch that kills its worker every time', () => {
-  it('is dropped after maxAttempts, counted as workerCrash; the rest is exact (memory: transfer)', async () => {
+  it('is dropped after maxAttempts, counted as workerCrash; the rest is exact', async () => {
     const w = makeWorkload('dataplane/poison', 1000);
     let out = 0;
-    const plane = createDataPlane({ threads: 2, memory: 'transfer', maxBatch: 64, maxAttempts: 2, onOutput: (b) => { out += b.count; } });
+    const plane = createDataPlane({ threads: 2, maxBatch: 64, maxAttempts: 2, onOutput: (b) => { out += b.count; } });
     try {
       for (const t of w.tunnels) plane.join(t);
       for (let i = 0; i < w.count; i++) {
@@ -189,7 +186,7 @@ describe('data plane: a batch that kills its worker every time', () => {
 });
 
 describe('data plane: a worker that dies while idle', () => {
-  for (const memory of ['transfer', 'shared'] as const) it(`its replacement is given the tunnel state before it processes anything (memory: ${memory})`, async () => {
+  it('its replacement is given the tunnel state before it processes anything', async () => {
     const w = makeWorkload('dataplane/idle-crash', 1200);
     const want = reference(w);
     const got: Outcome[] = [];
@@ -360,8 +357,9 @@ describe('data plane: control and lifecycle', () => {
     try {
       expect(make({ threads: cores }).prefill).toBe(false);
       expect(make({ threads: 1, backend: 'hybrid' }).prefill).toBe(false);
-      expect(make({ threads: 1, memory: 'transfer' }).prefill).toBe(false);
       expect(make({ threads: 'inline' }).prefill).toBe(false);
+      // The transfer mode is gone: asking for it is a clear error, not a silent fallback.
+      expect(() => createDataPlane({ threads: 1, memory: 'transfer' as never, onOutput: () => {} })).toThrow(/'transfer' was removed/);
       if (nativeAes) {
         expect(make({ threads: 1 }).prefill).toBe(cores > 1);
         expect(make({ threads: cores, prefill: true }).prefill).toBe(true);

@@ -160,8 +160,8 @@ describe('data plane: keys wiped on close, crash and reset', () => {
     const rng = createRng('dataplane-safety/reset');
     const engines: LayerEngine[] = [];
     const factory = (o: LayerEngineOptions): LayerEngine => { const e = new LayerEngine(o); engines.push(e); return e; };
-    const layout = slotLayout(4, 2, false);
-    const runner = new BatchRunner(factory, { backend: 'wasm' }, new SharedArrayBuffer(layout.slotSize * 2), 4, 2, false, true);
+    const layout = slotLayout(4, 2);
+    const runner = new BatchRunner(factory, { backend: 'wasm' }, new SharedArrayBuffer(layout.slotSize * 2), 4, 2, true);
     const cfg = (id: number): TunnelConfig => ({ role: 'participant', layer: 'aes', receiveTunnelId: id, nextTunnelId: id + 1, nextHop: 9, layerKey: rng.bytes(32), ivKey: rng.bytes(32) });
     const a = cfg(1);
     const aKeys = allKeys(a).map((k) => Uint8Array.from(k));

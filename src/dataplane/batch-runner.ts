@@ -1,10 +1,10 @@
 // What one thread does with one task: apply control ops, run the engine over the slot's batch (already grouped by
-// tunnel on the main thread), report newly pinned previous hops. In shared memory the input half of the slot is only
-// read, so a retry after a crash starts from the original bytes; in transfer mode the main thread keeps the input.
+// tunnel on the main thread), report newly pinned previous hops. The input half of the slot is only read, so a retry
+// after a crash starts from the original bytes (docs/data-plane.md, "Crash recovery: exactly once").
 import { TUNNEL_DATA_SIZE, STATUS_OK } from '../constants.js';
 import type { LayerBatch, LayerEngineOptions, TunnelConfig } from '../tunnel/types.js';
 import type { BatchResult, ControlOp, JoinFailure, Task, TaskBatch, TaskResult } from './protocol.js';
-import { journalBlockBytes, slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
+import { slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
 import { withJournal } from './replay-journal.js';
 import { copyPrefix } from '../tunnel/aes-native.js';
 
@@ -78,18 +78,14 @@ export class BatchRunner {
   private expected = 0;
   private readonly tids: Uint32Array;
   /**
-   * Shared mode: where the engine works. With the native AES backend, in the slot's output half: the input is copied
-   * there with one memcpy and transformed in place (measured 1.35-1.38 against 1.41 us a message through private
-   * memory, one worker, AES; ChaCha within 1 %). Otherwise in private (unshared) memory, maxBatch x 1028 bytes,
-   * read from the slot with one bulk copy and written back with one: V8 copies into and out of a SharedArrayBuffer
-   * with relaxed atomic stores, byte by byte where the two addresses differ modulo 8, and the other backends copy
-   * each message a few times (node:crypto results, IV blocks). Transfer mode needs neither: the moved slot is
-   * ordinary memory and the engine transforms IN in place.
+   * Where the engine works when it does not transform in the slot: private (unshared) memory, maxBatch x 1028 bytes,
+   * read from the slot with one bulk copy and written back with one. V8 copies into and out of a SharedArrayBuffer
+   * with relaxed atomic stores, byte by byte where the two addresses differ modulo 8, and the backends other than
+   * native AES copy each message a few times (node:crypto results, IV blocks). docs/data-plane.md, "Memory".
    */
-  private readonly work: Uint8Array;
-  private readonly inSlot: boolean;
-  /** Transfer mode: the layout of one moved slot. */
-  private readonly single: SlotLayout;
+  private readonly privateBatch: Uint8Array;
+  /** The native AES backend transforms in the slot's output half: the input is copied there with one memcpy. */
+  private readonly transformInSlot: boolean;
   /** Sink of warm()'s loads. */
   private warmSink = 0;
   private closed = false;
@@ -101,11 +97,10 @@ export class BatchRunner {
   constructor(
     private readonly factory: EngineFactory,
     private readonly engineOptions: LayerEngineOptions,
-    /** Shared mode: the slots. Transfer mode: the journals (tasks bring their slot's memory). */
+    /** The shard's slots (slots.ts). */
     private readonly buffer: ArrayBufferLike,
     maxBatch: number,
     slotCount: number,
-    private readonly transfer = false,
     /**
      * Workers: the configs of tasks are this thread's own structured-clone copies, zeroed once the engine has taken
      * its copy. Inline, they are the data plane's own objects (kept for the plane's records), so left alone.
@@ -113,20 +108,15 @@ export class BatchRunner {
     private readonly ownsConfigs = false,
   ) {
     this.engine = factory(engineOptions);
-    this.layout = slotLayout(maxBatch, slotCount, transfer);
+    this.layout = slotLayout(maxBatch, slotCount);
     this.views = new Array(slotCount);
     this.tids = new Uint32Array(maxBatch);
-    this.inSlot = !transfer && runsNativeAes(this.engine);
-    this.work = new Uint8Array(transfer || this.inSlot ? 0 : maxBatch * TUNNEL_DATA_SIZE);
-    this.single = slotLayout(maxBatch, 1, true);
+    this.transformInSlot = runsNativeAes(this.engine);
+    this.privateBatch = new Uint8Array(this.transformInSlot ? 0 : maxBatch * TUNNEL_DATA_SIZE);
   }
 
-  slot(i: number, moved?: ArrayBuffer): SlotViews {
-    if (!this.transfer) return (this.views[i] ??= slotViews(this.buffer, this.layout, i));
-    if (!moved) throw new TypeError('transfer mode: task without its buffer');
-    return slotViews(moved, this.single, 0, {
-      buffer: this.buffer as SharedArrayBuffer, offset: i * journalBlockBytes(this.layout),
-    });
+  slot(i: number): SlotViews {
+    return (this.views[i] ??= slotViews(this.buffer, this.layout, i));
   }
 
   private apply(reset: TunnelConfig[] | undefined, ops: ControlOp[] | undefined): void {
@@ -207,7 +197,7 @@ export class BatchRunner {
     if (this.closed) return;
     this.closed = true;
     this.engine.close?.();
-    this.work.fill(0);
+    this.privateBatch.fill(0);
     this.unpinned.clear();
   }
 
@@ -215,9 +205,8 @@ export class BatchRunner {
    * Reads one byte of every 64-byte line of a batch the main thread filled (prefill), before the engine runs: the
    * lines were last written on the main thread's core, and the engine's access pattern (a JS pass over every message's
    * header, then the AES layer a tunnel at a time, block j of each of its messages in turn) waits out those misses
-   * one by one, where these independent loads overlap them. One worker, pool-aes-hop at batch 256: the engine 0.93-1.06
-   * -> 0.79-0.84 us a message, for 0.035-0.04 of reading; every second line instead was slower. A batch the worker
-   * copied itself (no prefill, or a retry) is already in its cache.
+   * one by one, where these independent loads overlap them (docs/bench/2026-12-05-data-plane.md, "One worker against
+   * the loop"). A batch the worker copied itself (no prefill, or a retry) is already in its cache.
    */
   private warm(bodies: Uint8Array, size: number): void {
     let x = 0;
@@ -235,7 +224,7 @@ export class BatchRunner {
       if (joinErrors) done.joinErrors = joinErrors;
       return done;
     }
-    const v = this.slot(task.slot, task.buffer);
+    const v = this.slot(task.slot);
     const n = task.count;
     const size = n * TUNNEL_DATA_SIZE;
     const pinning = !task.gateway && this.unpinned.size > 0;
@@ -247,14 +236,9 @@ export class BatchRunner {
         this.tids[i] = ((inB[o]! << 24) | (inB[o + 1]! << 16) | (inB[o + 2]! << 8) | inB[o + 3]!) >>> 0;
       }
     }
-    let bodies: Uint8Array;
-    if (this.transfer) {
-      bodies = v.inBodies.subarray(0, size);
-    } else {
-      bodies = (this.inSlot ? v.outBodies : this.work).subarray(0, size);
-      if (!(this.inSlot && task.prefilled)) copyPrefix(bodies, v.inBodies, size);
-      else this.warm(bodies, size);
-    }
+    const bodies = (this.transformInSlot ? v.outBodies : this.privateBatch).subarray(0, size);
+    if (!(this.transformInSlot && task.prefilled)) copyPrefix(bodies, v.inBodies, size);
+    else this.warm(bodies, size);
     const batch = (count: number): LayerBatch => ({
       count, bodies, prevHops: v.inPrev, status: v.outStatus, nextHops: v.outHop, nextTunnelIds: v.outTunnel,
     });
@@ -276,7 +260,7 @@ export class BatchRunner {
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
-    if (!this.transfer && !this.inSlot) copyPrefix(v.outBodies, bodies, size);
+    if (!this.transformInSlot) copyPrefix(v.outBodies, bodies, size);
     const result: BatchResult = { busyMs: 0 };
     if (joinErrors) result.joinErrors = joinErrors;
     if (error !== undefined) result.error = error;

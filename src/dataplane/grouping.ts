@@ -147,12 +147,12 @@ export class Grouper {
     const n = stage.count;
     const order = this.positions(stage.tids, n);
     const { grouped, groupedPrev, src, at, prev, copies, both } = stage;
-    const base = stage.maxBatch * TUNNEL_DATA_SIZE;
+    const groupedStart = stage.maxBatch * TUNNEL_DATA_SIZE; // where `grouped` begins in `both`
     for (let i = 0; i < n; i++) {
       const k = order[i]!;
       const a = at[i]!;
       const from = src[i]!;
-      if (from === copies) both.copyWithin(base + k * TUNNEL_DATA_SIZE, a, a + TUNNEL_DATA_SIZE);
+      if (from === copies) both.copyWithin(groupedStart + k * TUNNEL_DATA_SIZE, a, a + TUNNEL_DATA_SIZE);
       else grouped.set(from.subarray(a, a + TUNNEL_DATA_SIZE), k * TUNNEL_DATA_SIZE);
       groupedPrev[k] = prev[i]!;
     }

@@ -1,11 +1,12 @@
 // Public API of the data plane.
-import { DataPlane, type DataPlaneOptions } from './data-plane.js';
+import { DataPlane } from './data-plane.js';
+import type { DataPlaneOptions } from './types.js';
 import { createEngine } from './engine-host.js';
 
-export {
-  DataPlane, defaultWorkerFile, type DataPlaneOptions, type DataPlaneStats, type DropCounters, type OutputBatch,
-  type WorkerLoad,
-} from './data-plane.js';
+export { DataPlane, defaultWorkerFile } from './data-plane.js';
+export type {
+  DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerCrashReason, WorkerLoad,
+} from './types.js';
 
 /**
  * A data plane: `threads` workers (default: one per core), each with its own layer engine, or with

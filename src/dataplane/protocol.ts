@@ -10,8 +10,7 @@ export type ControlOp =
 /** Fixed for the life of a worker: what it needs to build its engine and views. */
 export interface WorkerSetup {
   shard: number;
-  /** 'shared': all slots live in `slots`. 'transfer': each task brings its slot's ArrayBuffer, journals in `slots`. */
-  memory: 'shared' | 'transfer';
+  /** Every slot of the shard (slots.ts). */
   slots: SharedArrayBuffer;
   maxBatch: number;
   slotCount: number;
@@ -31,14 +30,12 @@ export interface TaskBatch {
   gateway: boolean;
   /** Unique per shard and batch (the same on every attempt): owner of the slot's replay journal. */
   batchId: number;
-  /** Shared mode: the main thread already copied IN to OUT (first attempts only; DataPlaneOptions.prefill). */
+  /** The main thread already copied IN to OUT (first attempts only; DataPlaneOptions.prefill). */
   prefilled?: boolean;
   /** Joins / ends to apply, in order, before the batch. */
   ops?: ControlOp[];
   /** Test hook: process half the batch, then exit the thread or block it forever. */
   fail?: 'exit' | 'hang';
-  /** Transfer mode: the slot's memory, moved to the worker and back. */
-  buffer?: ArrayBuffer;
 }
 
 /**
@@ -84,6 +81,4 @@ export interface TaskResult {
   refused?: 'uninitialized' | 'sequence' | 'closed';
   /** Free WASM key slots of the engine after the task: [AES, ChaCha]. */
   keySlots?: [number, number];
-  /** Transfer mode: the slots' memory coming back, one per batch (undefined for control-only steps). */
-  buffers?: (ArrayBuffer | undefined)[];
 }

@@ -1,7 +1,7 @@
 // Piscina worker of the data plane: one per shard, holding one layer engine (its own WASM instance and key slots)
 // for the tunnels of that shard. Loaded from dist/src/dataplane/worker.js (vitest included: piscina starts plain
 // Node worker threads, which do not go through vitest's TypeScript transform).
-import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
+import { workerData } from 'piscina';
 import { BatchRunner, type EngineFactory, type FailHooks } from './batch-runner.js';
 import { installReplayJournal } from './replay-journal.js';
 import { createEngine } from './engine-host.js';
@@ -16,9 +16,7 @@ if (setup.engineModule) {
   factory = mod.createEngine;
 }
 // Task configs arrive as this thread's own structured-clone copies: the runner zeroes them after each join.
-const runner = new BatchRunner(
-  factory, setup.engine, setup.slots, setup.maxBatch, setup.slotCount, setup.memory === 'transfer', true,
-);
+const runner = new BatchRunner(factory, setup.engine, setup.slots, setup.maxBatch, setup.slotCount, true);
 // A thread that exits by itself (process.exit, the crash hook) wipes its engine on the way out. One terminated from
 // outside (a hung worker) runs no more JavaScript: see docs/data-plane-safety.md for what that leaves.
 process.on('exit', () => runner.close());
@@ -45,16 +43,8 @@ const fail: FailHooks = {
  */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-export default async function processTask(task: Task): Promise<TaskResult | ReturnType<typeof move>> {
+export default async function processTask(task: Task): Promise<TaskResult> {
   await nextTurn();
   beat();
-  const result = runner.run(task, fail, beat);
-  if (!task.batches.some((b) => b.buffer)) return result;
-  // Transfer mode: the slots' memory goes back with the result (moved, not copied).
-  const buffers = task.batches.map((b) => b.buffer);
-  result.buffers = buffers;
-  return move({
-    get [transferableSymbol]() { return buffers.filter((b) => b !== undefined); },
-    get [valueSymbol]() { return result; },
-  } as never);
+  return runner.run(task, fail, beat);
 }

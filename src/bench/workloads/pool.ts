@@ -10,8 +10,7 @@
 // 5-22 ms of a 60 ms run on this 2-core machine, where the main thread's share of a core is taken from one worker
 // (measured with per-task gaps in the worker). The first run() after setup does drain (its output is validated).
 // Rows:
-//   tunnelplane   the data plane with `threads` workers (default memory: 'shared', sharded tunnels)
-//   tunnelplane-transfer  the same with memory: 'transfer' (kept to compare the two ways of moving batches)
+//   tunnelplane   the data plane with `threads` workers (shared-memory batch slots, sharded tunnels)
 //   engine-loop   the same messages through one LayerEngine on the calling thread, `batch` at a time: the
 //                 single-thread batch loop the pool is measured against (pool at threads 1 / engine-loop = dispatch
 //                 efficiency; at threads N = speedup over one core)
@@ -121,11 +120,8 @@ function checkDrops(what: string, d: [number, number], count: number): void {
   if (d[1] > 0 || d[0] > REPLAY_SLACK) throw new Error(`${what}: ${d[1]} of ${count} messages dropped, ${d[0]} as replays`);
 }
 
-function poolImpl(memory: 'shared' | 'transfer'): Implementation<PoolInput> {
-  return {
-  description: memory === 'shared'
-    ? 'createDataPlane: `threads` workers, one LayerEngine each, SharedArrayBuffer batch slots'
-    : 'createDataPlane with memory: transfer (batch buffers moved to the worker and back, input kept for retries)',
+const pool: Implementation<PoolInput> = {
+  description: 'createDataPlane: `threads` workers, one LayerEngine each, SharedArrayBuffer batch slots',
   async setup(inp, ctx) {
     const count = inp.count;
     const ringMsgs = 4 * count;
@@ -137,7 +133,7 @@ function poolImpl(memory: 'shared' | 'transfer'): Implementation<PoolInput> {
     let waiting: { until: number; resolve: () => void } | undefined;
     const bad: [number, number] = [0, 0];
     const plane = createDataPlane({
-      threads: ctx.threads, memory, maxBatch: ctx.batch, maxQueued: 2 * count, replayFilter: filter(),
+      threads: ctx.threads, maxBatch: ctx.batch, maxQueued: 2 * count, replayFilter: filter(),
       onOutput: (b) => {
         drops(b.status, b.count, bad);
         const at = (2 * count + written) % ringMsgs;
@@ -188,8 +184,7 @@ function poolImpl(memory: 'shared' | 'transfer'): Implementation<PoolInput> {
       close: () => plane.close(),
     };
   },
-  };
-}
+};
 
 const engineLoop: Implementation<PoolInput> = {
   description: 'one LayerEngine on the calling thread, `batch` messages per processReceived call',
@@ -236,7 +231,7 @@ export const workloads = [
     description: 'AES participant hop through the worker-pool data plane (64 tunnels, sharded by tunnel id)',
     ceiling: { algorithm: 'aes-256-cbc' },
     input: (batch, rng, ctx) => poolInput(batch, ctx.threads, rng, false),
-    impls: { tunnelplane: poolImpl('shared'), 'tunnelplane-transfer': poolImpl('transfer'), 'engine-loop': engineLoop },
+    impls: { tunnelplane: pool, 'engine-loop': engineLoop },
   }),
   defineWorkload<PoolInput>({
     ...common,
@@ -244,6 +239,6 @@ export const workloads = [
     description: 'ChaCha participant hop of our profile through the worker-pool data plane (64 tunnels)',
     ceiling: { algorithm: 'chacha20' },
     input: (batch, rng, ctx) => poolInput(batch, ctx.threads, rng, true),
-    impls: { tunnelplane: poolImpl('shared'), 'tunnelplane-transfer': poolImpl('transfer'), 'engine-loop': engineLoop },
+    impls: { tunnelplane: pool, 'engine-loop': engineLoop },
   }),
 ];
