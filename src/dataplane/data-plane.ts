@@ -25,11 +25,11 @@ import { MessageKind, Shard, tunnelIdOfKey, tunnelKey, type ShardContext } from 
 import { slotLayout, type SlotLayout } from './slots.js';
 import { newDropCounters } from './stats.js';
 import type {
-  DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerCrashReason, WorkerLoad,
+  DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerLoad,
 } from './types.js';
 
 export type {
-  DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerCrashReason, WorkerLoad,
+  DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerLoad,
 } from './types.js';
 
 /** Where the compiled worker is: next to this file in dist/, or dist/src/dataplane/ above src/ (vitest, tsx). */
