@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { I2NP_EXPIRATION_MS, I2NP_TUNNEL_GATEWAY } from '../../constants.js';
 import { encodeTunnelGateway } from '../../i2np/bodies.js';
 import { decodeI2np, encodeI2np } from '../../i2np/header.js';
-import { I2NP_GARLIC, I2NP_SHORT_TUNNEL_BUILD } from '../../i2np/message-types.js';
+import { I2NP_GARLIC, I2NP_OUTBOUND_TUNNEL_BUILD_REPLY, I2NP_SHORT_TUNNEL_BUILD } from '../../i2np/message-types.js';
 import type { Delivery } from '../../frame/delivery.js';
 import { InboundEndpointReassembler } from '../../frame/endpoint.js';
 import { GatewayPacker } from '../../frame/gateway.js';
@@ -121,6 +121,8 @@ export class TunnelCreator {
   private readonly graceMs: number;
   /** Outbound builds by garlic reply tag (hex), inbound builds by reply message id ("m" + id). Insertion = age order. */
   private readonly pendings = new Map<string, Pending>();
+  /** Outbound builds by reply message id: an OBEP whose reply gateway is itself sends the reply unwrapped (§4.3 item 2). */
+  private readonly outboundByMsgId = new Map<number, string>();
   /** Inbound tunnels by receive id (IBEP on the data plane, or zero-hop); outbound by gateway id. */
   private readonly inbound = new Map<number, Live>();
   private readonly outbound = new Map<number, Live>();
@@ -178,6 +180,7 @@ export class TunnelCreator {
       const req = createShortTunnelBuild({ direction: 'outbound', hops, replyIdent: reply.gateway, replyTunnelId: reply.gatewayTunnelId, now });
       const key = hexOf(req.pending.replyGarlic!.tag);
       this.pendings.set(key, { pending: req.pending, direction: 'outbound', hops: hops.map((h) => h.identHash.slice()), key, startedAt: now, resolve });
+      this.outboundByMsgId.set(req.pending.replyMsgId, key);
       if (!this.net.send(req.firstHop, req.message)) this.failPending(key, 'send-failed', 'first hop unreachable');
       return;
     }
@@ -246,21 +249,41 @@ export class TunnelCreator {
     const tag = garlicTagOf(body);
     if (tag === undefined) return false;
     const key = hexOf(tag);
-    const p = this.pendings.get(key);
+    const p = this.take(key);
     if (p === undefined) return false;
-    this.pendings.delete(key);
     const r = processGarlicBuildReply(p.pending, body);
     if (!r.ok && !p.pending.isFinished) p.pending.discard();
     this.settle(p, r.ok ? { ok: true, value: r.value } : { ok: false, reason: r.reason === 'rejected' ? 'rejected' : 'bad-reply', error: r.error, replies: r.replies });
     return true;
   }
 
+  /**
+   * An OutboundTunnelBuildReply (26) that came out of one of our inbound tunnels unwrapped (its OBEP was the reply
+   * tunnel's gateway, netdb-floodfill.md §4.3 item 2): true when it answers one of our outbound builds.
+   */
+  handleOutboundReply(msgId: number, body: Uint8Array): boolean {
+    const key = this.outboundByMsgId.get(msgId);
+    if (key === undefined) return false;
+    const p = this.take(key)!;
+    const r = processShortBuildReply(p.pending, body);
+    this.settle(p, r.ok ? { ok: true, value: r.value } : { ok: false, reason: r.reason === 'creator-record-changed' ? 'bad-reply' : r.reason, error: r.error, replies: r.replies });
+    return true;
+  }
+
+  private take(key: string): Pending | undefined {
+    const p = this.pendings.get(key);
+    if (p === undefined) return undefined;
+    this.pendings.delete(key);
+    if (p.direction === 'outbound') this.outboundByMsgId.delete(p.pending.replyMsgId);
+    return p;
+  }
+
   /** A ShortTunnelBuild (25) addressed to us: true when its message id is the reply of one of our inbound builds. */
   handleBuildReply(msgId: number, body: Uint8Array): boolean {
     const key = `m${msgId}`;
     const p = this.pendings.get(key);
-    if (p === undefined) return false;
-    this.pendings.delete(key);
+    if (p === undefined || p.direction !== 'inbound') return false;
+    this.take(key);
     const r = processShortBuildReply(p.pending, body);
     this.settle(p, r.ok ? { ok: true, value: r.value } : { ok: false, reason: r.reason === 'creator-record-changed' ? 'bad-reply' : r.reason, error: r.error, replies: r.replies });
     return true;
@@ -308,9 +331,8 @@ export class TunnelCreator {
   }
 
   private failPending(key: string, reason: BuildFailure, error: string): void {
-    const p = this.pendings.get(key);
+    const p = this.take(key);
     if (p === undefined) return;
-    this.pendings.delete(key);
     p.pending.discard();
     bump(this.failed, reason);
     p.resolve({ ok: false, reason, error, replies: [] });
@@ -408,6 +430,7 @@ export class TunnelCreator {
     // Outbound build replies come back this way (netdb-floodfill.md §4.3).
     if (msg.type === I2NP_GARLIC && this.handleGarlic(msg.body)) return;
     if (msg.type === I2NP_SHORT_TUNNEL_BUILD && this.handleBuildReply(msg.msgId, msg.body)) return;
+    if (msg.type === I2NP_OUTBOUND_TUNNEL_BUILD_REPLY && this.handleOutboundReply(msg.msgId, msg.body)) return;
     this.deliverLocal(msg, via);
   }
 
