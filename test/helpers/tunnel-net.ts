@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { STATUS_OK, TUNNEL_DATA_SIZE } from '../../src/constants.js';
 import { LOCAL_HOP } from '../../src/tunnel/types.js';
+import { createReplayFilterBuffer } from '../../src/tunnel/replay-filter.js';
 import { createDataPlane, type DataPlane } from '../../src/dataplane/index.js';
 import { I2NP_TUNNEL_DATA } from '../../src/constants.js';
 import { x25519Generate } from '../../src/keys/ed25519.js';
@@ -61,7 +62,9 @@ export class SimNet {
       peerIds: new Map<string, number>(), byId: new Map<number, SimRouter>(), planeDrops: {} as Record<number, number>, unclaimedLocal: 0,
     } as Partial<SimRouter> as SimRouter;
     r.plane = createDataPlane({
-      threads: 'inline', backend: 'node', messagesPerSecond: 1000,
+      threads: 'inline', backend: 'node',
+      // The fake clock runs ahead of real time; a longer filter window lets the planes join tunnels that expire by it.
+      replayFilter: createReplayFilterBuffer({ messagesPerSecond: 20, windowMs: 3 * 3600_000 }),
       onOutput: (b) => {
         for (let i = 0; i < b.count; i++) {
           const st = b.status[i]!;
