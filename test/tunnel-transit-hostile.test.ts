@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { x25519Generate } from '../src/keys/ed25519.js';
 import { I2NP_SHORT_TUNNEL_BUILD, I2NP_VARIABLE_TUNNEL_BUILD } from '../src/i2np/message-types.js';
+import { sealRouterGarlic } from '../src/router/garlic/router-garlic.js';
 import { createShortTunnelBuild } from '../src/router/tunnel-build/creator.js';
 import type { OutgoingI2np } from '../src/router/tunnel-build/hop.js';
 import { TransitTunnels, type TransitTunnelsOptions } from '../src/router/tunnels/transit.js';
@@ -159,5 +160,27 @@ describe('TransitTunnels under hostile input', () => {
     expect(s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, mk(79, s.identHash, 'outbound'), peer)).toBe('accepted');
     expect(s.transit.stats().rejected).toEqual({ 'duplicate-id': 1, 'next-hop-self': 1 });
     expect(s.transit.stats().dropped['reply-no-local-gateway']).toBe(1);
+  });
+
+  it('Noise-N garlic to our router: build cloves are processed with the sender, other cloves delivered locally; stale or replayed garlic refused', () => {
+    const s = setup();
+    const peer = new Uint8Array(32).fill(5);
+    const build = s.request({ role: 'ibgw' });
+    const store = new Uint8Array([1, 2, 3]);
+    const g = sealRouterGarlic(s.keys.publicKey, [
+      { type: I2NP_SHORT_TUNNEL_BUILD, msgId: 11, expiration: s.now() + 8000, body: build },
+      { type: 1, msgId: 12, expiration: s.now() + 8000, body: store },
+    ], { now: s.now(), paddingBytes: 3 });
+    expect(s.transit.handleGarlic(g, peer)).toBe(true);
+    expect(s.transit.stats()).toMatchObject({ ibgw: 1, accepted: 1 });
+    expect(s.local).toEqual([{ type: 1, msgId: 12, expiration: Math.floor((s.now() + 8000) / 1000) * 1000, body: store }]);
+    expect(s.transit.handleGarlic(g, peer)).toBe(false);
+    expect(s.transit.stats().dropped['garlic-replay']).toBe(1);
+    const stale = sealRouterGarlic(s.keys.publicKey, [{ type: 1, msgId: 13, expiration: s.now(), body: store }], { now: s.now() - 10 * 60_000 });
+    expect(s.transit.handleGarlic(stale, peer)).toBe(false);
+    expect(s.transit.stats().dropped['garlic-stale']).toBe(1);
+    // Sealed to another router's key: not ours.
+    expect(s.transit.handleGarlic(sealRouterGarlic(x25519Generate().publicKey, [{ type: 1, msgId: 14, expiration: s.now(), body: store }], { now: s.now() }), peer)).toBe(false);
+    expect(s.local.length).toBe(1);
   });
 });
