@@ -33,7 +33,7 @@ async function settle(): Promise<void> {
 
 function mem() {
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 const backend = arg('backend', 'auto') as EngineBackend;
@@ -63,7 +63,8 @@ const ibgwIds: number[] = [];
 const obepIds: number[] = [];
 // Requests are made first (the creator's X25519 work is not the hop's memory), then the baseline is taken.
 const requests: { body: Uint8Array; from: Uint8Array }[] = [];
-for (let i = 0; i < N; i++) {
+const planeOnly = process.argv.includes('--plane-only');
+for (let i = 0; !planeOnly && i < N; i++) {
   const peer = peers[i % peers.length]!;
   const other = peers[(i + 1) % peers.length]!;
   const kind = i % 3;
@@ -80,8 +81,6 @@ await plane.idle();
 await settle();
 const before = mem();
 const t0 = performance.now();
-/** --plane-only: the same number of transit configs joined on the data plane directly (no build crypto, no tables): the plane's share. */
-const planeOnly = process.argv.includes('--plane-only');
 for (let i = 0; planeOnly && i < N; i++) {
   const role = (['participant', 'obep', 'ibgw'] as const)[i % 3]!;
   plane.join({ role, layer: 'aes', receiveTunnelId: i + 1, nextTunnelId: i + 7, nextHop: 1 + (i % 64), layerKey: new Uint8Array(randomBytes(32)), ivKey: new Uint8Array(randomBytes(32)) });
@@ -107,7 +106,8 @@ const result = {
   baselineNote: 'rss before = node + data plane (worker, replay filter sized for messages-per-second, slots)',
   tunnels: live, participant: s.participant, obep: s.obep, ibgw: s.ibgw, threads, joinErrors: plane.stats().joinErrors,
   buildsPerSecond: Math.round(N / (buildMs / 1000)), forwarded: sent,
-  rssBeforeMB: mb(before.rss), rssAfterMB: mb(after.rss), heapUsedAfterMB: mb(after.heapUsed),
+  rssBeforeMB: mb(before.rss), rssAfterMB: mb(after.rss), heapUsedAfterMB: mb(after.heapUsed), heapTotalBeforeMB: mb(before.heapTotal), heapTotalAfterMB: mb(after.heapTotal),
+  externalBeforeMB: mb(before.external), externalAfterMB: mb(after.external),
   rssPerTunnelBytes: Math.round((after.rss - before.rss) / live), heapPerTunnelBytes: Math.round((after.heapUsed - before.heapUsed) / live),
   gcExposed: gc !== undefined,
 };
