@@ -13,7 +13,7 @@ import { TransitTunnels, type TransitTunnelsOptions } from '../src/router/tunnel
 import type { TunnelConfig, TransitTunnelConfig } from '../src/tunnel/types.js';
 import { Rng, testSeed } from './helpers/chacha-rng.js';
 
-function setup(limits: TransitTunnelsOptions['limits'] = {}) {
+function setup(limits: TransitTunnelsOptions['limits'] = {}, otherIdInUse?: (id: number, gateway: boolean) => boolean) {
   const keys = x25519Generate();
   const identHash = new Uint8Array(randomBytes(32));
   let t = Date.now();
@@ -23,7 +23,7 @@ function setup(limits: TransitTunnelsOptions['limits'] = {}) {
   const sent: { to: Uint8Array; msg: OutgoingI2np }[] = [];
   const local: unknown[] = [];
   const transit = new TransitTunnels({
-    identHash, staticPrivateKey: keys.privateKey, now: () => t, limits,
+    identHash, staticPrivateKey: keys.privateKey, now: () => t, limits, ...(otherIdInUse ? { otherIdInUse } : {}),
     net: { send: (to, msg) => (sent.push({ to, msg }), true), peerIdOf: (h) => h[0]! + 1 },
     plane: {
       join: (c) => {
@@ -147,8 +147,8 @@ describe('TransitTunnels under hostile input', () => {
     expect(s.transit.tableSizes().tunnels).toBe(40);
   });
 
-  it('a duplicate receive id and a next hop that is ourselves: refused with code 30', () => {
-    const s = setup();
+  it('a duplicate receive id (ours or one of our own tunnels) and a next hop that is ourselves: refused with code 30', () => {
+    const s = setup({}, (id, gateway) => id === 80 && gateway);
     const peer = new Uint8Array(32).fill(9);
     const hop = { identHash: s.identHash, encryptionKey: s.keys.publicKey };
     const mk = (receiveTunnelId: number, replyIdent: Uint8Array, direction: 'inbound' | 'outbound' = 'inbound') =>
@@ -158,7 +158,8 @@ describe('TransitTunnels under hostile input', () => {
     expect(s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, mk(78, s.identHash), peer)).toBe('rejected');
     // An OBEP whose reply gateway is us is fine (its reply goes to our own gateway).
     expect(s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, mk(79, s.identHash, 'outbound'), peer)).toBe('accepted');
-    expect(s.transit.stats().rejected).toEqual({ 'duplicate-id': 1, 'next-hop-self': 1 });
+    expect(s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, mk(80, peer), peer)).toBe('rejected'); // IBGW id = one of our gateway ids
+    expect(s.transit.stats().rejected).toEqual({ 'duplicate-id': 2, 'next-hop-self': 1 });
     expect(s.transit.stats().dropped['reply-no-local-gateway']).toBe(1);
   });
 

@@ -73,6 +73,8 @@ export interface TunnelCreatorOptions {
   plane: TunnelPlane;
   /** Messages that come out of our inbound tunnels (IBEP, zero-hop) and are not build replies. */
   deliverLocal: (msg: LocalI2np, via: LocalTunnel) => void;
+  /** Ids the data plane has from elsewhere (transit tunnels): our new ids avoid them. */
+  otherIdInUse?: (tunnelId: number, gateway: boolean) => boolean;
   now?: () => number;
   buildTimeoutMs?: number;
   maxPendingBuilds?: number;
@@ -116,6 +118,7 @@ export class TunnelCreator {
   private readonly plane: TunnelPlane;
   private readonly deliverLocal: (msg: LocalI2np, via: LocalTunnel) => void;
   private readonly now: () => number;
+  private readonly otherIdInUse: ((tunnelId: number, gateway: boolean) => boolean) | undefined;
   private readonly buildTimeoutMs: number;
   private readonly maxPending: number;
   private readonly graceMs: number;
@@ -138,6 +141,7 @@ export class TunnelCreator {
     this.plane = opts.plane;
     this.deliverLocal = opts.deliverLocal;
     this.now = opts.now ?? Date.now;
+    this.otherIdInUse = opts.otherIdInUse;
     this.buildTimeoutMs = opts.buildTimeoutMs ?? BUILD_TIMEOUT_MS;
     this.maxPending = opts.maxPendingBuilds ?? DEFAULT_MAX_PENDING_BUILDS;
     this.graceMs = opts.graceMs ?? TUNNEL_GRACE_MS;
@@ -207,18 +211,25 @@ export class TunnelCreator {
     if (!sent) this.failPending(key, 'send-failed', 'could not send the build request');
   }
 
+  /** Receive ids are checked in both id spaces: a zero-hop inbound tunnel's id is a TunnelGateway id too. */
   private freeReceiveId(): number {
     for (;;) {
       const id = randomNonzeroU32();
-      if (!this.inbound.has(id)) return id;
+      if (!this.inbound.has(id) && !this.otherIdInUse?.(id, false) && !this.otherIdInUse?.(id, true)) return id;
     }
   }
 
   private freeGatewayId(): number {
     for (;;) {
       const id = randomNonzeroU32();
-      if (!this.outbound.has(id)) return id;
+      if (!this.outbound.has(id) && !this.otherIdInUse?.(id, true)) return id;
     }
+  }
+
+  /** Whether one of our tunnels holds this id: gateway = OBGW ids and zero-hop inbound ids (TunnelGateway ids). */
+  hasTunnel(id: number, gateway: boolean): boolean {
+    if (!gateway) return this.inbound.has(id);
+    return this.outbound.has(id) || this.inbound.get(id)?.tunnel.hops.length === 0;
   }
 
   /** Our zero-hop inbound tunnel (gateway = us), made on first use: the reply path of bootstrap outbound builds. */

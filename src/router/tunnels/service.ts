@@ -58,12 +58,14 @@ export class TunnelService extends EventEmitter {
     this.creator = new TunnelCreator({
       identHash: opts.identHash, net: opts.net, plane: opts.plane, now: this.now,
       deliverLocal: (m, via) => this.fromTunnel(m, via),
+      otherIdInUse: (id, gateway) => this.transit.hasTunnel(id, gateway),
       ...(opts.buildTimeoutMs !== undefined ? { buildTimeoutMs: opts.buildTimeoutMs } : {}),
     });
     this.transit = new TransitTunnels({
       identHash: opts.identHash, staticPrivateKey: opts.staticPrivateKey, net: opts.net, plane: opts.plane, now: this.now,
       deliverLocal: (m) => this.local(m),
       injectOtherGateway: (id, m) => this.creator.injectGateway(id, m),
+      otherIdInUse: (id, gateway) => this.creator.hasTunnel(id, gateway),
       ...(opts.transitLimits ? { limits: opts.transitLimits } : {}),
     });
     if (opts.exploratory !== false) {

@@ -55,6 +55,8 @@ export interface TransitTunnelsOptions {
    * tunnel, or an OBEP reply whose gateway is us). True when taken.
    */
   injectOtherGateway?: (tunnelId: number, message: Uint8Array) => boolean;
+  /** Ids the data plane already has from elsewhere (our own tunnels): a request for one is refused as duplicate-id. */
+  otherIdInUse?: (tunnelId: number, gateway: boolean) => boolean;
   now?: () => number;
   limits?: Partial<TransitLimits>;
   /** Grace after a tunnel's 10 minutes before it is ended (default the data plane's, 60 s: i2pd's 660 s in all). */
@@ -108,6 +110,7 @@ export class TransitTunnels {
   private readonly plane: TunnelPlane;
   private readonly deliverLocal: (msg: LocalI2np) => void;
   private readonly injectOther: ((tunnelId: number, message: Uint8Array) => boolean) | undefined;
+  private readonly otherIdInUse: ((tunnelId: number, gateway: boolean) => boolean) | undefined;
   private readonly now: () => number;
   readonly limits: TransitLimits;
   private readonly graceMs: number;
@@ -133,6 +136,7 @@ export class TransitTunnels {
     this.plane = opts.plane;
     this.deliverLocal = opts.deliverLocal;
     this.injectOther = opts.injectOtherGateway;
+    this.otherIdInUse = opts.otherIdInUse;
     this.now = opts.now ?? Date.now;
     this.limits = { ...DEFAULT_TRANSIT_LIMITS, ...opts.limits };
     this.graceMs = opts.graceMs ?? TUNNEL_GRACE_MS;
@@ -190,7 +194,8 @@ export class TransitTunnels {
     if (this.closed) return 'closed';
     if (this.size >= this.limits.maxTunnels) return 'limit-total';
     if (fromKey !== undefined && (this.perPrevious.get(fromKey) ?? 0) >= this.limits.maxPerPreviousHop) return 'limit-previous-hop';
-    if ((role === 'ibgw' ? this.gateways : this.received).has(receiveTunnelId)) return 'duplicate-id';
+    const gateway = role === 'ibgw';
+    if ((gateway ? this.gateways : this.received).has(receiveTunnelId) || this.otherIdInUse?.(receiveTunnelId, gateway)) return 'duplicate-id';
     const self = sameHash(nextIdent, this.identHash);
     // Our data path cannot send TunnelData to ourselves; an OBEP whose reply gateway is us is fine (§4.3 item 2).
     if (self && role !== 'obep') return 'next-hop-self';
@@ -428,6 +433,11 @@ export class TransitTunnels {
     for (const e of [...this.received.values(), ...this.gateways.values()]) this.endEntry(e, false);
     this.buckets.clear();
     this.hop.destroy();
+  }
+
+  /** Whether a transit tunnel has this receive id (IBGWs: `gateway`, the data plane's other id space). */
+  hasTunnel(receiveTunnelId: number, gateway: boolean): boolean {
+    return (gateway ? this.gateways : this.received).has(receiveTunnelId);
   }
 
   /** Transit tunnel metadata for a receive id (tests, diagnostics); no keys. */
