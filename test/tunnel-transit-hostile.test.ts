@@ -12,6 +12,9 @@ import type { OutgoingI2np } from '../src/router/tunnel-build/hop.js';
 import { TransitTunnels, type TransitTunnelsOptions } from '../src/router/tunnels/transit.js';
 import type { TunnelConfig, TransitTunnelConfig } from '../src/tunnel/types.js';
 import { Rng, testSeed } from './helpers/chacha-rng.js';
+import { refLongCleartext, refLongRecord, refOpenLongReply } from './helpers/build-reference.js';
+import { decodeTunnelGateway } from '../src/i2np/bodies.js';
+import { decodeI2np } from '../src/i2np/header.js';
 
 function setup(limits: TransitTunnelsOptions['limits'] = {}, otherIdInUse?: (id: number, gateway: boolean) => boolean) {
   const keys = x25519Generate();
@@ -183,5 +186,49 @@ describe('TransitTunnels under hostile input', () => {
     // Sealed to another router's key: not ours.
     expect(s.transit.handleGarlic(sealRouterGarlic(x25519Generate().publicKey, [{ type: 1, msgId: 14, expiration: s.now(), body: store }], { now: s.now() }), peer)).toBe(false);
     expect(s.local.length).toBe(1);
+  });
+
+  it("i2pd's bootstrap builds (VariableTunnelBuild, 528-byte records, written by the reference encoder): OBEP reply 24 unwrapped in a TunnelGateway, IBGW forwards 23", () => {
+    const rng = new Rng(testSeed('transit-long'));
+    const s = setup();
+    const peer = rng.bytes(32);
+    for (const [flags, role] of [[0x40, 'obep'], [0x80, 'ibgw']] as const) {
+      const f = {
+        receiveTunnelId: 1000 + flags, nextTunnelId: 2000 + flags, nextIdent: peer, flags, requestTimeMinutes: Math.floor(s.now() / 60_000),
+        nextMsgId: 3000 + flags, layerKey: rng.bytes(32), ivKey: rng.bytes(32), replyKey: rng.bytes(32), replyIv: rng.bytes(16),
+      };
+      const rec = refLongRecord(s.identHash, s.keys.publicKey, refLongCleartext(f), rng.bytes(32));
+      const slot = rng.int(4);
+      const body = new Uint8Array(1 + 4 * 528);
+      body[0] = 4;
+      for (let i = 0; i < 4; i++) body.set(i === slot ? rec.record : rng.bytes(528), 1 + i * 528);
+      s.sent.length = 0;
+      expect(s.transit.handleBuild(I2NP_VARIABLE_TUNNEL_BUILD, body, peer)).toBe('accepted');
+      const cfg = s.joined.at(-1) as TransitTunnelConfig;
+      expect(cfg.role).toBe(role);
+      expect(cfg.layerKey).toEqual(f.layerKey);
+      expect(cfg.ivKey).toEqual(f.ivKey);
+      expect(s.sent.length).toBe(1);
+      const out = s.sent[0]!;
+      expect(out.to).toEqual(peer);
+      let records: Uint8Array;
+      if (role === 'obep') {
+        expect(out.msg.type).toBe(19);
+        const tg = decodeTunnelGateway(out.msg.body);
+        if (!tg.ok) throw new Error(tg.error);
+        expect(tg.value.tunnelId).toBe(f.nextTunnelId);
+        const inner = decodeI2np(tg.value.message);
+        if (!inner.ok) throw new Error(inner.error);
+        expect(inner.value.header.type).toBe(24);
+        expect(inner.value.header.msgId).toBe(f.nextMsgId);
+        records = inner.value.payload;
+      } else {
+        expect(out.msg.type).toBe(I2NP_VARIABLE_TUNNEL_BUILD);
+        expect(out.msg.msgId).toBe(f.nextMsgId);
+        records = out.msg.body;
+      }
+      const reply = refOpenLongReply(rec.ck, rec.h, records.subarray(1 + slot * 528, 1 + (slot + 1) * 528));
+      expect(reply[511]).toBe(0);
+    }
   });
 });
