@@ -8,3 +8,4 @@ export * from './local-router-info.js';
 export * from './peer.js';
 export * from './data-dir.js';
 export * from './netdb-files.js';
+export * from './tunnels/index.js';
