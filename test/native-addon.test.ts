@@ -1,6 +1,6 @@
 // Where the native AES layer is looked for (src/tunnel/native-addon.ts, docs/install.md): a binary compiled here
 // before the package's prebuild, the prebuild only for this platform, arch and libc, and a prebuild laid out as
-// scripts/prebuild-native.mjs files it really loads and computes P like the @noble reference (helpers/layer-reference.ts).
+// scripts/prebuild-native.mjs files it really loads and computes P like the @noble reference (reference/layer-reference.ts).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 // The creator side (src/router/tunnel-build/creator.ts): its records read by the independent reference hop
-// (@noble, test/helpers/build-reference.ts), and full round trips creator -> N hops -> reply -> creator for 1..8 hops,
+// (@noble, test/reference/build-reference.ts), and full round trips creator -> N hops -> reply -> creator for 1..8 hops,
 // both directions, with hops that are ours or the reference's; refusals and tampering reported by hop index; the
 // derived keys then carry traffic through the data plane (LayerEngine) with the join() configs built from them.
 import { describe, expect, it } from 'vitest';

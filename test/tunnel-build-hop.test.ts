@@ -1,5 +1,5 @@
 // The hop side of tunnel building (src/router/tunnel-build/hop.ts) against records written by the independent
-// reference encoder (test/helpers/build-reference.ts, @noble only): decrypt, checks, keys, reply slot, the layers on
+// reference encoder (test/reference/build-reference.ts, @noble only): decrypt, checks, keys, reply slot, the layers on
 // the other slots, and what is forwarded where (tunnel-build-ecies.md §5-§7.2, §10; netdb-floodfill.md §4.3, §7.4).
 import { describe, expect, it } from 'vitest';
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';

@@ -12,7 +12,7 @@ import type { OutgoingI2np } from '../src/router/tunnel-build/hop.js';
 import { TransitTunnels, type TransitTunnelsOptions } from '../src/router/tunnels/transit.js';
 import type { TunnelConfig, TransitTunnelConfig } from '../src/tunnel/types.js';
 import { Rng, testSeed } from './helpers/chacha-rng.js';
-import { refLongCleartext, refLongRecord, refOpenLongReply } from './helpers/build-reference.js';
+import { refLongCleartext, refLongRecord, refOpenLongReply } from './reference/build-reference.js';
 import { decodeTunnelGateway } from '../src/i2np/bodies.js';
 import { decodeI2np } from '../src/i2np/header.js';
 
