@@ -10,7 +10,7 @@ import { LayerEngine, TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS } from '../src/tunnel/
 import { createReplayFilterBuffer, REPLAY_FULL } from '../src/tunnel/replay-filter.js';
 import { NativeAesHop, nativeAes } from '../src/tunnel/aes-native.js';
 import { NodeAesHop } from '../src/tunnel/aes-node.js';
-import { WasmLayer } from '../src/tunnel/wasm-backend.js';
+import { WasmLayer } from '../src/tunnel/backends/wasm-layer.js';
 import {
   randomHop, refChachaHop, refChachaStrip, refParticipant, seededRandom, testSeed,
 } from './helpers/layer-reference.js';
