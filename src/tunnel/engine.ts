@@ -36,7 +36,7 @@ import { WasmHost } from './backends/wasm-layer.js';
 import {
   LOCAL_HOP, ROLE_IBEP, ROLE_IBGW, ROLE_OBEP, ROLE_OBGW, ROLE_PARTICIPANT, TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS,
   type EngineBackend, type HopKeyConfig, type LayerBatch, type LayerEngineHooks, type LayerEngineOptions,
-  type LayerEngineStats, type LayerType, type TunnelConfig, type TunnelRole,
+  type LayerEngineStats, type TunnelConfig, type TunnelRole,
 } from './types.js';
 import { EngineClosedError } from '../errors.js';
 import { TEST_SEAM, type EngineSeam } from '../test-seam.js';

@@ -11,7 +11,7 @@ import type { WasmHost } from './wasm-layer.js';
 /**
  * From this many messages of one tunnel in a batch, CBC runs sideways (NodeAesHop.encryptSideways); below it, the
  * messages get the WASM IV steps and one CBC call each. The node path's extra node:crypto calls per tunnel allocate
- * Buffers that V8 frees on a helper thread, which does not scale with worker threads (docs/aes.md).
+ * Buffers that V8 frees on a helper thread, which does not scale with worker threads (docs/tunnel-layers.md).
  */
 const HYBRID_SIDEWAYS_MIN = INTERLEAVED_CBC_MIN;
 /** Messages staged per WASM IV call (fixed scratch). */

@@ -7,7 +7,7 @@ import { noAead, writeId, type LayerBackend, type LayerTunnel } from './backend.
 
 /**
  * From this many messages of one tunnel in a batch, CBC encryption runs block by block across the messages (63 ECB
- * calls, parallel in AES-NI) instead of one CBC call per message (NodeAesHop.encryptInterleaved; docs/aes.md).
+ * calls, parallel in AES-NI) instead of one CBC call per message (NodeAesHop.encryptInterleaved; docs/tunnel-layers.md).
  */
 export const INTERLEAVED_CBC_MIN = 48;
 
