@@ -32,7 +32,7 @@ describe('layer reference', () => {
   });
 
   it('aes-hop-reference.ts agrees with the reference (P, P^-1, N-hop strip)', () => {
-    const rnd = seededRandom(testSeed('hop-node vs reference'));
+    const rnd = seededRandom(testSeed('aes-hop-reference vs reference'));
     for (let t = 0; t < 20; t++) {
       const hop = randomHop(rnd);
       const body = rnd(1028);

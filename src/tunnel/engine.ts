@@ -125,7 +125,7 @@ export class LayerEngine {
     const b = options.backend ?? 'auto';
     if (b !== 'auto' && b !== 'wasm' && b !== 'node' && b !== 'hybrid' && b !== 'native') throw new TypeError(`unknown backend '${String(b)}'`);
     if (b === 'native' && !nativeAes) throw new Error(`backend 'native': ${nativeAesProblem}`);
-    // 'auto': the faster backend per layer as measured (README.md, "Tunnel layers"): OpenSSL for AES (AES-NI against a
+    // 'auto': the faster backend per layer as measured (docs/tunnel-layers.md): OpenSSL for AES (AES-NI against a
     // constant-time bitsliced WASM AES) -- through the native addon when it is built, else through node:crypto --
     // and WASM for ChaCha (node:crypto needs a cipher object per nonce). Without AES instructions OpenSSL may use
     // table-based AES (secret-indexed loads), and native and hybrid both run OpenSSL: the WASM AES layer then.
@@ -350,7 +350,7 @@ export class LayerEngine {
     }
   }
 
-  /** Clears the per-batch state: the tunnels touched by the batch and their pending lists, hybrid staging. */
+  /** Clears the per-batch state: the tunnels touched by the batch and their pending lists (backends clear their own). */
   private settle(): void {
     for (const st of this.touchedAes) st.pending.length = 0;
     for (const st of this.touchedChacha) st.pending.length = 0;

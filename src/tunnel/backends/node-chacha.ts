@@ -33,37 +33,40 @@ export class NodeChaChaBackend implements LayerBackend<ChaChaHopKeys, Uint8Array
   }
 
   run(tunnels: readonly Tunnel[], bodies: Uint8Array, status: Uint8Array, sink: BatchSink): void {
-    for (const st of tunnels) for (const i of st.pending) this.message(st, bodies, i, status, sink);
+    for (const st of tunnels) this.tunnel(st, bodies, status, sink);
   }
 
-  private message(st: Tunnel, bodies: Uint8Array, i: number, status: Uint8Array, sink: BatchSink): void {
-    const body = bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
-    switch (st.code) {
-      case ROLE_PARTICIPANT:
-      case ROLE_OBEP:
-      case ROLE_IBGW: {
-        if (st.inAead) {
-          this.saved.set(body);
-          if (!chachaAeadOpen(body, st.inAead)) { sink.badMac(status, i); return; }
-          if (sink.replayed(st, i, status)) { body.set(this.saved); return; }
+  private tunnel(st: Tunnel, bodies: Uint8Array, status: Uint8Array, sink: BatchSink): void {
+    const saved = this.saved;
+    for (const i of st.pending) {
+      const body = bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
+      switch (st.code) {
+        case ROLE_PARTICIPANT:
+        case ROLE_OBEP:
+        case ROLE_IBGW: {
+          if (st.inAead) {
+            saved.set(body);
+            if (!chachaAeadOpen(body, st.inAead)) { sink.badMac(status, i); break; }
+            if (sink.replayed(st, i, status)) { body.set(saved); break; }
+          }
+          chachaLayerForward(body, st.hops[0]!);
+          if (st.code !== ROLE_OBEP) writeId(body, 0, st.nextTunnelId);
+          if (st.outAead) chachaAeadSeal(body, st.outAead);
+          break;
         }
-        chachaLayerForward(body, st.hops[0]!);
-        if (st.code !== ROLE_OBEP) writeId(body, 0, st.nextTunnelId);
-        if (st.outAead) chachaAeadSeal(body, st.outAead);
-        return;
-      }
-      case ROLE_IBEP: {
-        this.saved.set(body);
-        if (!chachaAeadOpen(body, st.inAead!)) { sink.badMac(status, i); return; }
-        if (sink.replayed(st, i, status)) { body.set(this.saved); return; }
-        for (let h = st.hops.length - 1; h >= 0; h--) chachaLayerInverse(body, st.hops[h]!);
-        return;
-      }
-      case ROLE_OBGW: {
-        for (let h = st.hops.length - 1; h >= 0; h--) chachaLayerInverse(body, st.hops[h]!);
-        writeId(body, 0, st.nextTunnelId);
-        chachaAeadSeal(body, st.outAead!);
-        return;
+        case ROLE_IBEP: {
+          saved.set(body);
+          if (!chachaAeadOpen(body, st.inAead!)) { sink.badMac(status, i); break; }
+          if (sink.replayed(st, i, status)) { body.set(saved); break; }
+          for (let h = st.hops.length - 1; h >= 0; h--) chachaLayerInverse(body, st.hops[h]!);
+          break;
+        }
+        case ROLE_OBGW: {
+          for (let h = st.hops.length - 1; h >= 0; h--) chachaLayerInverse(body, st.hops[h]!);
+          writeId(body, 0, st.nextTunnelId);
+          chachaAeadSeal(body, st.outAead!);
+          break;
+        }
       }
     }
   }
