@@ -2,13 +2,13 @@
 // messages per tunnel), one call per tunnel, timed with tinybench. Rows: the native addon with its CBC run sideways
 // (the default from two messages of a tunnel), the native addon with one CBC call per message, and node:crypto
 // through the long-lived NodeAesHop objects the 'node' backend uses. Every row is first checked against the
-// per-message node:crypto reference (hop-node.ts) on the same bytes.
+// per-message node:crypto reference (aes-hop-reference.ts) on the same bytes.
 //   npm run build && node dist/bench/aes-native.js [--time MS]
 import { randomBytes } from 'node:crypto';
 import { Bench } from 'tinybench';
 import { NATIVE_SIDEWAYS_MIN, NativeAesHop, nativeAes, nativeAesProblem } from '../src/tunnel/aes-native.js';
 import { NodeAesHop } from '../src/tunnel/aes-node.js';
-import { hopEncrypt } from '../src/tunnel/hop-node.js';
+import { hopEncrypt } from '../src/tunnel/aes-hop-reference.js';
 import { arg } from './argv.js';
 
 const BODY = 1028;
@@ -42,7 +42,7 @@ for (const k of [1, 2, 4, 16, 64, 256]) {
     buf = input.slice();
     // Fresh objects per check: the long-lived contexts chain, but the output must not depend on that.
     run();
-    if (!Buffer.from(buf).equals(Buffer.from(expected))) throw new Error(`${name} at ${k} messages per tunnel differs from hop-node.ts`);
+    if (!Buffer.from(buf).equals(Buffer.from(expected))) throw new Error(`${name} at ${k} messages per tunnel differs from aes-hop-reference.ts`);
   }
   const us: number[] = [];
   for (const [, min, run] of rows) {

@@ -1,5 +1,5 @@
 // The native AES layer (native/aes_layer.c through src/tunnel/aes-native.ts) against the slow readable reference
-// (@noble/ciphers single blocks, CBC by hand) and node:crypto (hop-node.ts) on seeded random input: P and P^-1 in
+// (@noble/ciphers single blocks, CBC by hand) and node:crypto (aes-hop-reference.ts) on seeded random input: P and P^-1 in
 // place, in ordinary and shared memory, at any offsets, across many calls on one hop (the CBC contexts chain from
 // call to call), and its argument checks and wipe. With the test build of the addon (test/helpers/native-test-addon.ts)
 // it is checked from C: its key schedules leave process memory on wipe, a failed EVP call leaves bodies untouched,
@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cpuHasAes } from '../src/crypto/aes.js';
 import { NATIVE_SIDEWAYS_MIN, NativeAesHop, nativeAes, nativeAesProblem, type NativeAesFailure } from '../src/tunnel/aes-native.js';
-import { hopDecrypt, hopEncrypt } from '../src/tunnel/hop-node.js';
+import { hopDecrypt, hopEncrypt } from '../src/tunnel/aes-hop-reference.js';
 import { LayerEngine } from '../src/tunnel/engine.js';
 import { nativeTestAddon, trackedKey } from './helpers/native-test-addon.js';
 import { refHopDecrypt, refHopEncrypt } from './reference/layer-reference.js';

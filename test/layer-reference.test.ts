@@ -1,8 +1,8 @@
-// The readable reference against the public sample vectors, and the per-message building blocks (hop-node.ts,
+// The readable reference against the public sample vectors, and the per-message building blocks (aes-hop-reference.ts,
 // chacha-layer.ts) against the reference on seeded random input.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { applyHops, creatorStrip, hopDecrypt, hopEncrypt } from '../src/tunnel/hop-node.js';
+import { applyHops, creatorStrip, hopDecrypt, hopEncrypt } from '../src/tunnel/aes-hop-reference.js';
 import { chachaHop, chachaStrip } from '../src/tunnel/chacha-layer.js';
 import { refChachaHop, refChachaStrip, refHopDecrypt, refParticipant, refStrip } from './reference/layer-reference.js';
 import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
@@ -30,8 +30,8 @@ describe('layer reference', () => {
     expect(n).toBeGreaterThanOrEqual(6);
   });
 
-  it('hop-node.ts agrees with the reference (P, P^-1, N-hop strip)', () => {
-    const rnd = seededRandom(testSeed('hop-node vs reference'));
+  it('aes-hop-reference.ts agrees with the reference (P, P^-1, N-hop strip)', () => {
+    const rnd = seededRandom(testSeed('aes-hop-reference vs reference'));
     for (let t = 0; t < 20; t++) {
       const hop = randomHop(rnd);
       const body = rnd(1028);

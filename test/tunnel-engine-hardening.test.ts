@@ -10,10 +10,12 @@ import { LayerEngine, TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS } from '../src/tunnel/
 import { createReplayFilterBuffer, REPLAY_FULL } from '../src/tunnel/replay-filter.js';
 import { NativeAesHop, nativeAes } from '../src/tunnel/aes-native.js';
 import { NodeAesHop } from '../src/tunnel/aes-node.js';
-import { WasmLayer } from '../src/tunnel/wasm-backend.js';
+import { WasmLayer } from '../src/tunnel/backends/wasm-layer.js';
 import { refChachaHop, refChachaStrip, refParticipant } from './reference/layer-reference.js';
 import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 import { bodyOf, hex, makeBatch, withId } from './helpers/batch.js';
+import { engineWasmMemory, findBytes } from '../src/testing/index.js';
+import { CHACHA_KEY_SLOTS } from '../src/constants.js';
 
 const BACKENDS = ['node', 'wasm', 'hybrid', ...(nativeAes ? ['native'] as const : []), 'auto'] as const;
 
@@ -267,5 +269,29 @@ describe('the replay filter in the engine fails closed and covers a tunnel\'s wh
       if (engine.replay.seenWords(e[o]! ^ (i >> 12), e[o + 1]!, e[o + 2]!, e[o + 3]!, t, t + engine.replay.windowMs) === REPLAY_FULL) refused++;
     }
     expect(refused).toBe(0);
+  });
+});
+
+describe('a join that runs out of WASM key slots part way takes nothing', () => {
+  it('ChaCha, wasm backend: a hop whose second key finds no slot gives its first slot back, zeroed', () => {
+    const rnd = seededRandom(testSeed('slots run out mid-hop'));
+    const engine = new LayerEngine({ backend: 'wasm' });
+    // An IBGW takes 3 ChaCha slots (two hop keys, outAeadKey), a participant 4: leave exactly one slot free.
+    const ibgws = 1;
+    const participants = (CHACHA_KEY_SLOTS - 1 - 3 * ibgws) / 4;
+    expect(Number.isInteger(participants)).toBe(true);
+    let id = 1;
+    engine.join({ role: 'ibgw', layer: 'chacha', receiveTunnelId: id++, nextTunnelId: 2, nextHop: 3, ...randomHop(rnd), outAeadKey: rnd(32) });
+    for (let p = 0; p < participants; p++) {
+      engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: id++, nextTunnelId: 2, nextHop: 3, ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) });
+    }
+    expect(engine.freeKeySlots.chacha).toBe(1);
+    const hop = randomHop(rnd);
+    expect(() => engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: id, nextTunnelId: 2, nextHop: 3, ...hop, inAeadKey: rnd(32), outAeadKey: rnd(32) }))
+      .toThrow(RangeError);
+    // The layer key took the last slot before the nonce key found none: that slot is free and clear again.
+    expect(engine.freeKeySlots.chacha).toBe(1);
+    expect(findBytes(engineWasmMemory(engine)!, hop.layerKey)).toEqual([]);
+    expect(engine.activeTunnels).toBe(1 + participants);
   });
 });

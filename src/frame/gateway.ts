@@ -14,7 +14,7 @@ import {
 } from '../constants.js';
 import { checksum32 } from '../crypto/hash.js';
 import { MessageTooLargeError } from '../errors.js';
-import { creatorStrip, checkHopKeys, type HopKeys } from '../tunnel/hop-node.js';
+import { creatorStrip, checkHopKeys, type HopKeys } from '../tunnel/aes-hop-reference.js';
 import {
   checkDelivery, type Delivery, firstInstrSize, MSG_ID_SIZE, writeFirstInstr, writeFollowOnInstr, writeU32,
 } from './delivery.js';

@@ -2,7 +2,7 @@
 // apply each hop's P in forwarding order (what participants and the OBEP do), reassemble with the endpoint rules,
 // and check size, tunnel id, no drops, delivered == items in order, distinct IVs, and the packing bound.
 import { IV_OFFSET, IV_SIZE, PAIRS_MAX, TUNNEL_DATA_SIZE } from '../constants.js';
-import { applyHops, type HopKeys } from '../tunnel/hop-node.js';
+import { applyHops, type HopKeys } from '../tunnel/aes-hop-reference.js';
 import type { DeliveredMessage } from './delivery.js';
 import type { GatewayItem } from './gateway.js';
 import { readU32 } from './delivery.js';

@@ -5,7 +5,7 @@ export {
   createReplayFilterBuffer, replayFilterBytes, ReplayFilter, REPLAY_WINDOW_MS, REPLAY_FRESH, REPLAY_SEEN, REPLAY_FULL,
   type ReplayFilterSizing, type ReplayVerdict,
 } from './replay-filter.js';
-export { hopEncrypt, hopDecrypt, creatorStrip, applyHops, type HopKeys } from './hop-node.js';
+export { hopEncrypt, hopDecrypt, creatorStrip, applyHops, type HopKeys } from './aes-hop-reference.js';
 export {
   chachaHop, chachaStrip, chachaLayerForward, chachaLayerInverse, chachaAeadSeal, chachaAeadOpen,
   CHACHA_TUNNEL_NONCE_OFFSET, CHACHA_OBFS_NONCE_OFFSET, CHACHA_FRAME_OFFSET, CHACHA_FRAME_SIZE, CHACHA_MAC_OFFSET,

@@ -6,7 +6,7 @@ import { MessageTooLargeError } from '../errors.js';
 import type { DeliveredMessage, DeliveryType } from '../frame/delivery.js';
 import { type GatewayItem, packMessages } from '../frame/gateway.js';
 import { judgeGateway, reassembleAll } from '../frame/judge.js';
-import type { HopKeys } from '../tunnel/hop-node.js';
+import type { HopKeys } from '../tunnel/aes-hop-reference.js';
 import {
   arrayField, type CaseResult, hexValue, type KindHandler, toHex, uintField, type VectorCase, VectorsFormatError,
 } from './format.js';

@@ -4,7 +4,7 @@
 //           input), outAeadKey? (absent: OBEP); strip fields: hops [{layerKey, nonceKey}], inAeadKey? (IBEP: open
 //           first), outAeadKey? (OBGW: seal last). A case whose MAC does not verify expects `expect: null`.
 import { TUNNEL_DATA_SIZE } from '../constants.js';
-import { hopEncrypt, creatorStrip, type HopKeys } from '../tunnel/hop-node.js';
+import { hopEncrypt, creatorStrip, type HopKeys } from '../tunnel/aes-hop-reference.js';
 import { chachaHop, chachaStrip } from '../tunnel/chacha-layer.js';
 import {
   arrayField, hexField, hexValue, toHex, uintField, VectorsFormatError, type CaseResult, type KindHandler, type VectorCase,

@@ -1,9 +1,10 @@
-// The WASM side of the layer engine: one private WASM instance per engine (own key slots, own message region),
-// key slot allocation, and the calls into assembly/layer.ts (aesLayerBatch, chachaLayerBatch).
+// The WASM instance of one layer engine, shared by its WASM AES, WASM ChaCha and hybrid backends: private to the
+// engine (own key slots, own message region), key slot allocation, and the calls into assembly/layer.ts
+// (aesLayerBatch, chachaLayerBatch, aesEcbIoTwice, cbcSidewaysStep).
 import {
   AES_KEY_SLOTS, AES_SLOT_SIZE, CHACHA_KEY_SLOTS, CHACHA_SLOT_SIZE, MAX_BATCH, TUNNEL_DATA_SIZE,
-} from '../constants.js';
-import { createInstance, type WasmFlavor, type WasmInstance } from '../wasm/loader.js';
+} from '../../constants.js';
+import { createInstance, type WasmFlavor, type WasmInstance } from '../../wasm/loader.js';
 
 type Fn = (...args: number[]) => number;
 
@@ -186,4 +187,36 @@ export class WasmLayer {
   statusOf(k: number): number {
     return this.u8[this.status + k]!;
   }
+}
+
+/** The engine's WasmLayer, made on first use (an engine with no WASM-backed tunnel never instantiates one). */
+export class WasmHost {
+  private layer: WasmLayer | null = null;
+
+  constructor(private readonly flavor?: WasmFlavor) {}
+
+  get(): WasmLayer {
+    return this.layer ?? (this.layer = new WasmLayer(this.flavor));
+  }
+
+  /** The instance if one was made. */
+  get current(): WasmLayer | null {
+    return this.layer;
+  }
+
+  /** Zeroes the whole instance memory and drops it (WasmLayer.wipeMemory). */
+  wipe(): void {
+    this.layer?.wipeMemory();
+    this.layer = null;
+  }
+}
+
+/** A hop's two keys in WASM key slots (AES or ChaCha pool by backend); -1 once released. */
+export class WasmHop {
+  constructor(public layerSlot: number, public ivSlot: number) {}
+}
+
+/** A ChaCha AEAD key in a WASM key slot; -1 once released. */
+export class WasmKeySlot {
+  constructor(public slot: number) {}
 }

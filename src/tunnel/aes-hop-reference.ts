@@ -1,6 +1,6 @@
-// The AES tunnel layer transform P and its inverse on one TunnelData body, with node:crypto (AES-NI).
-// Straightforward per-message form (tunnel-crypto-aes.md §2, §6): used by the conformance runner and as a
-// building block; the batched engines in this folder are the fast paths.
+// The AES reference hop: the tunnel layer transform P and its inverse on one TunnelData body, with node:crypto,
+// message by message in the spec's own form (tunnel-crypto-aes.md §2, §6). Used by the conformance runner, the
+// gateway's creator strip and the tests as the standard the batched backends (backends/) are held to.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { AES256_KEY_SIZE, DATA_OFFSET, DATA_SIZE, IV_OFFSET, TUNNEL_DATA_SIZE } from '../constants.js';
 
