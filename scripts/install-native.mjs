@@ -28,11 +28,11 @@ const fromSource = process.env.npm_config_build_from_source === 'true';
  * must not take the install with it): whether the addon loaded, from where, and the AES layer 'auto' picks.
  */
 function probe() {
-  const url = (p) => pathToFileURL(join(root, 'dist', 'src', 'tunnel', p)).href;
+  const url = (p) => pathToFileURL(join(root, 'dist', 'src', p)).href;
   const code = `
-    const n = await import(${JSON.stringify(url('aes-native.js'))});
-    const a = await import(${JSON.stringify(url('native-addon.js'))});
-    const { LayerEngine } = await import(${JSON.stringify(url('engine.js'))});
+    const n = await import(${JSON.stringify(url('native/addon.js'))});
+    const a = await import(${JSON.stringify(url('native/locate.js'))});
+    const { LayerEngine } = await import(${JSON.stringify(url('tunnel/engine.js'))});
     console.log(JSON.stringify({
       loaded: n.nativeAes !== null, problem: n.nativeAesProblem ?? null,
       source: n.nativeAesPath ? a.addonSource(n.nativeAesPath) : null, path: n.nativeAesPath ?? null,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Run by `npm pack` / `npm publish` ('prepack'): compiles the native AES layer on this machine and files it as the
 // package's prebuild for this platform, native/prebuilds/<platform>-<arch>/tunnelplane_aes.napi[.<libc>].node
-// (node-gyp-build's naming, read by src/tunnel/native-addon.ts). The addon is Node-API, so the one file serves every
+// (node-gyp-build's naming, read by src/native/locate.ts). The addon is Node-API, so the one file serves every
 // Node version on that platform. A pack without it would silently ship only the fallbacks, so a failed build fails.
 // Also empties dist/, which 'prepare' then rebuilds, so no stale compiled file from a renamed source is packed.
 import { spawnSync } from 'node:child_process';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nativeAes, nativeAesPath, nativeAesProblem, type NativeAesBinding } from '../src/tunnel/aes-native.js';
-import { locateNativeAddon, NATIVE_ADDON_NAME } from '../src/tunnel/native-addon.js';
+import { locateNativeAddon, NATIVE_ADDON_NAME } from '../src/native/locate.js';
 import { refHopEncrypt } from './reference/layer-reference.js';
 import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 

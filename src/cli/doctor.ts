@@ -13,7 +13,7 @@ import { createSha256 } from '../crypto/sha256.js';
 import type { CryptoBackend } from '../crypto/types.js';
 import { nativeAes, nativeAesPath, nativeAesProblem } from '../tunnel/aes-native.js';
 import { LayerEngine } from '../tunnel/engine.js';
-import { addonSource, NATIVE_DIR, type AddonSource } from '../tunnel/native-addon.js';
+import { addonSource, NATIVE_DIR, type AddonSource } from '../native/locate.js';
 import type { EngineBackend } from '../tunnel/types.js';
 import { chooseFlavor, simdSupported, type WasmFlavor } from '../wasm/loader.js';
 

@@ -6,7 +6,7 @@ import type { LayerBatch, LayerEngineOptions, TunnelConfig } from '../tunnel/typ
 import type { BatchResult, ControlOp, JoinFailure, Task, TaskBatch, TaskResult } from './protocol.js';
 import { slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
 import { withJournal } from './replay-journal.js';
-import { copyPrefix } from '../tunnel/aes-native.js';
+import { copyPrefix } from '../native/addon.js';
 
 /** The part of the layer engine the data plane drives. */
 export interface BatchEngine {

@@ -8,7 +8,7 @@
 // private one costs 50-80 ns and a bulk one 40 ns a message (docs/bench/2026-11-22-data-plane.md). With the native
 // addon built, sealInto() copies each message once, straight into the shared slot, with memcpy.
 import { TUNNEL_DATA_SIZE } from '../constants.js';
-import { nativeAes } from '../tunnel/aes-native.js';
+import { nativeAes } from '../native/addon.js';
 
 /**
  * One batch being filled. A message is either copied in (`push()`: the caller may reuse its buffer at once) or

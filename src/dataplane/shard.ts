@@ -5,7 +5,7 @@
 // undelivered batches re-run from their untouched input (docs/data-plane.md, "Crash recovery: exactly once").
 import { Piscina } from 'piscina';
 import { TUNNEL_DATA_SIZE } from '../constants.js';
-import { copyPrefix } from '../tunnel/aes-native.js';
+import { copyPrefix } from '../native/addon.js';
 import type { LayerEngineOptions, TunnelConfig } from '../tunnel/types.js';
 import { BatchRunner, isGatewayRole, tunnelIdOf, wipeConfig, type EngineFactory } from './batch-runner.js';
 import { Stage, type Grouper } from './grouping.js';

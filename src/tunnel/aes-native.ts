@@ -1,70 +1,14 @@
 // The native AES layer (native/aes_layer.c): P and P^-1 in place over OpenSSL EVP, through Node-API. Optional: it
-// is prebuilt or built at install time (scripts/install-native.mjs, native-addon.ts); `nativeAes` is null otherwise
+// is prebuilt or built at install time (scripts/install-native.mjs, src/native/); `nativeAes` is null otherwise
 // and `nativeAesProblem` says why. The 'native' engine backend needs it; 'auto' uses it when it loaded and the CPU
 // has AES instructions (OpenSSL's AES is constant time there; see cpuHasAes in src/crypto/aes.ts).
-import { createRequire } from 'node:module';
 import { AES256_KEY_SIZE } from '../constants.js';
-import { locateNativeAddon } from './native-addon.js';
+import { nativeAes, nativeAesProblem, type NativeAesBinding, type NativeHopHandle } from '../native/addon.js';
 
-/** Opaque handle of one hop's OpenSSL contexts (a Node-API external). */
-export type NativeHopHandle = { readonly __nativeHop: unique symbol };
-
-export interface NativeAesBinding {
-  /** A hop's OpenSSL contexts; the keys are read once and not kept anywhere else. */
-  createHop(layerKey: Uint8Array, ivKey: Uint8Array): NativeHopHandle;
-  /** Frees the hop's contexts now (OpenSSL cleanses the key schedules); later calls with it throw. */
-  wipeHop(hop: NativeHopHandle): void;
-  /**
-   * P in place on the bodies at byte offsets at[0..n) of `bodies` (each 1028 bytes; bytes 0..3 untouched). Throws
-   * TypeError/RangeError on bad arguments (nothing touched), or a NativeAesFailure when OpenSSL fails.
-   */
-  encrypt(hop: NativeHopHandle, bodies: Uint8Array, at: Int32Array, n: number): void;
-  /** P^-1 in place, likewise. */
-  decrypt(hop: NativeHopHandle, bodies: Uint8Array, at: Int32Array, n: number): void;
-  /**
-   * From how many of this hop's messages in an `encrypt` call the CBC step runs sideways (block j of every message
-   * in one ECB call) instead of one CBC call per message; default 2. Per hop; for tests and measurements.
-   */
-  setSidewaysMin(hop: NativeHopHandle, n: number): void;
-  /**
-   * For i in [from, to): `size` bytes from src[srcAt[i]] to dst[dstAt[i]] (memmove; bounds-checked, throws
-   * RangeError). A plain memcpy where V8 copies SharedArrayBuffer memory with atomic stores, a byte at a time when
-   * the two addresses differ modulo 8: the data plane's copies into and out of its shared batch slots.
-   */
-  copyBlocks(dst: Uint8Array, dstAt: Uint32Array, src: Uint8Array, srcAt: Uint32Array, from: number, to: number, size: number): void;
-}
-
-/**
- * What encrypt / decrypt throw when an OpenSSL call fails: bodies at[0..completed) were transformed, the rest are
- * untouched. After a failed CBC step the hop refuses further use (its chain value is unknown).
- */
-export interface NativeAesFailure extends Error {
-  readonly completed: number;
-}
-
-/** The addon's default for setSidewaysMin. */
-export const NATIVE_SIDEWAYS_MIN = 2;
-
-function load(): { binding: NativeAesBinding | null; problem: string | undefined; path?: string } {
-  if (process.env.TUNNELPLANE_NO_NATIVE === '1') return { binding: null, problem: 'disabled by TUNNELPLANE_NO_NATIVE=1' };
-  // Compiled here or prebuilt for this platform (native-addon.ts).
-  const found = locateNativeAddon();
-  if (!found.ok) return { binding: null, problem: found.error };
-  const path = found.path;
-  try {
-    return { binding: createRequire(import.meta.url)(path) as NativeAesBinding, problem: undefined, path };
-  } catch (e) {
-    return { binding: null, problem: `${path} did not load: ${e instanceof Error ? e.message : String(e)}` };
-  }
-}
-
-const loaded = load();
-/** The addon, or null when it is not available. */
-export const nativeAes: NativeAesBinding | null = loaded.binding;
-/** Why `nativeAes` is null (undefined when it loaded). */
-export const nativeAesProblem: string | undefined = loaded.problem;
-/** The file the addon was loaded from (undefined when it did not load). */
-export const nativeAesPath: string | undefined = loaded.path;
+export {
+  copyPrefix, nativeAes, nativeAesPath, nativeAesProblem, NATIVE_SIDEWAYS_MIN,
+  type NativeAesBinding, type NativeAesFailure, type NativeHopHandle,
+} from '../native/addon.js';
 
 /** One hop's keys in OpenSSL contexts. `wipe()` frees and cleanses them; the object is unusable afterwards. */
 export class NativeAesHop {
@@ -106,15 +50,4 @@ export class NativeAesHop {
     if (!this.handle) throw new Error('this hop was wiped');
     return this.handle;
   }
-}
-
-const AT_ZERO = new Uint32Array(1);
-
-/**
- * dst[0, length) = src[0, length): one memcpy through the addon when it is loaded (V8's copies of shared memory
- * are atomic, byte by byte where the addresses differ modulo 8), else TypedArray set().
- */
-export function copyPrefix(dst: Uint8Array, src: Uint8Array, length: number): void {
-  if (nativeAes) nativeAes.copyBlocks(dst, AT_ZERO, src, AT_ZERO, 0, 1, length);
-  else dst.set(src.subarray(0, length));
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 /** Base name of the addon (binding.gyp target_name); prebuilds are `<name>.napi[.glibc|.musl].node`. */
 export const NATIVE_ADDON_NAME = 'tunnelplane_aes';
 
-/** The package's native/ folder: two levels above src/tunnel (tests), three above dist/src/tunnel (the build). */
+/** The package's native/ folder: two levels above src/native (tests), three above dist/src/native (the build). */
 function packageNativeDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const roots = [join(here, '..', '..'), join(here, '..', '..', '..')];
