@@ -19,12 +19,16 @@ if (!nativeAes) {
   process.exit(1);
 }
 const time = Number(arg('time', '500'));
-console.log(`node ${process.version}, ${new Date().toISOString()}, ${N} messages per run, us per message (median of tinybench samples)`);
+console.log(
+  `node ${process.version}, ${new Date().toISOString()}, ${N} messages per run, us per message (median of tinybench samples)`,
+);
 console.log('msgs/tunnel  native sideways  native CBC  node:crypto  native / node:crypto');
 for (const k of [1, 2, 4, 16, 64, 256]) {
   const tunnels = N / k;
   const keys = Array.from({ length: tunnels }, () => ({ layerKey: randomBytes(32), ivKey: randomBytes(32) }));
-  const at = Array.from({ length: tunnels }, (_, t) => Int32Array.from({ length: k }, (_, m) => (m * tunnels + t) * BODY));
+  const at = Array.from({ length: tunnels }, (_, t) =>
+    Int32Array.from({ length: k }, (_, m) => (m * tunnels + t) * BODY),
+  );
   const input = new Uint8Array(randomBytes(N * BODY));
   const expected = input.slice();
   for (let i = 0; i < N; i++) hopEncrypt(expected.subarray(i * BODY, (i + 1) * BODY), keys[i % tunnels]!);
@@ -32,9 +36,27 @@ for (const k of [1, 2, 4, 16, 64, 256]) {
   const node = keys.map((h) => new NodeAesHop(h.layerKey, h.ivKey));
   const scratch = new Uint8Array(N * 16);
   const rows: [string, number, () => void][] = [
-    ['sideways', NATIVE_SIDEWAYS_MIN, () => { for (let t = 0; t < tunnels; t++) native[t]!.encrypt(buf, at[t]!, k); }],
-    ['cbc', 1e9, () => { for (let t = 0; t < tunnels; t++) native[t]!.encrypt(buf, at[t]!, k); }],
-    ['node', 0, () => { for (let t = 0; t < tunnels; t++) node[t]!.encrypt(buf, at[t]!, k, scratch); }],
+    [
+      'sideways',
+      NATIVE_SIDEWAYS_MIN,
+      () => {
+        for (let t = 0; t < tunnels; t++) native[t]!.encrypt(buf, at[t]!, k);
+      },
+    ],
+    [
+      'cbc',
+      1e9,
+      () => {
+        for (let t = 0; t < tunnels; t++) native[t]!.encrypt(buf, at[t]!, k);
+      },
+    ],
+    [
+      'node',
+      0,
+      () => {
+        for (let t = 0; t < tunnels; t++) node[t]!.encrypt(buf, at[t]!, k, scratch);
+      },
+    ],
   ];
   let buf = input.slice();
   for (const [name, min, run] of rows) {
@@ -42,7 +64,8 @@ for (const k of [1, 2, 4, 16, 64, 256]) {
     buf = input.slice();
     // Fresh objects per check: the long-lived contexts chain, but the output must not depend on that.
     run();
-    if (!Buffer.from(buf).equals(Buffer.from(expected))) throw new Error(`${name} at ${k} messages per tunnel differs from aes-hop-reference.ts`);
+    if (!Buffer.from(buf).equals(Buffer.from(expected)))
+      throw new Error(`${name} at ${k} messages per tunnel differs from aes-hop-reference.ts`);
   }
   const us: number[] = [];
   for (const [, min, run] of rows) {
@@ -54,7 +77,9 @@ for (const k of [1, 2, 4, 16, 64, 256]) {
     const ms = r?.latency?.p50 ?? r?.median ?? NaN;
     us.push((ms * 1000) / N);
   }
-  console.log(`${String(k).padStart(11)}  ${us[0]!.toFixed(3).padStart(15)}  ${us[1]!.toFixed(3).padStart(10)}  ${us[2]!.toFixed(3).padStart(11)}  ${(us[2]! / Math.min(us[0]!, us[1]!)).toFixed(2).padStart(19)}x`);
+  console.log(
+    `${String(k).padStart(11)}  ${us[0]!.toFixed(3).padStart(15)}  ${us[1]!.toFixed(3).padStart(10)}  ${us[2]!.toFixed(3).padStart(11)}  ${(us[2]! / Math.min(us[0]!, us[1]!)).toFixed(2).padStart(19)}x`,
+  );
   for (const h of native) h.wipe();
   for (const h of node) h.wipe();
 }

@@ -54,12 +54,14 @@ function connectorFor(routers: BenchRouter[]): Connector {
         for (const f of dec.push(d)) {
           const m = decodeMessage(f.type, f.body);
           if (!m.ok) throw new Error(m.error);
-          if (m.value.type === 'GetDate') reply(encodeMessage({ type: 'SetDate', date: Date.now(), version: m.value.version }));
+          if (m.value.type === 'GetDate')
+            reply(encodeMessage({ type: 'SetDate', date: Date.now(), version: m.value.version }));
           if (m.value.type === 'CreateSession') {
             r.sessionId = 1000 + r.port;
             reply(encodeMessage({ type: 'SessionStatus', sessionId: r.sessionId, status: 1 }));
           }
-          if (m.value.type === 'DestroySession') reply(encodeMessage({ type: 'SessionStatus', sessionId: r.sessionId, status: 0 }));
+          if (m.value.type === 'DestroySession')
+            reply(encodeMessage({ type: 'SessionStatus', sessionId: r.sessionId, status: 0 }));
         }
       },
       close() {},
@@ -88,7 +90,11 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const routers = Array.from({ length: ROUTERS }, (_, i) => makeRouter(7654 + i));
   const keys = generatePrivateKeys();
-  const balancer = new Balancer({ routers: routers.map((r) => ({ host: '127.0.0.1', port: r.port })), keys, connector: connectorFor(routers) });
+  const balancer = new Balancer({
+    routers: routers.map((r) => ({ host: '127.0.0.1', port: r.port })),
+    keys,
+    connector: connectorFor(routers),
+  });
   await balancer.start();
   await new Promise((r) => setTimeout(r, 50));
   // every router asks once so all four get every LeaseSet2
@@ -100,7 +106,8 @@ async function main(): Promise<void> {
     const m = decodeMessage(f[4]!, f.subarray(5));
     if (!m.ok || m.value.type !== 'CreateLeaseSet2') throw new Error('router did not receive a CreateLeaseSet2');
     const ls = parseLeaseSet2(m.value.leaseSet);
-    if (!ls.ok || !verifyLeaseSet2(ls.value) || ls.value.leases.length !== 16) throw new Error('invalid LeaseSet2 in the benchmark setup');
+    if (!ls.ok || !verifyLeaseSet2(ls.value) || ls.value.leases.length !== 16)
+      throw new Error('invalid LeaseSet2 in the benchmark setup');
   }
 
   const samples: number[] = [];

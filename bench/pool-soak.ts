@@ -57,13 +57,23 @@ async function soak(): Promise<void> {
   for (let t = 0; t < 64; t++) {
     const id = 0x20000 + t * 7919;
     tunnels.push({
-      role: 'participant', layer: 'aes', receiveTunnelId: id, nextTunnelId: id, nextHop: 9, previousHop: 3,
-      layerKey: rng.bytes(32), ivKey: rng.bytes(32),
+      role: 'participant',
+      layer: 'aes',
+      receiveTunnelId: id,
+      nextTunnelId: id,
+      nextHop: 9,
+      previousHop: 3,
+      layerKey: rng.bytes(32),
+      ivKey: rng.bytes(32),
     });
   }
   // Template bodies; each push stamps a counter into the IV, so no message is a replay of another.
   const templates = rng.bytes(64 * BODY);
-  for (let t = 0; t < 64; t++) new DataView(templates.buffer, t * BODY, 4).setUint32(0, (tunnels[t] as { receiveTunnelId: number }).receiveTunnelId);
+  for (let t = 0; t < 64; t++)
+    new DataView(templates.buffer, t * BODY, 4).setUint32(
+      0,
+      (tunnels[t] as { receiveTunnelId: number }).receiveTunnelId,
+    );
   const stamp = new DataView(templates.buffer);
   let bad = 0;
   let out = 0;
@@ -71,7 +81,10 @@ async function soak(): Promise<void> {
   const plane = createDataPlane({
     // Every entry stays live while its tunnel accepts traffic (11 minutes, longer than a soak): the filter is sized
     // to hold all `total` of them at a quarter full (about 20 bytes a message; the pages are written at creation).
-    threads, maxBatch: batch, pipeline: Number(arg('pipeline', '4')), backend: arg('backend', 'auto') as 'auto',
+    threads,
+    maxBatch: batch,
+    pipeline: Number(arg('pipeline', '4')),
+    backend: arg('backend', 'auto') as 'auto',
     ...(process.argv.includes('--batches-per-task') ? { batchesPerTask: Number(arg('batches-per-task', '4')) } : {}),
     ...(process.argv.includes('--prefill') ? { prefill: arg('prefill', 'on') === 'on' } : {}),
     replayFilter: createReplayFilterBuffer({ messagesPerSecond: Math.ceil(total / 600) }),
@@ -88,7 +101,9 @@ async function soak(): Promise<void> {
   });
   for (const t of tunnels) plane.join(t);
   if (engineLoop) console.log('engine loop: the same messages through one LayerEngine on this thread (no pool)');
-  console.log(`soak: ${total} messages, ${threads} workers, prefill ${plane.prefill ? 'on' : 'off'}, batch ${batch}, aes, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`);
+  console.log(
+    `soak: ${total} messages, ${threads} workers, prefill ${plane.prefill ? 'on' : 'off'}, batch ${batch}, aes, queue limit ${plane.stats().queueLimit}, replay filter ${MiB(plane.replayFilter.byteLength)} MiB`,
+  );
   console.log('     s   messages    msg/s   rss MiB  heap MiB  main thread per msg');
   const t0 = performance.now();
   const cpu0 = mainThreadCpu();
@@ -103,7 +118,13 @@ async function soak(): Promise<void> {
     const m = process.memoryUsage();
     rss.push(m.rss);
     const perMsg = (elu.active * 1000) / Math.max(1, out - lastN);
-    console.log(`${((now - t0) / 1000).toFixed(0).padStart(6)} ${String(out).padStart(10)} ${Math.round((out - lastN) / ((now - lastT) / 1000)).toString().padStart(8)} ${MiB(m.rss).padStart(9)} ${MiB(m.heapUsed).padStart(9)}  ${perMsg.toFixed(2)} us`);
+    console.log(
+      `${((now - t0) / 1000).toFixed(0).padStart(6)} ${String(out).padStart(10)} ${Math.round(
+        (out - lastN) / ((now - lastT) / 1000),
+      )
+        .toString()
+        .padStart(8)} ${MiB(m.rss).padStart(9)} ${MiB(m.heapUsed).padStart(9)}  ${perMsg.toFixed(2)} us`,
+    );
     lastT = now;
     lastN = out;
     elu0 = performance.eventLoopUtilization();
@@ -112,10 +133,14 @@ async function soak(): Promise<void> {
   const warm = Math.min(Math.floor(total / 5), 500_000);
   let steady = { t: 0, out: 0, proc: 0, main: 0, busyMs: 0 };
   const busyNow = (): number => plane.stats().workers.reduce((a, w) => a + w.busyMs, 0);
-  const cpuNow = (): number => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
+  const cpuNow = (): number => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1e6;
+  };
   const loop = engineLoop ? new EngineLoop(tunnels, batch, total) : null;
   for (let i = 0; i < total; i++) {
-    if (i === warm) steady = { t: performance.now(), out, proc: cpuNow(), main: mainThreadCpu() ?? 0, busyMs: loop ? 0 : busyNow() };
+    if (i === warm)
+      steady = { t: performance.now(), out, proc: cpuNow(), main: mainThreadCpu() ?? 0, busyMs: loop ? 0 : busyNow() };
     const t = i & 63;
     stamp.setUint32(t * BODY + 4, i);
     stamp.setUint32(t * BODY + 8, (i / 0x1_0000_0000) >>> 0);
@@ -130,11 +155,15 @@ async function soak(): Promise<void> {
   {
     const n = out - steady.out;
     const wall = (performance.now() - steady.t) / 1000;
-    console.log(`steady state (messages ${warm}..${total}): ${Math.round(n / wall)} msg/s; CPU per message: process ${(((cpuNow() - steady.proc) * 1e6) / n).toFixed(2)} us, main thread ${((((mainThreadCpu() ?? 0) - steady.main) * 1e6) / n).toFixed(2)} us`);
+    console.log(
+      `steady state (messages ${warm}..${total}): ${Math.round(n / wall)} msg/s; CPU per message: process ${(((cpuNow() - steady.proc) * 1e6) / n).toFixed(2)} us, main thread ${((((mainThreadCpu() ?? 0) - steady.main) * 1e6) / n).toFixed(2)} us`,
+    );
     if (!loop) {
       // Time inside the workers' batch handling (engine, copies, journal), as a share of the workers' wall time.
       const busy = busyNow() - steady.busyMs;
-      console.log(`steady state, workers: ${((busy * 1000) / n).toFixed(3)} us a message in batches, ${((100 * busy) / (wall * 1000 * threads)).toFixed(1)} % of their wall time`);
+      console.log(
+        `steady state, workers: ${((busy * 1000) / n).toFixed(3)} us a message in batches, ${((100 * busy) / (wall * 1000 * threads)).toFixed(1)} % of their wall time`,
+      );
     }
   }
   const secs = (performance.now() - t0) / 1000;
@@ -151,13 +180,24 @@ async function soak(): Promise<void> {
   if (bad > 0) console.log(`replay-filter false positives: ${bad} of ${out} (${(bad / out).toExponential(1)})`);
   const rssWarm = rss.slice(Math.min(3, rss.length - 1));
   // CPU time rather than wall time: comparable between runs even when other work shares the cores.
-  console.log(`process CPU (all threads): ${((proc1.user + proc1.system) / 1e6).toFixed(2)} s = ${((proc1.user + proc1.system) / out).toFixed(2)} us per message`);
+  console.log(
+    `process CPU (all threads): ${((proc1.user + proc1.system) / 1e6).toFixed(2)} s = ${((proc1.user + proc1.system) / out).toFixed(2)} us per message`,
+  );
   if (cpu0 !== undefined && cpu1 !== undefined) {
-    console.log(`main thread CPU: ${(cpu1 - cpu0).toFixed(2)} s for ${out} messages = ${(((cpu1 - cpu0) * 1e6) / out).toFixed(2)} us per message (/proc, 10 ms ticks)`);
+    console.log(
+      `main thread CPU: ${(cpu1 - cpu0).toFixed(2)} s for ${out} messages = ${(((cpu1 - cpu0) * 1e6) / out).toFixed(2)} us per message (/proc, 10 ms ticks)`,
+    );
   }
-  console.log(`done: ${out} messages in ${secs.toFixed(1)} s (${Math.round(out / secs)} msg/s); refused pushes (retried) ${s.dropped.queueFull}`);
-  console.log(`rss after warm-up (from sample 4): min ${MiB(Math.min(...rssWarm))} MiB, max ${MiB(Math.max(...rssWarm))} MiB, first ${MiB(rssWarm[0]!)} MiB, last ${MiB(rssWarm[rssWarm.length - 1]!)} MiB`);
-  if (!loop) console.log(`per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy (${((w.busyMs * 1000) / Math.max(1, w.messages)).toFixed(3)} us a message, ${w.batches} batches in ${w.tasks} tasks), ${w.restarts} restarts`).join(', ')}`);
+  console.log(
+    `done: ${out} messages in ${secs.toFixed(1)} s (${Math.round(out / secs)} msg/s); refused pushes (retried) ${s.dropped.queueFull}`,
+  );
+  console.log(
+    `rss after warm-up (from sample 4): min ${MiB(Math.min(...rssWarm))} MiB, max ${MiB(Math.max(...rssWarm))} MiB, first ${MiB(rssWarm[0]!)} MiB, last ${MiB(rssWarm[rssWarm.length - 1]!)} MiB`,
+  );
+  if (!loop)
+    console.log(
+      `per-worker load: ${s.workers.map((w) => `#${w.shard} ${w.messages} msgs ${(w.utilization * 100).toFixed(0)}% busy (${((w.busyMs * 1000) / Math.max(1, w.messages)).toFixed(3)} us a message, ${w.batches} batches in ${w.tasks} tasks), ${w.restarts} restarts`).join(', ')}`,
+    );
 }
 
 /** The single-thread batch loop the pool is compared with: bodies copied into a batch, one engine call per batch. */
@@ -170,8 +210,14 @@ class EngineLoop {
   private readonly ids: Uint32Array;
   private n = 0;
 
-  constructor(tunnels: TunnelConfig[], private readonly batch: number, total: number) {
-    this.engine = new LayerEngine({ replayFilter: createReplayFilterBuffer({ messagesPerSecond: Math.ceil(total / 600) }) });
+  constructor(
+    tunnels: TunnelConfig[],
+    private readonly batch: number,
+    total: number,
+  ) {
+    this.engine = new LayerEngine({
+      replayFilter: createReplayFilterBuffer({ messagesPerSecond: Math.ceil(total / 600) }),
+    });
     for (const t of tunnels) this.engine.join(structuredClone(t));
     this.bodies = new Uint8Array(batch * BODY);
     this.prev = new Uint32Array(batch);
@@ -191,7 +237,12 @@ class EngineLoop {
     const n = this.n;
     if (n === 0) return 0;
     const ok = this.engine.processReceived({
-      count: n, bodies: this.bodies, prevHops: this.prev, status: this.status, nextHops: this.hops, nextTunnelIds: this.ids,
+      count: n,
+      bodies: this.bodies,
+      prevHops: this.prev,
+      status: this.status,
+      nextHops: this.hops,
+      nextTunnelIds: this.ids,
     });
     if (ok !== n) throw new Error(`engine loop: ${ok} of ${n} ok`);
     this.n = 0;
@@ -254,9 +305,11 @@ async function memory(): Promise<void> {
     };
     const t0 = performance.now();
     const c0 = mainThreadCpu() ?? 0;
-    await Promise.all(Array.from({ length: inflight }, async (_, lane) => {
-      for (let k = lane; k < tasks; k += inflight) await one(lane);
-    }));
+    await Promise.all(
+      Array.from({ length: inflight }, async (_, lane) => {
+        for (let k = lane; k < tasks; k += inflight) await one(lane);
+      }),
+    );
     void sum;
     return [((performance.now() - t0) * 1000) / tasks, (((mainThreadCpu() ?? 0) - c0) * 1e6) / tasks];
   };
@@ -269,7 +322,9 @@ async function memory(): Promise<void> {
   for (const [mode, rs] of Object.entries(results)) {
     const wall = median(rs.slice(1).map((r) => r[0]));
     const cpu = median(rs.slice(1).map((r) => r[1]));
-    console.log(`  ${mode.padEnd(14)} wall ${wall.toFixed(1)} us per batch (${((wall * 1000) / batch).toFixed(0)} ns/msg), main-thread CPU ${cpu.toFixed(1)} us per batch (${((cpu * 1000) / batch).toFixed(0)} ns/msg); medians of rounds 2-5`);
+    console.log(
+      `  ${mode.padEnd(14)} wall ${wall.toFixed(1)} us per batch (${((wall * 1000) / batch).toFixed(0)} ns/msg), main-thread CPU ${cpu.toFixed(1)} us per batch (${((cpu * 1000) / batch).toFixed(0)} ns/msg); medians of rounds 2-5`,
+    );
   }
   await pool.destroy();
   rmSync(dir, { recursive: true, force: true });

@@ -34,15 +34,24 @@ const threadsOpt = (): number | 'inline' => (THREADS === 'inline' ? 'inline' : N
 
 async function runB(): Promise<void> {
   const cfg = JSON.parse(arg('config', '{}')) as { dir: string; peer: string; layerKey: string; ivKey: string };
-  const aeads: Record<string, () => FrameAead> = { hybrid: () => defaultFrameAead(), core: () => coreFrameAead(), node: () => nodeFrameAead };
+  const aeads: Record<string, () => FrameAead> = {
+    hybrid: () => defaultFrameAead(),
+    core: () => coreFrameAead(),
+    node: () => nodeFrameAead,
+  };
   const frameAead = aeads[AEAD]?.();
   if (!frameAead) throw new Error(`--aead must be hybrid, core or node, not ${AEAD}`);
   const b = createRouter({ dataDir: cfg.dir, port: 0, dataPlane: { threads: threadsOpt() }, frameAead });
   const ready = await b.start();
   const c = b.addPeerFile(cfg.peer);
   b.dataPlane.join({
-    role: 'participant', layer: 'aes', receiveTunnelId: RECEIVE, nextTunnelId: NEXT, nextHop: c.id,
-    layerKey: Buffer.from(cfg.layerKey, 'hex'), ivKey: Buffer.from(cfg.ivKey, 'hex'),
+    role: 'participant',
+    layer: 'aes',
+    receiveTunnelId: RECEIVE,
+    nextTunnelId: NEXT,
+    nextHop: c.id,
+    layerKey: Buffer.from(cfg.layerKey, 'hex'),
+    ivKey: Buffer.from(cfg.ivKey, 'hex'),
   });
   let cpu0 = process.cpuUsage();
   let t0 = performance.now();
@@ -61,11 +70,29 @@ async function runB(): Promise<void> {
       const wall = performance.now() - t0;
       const s = b.stats();
       const plane = b.dataPlane.stats();
-      process.stdout.write(JSON.stringify({
-        cpuMs: (cpu.user + cpu.system) / 1000, wallMs: wall, markUs, stopUs: nowUs(), forwarded: (s.i2npIn['18'] ?? 0) - in0, stats: s,
-        workers: plane.workers.map((w) => ({ busyMs: w.busyMs, batches: w.batches, messages: w.messages, tasks: w.tasks })),
-      }) + '\n');
-      b.stop(1000).then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
+      process.stdout.write(
+        JSON.stringify({
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          wallMs: wall,
+          markUs,
+          stopUs: nowUs(),
+          forwarded: (s.i2npIn['18'] ?? 0) - in0,
+          stats: s,
+          workers: plane.workers.map((w) => ({
+            busyMs: w.busyMs,
+            batches: w.batches,
+            messages: w.messages,
+            tasks: w.tasks,
+          })),
+        }) + '\n',
+      );
+      b.stop(1000).then(
+        () => process.exit(0),
+        (e: unknown) => {
+          console.error(e);
+          process.exit(1);
+        },
+      );
     }
   });
   process.stdout.write(JSON.stringify({ routerInfo: ready.routerInfo }) + '\n');
@@ -92,19 +119,34 @@ function expectedAtC(body: Uint8Array, layerKey: Uint8Array, ivKey: Uint8Array):
   return out;
 }
 
-interface Line { [k: string]: unknown }
+interface Line {
+  [k: string]: unknown;
+}
 
 function childB(dir: string, peer: string, keys: { layerKey: Buffer; ivKey: Buffer }, profileDir?: string) {
   const self = fileURLToPath(import.meta.url);
-  const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '250'] : []), self, '--role', 'b', '--threads', THREADS, '--aead', AEAD,
-    '--config', JSON.stringify({ dir, peer, layerKey: keys.layerKey.toString('hex'), ivKey: keys.ivKey.toString('hex') })];
+  const args = [
+    ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '250'] : []),
+    self,
+    '--role',
+    'b',
+    '--threads',
+    THREADS,
+    '--aead',
+    AEAD,
+    '--config',
+    JSON.stringify({ dir, peer, layerKey: keys.layerKey.toString('hex'), ivKey: keys.ivKey.toString('hex') }),
+  ];
   const p = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: Line[] = [];
   let buf = '';
   p.stdout.setEncoding('utf8').on('data', (c: string) => {
     buf += c;
     let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) { lines.push(JSON.parse(buf.slice(0, nl)) as Line); buf = buf.slice(nl + 1); }
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buf.slice(0, nl)) as Line);
+      buf = buf.slice(nl + 1);
+    }
   });
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
   const next = async (key: string, ms = 20_000): Promise<Line> => {
@@ -156,7 +198,8 @@ async function oneRun(profileDir?: string): Promise<RunResult> {
     let received = 0;
     let mismatches = 0;
     c.handle(18, (m) => {
-      if (received < CHECK && !expectedAtC(firstSent[received]!, keys.layerKey, keys.ivKey).equals(m.body)) mismatches++;
+      if (received < CHECK && !expectedAtC(firstSent[received]!, keys.layerKey, keys.ivKey).equals(m.body))
+        mismatches++;
       received++;
     });
     let sent = 0;
@@ -185,14 +228,23 @@ async function oneRun(profileDir?: string): Promise<RunResult> {
     const rep = await b.next('cpuMs');
     clearInterval(pump);
     await b.exited;
-    if (mismatches > 0) throw new Error(`${mismatches} of the first ${CHECK} bodies at C differ from the node:crypto participant transform`);
+    if (mismatches > 0)
+      throw new Error(
+        `${mismatches} of the first ${CHECK} bodies at C differ from the node:crypto participant transform`,
+      );
     if (received < CHECK) throw new Error(`only ${received} bodies reached C`);
     const forwarded = rep.forwarded as number;
     const bCpuMs = rep.cpuMs as number;
     return {
-      seconds, forwarded, msgsPerSec: (r1 - r0) / seconds, bCpuMs, bCpuPerMsgUs: (bCpuMs * 1000) / forwarded,
+      seconds,
+      forwarded,
+      msgsPerSec: (r1 - r0) / seconds,
+      bCpuMs,
+      bCpuPerMsgUs: (bCpuMs * 1000) / forwarded,
       msgsPerBCpuSecond: forwarded / (bCpuMs / 1000),
-      workerBusyMs: (rep.workers as { busyMs: number }[]).reduce((x, w) => x + w.busyMs, 0), checked: CHECK, bStats: rep.stats,
+      workerBusyMs: (rep.workers as { busyMs: number }[]).reduce((x, w) => x + w.busyMs, 0),
+      checked: CHECK,
+      bStats: rep.stats,
       window: [rep.markUs as number, rep.stopUs as number],
     };
   } finally {
@@ -203,8 +255,16 @@ async function oneRun(profileDir?: string): Promise<RunResult> {
 
 // ------------------------------------------------------------------ CPU profile: share per step
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 /**
  * A sample counts for the first step (in this order) that any function on its stack names, so WASM and native code
@@ -213,27 +273,64 @@ interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[
 const STEPS: [string, (fn: string, url: string) => boolean][] = [
   ['idle', (fn) => fn === '(idle)'],
   ['GC', (fn) => fn === '(garbage collector)'],
-  ['frame open (ChaCha20-Poly1305 + SipHash length)', (fn, url) => (fn === 'open' || fn === 'readLength') && url.endsWith('ntcp2/frames.js')],
-  ['frame seal (ChaCha20-Poly1305 + SipHash length)', (fn, url) => fn === 'sealInto' && url.endsWith('ntcp2/frames.js')],
-  ['data plane push (copy in; a full batch is sealed into its slot and posted)', (fn, url) => fn === 'push' && url.endsWith('dataplane/data-plane.js')],
+  [
+    'frame open (ChaCha20-Poly1305 + SipHash length)',
+    (fn, url) => (fn === 'open' || fn === 'readLength') && url.endsWith('ntcp2/frames.js'),
+  ],
+  [
+    'frame seal (ChaCha20-Poly1305 + SipHash length)',
+    (fn, url) => fn === 'sealInto' && url.endsWith('ntcp2/frames.js'),
+  ],
+  [
+    'data plane push (copy in; a full batch is sealed into its slot and posted)',
+    (fn, url) => fn === 'push' && url.endsWith('dataplane/data-plane.js'),
+  ],
   ['AES layer (engine)', (_fn, url) => /\/tunnel\/[a-z-]+\.js$/.test(url) || url.endsWith('dataplane/batch-runner.js')],
-  ['waiting for a task (piscina, Atomics.wait)', (fn, url) => fn === 'wait' || (url.includes('piscina') && url.includes('worker'))],
+  [
+    'waiting for a task (piscina, Atomics.wait)',
+    (fn, url) => fn === 'wait' || (url.includes('piscina') && url.includes('worker')),
+  ],
   ['socket write (syscalls, loopback TCP)', (fn) => fn === 'writev' || fn === 'writeBuffer' || fn === 'writeGeneric'],
-  ['output to session queues (copy out, sendI2np)', (fn, url) => (fn === 'onOutput' && url.endsWith('router/router.js')) || fn === 'sendI2np'],
-  ['data plane hand-off (seal batch, post task, take results)', (_fn, url) => /dataplane\/(data-plane|grouping|slots|replay-journal)\.js$/.test(url) || url.includes('piscina')],
+  [
+    'output to session queues (copy out, sendI2np)',
+    (fn, url) => (fn === 'onOutput' && url.endsWith('router/router.js')) || fn === 'sendI2np',
+  ],
+  [
+    'data plane hand-off (seal batch, post task, take results)',
+    (_fn, url) => /dataplane\/(data-plane|grouping|slots|replay-journal)\.js$/.test(url) || url.includes('piscina'),
+  ],
   ['frame build (I2NP blocks into the frame)', (fn, url) => fn === 'flush' && url.endsWith('ntcp2/session.js')],
   ['I2NP dispatch and block parse', (_fn, url) => url.endsWith('ntcp2/blocks.js') || url.endsWith('router/router.js')],
-  ['receive buffer and socket read', (_fn, url) => url.endsWith('ntcp2/recv-buffer.js') || url.endsWith('ntcp2/session.js') || url.includes('node:internal/stream') || url.includes('node:net')],
+  [
+    'receive buffer and socket read',
+    (_fn, url) =>
+      url.endsWith('ntcp2/recv-buffer.js') ||
+      url.endsWith('ntcp2/session.js') ||
+      url.includes('node:internal/stream') ||
+      url.includes('node:net'),
+  ],
 ];
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
-interface Profile { nodes: ProfileNode[]; startTime: number; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
 
 /** CPU ms per step over the samples taken inside [from, to] (µs, V8's clock): startup and shutdown left out. */
 function shares(p: Profile, from: number, to: number): Record<string, number> {
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
-  for (const n of p.nodes) { byId.set(n.id, n); for (const c of n.children ?? []) parent.set(c, n.id); }
+  for (const n of p.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
   const rank = new Map<number, number>();
   const rankOf = (id: number): number => {
     const hit = rank.get(id);
@@ -263,38 +360,74 @@ async function main(): Promise<void> {
   if (!PROFILE) {
     const r = { date: new Date().toISOString(), threads: THREADS, aead: AEAD, loadAverage: loadavg()[0], plain };
     if (JSON_OUT) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-    else console.log(`router-forward B threads=${THREADS} aead=${AEAD}: ${Math.round(plain.msgsPerSec)} msg/s, ${plain.bCpuPerMsgUs.toFixed(2)} us of B's CPU per message (${Math.round(plain.msgsPerBCpuSecond)} msg per CPU-second), load ${loadavg()[0]!.toFixed(1)}`);
+    else
+      console.log(
+        `router-forward B threads=${THREADS} aead=${AEAD}: ${Math.round(plain.msgsPerSec)} msg/s, ${plain.bCpuPerMsgUs.toFixed(2)} us of B's CPU per message (${Math.round(plain.msgsPerBCpuSecond)} msg per CPU-second), load ${loadavg()[0]!.toFixed(1)}`,
+      );
     return;
   }
   const profDir = mkdtempSync(join(tmpdir(), 'tp-router-forward-prof-'));
   const profiled = await oneRun(profDir);
-  const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const files = readdirSync(profDir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort();
   // CPU.<date>.<pid>.<threadId>.<seq>.cpuprofile: thread 0 is B's main thread, the others its data-plane worker(s)
   const threads = files.map((f) => {
     const tid = Number(f.split('.')[4]);
-    return { thread: tid === 0 ? 'main' : `worker ${tid}`, steps: shares(JSON.parse(readFileSync(join(profDir, f), 'utf8')) as Profile, ...profiled.window) };
+    return {
+      thread: tid === 0 ? 'main' : `worker ${tid}`,
+      steps: shares(JSON.parse(readFileSync(join(profDir, f), 'utf8')) as Profile, ...profiled.window),
+    };
   });
   rmSync(profDir, { recursive: true, force: true });
   const result = {
-    date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadAverage: loadavg()[0],
-    threads: THREADS, aead: AEAD, window: WINDOW, plain, profiled: { msgsPerSec: profiled.msgsPerSec, bCpuPerMsgUs: profiled.bCpuPerMsgUs }, cpuMsByThreadAndStep: threads,
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    loadAverage: loadavg()[0],
+    threads: THREADS,
+    aead: AEAD,
+    window: WINDOW,
+    plain,
+    profiled: { msgsPerSec: profiled.msgsPerSec, bCpuPerMsgUs: profiled.bCpuPerMsgUs },
+    cpuMsByThreadAndStep: threads,
   };
-  if (JSON_OUT) { process.stdout.write(JSON.stringify(result, null, 2) + '\n'); return; }
+  if (JSON_OUT) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return;
+  }
   const f = (n: number) => Math.round(n).toLocaleString('en');
-  console.log(`router-forward (B: data plane threads=${THREADS}, frame AEAD ${AEAD}; window ${WINDOW}; load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`);
-  console.log(`  through B: ${f(plain.msgsPerSec)} msg/s over ${plain.seconds.toFixed(1)} s; B used ${f(plain.bCpuMs)} ms CPU for ${f(plain.forwarded)} messages`);
-  console.log(`  = ${plain.bCpuPerMsgUs.toFixed(2)} us of B's CPU per message = ${f(plain.msgsPerBCpuSecond)} msg per CPU-second; data-plane worker busy ${f(plain.workerBusyMs)} ms`);
+  console.log(
+    `router-forward (B: data plane threads=${THREADS}, frame AEAD ${AEAD}; window ${WINDOW}; load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`,
+  );
+  console.log(
+    `  through B: ${f(plain.msgsPerSec)} msg/s over ${plain.seconds.toFixed(1)} s; B used ${f(plain.bCpuMs)} ms CPU for ${f(plain.forwarded)} messages`,
+  );
+  console.log(
+    `  = ${plain.bCpuPerMsgUs.toFixed(2)} us of B's CPU per message = ${f(plain.msgsPerBCpuSecond)} msg per CPU-second; data-plane worker busy ${f(plain.workerBusyMs)} ms`,
+  );
   console.log(`  first ${plain.checked} bodies at C match the node:crypto participant transform`);
-  console.log(`  profiled run: ${f(profiled.msgsPerSec)} msg/s, ${profiled.bCpuPerMsgUs.toFixed(2)} us/msg; B's CPU by step (ms, share of that thread's busy time):`);
+  console.log(
+    `  profiled run: ${f(profiled.msgsPerSec)} msg/s, ${profiled.bCpuPerMsgUs.toFixed(2)} us/msg; B's CPU by step (ms, share of that thread's busy time):`,
+  );
   for (const th of threads) {
     const notBusy = (k: string) => k === 'idle' || k.startsWith('waiting');
-    const busy = Object.entries(th.steps).filter(([k]) => !notBusy(k)).reduce((x, [, v]) => x + v, 0);
+    const busy = Object.entries(th.steps)
+      .filter(([k]) => !notBusy(k))
+      .reduce((x, [, v]) => x + v, 0);
     console.log(`  ${th.thread}: busy ${f(busy)} ms (idle and task waits left out)`);
-    for (const [k, v] of Object.entries(th.steps).filter(([k2]) => !notBusy(k2)).sort((x, y) => y[1] - x[1])) {
+    for (const [k, v] of Object.entries(th.steps)
+      .filter(([k2]) => !notBusy(k2))
+      .sort((x, y) => y[1] - x[1])) {
       console.log(`    ${k.padEnd(52)} ${f(v).padStart(7)}  ${((100 * v) / busy).toFixed(1).padStart(5)} %`);
     }
   }
 }
 
 if (ROLE === 'b') void runB();
-else main().catch((e) => { console.error(e); process.exit(1); });
+else
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

@@ -28,13 +28,17 @@ function aead(): void {
     }
     impls.forEach((a, k) => {
       const b = best[k]!;
-      console.log(`aead ${a.name.padEnd(10)} ${String(size).padStart(6)} B: seal ${(b.seal * 1000).toFixed(1)} us (${(size / b.seal / 1e3).toFixed(0)} MB/s), open ${(b.open * 1000).toFixed(1)} us (${(size / b.open / 1e3).toFixed(0)} MB/s)`);
+      console.log(
+        `aead ${a.name.padEnd(10)} ${String(size).padStart(6)} B: seal ${(b.seal * 1000).toFixed(1)} us (${(size / b.seal / 1e3).toFixed(0)} MB/s), open ${(b.open * 1000).toFixed(1)} us (${(size / b.open / 1e3).toFixed(0)} MB/s)`,
+      );
     });
   }
 }
 
 function copies(): void {
-  const N = 256, S = 1028, STEP = S + 12; // 12 = block header (3) + I2NP short header (9)
+  const N = 256,
+    S = 1028,
+    STEP = S + 12; // 12 = block header (3) + I2NP short header (9)
   const shared = new Uint8Array(new SharedArrayBuffer(N * S * 2));
   const frame = new Uint8Array(65519);
   const best = (f: () => void) => {
@@ -62,7 +66,9 @@ function copies(): void {
     const q: { type: number; msgId: number; expiration: number; body: Uint8Array }[] = [];
     for (let i = 0; i < N; i++) q.push({ type: 18, msgId: i, expiration: 1, body: priv.subarray(i * S, (i + 1) * S) });
   });
-  console.log(`copies per message: bulk slice out of shared memory ${bulk.toFixed(3)} us; body into the frame from private memory ${fromPrivate.toFixed(3)} us; queue entry ${queue.toFixed(3)} us; body into the frame straight from shared memory ${fromShared.toFixed(3)} us`);
+  console.log(
+    `copies per message: bulk slice out of shared memory ${bulk.toFixed(3)} us; body into the frame from private memory ${fromPrivate.toFixed(3)} us; queue entry ${queue.toFixed(3)} us; body into the frame straight from shared memory ${fromShared.toFixed(3)} us`,
+  );
 }
 
 aead();

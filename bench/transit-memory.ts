@@ -33,7 +33,13 @@ async function settle(): Promise<void> {
 
 function mem() {
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+  return {
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+  };
 }
 
 const backend = arg('backend', 'auto') as EngineBackend;
@@ -41,11 +47,16 @@ const plane = createDataPlane({ threads, backend, messagesPerSecond: mps, onOutp
 plane.on('error', (e) => console.error('join error', e));
 const keys = x25519Generate();
 const identHash = new Uint8Array(randomBytes(32));
-const peers = Array.from({ length: 64 }, () => ({ identHash: new Uint8Array(randomBytes(32)), encryptionKey: x25519Generate().publicKey }));
+const peers = Array.from({ length: 64 }, () => ({
+  identHash: new Uint8Array(randomBytes(32)),
+  encryptionKey: x25519Generate().publicKey,
+}));
 const peerIds = new Map<string, number>();
 let sent = 0;
 const transit = new TransitTunnels({
-  identHash, staticPrivateKey: keys.privateKey, plane,
+  identHash,
+  staticPrivateKey: keys.privateKey,
+  plane,
   limits: { maxTunnels: refuse ? 0 : N + 1, maxPerPreviousHop: N + 1, requestBurst: N + 1, requestsPerSecond: 1e6 },
   net: {
     send: () => (sent++, true),
@@ -69,9 +80,18 @@ for (let i = 0; !planeOnly && i < N; i++) {
   const other = peers[(i + 1) % peers.length]!;
   const kind = i % 3;
   const receiveTunnelId = i + 1;
-  const b = kind === 0
-    ? createShortTunnelBuild({ direction: 'outbound', hops: [{ ...me, receiveTunnelId }, other], replyIdent: peer.identHash })
-    : createShortTunnelBuild({ direction: kind === 1 ? 'outbound' : 'inbound', hops: [{ ...me, receiveTunnelId }], replyIdent: other.identHash });
+  const b =
+    kind === 0
+      ? createShortTunnelBuild({
+          direction: 'outbound',
+          hops: [{ ...me, receiveTunnelId }, other],
+          replyIdent: peer.identHash,
+        })
+      : createShortTunnelBuild({
+          direction: kind === 1 ? 'outbound' : 'inbound',
+          hops: [{ ...me, receiveTunnelId }],
+          replyIdent: other.identHash,
+        });
   b.pending.discard();
   requests.push({ body: b.message.body, from: peer.identHash });
   if (kind === 1) obepIds.push(receiveTunnelId);
@@ -83,11 +103,20 @@ const before = mem();
 const t0 = performance.now();
 for (let i = 0; planeOnly && i < N; i++) {
   const role = (['participant', 'obep', 'ibgw'] as const)[i % 3]!;
-  plane.join({ role, layer: 'aes', receiveTunnelId: i + 1, nextTunnelId: i + 7, nextHop: 1 + (i % 64), layerKey: new Uint8Array(randomBytes(32)), ivKey: new Uint8Array(randomBytes(32)) });
+  plane.join({
+    role,
+    layer: 'aes',
+    receiveTunnelId: i + 1,
+    nextTunnelId: i + 7,
+    nextHop: 1 + (i % 64),
+    layerKey: new Uint8Array(randomBytes(32)),
+    ivKey: new Uint8Array(randomBytes(32)),
+  });
 }
 for (let i = 0; !planeOnly && i < N; i++) {
   const r = transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, requests[i]!.body, requests[i]!.from);
-  if (r !== (refuse ? 'rejected' : 'accepted')) throw new Error(`request ${i} ${r}: ${JSON.stringify(transit.stats())}`);
+  if (r !== (refuse ? 'rejected' : 'accepted'))
+    throw new Error(`request ${i} ${r}: ${JSON.stringify(transit.stats())}`);
 }
 requests.length = 0;
 const buildMs = performance.now() - t0;
@@ -104,16 +133,30 @@ const s = transit.stats();
 const live = planeOnly ? N : s.participant + s.obep + s.ibgw;
 const result = {
   baselineNote: 'rss before = node + data plane (worker, replay filter sized for messages-per-second, slots)',
-  tunnels: live, participant: s.participant, obep: s.obep, ibgw: s.ibgw, threads, joinErrors: plane.stats().joinErrors,
-  buildsPerSecond: Math.round(N / (buildMs / 1000)), forwarded: sent,
-  rssBeforeMB: mb(before.rss), rssAfterMB: mb(after.rss), heapUsedAfterMB: mb(after.heapUsed), heapTotalBeforeMB: mb(before.heapTotal), heapTotalAfterMB: mb(after.heapTotal),
-  externalBeforeMB: mb(before.external), externalAfterMB: mb(after.external),
-  rssPerTunnelBytes: Math.round((after.rss - before.rss) / live), heapPerTunnelBytes: Math.round((after.heapUsed - before.heapUsed) / live),
+  tunnels: live,
+  participant: s.participant,
+  obep: s.obep,
+  ibgw: s.ibgw,
+  threads,
+  joinErrors: plane.stats().joinErrors,
+  buildsPerSecond: Math.round(N / (buildMs / 1000)),
+  forwarded: sent,
+  rssBeforeMB: mb(before.rss),
+  rssAfterMB: mb(after.rss),
+  heapUsedAfterMB: mb(after.heapUsed),
+  heapTotalBeforeMB: mb(before.heapTotal),
+  heapTotalAfterMB: mb(after.heapTotal),
+  externalBeforeMB: mb(before.external),
+  externalAfterMB: mb(after.external),
+  rssPerTunnelBytes: Math.round((after.rss - before.rss) / live),
+  heapPerTunnelBytes: Math.round((after.heapUsed - before.heapUsed) / live),
   gcExposed: gc !== undefined,
 };
 console.log(JSON.stringify(result));
-console.log(`${live} transit tunnels: process rss ${result.rssAfterMB} MB (before ${result.rssBeforeMB} MB), ` +
-  `${result.rssPerTunnelBytes} B rss and ${result.heapPerTunnelBytes} B main-thread heap per tunnel; target <= 200 MB`);
+console.log(
+  `${live} transit tunnels: process rss ${result.rssAfterMB} MB (before ${result.rssBeforeMB} MB), ` +
+    `${result.rssPerTunnelBytes} B rss and ${result.heapPerTunnelBytes} B main-thread heap per tunnel; target <= 200 MB`,
+);
 // Everything ended (keys wiped, tables emptied): what stays is the allocators' high-water mark, not tunnel state.
 transit.close();
 await plane.idle();

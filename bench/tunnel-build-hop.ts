@@ -28,9 +28,14 @@ const x25519PerS = rate(N, () => {
   for (let i = 0; i < N; i++) diffieHellman({ privateKey: a.privateKey, publicKey: b.publicKey });
 });
 
-const builds = Array.from({ length: N }, () => createShortTunnelBuild({
-  direction: 'outbound', hops: [{ identHash: hash, encryptionKey: pub }], replyIdent: new Uint8Array(randomBytes(32)), now,
-}));
+const builds = Array.from({ length: N }, () =>
+  createShortTunnelBuild({
+    direction: 'outbound',
+    hops: [{ identHash: hash, encryptionKey: pub }],
+    replyIdent: new Uint8Array(randomBytes(32)),
+    now,
+  }),
+);
 const hop = new TunnelBuildHop({ staticPrivateKey: priv, identHash: hash, now: () => now });
 const hopRecordsPerS = rate(N, () => {
   for (const m of builds) {
@@ -42,14 +47,30 @@ const hopRecordsPerS = rate(N, () => {
 
 const M = Math.max(50, N >> 3);
 const create3HopPerS = rate(M, () => {
-  for (let i = 0; i < M; i++) createShortTunnelBuild({ direction: 'outbound', hops: [1, 2, 3].map(() => ({ identHash: hash, encryptionKey: pub })), replyIdent: hash, now }).pending.discard();
+  for (let i = 0; i < M; i++)
+    createShortTunnelBuild({
+      direction: 'outbound',
+      hops: [1, 2, 3].map(() => ({ identHash: hash, encryptionKey: pub })),
+      replyIdent: hash,
+      now,
+    }).pending.discard();
 });
 
-const garlics = Array.from({ length: N }, () => sealRouterGarlic(pub, [{ type: 1, msgId: 1, expiration: now, body: new Uint8Array(600) }], { now }));
+const garlics = Array.from({ length: N }, () =>
+  sealRouterGarlic(pub, [{ type: 1, msgId: 1, expiration: now, body: new Uint8Array(600) }], { now }),
+);
 const routerGarlicOpenPerS = rate(N, () => {
   for (const g of garlics) if (!openRouterGarlic(hop.noise, g).ok) throw new Error('garlic did not open');
 });
 
-console.log(JSON.stringify({
-  node: process.version, count: N, x25519PerS, hopRecordsPerS, hopOverX25519: +(hopRecordsPerS / x25519PerS).toFixed(3), create3HopPerS, routerGarlicOpenPerS,
-}));
+console.log(
+  JSON.stringify({
+    node: process.version,
+    count: N,
+    x25519PerS,
+    hopRecordsPerS,
+    hopOverX25519: +(hopRecordsPerS / x25519PerS).toFixed(3),
+    create3HopPerS,
+    routerGarlicOpenPerS,
+  }),
+);

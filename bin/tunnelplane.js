@@ -2,7 +2,9 @@
 import { main } from '../dist/src/cli/main.js';
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err) => {
     process.stderr.write(`tunnelplane: ${err && err.message ? err.message : String(err)}\n`);
     if (process.env.TUNNELPLANE_DEBUG) process.stderr.write(`${err && err.stack}\n`);

@@ -18,13 +18,25 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const required = process.env.TUNNELPLANE_REQUIRE_NATIVE === '1';
 const test = process.argv.includes('--test');
 const dir = join(root, 'native', ...(test ? ['test'] : []));
-const built = test ? 'native/test/build/Release/tunnelplane_aes_test.node' : 'native/build/Release/tunnelplane_aes.node';
+const built = test
+  ? 'native/test/build/Release/tunnelplane_aes_test.node'
+  : 'native/build/Release/tunnelplane_aes.node';
 
 /** npm's own node-gyp: npm exports its path to scripts; else look beside the npm that ships with this node. */
 function findNodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
     join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
   ];
   return candidates.find((p) => p && existsSync(p));
@@ -51,7 +63,12 @@ const prefix = resolve(dirname(process.execPath), '..');
 if (existsSync(join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
 const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0) {
-  const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').filter((l) => !l.startsWith('gyp info')).slice(-15).join('\n');
+  const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('gyp info'))
+    .slice(-15)
+    .join('\n');
   console.error(tail);
   fail(`node-gyp exited with ${r.status ?? r.signal}`);
 }

@@ -190,7 +190,8 @@ function main() {
   }
 
   // Folder node: root/<first folder>, or the file itself when it sits directly in a root.
-  const rootOf = (f) => roots.map((r) => relative(repo, resolve(repo, r)).split(sep).join('/')).find((r) => f.startsWith(`${r}/`));
+  const rootOf = (f) =>
+    roots.map((r) => relative(repo, resolve(repo, r)).split(sep).join('/')).find((r) => f.startsWith(`${r}/`));
   const folderOf = (f) => {
     const r = rootOf(f);
     const rest = f.slice(r.length + 1).split('/');
@@ -216,7 +217,9 @@ function main() {
 
   if (json) {
     const edges = (p) => p.map((a, i) => via.get(`${a} -> ${p[(i + 1) % p.length]}`));
-    console.log(JSON.stringify({ files: fileCycles, folders: folderCycles.map((p) => ({ cycle: p, via: edges(p) })) }, null, 2));
+    console.log(
+      JSON.stringify({ files: fileCycles, folders: folderCycles.map((p) => ({ cycle: p, via: edges(p) })) }, null, 2),
+    );
   } else {
     for (const p of fileCycles) console.log(`file cycle: ${[...p, p[0]].join(' -> ')}`);
     for (const p of folderCycles) {

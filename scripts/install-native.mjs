@@ -42,7 +42,9 @@ function probe() {
   if (r.status === 0) {
     try {
       return JSON.parse(r.stdout.trim().split('\n').pop());
-    } catch { /* reported below */ }
+    } catch {
+      /* reported below */
+    }
   }
   const why = `${r.stderr ?? ''}`.trim().split('\n').pop() || `exit ${r.status ?? r.signal}`;
   return { loaded: false, problem: `the package's loader failed: ${why}`, source: null, path: null, aesLayer: null };
@@ -65,21 +67,31 @@ if (process.env.TUNNELPLANE_NO_NATIVE === '1') {
 // goes to native/install.log, so a missing compiler costs the user one line here, not a page of node-gyp.
 const before = state?.problem;
 const build = spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], {
-  encoding: 'utf8', timeout: 600_000, env: { ...process.env, TUNNELPLANE_REQUIRE_NATIVE: '1' },
+  encoding: 'utf8',
+  timeout: 600_000,
+  env: { ...process.env, TUNNELPLANE_REQUIRE_NATIVE: '1' },
 });
 writeFileSync(LOG, `${build.stdout ?? ''}${build.stderr ?? ''}${build.error ? `\n${build.error.message}\n` : ''}`);
 state = probe();
 if (state.loaded) {
-  const why = fromSource ? '--build-from-source' : before?.includes('did not load') ? 'the binary found did not load'
-    : `no prebuilt binary for ${process.platform}-${process.arch}`;
+  const why = fromSource
+    ? '--build-from-source'
+    : before?.includes('did not load')
+      ? 'the binary found did not load'
+      : `no prebuilt binary for ${process.platform}-${process.arch}`;
   say(`native AES layer: compiled from source (${why})`);
   process.exit(0);
 }
-const why = build.status === 0 ? state.problem : `no prebuilt binary for ${process.platform}-${process.arch} and the ` +
-  `source build failed (C compiler? see ${rel(LOG)})`;
+const why =
+  build.status === 0
+    ? state.problem
+    : `no prebuilt binary for ${process.platform}-${process.arch} and the ` +
+      `source build failed (C compiler? see ${rel(LOG)})`;
 const layer = state.aesLayer ? `tunnel AES runs on the '${state.aesLayer}' backend` : 'tunnel AES uses a fallback';
 if (required) {
-  console.error(`tunnelplane: native AES layer unavailable: ${why}\nTUNNELPLANE_REQUIRE_NATIVE=1: failing the install.`);
+  console.error(
+    `tunnelplane: native AES layer unavailable: ${why}\nTUNNELPLANE_REQUIRE_NATIVE=1: failing the install.`,
+  );
   process.exit(1);
 }
 console.warn(`tunnelplane: native AES layer unavailable (${why}); ${layer}. \`npx tunnelplane doctor\` explains.`);

@@ -92,7 +92,9 @@ let failures = 0;
 function check(ok, what, detail = '') {
   checks++;
   if (!ok) failures++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${!ok && detail ? `\n     ${String(detail).trim().split('\n').join('\n     ')}` : ''}`);
+  console.log(
+    `${ok ? 'ok  ' : 'FAIL'} ${what}${!ok && detail ? `\n     ${String(detail).trim().split('\n').join('\n     ')}` : ''}`,
+  );
   return ok;
 }
 
@@ -106,7 +108,8 @@ function sh(cmd, args, { cwd = app, env = {}, unset = [] } = {}) {
 }
 
 const npm = (args, opts) => sh('npm', [...args, '--no-audit', '--no-fund', '--foreground-scripts'], opts);
-const cli = (args, opts) => sh(process.execPath, [join(app, 'node_modules', 'tunnelplane', 'bin', 'tunnelplane.js'), ...args], opts);
+const cli = (args, opts) =>
+  sh(process.execPath, [join(app, 'node_modules', 'tunnelplane', 'bin', 'tunnelplane.js'), ...args], opts);
 function doctor(opts) {
   const r = cli(['doctor', '--json'], opts);
   try {
@@ -132,14 +135,32 @@ function smoke() {
   // 2. What is in it: the runtime and its native layer, nothing users cannot use.
   const prebuilds = files.filter((f) => f.startsWith(`native/prebuilds/${tuple}/`) && f.endsWith('.node'));
   check(prebuilds.length === 1, `one prebuilt native layer for ${tuple}`, prebuilds.join(', '));
-  for (const f of ['bin/tunnelplane.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/dataplane/worker.js',
-    'build/tunnelplane.wasm', 'build/tunnelplane-simd.wasm', 'native/aes_layer.c', 'native/binding.gyp',
-    'scripts/build-native.mjs', 'scripts/install-native.mjs', 'LICENSE', 'README.md']) {
+  for (const f of [
+    'bin/tunnelplane.js',
+    'dist/src/index.js',
+    'dist/src/index.d.ts',
+    'dist/src/dataplane/worker.js',
+    'build/tunnelplane.wasm',
+    'build/tunnelplane-simd.wasm',
+    'native/aes_layer.c',
+    'native/binding.gyp',
+    'scripts/build-native.mjs',
+    'scripts/install-native.mjs',
+    'LICENSE',
+    'README.md',
+  ]) {
     check(files.includes(f), `packed: ${f}`);
   }
-  const unwanted = files.filter((f) => /^(test|bench|assembly|src|docs|\.ci)\//.test(f) || /^dist\/(bench|test)\//.test(f) ||
-    f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts') || ['tsconfig.json', 'asconfig.json', 'vitest.config.ts'].includes(f) ||
-    f.startsWith('native/build/') || f === 'native/install.log');
+  const unwanted = files.filter(
+    (f) =>
+      /^(test|bench|assembly|src|docs|\.ci)\//.test(f) ||
+      /^dist\/(bench|test)\//.test(f) ||
+      f.endsWith('.map') ||
+      (f.endsWith('.ts') && !f.endsWith('.d.ts')) ||
+      ['tsconfig.json', 'asconfig.json', 'vitest.config.ts'].includes(f) ||
+      f.startsWith('native/build/') ||
+      f === 'native/install.log',
+  );
   check(unwanted.length === 0, 'no tests, benchmarks, sources or build leftovers', unwanted.join('\n'));
 
   // 3. Install it into a fresh project (dependencies from the cache npm ci filled).
@@ -150,14 +171,24 @@ function smoke() {
   if (!check(inst.status === 0, 'npm install of the tarball', inst.out)) return;
   const line = inst.out.split('\n').filter((l) => l.startsWith('tunnelplane:'));
   console.log(`     install said: ${line.join(' | ')}`);
-  check(line.length === 1 && line[0].includes('prebuilt binary'), 'the install step used the prebuild and said so once', inst.out);
+  check(
+    line.length === 1 && line[0].includes('prebuilt binary'),
+    'the install step used the prebuild and said so once',
+    inst.out,
+  );
   const pkgDir = join(app, 'node_modules', 'tunnelplane');
-  check(!existsSync(join(pkgDir, 'node_modules', 'assemblyscript')) && !existsSync(join(app, 'node_modules', 'assemblyscript')),
-    'no build toolchain (assemblyscript) installed for users');
+  check(
+    !existsSync(join(pkgDir, 'node_modules', 'assemblyscript')) &&
+      !existsSync(join(app, 'node_modules', 'assemblyscript')),
+    'no build toolchain (assemblyscript) installed for users',
+  );
 
   // 4. The public API and a data-plane round trip, checked against node:crypto in the installed project.
   writeFileSync(join(app, 'roundtrip.mjs'), ROUNDTRIP);
-  for (const [label, env] of [['auto', {}], ['TUNNELPLANE_NO_NATIVE=1', { TUNNELPLANE_NO_NATIVE: '1' }]]) {
+  for (const [label, env] of [
+    ['auto', {}],
+    ['TUNNELPLANE_NO_NATIVE=1', { TUNNELPLANE_NO_NATIVE: '1' }],
+  ]) {
     const rt = sh(process.execPath, ['roundtrip.mjs'], { env });
     check(rt.status === 0, `public API + data-plane round trip matches node:crypto (${label})`, rt.out);
     if (rt.status === 0) console.log(`     ${rt.out.trim().split('\n').pop()}`);
@@ -176,30 +207,53 @@ function smoke() {
   let d = doctor();
   const fast = d?.aesInstructions ? 'native' : 'wasm';
   const fallback = d?.aesInstructions ? 'hybrid' : 'wasm';
-  check(d?.native.loaded && d.native.source === 'prebuilt' && d.aesLayer === fast,
-    `doctor: the prebuilt native layer loaded, 'auto' runs '${fast}'`, JSON.stringify(d));
+  check(
+    d?.native.loaded && d.native.source === 'prebuilt' && d.aesLayer === fast,
+    `doctor: the prebuilt native layer loaded, 'auto' runs '${fast}'`,
+    JSON.stringify(d),
+  );
   d = doctor({ env: { TUNNELPLANE_NO_NATIVE: '1' } });
-  check(d?.aesLayer === fallback && d.native.loaded === false && /TUNNELPLANE_NO_NATIVE/.test(d.hints.native ?? ''),
-    `doctor with TUNNELPLANE_NO_NATIVE=1: '${fallback}' and a hint`, JSON.stringify(d));
+  check(
+    d?.aesLayer === fallback && d.native.loaded === false && /TUNNELPLANE_NO_NATIVE/.test(d.hints.native ?? ''),
+    `doctor with TUNNELPLANE_NO_NATIVE=1: '${fallback}' and a hint`,
+    JSON.stringify(d),
+  );
 
   // 7. No prebuild for this machine: --build-from-source compiles (npm rebuild runs the install step again).
   const prebuildDir = join(pkgDir, 'native', 'prebuilds');
   renameSync(prebuildDir, join(tmp, 'prebuilds-aside'));
   const rb = npm(['rebuild', 'tunnelplane', '--build-from-source']);
-  check(rb.status === 0 && /compiled from source/.test(rb.out), 'npm rebuild --build-from-source compiles the layer', rb.out);
+  check(
+    rb.status === 0 && /compiled from source/.test(rb.out),
+    'npm rebuild --build-from-source compiles the layer',
+    rb.out,
+  );
   d = doctor();
-  check(d?.native.loaded && d.native.source === 'compiled' && d.aesLayer === fast, 'doctor: the compiled layer loaded', JSON.stringify(d));
+  check(
+    d?.native.loaded && d.native.source === 'compiled' && d.aesLayer === fast,
+    'doctor: the compiled layer loaded',
+    JSON.stringify(d),
+  );
 
   // 8. Neither a prebuild nor a compiler: the install still succeeds, says so once, and 'auto' falls back.
   rmSync(join(pkgDir, 'native', 'build'), { recursive: true, force: true });
   const noCc = { env: { CC: '/nonexistent/cc', CXX: '/nonexistent/c++' }, unset: ['TUNNELPLANE_REQUIRE_NATIVE'] };
   const fb = npm(['rebuild', 'tunnelplane'], noCc);
   const said = fb.out.split('\n').filter((l) => l.startsWith('tunnelplane:'));
-  check(fb.status === 0 && said.length === 1 && /unavailable/.test(said[0]) && said[0].includes(`'${fallback}'`),
-    `no prebuild, no compiler: installs with one line naming '${fallback}'`, fb.out);
+  check(
+    fb.status === 0 && said.length === 1 && /unavailable/.test(said[0]) && said[0].includes(`'${fallback}'`),
+    `no prebuild, no compiler: installs with one line naming '${fallback}'`,
+    fb.out,
+  );
   d = doctor();
-  check(d?.aesLayer === fallback && d.native.loaded === false && d.native.installLog !== null && /install\.log/.test(d.hints.native ?? ''),
-    "doctor: the fallback, why, and the build's log", JSON.stringify(d));
+  check(
+    d?.aesLayer === fallback &&
+      d.native.loaded === false &&
+      d.native.installLog !== null &&
+      /install\.log/.test(d.hints.native ?? ''),
+    "doctor: the fallback, why, and the build's log",
+    JSON.stringify(d),
+  );
   const rt = sh(process.execPath, ['roundtrip.mjs']);
   check(rt.status === 0, 'data-plane round trip on the fallback', rt.out);
   const req = npm(['rebuild', 'tunnelplane'], { env: { ...noCc.env, TUNNELPLANE_REQUIRE_NATIVE: '1' } });

@@ -15,7 +15,8 @@ const built = join(root, 'native', 'build', 'Release', 'tunnelplane_aes.node');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 
 const b = spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], {
-  stdio: 'inherit', env: { ...process.env, TUNNELPLANE_REQUIRE_NATIVE: '1' },
+  stdio: 'inherit',
+  env: { ...process.env, TUNNELPLANE_REQUIRE_NATIVE: '1' },
 });
 if (b.status !== 0 || !existsSync(built)) {
   console.error('tunnelplane: cannot pack without the prebuilt native AES layer for this platform (see above)');
@@ -23,11 +24,18 @@ if (b.status !== 0 || !existsSync(built)) {
 }
 
 // It must load into this node and export the layer's entry points before it is shipped.
-const check = spawnSync(process.execPath, ['-e', `
+const check = spawnSync(
+  process.execPath,
+  [
+    '-e',
+    `
   const m = require(${JSON.stringify(built)});
   for (const f of ['createHop', 'wipeHop', 'encrypt', 'decrypt', 'copyBlocks']) {
     if (typeof m[f] !== 'function') throw new Error('missing export ' + f);
-  }`], { encoding: 'utf8' });
+  }`,
+  ],
+  { encoding: 'utf8' },
+);
 if (check.status !== 0) {
   console.error(`tunnelplane: the native AES layer built but does not load: ${check.stderr.trim()}`);
   process.exit(1);

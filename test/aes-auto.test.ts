@@ -13,7 +13,9 @@ import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 
 // createAes256's 'auto' yields to TUNNELPLANE_BACKEND: unset it here.
 const savedBackend = process.env.TUNNELPLANE_BACKEND;
-beforeEach(() => { delete process.env.TUNNELPLANE_BACKEND; });
+beforeEach(() => {
+  delete process.env.TUNNELPLANE_BACKEND;
+});
 afterEach(() => {
   forceCpuHasAesForTests(undefined);
   if (savedBackend !== undefined) process.env.TUNNELPLANE_BACKEND = savedBackend;
@@ -45,24 +47,46 @@ describe("'auto' AES backend", () => {
     // Participant: several tunnels, batches of mixed sizes (one tunnel alone, spread, mixed).
     const engine = new LayerEngine();
     expect(engine.aesBackend).toBe('wasm');
-    const tunnels = Array.from({ length: 5 }, (_, t) => ({ hop: randomHop(rnd), rx: 300 + t, next: 700 + t, nextHop: 20 + t }));
-    for (const t of tunnels) engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: t.rx, nextTunnelId: t.next, nextHop: t.nextHop, ...t.hop });
+    const tunnels = Array.from({ length: 5 }, (_, t) => ({
+      hop: randomHop(rnd),
+      rx: 300 + t,
+      next: 700 + t,
+      nextHop: 20 + t,
+    }));
+    for (const t of tunnels)
+      engine.join({
+        role: 'participant',
+        layer: 'aes',
+        receiveTunnelId: t.rx,
+        nextTunnelId: t.next,
+        nextHop: t.nextHop,
+        ...t.hop,
+      });
     for (const size of [1, 3, 40, 97]) {
       const which = Array.from({ length: size }, (_, i) => (size === 40 ? 2 : (i * 3 + size) % tunnels.length));
       const inputs = which.map((w) => withId(rnd(1028), tunnels[w]!.rx));
-      const batch = makeBatch(inputs, which.map((w) => 60 + w));
+      const batch = makeBatch(
+        inputs,
+        which.map((w) => 60 + w),
+      );
       expect(engine.processReceived(batch)).toBe(size);
       for (let i = 0; i < size; i++) {
         expect(batch.status[i]).toBe(STATUS_OK);
-        expect(hex(bodyOf(batch, i)), `seed ${seed} size ${size} msg ${i}`).toBe(hex(refParticipant(inputs[i]!, tunnels[which[i]!]!.hop, tunnels[which[i]!]!.next)));
+        expect(hex(bodyOf(batch, i)), `seed ${seed} size ${size} msg ${i}`).toBe(
+          hex(refParticipant(inputs[i]!, tunnels[which[i]!]!.hop, tunnels[which[i]!]!.next)),
+        );
       }
     }
     // Creators: an OBGW pre-decrypting for 3 hops, an IBEP stripping 4.
-    for (const [role, n] of [['obgw', 3], ['ibep', 4]] as const) {
+    for (const [role, n] of [
+      ['obgw', 3],
+      ['ibep', 4],
+    ] as const) {
       const hops = Array.from({ length: n }, () => randomHop(rnd));
       const creator = new LayerEngine();
       expect(creator.aesBackend).toBe('wasm');
-      if (role === 'obgw') creator.join({ role, layer: 'aes', gatewayTunnelId: 5, firstHopTunnelId: 6, firstHop: 7, hops });
+      if (role === 'obgw')
+        creator.join({ role, layer: 'aes', gatewayTunnelId: 5, firstHopTunnelId: 6, firstHop: 7, hops });
       else creator.join({ role, layer: 'aes', receiveTunnelId: 5, hops });
       const inputs = Array.from({ length: 9 }, () => withId(rnd(1028), 5));
       const batch = makeBatch(inputs, 0);

@@ -8,7 +8,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cpuHasAes } from '../src/crypto/aes.js';
-import { NATIVE_SIDEWAYS_MIN, NativeAesHop, nativeAes, nativeAesProblem, type NativeAesFailure } from '../src/tunnel/aes-native.js';
+import {
+  NATIVE_SIDEWAYS_MIN,
+  NativeAesHop,
+  nativeAes,
+  nativeAesProblem,
+  type NativeAesFailure,
+} from '../src/tunnel/aes-native.js';
 import { hopDecrypt, hopEncrypt } from '../src/tunnel/aes-hop-reference.js';
 import { LayerEngine } from '../src/tunnel/engine.js';
 import { nativeTestAddon, trackedKey } from './helpers/native-test-addon.js';
@@ -19,7 +25,8 @@ const BODY = 1028;
 const SAMPLE = new URL('../../shared/spec/vectors/tunnel-aes-sample.json', import.meta.url);
 const BUILT = existsSync(new URL('../native/build/Release/tunnelplane_aes.node', import.meta.url));
 const DISABLED = process.env.TUNNELPLANE_NO_NATIVE === '1';
-if (!nativeAes) console.warn(`native AES layer tests SKIPPED: ${nativeAesProblem}${process.env.CI ? ' (CI: failing)' : ''}`);
+if (!nativeAes)
+  console.warn(`native AES layer tests SKIPPED: ${nativeAesProblem}${process.env.CI ? ' (CI: failing)' : ''}`);
 
 describe('native AES layer availability', () => {
   it('loads wherever it was built, and is built in CI', (ctx) => {
@@ -38,7 +45,12 @@ describe.skipIf(!nativeAes)(`native AES layer${nativeAes ? '' : ` (skipped: ${na
   it('P (one CBC call per message, and sideways) and P^-1 match the reference and node:crypto at random offsets, in ordinary and shared memory', () => {
     const seed = testSeed('native aes layer');
     const rnd = seededRandom(seed);
-    for (const [shared, sidewaysMin] of [[false, NATIVE_SIDEWAYS_MIN], [true, NATIVE_SIDEWAYS_MIN], [false, 1e9], [true, 1e9]] as const) {
+    for (const [shared, sidewaysMin] of [
+      [false, NATIVE_SIDEWAYS_MIN],
+      [true, NATIVE_SIDEWAYS_MIN],
+      [false, 1e9],
+      [true, 1e9],
+    ] as const) {
       for (let round = 0; round < 20; round++) {
         const hop = randomHop(rnd);
         const n = 1 + (rnd(1)[0]! % 40); // sideways groups are 16 messages: up to three groups
@@ -93,7 +105,9 @@ describe.skipIf(!nativeAes)(`native AES layer${nativeAes ? '' : ` (skipped: ${na
         new DataView(body.buffer).setUint32(0, c.nextTunnelId as number);
         hop.wipe();
       } else {
-        const hops = (c.hops as { layerKey: string; ivKey: string }[]).map((h) => new NativeAesHop(hx(h.layerKey), hx(h.ivKey)));
+        const hops = (c.hops as { layerKey: string; ivKey: string }[]).map(
+          (h) => new NativeAesHop(hx(h.layerKey), hx(h.ivKey)),
+        );
         for (let i = hops.length - 1; i >= 0; i--) hops[i]!.decrypt(body, at, 1);
         for (const h of hops) h.wipe();
       }
@@ -144,7 +158,9 @@ describe.skipIf(!nativeAes)(`native AES layer${nativeAes ? '' : ` (skipped: ${na
     const native = new NativeAesHop(h.layerKey, h.ivKey);
     native.wipe();
     expect(() => native.encrypt(new Uint8Array(BODY), Int32Array.of(0), 1)).toThrow(/wiped/);
-    expect(() => nativeAes!.encrypt(nativeAes!.createHop(h.layerKey, h.ivKey), new Uint8Array(BODY), Int32Array.of(0), 1)).not.toThrow();
+    expect(() =>
+      nativeAes!.encrypt(nativeAes!.createHop(h.layerKey, h.ivKey), new Uint8Array(BODY), Int32Array.of(0), 1),
+    ).not.toThrow();
     const lib = nativeAes!;
     const handle = lib.createHop(h.layerKey, h.ivKey);
     lib.wipeHop(handle);
@@ -156,13 +172,13 @@ describe.skipIf(!nativeAes)(`native AES layer${nativeAes ? '' : ` (skipped: ${na
     const rnd = seededRandom(seed);
     const lib = nativeAes!;
     for (let round = 0; round < 40; round++) {
-      const size = 1 + (rnd(2)[0]! | (rnd(1)[0]! << 8)) % 2000;
+      const size = 1 + ((rnd(2)[0]! | (rnd(1)[0]! << 8)) % 2000);
       const n = 1 + (rnd(1)[0]! % 8);
       const srcLen = n * size + 17;
       const dstLen = n * size + 29;
-      const src = (round & 1 ? new Uint8Array(new SharedArrayBuffer(srcLen)) : new Uint8Array(srcLen));
+      const src = round & 1 ? new Uint8Array(new SharedArrayBuffer(srcLen)) : new Uint8Array(srcLen);
       src.set(rnd(srcLen));
-      const dst = (round & 2 ? new Uint8Array(new SharedArrayBuffer(dstLen)) : new Uint8Array(dstLen));
+      const dst = round & 2 ? new Uint8Array(new SharedArrayBuffer(dstLen)) : new Uint8Array(dstLen);
       dst.set(rnd(dstLen));
       // Non-overlapping destinations in a shuffled order, sources at arbitrary (possibly repeated) offsets.
       const srcAt = new Uint32Array(n);
@@ -206,7 +222,10 @@ describe.skipIf(!nativeAes)('native AES layer, checked from C (test build)', () 
 
   it("a hop's OpenSSL key schedules are in process memory while it lives and gone once it is wiped", (ctx) => {
     const lib = addon();
-    if (!cpuHasAes()) ctx.skip("no AES instructions: OpenSSL's vector-permutation schedules do not hold the key bytes this scan looks for");
+    if (!cpuHasAes())
+      ctx.skip(
+        "no AES instructions: OpenSSL's vector-permutation schedules do not hold the key bytes this scan looks for",
+      );
     const layer = trackedKey(lib);
     const iv = trackedKey(lib);
     const hop = lib.createHop(layer.key, iv.key);
@@ -223,11 +242,22 @@ describe.skipIf(!nativeAes)('native AES layer, checked from C (test build)', () 
 
   it("the engine's native hops leave memory when their tunnel ends (engine.end), not when the collector runs", (ctx) => {
     const lib = addon();
-    if (!cpuHasAes()) ctx.skip("no AES instructions: OpenSSL's vector-permutation schedules do not hold the key bytes this scan looks for");
+    if (!cpuHasAes())
+      ctx.skip(
+        "no AES instructions: OpenSSL's vector-permutation schedules do not hold the key bytes this scan looks for",
+      );
     const engine = new LayerEngine({ backend: 'native' });
     const layer = trackedKey(lib);
     const iv = trackedKey(lib);
-    engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 9, nextTunnelId: 10, nextHop: 1, layerKey: layer.key, ivKey: iv.key });
+    engine.join({
+      role: 'participant',
+      layer: 'aes',
+      receiveTunnelId: 9,
+      nextTunnelId: 10,
+      nextHop: 1,
+      layerKey: layer.key,
+      ivKey: iv.key,
+    });
     layer.key.fill(0);
     iv.key.fill(0);
     expect(layer.count()).toBeGreaterThan(0);
@@ -267,7 +297,12 @@ describe.skipIf(!nativeAes)('native AES layer, checked from C (test build)', () 
         const ref = enc ? refHopEncrypt : refHopDecrypt;
         for (let i = 0; i < n; i++) {
           const o = at[i]!;
-          expectBody(buf, o, i < done ? ref(before.subarray(o, o + BODY), h) : before.subarray(o, o + BODY), `${what} body ${i}`);
+          expectBody(
+            buf,
+            o,
+            i < done ? ref(before.subarray(o, o + BODY), h) : before.subarray(o, o + BODY),
+            `${what} body ${i}`,
+          );
         }
         const next = bodiesAt(2, rnd);
         const nextBefore = next.buf.slice();
@@ -311,12 +346,23 @@ describe.skipIf(!nativeAes)('native AES layer, checked from C (test build)', () 
       expect(err?.completed, what).toBe(done);
       for (let i = 0; i < n; i++) {
         const o = at[i]!;
-        expectBody(buf, o, i < done ? refHopEncrypt(before.subarray(o, o + BODY), h) : before.subarray(o, o + BODY), `${what} body ${i}`);
+        expectBody(
+          buf,
+          o,
+          i < done ? refHopEncrypt(before.subarray(o, o + BODY), h) : before.subarray(o, o + BODY),
+          `${what} body ${i}`,
+        );
       }
       // Only ECB contexts ran: the hop goes on.
       const again = before.slice();
       lib.encrypt(hop, again, at, n);
-      for (let i = 0; i < n; i++) expectBody(again, at[i]!, refHopEncrypt(before.subarray(at[i]!, at[i]! + BODY), h), `${what}, retry, body ${i}`);
+      for (let i = 0; i < n; i++)
+        expectBody(
+          again,
+          at[i]!,
+          refHopEncrypt(before.subarray(at[i]!, at[i]! + BODY), h),
+          `${what}, retry, body ${i}`,
+        );
       lib.wipeHop(hop);
     }
   });
@@ -325,7 +371,11 @@ describe.skipIf(!nativeAes)('native AES layer, checked from C (test build)', () 
     const lib = addon();
     const rnd = seededRandom(testSeed('native offset race'));
     const h = hopRef(rnd);
-    for (const [enc, sideways] of [[true, true], [true, false], [false, false]] as const) {
+    for (const [enc, sideways] of [
+      [true, true],
+      [true, false],
+      [false, false],
+    ] as const) {
       const hop = lib.createHop(h.layerKey, h.ivKey);
       if (!sideways) lib.setSidewaysMin(hop, 1e9);
       const buf = rnd(4 * BODY);
@@ -337,7 +387,10 @@ describe.skipIf(!nativeAes)('native AES layer, checked from C (test build)', () 
       const ref = enc ? refHopEncrypt : refHopDecrypt;
       expectBody(buf, 0, ref(before.subarray(0, BODY), h), 'body 0');
       expectBody(buf, BODY, ref(before.subarray(BODY, 2 * BODY), h), 'body 1 (the checked offset)');
-      expect(Buffer.from(buf.subarray(2 * BODY)).equals(Buffer.from(before.subarray(2 * BODY))), 'bytes at the raced offset').toBe(true);
+      expect(
+        Buffer.from(buf.subarray(2 * BODY)).equals(Buffer.from(before.subarray(2 * BODY))),
+        'bytes at the raced offset',
+      ).toBe(true);
       lib.wipeHop(hop);
     }
     // copyBlocks likewise, on dstAt.

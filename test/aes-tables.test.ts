@@ -19,7 +19,10 @@ const m16 = (a: number, b: number): number => {
   }
   return p;
 };
-const i16 = (a: number): number => { for (let b = 1; b < 16; b++) if (m16(a, b) === 1) return b; return 0; };
+const i16 = (a: number): number => {
+  for (let b = 1; b < 16; b++) if (m16(a, b) === 1) return b;
+  return 0;
+};
 
 let LAM = 0;
 for (let l = 1; l < 16 && !LAM; l++) {
@@ -28,11 +31,22 @@ for (let l = 1; l < 16 && !LAM; l++) {
   if (!root) LAM = l;
 }
 type T = [number, number]; // [i, k] = iY + k
-const tmul = ([a, b]: T, [c, d]: T): T => { const ac = m16(a, c); return [ac ^ m16(a, d) ^ m16(b, c), m16(ac, LAM) ^ m16(b, d)]; };
+const tmul = ([a, b]: T, [c, d]: T): T => {
+  const ac = m16(a, c);
+  return [ac ^ m16(a, d) ^ m16(b, c), m16(ac, LAM) ^ m16(b, d)];
+};
 const tadd = ([a, b]: T, [c, d]: T): T => [a ^ c, b ^ d];
-const tpow = (t: T, n: number): T => { let r: T = [0, 1]; for (let i = 0; i < n; i++) r = tmul(r, t); return r; };
+const tpow = (t: T, n: number): T => {
+  let r: T = [0, 1];
+  for (let i = 0; i < n; i++) r = tmul(r, t);
+  return r;
+};
 const tinv = (x: T): T => {
-  for (let a = 0; a < 16; a++) for (let b = 0; b < 16; b++) { const r = tmul(x, [a, b]); if (r[0] === 0 && r[1] === 1) return [a, b]; }
+  for (let a = 0; a < 16; a++)
+    for (let b = 0; b < 16; b++) {
+      const r = tmul(x, [a, b]);
+      if (r[0] === 0 && r[1] === 1) return [a, b];
+    }
   return [0, 0];
 };
 let root: T | null = null;
@@ -43,42 +57,70 @@ for (let a = 0; a < 16 && !root; a++) {
     if (s[0] === 0 && s[1] === 0) root = [a, b];
   }
 }
-const phi = (x: number): T => { let r: T = [0, 0]; for (let n = 0; n < 8; n++) if ((x >> n) & 1) r = tadd(r, tpow(root!, n)); return r; };
+const phi = (x: number): T => {
+  let r: T = [0, 0];
+  for (let n = 0; n < 8; n++) if ((x >> n) & 1) r = tadd(r, tpow(root!, n));
+  return r;
+};
 const YINV = tinv([1, 0]);
 const BETA_INV = i16(LAM); // q = k / lambda
-const stored = (x: number, second: boolean): T => { let v = phi(x); if (second) v = tmul(v, YINV); return [v[0], m16(v[1], BETA_INV)]; };
+const stored = (x: number, second: boolean): T => {
+  let v = phi(x);
+  if (second) v = tmul(v, YINV);
+  return [v[0], m16(v[1], BETA_INV)];
+};
 const INV = Array.from({ length: 16 }, (_, z) => (z ? i16(z) : 0x80));
 const INVA = Array.from({ length: 16 }, (_, z) => (z ? m16(i16(LAM), i16(z)) : 0x80));
 const swz = (t: number[], i: number): number => (i < 16 ? t[i]! : 0);
 const tab = (second: boolean, which: 0 | 1, high: boolean): number[] =>
   Array.from({ length: 16 }, (_, n) => stored(high ? n << 4 : n, second)[which]);
-const P1L = tab(false, 0, false), P1H = tab(false, 0, true), Q1L = tab(false, 1, false), Q1H = tab(false, 1, true);
-const Q2L = tab(true, 1, false), Q2H = tab(true, 1, true);
+const P1L = tab(false, 0, false),
+  P1H = tab(false, 0, true),
+  Q1L = tab(false, 1, false),
+  Q1H = tab(false, 1, true);
+const Q2L = tab(true, 1, false),
+  Q2H = tab(true, 1, true);
 const core = (p: number, q: number): number => (swz(INV, (swz(INV, p) ^ swz(INVA, q)) & 0xff) ^ p ^ q) & 0xff;
 const ios = Array.from({ length: 256 }, (_, x) => {
-  const lo = x & 15, hi = x >> 4;
-  const p1 = P1L[lo]! ^ P1H[hi]!, q1 = Q1L[lo]! ^ Q1H[hi]!, q2 = Q2L[lo]! ^ Q2H[hi]!;
+  const lo = x & 15,
+    hi = x >> 4;
+  const p1 = P1L[lo]! ^ P1H[hi]!,
+    q1 = Q1L[lo]! ^ Q1H[hi]!,
+    q2 = Q2L[lo]! ^ Q2H[hi]!;
   return [core(p1, q1), core(q1, q2)] as const;
 });
 
 /** Solves O1[io1] ^ O2[io2] = SBOX[x] ^ 0x63 over GF(2), one output bit at a time (32 unknowns per bit). */
 function solveOutputs(): [number[], number[]] {
-  const O1 = new Array<number>(16).fill(0), O2 = new Array<number>(16).fill(0);
+  const O1 = new Array<number>(16).fill(0),
+    O2 = new Array<number>(16).fill(0);
   for (let bit = 0; bit < 8; bit++) {
     const piv: [number, number, number][] = [];
     for (let x = 0; x < 256; x++) {
       const [a, b] = ios[x]!;
       let m = (a < 16 ? 1 << a : 0) | (b < 16 ? 1 << (16 + b) : 0);
       let r = ((SBOX[x]! ^ 0x63) >> bit) & 1;
-      for (const p of piv) if (m & p[2]) { m ^= p[0]; r ^= p[1]; }
-      if (m === 0) { expect(r).toBe(0); continue; }
+      for (const p of piv)
+        if (m & p[2]) {
+          m ^= p[0];
+          r ^= p[1];
+        }
+      if (m === 0) {
+        expect(r).toBe(0);
+        continue;
+      }
       const lb = m & -m;
-      for (const p of piv) if (p[0] & lb) { p[0] ^= m; p[1] ^= r; }
+      for (const p of piv)
+        if (p[0] & lb) {
+          p[0] ^= m;
+          p[1] ^= r;
+        }
       piv.push([m, r, lb]);
     }
     for (const [, r, lb] of piv) {
       const u = 31 - Math.clz32(lb);
-      if (u < 16) O1[u]! |= r << bit; else O2[u - 16]! |= r << bit;
+      if (u < 16) O1[u]! |= r << bit;
+      else O2[u - 16]! |= r << bit;
     }
   }
   return [O1, O2];
@@ -105,7 +147,14 @@ describe('AES few-lane (nibble) tables', () => {
     for (let x = 0; x < 256; x++) expect(stored(x, true)[0]).toBe(stored(x, false)[1]);
     const packed = (p: number[], q: number[]): number[] => p.map((v, i) => v | (q[i]! << 4));
     const expected: Record<string, number[]> = {
-      PQL: packed(P1L, Q1L), PQH: packed(P1H, Q1H), Q2L, Q2H, INV, INVA, O1, O2,
+      PQL: packed(P1L, Q1L),
+      PQH: packed(P1H, Q1H),
+      Q2L,
+      Q2H,
+      INV,
+      INVA,
+      O1,
+      O2,
     };
     const src = sourceTables();
     for (const [name, bytes] of Object.entries(expected)) expect(src.get(name), name).toEqual(bytes);

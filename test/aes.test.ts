@@ -5,7 +5,15 @@ import { readFileSync } from 'node:fs';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { cbc as nobleCbc, ecb as nobleEcb } from '@noble/ciphers/aes.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AES_KEY_SLOTS, AES_SLOT_SIZE, DATA_OFFSET, DATA_SIZE, IV_OFFSET, MAX_BATCH, TUNNEL_DATA_SIZE } from '../src/constants.js';
+import {
+  AES_KEY_SLOTS,
+  AES_SLOT_SIZE,
+  DATA_OFFSET,
+  DATA_SIZE,
+  IV_OFFSET,
+  MAX_BATCH,
+  TUNNEL_DATA_SIZE,
+} from '../src/constants.js';
 import { cpuHasAes, createAes256 } from '../src/crypto/aes.js';
 import { resolveBackend } from '../src/crypto/backend.js';
 import type { Aes256, CbcBatch } from '../src/crypto/types.js';
@@ -56,13 +64,33 @@ interface Subject {
 }
 
 const SUBJECTS: Subject[] = [
-  { name: 'wasm simd', make: () => { const inst = createInstance({ flavor: 'simd' }); return { aes: createAes256({ backend: 'wasm', instance: inst }), inst }; } },
-  { name: 'wasm plain', make: () => { const inst = createInstance({ flavor: 'plain' }); return { aes: createAes256({ backend: 'wasm', instance: inst }), inst }; } },
-  { name: 'wasm debug', make: () => { const inst = createInstance({ flavor: 'debug' }); return { aes: createAes256({ backend: 'wasm', instance: inst }), inst }; } },
+  {
+    name: 'wasm simd',
+    make: () => {
+      const inst = createInstance({ flavor: 'simd' });
+      return { aes: createAes256({ backend: 'wasm', instance: inst }), inst };
+    },
+  },
+  {
+    name: 'wasm plain',
+    make: () => {
+      const inst = createInstance({ flavor: 'plain' });
+      return { aes: createAes256({ backend: 'wasm', instance: inst }), inst };
+    },
+  },
+  {
+    name: 'wasm debug',
+    make: () => {
+      const inst = createInstance({ flavor: 'debug' });
+      return { aes: createAes256({ backend: 'wasm', instance: inst }), inst };
+    },
+  },
   { name: 'node', make: () => ({ aes: createAes256({ backend: 'node' }) }) },
 ];
 
-const vectors = JSON.parse(readFileSync(new URL('../../shared/spec/vectors/aes256-ecb-cbc.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(
+  readFileSync(new URL('../../shared/spec/vectors/aes256-ecb-cbc.json', import.meta.url), 'utf8'),
+) as {
   ecb_encrypt: { key: string; plaintext: string; ciphertext: string }[];
   cbc_encrypt_no_padding: { key: string; iv: string; plaintext: string; ciphertext: string }[];
 };
@@ -76,7 +104,9 @@ describe('readable reference', () => {
     }
     const r = rng(SEED ^ 1);
     for (let i = 0; i < 8; i++) {
-      const key = r.bytes(32), iv = r.bytes(16), data = r.bytes(16 * (1 + r.int(8)));
+      const key = r.bytes(32),
+        iv = r.bytes(16),
+        data = r.bytes(16 * (1 + r.int(8)));
       expect(toHex(ref.cbcEncrypt(key, iv, data))).toBe(toHex(nodeCbc(false, key, iv, data)));
       expect(toHex(ref.cbcDecrypt(key, iv, data))).toBe(toHex(nodeCbc(true, key, iv, data)));
     }
@@ -114,7 +144,9 @@ for (const subject of SUBJECTS) {
       const r = rng(SEED ^ 2);
       const { aes } = subject.make();
       for (let t = 0; t < 40; t++) {
-        const slot = r.int(AES_KEY_SLOTS), key = r.bytes(32), iv = r.bytes(16);
+        const slot = r.int(AES_KEY_SLOTS),
+          key = r.bytes(32),
+          iv = r.bytes(16);
         const data = r.bytes(16 * r.int(t < 36 ? 70 : 2000));
         aes.setKey(slot, key);
         const ct = aes.cbcEncrypt(slot, iv, data);
@@ -139,11 +171,23 @@ for (const subject of SUBJECTS) {
     it('calls on one slot interleave without state leaking between them', () => {
       const r = rng(SEED ^ 9);
       const { aes } = subject.make();
-      const key = r.bytes(32), iv = r.bytes(16), m = r.bytes(1008);
+      const key = r.bytes(32),
+        iv = r.bytes(16),
+        m = r.bytes(1008);
       aes.setKey(4, key);
       const first = aes.cbcEncrypt(4, iv, m);
-      const data = r.bytes(3 * 64), ivs = r.bytes(48), orig = Uint8Array.from(data);
-      const batch: CbcBatch = { count: 3, data, stride: 64, offset: 0, length: 64, slots: Uint32Array.of(4, 4, 4), ivs };
+      const data = r.bytes(3 * 64),
+        ivs = r.bytes(48),
+        orig = Uint8Array.from(data);
+      const batch: CbcBatch = {
+        count: 3,
+        data,
+        stride: 64,
+        offset: 0,
+        length: 64,
+        slots: Uint32Array.of(4, 4, 4),
+        ivs,
+      };
       aes.cbcEncryptBatch(batch);
       expect(() => aes.cbcEncrypt(4, iv, new Uint8Array(17))).toThrow(RangeError);
       aes.cbcDecrypt(4, r.bytes(16), r.bytes(64));
@@ -159,7 +203,9 @@ for (const subject of SUBJECTS) {
     it('a message longer than the IO region chains across chunks', () => {
       const r = rng(SEED ^ 3);
       const { aes } = subject.make();
-      const key = r.bytes(32), iv = r.bytes(16), data = r.bytes(1114112 + 48);
+      const key = r.bytes(32),
+        iv = r.bytes(16),
+        data = r.bytes(1114112 + 48);
       aes.setKey(0, key);
       const ct = aes.cbcEncrypt(0, iv, data);
       expect(Buffer.from(ct).equals(nodeCbc(false, key, iv, data))).toBe(true);
@@ -173,15 +219,37 @@ for (const subject of SUBJECTS) {
       const keys = new Map<number, Uint8Array>();
       const pool: number[] = [];
       for (let i = 0; i < 24; i++) {
-        const slot = r.int(AES_KEY_SLOTS), key = r.bytes(32);
+        const slot = r.int(AES_KEY_SLOTS),
+          key = r.bytes(32);
         aes.setKey(slot, key);
         keys.set(slot, key);
         pool.push(slot);
       }
-      const counts = [1, 2, 3, 4, 5, 7, 8, 9, 13, 15, 16, 17, 31, 33, 63, 65, MAX_BATCH, 1 + r.int(MAX_BATCH), 1 + r.int(300)];
+      const counts = [
+        1,
+        2,
+        3,
+        4,
+        5,
+        7,
+        8,
+        9,
+        13,
+        15,
+        16,
+        17,
+        31,
+        33,
+        63,
+        65,
+        MAX_BATCH,
+        1 + r.int(MAX_BATCH),
+        1 + r.int(300),
+      ];
       for (const count of counts) {
         const length = count > 300 ? 16 * (1 + r.int(4)) : [16, 32, 1008, 16 * (1 + r.int(40))][r.int(4)]!;
-        const offset = r.int(24), stride = offset + length + r.int(40);
+        const offset = r.int(24),
+          stride = offset + length + r.int(40);
         const data = r.bytes(count * stride);
         const orig = Uint8Array.from(data);
         const slots = new Uint32Array(count);
@@ -192,11 +260,16 @@ for (const subject of SUBJECTS) {
         aes.cbcEncryptBatch(batch);
         for (let i = 0; i < count; i++) {
           const at = i * stride + offset;
-          const key = keys.get(slots[i]!)!, iv = ivs.subarray(16 * i, 16 * i + 16);
-          expect(toHex(data.subarray(at, at + length))).toBe(toHex(nodeCbc(false, key, iv, orig.subarray(at, at + length))));
+          const key = keys.get(slots[i]!)!,
+            iv = ivs.subarray(16 * i, 16 * i + 16);
+          expect(toHex(data.subarray(at, at + length))).toBe(
+            toHex(nodeCbc(false, key, iv, orig.subarray(at, at + length))),
+          );
           // bytes outside the messages are untouched
           expect(toHex(data.subarray(i * stride, at))).toBe(toHex(orig.subarray(i * stride, at)));
-          expect(toHex(data.subarray(at + length, (i + 1) * stride))).toBe(toHex(orig.subarray(at + length, (i + 1) * stride)));
+          expect(toHex(data.subarray(at + length, (i + 1) * stride))).toBe(
+            toHex(orig.subarray(at + length, (i + 1) * stride)),
+          );
         }
         aes.cbcDecryptBatch(batch);
         expect(toHex(data)).toBe(toHex(orig));
@@ -208,18 +281,34 @@ for (const subject of SUBJECTS) {
         const r = rng(SEED ^ 5);
         const { aes, inst } = subject.make();
         const keys: Uint8Array[] = [];
-        for (let i = 0; i < 10; i++) { keys.push(r.bytes(32)); aes.setKey(100 + i, keys[i]!); }
+        for (let i = 0; i < 10; i++) {
+          keys.push(r.bytes(32));
+          aes.setKey(100 + i, keys[i]!);
+        }
         for (const count of [1, 5, 8, 11, 64, 257]) {
           const view = inst!.u8.subarray(inst!.regions.MSG, inst!.regions.MSG + count * TUNNEL_DATA_SIZE);
           view.set(r.bytes(view.length));
           const orig = Uint8Array.from(view);
           const slots = Uint32Array.from({ length: count }, () => 100 + r.int(10));
           const ivs = r.bytes(16 * count);
-          const batch: CbcBatch = { count, data: view, stride: TUNNEL_DATA_SIZE, offset: DATA_OFFSET, length: DATA_SIZE, slots, ivs };
+          const batch: CbcBatch = {
+            count,
+            data: view,
+            stride: TUNNEL_DATA_SIZE,
+            offset: DATA_OFFSET,
+            length: DATA_SIZE,
+            slots,
+            ivs,
+          };
           aes.cbcEncryptBatch(batch);
           for (let i = 0; i < count; i++) {
             const at = i * TUNNEL_DATA_SIZE + DATA_OFFSET;
-            const exp = nodeCbc(false, keys[slots[i]! - 100]!, ivs.subarray(16 * i, 16 * i + 16), orig.subarray(at, at + DATA_SIZE));
+            const exp = nodeCbc(
+              false,
+              keys[slots[i]! - 100]!,
+              ivs.subarray(16 * i, 16 * i + 16),
+              orig.subarray(at, at + DATA_SIZE),
+            );
             expect(toHex(view.subarray(at, at + DATA_SIZE))).toBe(toHex(exp));
           }
           aes.cbcDecryptBatch(batch);
@@ -233,20 +322,29 @@ for (const subject of SUBJECTS) {
         const e = inst!.exports as unknown as Record<string, (...a: number[]) => number>;
         const { u8, u32, regions } = inst!;
         const keys: Uint8Array[] = [];
-        for (let i = 0; i < 12; i++) { keys.push(r.bytes(32)); aes.setKey(200 + i, keys[i]!); }
+        for (let i = 0; i < 12; i++) {
+          keys.push(r.bytes(32));
+          aes.setKey(200 + i, keys[i]!);
+        }
         const second = regions.IO + 16 * MAX_BATCH;
         // 1..4: the SIMD few-lane path (odd and even); 5..17: full and partial groups; 300: many groups.
         for (const count of [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 300]) {
           const blocks = r.bytes(16 * count);
           u8.set(blocks, regions.IO);
           const slots = Array.from({ length: count }, () => 200 + r.int(12));
-          slots.forEach((s, i) => { u32[(regions.MSG_SLOT_A >>> 2) + i] = s; });
+          slots.forEach((s, i) => {
+            u32[(regions.MSG_SLOT_A >>> 2) + i] = s;
+          });
           expect(e.aesEcbIoTwice!(count)).toBe(0);
           for (let i = 0; i < count; i++) {
             const key = keys[slots[i]! - 200]!;
             const x = nodeEcb(false, key, blocks.subarray(16 * i, 16 * i + 16));
-            expect(toHex(u8.subarray(regions.IO + 16 * i, regions.IO + 16 * i + 16)), `count ${count} block ${i}`).toBe(toHex(x));
-            expect(toHex(u8.subarray(second + 16 * i, second + 16 * i + 16)), `count ${count} block ${i}`).toBe(toHex(nodeEcb(false, key, x)));
+            expect(toHex(u8.subarray(regions.IO + 16 * i, regions.IO + 16 * i + 16)), `count ${count} block ${i}`).toBe(
+              toHex(x),
+            );
+            expect(toHex(u8.subarray(second + 16 * i, second + 16 * i + 16)), `count ${count} block ${i}`).toBe(
+              toHex(nodeEcb(false, key, x)),
+            );
           }
         }
         u32[regions.MSG_SLOT_A >>> 2] = AES_KEY_SLOTS;
@@ -260,10 +358,13 @@ for (const subject of SUBJECTS) {
         const e = inst!.exports as unknown as Record<string, (...a: number[]) => number>;
         const { u8, u32, regions } = inst!;
         for (const count of [1, 3, 8, 9, 30]) {
-          const layerKeys: Uint8Array[] = [], ivKeys: Uint8Array[] = [];
+          const layerKeys: Uint8Array[] = [],
+            ivKeys: Uint8Array[] = [];
           for (let i = 0; i < count; i++) {
-            layerKeys.push(r.bytes(32)); ivKeys.push(r.bytes(32));
-            aes.setKey(2 * i, layerKeys[i]!); aes.setKey(2 * i + 1, ivKeys[i]!); // (stages through MSG_SLOT_A[0])
+            layerKeys.push(r.bytes(32));
+            ivKeys.push(r.bytes(32));
+            aes.setKey(2 * i, layerKeys[i]!);
+            aes.setKey(2 * i + 1, ivKeys[i]!); // (stages through MSG_SLOT_A[0])
           }
           for (let i = 0; i < count; i++) {
             u32[(regions.MSG_SLOT_A >>> 2) + i] = 2 * i;
@@ -271,10 +372,22 @@ for (const subject of SUBJECTS) {
           }
           const body = r.bytes(count * TUNNEL_DATA_SIZE);
           u8.set(body, regions.MSG);
-          const ivAt = regions.MSG + IV_OFFSET, dataAt = regions.MSG;
-          const ecb = (): number => e.ecbEncryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
+          const ivAt = regions.MSG + IV_OFFSET,
+            dataAt = regions.MSG;
+          const ecb = (): number =>
+            e.ecbEncryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
           ecb();
-          e.cbcEncryptLanes!(count, dataAt, TUNNEL_DATA_SIZE, DATA_OFFSET, DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_A, 4);
+          e.cbcEncryptLanes!(
+            count,
+            dataAt,
+            TUNNEL_DATA_SIZE,
+            DATA_OFFSET,
+            DATA_SIZE,
+            ivAt,
+            TUNNEL_DATA_SIZE,
+            regions.MSG_SLOT_A,
+            4,
+          );
           ecb();
           for (let i = 0; i < count; i++) {
             const b = body.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
@@ -287,9 +400,20 @@ for (const subject of SUBJECTS) {
             expect(toHex(got.subarray(DATA_OFFSET))).toBe(toHex(d));
           }
           // and back: ECB-decrypt the IV, CBC-decrypt under it, ECB-decrypt again
-          const ecbd = (): number => e.ecbDecryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
+          const ecbd = (): number =>
+            e.ecbDecryptBlocks!(count, ivAt, TUNNEL_DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_B, 4);
           ecbd();
-          e.cbcDecryptLanes!(count, dataAt, TUNNEL_DATA_SIZE, DATA_OFFSET, DATA_SIZE, ivAt, TUNNEL_DATA_SIZE, regions.MSG_SLOT_A, 4);
+          e.cbcDecryptLanes!(
+            count,
+            dataAt,
+            TUNNEL_DATA_SIZE,
+            DATA_OFFSET,
+            DATA_SIZE,
+            ivAt,
+            TUNNEL_DATA_SIZE,
+            regions.MSG_SLOT_A,
+            4,
+          );
           ecbd();
           expect(toHex(u8.subarray(regions.MSG, regions.MSG + count * TUNNEL_DATA_SIZE))).toBe(toHex(body));
         }
@@ -328,10 +452,19 @@ for (const subject of SUBJECTS) {
         const before = inst!.memory.buffer.byteLength;
         for (let i = 0; i < 8; i++) aes.setKey(i, r.bytes(32));
         const data = r.bytes(9 * 32);
-        const batch: CbcBatch = { count: 9, data, stride: 32, offset: 0, length: 32, slots: Uint32Array.from({ length: 9 }, (_, i) => i % 8), ivs: r.bytes(9 * 16) };
+        const batch: CbcBatch = {
+          count: 9,
+          data,
+          stride: 32,
+          offset: 0,
+          length: 32,
+          slots: Uint32Array.from({ length: 9 }, (_, i) => i % 8),
+          ivs: r.bytes(9 * 16),
+        };
         const block = r.bytes(16);
         for (let i = 0; i < 100_000; i++) {
-          if (i & 1) aes.cbcEncryptBatch(batch); else aes.cbcDecryptBatch(batch);
+          if (i & 1) aes.cbcEncryptBatch(batch);
+          else aes.cbcDecryptBatch(batch);
           if (i % 10 === 0) aes.encryptBlock(i & 7, block, block);
         }
         expect(inst!.memory.buffer.byteLength).toBe(before);
@@ -340,7 +473,8 @@ for (const subject of SUBJECTS) {
       it('clearing a slot leaves none of its key or round-key bytes in WASM memory', () => {
         const r = rng(SEED ^ 8);
         const { aes, inst } = subject.make();
-        const key = r.bytes(32), other = r.bytes(32);
+        const key = r.bytes(32),
+          other = r.bytes(32);
         aes.setKey(77, key);
         aes.setKey(78, other);
         const data = r.bytes(64 * 1008);
@@ -360,7 +494,9 @@ for (const subject of SUBJECTS) {
           expect(mem.indexOf(Buffer.from(rk.subarray(i, i + 16)))).toBe(-1);
           expect(mem.indexOf(Buffer.from(rk.subarray(i, i + 16).map((b) => b ^ 0x63)))).toBe(-1); // few-lane form
         }
-        expect(mem.subarray(inst!.regions.KEY_IN, inst!.regions.KEY_IN + 32 * MAX_BATCH).every((b) => b === 0)).toBe(true);
+        expect(mem.subarray(inst!.regions.KEY_IN, inst!.regions.KEY_IN + 32 * MAX_BATCH).every((b) => b === 0)).toBe(
+          true,
+        );
         const slot = (inst!.exports.aesSlotPtr as (s: number) => number)(77);
         expect(mem.subarray(slot, slot + AES_SLOT_SIZE).every((b) => b === 0)).toBe(true);
         // the other key still works
@@ -389,7 +525,15 @@ for (const subject of SUBJECTS) {
       expect(() => aes.cbcEncrypt(5, new Uint8Array(16), new Uint8Array(20))).toThrow(RangeError);
       expect(() => aes.cbcEncrypt(5, 'iv' as unknown as Uint8Array, new Uint8Array(16))).toThrow(TypeError);
       expect(() => aes.cbcDecrypt(AES_KEY_SLOTS + 1, new Uint8Array(16), new Uint8Array(16))).toThrow(RangeError);
-      const good = (): CbcBatch => ({ count: 2, data: new Uint8Array(64), stride: 32, offset: 0, length: 32, slots: Uint32Array.of(5, 5), ivs: new Uint8Array(32) });
+      const good = (): CbcBatch => ({
+        count: 2,
+        data: new Uint8Array(64),
+        stride: 32,
+        offset: 0,
+        length: 32,
+        slots: Uint32Array.of(5, 5),
+        ivs: new Uint8Array(32),
+      });
       expect(() => aes.cbcEncryptBatch(good())).not.toThrow();
       expect(() => aes.cbcEncryptBatch({ ...good(), count: 3 })).toThrow(RangeError); // does not fit, slots/ivs short
       expect(() => aes.cbcEncryptBatch({ ...good(), count: -1 })).toThrow(RangeError);

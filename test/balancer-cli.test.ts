@@ -15,9 +15,14 @@ if (!built) throw new Error('dist/ is missing: run `npm run build` (npm test doe
 
 function cli(args: string[], timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout, env: { ...process.env, TUNNELPLANE_DEBUG: '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { timeout, env: { ...process.env, TUNNELPLANE_DEBUG: '' } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -73,7 +78,11 @@ describe('tunnelplane balance errors', () => {
     const port = await closedPort();
     const r = await cli(['balance', '--router', `127.0.0.1:${port}`, '--keys', keyFile, '--duration', '5']);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`first router 127\\.0\\.0\\.1:${port} unusable: cannot connect to 127\\.0\\.0\\.1:${port}: ECONNREFUSED`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `first router 127\\.0\\.0\\.1:${port} unusable: cannot connect to 127\\.0\\.0\\.1:${port}: ECONNREFUSED`,
+      ),
+    );
     noStack(r.stderr);
   });
 });
@@ -90,19 +99,50 @@ describe.skipIf(!avail.ok)('tunnelplane balance --json against i2pd', () => {
     await startRouter(router);
     const port = await closedPort(); // a second router that is down: it must not hold up the first
     const r = await cli(
-      ['balance', '--router', `127.0.0.1:${router.i2cpPort}`, '--router', `127.0.0.1:${port}`, '--keys', keyFile, '--json', '--duration', '24',
-        '--option', 'inbound.length=0', '--option', 'outbound.length=0', '--option', 'inbound.quantity=1', '--option', 'outbound.quantity=1'],
+      [
+        'balance',
+        '--router',
+        `127.0.0.1:${router.i2cpPort}`,
+        '--router',
+        `127.0.0.1:${port}`,
+        '--keys',
+        keyFile,
+        '--json',
+        '--duration',
+        '24',
+        '--option',
+        'inbound.length=0',
+        '--option',
+        'outbound.length=0',
+        '--option',
+        'inbound.quantity=1',
+        '--option',
+        'outbound.quantity=1',
+      ],
       60_000,
     );
     expect(r.code, r.stderr).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    for (const e of events) expect(['session', 'leases', 'published', 'router-lost', 'router-back', 'error']).toContain(e.event);
-    expect(events.find((e) => e.event === 'session')).toMatchObject({ event: 'session', router: `127.0.0.1:${router.i2cpPort}`, sessionId: expect.any(Number) });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const e of events)
+      expect(['session', 'leases', 'published', 'router-lost', 'router-back', 'error']).toContain(e.event);
+    expect(events.find((e) => e.event === 'session')).toMatchObject({
+      event: 'session',
+      router: `127.0.0.1:${router.i2cpPort}`,
+      sessionId: expect.any(Number),
+    });
     expect(events.some((e) => e.event === 'error' && e.router === `127.0.0.1:${port}`)).toBe(true);
     const pub = events.find((e) => e.event === 'published')!;
     expect(Object.keys(pub)).toEqual(['event', 'published', 'routers', 'leases']);
     expect(pub.routers).toEqual([`127.0.0.1:${router.i2cpPort}`]);
-    expect((pub.leases as unknown[])[0]).toEqual({ gateway: expect.stringMatching(/^[A-Za-z0-9~-]{43}=$/), tunnelId: expect.any(Number), end: expect.any(Number), router: `127.0.0.1:${router.i2cpPort}` });
+    expect((pub.leases as unknown[])[0]).toEqual({
+      gateway: expect.stringMatching(/^[A-Za-z0-9~-]{43}=$/),
+      tunnelId: expect.any(Number),
+      end: expect.any(Number),
+      router: `127.0.0.1:${router.i2cpPort}`,
+    });
     expect(Object.keys((pub.leases as object[])[0]!)).toEqual(['gateway', 'tunnelId', 'end', 'router']);
     const log = readLog(router);
     expect(leaseSetErrors(log)).toEqual([]);

@@ -32,11 +32,16 @@ async function setup(n: number, opts: { hangIndex?: number; downIndex?: number }
   });
   await b.start();
   await settle();
-  const of = <T extends BalancerEvent['event']>(t: T) => events.filter((e) => e.event === t) as Extract<BalancerEvent, { event: T }>[];
+  const of = <T extends BalancerEvent['event']>(t: T) =>
+    events.filter((e) => e.event === t) as Extract<BalancerEvent, { event: T }>[];
   return { clock, routers, b, events, of };
 }
 
-const tunnels = (r: FakeRouter) => r.session!.leaseSets.at(-1)!.leases.map((l) => l.tunnelId).sort();
+const tunnels = (r: FakeRouter) =>
+  r
+    .session!.leaseSets.at(-1)!
+    .leases.map((l) => l.tunnelId)
+    .sort();
 
 describe('balancer', () => {
   it('opens a session for the same Destination on every router with the given options', async () => {
@@ -45,7 +50,11 @@ describe('balancer', () => {
     for (const r of routers) {
       const cs = r.received.find((m) => m.type === 'CreateSession');
       expect(cs?.type === 'CreateSession' && hex(cs.config.destination)).toBe(hex(keys.destination.bytes));
-      expect(cs?.type === 'CreateSession' && Object.fromEntries(cs.config.options)).toMatchObject({ 'inbound.length': '0', 'i2cp.leaseSetType': '3', 'i2cp.leaseSetEncType': '4' });
+      expect(cs?.type === 'CreateSession' && Object.fromEntries(cs.config.options)).toMatchObject({
+        'inbound.length': '0',
+        'i2cp.leaseSetType': '3',
+        'i2cp.leaseSetEncType': '4',
+      });
     }
   });
 
@@ -74,7 +83,11 @@ describe('balancer', () => {
     expect(pub).toHaveLength(3);
     expect(pub[2]!.routers).toHaveLength(3);
     expect(pub[2]!.leases.filter((l) => l.router === '127.0.0.1:7656')).toHaveLength(3);
-    expect(pub[2]!.leases[0]).toMatchObject({ gateway: expect.stringMatching(/^[A-Za-z0-9~-]{43}=$/), tunnelId: expect.any(Number), end: expect.any(Number) });
+    expect(pub[2]!.leases[0]).toMatchObject({
+      gateway: expect.stringMatching(/^[A-Za-z0-9~-]{43}=$/),
+      tunnelId: expect.any(Number),
+      end: expect.any(Number),
+    });
     // strictly newer `published` each time, even within one clock second
     const ps = pub.map((p) => p.published);
     expect(ps[1]! - ps[0]!).toBeGreaterThanOrEqual(1000);
@@ -101,7 +114,9 @@ describe('balancer', () => {
     const before = of('published').length;
     r2.down();
     await settle();
-    expect(of('router-lost')).toMatchObject([{ router: '127.0.0.1:7656', reason: 'router closed the connection', retryInMs: 1000 }]);
+    expect(of('router-lost')).toMatchObject([
+      { router: '127.0.0.1:7656', reason: 'router closed the connection', retryInMs: 1000 },
+    ]);
     expect(of('published')).toHaveLength(before + 1);
     expect(of('published').at(-1)!.routers).toEqual(['127.0.0.1:7654', '127.0.0.1:7655']);
     expect(tunnels(r0)).toEqual([765400, 765500]);
@@ -111,7 +126,10 @@ describe('balancer', () => {
     await clock.advance(1000);
     await clock.advance(2000);
     const errs = of('error').filter((e) => e.router === '127.0.0.1:7656');
-    expect(errs.map((e) => e.message)).toEqual([expect.stringMatching(/ECONNREFUSED.*retry in 2 s/), expect.stringMatching(/ECONNREFUSED.*retry in 4 s/)]);
+    expect(errs.map((e) => e.message)).toEqual([
+      expect.stringMatching(/ECONNREFUSED.*retry in 2 s/),
+      expect.stringMatching(/ECONNREFUSED.*retry in 4 s/),
+    ]);
     r2.revive();
     await clock.advance(4000);
     expect(of('router-back')).toMatchObject([{ router: '127.0.0.1:7656' }]);
@@ -130,7 +148,10 @@ describe('balancer', () => {
       keys,
       clock,
       connector: fakeNetwork(clock, routers),
-      onEvent: (e) => { seen.push(e.event); throw new Error('listener bug'); },
+      onEvent: (e) => {
+        seen.push(e.event);
+        throw new Error('listener bug');
+      },
       connectTimeoutMs: 5000,
     });
     await b.start();
@@ -165,7 +186,12 @@ describe('balancer', () => {
     const clock = new FakeClock();
     const routers = [new FakeRouter(7654, clock), new FakeRouter(7655, clock)];
     routers[0]!.up = false;
-    const b = new Balancer({ routers: routers.map((r) => ({ host: '127.0.0.1', port: r.port })), keys, clock, connector: fakeNetwork(clock, routers) });
+    const b = new Balancer({
+      routers: routers.map((r) => ({ host: '127.0.0.1', port: r.port })),
+      keys,
+      clock,
+      connector: fakeNetwork(clock, routers),
+    });
     await expect(b.start()).rejects.toThrow(BalancerStartError);
     await settle();
     // the second router was mid-handshake: its connection is closed without a session, and nothing retries
@@ -180,7 +206,9 @@ describe('balancer', () => {
     const { routers, of } = await setup(2);
     routers[1]!.sendRaw(new Uint8Array([0, 0, 0, 1, 99, 0]));
     await settle();
-    expect(of('router-lost')).toMatchObject([{ router: '127.0.0.1:7655', reason: expect.stringMatching(/invalid type 99/) }]);
+    expect(of('router-lost')).toMatchObject([
+      { router: '127.0.0.1:7655', reason: expect.stringMatching(/invalid type 99/) },
+    ]);
   });
 
   it('answers a request that arrives in the same chunk as SessionStatus(Created)', async () => {
@@ -188,7 +216,13 @@ describe('balancer', () => {
     const routers = [new FakeRouter(7654, clock)];
     routers[0]!.immediateLeases = 2;
     const events: BalancerEvent[] = [];
-    const b = new Balancer({ routers: [{ host: '127.0.0.1', port: 7654 }], keys, clock, connector: fakeNetwork(clock, routers), onEvent: (e) => events.push(e) });
+    const b = new Balancer({
+      routers: [{ host: '127.0.0.1', port: 7654 }],
+      keys,
+      clock,
+      connector: fakeNetwork(clock, routers),
+      onEvent: (e) => events.push(e),
+    });
     await b.start();
     await settle();
     expect(routers[0]!.session!.leaseSets).toHaveLength(1);
@@ -199,7 +233,8 @@ describe('balancer', () => {
   it('stop() destroys every session', async () => {
     const { routers, b } = await setup(2);
     await b.stop();
-    for (const r of routers) expect(r.received.at(-1)).toMatchObject({ type: 'DestroySession', sessionId: r.session!.sessionId });
+    for (const r of routers)
+      expect(r.received.at(-1)).toMatchObject({ type: 'DestroySession', sessionId: r.session!.sessionId });
   });
 
   it('keeps every router represented when more than 16 leases are offered', async () => {
@@ -271,7 +306,12 @@ describe('lease end dates a router may claim', () => {
   it('admissibleLeases clamps each end to now + 600 s and drops what no LeaseSet2 can hold', () => {
     const now = 1_795_000_000_500;
     const pub = Math.floor(now / 1000);
-    const L = (tunnelId: number, end: number): OfferedLease => ({ gateway: new Uint8Array(32), tunnelId, end, router: 'r' });
+    const L = (tunnelId: number, end: number): OfferedLease => ({
+      gateway: new Uint8Array(32),
+      tunnelId,
+      end,
+      router: 'r',
+    });
     const got = admissibleLeases(
       [
         L(1, now + 600_000), // the most an honest router claims: as is
@@ -300,7 +340,12 @@ describe('lease end dates a router may claim', () => {
 
 describe('lease selection policy (> 16 leases)', () => {
   const gw = (n: number) => new Uint8Array(32).fill(n);
-  const L = (router: string, g: number, tunnelId: number, end = 2000): OfferedLease => ({ gateway: gw(g), tunnelId, end, router });
+  const L = (router: string, g: number, tunnelId: number, end = 2000): OfferedLease => ({
+    gateway: gw(g),
+    tunnelId,
+    end,
+    router,
+  });
   const offers = (m: Record<string, OfferedLease[]>) => new Map(Object.entries(m));
 
   it('drops ended leases and keeps everything when 16 or fewer remain', () => {
@@ -322,7 +367,13 @@ describe('lease selection policy (> 16 leases)', () => {
 
   it('narrows gateways: within its share a router uses its most shared gateways first', () => {
     const o = offers({
-      a: [L('a', 1, 1, 3000), L('a', 2, 2, 2500), L('a', 9, 3, 5000), L('a', 2, 4, 2400), ...Array.from({ length: 10 }, (_, i) => L('a', 7, 10 + i))],
+      a: [
+        L('a', 1, 1, 3000),
+        L('a', 2, 2, 2500),
+        L('a', 9, 3, 5000),
+        L('a', 2, 4, 2400),
+        ...Array.from({ length: 10 }, (_, i) => L('a', 7, 10 + i)),
+      ],
       b: [L('b', 2, 20), L('b', 2, 21), L('b', 5, 22), L('b', 6, 23), L('b', 8, 24), L('b', 7, 25)],
     });
     const got = selectLeases(o, 1000);
@@ -363,6 +414,8 @@ describe('balance command pieces', () => {
     expect(s).toMatch(/^routers 2\/2 up · last publish \d\d:\d\d:\d\d \(published=\d+, #1\)/);
     expect(s).toMatch(/127\.0\.0\.1:7654 +ready +session 100 +leases offered +2 published +2/);
     expect(s).toMatch(/127\.0\.0\.1:7655 +session +session 100 +leases offered +0 published +0/);
-    expect(eventLine(events.at(-1)!, 0)).toMatch(/published LeaseSet2 .* with 2 leases \(127\.0\.0\.1:7654×2\) to 1 router$/);
+    expect(eventLine(events.at(-1)!, 0)).toMatch(
+      /published LeaseSet2 .* with 2 leases \(127\.0\.0\.1:7654×2\) to 1 router$/,
+    );
   });
 });

@@ -12,13 +12,23 @@ import { renderChart } from '../src/bench/chart.js';
 import { parseSpeed } from '../src/bench/openssl.js';
 import { createRng } from '../src/bench/random.js';
 import { loadWorkloads, WORKLOAD_MODULES } from '../src/bench/workloads/index.js';
-import { defineWorkload, Unavailable, type Implementation, type RunContext, type Workload } from '../src/bench/types.js';
+import {
+  defineWorkload,
+  Unavailable,
+  type Implementation,
+  type RunContext,
+  type Workload,
+} from '../src/bench/types.js';
 import { parseBenchArgs } from '../src/cli/bench.js';
 import { UsageError } from '../src/cli/args.js';
 import { main } from '../src/cli/main.js';
 
 // A tiny workload: XOR every byte of each 16-byte message with a per-message key byte.
-interface XorInput { batch: number; keys: Uint8Array; data: Uint8Array }
+interface XorInput {
+  batch: number;
+  keys: Uint8Array;
+  data: Uint8Array;
+}
 function xorImpl(mutate?: (out: Uint8Array) => void): Implementation<XorInput> {
   return {
     setup(inp) {
@@ -49,9 +59,13 @@ const FAST = { timeMs: 2, warmupMs: 1, iterations: 2, ceiling: false } as const;
 
 describe('bench harness', () => {
   it('produces the JSON object of the issue, with one row per workload, impl, batch and threads', async () => {
-    const w = xorWorkload('xor-a', { noble: xorImpl(), 'node-naive': xorImpl(), tunnelplane: xorImpl() }, {
-      ceiling: { algorithm: 'aes-256-cbc' },
-    });
+    const w = xorWorkload(
+      'xor-a',
+      { noble: xorImpl(), 'node-naive': xorImpl(), tunnelplane: xorImpl() },
+      {
+        ceiling: { algorithm: 'aes-256-cbc' },
+      },
+    );
     const outcome = await runBench({ workloads: [w], ...FAST });
     expect(outcome.problems).toEqual([]);
     const doc = JSON.parse(formatJson(outcome.report));
@@ -64,7 +78,16 @@ describe('bench harness', () => {
     expect(doc.machine.node).toBe(process.version);
     expect(doc.results).toHaveLength(9);
     for (const r of doc.results) {
-      expect(Object.keys(r)).toEqual(['workload', 'impl', 'batch', 'threads', 'msgsPerSec', 'mbPerSec', 'rme', 'samples']);
+      expect(Object.keys(r)).toEqual([
+        'workload',
+        'impl',
+        'batch',
+        'threads',
+        'msgsPerSec',
+        'mbPerSec',
+        'rme',
+        'samples',
+      ]);
       expect(r.workload).toBe('xor-a');
       expect(r.threads).toBe(1);
       expect(r.msgsPerSec).toBeGreaterThan(0);
@@ -73,7 +96,9 @@ describe('bench harness', () => {
     }
     expect(new Set(doc.results.map((r: { batch: number }) => r.batch))).toEqual(new Set([1, 4, 8]));
     // The ceiling was disabled: the entry is there, with null and a reason.
-    expect(doc.ceiling).toEqual([{ workload: 'xor-a', msgsPerSec: null, source: expect.stringContaining('not measured') }]);
+    expect(doc.ceiling).toEqual([
+      { workload: 'xor-a', msgsPerSec: null, source: expect.stringContaining('not measured') },
+    ]);
   });
 
   it('the table shows ratios to the baselines measured in the same run', async () => {
@@ -96,7 +121,9 @@ describe('bench harness', () => {
     const bad = xorWorkload('xor-bad', {
       noble: xorImpl(),
       'node-naive': xorImpl(),
-      'tunnelplane-wasm': xorImpl((out) => { if (out.length > 20) out[20]! ^= 1; }),
+      'tunnelplane-wasm': xorImpl((out) => {
+        if (out.length > 20) out[20]! ^= 1;
+      }),
     });
     const good = xorWorkload('xor-good', { noble: xorImpl(), 'node-naive': xorImpl() });
     const outcome = await runBench({ workloads: [bad, good], ...FAST });
@@ -124,13 +151,31 @@ describe('bench harness', () => {
     await runBench({ workloads: [xorWorkload('xor-in', { a: spy, b: spy, c: spy }, { batches: [4] })], ...FAST });
     expect(seen).toHaveLength(3);
     expect(new Set(seen).size).toBe(1);
-    expect(seen[0]).toBe(Buffer.from(createRng('xor-in/4').bytes(4 + 64).subarray(4)).toString('hex'));
+    expect(seen[0]).toBe(
+      Buffer.from(
+        createRng('xor-in/4')
+          .bytes(4 + 64)
+          .subarray(4),
+      ).toString('hex'),
+    );
   });
 
   it('reports an Unavailable implementation as skipped and a throwing one as a problem', async () => {
-    const unavailable: Implementation<XorInput> = { setup() { throw new Unavailable('no SIMD here'); } };
-    const broken: Implementation<XorInput> = { setup() { throw new Error('boom'); } };
-    const w = xorWorkload('xor-skip', { noble: xorImpl(), 'tunnelplane-wasm': unavailable, 'tunnelplane-node': broken });
+    const unavailable: Implementation<XorInput> = {
+      setup() {
+        throw new Unavailable('no SIMD here');
+      },
+    };
+    const broken: Implementation<XorInput> = {
+      setup() {
+        throw new Error('boom');
+      },
+    };
+    const w = xorWorkload('xor-skip', {
+      noble: xorImpl(),
+      'tunnelplane-wasm': unavailable,
+      'tunnelplane-node': broken,
+    });
     const outcome = await runBench({ workloads: [w], ...FAST });
     expect(outcome.skips).toEqual([{ workload: 'xor-skip', impl: 'tunnelplane-wasm', reason: 'no SIMD here' }]);
     expect(outcome.problems).toHaveLength(1);
@@ -144,29 +189,53 @@ describe('bench harness', () => {
       async setup(inp, ctx) {
         const inner = await xorImpl().setup(inp, ctx);
         return {
-          run: async () => { await Promise.resolve(); await inner.run(); },
+          run: async () => {
+            await Promise.resolve();
+            await inner.run();
+          },
           output: () => inner.output(),
-          close: async () => { closed++; },
+          close: async () => {
+            closed++;
+          },
         };
       },
     };
-    const w = xorWorkload('xor-pool', { 'tunnelplane': pool, noble: xorImpl() }, {
-      batches: [8], threads: [1, 'max'], messagesPerRun: (b, t) => b * t,
-    });
+    const w = xorWorkload(
+      'xor-pool',
+      { tunnelplane: pool, noble: xorImpl() },
+      {
+        batches: [8],
+        threads: [1, 'max'],
+        messagesPerRun: (b, t) => b * t,
+      },
+    );
     const outcome = await runBench({ workloads: [w], threads: 3, ...FAST });
     expect(outcome.problems).toEqual([]);
-    expect(outcome.report.results.map((r) => `${r.impl}/${r.threads}`)).toEqual(['tunnelplane/1', 'noble/1', 'tunnelplane/3', 'noble/3']);
+    expect(outcome.report.results.map((r) => `${r.impl}/${r.threads}`)).toEqual([
+      'tunnelplane/1',
+      'noble/1',
+      'tunnelplane/3',
+      'noble/3',
+    ]);
     expect(closed).toBe(2);
   });
 
   it('fails an async implementation whose first run never finishes, and closes it', async () => {
     let closed = false;
     const hung: Implementation<XorInput> = {
-      setup: () => ({ run: () => new Promise<void>(() => {}), output: () => new Uint8Array(0), close: () => { closed = true; } }),
+      setup: () => ({
+        run: () => new Promise<void>(() => {}),
+        output: () => new Uint8Array(0),
+        close: () => {
+          closed = true;
+        },
+      }),
     };
-    const w = xorWorkload('xor-hang', { noble: xorImpl(), 'tunnelplane': hung }, { batches: [1] });
+    const w = xorWorkload('xor-hang', { noble: xorImpl(), tunnelplane: hung }, { batches: [1] });
     const outcome = await runBench({ workloads: [w], ...FAST, firstRunTimeoutMs: 50 });
-    expect(outcome.problems.map((p) => p.message)).toEqual([expect.stringMatching(/first run did not finish within 0.05 s/)]);
+    expect(outcome.problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/first run did not finish within 0.05 s/),
+    ]);
     expect(closed).toBe(true);
     expect(outcome.report.results.map((r) => r.impl)).toEqual(['noble']);
   });
@@ -174,7 +243,13 @@ describe('bench harness', () => {
   it('reports progress with a growing count', async () => {
     const seen: number[] = [];
     const w = xorWorkload('xor-prog', { a: xorImpl(), b: xorImpl() });
-    await runBench({ workloads: [w], ...FAST, onProgress: (p) => { if (p.phase === 'time') seen.push(p.done); } });
+    await runBench({
+      workloads: [w],
+      ...FAST,
+      onProgress: (p) => {
+        if (p.phase === 'time') seen.push(p.done);
+      },
+    });
     expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
@@ -185,7 +260,13 @@ describe('bench harness', () => {
       setup(inp, ctx) {
         const r = inner.setup(inp, ctx) as { run: () => void; output: () => Uint8Array };
         const t = tag(ctx);
-        return { run: () => { log.push(t); r.run(); }, output: () => r.output() };
+        return {
+          run: () => {
+            log.push(t);
+            r.run();
+          },
+          output: () => r.output(),
+        };
       },
     };
   };
@@ -213,7 +294,14 @@ describe('bench harness', () => {
     const round = (b: number): string[] => [`a1/${b}`, `b1/${b}`, `a2/${b}`, `b2/${b}`];
     expect(turns).toEqual([...round(4), ...round(4), ...round(4), ...round(8), ...round(8), ...round(8)]);
     expect(outcome.report.results.map((r) => `${r.impl}${r.threads}/${r.batch}`)).toEqual([
-      'a1/4', 'b1/4', 'a1/8', 'b1/8', 'a2/4', 'b2/4', 'a2/8', 'b2/8',
+      'a1/4',
+      'b1/4',
+      'a1/8',
+      'b1/8',
+      'a2/4',
+      'b2/4',
+      'a2/8',
+      'b2/8',
     ]);
   });
 
@@ -224,9 +312,17 @@ describe('bench harness', () => {
         const r = xorImpl().setup(inp, ctx) as { run: () => void; output: () => Uint8Array };
         let inFlight = 0;
         return {
-          run: async () => { log.push('p'); inFlight++; r.run(); },
+          run: async () => {
+            log.push('p');
+            inFlight++;
+            r.run();
+          },
           output: () => r.output(),
-          finish: async () => { await Promise.resolve(); log.push(`finish ${inFlight}`); inFlight = 0; },
+          finish: async () => {
+            await Promise.resolve();
+            log.push(`finish ${inFlight}`);
+            inFlight = 0;
+          },
         };
       },
     };
@@ -241,7 +337,13 @@ describe('bench harness', () => {
 
   it('says plainly when there is no openssl binary', async () => {
     const w = xorWorkload('xor-c', { a: xorImpl() }, { ceiling: { algorithm: 'sha256' }, batches: [1] });
-    const outcome = await runBench({ workloads: [w], timeMs: 2, warmupMs: 1, iterations: 2, opensslBinary: '/nonexistent/openssl' });
+    const outcome = await runBench({
+      workloads: [w],
+      timeMs: 2,
+      warmupMs: 1,
+      iterations: 2,
+      opensslBinary: '/nonexistent/openssl',
+    });
     expect(outcome.report.machine.openssl).toBeNull();
     expect(outcome.report.ceiling[0]!.msgsPerSec).toBeNull();
     expect(formatTable(outcome)).toMatch(/hardware ceiling: not measured: no openssl binary on PATH/);
@@ -252,8 +354,13 @@ describe('selection', () => {
   const w1 = xorWorkload('aes-x', { noble: xorImpl(), 'node-naive': xorImpl(), tunnelplane: xorImpl() });
   const w2 = xorWorkload('sha-x', { noble: xorImpl() }, { batches: [1, 16, 64, 256], threads: [1, 'max'] });
   it('--filter keeps whole workloads by id, or single implementations by workload/impl', () => {
-    expect(selectWorkloads([w1, w2], /aes/).map((s) => [s.workload.id, s.impls])).toEqual([['aes-x', ['noble', 'node-naive', 'tunnelplane']]]);
-    expect(selectWorkloads([w1, w2], /noble$/).map((s) => [s.workload.id, s.impls])).toEqual([['aes-x', ['noble']], ['sha-x', ['noble']]]);
+    expect(selectWorkloads([w1, w2], /aes/).map((s) => [s.workload.id, s.impls])).toEqual([
+      ['aes-x', ['noble', 'node-naive', 'tunnelplane']],
+    ]);
+    expect(selectWorkloads([w1, w2], /noble$/).map((s) => [s.workload.id, s.impls])).toEqual([
+      ['aes-x', ['noble']],
+      ['sha-x', ['noble']],
+    ]);
     expect(selectWorkloads([w1, w2], /nothing/)).toEqual([]);
   });
   it('--quick takes one batch size, the largest up to 64', () => {
@@ -266,7 +373,16 @@ describe('selection', () => {
 
 describe('tunnelplane bench arguments', () => {
   it('parses the options', () => {
-    const a = parseBenchArgs(['--quick', '--json', '--filter', 'aes|sha', '--threads', '4', '--out', join(tmpdir(), 'x.json')]);
+    const a = parseBenchArgs([
+      '--quick',
+      '--json',
+      '--filter',
+      'aes|sha',
+      '--threads',
+      '4',
+      '--out',
+      join(tmpdir(), 'x.json'),
+    ]);
     expect(a.quick).toBe(true);
     expect(a.json).toBe(true);
     expect(a.filter!.test('sha256-1008')).toBe(true);
@@ -302,9 +418,23 @@ describe('workload registry', () => {
     expect(WORKLOAD_MODULES.map((m) => m.name)).toEqual(['primitives', 'layer', 'frame', 'pool', 'ntcp2']);
     const ids = reg.workloads.map((w) => w.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const id of ['aes-cbc-1008', 'chacha20-1008', 'sha256-1008', 'aes-hop', 'aes-hop-tunnel', 'aes-strip-3', 'chacha-hop',
-      'replay-filter', 'gateway-pack-1k', 'endpoint-reassemble-16k', 'frame-sha256-4k', 'pool-aes-hop', 'pool-chacha-hop',
-      'ntcp2-frame-1k', 'ntcp2-frame-16k']) {
+    for (const id of [
+      'aes-cbc-1008',
+      'chacha20-1008',
+      'sha256-1008',
+      'aes-hop',
+      'aes-hop-tunnel',
+      'aes-strip-3',
+      'chacha-hop',
+      'replay-filter',
+      'gateway-pack-1k',
+      'endpoint-reassemble-16k',
+      'frame-sha256-4k',
+      'pool-aes-hop',
+      'pool-chacha-hop',
+      'ntcp2-frame-1k',
+      'ntcp2-frame-16k',
+    ]) {
       expect(ids).toContain(id);
     }
     expect(ids.slice(0, 3)).toEqual(['aes-cbc-1008', 'chacha20-1008', 'sha256-1008']);
@@ -342,8 +472,18 @@ describe('ntcp2-frame workloads', () => {
     expect(outcome.problems).toEqual([]);
     for (const w of reg.workloads) {
       expect(w.ceiling).toEqual({ algorithm: 'chacha20-poly1305', opsPerMessage: 2, bytes: w.bytesPerMessage });
-      for (const impl of ['tunnelplane', 'tunnelplane-batch', 'tunnelplane-wasm', 'tunnelplane-core', 'noble', 'node-naive']) {
-        expect(outcome.report.results.some((r) => r.workload === w.id && r.impl === impl), `${w.id}/${impl}`).toBe(true);
+      for (const impl of [
+        'tunnelplane',
+        'tunnelplane-batch',
+        'tunnelplane-wasm',
+        'tunnelplane-core',
+        'noble',
+        'node-naive',
+      ]) {
+        expect(
+          outcome.report.results.some((r) => r.workload === w.id && r.impl === impl),
+          `${w.id}/${impl}`,
+        ).toBe(true);
       }
     }
   });
@@ -352,10 +492,25 @@ describe('ntcp2-frame workloads', () => {
     // A stand-in openssl: 1000 operations per second of whatever size it is asked for.
     const dir = mkdtempSync(join(tmpdir(), 'tp-openssl-'));
     const bin = join(dir, 'openssl');
-    writeFileSync(bin, '#!/bin/sh\n[ "$1" = version ] && { echo "FakeSSL 1.0"; exit 0; }\n' +
-      'echo "$@" >> "$0.log"\nwhile [ "$1" != -bytes ]; do shift; done\necho "+F:25:x:$(( $2 * 1000 ))"\n', { mode: 0o755 });
-    const outcome = await runBench({ workloads: reg.workloads, quick: true, timeMs: 2, warmupMs: 1, iterations: 2, opensslBinary: bin, filter: /ntcp2-frame.*\/noble$/ });
-    expect(outcome.report.ceiling.map((c) => [c.workload, c.msgsPerSec])).toEqual([['ntcp2-frame-1k', 500], ['ntcp2-frame-16k', 500]]);
+    writeFileSync(
+      bin,
+      '#!/bin/sh\n[ "$1" = version ] && { echo "FakeSSL 1.0"; exit 0; }\n' +
+        'echo "$@" >> "$0.log"\nwhile [ "$1" != -bytes ]; do shift; done\necho "+F:25:x:$(( $2 * 1000 ))"\n',
+      { mode: 0o755 },
+    );
+    const outcome = await runBench({
+      workloads: reg.workloads,
+      quick: true,
+      timeMs: 2,
+      warmupMs: 1,
+      iterations: 2,
+      opensslBinary: bin,
+      filter: /ntcp2-frame.*\/noble$/,
+    });
+    expect(outcome.report.ceiling.map((c) => [c.workload, c.msgsPerSec])).toEqual([
+      ['ntcp2-frame-1k', 500],
+      ['ntcp2-frame-16k', 500],
+    ]);
     expect(outcome.report.ceiling[1]!.source).toContain('openssl speed -evp chacha20-poly1305 -bytes 16384 -seconds 1');
     expect(readFileSync(`${bin}.log`, 'utf8').trim().split('\n')).toHaveLength(2);
     rmSync(dir, { recursive: true, force: true });
@@ -367,10 +522,21 @@ describe('ntcp2-frame workloads', () => {
     const bad = {
       setup: async (inp: unknown, ctx: any) => {
         const r = await good.setup(inp, ctx);
-        return { ...r, output: () => { const o = r.output().slice(); o[o.length - 1] ^= 1; return o; } };
+        return {
+          ...r,
+          output: () => {
+            const o = r.output().slice();
+            o[o.length - 1] ^= 1;
+            return o;
+          },
+        };
       },
     };
-    const outcome = await runBench({ workloads: [{ ...w!, impls: { noble: w!.impls.noble, 'tunnelplane-batch': bad } }], ...FAST, quick: true });
+    const outcome = await runBench({
+      workloads: [{ ...w!, impls: { noble: w!.impls.noble, 'tunnelplane-batch': bad } }],
+      ...FAST,
+      quick: true,
+    });
     expect(outcome.problems.map((p) => p.workload)).toEqual([w!.id]);
   });
 });
@@ -422,7 +588,14 @@ describe('chart', () => {
   });
 
   it('renders an empty report', () => {
-    const svg = renderChart({ tool: 't', version: '0', date: 'd', machine: { cpu: 'c', cores: 1, node: 'n', openssl: null }, results: [], ceiling: [] });
+    const svg = renderChart({
+      tool: 't',
+      version: '0',
+      date: 'd',
+      machine: { cpu: 'c', cores: 1, node: 'n', openssl: null },
+      results: [],
+      ceiling: [],
+    });
     checkXml(svg);
     expect(svg).toContain('no results');
   });
@@ -448,7 +621,11 @@ describe('tunnelplane bench (compiled CLI)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-bench-cli-'));
     const out = join(dir, 'bench.json');
     const chart = join(dir, 'bench.svg');
-    const r = spawnSync(process.execPath, [bin, 'bench', '--quick', '--json', '--out', out, '--chart', chart, '--filter', 'sha256-1008', '--time', '5'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'bench', '--quick', '--json', '--out', out, '--chart', chart, '--filter', 'sha256-1008', '--time', '5'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(r.stderr).not.toMatch(/FAILED/);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('sha256-1008');

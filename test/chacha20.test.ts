@@ -9,7 +9,11 @@ import { FLAVORS, Rng, containsAnyWindow, fromHex, hex, testSeed, vectors } from
 
 const seed = testSeed('chacha20');
 
-interface Impl { name: string; make: () => ChaCha20; inst?: WasmInstance }
+interface Impl {
+  name: string;
+  make: () => ChaCha20;
+  inst?: WasmInstance;
+}
 function impls(): Impl[] {
   const out: Impl[] = [];
   for (const flavor of FLAVORS) {
@@ -28,7 +32,13 @@ function nodeRef(key: Uint8Array, nonce: Uint8Array, data: Uint8Array, counter: 
   return new Uint8Array(createCipheriv('chacha20', key, iv).update(data));
 }
 
-interface ChaChaVector { key: string; nonce: string; initial_counter: number; plaintext: string; ciphertext: string }
+interface ChaChaVector {
+  key: string;
+  nonce: string;
+  initial_counter: number;
+  plaintext: string;
+  ciphertext: string;
+}
 
 describe('ChaCha20', () => {
   const all = impls();
@@ -48,20 +58,24 @@ describe('ChaCha20', () => {
       it('matches @noble/ciphers and node:crypto on random keys, nonces, counters and lengths', () => {
         const rng = new Rng(seed ^ 0x1111);
         for (let t = 0; t < 300; t++) {
-          const key = rng.bytes(32), nonce = rng.bytes(12);
+          const key = rng.bytes(32),
+            nonce = rng.bytes(12);
           const len = t < 130 ? t : rng.int(t % 10 === 0 ? 70000 : 5000);
           const blocks = Math.ceil(len / 64);
           // every fourth case ends right below the counter limit that noble accepts (its last block is 0xfffffffe)
           const counter = t % 4 === 0 ? 2 ** 32 - 2 - blocks - rng.int(3) : rng.u32() % 100000;
           const data = rng.bytes(len);
           const got = c.xor(key, nonce, data, counter);
-          expect(hex(got), `len ${len} counter ${counter}`).toBe(hex(nobleChaCha(key, nonce, data, undefined, counter)));
+          expect(hex(got), `len ${len} counter ${counter}`).toBe(
+            hex(nobleChaCha(key, nonce, data, undefined, counter)),
+          );
         }
       });
 
       it('uses block 0xffffffff as the last block (RFC 7539 allows 2^32 blocks) and rejects a wrap with RangeError', () => {
         const rng = new Rng(seed ^ 0x2222);
-        const key = rng.bytes(32), nonce = rng.bytes(12);
+        const key = rng.bytes(32),
+          nonce = rng.bytes(12);
         for (const len of [1, 64, 65, 200, 1008, 4096]) {
           const blocks = Math.ceil(len / 64);
           const counter = 2 ** 32 - blocks; // last block is exactly 0xffffffff
@@ -77,13 +91,17 @@ describe('ChaCha20', () => {
 
       it('handles inputs longer than the WASM IO region (chunked, counter carried across chunks)', () => {
         const rng = new Rng(seed ^ 0x8888);
-        const key = rng.bytes(32), nonce = rng.bytes(12), data = rng.bytes(1_200_000 + rng.int(1000));
+        const key = rng.bytes(32),
+          nonce = rng.bytes(12),
+          data = rng.bytes(1_200_000 + rng.int(1000));
         expect(hex(c.xor(key, nonce, data, 5)) === hex(nobleChaCha(key, nonce, data, undefined, 5))).toBe(true);
       });
 
       it('writes into `output`, also in place', () => {
         const rng = new Rng(seed ^ 0x3333);
-        const key = rng.bytes(32), nonce = rng.bytes(12), data = rng.bytes(1000);
+        const key = rng.bytes(32),
+          nonce = rng.bytes(12),
+          data = rng.bytes(1000);
         const expected = nobleChaCha(key, nonce, data, undefined, 7);
         const buf = Uint8Array.from(data);
         expect(c.xor(key, nonce, buf, 7, buf)).toBe(buf);
@@ -92,7 +110,9 @@ describe('ChaCha20', () => {
       });
 
       it('rejects bad keys, nonces, slots and batches at the edge', () => {
-        const key = new Uint8Array(32), nonce = new Uint8Array(12), data = new Uint8Array(10);
+        const key = new Uint8Array(32),
+          nonce = new Uint8Array(12),
+          data = new Uint8Array(10);
         expect(() => c.xor(new Uint8Array(31), nonce, data)).toThrow(RangeError);
         expect(() => c.xor(key, new Uint8Array(8), data)).toThrow(RangeError);
         expect(() => c.xor([1, 2] as unknown as Uint8Array, nonce, data)).toThrow(TypeError);
@@ -104,8 +124,14 @@ describe('ChaCha20', () => {
         expect(() => c.clearKey(CHACHA_KEY_SLOTS)).toThrow(RangeError);
         c.setKey(3, key);
         const ok: ChaChaBatch = {
-          count: 2, data: new Uint8Array(200), stride: 100, offset: 0, length: 100, slots: Uint32Array.of(3, 3),
-          nonces: new Uint8Array(24), counters: new Uint32Array(2),
+          count: 2,
+          data: new Uint8Array(200),
+          stride: 100,
+          offset: 0,
+          length: 100,
+          slots: Uint32Array.of(3, 3),
+          nonces: new Uint8Array(24),
+          counters: new Uint32Array(2),
         };
         expect(() => c.xorBatch(ok)).not.toThrow();
         expect(() => c.xorBatch({ ...ok, count: 3 })).toThrow(RangeError);
@@ -130,7 +156,9 @@ describe('ChaCha20', () => {
           const offset = rng.int(40);
           const stride = offset + length + rng.int(30);
           const data = rng.bytes(count * stride + rng.int(10));
-          const slots = new Uint32Array(count), counters = new Uint32Array(count), nonces = rng.bytes(12 * count);
+          const slots = new Uint32Array(count),
+            counters = new Uint32Array(count),
+            nonces = rng.bytes(12 * count);
           const which: number[] = [];
           for (let i = 0; i < count; i++) {
             const k = rng.int(16);
@@ -143,11 +171,19 @@ describe('ChaCha20', () => {
           c.xorBatch({ count, data, stride, offset, length, slots, nonces, counters });
           for (let i = 0; i < count; i++) {
             const at = i * stride + offset;
-            const exp = nobleChaCha(keys[which[i]!]!, nonces.subarray(12 * i, 12 * i + 12), before.subarray(at, at + length), undefined, counters[i]!);
+            const exp = nobleChaCha(
+              keys[which[i]!]!,
+              nonces.subarray(12 * i, 12 * i + 12),
+              before.subarray(at, at + length),
+              undefined,
+              counters[i]!,
+            );
             expect(hex(data.subarray(at, at + length)), `batch ${t} message ${i}`).toBe(hex(exp));
             // bytes between messages untouched
             expect(hex(data.subarray(i * stride, at))).toBe(hex(before.subarray(i * stride, at)));
-            expect(hex(data.subarray(at + length, (i + 1) * stride))).toBe(hex(before.subarray(at + length, (i + 1) * stride)));
+            expect(hex(data.subarray(at + length, (i + 1) * stride))).toBe(
+              hex(before.subarray(at + length, (i + 1) * stride)),
+            );
           }
         }
       });
@@ -156,7 +192,8 @@ describe('ChaCha20', () => {
         const inst = impl.inst;
         it('inputs that are views of WASM memory outside MSG/IO placement are not clobbered by staging', () => {
           const rng = new Rng(seed ^ 0x9999);
-          const key = rng.bytes(32), nonce = rng.bytes(12);
+          const key = rng.bytes(32),
+            nonce = rng.bytes(12);
           c.setKey(11, key);
           // one-shot input inside IO, at an offset: staging copies onto IO[0..)
           const io = inst.u8.subarray(inst.regions.IO + 100, inst.regions.IO + 100 + 5000);
@@ -164,15 +201,27 @@ describe('ChaCha20', () => {
           const plain = Uint8Array.from(io);
           expect(hex(c.xor(key, nonce, io, 3))).toBe(hex(nobleChaCha(key, nonce, plain, undefined, 3)));
           // a batch of more than MAX_BATCH small messages inside IO (cannot run in place)
-          const count = MAX_BATCH + 100, stride = 40;
+          const count = MAX_BATCH + 100,
+            stride = 40;
           const view = inst.u8.subarray(inst.regions.IO + 64, inst.regions.IO + 64 + count * stride);
           view.set(rng.bytes(view.length));
           const before = Uint8Array.from(view);
           const nonces = rng.bytes(12 * count);
-          c.xorBatch({ count, data: view, stride, offset: 4, length: 33, slots: new Uint32Array(count).fill(11), nonces, counters: new Uint32Array(count) });
+          c.xorBatch({
+            count,
+            data: view,
+            stride,
+            offset: 4,
+            length: 33,
+            slots: new Uint32Array(count).fill(11),
+            nonces,
+            counters: new Uint32Array(count),
+          });
           for (let i = 0; i < count; i++) {
             const at = i * stride + 4;
-            expect(hex(view.subarray(at, at + 33))).toBe(hex(nobleChaCha(key, nonces.subarray(12 * i, 12 * i + 12), before.subarray(at, at + 33))));
+            expect(hex(view.subarray(at, at + 33))).toBe(
+              hex(nobleChaCha(key, nonces.subarray(12 * i, 12 * i + 12), before.subarray(at, at + 33))),
+            );
           }
         });
 
@@ -184,11 +233,23 @@ describe('ChaCha20', () => {
           const view = inst.u8.subarray(inst.regions.MSG, inst.regions.MSG + count * TUNNEL_DATA_SIZE);
           view.set(rng.bytes(view.length));
           const before = Uint8Array.from(view);
-          const nonces = rng.bytes(12 * count), counters = new Uint32Array(count).fill(1);
-          c.xorBatch({ count, data: view, stride: TUNNEL_DATA_SIZE, offset: 20, length: 1008, slots: new Uint32Array(count).fill(9), nonces, counters });
+          const nonces = rng.bytes(12 * count),
+            counters = new Uint32Array(count).fill(1);
+          c.xorBatch({
+            count,
+            data: view,
+            stride: TUNNEL_DATA_SIZE,
+            offset: 20,
+            length: 1008,
+            slots: new Uint32Array(count).fill(9),
+            nonces,
+            counters,
+          });
           for (let i = 0; i < count; i++) {
             const at = i * TUNNEL_DATA_SIZE + 20;
-            expect(hex(view.subarray(at, at + 1008))).toBe(hex(nobleChaCha(key, nonces.subarray(12 * i, 12 * i + 12), before.subarray(at, at + 1008), undefined, 1)));
+            expect(hex(view.subarray(at, at + 1008))).toBe(
+              hex(nobleChaCha(key, nonces.subarray(12 * i, 12 * i + 12), before.subarray(at, at + 1008), undefined, 1)),
+            );
           }
         });
       }
@@ -201,7 +262,8 @@ describe('ChaCha20', () => {
         const inst = createInstance({ flavor });
         const x = inst.exports as unknown as Record<string, (...a: number[]) => number>;
         const rng = new Rng(seed ^ 0x6666);
-        const key = rng.bytes(32), nonce = rng.bytes(12);
+        const key = rng.bytes(32),
+          nonce = rng.bytes(12);
         const { u8, u32, regions } = inst;
         const io = regions.IO;
         u8.set(key, io);
@@ -244,8 +306,14 @@ describe('ChaCha20', () => {
         const before = inst.memory.buffer.byteLength;
         c.setKey(0, new Uint8Array(32).fill(7));
         const batch: ChaChaBatch = {
-          count: 2, data: new Uint8Array(2 * 80), stride: 80, offset: 8, length: 64, slots: new Uint32Array(2),
-          nonces: new Uint8Array(24), counters: Uint32Array.of(1, 2),
+          count: 2,
+          data: new Uint8Array(2 * 80),
+          stride: 80,
+          offset: 8,
+          length: 64,
+          slots: new Uint32Array(2),
+          nonces: new Uint8Array(24),
+          counters: Uint32Array.of(1, 2),
         };
         for (let i = 0; i < 100_000; i++) c.xorBatch(batch);
         expect(inst.memory.buffer.byteLength).toBe(before);
@@ -255,12 +323,19 @@ describe('ChaCha20', () => {
         const inst = createInstance({ flavor });
         const c = createChaCha20({ backend: 'wasm', instance: inst });
         const rng = new Rng(seed ^ 0x7777);
-        const key = rng.bytes(32), oneShotKey = rng.bytes(32);
+        const key = rng.bytes(32),
+          oneShotKey = rng.bytes(32);
         c.setKey(4242, key);
         const count = 8;
         c.xorBatch({
-          count, data: rng.bytes(count * 1028), stride: 1028, offset: 20, length: 1008,
-          slots: new Uint32Array(count).fill(4242), nonces: rng.bytes(12 * count), counters: new Uint32Array(count),
+          count,
+          data: rng.bytes(count * 1028),
+          stride: 1028,
+          offset: 20,
+          length: 1008,
+          slots: new Uint32Array(count).fill(4242),
+          nonces: rng.bytes(12 * count),
+          counters: new Uint32Array(count),
         });
         c.xor(oneShotKey, rng.bytes(12), rng.bytes(3000), 1);
         expect(containsAnyWindow(inst.u8, key)).toBe(true);
@@ -300,20 +375,45 @@ describe('debug WASM flavor (assertions on): ChaCha20, AEAD, Poly1305 and SHA-25
       expect(hex(c.xor(fromHex(v.key), fromHex(v.nonce), fromHex(v.plaintext), v.initial_counter))).toBe(v.ciphertext);
     }
     const rng = new Rng(seed ^ 0xdddd);
-    const key = rng.bytes(32), nonce = rng.bytes(12), data = rng.bytes(3000), aad = rng.bytes(20);
+    const key = rng.bytes(32),
+      nonce = rng.bytes(12),
+      data = rng.bytes(3000),
+      aad = rng.bytes(20);
     expect(hex(c.xor(key, nonce, data, 9))).toBe(hex(nobleChaCha(key, nonce, data, undefined, 9)));
     const aead = createChaCha20Poly1305({ backend: 'wasm', instance: inst });
     expect(hex(aead.seal(key, nonce, data, aad))).toBe(hex(chacha20poly1305(key, nonce, aad).encrypt(data)));
-    expect(hex(poly1305(fromHex('85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b'),
-      new TextEncoder().encode('Cryptographic Forum Research Group'), { instance: inst }))).toBe('a8061dc1305136c6c22b8baf0c0127a9');
-    expect(hex(createSha256({ backend: 'wasm', instance: inst }).hash(new TextEncoder().encode('abc'))))
-      .toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(
+      hex(
+        poly1305(
+          fromHex('85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b'),
+          new TextEncoder().encode('Cryptographic Forum Research Group'),
+          { instance: inst },
+        ),
+      ),
+    ).toBe('a8061dc1305136c6c22b8baf0c0127a9');
+    expect(hex(createSha256({ backend: 'wasm', instance: inst }).hash(new TextEncoder().encode('abc')))).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
     c.setKey(1, key);
-    const count = 20, before = rng.bytes(count * 1028), buf = Uint8Array.from(before), nonces = rng.bytes(12 * count);
-    c.xorBatch({ count, data: buf, stride: 1028, offset: 20, length: 1008, slots: new Uint32Array(count).fill(1), nonces, counters: new Uint32Array(count) });
+    const count = 20,
+      before = rng.bytes(count * 1028),
+      buf = Uint8Array.from(before),
+      nonces = rng.bytes(12 * count);
+    c.xorBatch({
+      count,
+      data: buf,
+      stride: 1028,
+      offset: 20,
+      length: 1008,
+      slots: new Uint32Array(count).fill(1),
+      nonces,
+      counters: new Uint32Array(count),
+    });
     for (let i = 0; i < count; i++) {
       const at = i * 1028 + 20;
-      expect(hex(buf.subarray(at, at + 1008))).toBe(hex(nobleChaCha(key, nonces.subarray(12 * i, 12 * i + 12), before.subarray(at, at + 1008))));
+      expect(hex(buf.subarray(at, at + 1008))).toBe(
+        hex(nobleChaCha(key, nonces.subarray(12 * i, 12 * i + 12), before.subarray(at, at + 1008))),
+      );
     }
   });
 });

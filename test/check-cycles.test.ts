@@ -36,7 +36,8 @@ describe('scripts/check-cycles.mjs', () => {
       'index.ts': "export * from './a/index.js';\nexport { B } from './b/b.js';\n",
       'a/index.ts': "export { A } from './a.js';\n",
       'a/a.ts': "import { N } from '../constants.js';\nimport { B } from '../b/b.js';\nexport const A = N + B;\n",
-      'b/b.ts': "import { N } from '../constants.js';\nimport { x } from 'node:fs';\nexport const B = N;\n// import '../a/a.js'\nconst s = \"import '../a/a.js'\";\n",
+      'b/b.ts':
+        "import { N } from '../constants.js';\nimport { x } from 'node:fs';\nexport const B = N;\n// import '../a/a.js'\nconst s = \"import '../a/a.js'\";\n",
       'c/c.ts': "export const load = () => import('../a/index.js');\n",
     });
     const r = check(root);

@@ -12,7 +12,15 @@ describe('data plane: backpressure', () => {
     const w = makeWorkload('dataplane/backpressure', 4096, 32);
     let out = 0;
     // A small replay filter: its pages are touched as it fills, which would otherwise show up as rss growth.
-    const plane = createDataPlane({ threads: 2, maxBatch: 256, maxQueued: 4096, messagesPerSecond: 200, onOutput: (b) => { out += b.count; } });
+    const plane = createDataPlane({
+      threads: 2,
+      maxBatch: 256,
+      maxQueued: 4096,
+      messagesPerSecond: 200,
+      onOutput: (b) => {
+        out += b.count;
+      },
+    });
     for (const t of w.tunnels) plane.join(t);
     let pushed = 0;
     let accepted = 0;
@@ -25,7 +33,7 @@ describe('data plane: backpressure', () => {
     for (let round = 0; round < ROUNDS; round++) {
       // 4 x the queue per round: at least 12 288 refusals a round, since slots only free when the loop yields.
       for (let k = 0; k < 16384; k++) {
-        const i = (pushed++) % w.count;
+        const i = pushed++ % w.count;
         if (plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!)) accepted++;
       }
       const s = plane.stats();
@@ -53,7 +61,9 @@ describe('data plane: backpressure', () => {
     // refused bytes, which are checked to be far above the bound.
     const rssGrowth = (m.rss - base.rss) / 2 ** 20;
     const heapGrowth = (m.heapUsed - base.heap) / 2 ** 20;
-    console.log(`backpressure: ${pushed} pushes, ${accepted} accepted, max depth ${maxDepth}/${s.queueLimit}, rss +${rssGrowth.toFixed(1)} MiB, heap +${heapGrowth.toFixed(1)} MiB; rss MiB over time ${samples.join(' ')}`);
+    console.log(
+      `backpressure: ${pushed} pushes, ${accepted} accepted, max depth ${maxDepth}/${s.queueLimit}, rss +${rssGrowth.toFixed(1)} MiB, heap +${heapGrowth.toFixed(1)} MiB; rss MiB over time ${samples.join(' ')}`,
+    );
     expect(rssGrowth).toBeLessThan(48);
     expect(((pushed - accepted) * TUNNEL_DATA_SIZE) / 2 ** 20).toBeGreaterThan(480);
     expect(heapGrowth).toBeLessThan(16);
@@ -62,10 +72,19 @@ describe('data plane: backpressure', () => {
   it('pushBatch waits for room instead of refusing', async () => {
     const w = makeWorkload('dataplane/pushbatch', 6000, 8);
     let out = 0;
-    const plane = createDataPlane({ threads: 2, maxBatch: 128, maxQueued: 512, onOutput: (b) => { out += b.count; } });
+    const plane = createDataPlane({
+      threads: 2,
+      maxBatch: 128,
+      maxQueued: 512,
+      onOutput: (b) => {
+        out += b.count;
+      },
+    });
     for (const t of w.tunnels) plane.join(t);
     let maxDepth = 0;
-    const probe = setInterval(() => { maxDepth = Math.max(maxDepth, plane.stats().queueDepth); }, 1);
+    const probe = setInterval(() => {
+      maxDepth = Math.max(maxDepth, plane.stats().queueDepth);
+    }, 1);
     await plane.pushBatch(w.bodies, w.prevHops);
     await plane.idle();
     clearInterval(probe);

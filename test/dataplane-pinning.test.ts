@@ -9,7 +9,10 @@ import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 import { hex, withId } from './helpers/batch.js';
 import { crashNextBatch } from '../src/testing/index.js';
 
-interface Out { status: number; body: string }
+interface Out {
+  status: number;
+  body: string;
+}
 
 function concat(bodies: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(bodies.length * TUNNEL_DATA_SIZE);
@@ -22,12 +25,17 @@ describe('data plane: pinning survives a worker crash', () => {
     const rnd = seededRandom(testSeed('dataplane pin crash shared'));
     const got: Out[] = [];
     const onOutput = (b: OutputBatch): void => {
-      for (let i = 0; i < b.count; i++) got.push({ status: b.status[i]!, body: hex(b.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE)) });
+      for (let i = 0; i < b.count; i++)
+        got.push({
+          status: b.status[i]!,
+          body: hex(b.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE)),
+        });
     };
     const plane = createDataPlane({ threads: 1, maxBatch: 16, onOutput });
     const crashes: number[] = [];
     plane.on('workerCrash', (s: number) => crashes.push(s));
-    const a = randomHop(rnd), b = randomHop(rnd);
+    const a = randomHop(rnd),
+      b = randomHop(rnd);
     try {
       plane.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 11, nextHop: 50, ...a });
       plane.join({ role: 'participant', layer: 'aes', receiveTunnelId: 2, nextTunnelId: 12, nextHop: 50, ...b });
@@ -40,7 +48,9 @@ describe('data plane: pinning survives a worker crash', () => {
 
       // Router 99 replays M as tunnel B's first message, then B's real previous hop 7 sends; the worker dies half
       // way through the batch and its replacement runs it again.
-      const n1 = withId(rnd(1028), 2), n2 = withId(rnd(1028), 2), n3 = withId(rnd(1028), 2);
+      const n1 = withId(rnd(1028), 2),
+        n2 = withId(rnd(1028), 2),
+        n3 = withId(rnd(1028), 2);
       crashNextBatch(plane, 0);
       await plane.pushBatch(concat([withId(m, 2), n1, n2, n3]), Uint32Array.of(99, 7, 99, 7));
       await plane.idle();
@@ -52,7 +62,8 @@ describe('data plane: pinning survives a worker crash', () => {
 
       // Another crash: the replacement gets the tunnels from the main thread. Had the main thread missed the pin
       // (or recorded 99), the stranger's message would now be taken first.
-      const p1 = withId(rnd(1028), 2), p2 = withId(rnd(1028), 2);
+      const p1 = withId(rnd(1028), 2),
+        p2 = withId(rnd(1028), 2);
       crashNextBatch(plane, 0);
       await plane.pushBatch(concat([p1, p2]), Uint32Array.of(99, 7));
       await plane.idle();

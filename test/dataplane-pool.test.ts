@@ -3,14 +3,31 @@
 // (`npm test` builds first).
 import { describe, expect, it } from 'vitest';
 import { createDataPlane, type DataPlane } from '../src/dataplane/index.js';
-import { STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP, TUNNEL_DATA_SIZE } from '../src/constants.js';
+import {
+  STATUS_EXPIRED_TUNNEL,
+  STATUS_OK,
+  STATUS_UNKNOWN_TUNNEL,
+  STATUS_WRONG_PREV_HOP,
+  TUNNEL_DATA_SIZE,
+} from '../src/constants.js';
 import { LayerEngine } from '../src/tunnel/engine.js';
 import { nativeAes } from '../src/tunnel/aes-native.js';
 import { availableParallelism } from 'node:os';
-import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './helpers/dataplane-workload.js';
+import {
+  byTunnel,
+  collect,
+  makeWorkload,
+  reference,
+  type Outcome,
+  type Workload,
+} from './helpers/dataplane-workload.js';
 import { crashNextBatch } from '../src/testing/index.js';
 
-async function runPlane(plane: DataPlane, w: Workload, opts: { crashAt?: number; crashShard?: number } = {}): Promise<void> {
+async function runPlane(
+  plane: DataPlane,
+  w: Workload,
+  opts: { crashAt?: number; crashShard?: number } = {},
+): Promise<void> {
   for (const t of w.tunnels) plane.join(t);
   for (let i = 0; i < w.count; i++) {
     if (i === opts.crashAt) crashNextBatch(plane, opts.crashShard ?? 0);
@@ -30,7 +47,12 @@ function expectSame(got: Outcome[], want: Outcome[], w: Workload): void {
     const mine = g.get(t)!;
     // Compact first: a mismatch message names the tunnel and the first differing position.
     for (let i = 0; i < list.length; i++) {
-      if (mine[i]!.status !== list[i]!.status || mine[i]!.body !== list[i]!.body || mine[i]!.nextHop !== list[i]!.nextHop || mine[i]!.nextTunnelId !== list[i]!.nextTunnelId) {
+      if (
+        mine[i]!.status !== list[i]!.status ||
+        mine[i]!.body !== list[i]!.body ||
+        mine[i]!.nextHop !== list[i]!.nextHop ||
+        mine[i]!.nextTunnelId !== list[i]!.nextTunnelId
+      ) {
         expect({ tunnel: t, at: i, got: mine[i] }).toEqual({ tunnel: t, at: i, got: list[i] });
       }
     }
@@ -47,11 +69,23 @@ describe('data plane: same output as the single-thread engine', () => {
   });
 
   // prefill (the main thread also fills each batch's output half) is on by default below the core count.
-  const configs = [['inline', undefined], [1, undefined], [1, false], [2, undefined], [2, true], [4, undefined]] as const;
+  const configs = [
+    ['inline', undefined],
+    [1, undefined],
+    [1, false],
+    [2, undefined],
+    [2, true],
+    [4, undefined],
+  ] as const;
   for (const [threads, prefill] of configs) {
     it(`threads: ${threads}${prefill === undefined ? '' : `, prefill: ${prefill}`}`, async () => {
       const got: Outcome[] = [];
-      const plane = createDataPlane({ threads, maxBatch: 128, onOutput: collect(got), ...(prefill === undefined ? {} : { prefill }) });
+      const plane = createDataPlane({
+        threads,
+        maxBatch: 128,
+        onOutput: collect(got),
+        ...(prefill === undefined ? {} : { prefill }),
+      });
       try {
         await runPlane(plane, w);
         const s = plane.stats();
@@ -76,7 +110,10 @@ describe('data plane: a worker killed mid-batch', () => {
   const w = makeWorkload('dataplane/crash', 3000);
   const want = reference(w);
 
-  for (const [crashAt, prefill] of [[100, false], [1500, true]] as const) {
+  for (const [crashAt, prefill] of [
+    [100, false],
+    [1500, true],
+  ] as const) {
     it(`loses and duplicates nothing (crash after message ${crashAt}, prefill: ${prefill})`, async () => {
       const got: Outcome[] = [];
       const plane = createDataPlane({ threads: 2, prefill, maxBatch: 64, onOutput: collect(got) });
@@ -134,7 +171,13 @@ describe('data plane: a worker that falls behind', () => {
     it(`gets the batches that piled up in one task, in order${crash ? ', and a crash in such a task loses nothing' : ''}`, async () => {
       const got: Outcome[] = [];
       // One task in flight per worker, up to 8 batches in it: while a worker runs one, the next ones pile up.
-      const plane = createDataPlane({ threads: 2, maxBatch: 32, pipeline: 1, batchesPerTask: 8, onOutput: collect(got) });
+      const plane = createDataPlane({
+        threads: 2,
+        maxBatch: 32,
+        pipeline: 1,
+        batchesPerTask: 8,
+        onOutput: collect(got),
+      });
       try {
         for (const t of w.tunnels) plane.join(t);
         if (crash) {
@@ -165,12 +208,20 @@ describe('data plane: a batch that kills its worker every time', () => {
   it('is dropped after maxAttempts, counted as workerCrash; the rest is exact', async () => {
     const w = makeWorkload('dataplane/poison', 1000);
     let out = 0;
-    const plane = createDataPlane({ threads: 2, maxBatch: 64, maxAttempts: 2, onOutput: (b) => { out += b.count; } });
+    const plane = createDataPlane({
+      threads: 2,
+      maxBatch: 64,
+      maxAttempts: 2,
+      onOutput: (b) => {
+        out += b.count;
+      },
+    });
     try {
       for (const t of w.tunnels) plane.join(t);
       for (let i = 0; i < w.count; i++) {
         if (i === 300) crashNextBatch(plane, 0, 5);
-        while (!plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!)) await plane.ready();
+        while (!plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!))
+          await plane.ready();
       }
       await plane.idle();
       const s = plane.stats();
@@ -194,13 +245,19 @@ describe('data plane: a worker that dies while idle', () => {
     try {
       for (const t of w.tunnels) plane.join(t);
       const half = 600;
-      for (let i = 0; i < half; i++) while (!plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!)) await plane.ready();
+      for (let i = 0; i < half; i++)
+        while (!plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!))
+          await plane.ready();
       await plane.idle();
       // Kill both workers behind the data plane's back: piscina starts replacements nobody has told about.
-      const pools = (plane as unknown as { shards: { pool: { threads: { terminate(): Promise<number> }[] } }[] }).shards.map((s) => s.pool);
+      const pools = (
+        plane as unknown as { shards: { pool: { threads: { terminate(): Promise<number> }[] } }[] }
+      ).shards.map((s) => s.pool);
       await Promise.all(pools.flatMap((p) => p.threads.map((t) => t.terminate())));
       await new Promise((r) => setTimeout(r, 50));
-      for (let i = half; i < w.count; i++) while (!plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!)) await plane.ready();
+      for (let i = half; i < w.count; i++)
+        while (!plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!))
+          await plane.ready();
       await plane.idle();
       expectSame(got, want, w);
       const s = plane.stats();
@@ -214,23 +271,44 @@ describe('data plane: a worker that dies while idle', () => {
 describe('data plane: gateway bodies', () => {
   it('pushGateway runs processGateway (OBGW pre-decryption) with the same bytes as the engine', async () => {
     const w = makeWorkload('dataplane/gateway', 300, 4);
-    const hops = [0, 1, 2].map((h) => ({ layerKey: w.bodies.slice(h * 64, h * 64 + 32), ivKey: w.bodies.slice(h * 64 + 32, h * 64 + 64) }));
-    const obgw = { role: 'obgw' as const, layer: 'aes' as const, gatewayTunnelId: 77, firstHopTunnelId: 4242, firstHop: 12, hops, expiresAt: Date.now() + 600_000 };
+    const hops = [0, 1, 2].map((h) => ({
+      layerKey: w.bodies.slice(h * 64, h * 64 + 32),
+      ivKey: w.bodies.slice(h * 64 + 32, h * 64 + 64),
+    }));
+    const obgw = {
+      role: 'obgw' as const,
+      layer: 'aes' as const,
+      gatewayTunnelId: 77,
+      firstHopTunnelId: 4242,
+      firstHop: 12,
+      hops,
+      expiresAt: Date.now() + 600_000,
+    };
     const bodies = w.bodies.slice();
     for (let i = 0; i < w.count; i++) new DataView(bodies.buffer).setUint32(i * TUNNEL_DATA_SIZE, 77);
     const engine = new LayerEngine({});
     engine.join(structuredClone(obgw));
     const ref = bodies.slice();
     const st = new Uint8Array(w.count);
-    engine.processGateway({ count: w.count, bodies: ref, status: st, nextHops: new Uint32Array(w.count), nextTunnelIds: new Uint32Array(w.count) });
+    engine.processGateway({
+      count: w.count,
+      bodies: ref,
+      status: st,
+      nextHops: new Uint32Array(w.count),
+      nextTunnelIds: new Uint32Array(w.count),
+    });
     const out = new Uint8Array(bodies.length);
     let n = 0;
-    const plane = createDataPlane({ threads: 2, onOutput: (b) => {
-      expect(b.gateway).toBe(true);
-      for (let i = 0; i < b.count; i++) expect([b.status[i], b.nextHops[i], b.nextTunnelIds[i]]).toEqual([STATUS_OK, 12, 4242]);
-      out.set(b.bodies, n * TUNNEL_DATA_SIZE);
-      n += b.count;
-    } });
+    const plane = createDataPlane({
+      threads: 2,
+      onOutput: (b) => {
+        expect(b.gateway).toBe(true);
+        for (let i = 0; i < b.count; i++)
+          expect([b.status[i], b.nextHops[i], b.nextTunnelIds[i]]).toEqual([STATUS_OK, 12, 4242]);
+        out.set(b.bodies, n * TUNNEL_DATA_SIZE);
+        n += b.count;
+      },
+    });
     try {
       plane.join(obgw);
       await plane.pushBatch(bodies);
@@ -253,7 +331,14 @@ describe('data plane: tunnel placement', () => {
       for (let t = 0; t < 64; t++) {
         const id = 0x10000 + t * 104729;
         ids.push(id);
-        plane.join({ ...(w.tunnels[0] as object), role: 'participant', layer: 'aes', receiveTunnelId: id, nextTunnelId: id, nextHop: 7 } as never);
+        plane.join({
+          ...(w.tunnels[0] as object),
+          role: 'participant',
+          layer: 'aes',
+          receiveTunnelId: id,
+          nextTunnelId: id,
+          nextHop: 7,
+        } as never);
       }
       const count = (s: number): number => ids.filter((id) => plane.shardOfTunnel(id) === s).length;
       expect([count(0), count(1)]).toEqual([32, 32]);
@@ -262,12 +347,26 @@ describe('data plane: tunnel placement', () => {
       // Shard 0 now has 28 live tunnels: the next four new ids go there.
       const fresh = [7, 8, 9, 10].map((k) => 0x7000000 + k);
       for (const id of fresh) {
-        plane.join({ ...(w.tunnels[0] as object), role: 'participant', layer: 'aes', receiveTunnelId: id, nextTunnelId: id, nextHop: 7 } as never);
+        plane.join({
+          ...(w.tunnels[0] as object),
+          role: 'participant',
+          layer: 'aes',
+          receiveTunnelId: id,
+          nextTunnelId: id,
+          nextHop: 7,
+        } as never);
       }
       expect(fresh.map((id) => plane.shardOfTunnel(id))).toEqual([0, 0, 0, 0]);
       // An ended id keeps its shard (late messages are reported as expired there) and a rejoin goes back to it.
       expect(first.map((id) => plane.shardOfTunnel(id))).toEqual([0, 0, 0, 0]);
-      plane.join({ ...(w.tunnels[0] as object), role: 'participant', layer: 'aes', receiveTunnelId: first[0]!, nextTunnelId: first[0]!, nextHop: 7 } as never);
+      plane.join({
+        ...(w.tunnels[0] as object),
+        role: 'participant',
+        layer: 'aes',
+        receiveTunnelId: first[0]!,
+        nextTunnelId: first[0]!,
+        nextHop: 7,
+      } as never);
       expect(plane.shardOfTunnel(first[0]!)).toBe(0);
       await plane.idle();
       expect(plane.stats().workers.map((x) => x.tunnels)).toEqual([33, 32]);
@@ -308,7 +407,11 @@ describe('data plane: control and lifecycle', () => {
         const unknown = got.filter((o) => o.status === STATUS_UNKNOWN_TUNNEL);
         expect(unknown.map((o) => o.body)).toEqual([Buffer.from(body(1)).toString('hex')]);
         expect(got.filter((o) => o.status !== STATUS_UNKNOWN_TUNNEL).map((o) => o.status)).toEqual([
-          STATUS_OK, STATUS_OK, STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_WRONG_PREV_HOP,
+          STATUS_OK,
+          STATUS_OK,
+          STATUS_EXPIRED_TUNNEL,
+          STATUS_OK,
+          STATUS_WRONG_PREV_HOP,
         ]);
         expect(() => plane.join(w.tunnels[0]!)).toThrow(/in use/);
         expect(() => plane.join({ ...w.tunnels[1]!, layerKey: new Uint8Array(5) } as never)).toThrow(RangeError);
@@ -321,11 +424,17 @@ describe('data plane: control and lifecycle', () => {
   it('close() hands out everything accepted, then refuses', async () => {
     const big = makeWorkload('dataplane/close', 2000);
     let out = 0;
-    const plane = createDataPlane({ threads: 2, onOutput: (b) => { out += b.count; } });
+    const plane = createDataPlane({
+      threads: 2,
+      onOutput: (b) => {
+        out += b.count;
+      },
+    });
     for (const t of big.tunnels) plane.join(t);
     let accepted = 0;
     for (let i = 0; i < big.count; i++) {
-      if (plane.push(big.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), big.prevHops[i]!)) accepted++;
+      if (plane.push(big.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), big.prevHops[i]!))
+        accepted++;
     }
     expect(accepted).toBeGreaterThan(1000);
     const closing = plane.close();
@@ -359,7 +468,9 @@ describe('data plane: control and lifecycle', () => {
       expect(make({ threads: 1, backend: 'hybrid' }).prefill).toBe(false);
       expect(make({ threads: 'inline' }).prefill).toBe(false);
       // The transfer mode is gone: asking for it is a clear error, not a silent fallback.
-      expect(() => createDataPlane({ threads: 1, memory: 'transfer' as never, onOutput: () => {} })).toThrow(/'transfer' was removed/);
+      expect(() => createDataPlane({ threads: 1, memory: 'transfer' as never, onOutput: () => {} })).toThrow(
+        /'transfer' was removed/,
+      );
       if (nativeAes) {
         expect(make({ threads: 1 }).prefill).toBe(cores > 1);
         expect(make({ threads: cores, prefill: true }).prefill).toBe(true);

@@ -11,30 +11,55 @@ import type { LayerEngineOptions, TunnelConfig } from '../src/tunnel/types.js';
 import { TunnelJoinError } from '../src/errors.js';
 import * as pkg from '../src/index.js';
 import {
-  crashNextBatch, engineKeyMaterial, engineWasmMemory, findBytes, hangNextBatch, withEngineModule,
+  crashNextBatch,
+  engineKeyMaterial,
+  engineWasmMemory,
+  findBytes,
+  hangNextBatch,
+  withEngineModule,
 } from '../src/testing/index.js';
 import { createRng } from '../src/bench/random.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byTunnel, collect, makeWorkload, reference, type Outcome, type Workload } from './helpers/dataplane-workload.js';
+import {
+  byTunnel,
+  collect,
+  makeWorkload,
+  reference,
+  type Outcome,
+  type Workload,
+} from './helpers/dataplane-workload.js';
 
 const PROBE = new URL('./helpers/close-probe-engine.mjs', import.meta.url).href;
 const CHANNEL = 'tunnelplane-close-probe';
 
-interface CloseReport { thread: number; keys: number; before: number; after: number; material: boolean; configsZero: boolean }
+interface CloseReport {
+  thread: number;
+  keys: number;
+  before: number;
+  after: number;
+  material: boolean;
+  configsZero: boolean;
+}
 
 const allKeys = (c: TunnelConfig): Uint8Array[] => {
   const x = c as unknown as Record<string, unknown> & { hops?: Record<string, unknown>[] };
-  return [x.layerKey, x.ivKey, x.inAeadKey, x.outAeadKey, ...(x.hops ?? []).flatMap((h) => [h.layerKey, h.ivKey])]
-    .filter((k): k is Uint8Array => k instanceof Uint8Array);
+  return [
+    x.layerKey,
+    x.ivKey,
+    x.inAeadKey,
+    x.outAeadKey,
+    ...(x.hops ?? []).flatMap((h) => [h.layerKey, h.ivKey]),
+  ].filter((k): k is Uint8Array => k instanceof Uint8Array);
 };
 const nonZero = (ks: Uint8Array[]): boolean => ks.some((k) => k.some((b) => b !== 0));
 
 async function pushAll(plane: DataPlane, w: Workload, at?: number, inject?: () => void): Promise<void> {
   for (let i = 0; i < w.count; i++) {
     if (i === at) inject!();
-    while (!plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!)) await plane.ready();
+    while (!plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!))
+      await plane.ready();
     if (i % 500 === 499) await new Promise((r) => setImmediate(r));
   }
   await plane.idle();
@@ -50,7 +75,9 @@ function expectSame(got: Outcome[], want: Outcome[], w: Workload): void {
 function listen(): { reports: CloseReport[]; wait(n: number): Promise<CloseReport[]>; stop(): void } {
   const reports: CloseReport[] = [];
   const ch = new BroadcastChannel(CHANNEL);
-  ch.onmessage = (e: MessageEvent) => { reports.push(e.data as CloseReport); };
+  ch.onmessage = (e: MessageEvent) => {
+    reports.push(e.data as CloseReport);
+  };
   return {
     reports,
     async wait(n) {
@@ -65,7 +92,9 @@ describe('data plane: keys wiped on close, crash and reset', () => {
   it('close() has each worker close its engine: no key left in its WASM memory, received configs zeroed', async () => {
     const w = makeWorkload('dataplane-safety/close', 1200);
     const probe = listen();
-    const plane = createDataPlane(withEngineModule({ threads: 2, backend: 'wasm', maxBatch: 64, onOutput: () => {} }, PROBE));
+    const plane = createDataPlane(
+      withEngineModule({ threads: 2, backend: 'wasm', maxBatch: 64, onOutput: () => {} }, PROBE),
+    );
     try {
       for (const t of w.tunnels) plane.join(t);
       await pushAll(plane, w);
@@ -91,7 +120,9 @@ describe('data plane: keys wiped on close, crash and reset', () => {
     const want = reference(w);
     const got: Outcome[] = [];
     const probe = listen();
-    const plane = createDataPlane(withEngineModule({ threads: 2, backend: 'wasm', maxBatch: 64, onOutput: collect(got) }, PROBE));
+    const plane = createDataPlane(
+      withEngineModule({ threads: 2, backend: 'wasm', maxBatch: 64, onOutput: collect(got) }, PROBE),
+    );
     try {
       for (const t of w.tunnels) plane.join(t);
       await pushAll(plane, w, 400, () => crashNextBatch(plane, 1));
@@ -125,14 +156,26 @@ describe('data plane: keys wiped on close, crash and reset', () => {
     await plane.close();
     expect(keys.filter((k) => findBytes(mem, k).length > 0)).toEqual([]);
     expect(keys.filter((k) => findBytes(vmem, k).length > 0)).toEqual([]);
-    expect(() => engine.processReceived({ count: 0, bodies: new Uint8Array(0), prevHops: new Uint32Array(0), status: new Uint8Array(0), nextHops: new Uint32Array(0), nextTunnelIds: new Uint32Array(0) })).toThrow(/closed/);
+    expect(() =>
+      engine.processReceived({
+        count: 0,
+        bodies: new Uint8Array(0),
+        prevHops: new Uint32Array(0),
+        status: new Uint8Array(0),
+        nextHops: new Uint32Array(0),
+        nextTunnelIds: new Uint32Array(0),
+      }),
+    ).toThrow(/closed/);
   });
 
   it("join() leaves no copy of a key it made: the validator's probe is zeroed, and a refused config too", async () => {
     const w = makeWorkload('dataplane-safety/clones', 1, 8);
     const clones: unknown[] = [];
     const real = globalThis.structuredClone;
-    const spy = vi.spyOn(globalThis, 'structuredClone').mockImplementation(((v: unknown, o?: Parameters<typeof structuredClone>[1]) => {
+    const spy = vi.spyOn(globalThis, 'structuredClone').mockImplementation(((
+      v: unknown,
+      o?: Parameters<typeof structuredClone>[1],
+    ) => {
       const c = real(v, o);
       clones.push(c);
       return c;
@@ -141,7 +184,9 @@ describe('data plane: keys wiped on close, crash and reset', () => {
     try {
       for (const t of w.tunnels) plane.join(t);
       expect(() => plane.join(w.tunnels[0]!)).toThrow(/in use/); // refused: its clone must not keep the keys
-      expect(() => plane.join({ ...w.tunnels[1]!, receiveTunnelId: 0x7777, ivKey: new Uint8Array(3) } as never)).toThrow(RangeError);
+      expect(() =>
+        plane.join({ ...w.tunnels[1]!, receiveTunnelId: 0x7777, ivKey: new Uint8Array(3) } as never),
+      ).toThrow(RangeError);
       await plane.idle();
       // Live tunnels keep one copy each (for a replacement worker): the others are zero already.
       const configs = clones.filter((c) => typeof c === 'object' && c !== null && 'role' in c) as TunnelConfig[];
@@ -159,10 +204,29 @@ describe('data plane: keys wiped on close, crash and reset', () => {
   it('BatchRunner: a reset closes the engine it replaces; configs it owns are zeroed after the join', () => {
     const rng = createRng('dataplane-safety/reset');
     const engines: LayerEngine[] = [];
-    const factory = (o: LayerEngineOptions): LayerEngine => { const e = new LayerEngine(o); engines.push(e); return e; };
+    const factory = (o: LayerEngineOptions): LayerEngine => {
+      const e = new LayerEngine(o);
+      engines.push(e);
+      return e;
+    };
     const layout = slotLayout(4, 2);
-    const runner = new BatchRunner(factory, { backend: 'wasm' }, new SharedArrayBuffer(layout.slotSize * 2), 4, 2, true);
-    const cfg = (id: number): TunnelConfig => ({ role: 'participant', layer: 'aes', receiveTunnelId: id, nextTunnelId: id + 1, nextHop: 9, layerKey: rng.bytes(32), ivKey: rng.bytes(32) });
+    const runner = new BatchRunner(
+      factory,
+      { backend: 'wasm' },
+      new SharedArrayBuffer(layout.slotSize * 2),
+      4,
+      2,
+      true,
+    );
+    const cfg = (id: number): TunnelConfig => ({
+      role: 'participant',
+      layer: 'aes',
+      receiveTunnelId: id,
+      nextTunnelId: id + 1,
+      nextHop: 9,
+      layerKey: rng.bytes(32),
+      ivKey: rng.bytes(32),
+    });
     const a = cfg(1);
     const aKeys = allKeys(a).map((k) => Uint8Array.from(k));
     const control = { slot: -1, count: 0, gateway: false, batchId: 1 };
@@ -185,8 +249,16 @@ describe('data plane: a join a worker refuses reaches the caller', () => {
   const perTunnel = 4;
   const capacity = CHACHA_KEY_SLOTS / perTunnel;
   const chacha = (rng: ReturnType<typeof createRng>, id: number): TunnelConfig => ({
-    role: 'participant', layer: 'chacha', receiveTunnelId: id, nextTunnelId: id, nextHop: 5, layerKey: rng.bytes(32),
-    ivKey: rng.bytes(32), inAeadKey: rng.bytes(32), outAeadKey: rng.bytes(32), previousHop: 4,
+    role: 'participant',
+    layer: 'chacha',
+    receiveTunnelId: id,
+    nextTunnelId: id,
+    nextHop: 5,
+    layerKey: rng.bytes(32),
+    ivKey: rng.bytes(32),
+    inAeadKey: rng.bytes(32),
+    outAeadKey: rng.bytes(32),
+    previousHop: 4,
   });
 
   for (const threads of ['inline', 1] as const) {
@@ -281,7 +353,10 @@ describe('data plane: a hung worker', () => {
   const w = makeWorkload('dataplane-safety/hang', 2000);
   const want = reference(w);
   let plane: DataPlane | undefined;
-  afterEach(async () => { await plane?.close(); plane = undefined; });
+  afterEach(async () => {
+    await plane?.close();
+    plane = undefined;
+  });
 
   it('is found by the task timeout, terminated and recovered once like a crash: nothing lost, nothing twice', async () => {
     const got: Outcome[] = [];
@@ -295,13 +370,24 @@ describe('data plane: a hung worker', () => {
     expectSame(got, want, w);
     const s = plane.stats();
     expect(events).toEqual([[1, 'timeout']]);
-    expect(s.workers.map((x) => [x.restarts, x.timeouts])).toEqual([[0, 0], [1, 1]]);
+    expect(s.workers.map((x) => [x.restarts, x.timeouts])).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
     expect(s.dropped.workerCrash).toBe(0);
   }, 30_000); // bounded: without a watchdog this would wait forever
 
   it('a batch that hangs every attempt is dropped after maxAttempts, counted; the rest is exact', async () => {
     let out = 0;
-    plane = createDataPlane({ threads: 2, maxBatch: 64, maxAttempts: 2, taskTimeoutMs: 250, onOutput: (b) => { out += b.count; } });
+    plane = createDataPlane({
+      threads: 2,
+      maxBatch: 64,
+      maxAttempts: 2,
+      taskTimeoutMs: 250,
+      onOutput: (b) => {
+        out += b.count;
+      },
+    });
     for (const t of w.tunnels) plane.join(t);
     await pushAll(plane, w, 300, () => hangNextBatch(plane!, 0, 5));
     const s = plane.stats();
@@ -315,10 +401,13 @@ describe('data plane: a hung worker', () => {
     const got: Outcome[] = [];
     plane = createDataPlane({ threads: 2, maxBatch: 64, taskTimeoutMs: 200, onOutput: collect(got) });
     for (const t of w.tunnels) plane.join(t);
-    for (let i = 0; i < 600; i++) plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!);
+    for (let i = 0; i < 600; i++)
+      plane.push(w.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE), w.prevHops[i]!);
     plane.flush();
     const until = performance.now() + 500;
-    while (performance.now() < until) { /* block: the workers' results wait in the queue */ }
+    while (performance.now() < until) {
+      /* block: the workers' results wait in the queue */
+    }
     await plane.idle();
     expect(plane.stats().workers.map((x) => x.timeouts)).toEqual([0, 0]);
     expect(got.length).toBe(600);
@@ -336,10 +425,15 @@ describe('test hooks are not on the public API', () => {
       expect(name in pkg.LayerEngine.prototype).toBe(false);
       expect(name in pkg).toBe(false);
     }
-    for (const name of ['TEST_SEAM', 'engineKeyMaterial', 'engineWasmMemory', 'withEngineModule']) expect(name in pkg).toBe(false);
+    for (const name of ['TEST_SEAM', 'engineKeyMaterial', 'engineWasmMemory', 'withEngineModule'])
+      expect(name in pkg).toBe(false);
     // A string option of the old name is not read: the workers run the real engine.
     const got: Outcome[] = [];
-    const plane = createDataPlane({ threads: 1, onOutput: collect(got), engineModule: 'file:///nonexistent/engine.mjs' } as never);
+    const plane = createDataPlane({
+      threads: 1,
+      onOutput: collect(got),
+      engineModule: 'file:///nonexistent/engine.mjs',
+    } as never);
     try {
       const x = makeWorkload('dataplane-safety/api', 50, 2);
       for (const t of x.tunnels) plane.join(t);

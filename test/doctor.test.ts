@@ -18,9 +18,14 @@ if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'doctor.js'))) {
   throw new Error('dist/ is missing: run `npm run build` (npm test does) before these tests');
 }
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, args, { timeout: 60_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -52,11 +57,16 @@ async function decided(env: Record<string, string> = {}) {
         'chacha20-poly1305': createChaCha20Poly1305().backend, sha256: createSha256().backend } }));`;
   const r = await run(['--input-type=module', '-e', code], env);
   expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as { aesLayer: string; chachaLayer: string; loaded: boolean; primitives: Record<string, string> };
+  return JSON.parse(r.stdout) as {
+    aesLayer: string;
+    chachaLayer: string;
+    loaded: boolean;
+    primitives: Record<string, string>;
+  };
 }
 
 describe('tunnelplane doctor', () => {
-  it('--json: one object whose choices equal the engine\'s and the factories\' own', async () => {
+  it("--json: one object whose choices equal the engine's and the factories' own", async () => {
     const [d, want] = await Promise.all([doctorJson(), decided()]);
     expect(d.aesLayer).toBe(want.aesLayer);
     expect(d.chachaLayer).toBe(want.chachaLayer);

@@ -25,7 +25,8 @@ function endpoints() {
   const eps = [0, 1].map(() => new OutboundEndpointReassembler({ handlers, pool, ...CAPS, duplicateWindow: 64 }));
   const check = () => {
     for (const ep of eps) {
-      if (ep.pending > CAPS.maxMessagesPerTunnel || ep.pendingBytes > CAPS.maxBytesPerTunnel) throw new Error('tunnel cap exceeded');
+      if (ep.pending > CAPS.maxMessagesPerTunnel || ep.pendingBytes > CAPS.maxBytesPerTunnel)
+        throw new Error('tunnel cap exceeded');
     }
     if (pool.messages > POOL.maxMessages || pool.bytes > POOL.maxBytes) throw new Error('pool cap exceeded');
   };
@@ -70,7 +71,11 @@ describe('endpoint fuzz', () => {
     const body = new Uint8Array(1028);
     let ok = 0;
     for (let i = 0; i < RANDOM_BODIES; i++) {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
       const off = x % (pool.length - 1028);
       body.set(pool.subarray(off, off + 1028));
       body[24 + (x % 1004)] ^= x >>> 24; // a mutation so windows do not repeat exactly

@@ -64,16 +64,19 @@ function expected(it: GatewayItem): string {
 }
 
 describe('gateway -> endpoint', () => {
-  it('any permutation and duplication of a message\'s bodies delivers it exactly once (OBEP and IBEP)', () => {
+  it("any permutation and duplication of a message's bodies delivers it exactly once (OBEP and IBEP)", () => {
     fc.assert(
       fc.property(
-        deliveryArb, fc.integer({ min: 0, max: 8192 }), fc.integer(), fc.array(fc.nat(), { maxLength: 12 }),
+        deliveryArb,
+        fc.integer({ min: 0, max: 8192 }),
+        fc.integer(),
+        fc.array(fc.nat(), { maxLength: 12 }),
         fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 40, maxLength: 40 }),
         (kind, size, id, dupPicks, keys) => {
           const it = item(kind, i2npMessage(size, id));
           const bodies = plainBodies([it], id);
           const order = bodies.map((_, i) => i).concat(dupPicks.map((d) => d % bodies.length));
-          order.sort((a, b) => (keys[a % 40]! - keys[b % 40]!) || 0);
+          order.sort((a, b) => keys[a % 40]! - keys[b % 40]! || 0);
           const shuffled = order.map((i) => bodies[i]!);
           const { ep, got } = obepCollector();
           for (const b of shuffled) ep.receive(b);
@@ -114,7 +117,9 @@ describe('gateway -> endpoint', () => {
       for (const kind of [0, 1, 2] as const) {
         // With a prefix message so the big one starts mid-body (the 63-usable-fragments case of §4).
         for (const prefix of [0, 500, 990]) {
-          const items = prefix ? [item(0, i2npMessage(prefix - 16, 1)), item(kind, i2npMessage(total - 16, 2))] : [item(kind, i2npMessage(total - 16, 2))];
+          const items = prefix
+            ? [item(0, i2npMessage(prefix - 16, 1)), item(kind, i2npMessage(total - 16, 2))]
+            : [item(kind, i2npMessage(total - 16, 2))];
           const bodies = plainBodies(items, total);
           const v = judgeGateway(bodies, TID, [], items);
           expect(v.problems, `total ${total} kind ${kind} prefix ${prefix}`).toEqual([]);
@@ -181,7 +186,10 @@ describe('gateway -> endpoint', () => {
   });
 
   it('with hops: bodies are creator-stripped and the judge (P in forwarding order) accepts them', () => {
-    const hops = [1, 2, 3].map((h) => ({ layerKey: new Uint8Array(32).fill(h), ivKey: new Uint8Array(32).fill(h + 100) }));
+    const hops = [1, 2, 3].map((h) => ({
+      layerKey: new Uint8Array(32).fill(h),
+      ivKey: new Uint8Array(32).fill(h + 100),
+    }));
     const items = [item(0, i2npMessage(100, 1)), item(1, i2npMessage(3000, 2)), item(2, i2npMessage(10, 3))];
     const bodies = packMessages(items, { tunnelId: TID, hops });
     expect(judgeGateway(bodies, TID, hops, items).problems).toEqual([]);
@@ -216,11 +224,21 @@ describe('gateway edges', () => {
     expect(() => gw.send(new Uint8Array(20), { delivery: 'ROUTER', toHash: new Uint8Array(31) })).toThrow(RangeError);
     expect(() => gw.send(new Uint8Array(20), { delivery: 'TUNNEL', toHash: new Uint8Array(32) })).toThrow(RangeError);
     expect(() => new GatewayPacker({ tunnelId: -1, onBody: () => {} })).toThrow(RangeError);
-    expect(() => new GatewayPacker({ tunnelId: 1, onBody: () => {}, hops: [{ layerKey: new Uint8Array(31), ivKey: new Uint8Array(32) }] })).toThrow(RangeError);
+    expect(
+      () =>
+        new GatewayPacker({
+          tunnelId: 1,
+          onBody: () => {},
+          hops: [{ layerKey: new Uint8Array(31), ivKey: new Uint8Array(32) }],
+        }),
+    ).toThrow(RangeError);
   });
 
   it('fresh IVs and fresh nonzero padding on every body', () => {
-    const bodies = plainBodies(Array.from({ length: 50 }, (_, i) => item(0, i2npMessage(400 + i, i))), 99);
+    const bodies = plainBodies(
+      Array.from({ length: 50 }, (_, i) => item(0, i2npMessage(400 + i, i))),
+      99,
+    );
     const ivs = new Set(bodies.map((b) => hex(b.subarray(4, 20))));
     expect(ivs.size).toBe(bodies.length);
     const real = packMessages([item(0, i2npMessage(10, 1))], { tunnelId: 5 });

@@ -179,7 +179,10 @@ describe('reassembly order edge cases', () => {
 describe('endpoint duplicate-body window and dispatch', () => {
   it('a repeated body is dropped before reassembly; a second full copy does not deliver twice', () => {
     let n = 0;
-    const ep = new OutboundEndpointReassembler({ handlers: { local: () => n++, router: () => {}, tunnel: () => {} }, duplicateWindow: 3 });
+    const ep = new OutboundEndpointReassembler({
+      handlers: { local: () => n++, router: () => {}, tunnel: () => {} },
+      duplicateWindow: 3,
+    });
     const [f0, f1] = twoPart(5);
     for (const b of [f0, f1, f0, f1, f1]) ep.receive(b);
     expect(n).toBe(1);
@@ -299,7 +302,10 @@ describe('gateway flushing', () => {
 
 describe('re-entrancy', () => {
   it('a handler that pushes into the same reassembler does not disturb the body being processed', () => {
-    const bodies = packMessages([item(0, i2npMessage(10, 1)), item(0, i2npMessage(20, 2)), item(0, i2npMessage(30, 3))], { tunnelId: 1 });
+    const bodies = packMessages(
+      [item(0, i2npMessage(10, 1)), item(0, i2npMessage(20, 2)), item(0, i2npMessage(30, 3))],
+      { tunnelId: 1 },
+    );
     const other = packMessages([item(0, i2npMessage(40, 4))], { tunnelId: 1 });
     const got: number[] = [];
     let once = true;

@@ -42,7 +42,10 @@ describe('through the CLI', () => {
     dir = mkdtempSync(join(tmpdir(), 'tp-frame-'));
     // `npm test` builds first; when developing, rebuild dist/ if the framing sources are newer than it.
     const built = join(ROOT, 'dist/src/vectors/frame-kinds.js');
-    const sources = ['src/vectors/frame-kinds.ts', ...readdirSync(join(ROOT, 'src/frame')).map((f) => `src/frame/${f}`)];
+    const sources = [
+      'src/vectors/frame-kinds.ts',
+      ...readdirSync(join(ROOT, 'src/frame')).map((f) => `src/frame/${f}`),
+    ];
     const stale = !existsSync(built) || sources.some((s) => statSync(join(ROOT, s)).mtimeMs > statSync(built).mtimeMs);
     // tsc still emits when another area's file has a type error; its exit status is not ours to judge here.
     if (stale) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
@@ -67,13 +70,45 @@ describe('through the CLI', () => {
     ['reassemble without messages', { kind: 'reassemble', name: 'x', expect: { delivered: [], dropped: 0 } }],
     ['a 1027-byte body', { kind: 'reassemble', name: 'x', messages: ['00'.repeat(1027)] }],
     ['non-hex body', { kind: 'reassemble', name: 'x', messages: ['zz'.repeat(1028)] }],
-    ['bad expect.delivered', { kind: 'reassemble', name: 'x', messages: [], expect: { delivered: [{ delivery: 'NOPE', message: '' }], dropped: 0 } }],
-    ['TUNNEL expect without tunnelId', { kind: 'reassemble', name: 'x', messages: [], expect: { delivered: [{ delivery: 'TUNNEL', toHash: '00'.repeat(32), message: '' }], dropped: 0 } }],
+    [
+      'bad expect.delivered',
+      {
+        kind: 'reassemble',
+        name: 'x',
+        messages: [],
+        expect: { delivered: [{ delivery: 'NOPE', message: '' }], dropped: 0 },
+      },
+    ],
+    [
+      'TUNNEL expect without tunnelId',
+      {
+        kind: 'reassemble',
+        name: 'x',
+        messages: [],
+        expect: { delivered: [{ delivery: 'TUNNEL', toHash: '00'.repeat(32), message: '' }], dropped: 0 },
+      },
+    ],
     ['negative dropped', { kind: 'reassemble', name: 'x', messages: [], expect: { delivered: [], dropped: -1 } }],
     ['gateway without items', { kind: 'gateway', name: 'x', layer: 'aes', tunnelId: 1, hops: [] }],
-    ['gateway ROUTER without toHash', { kind: 'gateway', name: 'x', layer: 'aes', tunnelId: 1, hops: [], items: [{ delivery: 'ROUTER', message: 'aa' }] }],
-    ['gateway short hop key', { kind: 'gateway', name: 'x', layer: 'aes', tunnelId: 1, hops: [{ layerKey: '00', ivKey: '00' }], items: [] }],
-    ['gateway empty message', { kind: 'gateway', name: 'x', layer: 'aes', tunnelId: 1, hops: [], items: [{ delivery: 'LOCAL', message: '' }] }],
+    [
+      'gateway ROUTER without toHash',
+      {
+        kind: 'gateway',
+        name: 'x',
+        layer: 'aes',
+        tunnelId: 1,
+        hops: [],
+        items: [{ delivery: 'ROUTER', message: 'aa' }],
+      },
+    ],
+    [
+      'gateway short hop key',
+      { kind: 'gateway', name: 'x', layer: 'aes', tunnelId: 1, hops: [{ layerKey: '00', ivKey: '00' }], items: [] },
+    ],
+    [
+      'gateway empty message',
+      { kind: 'gateway', name: 'x', layer: 'aes', tunnelId: 1, hops: [], items: [{ delivery: 'LOCAL', message: '' }] },
+    ],
     ['gateway tunnelId too big', { kind: 'gateway', name: 'x', layer: 'aes', tunnelId: 2 ** 32, hops: [], items: [] }],
   ];
   for (const [what, c] of bad) {
@@ -103,10 +138,28 @@ describe('public API', () => {
   it('src/index.ts exports the framing and I2NP pieces', async () => {
     const api = await import('../src/index.js');
     for (const name of [
-      'GatewayPacker', 'packMessages', 'OutboundEndpointReassembler', 'InboundEndpointReassembler', 'Reassembler',
-      'ReassemblyPool', 'sharedReassemblyPool', 'SlabAllocator', 'sharedAllocator', 'judgeGateway', 'reassembleAll',
-      'encodeI2np', 'decodeI2np', 'encodeTunnelGateway', 'decodeTunnelGateway', 'encodeTunnelData', 'decodeTunnelData',
-      'encodeData', 'decodeData', 'encodeDeliveryStatus', 'decodeDeliveryStatus', 'MessageTooLargeError',
+      'GatewayPacker',
+      'packMessages',
+      'OutboundEndpointReassembler',
+      'InboundEndpointReassembler',
+      'Reassembler',
+      'ReassemblyPool',
+      'sharedReassemblyPool',
+      'SlabAllocator',
+      'sharedAllocator',
+      'judgeGateway',
+      'reassembleAll',
+      'encodeI2np',
+      'decodeI2np',
+      'encodeTunnelGateway',
+      'decodeTunnelGateway',
+      'encodeTunnelData',
+      'decodeTunnelData',
+      'encodeData',
+      'decodeData',
+      'encodeDeliveryStatus',
+      'decodeDeliveryStatus',
+      'MessageTooLargeError',
     ]) {
       expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
     }

@@ -18,7 +18,9 @@ async function setup() {
 }
 
 /** A TCP server that answers GetDate with SetDate and then does `then` to the socket. */
-async function tcpRouter(then: (sock: import('node:net').Socket) => void): Promise<{ port: number; close: () => void }> {
+async function tcpRouter(
+  then: (sock: import('node:net').Socket) => void,
+): Promise<{ port: number; close: () => void }> {
   const { createServer } = await import('node:net');
   const srv = createServer((sock) => {
     sock.once('data', () => {
@@ -47,7 +49,9 @@ describe('I2CP client over node:net', () => {
     r.close();
   });
   it('a throwing message listener ends the connection with the reason, not the process (socket data handler)', async () => {
-    const r = await tcpRouter((s) => setTimeout(() => s.write(encodeMessage({ type: 'BandwidthLimits', limits: new Array(16).fill(0) })), 20));
+    const r = await tcpRouter((s) =>
+      setTimeout(() => s.write(encodeMessage({ type: 'BandwidthLimits', limits: new Array(16).fill(0) })), 20),
+    );
     const c = await I2cpClient.connect({ host: '127.0.0.1', port: r.port });
     c.onMessage(() => {
       throw new Error('listener bug');
@@ -81,7 +85,12 @@ describe('I2CP client', () => {
     expect(sid).toBe(100);
     expect(await client.getBandwidthLimits()).toHaveLength(16);
     await client.destroySession();
-    expect(router.received.map((m) => m.type)).toEqual(['GetDate', 'CreateSession', 'GetBandwidthLimits', 'DestroySession']);
+    expect(router.received.map((m) => m.type)).toEqual([
+      'GetDate',
+      'CreateSession',
+      'GetBandwidthLimits',
+      'DestroySession',
+    ]);
     expect(client.closed).toBe(true);
   });
 
@@ -170,7 +179,9 @@ describe('I2CP client', () => {
       server = s;
       return c;
     };
-    const p = I2cpClient.connect({ host: 'h', port: 1, connector, clock, timeoutMs: 5000 }).catch((e: Error) => e.message);
+    const p = I2cpClient.connect({ host: 'h', port: 1, connector, clock, timeoutMs: 5000 }).catch(
+      (e: Error) => e.message,
+    );
     await clock.advance(4999);
     expect(server).toBeDefined();
     await clock.advance(1);

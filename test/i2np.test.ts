@@ -4,8 +4,14 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  decodeData, decodeDeliveryStatus, decodeTunnelData, decodeTunnelGateway, encodeData, encodeDeliveryStatus,
-  encodeTunnelData, encodeTunnelGateway,
+  decodeData,
+  decodeDeliveryStatus,
+  decodeTunnelData,
+  decodeTunnelGateway,
+  encodeData,
+  encodeDeliveryStatus,
+  encodeTunnelData,
+  encodeTunnelGateway,
 } from '../src/i2np/bodies.js';
 import { decodeI2np, encodeI2np } from '../src/i2np/header.js';
 import { testSeed } from './helpers/seed.js';
@@ -23,14 +29,25 @@ describe('I2NP standard header', () => {
 
   it('round-trips', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 255 }), fc.nat({ max: 0xffffffff }), fc.nat({ max: 2 ** 53 - 1 }), fc.uint8Array({ maxLength: 2000 }),
+      fc.property(
+        fc.integer({ min: 0, max: 255 }),
+        fc.nat({ max: 0xffffffff }),
+        fc.nat({ max: 2 ** 53 - 1 }),
+        fc.uint8Array({ maxLength: 2000 }),
         (type, id, exp, payload) => {
           const d = decodeI2np(encodeI2np(type, id, exp, payload), { verifyChecksum: true });
           expect(d.ok).toBe(true);
           if (!d.ok) return;
-          expect(d.value.header).toEqual({ type, msgId: id, expiration: exp, size: payload.length, chks: d.value.header.chks });
+          expect(d.value.header).toEqual({
+            type,
+            msgId: id,
+            expiration: exp,
+            size: payload.length,
+            chks: d.value.header.chks,
+          });
           expect([...d.value.payload]).toEqual([...payload]);
-        }),
+        },
+      ),
       { seed, numRuns: 200 },
     );
   });

@@ -24,9 +24,25 @@ describe.skipIf(!avail.ok)('i2pd key files', () => {
     saveKeyFile(`${dd}/ours.dat`, ours);
     writeFileSync(
       `${dd}/tunnels.d/tunnelplane-test.conf`,
-      ['[tp-existing]', 'type = server', 'host = 127.0.0.1', 'port = 1', 'keys = existing.dat', 'signaturetype = 7',
-        'inbound.length = 0', 'outbound.length = 0', '', '[tp-ours]', 'type = server', 'host = 127.0.0.1', 'port = 2',
-        'keys = ours.dat', 'inbound.length = 0', 'outbound.length = 0', ''].join('\n'),
+      [
+        '[tp-existing]',
+        'type = server',
+        'host = 127.0.0.1',
+        'port = 1',
+        'keys = existing.dat',
+        'signaturetype = 7',
+        'inbound.length = 0',
+        'outbound.length = 0',
+        '',
+        '[tp-ours]',
+        'type = server',
+        'host = 127.0.0.1',
+        'port = 2',
+        'keys = ours.dat',
+        'inbound.length = 0',
+        'outbound.length = 0',
+        '',
+      ].join('\n'),
     );
     await startRouter(router, true);
     for (let i = 0; i < 100 && !existsSync(`${dd}/existing.dat`); i++) await new Promise((r) => setTimeout(r, 100));
@@ -34,7 +50,11 @@ describe.skipIf(!avail.ok)('i2pd key files', () => {
     expect(existing.ok, existing.ok ? '' : existing.error).toBe(true);
     if (!existing.ok) return;
     // i2pd's default for new destinations: Ed25519 signing with an ElGamal (type 0, 256-byte) crypto key
-    expect([existing.value.destination.sigType, existing.value.destination.cryptoType, existing.value.cryptoPrivateKey.length]).toEqual([7, 0, 256]);
+    expect([
+      existing.value.destination.sigType,
+      existing.value.destination.cryptoType,
+      existing.value.cryptoPrivateKey.length,
+    ]).toEqual([7, 0, 256]);
     let page = '';
     for (let i = 0; i < 50; i++) {
       page = await consolePage(router, 'page=local_destinations');
@@ -46,7 +66,9 @@ describe.skipIf(!avail.ok)('i2pd key files', () => {
 
     // a SessionConfig signed with the signing key read from i2pd's file verifies in i2pd (status Created)
     const c = await I2cpClient.connect({ host: '127.0.0.1', port: router.i2cpPort });
-    expect(await c.createSession(existing.value, { 'inbound.length': '0', 'outbound.length': '0' })).toBeGreaterThanOrEqual(0);
+    expect(
+      await c.createSession(existing.value, { 'inbound.length': '0', 'outbound.length': '0' }),
+    ).toBeGreaterThanOrEqual(0);
     await c.destroySession();
     expect(readLog(router)).not.toMatch(/Identity: .*(failed|error)|Can't (load|read) .*\.dat/i);
   }, 60_000);

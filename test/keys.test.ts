@@ -23,13 +23,23 @@ import {
 } from '../src/keys/index.js';
 import { ed25519PublicKey, ed25519Sign, ed25519Verify, x25519PublicKey } from '../src/keys/ed25519.js';
 
-const vec = JSON.parse(readFileSync(new URL('../../shared/spec/vectors/ed25519-rfc8032-test1024.json', import.meta.url), 'utf8')).vectors[0] as Record<string, string>;
+const vec = JSON.parse(
+  readFileSync(new URL('../../shared/spec/vectors/ed25519-rfc8032-test1024.json', import.meta.url), 'utf8'),
+).vectors[0] as Record<string, string>;
 
 // i2pd key file, built by hand from Identity.cpp PrivateKeys::ToBuffer: Destination | crypto priv | signing priv
 const x25519Priv = '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'; // RFC 7748 §6.1 Alice
 const x25519Pub = '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a';
 function handDest(cryptoType: number, encField: string): string {
-  return encField + '5a'.repeat(384 - 32 - encField.length / 2) + vec.public_key + '05' + '0004' + '0007' + cryptoType.toString(16).padStart(4, '0');
+  return (
+    encField +
+    '5a'.repeat(384 - 32 - encField.length / 2) +
+    vec.public_key +
+    '05' +
+    '0004' +
+    '0007' +
+    cryptoType.toString(16).padStart(4, '0')
+  );
 }
 
 describe('Ed25519 (sig type 7)', () => {
@@ -78,18 +88,35 @@ describe('i2pd key file format', () => {
   });
   it('rejects truncated files, wrong keys, offline keys and other signature types with clear messages', () => {
     const good = handDest(4, x25519Pub) + x25519Priv + vec.secret_key;
-    expect(decodeKeyFile(fromHex(good.slice(0, -2)))).toMatchObject({ ok: false, error: expect.stringMatching(/truncated/) });
-    expect(decodeKeyFile(fromHex(good + '00'))).toMatchObject({ ok: false, error: expect.stringMatching(/unexpected bytes/) });
-    expect(decodeKeyFile(fromHex(handDest(4, x25519Pub) + x25519Priv + '01'.repeat(32)))).toMatchObject({ ok: false, error: expect.stringMatching(/does not match/) });
-    expect(decodeKeyFile(fromHex(handDest(4, x25519Pub) + '01'.repeat(32) + vec.secret_key))).toMatchObject({ ok: false, error: expect.stringMatching(/X25519/) });
-    expect(decodeKeyFile(fromHex(handDest(4, x25519Pub) + x25519Priv + '00'.repeat(32) + '00'.repeat(80)))).toMatchObject({ ok: false, error: expect.stringMatching(/offline/) });
+    expect(decodeKeyFile(fromHex(good.slice(0, -2)))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/truncated/),
+    });
+    expect(decodeKeyFile(fromHex(good + '00'))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/unexpected bytes/),
+    });
+    expect(decodeKeyFile(fromHex(handDest(4, x25519Pub) + x25519Priv + '01'.repeat(32)))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/does not match/),
+    });
+    expect(decodeKeyFile(fromHex(handDest(4, x25519Pub) + '01'.repeat(32) + vec.secret_key))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/X25519/),
+    });
+    expect(
+      decodeKeyFile(fromHex(handDest(4, x25519Pub) + x25519Priv + '00'.repeat(32) + '00'.repeat(80))),
+    ).toMatchObject({ ok: false, error: expect.stringMatching(/offline/) });
     const dsa = '00'.repeat(384) + '000000' + '00'.repeat(256 + 20);
     expect(decodeKeyFile(fromHex(dsa))).toMatchObject({ ok: false, error: expect.stringMatching(/signature type 0/) });
     expect(decodeKeyFile(new TextEncoder().encode('hello'))).toMatchObject({ ok: false });
   });
   it('never throws on random or mutated files (fuzz)', () => {
     const good = fromHex(handDest(4, x25519Pub) + x25519Priv + vec.secret_key);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 800 }), (b) => void decodeKeyFile(b)), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 800 }), (b) => void decodeKeyFile(b)),
+      { numRuns: 500 },
+    );
     fc.assert(
       fc.property(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(), (i, v, cut) => {
         const b = good.slice();
@@ -127,7 +154,10 @@ describe('Destination and addresses', () => {
   it('parses NULL-certificate (DSA/ElGamal, 387 bytes) destinations and rejects bad certificates', () => {
     expect(parseDestination(new Uint8Array(387))).toMatchObject({ ok: true, value: { sigType: 0, cryptoType: 0 } });
     expect(parseDestination(fromHex('00'.repeat(384) + '050002' + '0007'))).toMatchObject({ ok: false });
-    expect(parseDestination(fromHex('00'.repeat(384) + '050004' + '00630000'))).toMatchObject({ ok: false, error: expect.stringMatching(/signature type 99/) });
+    expect(parseDestination(fromHex('00'.repeat(384) + '050004' + '00630000'))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/signature type 99/),
+    });
   });
   it('b32 = lowercase unpadded base32 of SHA-256(Destination)', () => {
     expect(base32(new TextEncoder().encode('foobar'))).toBe('mzxw6ytboi'); // RFC 4648 §10

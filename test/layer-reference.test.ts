@@ -54,7 +54,11 @@ describe('layer reference', () => {
   it('chacha-layer.ts agrees with the reference (hop with and without AEAD keys, strip)', () => {
     const rnd = seededRandom(testSeed('chacha-layer vs reference'));
     for (let t = 0; t < 12; t++) {
-      const keys = { ...randomHop(rnd), inAeadKey: t % 3 === 0 ? undefined : rnd(32), outAeadKey: t % 4 === 1 ? undefined : rnd(32) };
+      const keys = {
+        ...randomHop(rnd),
+        inAeadKey: t % 3 === 0 ? undefined : rnd(32),
+        outAeadKey: t % 4 === 1 ? undefined : rnd(32),
+      };
       let body = rnd(1028);
       if (keys.inAeadKey) {
         // A validly sealed input from the previous hop.

@@ -21,8 +21,9 @@ function runCli(file: string): { results: { name: string; pass: boolean | null; 
 
 describe('layer vectors', () => {
   it('the CLI passes every hop and strip case of the public AES sample', () => {
-    const cases = (JSON.parse(readFileSync(SAMPLE, 'utf8')).cases as { kind: string; name: string }[])
-      .filter((c) => c.kind === 'hop' || c.kind === 'strip');
+    const cases = (JSON.parse(readFileSync(SAMPLE, 'utf8')).cases as { kind: string; name: string }[]).filter(
+      (c) => c.kind === 'hop' || c.kind === 'strip',
+    );
     const dir = mkdtempSync(join(tmpdir(), 'tp-layer-'));
     const file = join(dir, 'layer-only.json');
     writeFileSync(file, JSON.stringify({ format: 'tunnelplane-vectors/1', cases }));
@@ -39,7 +40,11 @@ describe('layer vectors', () => {
       const opt = (k: string): Uint8Array | undefined => (c[k] ? h(c[k]) : undefined);
       let ref: Uint8Array | null;
       if (c.kind === 'hop') {
-        ref = refChachaHop(h(c.input), { layerKey: h(c.layerKey), ivKey: h(c.nonceKey), inAeadKey: opt('inAeadKey'), outAeadKey: opt('outAeadKey') }, c.nextTunnelId);
+        ref = refChachaHop(
+          h(c.input),
+          { layerKey: h(c.layerKey), ivKey: h(c.nonceKey), inAeadKey: opt('inAeadKey'), outAeadKey: opt('outAeadKey') },
+          c.nextTunnelId,
+        );
       } else {
         const hops = c.hops.map((x: any) => ({ layerKey: h(x.layerKey), ivKey: h(x.nonceKey) }));
         ref = refChachaStrip(h(c.input), hops, { inAeadKey: opt('inAeadKey'), outAeadKey: opt('outAeadKey') });
@@ -54,7 +59,8 @@ describe('layer vectors', () => {
     const generator = join(import.meta.dirname, '..', 'docs', 'vectors', 'generate-chacha-layer.mjs');
     const imports = [...readFileSync(generator, 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
     expect(imports.length).toBeGreaterThan(0);
-    for (const spec of imports) expect(spec, 'the generator may use node: built-ins and @noble only').toMatch(/^(node:|@noble\/)/);
+    for (const spec of imports)
+      expect(spec, 'the generator may use node: built-ins and @noble only').toMatch(/^(node:|@noble\/)/);
     const out = execFileSync('node', [generator], { encoding: 'utf8' });
     expect(out).toBe(readFileSync(CHACHA, 'utf8'));
   });
@@ -69,11 +75,25 @@ describe('layer vectors', () => {
       { ...good, expect: 42 },
       { ...good, expect: null },
       { kind: 'strip', name: 's', hops: [], input: good.input },
-      { kind: 'strip', name: 's', hops: Array(9).fill({ layerKey: good.layerKey, ivKey: good.ivKey }), input: good.input },
+      {
+        kind: 'strip',
+        name: 's',
+        hops: Array(9).fill({ layerKey: good.layerKey, ivKey: good.ivKey }),
+        input: good.input,
+      },
       { kind: 'strip', name: 's', hops: [{ layerKey: good.layerKey }], input: good.input },
-      { kind: 'strip', name: 's', layer: 'chacha', hops: [{ layerKey: good.layerKey, ivKey: good.ivKey }], input: good.input },
+      {
+        kind: 'strip',
+        name: 's',
+        layer: 'chacha',
+        hops: [{ layerKey: good.layerKey, ivKey: good.ivKey }],
+        input: good.input,
+      },
     ];
-    for (const c of bad) expect(() => LAYER_KINDS[c.kind]!.validate(c as never), JSON.stringify(c).slice(0, 80)).toThrow(VectorsFormatError);
+    for (const c of bad)
+      expect(() => LAYER_KINDS[c.kind]!.validate(c as never), JSON.stringify(c).slice(0, 80)).toThrow(
+        VectorsFormatError,
+      );
     const dir = mkdtempSync(join(tmpdir(), 'tp-layer-'));
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ format: 'tunnelplane-vectors/1', cases: [bad[0]] }));

@@ -23,10 +23,17 @@ describe('LeaseSet2', () => {
       '0258' + // expires = 600 (latest end − published)
       '0000' + // flags
       '0000' + // empty options
-      '01' + '0004' + '0020' + '55'.repeat(32) +
+      '01' +
+      '0004' +
+      '0020' +
+      '55'.repeat(32) +
       '02' +
-      'aa'.repeat(32) + '01020304' + '6553f358' +
-      'bb'.repeat(32) + 'fffffffe' + '6553f2f4';
+      'aa'.repeat(32) +
+      '01020304' +
+      '6553f358' +
+      'bb'.repeat(32) +
+      'fffffffe' +
+      '6553f2f4';
     expect(hex(ls.subarray(0, ls.length - 64))).toBe(expected);
     expect(ls.length).toBe(391 + 4 + 2 + 2 + 2 + 1 + 36 + 1 + 80 + 64);
     // independent check: Ed25519 over 0x03 ‖ structure
@@ -35,7 +42,13 @@ describe('LeaseSet2', () => {
   });
 
   it('parses and verifies what it builds; any flipped bit fails verification or parsing', () => {
-    const ls = buildLeaseSet2({ keys, published: 1_700_000_000, leases, encryptionKeys: [{ type: 4, key: encKey }], options: { 'z': '1', 'a': '2' } });
+    const ls = buildLeaseSet2({
+      keys,
+      published: 1_700_000_000,
+      leases,
+      encryptionKeys: [{ type: 4, key: encKey }],
+      options: { z: '1', a: '2' },
+    });
     const p = parseLeaseSet2(ls);
     expect(p.ok).toBe(true);
     if (!p.ok) return;
@@ -53,8 +66,15 @@ describe('LeaseSet2', () => {
 
   it('holds at most 16 leases', () => {
     const many = Array.from({ length: 17 }, (_, i) => ({ gateway: new Uint8Array(32), tunnelId: i, end: 2000 }));
-    expect(() => buildLeaseSet2({ keys, published: 1000, leases: many, encryptionKeys: [{ type: 4, key: encKey }] })).toThrow(/at most 16/);
-    const ls16 = buildLeaseSet2({ keys, published: 1000, leases: many.slice(0, 16), encryptionKeys: [{ type: 4, key: encKey }] });
+    expect(() =>
+      buildLeaseSet2({ keys, published: 1000, leases: many, encryptionKeys: [{ type: 4, key: encKey }] }),
+    ).toThrow(/at most 16/);
+    const ls16 = buildLeaseSet2({
+      keys,
+      published: 1000,
+      leases: many.slice(0, 16),
+      encryptionKeys: [{ type: 4, key: encKey }],
+    });
     expect(parseLeaseSet2(ls16).ok).toBe(true);
     // a hand-edited count of 17 is rejected by the parser
     const bad = ls16.slice();
@@ -65,7 +85,14 @@ describe('LeaseSet2', () => {
   it("applies i2pd's 12-minute acceptance window", () => {
     const now = 1_700_000_000;
     const mk = (published: number, end: number) => {
-      const p = parseLeaseSet2(buildLeaseSet2({ keys, published, leases: [{ gateway: new Uint8Array(32), tunnelId: 1, end }], encryptionKeys: [{ type: 4, key: encKey }] }));
+      const p = parseLeaseSet2(
+        buildLeaseSet2({
+          keys,
+          published,
+          leases: [{ gateway: new Uint8Array(32), tunnelId: 1, end }],
+          encryptionKeys: [{ type: 4, key: encKey }],
+        }),
+      );
       return p.ok ? checkLeaseSet2Times(p.value, now) : 'parse';
     };
     expect(mk(now, now + 600)).toBeUndefined();
@@ -76,14 +103,21 @@ describe('LeaseSet2', () => {
 
   it('never throws on random or mutated input (fuzz)', () => {
     const ls = buildLeaseSet2({ keys, published: 1_700_000_000, leases, encryptionKeys: [{ type: 4, key: encKey }] });
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 700 }), (b) => void parseLeaseSet2(b)), { numRuns: 500 });
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(ls.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(), (edits, cut) => {
-        const b = ls.slice();
-        for (const [i, v] of edits) b[i] = v;
-        const p = parseLeaseSet2(b.subarray(0, cut % (b.length + 1)));
-        if (p.ok) expect(typeof verifyLeaseSet2(p.value)).toBe('boolean');
-      }),
+      fc.property(fc.uint8Array({ maxLength: 700 }), (b) => void parseLeaseSet2(b)),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(ls.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.nat(),
+        (edits, cut) => {
+          const b = ls.slice();
+          for (const [i, v] of edits) b[i] = v;
+          const p = parseLeaseSet2(b.subarray(0, cut % (b.length + 1)));
+          if (p.ok) expect(typeof verifyLeaseSet2(p.value)).toBe('boolean');
+        },
+      ),
       { numRuns: 1000 },
     );
   });

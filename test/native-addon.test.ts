@@ -13,7 +13,9 @@ import { randomHop, seededRandom, testSeed } from './helpers/seed.js';
 
 const tuple = `${process.platform}-${process.arch}`;
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** A fake native/ folder with the given files (contents irrelevant: locating does not load). */
 function nativeDir(files: string[]): string {
@@ -69,24 +71,27 @@ describe('locating the native AES layer', () => {
   });
 
   // Needs a binary to copy; CI builds one (aes-native.test.ts fails there without it).
-  it.skipIf(!nativeAesPath)(`a prebuild filed like prebuild-native.mjs does loads and computes P like the reference${nativeAesPath ? '' : ` (skipped: ${nativeAesProblem})`}`, () => {
-    const libc = process.platform === 'linux' ? (existsSync('/etc/alpine-release') ? '.musl' : '.glibc') : '';
-    const dir = nativeDir([]);
-    const file = join(dir, 'prebuilds', tuple, `${NATIVE_ADDON_NAME}.napi${libc}.node`);
-    mkdirSync(join(file, '..'), { recursive: true });
-    copyFileSync(nativeAesPath!, file);
-    const found = locateNativeAddon(dir);
-    expect(found).toEqual({ ok: true, path: file, source: 'prebuilt' });
-    const lib = createRequire(import.meta.url)(file) as NativeAesBinding;
+  it.skipIf(!nativeAesPath)(
+    `a prebuild filed like prebuild-native.mjs does loads and computes P like the reference${nativeAesPath ? '' : ` (skipped: ${nativeAesProblem})`}`,
+    () => {
+      const libc = process.platform === 'linux' ? (existsSync('/etc/alpine-release') ? '.musl' : '.glibc') : '';
+      const dir = nativeDir([]);
+      const file = join(dir, 'prebuilds', tuple, `${NATIVE_ADDON_NAME}.napi${libc}.node`);
+      mkdirSync(join(file, '..'), { recursive: true });
+      copyFileSync(nativeAesPath!, file);
+      const found = locateNativeAddon(dir);
+      expect(found).toEqual({ ok: true, path: file, source: 'prebuilt' });
+      const lib = createRequire(import.meta.url)(file) as NativeAesBinding;
 
-    const seed = testSeed('native prebuild');
-    const rnd = seededRandom(seed);
-    const hop = randomHop(rnd);
-    const body = rnd(1028);
-    const expected = refHopEncrypt(body, hop);
-    const h = lib.createHop(hop.layerKey, hop.ivKey);
-    lib.encrypt(h, body, new Int32Array([0]), 1);
-    lib.wipeHop(h);
-    expect(Buffer.from(body).equals(Buffer.from(expected)), `seed ${seed}`).toBe(true);
-  });
+      const seed = testSeed('native prebuild');
+      const rnd = seededRandom(seed);
+      const hop = randomHop(rnd);
+      const body = rnd(1028);
+      const expected = refHopEncrypt(body, hop);
+      const h = lib.createHop(hop.layerKey, hop.ivKey);
+      lib.encrypt(h, body, new Int32Array([0]), 1);
+      lib.wipeHop(h);
+      expect(Buffer.from(body).equals(Buffer.from(expected)), `seed ${seed}`).toBe(true);
+    },
+  );
 });

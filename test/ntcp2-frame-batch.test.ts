@@ -3,7 +3,13 @@
 // sessions; a tampered frame fails only itself and breaks only its own stream.
 import { describe, expect, it } from 'vitest';
 import { chacha20poly1305 as nobleAead } from '@noble/ciphers/chacha.js';
-import { FRAME_STREAM_BROKEN, FrameBatch, FrameOpener, FrameSealer, coreFrameAead } from '../src/transport/ntcp2/frames.js';
+import {
+  FRAME_STREAM_BROKEN,
+  FrameBatch,
+  FrameOpener,
+  FrameSealer,
+  coreFrameAead,
+} from '../src/transport/ntcp2/frames.js';
 import { siphash24 } from '../src/transport/ntcp2/siphash.js';
 import { IO_SIZE, MAX_BATCH, STATUS_BAD_MAC, STATUS_OK } from '../src/constants.js';
 import { createInstance } from '../src/wasm/loader.js';
@@ -15,7 +21,12 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 class RefDirection {
   private iv: Uint8Array;
   n = 0;
-  constructor(readonly key: Uint8Array, readonly sip: Uint8Array) { this.iv = sip.slice(16, 24); }
+  constructor(
+    readonly key: Uint8Array,
+    readonly sip: Uint8Array,
+  ) {
+    this.iv = sip.slice(16, 24);
+  }
   seal(p: Uint8Array): Uint8Array {
     this.iv = siphash24(this.sip.subarray(0, 16), this.iv);
     const len = (p.length + 16) ^ (this.iv[0]! | (this.iv[1]! << 8));
@@ -23,22 +34,32 @@ class RefDirection {
     new DataView(nonce.buffer).setBigUint64(4, BigInt(this.n++), true);
     const sealed = nobleAead(this.key, nonce).encrypt(p);
     const out = new Uint8Array(2 + sealed.length);
-    out[0] = (len >>> 8) & 0xff; out[1] = len & 0xff;
+    out[0] = (len >>> 8) & 0xff;
+    out[1] = len & 0xff;
     out.set(sealed, 2);
     return out;
   }
 }
 
-interface Session { ref: RefDirection; batchS: FrameSealer; oneS: FrameSealer; batchO: FrameOpener; oneO: FrameOpener }
+interface Session {
+  ref: RefDirection;
+  batchS: FrameSealer;
+  oneS: FrameSealer;
+  batchO: FrameOpener;
+  oneO: FrameOpener;
+}
 
 function sessions(rnd: (n: number) => Uint8Array, count: number): Session[] {
   return Array.from({ length: count }, () => {
-    const key = rnd(32), sip = rnd(32);
+    const key = rnd(32),
+      sip = rnd(32);
     const aead = coreFrameAead('wasm');
     return {
       ref: new RefDirection(key, sip),
-      batchS: new FrameSealer(key, sip, aead), oneS: new FrameSealer(key, sip, aead),
-      batchO: new FrameOpener(key, sip, aead), oneO: new FrameOpener(key, sip, aead),
+      batchS: new FrameSealer(key, sip, aead),
+      oneS: new FrameSealer(key, sip, aead),
+      batchO: new FrameOpener(key, sip, aead),
+      oneO: new FrameOpener(key, sip, aead),
     };
   });
 }
@@ -48,10 +69,14 @@ function randomSize(rnd: (n: number) => Uint8Array): number {
   const r = rnd(3);
   const v = (r[0]! << 8) | r[1]!;
   switch (r[2]! & 3) {
-    case 0: return v % 65520;
-    case 1: return v % 2100;
-    case 2: return [0, 1, 15, 16, 17, 63, 64, 65, 1024, 1043, 16384, 65519][v % 12]!;
-    default: return v & 0xff;
+    case 0:
+      return v % 65520;
+    case 1:
+      return v % 2100;
+    case 2:
+      return [0, 1, 15, 16, 17, 63, 64, 65, 1024, 1043, 16384, 65519][v % 12]!;
+    default:
+      return v & 0xff;
   }
 }
 
@@ -82,7 +107,12 @@ describe('NTCP2 frame batches on the WASM core', () => {
       const owners = Array.from({ length: count }, () => ss[rnd(1)[0]! % ss.length]!);
       const plains = owners.map(() => rnd(randomSize(rnd)));
       const wire = new Uint8Array(FrameBatch.wireLength(plains) + 3);
-      const written = batch.seal(owners.map((s) => s.batchS), plains, wire, 3);
+      const written = batch.seal(
+        owners.map((s) => s.batchS),
+        plains,
+        wire,
+        3,
+      );
       expect(written).toBe(wire.length - 3);
       // Reference and per-frame path, in the same order.
       const refWire = Buffer.concat(owners.map((s, i) => s.ref.seal(plains[i]!)));
@@ -93,7 +123,14 @@ describe('NTCP2 frame batches on the WASM core', () => {
       const parts = splitWire(wire.subarray(3), owners, (s) => s.batchO);
       const outs = parts.map((p) => new Uint8Array(p.length - 16));
       const status = new Uint8Array(count).fill(99);
-      expect(batch.open(owners.map((s) => s.batchO), parts, outs, status)).toBe(count);
+      expect(
+        batch.open(
+          owners.map((s) => s.batchO),
+          parts,
+          outs,
+          status,
+        ),
+      ).toBe(count);
       expect([...status]).toEqual(new Array(count).fill(STATUS_OK));
       outs.forEach((o, i) => expect(hex(o), `seed ${seed} frame ${i}`).toBe(hex(plains[i]!)));
       const oneParts = splitWire(oneWire, owners, (s) => s.oneO);
@@ -112,7 +149,11 @@ describe('NTCP2 frame batches on the WASM core', () => {
     const [s] = sessions(rnd, 1);
     const plains = Array.from({ length: Math.ceil(IO_SIZE / 65519) + 3 }, (_, i) => rnd(i % 2 ? 65519 : 60000 + i));
     const wire = new Uint8Array(FrameBatch.wireLength(plains));
-    batch.seal(plains.map(() => s!.batchS), plains, wire);
+    batch.seal(
+      plains.map(() => s!.batchS),
+      plains,
+      wire,
+    );
     expect(hex(wire), `seed ${seed}`).toBe(hex(Buffer.concat(plains.map((p) => s!.ref.seal(p)))));
   });
 
@@ -121,9 +162,13 @@ describe('NTCP2 frame batches on the WASM core', () => {
     const rnd = seededRandom(seed);
     const ss = sessions(rnd, 3);
     const owners = [ss[0]!, ss[1]!, ss[0]!, ss[2]!, ss[1]!, ss[0]!, ss[2]!];
-    const plains = owners.map(() => rnd(1 + randomSize(rnd) % 3000));
+    const plains = owners.map(() => rnd(1 + (randomSize(rnd) % 3000)));
     const wire = new Uint8Array(FrameBatch.wireLength(plains));
-    batch.seal(owners.map((s) => s.batchS), plains, wire);
+    batch.seal(
+      owners.map((s) => s.batchS),
+      plains,
+      wire,
+    );
     const parts = splitWire(wire, owners, (s) => s.batchO).map((p) => p.slice());
     // Flip one bit of session 1's first frame (index 1).
     const pos = ((rnd(2)[0]! << 8) | rnd(1)[0]!) % parts[1]!.length;
@@ -131,8 +176,23 @@ describe('NTCP2 frame batches on the WASM core', () => {
     const outs = parts.map((p) => new Uint8Array(p.length - 16).fill(0xee));
     const status = new Uint8Array(owners.length);
     inst.u8.fill(0, inst.regions.IO, inst.regions.IO + 20000); // sealing leaves (public) ciphertext there
-    expect(batch.open(owners.map((s) => s.batchO), parts, outs, status)).toBe(5);
-    expect([...status], `seed ${seed}`).toEqual([STATUS_OK, STATUS_BAD_MAC, STATUS_OK, STATUS_OK, FRAME_STREAM_BROKEN, STATUS_OK, STATUS_OK]);
+    expect(
+      batch.open(
+        owners.map((s) => s.batchO),
+        parts,
+        outs,
+        status,
+      ),
+    ).toBe(5);
+    expect([...status], `seed ${seed}`).toEqual([
+      STATUS_OK,
+      STATUS_BAD_MAC,
+      STATUS_OK,
+      STATUS_OK,
+      FRAME_STREAM_BROKEN,
+      STATUS_OK,
+      STATUS_OK,
+    ]);
     for (const i of [0, 2, 3, 5, 6]) expect(hex(outs[i]!)).toBe(hex(plains[i]!));
     for (const i of [1, 4]) expect(outs[i]!.every((b) => b === 0xee)).toBe(true);
     expect(ss[1]!.batchO.failed).toBe(true);
@@ -182,8 +242,16 @@ describe('NTCP2 frame kernels at their bounds', () => {
       keyIn().fill(0xaa);
       u32[regions.MSG_LEN >>> 2] = IO_SIZE - 18;
       expect(x[fn]!(1)).toBe(1);
-      expect(keyIn().subarray(0, 32).every((b) => b === 0)).toBe(true); // one frame: its key only
-      expect(keyIn().subarray(32).every((b) => b === 0xaa)).toBe(true);
+      expect(
+        keyIn()
+          .subarray(0, 32)
+          .every((b) => b === 0),
+      ).toBe(true); // one frame: its key only
+      expect(
+        keyIn()
+          .subarray(32)
+          .every((b) => b === 0xaa),
+      ).toBe(true);
     }
   });
 });

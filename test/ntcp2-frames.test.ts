@@ -3,7 +3,15 @@
 // lengths are refused; every block type round-trips; hostile payloads never make the block parser throw.
 import { describe, expect, it } from 'vitest';
 import { chacha20poly1305 as nobleAead } from '@noble/ciphers/chacha.js';
-import { FrameOpener, FrameSealer, coreFrameAead, defaultFrameAead, nodeFrameAead, sizedFrameAead, wasmFrameAead } from '../src/transport/ntcp2/frames.js';
+import {
+  FrameOpener,
+  FrameSealer,
+  coreFrameAead,
+  defaultFrameAead,
+  nodeFrameAead,
+  sizedFrameAead,
+  wasmFrameAead,
+} from '../src/transport/ntcp2/frames.js';
 import { BlockWriter, parseBlocks } from '../src/transport/ntcp2/blocks.js';
 import { siphash24 } from '../src/transport/ntcp2/siphash.js';
 import { TERM_PADDING_VIOLATION, TERM_PAYLOAD_FORMAT_ERROR } from '../src/transport/ntcp2/constants.js';
@@ -30,7 +38,11 @@ function refFrames(key: Uint8Array, sipkeys: Uint8Array, payloads: Uint8Array[])
 }
 
 const backends = [
-  nodeFrameAead, coreFrameAead('wasm'), coreFrameAead('node'), wasmFrameAead(), defaultFrameAead(),
+  nodeFrameAead,
+  coreFrameAead('wasm'),
+  coreFrameAead('node'),
+  wasmFrameAead(),
+  defaultFrameAead(),
   sizedFrameAead(wasmFrameAead(), nodeFrameAead, 100), // switches inside the test's sizes
 ];
 
@@ -38,9 +50,12 @@ describe('NTCP2 frames', () => {
   it('every backend seals exactly what the reference seals, and opens it back', () => {
     const seed = testSeed('ntcp2 frames');
     const rnd = seededRandom(seed);
-    const key = rnd(32), sip = rnd(32);
+    const key = rnd(32),
+      sip = rnd(32);
     const sizes = [0, 1, 3, 15, 16, 17, 100, 1024, 1037, 4096, 16384, 65519];
-    const payloads = sizes.concat(Array.from({ length: 40 }, () => (rnd(2)[0]! << 4) | rnd(1)[0]! & 0xf)).map((n) => rnd(n));
+    const payloads = sizes
+      .concat(Array.from({ length: 40 }, () => (rnd(2)[0]! << 4) | (rnd(1)[0]! & 0xf)))
+      .map((n) => rnd(n));
     const ref = refFrames(key, sip, payloads);
     for (const aead of backends) {
       const sealer = new FrameSealer(key, sip, aead);
@@ -62,11 +77,12 @@ describe('NTCP2 frames', () => {
     const seed = testSeed('ntcp2 bad mac');
     const rnd = seededRandom(seed);
     for (const aead of backends) {
-      const key = rnd(32), sip = rnd(32);
+      const key = rnd(32),
+        sip = rnd(32);
       const sealer = new FrameSealer(key, sip, aead);
       const opener = new FrameOpener(key, sip, aead);
       for (let i = 0; i < 30; i++) {
-        const p = rnd(1 + (i * 31) % 200);
+        const p = rnd(1 + ((i * 31) % 200));
         const wire = sealer.seal(p);
         const len = opener.readLength(wire[0]!, wire[1]!);
         const body = wire.slice(2);
@@ -83,7 +99,8 @@ describe('NTCP2 frames', () => {
     const seed = testSeed('ntcp2 broken stream');
     const rnd = seededRandom(seed);
     for (const aead of backends) {
-      const key = rnd(32), sip = rnd(32);
+      const key = rnd(32),
+        sip = rnd(32);
       const sealer = new FrameSealer(key, sip, aead);
       const opener = new FrameOpener(key, sip, aead);
       const frames = [rnd(50), rnd(60), rnd(70)].map((p) => sealer.seal(p));
@@ -99,16 +116,21 @@ describe('NTCP2 frames', () => {
   });
 
   it('reports lengths below 16 as -1 and rejects oversized plaintexts when sealing', () => {
-    const key = new Uint8Array(32).fill(1), sip = new Uint8Array(32).fill(2);
+    const key = new Uint8Array(32).fill(1),
+      sip = new Uint8Array(32).fill(2);
     const probe = new FrameOpener(key, sip);
-    const mask0 = (() => { const iv = siphash24(sip.subarray(0, 16), sip.subarray(16, 24)); return iv[0]! | (iv[1]! << 8); })();
+    const mask0 = (() => {
+      const iv = siphash24(sip.subarray(0, 16), sip.subarray(16, 24));
+      return iv[0]! | (iv[1]! << 8);
+    })();
     const w = 15 ^ mask0;
     expect(probe.readLength(w >>> 8, w & 0xff)).toBe(-1);
     expect(() => new FrameSealer(key, sip).seal(new Uint8Array(65520))).toThrow(RangeError);
   });
 
   it('wipe() zeroes the keys', () => {
-    const key = new Uint8Array(32).fill(9), sip = new Uint8Array(32).fill(3);
+    const key = new Uint8Array(32).fill(9),
+      sip = new Uint8Array(32).fill(3);
     const s = new FrameSealer(key, sip, nodeFrameAead);
     const before = s.seal(new Uint8Array(4));
     s.wipe();
@@ -140,9 +162,12 @@ describe('NTCP2 blocks', () => {
     });
     expect(err).toBeNull();
     expect(seen).toEqual([
-      'dt 65000002', 'opt 12', 'ri 1 700 true',
+      'dt 65000002',
+      'opt 12',
+      'ri 1 700 true',
       ...[0, 1, 2, 3, 4].map((i) => `i2np 18 ${1000 + i} ${(0x70000000 + i).toString(16)} 1028 ${i}`),
-      `term ${2 ** 40 + 7} 4`, 'pad 9',
+      `term ${2 ** 40 + 7} 4`,
+      'pad 9',
     ]);
   });
 
@@ -171,7 +196,10 @@ describe('NTCP2 blocks', () => {
     const seed = testSeed('ntcp2 block fuzz');
     const rnd = seededRandom(seed);
     const w = new BlockWriter();
-    w.dateTime(1); w.i2np(3, 1, 2, new Uint8Array(40)); w.routerInfo(0, new Uint8Array(50)); w.padding(4);
+    w.dateTime(1);
+    w.i2np(3, 1, 2, new Uint8Array(40));
+    w.routerInfo(0, new Uint8Array(50));
+    w.padding(4);
     const valid = w.bytes().slice();
     let ok = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -184,8 +212,16 @@ describe('NTCP2 blocks', () => {
         if (r[2]! & 1) p = p.subarray(0, r[2]! % p.length);
       }
       const end = p.byteOffset + p.length;
-      const inside = (v: Uint8Array) => { if (v.buffer !== p.buffer || v.byteOffset < p.byteOffset || v.byteOffset + v.length > end) throw new Error(`view escapes, seed ${seed}`); };
-      const e = parseBlocks(p, { options: inside, routerInfo: (_f, r) => inside(r), i2np: (_t, _i, _e, b) => inside(b), unknown: (_t, d) => inside(d) });
+      const inside = (v: Uint8Array) => {
+        if (v.buffer !== p.buffer || v.byteOffset < p.byteOffset || v.byteOffset + v.length > end)
+          throw new Error(`view escapes, seed ${seed}`);
+      };
+      const e = parseBlocks(p, {
+        options: inside,
+        routerInfo: (_f, r) => inside(r),
+        i2np: (_t, _i, _e, b) => inside(b),
+        unknown: (_t, d) => inside(d),
+      });
       if (e === null) ok++;
     }
     expect(ok).toBeGreaterThan(0);

@@ -9,7 +9,12 @@ import { dataPhaseKeys, hkdf64, x25519FromPrivate } from '../src/transport/ntcp2
 import { FrameOpener, FrameSealer, coreFrameAead, nodeFrameAead } from '../src/transport/ntcp2/frames.js';
 import { siphash24 } from '../src/transport/ntcp2/siphash.js';
 import { parseSessionConfirmedPayload } from '../src/transport/ntcp2/blocks.js';
-import { TERM_INCOMPATIBLE_OPTIONS, TERM_MSG1_ERROR, TERM_MSG2_ERROR, TERM_MSG3_ERROR } from '../src/transport/ntcp2/constants.js';
+import {
+  TERM_INCOMPATIBLE_OPTIONS,
+  TERM_MSG1_ERROR,
+  TERM_MSG2_ERROR,
+  TERM_MSG3_ERROR,
+} from '../src/transport/ntcp2/constants.js';
 
 const V = JSON.parse(readFileSync(new URL('./fixtures/ntcp2-handshake-vector.json', import.meta.url), 'utf8'));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -21,14 +26,22 @@ function vectorParties(traceA: Map<string, string>, traceB: Map<string, string>)
   const aliceStatic = x25519FromPrivate(labelKey(V.labels.aliceStatic));
   const rh = labelKey(V.labels.bobRouterHash);
   const iv = unhex(V.iv);
-  const alice = new Initiator(aliceStatic, { identHash: rh, staticKey: bobStatic.publicKey, iv }, {
-    ephemeral: x25519FromPrivate(labelKey(V.labels.aliceEphemeral)),
-    trace: (l, v) => traceA.set(l, hex(v)),
-  });
-  const bob = new Responder({ staticKey: bobStatic, identHash: rh, iv }, {}, {
-    ephemeral: x25519FromPrivate(labelKey(V.labels.bobEphemeral)),
-    trace: (l, v) => traceB.set(l, hex(v)),
-  });
+  const alice = new Initiator(
+    aliceStatic,
+    { identHash: rh, staticKey: bobStatic.publicKey, iv },
+    {
+      ephemeral: x25519FromPrivate(labelKey(V.labels.aliceEphemeral)),
+      trace: (l, v) => traceA.set(l, hex(v)),
+    },
+  );
+  const bob = new Responder(
+    { staticKey: bobStatic, identHash: rh, iv },
+    {},
+    {
+      ephemeral: x25519FromPrivate(labelKey(V.labels.bobEphemeral)),
+      trace: (l, v) => traceB.set(l, hex(v)),
+    },
+  );
   return { bobStatic, aliceStatic, rh, alice, bob };
 }
 
@@ -48,7 +61,8 @@ describe('NTCP2 handshake vector (§7)', () => {
 
   it('reproduces every intermediate value, the three messages, the keys and the first frames', () => {
     const v = V.values;
-    const ta = new Map<string, string>(), tb = new Map<string, string>();
+    const ta = new Map<string, string>(),
+      tb = new Map<string, string>();
     const { alice, bob, aliceStatic } = vectorParties(ta, tb);
     const m3p2 = unhex(V.m3p2Plaintext);
 
@@ -79,7 +93,23 @@ describe('NTCP2 handshake vector (§7)', () => {
     expect(hex(r3.value.payload)).toBe(V.m3p2Plaintext);
 
     // Every intermediate the digest lists, from both sides where both compute it.
-    for (const label of ['h:rs', 'h:X', 'ck1', 'k1', 'options1', 'h:msg1', 'h:Y', 'ck2', 'k2', 'options2', 'h:msg2', 'h:part1', 'ck3', 'k3', 'h:final']) {
+    for (const label of [
+      'h:rs',
+      'h:X',
+      'ck1',
+      'k1',
+      'options1',
+      'h:msg1',
+      'h:Y',
+      'ck2',
+      'k2',
+      'options2',
+      'h:msg2',
+      'h:part1',
+      'ck3',
+      'k3',
+      'h:final',
+    ]) {
       expect(ta.get(label), `Alice ${label}`).toBe(v[label]);
       expect(tb.get(label), `Bob ${label}`).toBe(v[label]);
     }
@@ -120,7 +150,9 @@ describe('NTCP2 handshake vector (§7)', () => {
 
   it('HKDF matches RFC 5869 test case 1 (first 42 bytes of the 64)', () => {
     const okm = hkdf64(unhex('000102030405060708090a0b0c'), unhex('0b'.repeat(22)), unhex('f0f1f2f3f4f5f6f7f8f9'));
-    expect(hex(okm.subarray(0, 42))).toBe('3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865');
+    expect(hex(okm.subarray(0, 42))).toBe(
+      '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865',
+    );
   });
 });
 
@@ -130,7 +162,10 @@ function randomPair() {
   const rh = new Uint8Array(randomBytes(32));
   const iv = new Uint8Array(randomBytes(16));
   return {
-    bobStatic, aliceStatic, rh, iv,
+    bobStatic,
+    aliceStatic,
+    rh,
+    iv,
     alice: () => new Initiator(aliceStatic, { identHash: rh, staticKey: bobStatic.publicKey, iv }),
     bob: (limits = {}) => new Responder({ staticKey: bobStatic, identHash: rh, iv }, limits),
   };
@@ -140,16 +175,24 @@ describe('NTCP2 handshake between our Initiator and Responder', () => {
   it('completes with random keys, paddings and payloads, both sides agreeing on the keys', () => {
     for (let i = 0; i < 30; i++) {
       const p = randomPair();
-      const a = p.alice(), b = p.bob();
-      const payload = new Uint8Array(randomBytes(1 + (i * 37) % 300));
+      const a = p.alice(),
+        b = p.bob();
+      const payload = new Uint8Array(randomBytes(1 + ((i * 37) % 300)));
       const pad1 = new Uint8Array(randomBytes(i % 7 === 0 ? 0 : (i * 13) % 224));
-      const msg1 = a.createSessionRequest({ m3p2Len: payload.length + 16, tsA: ntcp2Seconds(Date.now()), padding: pad1 });
+      const msg1 = a.createSessionRequest({
+        m3p2Len: payload.length + 16,
+        tsA: ntcp2Seconds(Date.now()),
+        padding: pad1,
+      });
       const r1 = b.readSessionRequest(msg1.subarray(0, 64));
       expect(r1.ok).toBe(true);
       if (!r1.ok) return;
       expect(r1.value.padLen).toBe(pad1.length);
       b.sessionRequestPadding(msg1.subarray(64));
-      const msg2 = b.createSessionCreated({ tsB: ntcp2Seconds(Date.now()), padding: new Uint8Array(randomBytes(i % 5)) });
+      const msg2 = b.createSessionCreated({
+        tsB: ntcp2Seconds(Date.now()),
+        padding: new Uint8Array(randomBytes(i % 5)),
+      });
       const r2 = a.readSessionCreated(msg2.subarray(0, 64));
       expect(r2.ok).toBe(true);
       if (!r2.ok) return;
@@ -200,7 +243,8 @@ describe('NTCP2 handshake between our Initiator and Responder', () => {
   it('refuses a tampered msg2 and msg3, and a msg3 of the wrong length', () => {
     const p = randomPair();
     for (const target of ['msg2', 'msg3', 'msg3len']) {
-      const a = p.alice(), b = p.bob();
+      const a = p.alice(),
+        b = p.bob();
       const payload = new Uint8Array(40);
       const msg1 = a.createSessionRequest({ m3p2Len: 56, tsA: 1 });
       expect(b.readSessionRequest(msg1).ok).toBe(true);
@@ -214,7 +258,10 @@ describe('NTCP2 handshake between our Initiator and Responder', () => {
       }
       expect(a.readSessionCreated(msg2).ok).toBe(true);
       const { message } = a.createSessionConfirmed(payload);
-      const m = target === 'msg3' ? Uint8Array.from(message, (x, i) => (i === 70 ? x ^ 0x80 : x)) : message.subarray(0, message.length - 1);
+      const m =
+        target === 'msg3'
+          ? Uint8Array.from(message, (x, i) => (i === 70 ? x ^ 0x80 : x))
+          : message.subarray(0, message.length - 1);
       const r = b.readSessionConfirmed(m);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.reason).toBe(TERM_MSG3_ERROR);
@@ -231,10 +278,18 @@ describe('NTCP2 handshake between our Initiator and Responder', () => {
   });
 
   it('msg3 payload: RouterInfo first, then only Options and Padding', () => {
-    const ok = parseSessionConfirmedPayload(unhex('020004' + '00aabbcc' + '01000c' + '00'.repeat(12) + 'fe0002' + '0000'));
+    const ok = parseSessionConfirmedPayload(
+      unhex('020004' + '00aabbcc' + '01000c' + '00'.repeat(12) + 'fe0002' + '0000'),
+    );
     expect(ok.ok).toBe(true);
     if (ok.ok) expect(hex(ok.value.routerInfo)).toBe('aabbcc');
-    for (const bad of ['fe0000', '0100000200020000', '020002000103000900000000000000000000', '0200020001e00000', '020005000102']) {
+    for (const bad of [
+      'fe0000',
+      '0100000200020000',
+      '020002000103000900000000000000000000',
+      '0200020001e00000',
+      '020005000102',
+    ]) {
       expect(parseSessionConfirmedPayload(unhex(bad)).ok, bad).toBe(false);
     }
   });

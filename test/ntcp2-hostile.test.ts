@@ -12,11 +12,23 @@ import { parseBlocks } from '../src/transport/ntcp2/blocks.js';
 import { Ntcp2Transport } from '../src/transport/ntcp2/transport.js';
 import type { CloseInfo, Session } from '../src/transport/ntcp2/session.js';
 import {
-  TERM_AEAD_FRAMING_ERROR, TERM_DATA_AEAD_FAILURE, TERM_INTRA_FRAME_TIMEOUT, TERM_MSG3_ERROR,
-  TERM_RI_SIGNATURE_FAILURE, TERM_STATIC_KEY_MISMATCH,
+  TERM_AEAD_FRAMING_ERROR,
+  TERM_DATA_AEAD_FAILURE,
+  TERM_INTRA_FRAME_TIMEOUT,
+  TERM_MSG3_ERROR,
+  TERM_RI_SIGNATURE_FAILURE,
+  TERM_STATIC_KEY_MISMATCH,
 } from '../src/transport/ntcp2/constants.js';
 import {
-  ByteReader, makeRouter, openSocket, parseStubRouterInfo, rawHandshake, sleep, stubRouterInfo, until, type TestRouter,
+  ByteReader,
+  makeRouter,
+  openSocket,
+  parseStubRouterInfo,
+  rawHandshake,
+  sleep,
+  stubRouterInfo,
+  until,
+  type TestRouter,
 } from './helpers/ntcp2-peer.js';
 import { seededRandom, testSeed } from './helpers/seed.js';
 
@@ -25,7 +37,12 @@ describe('NTCP2 handshake parsers under hostile input (in-process)', () => {
   const rh = new Uint8Array(randomBytes(32));
   const iv = new Uint8Array(randomBytes(16));
   const fixedEph = x25519FromPrivate(randomBytes(32));
-  const bob = () => new Responder({ staticKey: bobStatic, identHash: rh, iv }, {}, { ephemeral: { ...fixedEph, privateKey: fixedEph.privateKey.slice() } });
+  const bob = () =>
+    new Responder(
+      { staticKey: bobStatic, identHash: rh, iv },
+      {},
+      { ephemeral: { ...fixedEph, privateKey: fixedEph.privateKey.slice() } },
+    );
 
   it('100 000 random SessionRequests: all refused, none throws', () => {
     const seed = testSeed('ntcp2 random msg1');
@@ -39,7 +56,10 @@ describe('NTCP2 handshake parsers under hostile input (in-process)', () => {
     const seed = testSeed('ntcp2 mutated msg1');
     const rnd = seededRandom(seed);
     const alice = x25519FromPrivate(randomBytes(32));
-    const valid = new Initiator(alice, { identHash: rh, staticKey: bobStatic.publicKey, iv }).createSessionRequest({ m3p2Len: 100, tsA: ntcp2Seconds(Date.now()) });
+    const valid = new Initiator(alice, { identHash: rh, staticKey: bobStatic.publicKey, iv }).createSessionRequest({
+      m3p2Len: 100,
+      tsA: ntcp2Seconds(Date.now()),
+    });
     expect(bob().readSessionRequest(valid.subarray(0, 64)).ok).toBe(true);
     let accepted = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -48,7 +68,7 @@ describe('NTCP2 handshake parsers under hostile input (in-process)', () => {
       const flips = 1 + (r[0]! & 3);
       for (let k = 0; k < flips; k++) {
         const pos = rnd(1)[0]! & 63;
-        m[pos] ^= (rnd(1)[0]! | 1);
+        m[pos] ^= rnd(1)[0]! | 1;
       }
       if (Buffer.from(m).equals(valid.subarray(0, 64))) m[r[1]! & 63] ^= 0x40; // two flips may cancel
       if (bob().readSessionRequest(m).ok) accepted++;
@@ -104,14 +124,29 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
 
   beforeAll(async () => {
     tb = new Ntcp2Transport({
-      local: bob.local, parseRouterInfo: parseStubRouterInfo,
-      events: { onClose: (_s, i) => closes.push(i), onI2np: () => { goodReceived++; } },
-      limits: { probeDelayMs: [50, 400], probeReadMax: 512, handshakeTimeoutMs: 1500, frameReadTimeoutMs: 500, maxConnectionsPerIp: 4, maxPendingHandshakes: 64 },
+      local: bob.local,
+      parseRouterInfo: parseStubRouterInfo,
+      events: {
+        onClose: (_s, i) => closes.push(i),
+        onI2np: () => {
+          goodReceived++;
+        },
+      },
+      limits: {
+        probeDelayMs: [50, 400],
+        probeReadMax: 512,
+        handshakeTimeoutMs: 1500,
+        frameReadTimeoutMs: 500,
+        maxConnectionsPerIp: 4,
+        maxPendingHandshakes: 64,
+      },
     });
     port = (await tb.listen(0)).port;
     tg = new Ntcp2Transport({ local: good.local, parseRouterInfo: parseStubRouterInfo });
     goodSession = await tg.connect(bob.target('127.0.0.1', port), { localAddress: '127.0.0.200' });
-    traffic = setInterval(() => { if (goodSession.sendI2np(18, goodSent, 0, new Uint8Array(1028))) goodSent++; }, 5);
+    traffic = setInterval(() => {
+      if (goodSession.sendI2np(18, goodSent, 0, new Uint8Array(1028))) goodSent++;
+    }, 5);
   });
 
   afterAll(async () => {
@@ -121,7 +156,11 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
   });
 
   /** Sends `bytes` on a new connection; resolves with what came back and whether the server closed in time. */
-  async function poke(bytes: Uint8Array, localAddress: string, waitMs = 3000): Promise<{ answered: number; closed: boolean; ms: number }> {
+  async function poke(
+    bytes: Uint8Array,
+    localAddress: string,
+    waitMs = 3000,
+  ): Promise<{ answered: number; closed: boolean; ms: number }> {
     const t0 = Date.now();
     const sock = await openSocket(port, localAddress);
     const r = new ByteReader(sock);
@@ -143,7 +182,10 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
       }
       results.push(...(await Promise.all(jobs)));
     }
-    expect(results.every((r) => r.answered === 0), `seed ${seed}`).toBe(true);
+    expect(
+      results.every((r) => r.answered === 0),
+      `seed ${seed}`,
+    ).toBe(true);
     expect(results.every((r) => r.closed)).toBe(true);
     expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(2500);
     expect(tb.stats.dropped['bad-msg1']).toBeGreaterThanOrEqual(200);
@@ -159,10 +201,18 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
     const before = tb.stats.dropped['bad-msg1'] ?? 0;
     const jobs = [];
     for (let k = 0; k < 60; k++) {
-      const m = new Initiator(alice.staticKey, bob.target('127.0.0.1', port)).createSessionRequest({ m3p2Len: 100, tsA: ntcp2Seconds(Date.now()) });
+      const m = new Initiator(alice.staticKey, bob.target('127.0.0.1', port)).createSessionRequest({
+        m3p2Len: 100,
+        tsA: ntcp2Seconds(Date.now()),
+      });
       m[rnd(1)[0]! & 63] ^= rnd(1)[0]! | 1;
       jobs.push(poke(m, `127.0.20.${1 + (k % 5)}`));
-      if (jobs.length === 20) { for (const r of await Promise.all(jobs.splice(0))) { expect(r.answered).toBe(0); expect(r.closed).toBe(true); } }
+      if (jobs.length === 20) {
+        for (const r of await Promise.all(jobs.splice(0))) {
+          expect(r.answered).toBe(0);
+          expect(r.closed).toBe(true);
+        }
+      }
     }
     expect((tb.stats.dropped['bad-msg1'] ?? 0) - before).toBe(60);
   }, 60_000);
@@ -179,7 +229,11 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
 
   it('bytes after msg1 (before msg2) are refused without an answer', async () => {
     const alice = makeRouter();
-    const m = new Initiator(alice.staticKey, bob.target('127.0.0.1', port)).createSessionRequest({ m3p2Len: 100, tsA: ntcp2Seconds(Date.now()), padding: new Uint8Array(10) });
+    const m = new Initiator(alice.staticKey, bob.target('127.0.0.1', port)).createSessionRequest({
+      m3p2Len: 100,
+      tsA: ntcp2Seconds(Date.now()),
+      padding: new Uint8Array(10),
+    });
     const r = await poke(Buffer.concat([m, Buffer.alloc(5)]), '127.0.31.1');
     expect(r.answered).toBe(0);
     expect(r.closed).toBe(true);
@@ -203,7 +257,11 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
     const f = await raw.readFrame(3000);
     if (!f) return undefined;
     let reason: number | undefined;
-    parseBlocks(f, { termination: (_n, r) => { reason = r; } });
+    parseBlocks(f, {
+      termination: (_n, r) => {
+        reason = r;
+      },
+    });
     return reason;
   }
 
@@ -245,7 +303,11 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
 
   it('a frame read timeout is per frame: a trickle that always leaves a partial frame, but completes each in time, stays up', async () => {
     const raw = await rawHandshake(makeRouter(), bob, port, { localAddress: '127.0.38.1' });
-    const frames = Buffer.concat(Array.from({ length: 12 }, (_, i) => raw.sealer.seal(Uint8Array.of(0, 0, 4, 0, 0, 0, i, 0xfe, 0, 180, ...new Uint8Array(180)))));
+    const frames = Buffer.concat(
+      Array.from({ length: 12 }, (_, i) =>
+        raw.sealer.seal(Uint8Array.of(0, 0, 4, 0, 0, 0, i, 0xfe, 0, 180, ...new Uint8Array(180))),
+      ),
+    );
     // 150-byte pieces every 120 ms: each ~210-byte frame completes within 2 pieces (< 500 ms), yet a partial frame
     // is almost always buffered; the whole trickle lasts far longer than the 500 ms timeout.
     for (let o = 0; o < frames.length; o += 150) {
@@ -259,11 +321,17 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
   });
 
   it('a slow sender in the handshake is cut off by the handshake timeout, unanswered', async () => {
-    const m = new Initiator(makeRouter().staticKey, bob.target('127.0.0.1', port)).createSessionRequest({ m3p2Len: 100, tsA: ntcp2Seconds(Date.now()) });
+    const m = new Initiator(makeRouter().staticKey, bob.target('127.0.0.1', port)).createSessionRequest({
+      m3p2Len: 100,
+      tsA: ntcp2Seconds(Date.now()),
+    });
     const sock = await openSocket(port, '127.0.36.1');
     const rd = new ByteReader(sock);
     const t0 = Date.now();
-    for (let i = 0; i < 64 && !rd.closed; i++) { sock.write(m.subarray(i, i + 1)); await sleep(50); }
+    for (let i = 0; i < 64 && !rd.closed; i++) {
+      sock.write(m.subarray(i, i + 1));
+      await sleep(50);
+    }
     expect(await rd.waitClosed(3000)).toBe(true);
     expect(rd.total).toBe(0);
     expect(Date.now() - t0).toBeLessThan(3000);
@@ -272,7 +340,14 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
 
   it('RouterInfo failures in msg3 get Termination 15 / 16 / 13', async () => {
     const cases: Array<[(r: TestRouter) => Uint8Array, number]> = [
-      [(r) => { const ri = stubRouterInfo(r.identity, Date.now(), r.staticKey.publicKey); ri[90] ^= 1; return ri; }, TERM_RI_SIGNATURE_FAILURE],
+      [
+        (r) => {
+          const ri = stubRouterInfo(r.identity, Date.now(), r.staticKey.publicKey);
+          ri[90] ^= 1;
+          return ri;
+        },
+        TERM_RI_SIGNATURE_FAILURE,
+      ],
       [(r) => stubRouterInfo(r.identity, Date.now(), new Uint8Array(32).fill(1)), TERM_STATIC_KEY_MISMATCH],
       [(r) => stubRouterInfo(r.identity, Date.now() - 91 * 60_000, r.staticKey.publicKey), TERM_MSG3_ERROR],
       [(r) => stubRouterInfo(r.identity, Date.now() + 5 * 60_000, r.staticKey.publicKey), TERM_MSG3_ERROR],
@@ -310,8 +385,12 @@ describe('NTCP2 responder under hostile connections (sockets)', () => {
     const heap0 = process.memoryUsage().heapUsed;
     const junk = new Uint8Array(64 << 10);
     let sent = 0;
-    while (!rd.closed && sent < (32 << 20)) {
-      if (!sock.write(junk)) await new Promise((r) => { sock.once('drain', r); setTimeout(r, 50); });
+    while (!rd.closed && sent < 32 << 20) {
+      if (!sock.write(junk))
+        await new Promise((r) => {
+          sock.once('drain', r);
+          setTimeout(r, 50);
+        });
       sent += junk.length;
     }
     expect(await rd.waitClosed(3000)).toBe(true);

@@ -20,15 +20,36 @@ import { buildLocalRouterInfo, identHash, loadOrCreateRouterSecrets, readPeerRou
 /** The real codec behind the transport's interface (as src/router/router.ts injects it). */
 const parseRouterInfo: ParsePeerRouterInfo = (b) => {
   const r = readPeerRouterInfo(b);
-  return r.ok ? { ok: true, value: { identHash: r.value.identHash, staticKey: r.value.ntcp2?.staticKey, published: r.value.routerInfo.published } } : { ok: false, error: r.error };
+  return r.ok
+    ? {
+        ok: true,
+        value: {
+          identHash: r.value.identHash,
+          staticKey: r.value.ntcp2?.staticKey,
+          published: r.value.routerInfo.published,
+        },
+      }
+    : { ok: false, error: r.error };
 };
 
 /** Our router for this test: keys in `dir`, a floodfill RouterInfo for 127.0.0.1:port. */
 function ourRouter(dir: string, port: number): { local: LocalRouter; ri: Uint8Array } {
   const sec = loadOrCreateRouterSecrets(dir);
   if (!sec.ok) throw new Error(sec.error);
-  const ri = buildLocalRouterInfo(sec.value.keys, sec.value.ntcp2, { host: '127.0.0.1', port, caps: { bandwidth: ['X'], floodfill: true, reachable: true } });
-  return { ri, local: { identHash: identHash(sec.value.keys.identity), staticKey: x25519FromPrivate(sec.value.ntcp2.staticPrivateKey), iv: sec.value.ntcp2.iv, routerInfo: () => ri } };
+  const ri = buildLocalRouterInfo(sec.value.keys, sec.value.ntcp2, {
+    host: '127.0.0.1',
+    port,
+    caps: { bandwidth: ['X'], floodfill: true, reachable: true },
+  });
+  return {
+    ri,
+    local: {
+      identHash: identHash(sec.value.keys.identity),
+      staticKey: x25519FromPrivate(sec.value.ntcp2.staticPrivateKey),
+      iv: sec.value.ntcp2.iv,
+      routerInfo: () => ri,
+    },
+  };
 }
 import { until } from './helpers/ntcp2-peer.js';
 
@@ -61,7 +82,9 @@ describe.skipIf(!avail.ok)('NTCP2 against i2pd 2.45.1', () => {
       parseRouterInfo,
       limits: { handshakeTimeoutMs: 10_000 },
       events: {
-        onSession: (s) => { session = s; },
+        onSession: (s) => {
+          session = s;
+        },
         onClose: (_s, i) => closes.push(i),
         onI2np: (s, type, msgId, _exp, body) => {
           i2npTypes.push(type);
@@ -83,9 +106,29 @@ describe.skipIf(!avail.ok)('NTCP2 against i2pd 2.45.1', () => {
     await t.listen(OUR_PORT, '127.0.0.1');
     const riFile = `${DIR}/our.ri`;
     writeFileSync(riFile, me.ri);
-    await run(I2PD_LOCAL, ['-n', '1', '--dir', r.dir, '--peer', riFile, '--loglevel', 'debug',
-      '--set', 'exploratory.inbound.length=1', '--set', 'exploratory.outbound.length=1', '--set', 'ssu2.enabled=false'], { env: r.env, timeout: 40_000 });
-    expect(await until(() => session !== undefined, 45_000), `no session; closes: ${JSON.stringify(closes)}`).toBe(true);
+    await run(
+      I2PD_LOCAL,
+      [
+        '-n',
+        '1',
+        '--dir',
+        r.dir,
+        '--peer',
+        riFile,
+        '--loglevel',
+        'debug',
+        '--set',
+        'exploratory.inbound.length=1',
+        '--set',
+        'exploratory.outbound.length=1',
+        '--set',
+        'ssu2.enabled=false',
+      ],
+      { env: r.env, timeout: 40_000 },
+    );
+    expect(await until(() => session !== undefined, 45_000), `no session; closes: ${JSON.stringify(closes)}`).toBe(
+      true,
+    );
     const s = session!;
     expect(s.direction).toBe('in');
     // Its RouterInfo from msg3 is i2pd's own: same ident hash as its router.info.
@@ -100,7 +143,9 @@ describe.skipIf(!avail.ok)('NTCP2 against i2pd 2.45.1', () => {
     expect(await until(() => /Publishing confirmed/.test(readFileSync(r.log, 'utf8')), 15_000)).toBe(true);
     const page = await consolePage(r, 'page=transports');
     expect(page).toContain(i2pBase64(me.local.identHash).slice(0, 4));
-    console.log(`[ntcp2-i2pd] I2NP types received: ${JSON.stringify(i2npTypes)}; frames in ${s.framesIn}, out ${s.framesOut}; dropped ${JSON.stringify(t.stats.dropped)}`);
+    console.log(
+      `[ntcp2-i2pd] I2NP types received: ${JSON.stringify(i2npTypes)}; frames in ${s.framesIn}, out ${s.framesOut}; dropped ${JSON.stringify(t.stats.dropped)}`,
+    );
     expect(s.state).toBe('established');
   }, 120_000);
 });

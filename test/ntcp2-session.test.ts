@@ -7,9 +7,19 @@ import { runInNewContext } from 'node:vm';
 import { Ntcp2Transport, type TransportEvents, type TransportLimits } from '../src/transport/ntcp2/transport.js';
 import type { CloseInfo, Session } from '../src/transport/ntcp2/session.js';
 import {
-  TERM_CLOCK_SKEW, TERM_IDLE_TIMEOUT, TERM_NORMAL, TERM_ROUTER_SHUTDOWN,
+  TERM_CLOCK_SKEW,
+  TERM_IDLE_TIMEOUT,
+  TERM_NORMAL,
+  TERM_ROUTER_SHUTDOWN,
 } from '../src/transport/ntcp2/constants.js';
-import { makeRouter, parseStubRouterInfo, sleep, stubRouterInfo, until, type TestRouter } from './helpers/ntcp2-peer.js';
+import {
+  makeRouter,
+  parseStubRouterInfo,
+  sleep,
+  stubRouterInfo,
+  until,
+  type TestRouter,
+} from './helpers/ntcp2-peer.js';
 
 const open: Ntcp2Transport[] = [];
 afterEach(async () => {
@@ -23,8 +33,10 @@ function transport(r: TestRouter, events: TransportEvents = {}, limits: Partial<
 }
 
 async function pair(evA: TransportEvents = {}, evB: TransportEvents = {}, limits: Partial<TransportLimits> = {}) {
-  const a = makeRouter(), b = makeRouter();
-  const ta = transport(a, evA, limits), tb = transport(b, evB, limits);
+  const a = makeRouter(),
+    b = makeRouter();
+  const ta = transport(a, evA, limits),
+    tb = transport(b, evB, limits);
   const addr = await tb.listen(0, '127.0.0.1');
   const sa = await ta.connect(b.target('127.0.0.1', addr.port));
   await until(() => tb.stats.established === 1);
@@ -64,9 +76,24 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
     // One I2NP message per frame: maxFramePayload leaves room for exactly one 20-byte body.
     const N = Number(process.env.NTCP2_FRAMES ?? 500_000);
     const got = { a: 0, b: 0, badA: 0, badB: 0 };
-    const evA: TransportEvents = { onI2np: (_s, type, id, _e, b) => { if (type !== 20 || id !== got.a || !checkBody(b, got.a)) got.badA++; got.a++; } };
-    const evB: TransportEvents = { onI2np: (_s, type, id, _e, b) => { if (type !== 20 || id !== got.b || !checkBody(b, got.b)) got.badB++; got.b++; } };
-    const { sa, sb } = await pair(evA, evB, { maxFramePayload: 48, maxQueuedMessages: 1 << 20, maxQueuedBytes: 64 << 20, idleTimeoutMs: 60_000 });
+    const evA: TransportEvents = {
+      onI2np: (_s, type, id, _e, b) => {
+        if (type !== 20 || id !== got.a || !checkBody(b, got.a)) got.badA++;
+        got.a++;
+      },
+    };
+    const evB: TransportEvents = {
+      onI2np: (_s, type, id, _e, b) => {
+        if (type !== 20 || id !== got.b || !checkBody(b, got.b)) got.badB++;
+        got.b++;
+      },
+    };
+    const { sa, sb } = await pair(evA, evB, {
+      maxFramePayload: 48,
+      maxQueuedMessages: 1 << 20,
+      maxQueuedBytes: 64 << 20,
+      idleTimeoutMs: 60_000,
+    });
     const t0 = Date.now();
     const pump = async (s: Session) => {
       for (let i = 0; i < N;) {
@@ -78,7 +105,9 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
     await Promise.all([pump(sa), pump(sb)]);
     expect(await until(() => got.a === N && got.b === N, 120_000)).toBe(true);
     const secs = (Date.now() - t0) / 1000;
-    console.log(`[ntcp2 frames] ${N} frames each way in ${secs.toFixed(1)} s (${Math.round((2 * N) / secs)} frames/s total); A out ${sa.framesOut} frames, B out ${sb.framesOut}`);
+    console.log(
+      `[ntcp2 frames] ${N} frames each way in ${secs.toFixed(1)} s (${Math.round((2 * N) / secs)} frames/s total); A out ${sa.framesOut} frames, B out ${sb.framesOut}`,
+    );
     expect(got.badA + got.badB).toBe(0);
     expect(sa.framesOut).toBeGreaterThanOrEqual(N);
     expect(sb.framesOut).toBeGreaterThanOrEqual(N);
@@ -88,7 +117,15 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
   it('packs messages queued together into shared frames, up to 64 KB, with large bodies intact', async () => {
     const seen: Array<[number, number]> = [];
     let bad = 0;
-    const { sa, sb } = await pair({}, { onI2np: (_s, t, id, _e, b) => { seen.push([t, b.length]); if (!checkBody(b, id)) bad++; } });
+    const { sa, sb } = await pair(
+      {},
+      {
+        onI2np: (_s, t, id, _e, b) => {
+          seen.push([t, b.length]);
+          if (!checkBody(b, id)) bad++;
+        },
+      },
+    );
     const sizes = [1, 20, 1028, 5000, 62699, 3, 1028, 1028, 1028, 40000, 16];
     sizes.forEach((n, i) => expect(sa.sendI2np(18, i, 0x70000000, body(i, n))).toBe(true));
     expect(sa.sendI2np(18, 99, 0, new Uint8Array(62700))).toBe(false); // 9 + 62700 > 62708 (§4.7)
@@ -102,13 +139,18 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
   it('delivers every block type: DateTime, Options, RouterInfo, I2NP, Padding, Termination', async () => {
     const log: string[] = [];
     let closeB: CloseInfo | undefined;
-    const { sa, sb } = await pair({}, {
-      onI2np: (_s, t, id, exp, b) => log.push(`i2np ${t} ${id} ${exp} ${b.length}`),
-      onRouterInfo: (_s, flag, ri) => log.push(`ri ${flag} ${parseStubRouterInfo(ri).ok}`),
-      onDateTime: (_s, sec) => log.push(`dt ${sec}`),
-      onOptions: (_s, d) => log.push(`opt ${d.length}`),
-      onClose: (_s, info) => { closeB = info; },
-    });
+    const { sa, sb } = await pair(
+      {},
+      {
+        onI2np: (_s, t, id, exp, b) => log.push(`i2np ${t} ${id} ${exp} ${b.length}`),
+        onRouterInfo: (_s, flag, ri) => log.push(`ri ${flag} ${parseStubRouterInfo(ri).ok}`),
+        onDateTime: (_s, sec) => log.push(`dt ${sec}`),
+        onOptions: (_s, d) => log.push(`opt ${d.length}`),
+        onClose: (_s, info) => {
+          closeB = info;
+        },
+      },
+    );
     expect(sa.sendDateTime(0x65000000)).toBe(true);
     expect(sa.sendOptions(new Uint8Array(12))).toBe(true);
     expect(sa.sendRouterInfo(stubRouterInfo(new Uint8Array(32), Date.now(), new Uint8Array(32)), 1)).toBe(true);
@@ -123,13 +165,18 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
     // Both ends wiped their frame keys and SipHash state on close.
     expect(await until(() => sa.state === 'closed')).toBe(true);
     for (const s of [sa, sb]) {
-      const x = s as unknown as { sealer: { key: Uint8Array; mask: { key: Uint8Array } }; opener: { key: Uint8Array; mask: { key: Uint8Array } } };
-      for (const k of [x.sealer.key, x.opener.key, x.sealer.mask.key, x.opener.mask.key]) expect(k.every((v) => v === 0)).toBe(true);
+      const x = s as unknown as {
+        sealer: { key: Uint8Array; mask: { key: Uint8Array } };
+        opener: { key: Uint8Array; mask: { key: Uint8Array } };
+      };
+      for (const k of [x.sealer.key, x.opener.key, x.sealer.mask.key, x.opener.mask.key])
+        expect(k.every((v) => v === 0)).toBe(true);
     }
   });
 
   it('one session per peer: a reconnect replaces the old session, which is closed, not leaked', async () => {
-    const a = makeRouter(), b = makeRouter();
+    const a = makeRouter(),
+      b = makeRouter();
     const closedB: CloseInfo[] = [];
     const tb = transport(b, { onClose: (_s, i) => closedB.push(i) });
     const { port } = await tb.listen(0);
@@ -179,20 +226,29 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
   it('a simultaneous dial leaves both routers with the same single session', async () => {
     let resolved = 0;
     for (let round = 0; round < 5; round++) {
-      const a = makeRouter(), b = makeRouter();
-      const ta = transport(a), tb = transport(b);
-      const pa = (await ta.listen(0)).port, pb = (await tb.listen(0)).port;
-      const [x, y] = await Promise.allSettled([ta.connect(b.target('127.0.0.1', pb)), tb.connect(a.target('127.0.0.1', pa))]);
+      const a = makeRouter(),
+        b = makeRouter();
+      const ta = transport(a),
+        tb = transport(b);
+      const pa = (await ta.listen(0)).port,
+        pb = (await tb.listen(0)).port;
+      const [x, y] = await Promise.allSettled([
+        ta.connect(b.target('127.0.0.1', pb)),
+        tb.connect(a.target('127.0.0.1', pa)),
+      ]);
       expect(x.status === 'fulfilled' || y.status === 'fulfilled').toBe(true);
       expect(await until(() => ta.stats.connections === 1 && tb.stats.connections === 1)).toBe(true);
-      const sa = ta.session(b.local.identHash)!, sb = tb.session(a.local.identHash)!;
+      const sa = ta.session(b.local.identHash)!,
+        sb = tb.session(a.local.identHash)!;
       expect(sa.state).toBe('established');
       expect(sb.state).toBe('established');
       expect(sa.direction).not.toBe(sb.direction); // two ends of one TCP connection
       // The survivor was initiated by the router with the smaller hash.
       const initiator = sa.direction === 'out' ? a : b;
       const other = initiator === a ? b : a;
-      expect(Buffer.compare(Buffer.from(initiator.local.identHash), Buffer.from(other.local.identHash))).toBeLessThan(0);
+      expect(Buffer.compare(Buffer.from(initiator.local.identHash), Buffer.from(other.local.identHash))).toBeLessThan(
+        0,
+      );
       resolved += (ta.stats.dropped['duplicate-session'] ?? 0) + (tb.stats.dropped['duplicate-session'] ?? 0);
       await Promise.all([ta.close(200), tb.close(200)]);
     }
@@ -201,7 +257,19 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
 
   it('idle timeout sends Termination reason 2 and closes', async () => {
     let infoA: CloseInfo | undefined, infoB: CloseInfo | undefined;
-    const { sa } = await pair({ onClose: (_s, i) => { infoA = i; } }, { onClose: (_s, i) => { infoB = i; } }, { idleTimeoutMs: 300 });
+    const { sa } = await pair(
+      {
+        onClose: (_s, i) => {
+          infoA = i;
+        },
+      },
+      {
+        onClose: (_s, i) => {
+          infoB = i;
+        },
+      },
+      { idleTimeoutMs: 300 },
+    );
     const t0 = Date.now();
     expect(await until(() => infoA !== undefined && infoB !== undefined, 3000)).toBe(true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
@@ -215,7 +283,10 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
 
   it('traffic keeps a session alive past the idle timeout', async () => {
     const { sa, sb } = await pair({}, {}, { idleTimeoutMs: 300 });
-    for (let i = 0; i < 10; i++) { sa.sendI2np(10, i, 0, new Uint8Array(12)); await sleep(80); }
+    for (let i = 0; i < 10; i++) {
+      sa.sendI2np(10, i, 0, new Uint8Array(12));
+      await sleep(80);
+    }
     expect(sa.state).toBe('established');
     expect(sb.state).toBe('established');
   });
@@ -225,19 +296,34 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
     const b = makeRouter();
     const tb = transport(b);
     const { port } = await tb.listen(0);
-    const clients = [makeRouter(), makeRouter(), makeRouter()].map((r) => transport(r, { onClose: (_s, i) => infos.push(i) }));
+    const clients = [makeRouter(), makeRouter(), makeRouter()].map((r) =>
+      transport(r, { onClose: (_s, i) => infos.push(i) }),
+    );
     await Promise.all(clients.map((t) => t.connect(b.target('127.0.0.1', port))));
     await until(() => tb.stats.established === 3);
     await tb.close(1000);
     expect(await until(() => infos.length === 3)).toBe(true);
-    for (const i of infos) expect(i).toMatchObject({ reason: 'termination-received', code: TERM_ROUTER_SHUTDOWN, by: 'remote' });
+    for (const i of infos)
+      expect(i).toMatchObject({ reason: 'termination-received', code: TERM_ROUTER_SHUTDOWN, by: 'remote' });
     expect(tb.stats.connections).toBe(0);
   });
 
   it('backpressure: a full send queue refuses and then drains; a paused receiver holds a bounded buffer', async () => {
     let drains = 0;
     let received = 0;
-    const { sa, sb } = await pair({ onDrain: () => { drains++; } }, { onI2np: () => { received++; } }, { maxQueuedBytes: 1 << 20, maxQueuedMessages: 100_000, maxRecvBuffered: 128 << 10, socketHighWater: 64 << 10 });
+    const { sa, sb } = await pair(
+      {
+        onDrain: () => {
+          drains++;
+        },
+      },
+      {
+        onI2np: () => {
+          received++;
+        },
+      },
+      { maxQueuedBytes: 1 << 20, maxQueuedMessages: 100_000, maxRecvBuffered: 128 << 10, socketHighWater: 64 << 10 },
+    );
     sb.pauseReceive();
     let accepted = 0;
     while (sa.sendI2np(18, accepted, 0, new Uint8Array(1028))) accepted++;
@@ -266,14 +352,23 @@ describe('NTCP2 sessions over 127.0.0.1', () => {
     const m0 = process.memoryUsage();
     const t0 = Date.now();
     for (let i = 0; i < N; i += 50) {
-      await Promise.all(clients.slice(i, i + 50).map((t, k) => t.connect(b.target('127.0.0.1', port), { localAddress: `127.1.${(i + k) >> 7}.${1 + ((i + k) & 0x7f)}` })));
+      await Promise.all(
+        clients
+          .slice(i, i + 50)
+          .map((t, k) =>
+            t.connect(b.target('127.0.0.1', port), { localAddress: `127.1.${(i + k) >> 7}.${1 + ((i + k) & 0x7f)}` }),
+          ),
+      );
     }
     expect(await until(() => tb.stats.established === N, 30_000)).toBe(true);
     const secs = (Date.now() - t0) / 1000;
     gc();
     const m1 = process.memoryUsage();
-    const heap = (m1.heapUsed - m0.heapUsed) / N, ext = (m1.external + m1.arrayBuffers - m0.external - m0.arrayBuffers) / N;
-    console.log(`[ntcp2 idle] ${N} sessions in ${secs.toFixed(1)} s; per session (both ends, client transports included): heap ${(heap / 1024).toFixed(1)} KiB, external+arrayBuffers ${(ext / 1024).toFixed(1)} KiB, rss delta ${((m1.rss - m0.rss) / N / 1024).toFixed(1)} KiB`);
+    const heap = (m1.heapUsed - m0.heapUsed) / N,
+      ext = (m1.external + m1.arrayBuffers - m0.external - m0.arrayBuffers) / N;
+    console.log(
+      `[ntcp2 idle] ${N} sessions in ${secs.toFixed(1)} s; per session (both ends, client transports included): heap ${(heap / 1024).toFixed(1)} KiB, external+arrayBuffers ${(ext / 1024).toFixed(1)} KiB, rss delta ${((m1.rss - m0.rss) / N / 1024).toFixed(1)} KiB`,
+    );
     expect(heap + ext).toBeLessThan(64 * 1024);
   }, 120_000);
 });

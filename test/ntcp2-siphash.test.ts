@@ -5,27 +5,58 @@ import { readFileSync } from 'node:fs';
 import { SipHashLengthMask, siphash24 } from '../src/transport/ntcp2/siphash.js';
 import { seededRandom, testSeed } from './helpers/seed.js';
 
-const vectors = JSON.parse(readFileSync(new URL('./fixtures/siphash-vectors.json', import.meta.url), 'utf8')) as { key: string; outputs: string[] };
+const vectors = JSON.parse(readFileSync(new URL('./fixtures/siphash-vectors.json', import.meta.url), 'utf8')) as {
+  key: string;
+  outputs: string[];
+};
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** Readable SipHash-2-4 on BigInt, written straight from the paper (§2), as an oracle. */
 function refSiphash(key: Uint8Array, msg: Uint8Array): Uint8Array {
   const M = (1n << 64n) - 1n;
   const rotl = (x: bigint, b: bigint) => ((x << b) | (x >> (64n - b))) & M;
-  const le = (b: Uint8Array, o: number) => { let x = 0n; for (let i = 7; i >= 0; i--) x = (x << 8n) | BigInt(b[o + i]!); return x; };
-  const k0 = le(key, 0), k1 = le(key, 8);
-  let v0 = k0 ^ 0x736f6d6570736575n, v1 = k1 ^ 0x646f72616e646f6dn, v2 = k0 ^ 0x6c7967656e657261n, v3 = k1 ^ 0x7465646279746573n;
+  const le = (b: Uint8Array, o: number) => {
+    let x = 0n;
+    for (let i = 7; i >= 0; i--) x = (x << 8n) | BigInt(b[o + i]!);
+    return x;
+  };
+  const k0 = le(key, 0),
+    k1 = le(key, 8);
+  let v0 = k0 ^ 0x736f6d6570736575n,
+    v1 = k1 ^ 0x646f72616e646f6dn,
+    v2 = k0 ^ 0x6c7967656e657261n,
+    v3 = k1 ^ 0x7465646279746573n;
   const round = () => {
-    v0 = (v0 + v1) & M; v1 = rotl(v1, 13n); v1 ^= v0; v0 = rotl(v0, 32n);
-    v2 = (v2 + v3) & M; v3 = rotl(v3, 16n); v3 ^= v2;
-    v0 = (v0 + v3) & M; v3 = rotl(v3, 21n); v3 ^= v0;
-    v2 = (v2 + v1) & M; v1 = rotl(v1, 17n); v1 ^= v2; v2 = rotl(v2, 32n);
+    v0 = (v0 + v1) & M;
+    v1 = rotl(v1, 13n);
+    v1 ^= v0;
+    v0 = rotl(v0, 32n);
+    v2 = (v2 + v3) & M;
+    v3 = rotl(v3, 16n);
+    v3 ^= v2;
+    v0 = (v0 + v3) & M;
+    v3 = rotl(v3, 21n);
+    v3 ^= v0;
+    v2 = (v2 + v1) & M;
+    v1 = rotl(v1, 17n);
+    v1 ^= v2;
+    v2 = rotl(v2, 32n);
   };
   const padded = new Uint8Array(Math.floor(msg.length / 8) * 8 + 8);
   padded.set(msg);
   padded[padded.length - 1] = msg.length & 0xff;
-  for (let i = 0; i < padded.length; i += 8) { const m = le(padded, i); v3 ^= m; round(); round(); v0 ^= m; }
-  v2 ^= 0xffn; round(); round(); round(); round();
+  for (let i = 0; i < padded.length; i += 8) {
+    const m = le(padded, i);
+    v3 ^= m;
+    round();
+    round();
+    v0 ^= m;
+  }
+  v2 ^= 0xffn;
+  round();
+  round();
+  round();
+  round();
   const r = v0 ^ v1 ^ v2 ^ v3;
   const out = new Uint8Array(8);
   for (let i = 0; i < 8; i++) out[i] = Number((r >> BigInt(8 * i)) & 0xffn);
@@ -69,7 +100,9 @@ describe('SipHash-2-4', () => {
 
   it('gives the digest mask for the standalone data-phase KDF example (length 23 sent as 34 56)', () => {
     // §7: sipkeys_ab 5feab5b6...; first A->B IV 4134d30556dab8c5, so 23 ^ 0x3441 = 0x3456.
-    const mask = new SipHashLengthMask(Buffer.from('5feab5b6e9c9875ce8b4ee9c401871a728c68ef2944d8a3be72144b4e82b20d5', 'hex'));
+    const mask = new SipHashLengthMask(
+      Buffer.from('5feab5b6e9c9875ce8b4ee9c401871a728c68ef2944d8a3be72144b4e82b20d5', 'hex'),
+    );
     const m = mask.next();
     expect(m).toBe(0x3441);
     expect((23 ^ m).toString(16)).toBe('3456');

@@ -10,9 +10,20 @@ import { FLAVORS, Rng, containsAnyWindow, fromHex, hex, testSeed, vectors } from
 
 const seed = testSeed('poly1305');
 
-interface AeadVector { key: string; nonce: string; aad: string; plaintext: string; ciphertext: string; tag: string }
+interface AeadVector {
+  key: string;
+  nonce: string;
+  aad: string;
+  plaintext: string;
+  ciphertext: string;
+  tag: string;
+}
 
-interface Impl { name: string; aead: ChaCha20Poly1305; inst?: WasmInstance }
+interface Impl {
+  name: string;
+  aead: ChaCha20Poly1305;
+  inst?: WasmInstance;
+}
 function impls(): Impl[] {
   const out: Impl[] = FLAVORS.map((flavor) => {
     const inst = createInstance({ flavor });
@@ -35,11 +46,16 @@ describe('Poly1305 (WASM)', () => {
       const rng = new Rng(seed ^ 0x1212);
       for (let t = 0; t < 400; t++) {
         const len = t < 100 ? t : rng.int(3000);
-        const key = rng.bytes(32), msg = rng.bytes(len);
+        const key = rng.bytes(32),
+          msg = rng.bytes(len);
         expect(hex(poly1305(key, msg, { instance: inst })), `len ${len}`).toBe(hex(noblePoly(msg, key)));
       }
       // all-ones r (clamped), s and message push h toward and past p = 2^130 - 5
-      const edgeKeys = [new Uint8Array(32).fill(0xff), new Uint8Array(32), Uint8Array.from({ length: 32 }, (_, i) => (i < 16 ? 0xff : 0))];
+      const edgeKeys = [
+        new Uint8Array(32).fill(0xff),
+        new Uint8Array(32),
+        Uint8Array.from({ length: 32 }, (_, i) => (i < 16 ? 0xff : 0)),
+      ];
       for (const key of edgeKeys) {
         for (const len of [0, 1, 15, 16, 17, 63, 64, 1008]) {
           for (const fill of [0x00, 0xff]) {
@@ -71,7 +87,8 @@ describe('ChaCha20-Poly1305 AEAD', () => {
       it('matches @noble/ciphers on random keys, nonces, AAD and lengths; rejects tampering', () => {
         const rng = new Rng(seed ^ 0x3434);
         for (let t = 0; t < 200; t++) {
-          const key = rng.bytes(32), nonce = rng.bytes(12);
+          const key = rng.bytes(32),
+            nonce = rng.bytes(12);
           const len = t < 70 ? t : rng.int(4000);
           const aad = t % 3 === 0 ? undefined : rng.bytes(rng.int(80));
           const pt = rng.bytes(len);
@@ -102,7 +119,8 @@ describe('ChaCha20-Poly1305 AEAD', () => {
       });
 
       it('rejects bad inputs at the edge', () => {
-        const key = new Uint8Array(32), nonce = new Uint8Array(12);
+        const key = new Uint8Array(32),
+          nonce = new Uint8Array(12);
         expect(() => aead.seal(new Uint8Array(33), nonce, new Uint8Array(1))).toThrow(RangeError);
         expect(() => aead.seal(key, new Uint8Array(8), new Uint8Array(1))).toThrow(RangeError);
         expect(() => aead.seal(key, nonce, null as unknown as Uint8Array)).toThrow(TypeError);
@@ -118,7 +136,17 @@ describe('ChaCha20-Poly1305 AEAD', () => {
           expect(aead.open(key, nonce, aead.seal(key, nonce, big)).length).toBe(big.length);
         }
         expect(() => aead.setKey(CHACHA_KEY_SLOTS, key)).toThrow(RangeError);
-        expect(() => aead.sealBatch({ count: 1, data: new Uint8Array(10), stride: 10, offset: 0, length: 10, slots: Uint32Array.of(0), nonces: new Uint8Array(12) })).toThrow(RangeError);
+        expect(() =>
+          aead.sealBatch({
+            count: 1,
+            data: new Uint8Array(10),
+            stride: 10,
+            offset: 0,
+            length: 10,
+            slots: Uint32Array.of(0),
+            nonces: new Uint8Array(12),
+          }),
+        ).toThrow(RangeError);
       });
 
       it('batches: seal matches noble, open restores, tampered messages get STATUS_BAD_MAC and stay untouched', () => {
@@ -135,7 +163,9 @@ describe('ChaCha20-Poly1305 AEAD', () => {
           const offset = aadAfter ? 16 : aadOffset + aadLength + rng.int(8);
           const stride = Math.max(offset + length + 16, aadOffset + aadLength) + rng.int(8);
           const data = rng.bytes(count * stride);
-          const slots = new Uint32Array(count), nonces = rng.bytes(12 * count), which: number[] = [];
+          const slots = new Uint32Array(count),
+            nonces = rng.bytes(12 * count),
+            which: number[] = [];
           for (let i = 0; i < count; i++) {
             which.push(rng.int(8));
             slots[i] = 2000 + which[i]!;
@@ -145,8 +175,11 @@ describe('ChaCha20-Poly1305 AEAD', () => {
           aead.sealBatch(batch);
           for (let i = 0; i < count; i++) {
             const m = i * stride;
-            const exp = nobleAead(keys[which[i]!]!, nonces.subarray(12 * i, 12 * i + 12), plain.subarray(m + aadOffset, m + aadOffset + aadLength))
-              .encrypt(plain.subarray(m + offset, m + offset + length));
+            const exp = nobleAead(
+              keys[which[i]!]!,
+              nonces.subarray(12 * i, 12 * i + 12),
+              plain.subarray(m + aadOffset, m + aadOffset + aadLength),
+            ).encrypt(plain.subarray(m + offset, m + offset + length));
             expect(hex(data.subarray(m + offset, m + offset + length + 16)), `batch ${t} message ${i}`).toBe(hex(exp));
           }
           const tampered = new Set<number>();
@@ -175,10 +208,12 @@ describe('ChaCha20-Poly1305 AEAD', () => {
         const inst = impl.inst;
         it('one-shot inputs that are views of the WASM IO region are staged without clobbering', () => {
           const rng = new Rng(seed ^ 0xbcbc);
-          const key = rng.bytes(32), nonce = rng.bytes(12);
+          const key = rng.bytes(32),
+            nonce = rng.bytes(12);
           const io = inst.u8.subarray(inst.regions.IO, inst.regions.IO + 3000);
           io.set(rng.bytes(3000));
-          const aad = io.subarray(2000, 2040), pt = io.subarray(7, 1900);
+          const aad = io.subarray(2000, 2040),
+            pt = io.subarray(7, 1900);
           const exp = nobleAead(key, nonce, Uint8Array.from(aad)).encrypt(Uint8Array.from(pt));
           expect(hex(aead.seal(key, nonce, pt, aad))).toBe(hex(exp));
         });
@@ -192,11 +227,23 @@ describe('ChaCha20-Poly1305 AEAD', () => {
           view.set(rng.bytes(view.length));
           const before = Uint8Array.from(view);
           const nonces = rng.bytes(12 * count);
-          const batch: AeadBatch = { count, data: view, stride: TUNNEL_DATA_SIZE, offset: 20, length: 992, slots: new Uint32Array(count).fill(77), nonces, aadOffset: 0, aadLength: 4 };
+          const batch: AeadBatch = {
+            count,
+            data: view,
+            stride: TUNNEL_DATA_SIZE,
+            offset: 20,
+            length: 992,
+            slots: new Uint32Array(count).fill(77),
+            nonces,
+            aadOffset: 0,
+            aadLength: 4,
+          };
           aead.sealBatch(batch);
           for (let i = 0; i < count; i++) {
             const m = i * TUNNEL_DATA_SIZE;
-            const exp = nobleAead(key, nonces.subarray(12 * i, 12 * i + 12), before.subarray(m, m + 4)).encrypt(before.subarray(m + 20, m + 1012));
+            const exp = nobleAead(key, nonces.subarray(12 * i, 12 * i + 12), before.subarray(m, m + 4)).encrypt(
+              before.subarray(m + 20, m + 1012),
+            );
             expect(hex(view.subarray(m + 20, m + 1028))).toBe(hex(exp));
           }
           const status = aead.openBatch(batch);
@@ -216,10 +263,21 @@ describe('ChaCha20-Poly1305 AEAD', () => {
         const inst = createInstance({ flavor });
         const aead = createChaCha20Poly1305({ backend: 'wasm', instance: inst });
         const rng = new Rng(seed ^ 0x9a9a);
-        const key = rng.bytes(32), oneShotKey = rng.bytes(32);
+        const key = rng.bytes(32),
+          oneShotKey = rng.bytes(32);
         const before = inst.memory.buffer.byteLength;
         aead.setKey(8191, key);
-        const batch: AeadBatch = { count: 2, data: new Uint8Array(2 * 64), stride: 64, offset: 8, length: 32, slots: Uint32Array.of(8191, 8191), nonces: rng.bytes(24), aadOffset: 0, aadLength: 8 };
+        const batch: AeadBatch = {
+          count: 2,
+          data: new Uint8Array(2 * 64),
+          stride: 64,
+          offset: 8,
+          length: 32,
+          slots: Uint32Array.of(8191, 8191),
+          nonces: rng.bytes(24),
+          aadOffset: 0,
+          aadLength: 8,
+        };
         const status = new Uint8Array(2);
         for (let i = 0; i < 50_000; i++) {
           aead.sealBatch(batch);

@@ -5,7 +5,13 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
-  createReplayFilterBuffer, REPLAY_FRESH, REPLAY_FULL, REPLAY_SEEN, REPLAY_WINDOW_MS, ReplayFilter, replayFilterBytes,
+  createReplayFilterBuffer,
+  REPLAY_FRESH,
+  REPLAY_FULL,
+  REPLAY_SEEN,
+  REPLAY_WINDOW_MS,
+  ReplayFilter,
+  replayFilterBytes,
 } from '../src/tunnel/replay-filter.js';
 import { seededRandom, testSeed } from './helpers/seed.js';
 
@@ -22,7 +28,8 @@ describe('replay filter', () => {
   it('finds duplicates of a ^ b, and a alone', () => {
     const f = new ReplayFilter(createReplayFilterBuffer({ messagesPerSecond: 10 }));
     const rnd = seededRandom(1);
-    const a = rnd(16), b = rnd(16);
+    const a = rnd(16),
+      b = rnd(16);
     expect(f.seen(a, 0, b, 0, T0)).toBe(REPLAY_FRESH);
     expect(f.seen(a, 0, b, 0, T0 + 1)).toBe(REPLAY_SEEN);
     // Swapping IV and first block gives the same XOR: still a replay (the reason for XOR, spec §5).
@@ -45,10 +52,11 @@ describe('replay filter', () => {
     for (let k = 0; k < 200; k++) {
       const e = rnd(16);
       const now = T0 + Math.floor(rnd(1)[0]! * 400) + k * 97;
-      const until = now + Math.floor((rnd(2)[0]! * 256 + rnd(1)[0]!) / 65_536 * windowMs);
+      const until = now + Math.floor(((rnd(2)[0]! * 256 + rnd(1)[0]!) / 65_536) * windowMs);
       expect(f.seen(e, 0, null, 0, now, until)).toBe(REPLAY_FRESH);
       // Present at every time up to `until`...
-      for (const t of [now, Math.floor((now + until) / 2), until]) expect(f.has(e, 0, null, 0, t), `k ${k} at ${t - now}`).toBe(true);
+      for (const t of [now, Math.floor((now + until) / 2), until])
+        expect(f.has(e, 0, null, 0, t), `k ${k} at ${t - now}`).toBe(true);
       // ...and gone one epoch after it at the latest (kept to the end of the epoch `until` falls in).
       expect(f.has(e, 0, null, 0, until + 10_000)).toBe(false);
     }
@@ -97,8 +105,14 @@ describe('replay filter', () => {
     // Pairs that differ in structured ways: the top bit of two words (the old mix's collision), a bit in each
     // 16-bit half, low bits of all words, one byte.
     const diffs: [number, number, number, number][] = [
-      [0x80000000, 0x80000000, 0, 0], [0, 0x80000000, 0x80000000, 0], [0x80000000, 0, 0, 0x80000000],
-      [0x80008000, 0x80008000, 0, 0], [1, 1, 1, 1], [0x10001, 0, 0x10001, 0], [0xff, 0, 0, 0], [0, 0, 0, 0x80000000],
+      [0x80000000, 0x80000000, 0, 0],
+      [0, 0x80000000, 0x80000000, 0],
+      [0x80000000, 0, 0, 0x80000000],
+      [0x80008000, 0x80008000, 0, 0],
+      [1, 1, 1, 1],
+      [0x10001, 0, 0x10001, 0],
+      [0xff, 0, 0, 0],
+      [0, 0, 0, 0x80000000],
     ];
     let collisions = 0;
     for (let key = 0; key < 20; key++) {
@@ -110,7 +124,10 @@ describe('replay filter', () => {
         for (const [d0, d1, d2, d3] of diffs) {
           const e = new Uint8Array(16);
           const v = new DataView(e.buffer);
-          v.setInt32(0, w0 ^ d0, true); v.setInt32(4, w1 ^ d1, true); v.setInt32(8, w2 ^ d2, true); v.setInt32(12, w3 ^ d3, true);
+          v.setInt32(0, w0 ^ d0, true);
+          v.setInt32(4, w1 ^ d1, true);
+          v.setInt32(8, w2 ^ d2, true);
+          v.setInt32(12, w3 ^ d3, true);
           if (f.has(e, 0, null, 0, T0)) collisions++;
         }
       }
@@ -121,13 +138,16 @@ describe('replay filter', () => {
 
   it('hash: the key decides which entries collide (two filters, narrow fingerprints, one bucket)', () => {
     const rnd = seededRandom(testSeed('replay keys differ'));
-    const mk = (): ReplayFilter => new ReplayFilter(createReplayFilterBuffer({ messagesPerSecond: 0.001, fingerprintBits: 8 }));
-    const a = mk(), b = mk();
+    const mk = (): ReplayFilter =>
+      new ReplayFilter(createReplayFilterBuffer({ messagesPerSecond: 0.001, fingerprintBits: 8 }));
+    const a = mk(),
+      b = mk();
     const x = rnd(16);
     expect(a.seen(x, 0, null, 0, T0)).toBe(REPLAY_FRESH);
     expect(b.seen(x, 0, null, 0, T0)).toBe(REPLAY_FRESH);
     const q = rnd(16 * 20_000);
-    const hitsA = new Set<number>(), hitsB = new Set<number>();
+    const hitsA = new Set<number>(),
+      hitsB = new Set<number>();
     for (let i = 0; i < 20_000; i++) {
       if (a.has(q, 16 * i, null, 0, T0)) hitsA.add(i);
       if (b.has(q, 16 * i, null, 0, T0)) hitsB.add(i);
@@ -165,10 +185,12 @@ describe('replay filter', () => {
     // Every entry of a whole window kept for the whole window (the worst case: no entry expires early).
     const n = rate * (REPLAY_WINDOW_MS / 1000);
     const e = rnd(16 * n);
-    let refused = 0, seen = 0;
+    let refused = 0,
+      seen = 0;
     for (let i = 0; i < n; i++) {
       const v = f.seen(e, 16 * i, null, 0, T0, T0 + REPLAY_WINDOW_MS);
-      if (v === REPLAY_FULL) refused++; else if (v === REPLAY_SEEN) seen++;
+      if (v === REPLAY_FULL) refused++;
+      else if (v === REPLAY_SEEN) seen++;
     }
     expect(refused).toBe(0);
     expect(seen).toBeLessThanOrEqual(2); // false positives while filling: about n x 2.8 / 2 / 2^27 = 0.005 expected
@@ -197,7 +219,8 @@ describe('replay filter', () => {
       const f = new ReplayFilter(createReplayFilterBuffer({ messagesPerSecond: rate, fingerprintBits: bits }));
       const block = rnd(16 * entries);
       let fpInsert = 0;
-      for (let i = 0; i < entries; i++) if (f.seen(block, i * 16, null, 0, T0, T0 + REPLAY_WINDOW_MS) === REPLAY_SEEN) fpInsert++;
+      for (let i = 0; i < entries; i++)
+        if (f.seen(block, i * 16, null, 0, T0, T0 + REPLAY_WINDOW_MS) === REPLAY_SEEN) fpInsert++;
       const queries = bits === 27 ? 1_000_000 : 200_000;
       const q = rnd(16 * queries);
       let fp = 0;
@@ -207,7 +230,9 @@ describe('replay filter', () => {
       const measured = fp / queries;
       // While filling, the k-th insert meets (k / buckets) live cells: half the final rate on average.
       const predictedInsert = (entries * predicted) / 2;
-      console.log(`[replay FP] fpBits=${bits} buckets=${f.buckets} live/bucket=${live.toFixed(2)} predicted=${predicted.toExponential(2)} measured=${measured.toExponential(2)} (${fp}/${queries}; ${fpInsert} during fill, ${predictedInsert.toFixed(2)} predicted) refused=${f.stats().overflows}`);
+      console.log(
+        `[replay FP] fpBits=${bits} buckets=${f.buckets} live/bucket=${live.toFixed(2)} predicted=${predicted.toExponential(2)} measured=${measured.toExponential(2)} (${fp}/${queries}; ${fpInsert} during fill, ${predictedInsert.toFixed(2)} predicted) refused=${f.stats().overflows}`,
+      );
       expect(f.stats().overflows).toBe(0);
       if (bits === 12) {
         expect(measured).toBeGreaterThan(predicted * 0.5);
@@ -232,7 +257,9 @@ describe('replay filter', () => {
     // The size grows with the rate and the window, and replayFilterBytes says it before allocating.
     const small = replayFilterBytes({ messagesPerSecond: 100 });
     expect(replayFilterBytes({ messagesPerSecond: 200 })).toBeGreaterThan(1.9 * small - 4096);
-    expect(replayFilterBytes({ messagesPerSecond: 100, windowMs: 2 * REPLAY_WINDOW_MS })).toBeGreaterThan(1.9 * small - 4096);
+    expect(replayFilterBytes({ messagesPerSecond: 100, windowMs: 2 * REPLAY_WINDOW_MS })).toBeGreaterThan(
+      1.9 * small - 4096,
+    );
     expect(createReplayFilterBuffer({ messagesPerSecond: 100, prefault: false }).byteLength).toBe(small);
   });
 
@@ -256,11 +283,15 @@ describe('replay filter', () => {
         parentPort.postMessage(fresh);
       });`;
     const mod = new URL('../dist/src/tunnel/replay-filter.js', import.meta.url).href;
-    const run = (): Promise<number> => new Promise((resolve, reject) => {
-      const w = new Worker(src, { eval: true, workerData: { sab, entries, mod, barrier } });
-      w.once('message', (m) => { resolve(m as number); void w.terminate(); });
-      w.once('error', reject);
-    });
+    const run = (): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const w = new Worker(src, { eval: true, workerData: { sab, entries, mod, barrier } });
+        w.once('message', (m) => {
+          resolve(m as number);
+          void w.terminate();
+        });
+        w.once('error', reject);
+      });
     const counts = await Promise.all([run(), run(), run()]);
     // Every entry accepted by exactly one thread. With one fixed time and a lightly loaded table no cell turns free
     // while the threads race, so not even the documented rare miss (a lower cell freed between two scans) can occur.

@@ -21,7 +21,12 @@ function cli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null;
   });
 }
 
-const lines = (s: string) => s.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('tunnelplane router', () => {
   it('first run creates the identity, a second keeps it; router.info is rewritten newer; --duration exits 0', async () => {
@@ -48,18 +53,24 @@ describe('tunnelplane router', () => {
   it('readable output without --json; SIGTERM closes the session to a --peer with Termination and exits 0', async () => {
     const a = join(root, 'b1');
     const b = join(root, 'b2');
-    const first = spawn(process.execPath, [BIN, 'router', '--data', a, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = spawn(process.execPath, [BIN, 'router', '--data', a, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let outA = '';
     first.stdout.setEncoding('utf8').on('data', (c: string) => (outA += c));
     const exitA = new Promise<number | null>((r) => first.once('exit', (c) => r(c)));
     const deadline = Date.now() + 15_000;
     while (!outA.includes('"ready"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const second = spawn(process.execPath, [BIN, 'router', '--data', b, '--peer', join(a, 'router.info')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const second = spawn(process.execPath, [BIN, 'router', '--data', b, '--peer', join(a, 'router.info')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let outB = '';
     second.stdout.setEncoding('utf8').on('data', (c: string) => (outB += c));
     const exitB = new Promise<number | null>((r) => second.once('exit', (c) => r(c)));
     while (!outB.includes('established') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(outB).toMatch(/^router \S{44} listening on 127\.0\.0\.1:\d+ \(new identity: router\.keys, ntcp2\.keys\); RouterInfo in /);
+    expect(outB).toMatch(
+      /^router \S{44} listening on 127\.0\.0\.1:\d+ \(new identity: router\.keys, ntcp2\.keys\); RouterInfo in /,
+    );
     expect(outB).toMatch(/session -> \S{44} established/);
     second.kill('SIGTERM');
     expect(await exitB).toBe(0);
@@ -100,7 +111,9 @@ describe('tunnelplane router', () => {
     expect(notDir.code).toBe(1);
     expect(notDir.stderr).toMatch(/data directory .*a-file\/sub is not writable: ENOTDIR/);
     const taken = join(root, 'd');
-    const holder = spawn(process.execPath, [BIN, 'router', '--data', taken, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const holder = spawn(process.execPath, [BIN, 'router', '--data', taken, '--port', '0', '--json'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let hout = '';
     holder.stdout.setEncoding('utf8').on('data', (c: string) => (hout += c));
     const end = Date.now() + 15_000;

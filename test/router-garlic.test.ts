@@ -10,7 +10,15 @@ import { NoiseNResponder } from '../src/router/tunnel-build/noise-n.js';
 import { TunnelBuildHop } from '../src/router/tunnel-build/hop.js';
 import { createShortTunnelBuild, processShortBuildReply } from '../src/router/tunnel-build/creator.js';
 import { Rng, hex, testSeed } from './helpers/chacha-rng.js';
-import { refBlock, refConcat, refLocalClove, refOpenRouterGarlic, refOpenTagGarlic, refSealRouterGarlic, refSealTagGarlic } from './reference/build-reference.js';
+import {
+  refBlock,
+  refConcat,
+  refLocalClove,
+  refOpenRouterGarlic,
+  refOpenTagGarlic,
+  refSealRouterGarlic,
+  refSealTagGarlic,
+} from './reference/build-reference.js';
 
 const seed = testSeed('router-garlic');
 const NOW = 1_796_000_000_000;
@@ -43,17 +51,48 @@ describe('one-shot garlic to a router (§4.1)', () => {
     const rng = new Rng(seed ^ 1);
     const priv = rng.bytes(32);
     const body = rng.bytes(500);
-    const garlic = sealRouterGarlic(nobleX25519.getPublicKey(priv), [
-      { type: 1, msgId: 0x01020304, expiration: NOW + 8000, body },
-      { delivery: 'tunnel', toHash: new Uint8Array(32).fill(7), tunnelId: 99, type: 10, msgId: 5, expiration: NOW, body: new Uint8Array(12) },
-    ], { now: NOW, paddingBytes: 3 });
+    const garlic = sealRouterGarlic(
+      nobleX25519.getPublicKey(priv),
+      [
+        { type: 1, msgId: 0x01020304, expiration: NOW + 8000, body },
+        {
+          delivery: 'tunnel',
+          toHash: new Uint8Array(32).fill(7),
+          tunnelId: 99,
+          type: 10,
+          msgId: 5,
+          expiration: NOW,
+          body: new Uint8Array(12),
+        },
+      ],
+      { now: NOW, paddingBytes: 3 },
+    );
     expect(new DataView(garlic.buffer).getUint32(0)).toBe(garlic.length - 4);
     const plain = refOpenRouterGarlic(priv, garlic);
     const expected = refConcat(
-      refBlock(0, (() => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, Math.floor(NOW / 1000)); return b; })()),
+      refBlock(
+        0,
+        (() => {
+          const b = new Uint8Array(4);
+          new DataView(b.buffer).setUint32(0, Math.floor(NOW / 1000));
+          return b;
+        })(),
+      ),
       refLocalClove(1, 0x01020304, Math.floor((NOW + 8000) / 1000), body),
-      refBlock(11, refConcat(Uint8Array.of(0x60), new Uint8Array(32).fill(7), Uint8Array.of(0, 0, 0, 99, 10, 0, 0, 0, 5),
-        (() => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, Math.floor(NOW / 1000)); return b; })(), new Uint8Array(12))),
+      refBlock(
+        11,
+        refConcat(
+          Uint8Array.of(0x60),
+          new Uint8Array(32).fill(7),
+          Uint8Array.of(0, 0, 0, 99, 10, 0, 0, 0, 5),
+          (() => {
+            const b = new Uint8Array(4);
+            new DataView(b.buffer).setUint32(0, Math.floor(NOW / 1000));
+            return b;
+          })(),
+          new Uint8Array(12),
+        ),
+      ),
       refBlock(254, new Uint8Array(3)),
     );
     expect(hex(plain)).toBe(hex(expected));
@@ -63,8 +102,17 @@ describe('one-shot garlic to a router (§4.1)', () => {
     const rng = new Rng(seed ^ 2);
     const ibgw = { priv: rng.bytes(32), hash: rng.bytes(32) };
     const me = rng.bytes(32);
-    const req = createShortTunnelBuild({ direction: 'inbound', hops: [{ identHash: ibgw.hash, encryptionKey: nobleX25519.getPublicKey(ibgw.priv) }], replyIdent: me, now: NOW });
-    const garlic = sealRouterGarlic(nobleX25519.getPublicKey(ibgw.priv), [{ type: 25, msgId: req.message.msgId, expiration: req.message.expiration, body: req.message.body }], { now: NOW });
+    const req = createShortTunnelBuild({
+      direction: 'inbound',
+      hops: [{ identHash: ibgw.hash, encryptionKey: nobleX25519.getPublicKey(ibgw.priv) }],
+      replyIdent: me,
+      now: NOW,
+    });
+    const garlic = sealRouterGarlic(
+      nobleX25519.getPublicKey(ibgw.priv),
+      [{ type: 25, msgId: req.message.msgId, expiration: req.message.expiration, body: req.message.body }],
+      { now: NOW },
+    );
     const hop = new TunnelBuildHop({ staticPrivateKey: ibgw.priv, identHash: ibgw.hash, now: () => NOW });
     const g = openRouterGarlic(hop.noise, garlic);
     if (!g.ok) throw new Error(g.error);
@@ -83,7 +131,11 @@ describe('one-shot garlic to a router (§4.1)', () => {
     const rng = new Rng(seed ^ 3);
     const priv = rng.bytes(32);
     const responder = new NoiseNResponder(priv);
-    const good = sealRouterGarlic(nobleX25519.getPublicKey(priv), [{ type: 1, msgId: 1, expiration: NOW, body: rng.bytes(100) }], { now: NOW });
+    const good = sealRouterGarlic(
+      nobleX25519.getPublicKey(priv),
+      [{ type: 1, msgId: 1, expiration: NOW, body: rng.bytes(100) }],
+      { now: NOW },
+    );
     expect(openRouterGarlic(responder, good).ok).toBe(true);
     for (let k = 0; k < 300; k++) {
       const bad = good.slice();
@@ -144,11 +196,19 @@ describe('payload blocks', () => {
     const rng = new Rng(seed ^ 6);
     expect(parseGarlicPayload(refBlock(77, rng.bytes(5)))).toMatchObject({ ok: true, value: { unknownBlocks: 1 } });
     expect(parseGarlicPayload(Uint8Array.of(11, 0))).toMatchObject({ ok: false });
-    expect(parseGarlicPayload(refBlock(11, Uint8Array.of(0x00, 1, 2)))).toMatchObject({ ok: false, error: 'clove I2NP header truncated' });
+    expect(parseGarlicPayload(refBlock(11, Uint8Array.of(0x00, 1, 2)))).toMatchObject({
+      ok: false,
+      error: 'clove I2NP header truncated',
+    });
     expect(parseGarlicPayload(refBlock(11, Uint8Array.of(0x80)))).toMatchObject({ ok: false });
-    expect(parseGarlicPayload(refBlock(11, refConcat(Uint8Array.of(0x60), new Uint8Array(33))))).toMatchObject({ ok: false, error: 'clove tunnel id truncated' });
+    expect(parseGarlicPayload(refBlock(11, refConcat(Uint8Array.of(0x60), new Uint8Array(33))))).toMatchObject({
+      ok: false,
+      error: 'clove tunnel id truncated',
+    });
     expect(parseGarlicPayload(refBlock(0, new Uint8Array(5)))).toMatchObject({ ok: false });
-    expect(parseGarlicPayload(refConcat(...Array.from({ length: 17 }, () => refLocalClove(1, 1, 1, new Uint8Array(0)))))).toMatchObject({ ok: false });
+    expect(
+      parseGarlicPayload(refConcat(...Array.from({ length: 17 }, () => refLocalClove(1, 1, 1, new Uint8Array(0))))),
+    ).toMatchObject({ ok: false });
     for (let k = 0; k < 2000; k++) {
       const b = rng.bytes(rng.int(60));
       if (rng.int(2)) b[0] = [0, 11, 254][rng.int(3)]!;

@@ -51,7 +51,11 @@ describe.skipIf(!avail.ok)('tunnelplane router against i2pd 2.45.1', () => {
     const data = `${BASE}/ours`;
     const events: Ev[] = [];
     let stderr = '';
-    child = spawn(process.execPath, [BIN, 'router', '--data', data, '--port', String(OUR_PORT), '--floodfill', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(
+      process.execPath,
+      [BIN, 'router', '--data', data, '--port', String(OUR_PORT), '--floodfill', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let buf = '';
     child.stdout!.setEncoding('utf8').on('data', (c: string) => {
       buf += c;
@@ -72,24 +76,52 @@ describe.skipIf(!avail.ok)('tunnelplane router against i2pd 2.45.1', () => {
     const ourRi = readFileSync(`${data}/router.info`);
     expect(i2pBase64(createHash('sha256').update(ourRi.subarray(0, 391)).digest())).toBe(ourIdent);
 
-    await run(I2PD_LOCAL, ['-n', '1', '--dir', r.dir, '--peer', `${data}/router.info`, '--loglevel', 'debug',
-      '--set', 'exploratory.inbound.length=1', '--set', 'exploratory.outbound.length=1', '--set', 'ssu2.enabled=false'], { env: r.env, timeout: 40_000 });
+    await run(
+      I2PD_LOCAL,
+      [
+        '-n',
+        '1',
+        '--dir',
+        r.dir,
+        '--peer',
+        `${data}/router.info`,
+        '--loglevel',
+        'debug',
+        '--set',
+        'exploratory.inbound.length=1',
+        '--set',
+        'exploratory.outbound.length=1',
+        '--set',
+        'ssu2.enabled=false',
+      ],
+      { env: r.env, timeout: 40_000 },
+    );
     expect(readLog(r)).toMatch(/NetDb: 1 routers loaded \(1 floodfils\)/);
 
     // The handshake: i2pd is the initiator; the session's peer is i2pd's ident hash, read by our codec from its msg3
     // RouterInfo (which is verified before the session exists: a bad one is answered with Termination 15).
     const theirs = readFileSync(`${r.dir}/r0/router.info`);
     const theirIdent = i2pBase64(createHash('sha256').update(theirs.subarray(0, 391)).digest());
-    const est = await waitFor('an established session', 45_000, () => events.find((e) => e.event === 'session' && e.state === 'established'));
+    const est = await waitFor('an established session', 45_000, () =>
+      events.find((e) => e.event === 'session' && e.state === 'established'),
+    );
     expect(est).toMatchObject({ peer: theirIdent, direction: 'in' });
 
     // I2NP from i2pd; its DatabaseStore (reply token) gets our DeliveryStatus, which i2pd takes.
     const stats = await waitFor('stats with DatabaseStore in and DeliveryStatus out', 40_000, () =>
-      events.find((e) => e.event === 'stats' && ((e.i2npIn as Record<string, number>)['1'] ?? 0) > 0 && ((e.i2npOut as Record<string, number>)['10'] ?? 0) > 0));
+      events.find(
+        (e) =>
+          e.event === 'stats' &&
+          ((e.i2npIn as Record<string, number>)['1'] ?? 0) > 0 &&
+          ((e.i2npOut as Record<string, number>)['10'] ?? 0) > 0,
+      ),
+    );
     expect(stats.sessions).toBe(1);
     expect(stats.bytesIn as number).toBeGreaterThan(0);
     expect(stats.bytesOut as number).toBeGreaterThan(0);
-    await waitFor('"Publishing confirmed" in the i2pd log', 15_000, () => /NetDb: Publishing confirmed/.test(readLog(r)));
+    await waitFor('"Publishing confirmed" in the i2pd log', 15_000, () =>
+      /NetDb: Publishing confirmed/.test(readLog(r)),
+    );
 
     // i2pd's own view: its transports page lists our router (first 4 Base64 characters of our ident hash).
     const page = await consolePage(r, 'page=transports');
@@ -103,7 +135,9 @@ describe.skipIf(!avail.ok)('tunnelplane router against i2pd 2.45.1', () => {
     expect(pub.sessions).toBe(1);
     const newer = readFileSync(`${data}/router.info`);
     expect(newer.readBigUInt64BE(391) > ourRi.readBigUInt64BE(391)).toBe(true);
-    await waitFor('"RouterInfo updated" in the i2pd log', 15_000, () => new RegExp(`RouterInfo updated: ${ourIdent.replace(/[~=+-]/g, '.')}`).test(readLog(r)));
+    await waitFor('"RouterInfo updated" in the i2pd log', 15_000, () =>
+      new RegExp(`RouterInfo updated: ${ourIdent.replace(/[~=+-]/g, '.')}`).test(readLog(r)),
+    );
     expect(readLog(r)).not.toMatch(/Signature verification failed/);
 
     // Graceful stop: Termination reason 3 on the session, exit status 0.
@@ -113,7 +147,9 @@ describe.skipIf(!avail.ok)('tunnelplane router against i2pd 2.45.1', () => {
     expect(closed).toMatchObject({ peer: theirIdent, reason: 'shutdown', code: 3 });
     const stopped = events.find((e) => e.event === 'stopped');
     const inCounts = stopped?.i2npIn as Record<string, number>;
-    console.log(`[router-i2pd-wire] I2NP in ${JSON.stringify(inCounts)} out ${JSON.stringify(stopped?.i2npOut)}; dropped ${JSON.stringify(stopped?.dropped)}`);
+    console.log(
+      `[router-i2pd-wire] I2NP in ${JSON.stringify(inCounts)} out ${JSON.stringify(stopped?.i2npOut)}; dropped ${JSON.stringify(stopped?.dropped)}`,
+    );
     expect(stderr).toBe('');
   }, 180_000);
 });

@@ -36,7 +36,15 @@ import {
   writeRouterInfoFile,
   type RouterSecrets,
 } from '../src/router/index.js';
-import { I2PD_LOCAL, consolePage, i2pdAvailable, localRouter, readLog, stopRouter, type LocalRouter } from './helpers/i2pd.js';
+import {
+  I2PD_LOCAL,
+  consolePage,
+  i2pdAvailable,
+  localRouter,
+  readLog,
+  stopRouter,
+  type LocalRouter,
+} from './helpers/i2pd.js';
 
 const avail = i2pdAvailable();
 if (!avail.ok && process.env.CI) throw new Error(`i2pd router identity tests cannot run under CI: ${avail.why}`);
@@ -88,9 +96,17 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
     expect(ri.ok, ri.ok ? '' : ri.error).toBe(true);
     if (!ri.ok) return;
     expect(verifyRouterInfo(ri.value)).toBe(true);
-    expect(ed25519.verify(ri.value.signature, ri.value.bytes.subarray(0, ri.value.signedLength), ri.value.identity.signingPublicKey)).toBe(true);
+    expect(
+      ed25519.verify(
+        ri.value.signature,
+        ri.value.bytes.subarray(0, ri.value.signedLength),
+        ri.value.identity.signingPublicKey,
+      ),
+    ).toBe(true);
     expect(routerInfoProblem(ri.value)).toBeUndefined();
-    expect([ri.value.identity.cryptoType, ri.value.identity.sigType, ri.value.identity.bytes.length]).toEqual([4, 7, 391]);
+    expect([ri.value.identity.cryptoType, ri.value.identity.sigType, ri.value.identity.bytes.length]).toEqual([
+      4, 7, 391,
+    ]);
     expect(await consoleIdent(r)).toBe(identHashBase64(ri.value.identHash));
 
     const keys = decodeRouterKeys(new Uint8Array(readFileSync(`${dd}/router.keys`)));
@@ -99,14 +115,21 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
     expect(hex(keys.value.identity.bytes)).toBe(hex(ri.value.identity.bytes));
     // the signing key i2pd stored signs what its identity says
     const msg = new TextEncoder().encode('tunnelplane');
-    expect(ed25519.verify(ed25519.sign(msg, keys.value.signingPrivateKey), msg, ri.value.identity.signingPublicKey)).toBe(true);
+    expect(
+      ed25519.verify(ed25519.sign(msg, keys.value.signingPrivateKey), msg, ri.value.identity.signingPublicKey),
+    ).toBe(true);
     expect(hex(x25519.getPublicKey(keys.value.cryptoPrivateKey))).toBe(hex(ri.value.identity.encryptionPublicKey));
 
     const n2 = decodeNtcp2Keys(new Uint8Array(readFileSync(`${dd}/ntcp2.keys`)));
     expect(n2.ok, n2.ok ? '' : n2.error).toBe(true);
     if (!n2.ok) return;
     const [addr] = ntcp2Addresses(ri.value);
-    expect(addr && [addr.host, addr.port, hex(addr.staticKey), hex(addr.iv!)]).toEqual(['127.0.0.1', PORTS.transport, hex(n2.value.staticPublicKey), hex(n2.value.iv)]);
+    expect(addr && [addr.host, addr.port, hex(addr.staticKey), hex(addr.iv!)]).toEqual([
+      '127.0.0.1',
+      PORTS.transport,
+      hex(n2.value.staticPublicKey),
+      hex(n2.value.iv),
+    ]);
     // i2pd keeps no netDb file for itself: report what is there rather than assume
     const own = listNetDbFiles(dd).filter((p) => p.endsWith(netDbRelativePath(ri.value.identHash)));
     console.log(`i2pd ident ${identHashBase64(ri.value.identHash)}; own netDb file: ${own.length ? own[0] : 'none'}`);
@@ -119,7 +142,11 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
     rmSync(ours, { recursive: true, force: true });
     const secrets = loadOrCreateRouterSecrets(ours);
     if (!secrets.ok) throw new Error(secrets.error);
-    const bytes = buildLocalRouterInfo(secrets.value.keys, secrets.value.ntcp2, { host: '127.0.0.1', port: OUR_PORT, caps: { bandwidth: ['X'], floodfill: true, reachable: true } });
+    const bytes = buildLocalRouterInfo(secrets.value.keys, secrets.value.ntcp2, {
+      host: '127.0.0.1',
+      port: OUR_PORT,
+      caps: { bandwidth: ['X'], floodfill: true, reachable: true },
+    });
     writeRouterInfoFile(`${ours}/router.info`, bytes);
     const me = parseRouterInfo(bytes);
     if (!me.ok) throw new Error(me.error);
@@ -141,7 +168,16 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
     });
     await new Promise<void>((res, rej) => server!.once('error', rej).listen(OUR_PORT, '127.0.0.1', () => res()));
 
-    await start(r, ['--loglevel', 'debug', '--peer', `${ours}/router.info`, '--set', 'exploratory.inbound.length=1', '--set', 'exploratory.outbound.length=1']);
+    await start(r, [
+      '--loglevel',
+      'debug',
+      '--peer',
+      `${ours}/router.info`,
+      '--set',
+      'exploratory.inbound.length=1',
+      '--set',
+      'exploratory.outbound.length=1',
+    ]);
     const dd = datadir(r);
     // i2pd-local named the copy with a shell computation: it agrees with ours
     expect(existsSync(join(dd, netDbRelativePath(me.value.identHash)))).toBe(true);
@@ -162,7 +198,9 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
     expect(opts.version).toBe(2);
     expect(Math.abs(opts.tsA - Date.now() / 1000)).toBeLessThan(60);
     expect(opts.padLen).toBeLessThanOrEqual(223);
-    console.log(`i2pd dialled ${myB64.slice(0, 4)}… at 127.0.0.1:${OUR_PORT}: SessionRequest opened with our hash, i and s (padLen ${opts.padLen}, m3p2Len ${opts.m3p2Len})`);
+    console.log(
+      `i2pd dialled ${myB64.slice(0, 4)}… at 127.0.0.1:${OUR_PORT}: SessionRequest opened with our hash, i and s (padLen ${opts.padLen}, m3p2Len ${opts.m3p2Len})`,
+    );
     await new Promise<void>((res) => server!.close(() => res()));
     server = undefined;
     await stopRouter(r);
@@ -176,9 +214,16 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
     const secrets = loadOrCreateRouterSecrets(ours);
     if (!secrets.ok) throw new Error(secrets.error);
     const transport = PORTS.transport + r.index;
-    writeRouterInfoFile(`${ours}/router.info`, buildLocalRouterInfo(secrets.value.keys, secrets.value.ntcp2, { host: '127.0.0.1', port: transport }));
+    writeRouterInfoFile(
+      `${ours}/router.info`,
+      buildLocalRouterInfo(secrets.value.keys, secrets.value.ntcp2, { host: '127.0.0.1', port: transport }),
+    );
     const keysBefore = readFileSync(`${ours}/router.keys`);
-    await start(r, ['--loglevel', 'info', ...['router.keys', 'ntcp2.keys', 'router.info'].flatMap((f) => ['--datafile', `0=${ours}/${f}`])]);
+    await start(r, [
+      '--loglevel',
+      'info',
+      ...['router.keys', 'ntcp2.keys', 'router.info'].flatMap((f) => ['--datafile', `0=${ours}/${f}`]),
+    ]);
     const dd = datadir(r);
     const myHash = identHashBase64(createHash('sha256').update(secrets.value.keys.identity.bytes).digest());
     expect(await consoleIdent(r)).toBe(myHash);
@@ -207,7 +252,11 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
       rmSync(dir, { recursive: true, force: true });
       const s = loadOrCreateRouterSecrets(dir);
       if (!s.ok) throw new Error(s.error);
-      const bytes = buildLocalRouterInfo(s.value.keys, s.value.ntcp2, { host: '127.0.0.1', port: OUR_PORT + 1, caps: { bandwidth: ['X'], reachable: true } });
+      const bytes = buildLocalRouterInfo(s.value.keys, s.value.ntcp2, {
+        host: '127.0.0.1',
+        port: OUR_PORT + 1,
+        caps: { bandwidth: ['X'], reachable: true },
+      });
       const ri = parseRouterInfo(bytes);
       if (!ri.ok) throw new Error(ri.error);
       return { bytes, b64: identHashBase64(ri.value.identHash) };
@@ -217,7 +266,13 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
     const badBytes = bad.bytes.slice();
     badBytes[badBytes.length - 10] ^= 0x01;
     const zip = `${BASE_DIR}/reseed-d.zip`;
-    writeFileSync(zip, storedZip([[`routerInfo-${good.b64}.dat`, good.bytes], [`routerInfo-${bad.b64}.dat`, badBytes]]));
+    writeFileSync(
+      zip,
+      storedZip([
+        [`routerInfo-${good.b64}.dat`, good.bytes],
+        [`routerInfo-${bad.b64}.dat`, badBytes],
+      ]),
+    );
     await start(r, ['--loglevel', 'debug', '--set', `reseed.zipfile=${zip}`]);
     const log = await waitFor('both reseed entries processed', 15_000, () => {
       const l = readLog(r);
@@ -256,7 +311,13 @@ function openSessionRequest(msg: Buffer, ourHash: Uint8Array, secrets: RouterSec
   dec.setAAD(h, { plaintextLength: 16 });
   dec.setAuthTag(msg.subarray(48, 64));
   const o = Buffer.concat([dec.update(msg.subarray(32, 48)), dec.final()]);
-  return { netId: o[0]!, version: o[1]!, padLen: o.readUInt16BE(2), m3p2Len: o.readUInt16BE(4), tsA: o.readUInt32BE(8) };
+  return {
+    netId: o[0]!,
+    version: o[1]!,
+    padLen: o.readUInt16BE(2),
+    m3p2Len: o.readUInt16BE(4),
+    tsA: o.readUInt32BE(8),
+  };
 }
 
 /** A ZIP archive of stored (uncompressed) entries with local headers only, as i2pd's reseed reader walks it. */

@@ -55,7 +55,12 @@ describe('RouterIdentity (§1)', () => {
     const parsed = parseRouterIdentity(fromHex(handIdentity()));
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect([parsed.value.sigType, parsed.value.cryptoType, hex(parsed.value.encryptionPublicKey), hex(parsed.value.signingPublicKey)]).toEqual([7, 4, X_PUB, ED_PUB]);
+    expect([
+      parsed.value.sigType,
+      parsed.value.cryptoType,
+      hex(parsed.value.encryptionPublicKey),
+      hex(parsed.value.signingPublicKey),
+    ]).toEqual([7, 4, X_PUB, ED_PUB]);
   });
 
   it('hash is SHA-256 of all 391 bytes (padding included), in I2P Base64 with = padding', () => {
@@ -83,17 +88,30 @@ describe('RouterIdentity (§1)', () => {
     for (let n = 0; n < good.length; n++) expect(parseRouterIdentity(good.subarray(0, n)).ok).toBe(false);
     const badCert = good.slice();
     badCert[384] = 9;
-    expect(parseRouterIdentity(badCert)).toMatchObject({ ok: false, error: expect.stringContaining('certificate type') });
+    expect(parseRouterIdentity(badCert)).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('certificate type'),
+    });
     const badSig = good.slice();
     badSig[388] = 99;
-    expect(parseRouterIdentity(badSig)).toMatchObject({ ok: false, error: expect.stringContaining('signature type 99') });
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 500 }), (b) => void parseRouterIdentity(b)), { numRuns: 2000 });
+    expect(parseRouterIdentity(badSig)).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('signature type 99'),
+    });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 500 }), (b) => void parseRouterIdentity(b)),
+      { numRuns: 2000 },
+    );
   });
 });
 
 describe('router.keys and ntcp2.keys (§2.5)', () => {
   it('router.keys is identity || X25519 private || Ed25519 seed = 455 bytes, built by hand', () => {
-    const keys = { identity: buildRouterIdentity(fromHex(ED_PUB), fromHex(X_PUB), PAD), cryptoPrivateKey: X_PRIV.slice(), signingPrivateKey: ED_SEED.slice() };
+    const keys = {
+      identity: buildRouterIdentity(fromHex(ED_PUB), fromHex(X_PUB), PAD),
+      cryptoPrivateKey: X_PRIV.slice(),
+      signingPrivateKey: ED_SEED.slice(),
+    };
     const file = encodeRouterKeys(keys);
     expect(hex(file)).toBe(handIdentity() + hex(X_PRIV) + hex(ED_SEED));
     const back = decodeRouterKeys(file);
@@ -117,7 +135,10 @@ describe('router.keys and ntcp2.keys (§2.5)', () => {
     const elg = new Uint8Array(eg);
     elg[390] = 0; // crypto type 0 → 256-byte crypto private key expected: the length matches the 256 zero bytes
     expect(decodeRouterKeys(elg).ok).toBe(false);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), (b) => void decodeRouterKeys(b)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (b) => void decodeRouterKeys(b)),
+      { numRuns: 1000 },
+    );
   });
 
   it('ntcp2.keys is static public || static private || IV = 80 bytes', () => {
@@ -148,7 +169,8 @@ describe('data directory', () => {
     expect(first.ok).toBe(true);
     if (!first.ok) return;
     expect(first.value.created).toEqual([ROUTER_KEYS_FILE, NTCP2_KEYS_FILE]);
-    for (const f of [ROUTER_KEYS_FILE, NTCP2_KEYS_FILE]) expect((statSync(join(dir, f)).mode & 0o777).toString(8)).toBe('600');
+    for (const f of [ROUTER_KEYS_FILE, NTCP2_KEYS_FILE])
+      expect((statSync(join(dir, f)).mode & 0o777).toString(8)).toBe('600');
     expect(statSync(join(dir, ROUTER_KEYS_FILE)).size).toBe(455);
     expect(statSync(join(dir, NTCP2_KEYS_FILE)).size).toBe(80);
     const again = loadOrCreateRouterSecrets(dir);
@@ -184,7 +206,10 @@ describe('data directory', () => {
     expect(loadOrCreateRouterSecrets(dir)).toMatchObject({ ok: false, error: expect.stringContaining('more than') });
     const odd = mkdtempSync(join(tmpdir(), 'tp-router-'));
     mkdirSync(join(odd, ROUTER_KEYS_FILE));
-    expect(loadOrCreateRouterSecrets(odd)).toMatchObject({ ok: false, error: expect.stringContaining('not a regular file') });
+    expect(loadOrCreateRouterSecrets(odd)).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('not a regular file'),
+    });
   });
 
   it('writes router.info on every run, each strictly newer than the last one of this router', () => {

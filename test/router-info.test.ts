@@ -48,7 +48,11 @@ const S_PRIV = fromHex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27
 const S_PUB = fromHex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
 const IV = fromHex('000102030405060708090a0b0c0d0e0f');
 const PAD = new Uint8Array(32).fill(0x42);
-const KEYS: RouterKeys = { identity: buildRouterIdentity(ED_PUB, X_PUB, PAD), cryptoPrivateKey: X_PRIV, signingPrivateKey: ED_SEED };
+const KEYS: RouterKeys = {
+  identity: buildRouterIdentity(ED_PUB, X_PUB, PAD),
+  cryptoPrivateKey: X_PRIV,
+  signingPrivateKey: ED_SEED,
+};
 const NTCP2 = { staticPublicKey: S_PUB, staticPrivateKey: S_PRIV, iv: IV };
 const PUBLISHED = 1_796_600_000_123;
 
@@ -60,14 +64,28 @@ const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64').replace(/\+/g, 
 
 /** §2.1 / §2.2 byte by byte, independent of src/: identity, published, one NTCP2 address, peer_size 0, options. */
 function handRouterInfo(): Uint8Array {
-  const addrOpts = Buffer.concat([entry('host', '127.0.0.1'), entry('i', b64(IV)), entry('port', '27100'), entry('s', b64(S_PUB)), entry('v', '2')]);
+  const addrOpts = Buffer.concat([
+    entry('host', '127.0.0.1'),
+    entry('i', b64(IV)),
+    entry('port', '27100'),
+    entry('s', b64(S_PUB)),
+    entry('v', '2'),
+  ]);
   const routerOpts = Buffer.concat([entry('caps', 'XfR'), entry('netId', '2'), entry('router.version', '0.9.57')]);
   const published = Buffer.alloc(8);
   published.writeBigUInt64BE(BigInt(PUBLISHED));
   const signed = Buffer.concat([
-    KEYS.identity.bytes, published, Buffer.from([1]),
-    Buffer.from([3]), Buffer.alloc(8), str('NTCP2'), u16(addrOpts.length), addrOpts,
-    Buffer.from([0]), u16(routerOpts.length), routerOpts,
+    KEYS.identity.bytes,
+    published,
+    Buffer.from([1]),
+    Buffer.from([3]),
+    Buffer.alloc(8),
+    str('NTCP2'),
+    u16(addrOpts.length),
+    addrOpts,
+    Buffer.from([0]),
+    u16(routerOpts.length),
+    routerOpts,
   ]);
   return new Uint8Array(Buffer.concat([signed, ed25519.sign(signed, ED_SEED)]));
 }
@@ -77,7 +95,12 @@ describe('RouterInfo layout (§2.1, §2.2)', () => {
     const hand = handRouterInfo();
     // the spec's example: the five NTCP2 options take 114 bytes for a 5-digit port
     expect(Buffer.from(hand).readUInt16BE(391 + 8 + 1 + 1 + 8 + 6)).toBe(114);
-    const ours = buildLocalRouterInfo(KEYS, NTCP2, { host: '127.0.0.1', port: 27100, caps: { bandwidth: ['X'], floodfill: true, reachable: true }, published: PUBLISHED });
+    const ours = buildLocalRouterInfo(KEYS, NTCP2, {
+      host: '127.0.0.1',
+      port: 27100,
+      caps: { bandwidth: ['X'], floodfill: true, reachable: true },
+      published: PUBLISHED,
+    });
     expect(hex(ours)).toBe(hex(hand));
   });
 
@@ -89,13 +112,25 @@ describe('RouterInfo layout (§2.1, §2.2)', () => {
     expect(ri.published).toBe(PUBLISHED);
     expect(ri.addresses).toHaveLength(1);
     expect([ri.addresses[0]!.cost, ri.addresses[0]!.style]).toEqual([3, 'NTCP2']);
-    expect(Object.fromEntries(ri.addresses[0]!.options)).toEqual({ host: '127.0.0.1', i: b64(IV), port: '27100', s: b64(S_PUB), v: '2' });
+    expect(Object.fromEntries(ri.addresses[0]!.options)).toEqual({
+      host: '127.0.0.1',
+      i: b64(IV),
+      port: '27100',
+      s: b64(S_PUB),
+      v: '2',
+    });
     expect(Object.fromEntries(ri.options)).toEqual({ caps: 'XfR', netId: '2', 'router.version': '0.9.57' });
     expect(ri.signedLength).toBe(ri.bytes.length - 64);
     expect(verifyRouterInfo(ri)).toBe(true);
     expect(routerInfoProblem(ri, { now: PUBLISHED })).toBeUndefined();
     const [a] = ntcp2Addresses(ri);
-    expect(a && [a.host, a.port, hex(a.staticKey), hex(a.iv!), a.dialable]).toEqual(['127.0.0.1', 27100, hex(S_PUB), hex(IV), true]);
+    expect(a && [a.host, a.port, hex(a.staticKey), hex(a.iv!), a.dialable]).toEqual([
+      '127.0.0.1',
+      27100,
+      hex(S_PUB),
+      hex(IV),
+      true,
+    ]);
   });
 
   it("reads i2pd 2.45.1's own router.info: signature valid for our code and for noble, NTCP2 s / i / host / port", () => {
@@ -105,7 +140,9 @@ describe('RouterInfo layout (§2.1, §2.2)', () => {
     const ri = res.value;
     expect([ri.identity.sigType, ri.identity.cryptoType, ri.identity.bytes.length]).toEqual([7, 4, 391]);
     expect(verifyRouterInfo(ri)).toBe(true);
-    expect(ed25519.verify(ri.signature, I2PD_RI.subarray(0, I2PD_RI.length - 64), ri.identity.signingPublicKey)).toBe(true);
+    expect(ed25519.verify(ri.signature, I2PD_RI.subarray(0, I2PD_RI.length - 64), ri.identity.signingPublicKey)).toBe(
+      true,
+    );
     expect(ri.addresses.map((a) => a.style)).toEqual(['NTCP2', 'SSU2']);
     expect(ri.options.get('router.version')).toBe('0.9.57');
     expect(routerInfoProblem(ri, { now: ri.published })).toBeUndefined();
@@ -137,8 +174,15 @@ describe('RouterInfo layout (§2.1, §2.2)', () => {
     const ri = handRouterInfo();
     expect(parseRouterInfo(new Uint8Array([...ri, 0])).ok).toBe(false);
     for (let n = 0; n < ri.length; n++) expect(parseRouterInfo(ri.subarray(0, n)).ok).toBe(false);
-    expect(parseRouterInfo(new Uint8Array(MAX_ROUTER_INFO_SIZE + 1))).toMatchObject({ ok: false, error: expect.stringContaining('3072') });
-    const big = { published: PUBLISHED, addresses: [], options: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'v'.repeat(200)])) };
+    expect(parseRouterInfo(new Uint8Array(MAX_ROUTER_INFO_SIZE + 1))).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('3072'),
+    });
+    const big = {
+      published: PUBLISHED,
+      addresses: [],
+      options: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'v'.repeat(200)])),
+    };
     expect(() => buildRouterInfo(KEYS, big)).toThrow(RangeError);
   });
 });
@@ -151,7 +195,14 @@ describe('RouterInfo round trips and hostile input', () => {
     const mapArb = fc.dictionary(keyArb, fc.string({ maxLength: 30 }), { maxKeys: 6 });
     fc.assert(
       fc.property(
-        fc.array(fc.record({ style: fc.constantFrom('NTCP2', 'SSU2', 'X'), cost: fc.integer({ min: 0, max: 255 }), options: mapArb }), { maxLength: 3 }),
+        fc.array(
+          fc.record({
+            style: fc.constantFrom('NTCP2', 'SSU2', 'X'),
+            cost: fc.integer({ min: 0, max: 255 }),
+            options: mapArb,
+          }),
+          { maxLength: 3 },
+        ),
         mapArb,
         fc.integer({ min: 0, max: 2 ** 53 - 1 }),
         (addresses, options, published) => {
@@ -160,9 +211,13 @@ describe('RouterInfo round trips and hostile input', () => {
           expect(res.ok).toBe(true);
           if (!res.ok) return;
           expect(res.value.published).toBe(published);
-          expect(res.value.addresses.map((a) => [a.style, a.cost, Object.fromEntries(a.options)])).toEqual(addresses.map((a) => [a.style, a.cost, { ...a.options }]));
+          expect(res.value.addresses.map((a) => [a.style, a.cost, Object.fromEntries(a.options)])).toEqual(
+            addresses.map((a) => [a.style, a.cost, { ...a.options }]),
+          );
           expect(Object.fromEntries(res.value.options)).toEqual({ ...options });
-          expect([...res.value.options.keys()]).toEqual(Object.keys(options).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+          expect([...res.value.options.keys()]).toEqual(
+            Object.keys(options).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
+          );
           expect(verifyRouterInfo(res.value)).toBe(true);
           expect(ed25519.verify(res.value.signature, bytes.subarray(0, res.value.signedLength), ED_PUB)).toBe(true);
         },
@@ -176,7 +231,10 @@ describe('RouterInfo round trips and hostile input', () => {
     const b = generateRouterKeys();
     const bytes = buildLocalRouterInfo(a, generateNtcp2Keys(), { host: '127.0.0.2', port: 1234 });
     const ri = parseRouterInfo(bytes);
-    expect(ri.ok && ed25519.verify(ri.value.signature, bytes.subarray(0, ri.value.signedLength), a.identity.signingPublicKey)).toBe(true);
+    expect(
+      ri.ok &&
+        ed25519.verify(ri.value.signature, bytes.subarray(0, ri.value.signedLength), a.identity.signingPublicKey),
+    ).toBe(true);
     const forged = buildRouterInfo({ ...b, identity: a.identity }, { published: 1, addresses: [], options: {} });
     const fr = parseRouterInfo(forged);
     expect(fr.ok).toBe(true);
@@ -212,7 +270,17 @@ describe('RouterInfo round trips and hostile input', () => {
 });
 
 describe('what i2pd requires of a RouterInfo (§3.1)', () => {
-  const make = (options: Record<string, string>, addresses = [{ style: 'NTCP2', cost: 3, options: ntcp2AddressOptions({ host: '127.0.0.1', port: 9, staticKey: S_PUB, iv: IV }) }], published = PUBLISHED) => {
+  const make = (
+    options: Record<string, string>,
+    addresses = [
+      {
+        style: 'NTCP2',
+        cost: 3,
+        options: ntcp2AddressOptions({ host: '127.0.0.1', port: 9, staticKey: S_PUB, iv: IV }),
+      },
+    ],
+    published = PUBLISHED,
+  ) => {
     const res = parseRouterInfo(buildRouterInfo(KEYS, { published, addresses, options }));
     if (!res.ok) throw new Error(res.error);
     return res.value;
@@ -225,16 +293,25 @@ describe('what i2pd requires of a RouterInfo (§3.1)', () => {
     expect(routerInfoProblem(make({ ...base, netId: '3' }), { now: PUBLISHED, netId: 3 })).toBeUndefined();
     expect(routerInfoProblem(make({ caps: 'L', 'router.version': '0.9.57' }), { now: PUBLISHED })).toBe('no netId');
     expect(routerInfoProblem(make({ caps: 'L', netId: '2' }), { now: PUBLISHED })).toBe('no router.version');
-    expect(routerInfoProblem(make({ ...base, 'router.version': '0.0.0' }), { now: PUBLISHED })).toMatch(/version digits/);
+    expect(routerInfoProblem(make({ ...base, 'router.version': '0.0.0' }), { now: PUBLISHED })).toMatch(
+      /version digits/,
+    );
     expect(routerInfoProblem(make(base, []), { now: PUBLISHED })).toMatch(/no supported transport/);
-    expect(routerInfoProblem(make(base, [{ style: 'SSU2', cost: 8, options: { v: '2' } }]), { now: PUBLISHED })).toBeUndefined();
+    expect(
+      routerInfoProblem(make(base, [{ style: 'SSU2', cost: 8, options: { v: '2' } }]), { now: PUBLISHED }),
+    ).toBeUndefined();
     expect(routerInfoProblem(make(base), { now: PUBLISHED - 121_000 })).toMatch(/future/);
     expect(routerInfoProblem(make(base), { now: PUBLISHED - 119_000 })).toBeUndefined();
   });
 
   it('peer check kinds: invalid content and no NTCP2 address are told apart from bad signatures', () => {
-    expect(readPeerRouterInfo(make({ ...base, netId: '7' }).bytes, { now: PUBLISHED })).toMatchObject({ ok: false, kind: 'invalid' });
-    expect(readPeerRouterInfo(make(base, [{ style: 'SSU2', cost: 8, options: { v: '2' } }]).bytes, { now: PUBLISHED })).toMatchObject({ ok: false, kind: 'no-ntcp2' });
+    expect(readPeerRouterInfo(make({ ...base, netId: '7' }).bytes, { now: PUBLISHED })).toMatchObject({
+      ok: false,
+      kind: 'invalid',
+    });
+    expect(
+      readPeerRouterInfo(make(base, [{ style: 'SSU2', cost: 8, options: { v: '2' } }]).bytes, { now: PUBLISHED }),
+    ).toMatchObject({ ok: false, kind: 'no-ntcp2' });
     expect(readPeerRouterInfo(new Uint8Array(10))).toMatchObject({ ok: false, kind: 'malformed' });
     const sigBad = make(base).bytes.slice();
     sigBad[sigBad.length - 1] ^= 0x40;
@@ -280,7 +357,11 @@ describe('NTCP2 address options (§2.2)', () => {
         addresses: [
           { style: 'NTCP2', cost: 14, options: { caps: '4', s: b64(S_PUB), v: '2' } },
           { style: 'NTCP2', cost: 3, options: ntcp2AddressOptions({ host: '::1', port: 5, staticKey: S_PUB, iv: IV }) },
-          { style: 'NTCP2', cost: 3, options: ntcp2AddressOptions({ host: '127.0.0.1', port: 6, staticKey: S_PUB, iv: IV }) },
+          {
+            style: 'NTCP2',
+            cost: 3,
+            options: ntcp2AddressOptions({ host: '127.0.0.1', port: 6, staticKey: S_PUB, iv: IV }),
+          },
           { style: 'NTCP2', cost: 3, options: { host: 'example.org', port: '7', i: b64(IV), s: b64(S_PUB) } },
           { style: 'NTCP2', cost: 3, options: { s: 'short' } },
         ],
@@ -304,7 +385,14 @@ describe('caps (§2.4)', () => {
     expect(formatCaps({ bandwidth: ['P', 'O'], hidden: true, unreachable: true, congestion: 'D' })).toBe('POHUD');
     expect(() => formatCaps({ reachable: true, unreachable: true })).toThrow(RangeError);
     expect(() => formatCaps({ bandwidth: ['Q' as 'K'] })).toThrow(RangeError);
-    expect(parseCaps('XfRz')).toEqual({ bandwidth: ['X'], floodfill: true, reachable: true, unreachable: false, hidden: false, unknown: 'z' });
+    expect(parseCaps('XfRz')).toEqual({
+      bandwidth: ['X'],
+      floodfill: true,
+      reachable: true,
+      unreachable: false,
+      hidden: false,
+      unknown: 'z',
+    });
     expect(parseCaps('LUE')).toMatchObject({ bandwidth: ['L'], unreachable: true, congestion: 'E' });
     expect([5, 12, 48, 64, 128, 256, 2000, 2001].map(bandwidthClass).join('')).toBe('KLMNOPPX');
   });
@@ -331,8 +419,14 @@ describe('netDb files (§2.5)', () => {
     writeRouterInfoFile(join(dir, 'router.info'), handRouterInfo());
     expect(readRouterInfoFile(join(dir, 'router.info')).ok).toBe(true);
     writeFileSync(join(dir, 'netDb', 'big.dat'), new Uint8Array(MAX_ROUTER_INFO_SIZE + 1));
-    expect(readRouterInfoFile(join(dir, 'netDb', 'big.dat'))).toMatchObject({ ok: false, error: expect.stringContaining('larger') });
-    expect(readRouterInfoFile(join(dir, 'missing'))).toMatchObject({ ok: false, error: expect.stringContaining('ENOENT') });
+    expect(readRouterInfoFile(join(dir, 'netDb', 'big.dat'))).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('larger'),
+    });
+    expect(readRouterInfoFile(join(dir, 'missing'))).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('ENOENT'),
+    });
     expect(listNetDbFiles(dir)).toEqual([join(dir, 'netDb', 'big.dat'), path].sort());
     expect(listNetDbFiles(dir, 1)).toHaveLength(1);
   });

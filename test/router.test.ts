@@ -21,10 +21,16 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function started(opts: { threads?: number | 'inline'; floodfill?: boolean; maxBatch?: number; maxQueued?: number } = {}): Promise<Router> {
+async function started(
+  opts: { threads?: number | 'inline'; floodfill?: boolean; maxBatch?: number; maxQueued?: number } = {},
+): Promise<Router> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-router-'));
   dirs.push(dir);
-  const plane = { threads: opts.threads ?? 1, ...(opts.maxBatch ? { maxBatch: opts.maxBatch } : {}), ...(opts.maxQueued ? { maxQueued: opts.maxQueued } : {}) };
+  const plane = {
+    threads: opts.threads ?? 1,
+    ...(opts.maxBatch ? { maxBatch: opts.maxBatch } : {}),
+    ...(opts.maxQueued ? { maxQueued: opts.maxQueued } : {}),
+  };
   const r = createRouter({ dataDir: dir, port: 0, floodfill: opts.floodfill, dataPlane: plane });
   routers.push(r);
   await r.start();
@@ -38,14 +44,23 @@ function tunnelData(rng: Rng, tunnelId: number): Uint8Array {
 }
 
 /** DatabaseStore body of a RouterInfo (i2np.md §4.6): key | type 0 | token | [tunnel 0 | gateway] | size | gzip. */
-function dbStore(key: Uint8Array, ri: Uint8Array, token: number, gateway?: Uint8Array, gz: Uint8Array = gzipSync(ri)): Uint8Array {
+function dbStore(
+  key: Uint8Array,
+  ri: Uint8Array,
+  token: number,
+  gateway?: Uint8Array,
+  gz: Uint8Array = gzipSync(ri),
+): Uint8Array {
   const head = token !== 0 ? 73 : 37;
   const b = new Uint8Array(head + 2 + gz.length);
   const dv = new DataView(b.buffer);
   b.set(key, 0);
   b[32] = 0;
   dv.setUint32(33, token);
-  if (token !== 0) { dv.setUint32(37, 0); b.set(gateway!, 41); }
+  if (token !== 0) {
+    dv.setUint32(37, 0);
+    b.set(gateway!, 41);
+  }
   dv.setUint16(head, gz.length);
   b.set(gz, head + 2);
   return b;
@@ -58,11 +73,23 @@ describe('router', () => {
     a.addPeer(b.routerInfo);
     b.addPeer(c.routerInfo); // B knows C only from its RouterInfo: the first forward dials it
     const hop = { layerKey: rng.bytes(32), ivKey: rng.bytes(32) };
-    const RECEIVE = 0x1000 + rng.int(1000), NEXT = 0x9000 + rng.int(1000);
-    b.dataPlane.join({ role: 'participant', layer: 'aes', receiveTunnelId: RECEIVE, nextTunnelId: NEXT, nextHop: b.peerId(c.identHash), layerKey: hop.layerKey, ivKey: hop.ivKey });
+    const RECEIVE = 0x1000 + rng.int(1000),
+      NEXT = 0x9000 + rng.int(1000);
+    b.dataPlane.join({
+      role: 'participant',
+      layer: 'aes',
+      receiveTunnelId: RECEIVE,
+      nextTunnelId: NEXT,
+      nextHop: b.peerId(c.identHash),
+      layerKey: hop.layerKey,
+      ivKey: hop.ivKey,
+    });
     const got: Uint8Array[] = [];
     const fromPeer: string[] = [];
-    c.handle(18, (m) => { got.push(m.body.slice()); fromPeer.push(m.peer.ident); });
+    c.handle(18, (m) => {
+      got.push(m.body.slice());
+      fromPeer.push(m.peer.ident);
+    });
     const N = 600;
     const sent: Uint8Array[] = [];
     await a.connect(b.identHash);
@@ -72,10 +99,14 @@ describe('router', () => {
       expect(a.send(b.identHash, 18, body)).toBe(true);
       if (i % 100 === 99) await new Promise((r) => setImmediate(r)); // several frames, several batches
     }
-    expect(await until(() => got.length >= N, 20_000), `C got ${got.length} of ${N}; B ${JSON.stringify(b.stats())}`).toBe(true);
+    expect(
+      await until(() => got.length >= N, 20_000),
+      `C got ${got.length} of ${N}; B ${JSON.stringify(b.stats())}`,
+    ).toBe(true);
     await new Promise((r) => setTimeout(r, 100));
     expect(got.length).toBe(N);
-    for (let i = 0; i < N; i++) expect(Buffer.from(got[i]!).equals(Buffer.from(refParticipant(sent[i]!, hop, NEXT))), `message ${i}`).toBe(true);
+    for (let i = 0; i < N; i++)
+      expect(Buffer.from(got[i]!).equals(Buffer.from(refParticipant(sent[i]!, hop, NEXT))), `message ${i}`).toBe(true);
     expect(new Set(fromPeer)).toEqual(new Set([b.ready!.ident]));
     const sb = b.stats();
     expect(sb.i2npIn['18']).toBe(N);
@@ -86,12 +117,26 @@ describe('router', () => {
 
   it('a full data plane pauses the session (refused messages counted), which resumes when it drains', async () => {
     const rng = new Rng(testSeed('router backpressure'));
-    const [a, b, c] = [await started({ threads: 'inline' }), await started({ maxBatch: 8, maxQueued: 16 }), await started({ threads: 'inline' })];
+    const [a, b, c] = [
+      await started({ threads: 'inline' }),
+      await started({ maxBatch: 8, maxQueued: 16 }),
+      await started({ threads: 'inline' }),
+    ];
     a.addPeer(b.routerInfo);
     b.addPeer(c.routerInfo);
-    b.dataPlane.join({ role: 'participant', layer: 'aes', receiveTunnelId: 900, nextTunnelId: 901, nextHop: b.peerId(c.identHash), layerKey: rng.bytes(32), ivKey: rng.bytes(32) });
+    b.dataPlane.join({
+      role: 'participant',
+      layer: 'aes',
+      receiveTunnelId: 900,
+      nextTunnelId: 901,
+      nextHop: b.peerId(c.identHash),
+      layerKey: rng.bytes(32),
+      ivKey: rng.bytes(32),
+    });
     let got = 0;
-    c.handle(18, () => { got++; });
+    c.handle(18, () => {
+      got++;
+    });
     await a.connect(b.identHash);
     const N = 3000;
     for (let i = 0; i < N; i++) a.send(b.identHash, 18, tunnelData(rng, 900)); // one tick: large frames, far beyond 16 queued
@@ -101,7 +146,10 @@ describe('router', () => {
     expect(got).toBeGreaterThan(0);
     // After the burst the session reads again: a later, small send arrives whole.
     const before = got;
-    for (let i = 0; i < 10; i++) { a.send(b.identHash, 18, tunnelData(rng, 900)); await new Promise((r) => setTimeout(r, 20)); }
+    for (let i = 0; i < 10; i++) {
+      a.send(b.identHash, 18, tunnelData(rng, 900));
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(await until(() => got === before + 10, 10_000), `got ${got - before} of 10`).toBe(true);
     expect(b.stats().sessions).toBe(2);
   }, 60_000);
@@ -111,12 +159,26 @@ describe('router', () => {
     const [a, b] = [await started(), await started({ threads: 'inline' })];
     a.addPeer(b.routerInfo);
     const nowhere = b.peerId(rng.bytes(32)); // a peer with no RouterInfo and no session
-    b.dataPlane.join({ role: 'participant', layer: 'aes', receiveTunnelId: 77, nextTunnelId: 78, nextHop: nowhere, layerKey: rng.bytes(32), ivKey: rng.bytes(32) });
+    b.dataPlane.join({
+      role: 'participant',
+      layer: 'aes',
+      receiveTunnelId: 77,
+      nextTunnelId: 78,
+      nextHop: nowhere,
+      layerKey: rng.bytes(32),
+      ivKey: rng.bytes(32),
+    });
     await a.connect(b.identHash);
     for (let i = 0; i < 5; i++) a.send(b.identHash, 18, tunnelData(rng, 77));
     for (let i = 0; i < 3; i++) a.send(b.identHash, 18, tunnelData(rng, 12345));
     a.send(b.identHash, 18, rng.bytes(100)); // not a TunnelData body
-    expect(await until(() => (b.stats().dropped['no-route'] ?? 0) === 5 && (b.stats().dropped['dataplane.unknownTunnel'] ?? 0) === 3, 10_000), JSON.stringify(b.stats())).toBe(true);
+    expect(
+      await until(
+        () => (b.stats().dropped['no-route'] ?? 0) === 5 && (b.stats().dropped['dataplane.unknownTunnel'] ?? 0) === 3,
+        10_000,
+      ),
+      JSON.stringify(b.stats()),
+    ).toBe(true);
     expect(b.stats().dropped['bad-tunneldata']).toBe(1);
     expect(b.stats().sessions).toBe(1);
   }, 30_000);
@@ -132,7 +194,9 @@ describe('router', () => {
     const warnings: string[] = [];
     a.on('warning', (e: Error) => warnings.push(e.message));
     for (let i = 0; i < 5; i++) expect(a.send(goneHash, 18, tunnelData(rng, 5))).toBe(true); // held for the dial
-    expect(await until(() => a.stats().dropped['dial-failed'] === 5, 10_000), JSON.stringify(a.stats().dropped)).toBe(true);
+    expect(await until(() => a.stats().dropped['dial-failed'] === 5, 10_000), JSON.stringify(a.stats().dropped)).toBe(
+      true,
+    );
     for (let i = 0; i < 5; i++) expect(a.send(goneHash, 18, tunnelData(rng, 5))).toBe(false);
     expect(a.stats().dropped['dial-backoff']).toBe(5);
     expect(warnings).toHaveLength(1);
@@ -144,7 +208,10 @@ describe('router', () => {
     const [a, b] = [await started(), await started({ floodfill: true, threads: 'inline' })];
     a.addPeer(b.routerInfo);
     const statuses: { token: number; ts: number }[] = [];
-    a.handle(10, (m) => { const dv = new DataView(m.body.buffer, m.body.byteOffset); statuses.push({ token: dv.getUint32(0), ts: Number(dv.getBigUint64(4)) }); });
+    a.handle(10, (m) => {
+      const dv = new DataView(m.body.buffer, m.body.byteOffset);
+      statuses.push({ token: dv.getUint32(0), ts: Number(dv.getBigUint64(4)) });
+    });
     // A third router's RouterInfo, never seen by B.
     const dDir = mkdtempSync(join(tmpdir(), 'tp-router-d-'));
     dirs.push(dDir);
@@ -156,26 +223,34 @@ describe('router', () => {
     await a.connect(b.identHash);
     const seen: string[] = [];
     const dIdent = identHashBase64(dHash);
-    b.on('routerInfo', (e: { ident: string }) => { if (e.ident === dIdent) seen.push(e.ident); }); // A's own (msg3) may land now too
+    b.on('routerInfo', (e: { ident: string }) => {
+      if (e.ident === dIdent) seen.push(e.ident);
+    }); // A's own (msg3) may land now too
     a.send(b.identHash, 1, dbStore(dHash, dRi, token, a.identHash));
     expect(await until(() => statuses.length === 1, 10_000)).toBe(true);
     expect(statuses[0]!.token).toBe(token);
     expect(Math.abs(statuses[0]!.ts - Date.now())).toBeLessThan(10_000);
-    expect([...b.peers()].find((p) => Buffer.from(p.identHash).equals(Buffer.from(dHash)))?.info?.routerInfo.published).toBeGreaterThan(0);
+    expect(
+      [...b.peers()].find((p) => Buffer.from(p.identHash).equals(Buffer.from(dHash)))?.info?.routerInfo.published,
+    ).toBeGreaterThan(0);
     expect(seen).toHaveLength(1);
 
     // Hostile stores: each counted, none answered or stored, the session stays up.
-    const badSig = Uint8Array.from(dRi); badSig[badSig.length - 1]! ^= 1;
+    const badSig = Uint8Array.from(dRi);
+    badSig[badSig.length - 1]! ^= 1;
     const other = rng.bytes(32);
     const bomb = gzipSync(new Uint8Array(1 << 20));
-    a.send(b.identHash, 1, rng.bytes(20));                                  // shorter than the header
-    a.send(b.identHash, 1, dbStore(dHash, dRi, 0).subarray(0, 60));          // size runs past the end
+    a.send(b.identHash, 1, rng.bytes(20)); // shorter than the header
+    a.send(b.identHash, 1, dbStore(dHash, dRi, 0).subarray(0, 60)); // size runs past the end
     a.send(b.identHash, 1, dbStore(dHash, dRi, 0, undefined, rng.bytes(50))); // not gzip
-    a.send(b.identHash, 1, dbStore(dHash, dRi, 0, undefined, bomb));         // inflates past 3072 bytes
-    a.send(b.identHash, 1, dbStore(dHash, badSig, 0));                       // bad signature
-    a.send(b.identHash, 1, dbStore(other, dRi, 0));                          // key is not its ident hash
+    a.send(b.identHash, 1, dbStore(dHash, dRi, 0, undefined, bomb)); // inflates past 3072 bytes
+    a.send(b.identHash, 1, dbStore(dHash, badSig, 0)); // bad signature
+    a.send(b.identHash, 1, dbStore(other, dRi, 0)); // key is not its ident hash
     const want = { 'bad-dbstore': 2, 'bad-dbstore-gzip': 2, 'dbstore-ri-signature': 1, 'dbstore-ri-key-mismatch': 1 };
-    expect(await until(() => Object.entries(want).every(([k, v]) => b.stats().dropped[k] === v), 10_000), JSON.stringify(b.stats().dropped)).toBe(true);
+    expect(
+      await until(() => Object.entries(want).every(([k, v]) => b.stats().dropped[k] === v), 10_000),
+      JSON.stringify(b.stats().dropped),
+    ).toBe(true);
     expect(statuses).toHaveLength(1);
     expect(seen).toHaveLength(1);
     expect(b.stats().sessions).toBe(1);
@@ -197,7 +272,9 @@ describe('router', () => {
     // A handler that throws loses its message, not the session.
     const warnings: string[] = [];
     b.on('warning', (e: Error) => warnings.push(e.message));
-    b.handle(24, () => { throw new Error('handler bug'); });
+    b.handle(24, () => {
+      throw new Error('handler bug');
+    });
     a.send(b.identHash, 24, rng.bytes(40));
     a.send(b.identHash, 25, rng.bytes(40));
     expect(await until(() => taken.length === 2, 10_000)).toBe(true);
@@ -213,7 +290,12 @@ describe('router', () => {
     expect(await until(() => b.stats().sessions === 1, 5_000)).toBe(true); // B has read A's msg3
     const before = [...b.peers()].find((p) => p.ident === a.ready!.ident)!.info!.routerInfo.published;
     expect(a.publishRouterInfo({ to: b.identHash })).toBe(1);
-    expect(await until(() => [...b.peers()].find((p) => p.ident === a.ready!.ident)!.info!.routerInfo.published > before, 5_000)).toBe(true);
+    expect(
+      await until(
+        () => [...b.peers()].find((p) => p.ident === a.ready!.ident)!.info!.routerInfo.published > before,
+        5_000,
+      ),
+    ).toBe(true);
     const closes: { state: string; reason?: string; code?: number }[] = [];
     b.on('session', (e) => closes.push(e));
     await a.stop();

@@ -2,13 +2,25 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { createSha256, type Sha256 } from '../src/crypto/sha256.js';
-import { IO_SIZE, IV_OFFSET, IV_SIZE, MAX_BATCH, STATUS_BAD_LENGTH, STATUS_OK, TUNNEL_DATA_SIZE } from '../src/constants.js';
+import {
+  IO_SIZE,
+  IV_OFFSET,
+  IV_SIZE,
+  MAX_BATCH,
+  STATUS_BAD_LENGTH,
+  STATUS_OK,
+  TUNNEL_DATA_SIZE,
+} from '../src/constants.js';
 import { createInstance, type WasmInstance } from '../src/wasm/loader.js';
 import { FLAVORS, Rng, hex, testSeed } from './helpers/chacha-rng.js';
 
 const seed = testSeed('sha256');
 
-interface Impl { name: string; h: Sha256; inst?: WasmInstance }
+interface Impl {
+  name: string;
+  h: Sha256;
+  inst?: WasmInstance;
+}
 function impls(): Impl[] {
   const out: Impl[] = FLAVORS.map((flavor) => {
     const inst = createInstance({ flavor });
@@ -32,8 +44,9 @@ describe('SHA-256', () => {
         const enc = (s: string) => new TextEncoder().encode(s);
         expect(hex(h.hash(enc('')))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
         expect(hex(h.hash(enc('abc')))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-        expect(hex(h.hash(enc('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'))))
-          .toBe('248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
+        expect(hex(h.hash(enc('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')))).toBe(
+          '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1',
+        );
       });
 
       it('matches node:crypto and @noble/hashes on every length 0..300 and random lengths; suffix form', () => {
@@ -49,7 +62,8 @@ describe('SHA-256', () => {
 
       it('streams inputs larger than the IO region', () => {
         const rng = new Rng(seed ^ 0xcdcd);
-        const big = rng.bytes(IO_SIZE + 1000), suffix = rng.bytes(16);
+        const big = rng.bytes(IO_SIZE + 1000),
+          suffix = rng.bytes(16);
         expect(hex(h.hash(big))).toBe(ref(big));
         expect(hex(h.hash(big, suffix))).toBe(ref(big, suffix));
       });
@@ -66,7 +80,9 @@ describe('SHA-256', () => {
           expect(out.length).toBe(32 * count);
           for (let i = 0; i < count; i++) {
             const at = i * stride + offset;
-            expect(hex(out.subarray(32 * i, 32 * i + 32)), `batch ${t} message ${i}`).toBe(ref(data.subarray(at, at + length)));
+            expect(hex(out.subarray(32 * i, 32 * i + 32)), `batch ${t} message ${i}`).toBe(
+              ref(data.subarray(at, at + length)),
+            );
           }
         }
       });
@@ -74,9 +90,15 @@ describe('SHA-256', () => {
       it('rejects bad inputs at the edge', () => {
         expect(() => h.hash('abc' as unknown as Uint8Array)).toThrow(TypeError);
         expect(() => h.hash(new Uint8Array(1), [1] as unknown as Uint8Array)).toThrow(TypeError);
-        expect(() => h.hashBatch({ count: 2, data: new Uint8Array(10), stride: 8, offset: 0, length: 8 })).toThrow(RangeError);
-        expect(() => h.hashBatch({ count: -1, data: new Uint8Array(10), stride: 8, offset: 0, length: 8 })).toThrow(RangeError);
-        expect(() => h.hashBatch({ count: 1, data: new Uint8Array(10), stride: 8, offset: 0, length: 8 }, new Uint8Array(31))).toThrow(RangeError);
+        expect(() => h.hashBatch({ count: 2, data: new Uint8Array(10), stride: 8, offset: 0, length: 8 })).toThrow(
+          RangeError,
+        );
+        expect(() => h.hashBatch({ count: -1, data: new Uint8Array(10), stride: 8, offset: 0, length: 8 })).toThrow(
+          RangeError,
+        );
+        expect(() =>
+          h.hashBatch({ count: 1, data: new Uint8Array(10), stride: 8, offset: 0, length: 8 }, new Uint8Array(31)),
+        ).toThrow(RangeError);
       });
 
       if (impl.inst) {
@@ -105,7 +127,9 @@ describe('SHA-256', () => {
             lens.push(i === 7 ? TUNNEL_DATA_SIZE + 1 : 1003 - pad);
             u32[(regions.MSG_LEN >>> 2) + i] = lens[i]!;
           }
-          expect(x.sha256BatchSuffix!(count, 0, TUNNEL_DATA_SIZE, TUNNEL_DATA_SIZE, IV_OFFSET, IV_SIZE)).toBe(count - 1);
+          expect(x.sha256BatchSuffix!(count, 0, TUNNEL_DATA_SIZE, TUNNEL_DATA_SIZE, IV_OFFSET, IV_SIZE)).toBe(
+            count - 1,
+          );
           for (let i = 0; i < count; i++) {
             if (i === 7) {
               expect(u8[regions.MSG_STATUS + i]).toBe(STATUS_BAD_LENGTH);
@@ -113,7 +137,10 @@ describe('SHA-256', () => {
             }
             expect(u8[regions.MSG_STATUS + i]).toBe(STATUS_OK);
             const m = regions.MSG + i * TUNNEL_DATA_SIZE;
-            const exp = ref(u8.subarray(m + TUNNEL_DATA_SIZE - lens[i]!, m + TUNNEL_DATA_SIZE), u8.subarray(m + IV_OFFSET, m + IV_OFFSET + IV_SIZE));
+            const exp = ref(
+              u8.subarray(m + TUNNEL_DATA_SIZE - lens[i]!, m + TUNNEL_DATA_SIZE),
+              u8.subarray(m + IV_OFFSET, m + IV_OFFSET + IV_SIZE),
+            );
             expect(hex(u8.subarray(regions.MSG_OUT + 32 * i, regions.MSG_OUT + 32 * i + 32))).toBe(exp);
           }
           expect(x.sha256BatchSuffix!(MAX_BATCH + 1, 0, TUNNEL_DATA_SIZE, TUNNEL_DATA_SIZE, 4, 16)).toBe(-1);

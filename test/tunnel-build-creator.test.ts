@@ -5,10 +5,19 @@
 import { describe, expect, it } from 'vitest';
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import {
-  createShortTunnelBuild, inboundTunnelConfig, outboundTunnelConfig, processGarlicBuildReply, processShortBuildReply,
+  createShortTunnelBuild,
+  inboundTunnelConfig,
+  outboundTunnelConfig,
+  processGarlicBuildReply,
+  processShortBuildReply,
   type PendingTunnelBuild,
 } from '../src/router/tunnel-build/creator.js';
-import { TunnelBuildHop, transitTunnelConfig, type HopForward, type TransitTunnelKeys } from '../src/router/tunnel-build/hop.js';
+import {
+  TunnelBuildHop,
+  transitTunnelConfig,
+  type HopForward,
+  type TransitTunnelKeys,
+} from '../src/router/tunnel-build/hop.js';
 import { decodeI2np } from '../src/i2np/header.js';
 import { decodeTunnelGateway } from '../src/i2np/bodies.js';
 import { decodeBuildRecords, encodeBuildRecords } from '../src/i2np/tunnel-build.js';
@@ -16,21 +25,42 @@ import { LayerEngine, LOCAL_HOP } from '../src/tunnel/engine.js';
 import { bodyOf, makeBatch, withId } from './helpers/batch.js';
 import { Rng, hex, testSeed } from './helpers/chacha-rng.js';
 import {
-  refChaChaSlot, refKeys, refNoiseOpen, refParseShortCleartext, refSealShortReply,
+  refChaChaSlot,
+  refKeys,
+  refNoiseOpen,
+  refParseShortCleartext,
+  refSealShortReply,
 } from './reference/build-reference.js';
 
 const seed = testSeed('tunnel-build-creator');
 // The data plane checks expiry against the real clock, so the builds are made now.
 const NOW = Date.now();
 
-interface Router { priv: Uint8Array; pub: Uint8Array; hash: Uint8Array }
+interface Router {
+  priv: Uint8Array;
+  pub: Uint8Array;
+  hash: Uint8Array;
+}
 function router(rng: Rng): Router {
   const priv = rng.bytes(32);
   return { priv, pub: nobleX25519.getPublicKey(priv), hash: rng.bytes(32) };
 }
 
 /** The reference hop: §5 decrypt, §6 keys, §7.2 reply and layers, with @noble only. Returns the new body. */
-function refHop(r: Router, body: Uint8Array, code: number, rng: Rng): { body: Uint8Array; flags: number; next: Uint8Array; nextTunnelId: number; nextMsgId: number; keys: ReturnType<typeof refKeys>; receiveTunnelId: number } {
+function refHop(
+  r: Router,
+  body: Uint8Array,
+  code: number,
+  rng: Rng,
+): {
+  body: Uint8Array;
+  flags: number;
+  next: Uint8Array;
+  nextTunnelId: number;
+  nextMsgId: number;
+  keys: ReturnType<typeof refKeys>;
+  receiveTunnelId: number;
+} {
   const d = decodeBuildRecords(body, 218);
   if (!d.ok) throw new Error(d.error);
   const slots = d.value.records.map((s): Uint8Array => s.slice());
@@ -50,7 +80,15 @@ function refHop(r: Router, body: Uint8Array, code: number, rng: Rng): { body: Ui
   clear[201] = code;
   slots[i] = refSealShortReply(keys.replyKey, i, o.h, clear);
   for (let j = 0; j < slots.length; j++) if (j !== i) slots[j] = refChaChaSlot(keys.replyKey, j, slots[j]!);
-  return { body: encodeBuildRecords(slots), flags: f.flags, next: f.nextIdent, nextTunnelId: f.nextTunnelId, nextMsgId: f.nextMsgId, keys, receiveTunnelId: f.receiveTunnelId };
+  return {
+    body: encodeBuildRecords(slots),
+    flags: f.flags,
+    next: f.nextIdent,
+    nextTunnelId: f.nextTunnelId,
+    nextMsgId: f.nextMsgId,
+    keys,
+    receiveTunnelId: f.receiveTunnelId,
+  };
 }
 
 describe('creator records read by the reference hop', () => {
@@ -62,7 +100,11 @@ describe('creator records read by the reference hop', () => {
         const me = router(rng);
         const replyIdent = direction === 'inbound' ? me.hash : rng.bytes(32);
         const req = createShortTunnelBuild({
-          direction, hops: hops.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })), replyIdent, now: NOW, random: (k) => rng.bytes(k),
+          direction,
+          hops: hops.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })),
+          replyIdent,
+          now: NOW,
+          random: (k) => rng.bytes(k),
         });
         expect(req.message.type).toBe(25);
         expect(req.message.body[0]).toBe(n <= 4 ? 4 : 8);
@@ -92,7 +134,13 @@ describe('creator records read by the reference hop', () => {
     const seen = new Set<string>();
     const hops = Array.from({ length: 3 }, () => router(rng));
     for (let k = 0; k < 60; k++) {
-      const req = createShortTunnelBuild({ direction: 'outbound', hops: hops.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })), replyIdent: rng.bytes(32), now: NOW, random: (m) => rng.bytes(m) });
+      const req = createShortTunnelBuild({
+        direction: 'outbound',
+        hops: hops.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })),
+        replyIdent: rng.bytes(32),
+        now: NOW,
+        random: (m) => rng.bytes(m),
+      });
       req.pending.slots.forEach((s, i) => seen.add(`${i}:${s}`));
       req.pending.discard();
     }
@@ -102,12 +150,24 @@ describe('creator records read by the reference hop', () => {
 
 /** Runs a build through hops that are ours (TunnelBuildHop) or the reference's, as `mix` says. */
 function run(
-  rng: Rng, n: number, direction: 'outbound' | 'inbound', opts: { mix?: (i: number) => 'ours' | 'ref'; codes?: number[]; tamper?: (i: number, body: Uint8Array, pending: PendingTunnelBuild) => void } = {},
+  rng: Rng,
+  n: number,
+  direction: 'outbound' | 'inbound',
+  opts: {
+    mix?: (i: number) => 'ours' | 'ref';
+    codes?: number[];
+    tamper?: (i: number, body: Uint8Array, pending: PendingTunnelBuild) => void;
+  } = {},
 ) {
   const routers = Array.from({ length: n }, () => router(rng));
   const me = router(rng);
   const replyIdent = direction === 'inbound' ? me.hash : rng.bytes(32);
-  const req = createShortTunnelBuild({ direction, hops: routers.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })), replyIdent, now: NOW });
+  const req = createShortTunnelBuild({
+    direction,
+    hops: routers.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })),
+    replyIdent,
+    now: NOW,
+  });
   let body = req.message.body;
   const transit: (TransitTunnelKeys | undefined)[] = [];
   let last: HopForward | undefined;
@@ -119,7 +179,11 @@ function run(
       transit.push(undefined);
       last = undefined;
     } else {
-      const hop = new TunnelBuildHop({ staticPrivateKey: routers[i]!.priv, identHash: routers[i]!.hash, now: () => NOW });
+      const hop = new TunnelBuildHop({
+        staticPrivateKey: routers[i]!.priv,
+        identHash: routers[i]!.hash,
+        now: () => NOW,
+      });
       const opened = hop.open(25, body);
       if (!opened.ok) throw new Error(`hop ${i}: ${opened.error}`);
       const ans = hop.answer(opened.value, code);
@@ -142,7 +206,9 @@ function run(
 }
 
 function finish(pending: PendingTunnelBuild, direction: 'outbound' | 'inbound', body: Uint8Array, garlic: boolean) {
-  return direction === 'outbound' && garlic ? processGarlicBuildReply(pending, body) : processShortBuildReply(pending, body);
+  return direction === 'outbound' && garlic
+    ? processGarlicBuildReply(pending, body)
+    : processShortBuildReply(pending, body);
 }
 
 describe('round trips creator -> hops -> reply -> creator', () => {
@@ -151,7 +217,10 @@ describe('round trips creator -> hops -> reply -> creator', () => {
       const rng = new Rng(seed + n);
       for (const direction of ['outbound', 'inbound'] as const) {
         for (const mixName of ['ours', 'mixed'] as const) {
-          const mix = mixName === 'ours' ? () => 'ours' as const : (i: number) => (i % 2 === 0 ? 'ref' as const : 'ours' as const);
+          const mix =
+            mixName === 'ours'
+              ? () => 'ours' as const
+              : (i: number) => (i % 2 === 0 ? ('ref' as const) : ('ours' as const));
           const r = run(rng, n, direction, { mix });
           const lastIsOurs = mix(n - 1) === 'ours';
           const res = finish(r.req.pending, direction, r.body, lastIsOurs);
@@ -175,7 +244,12 @@ describe('round trips creator -> hops -> reply -> creator', () => {
       const y = router(rng);
       const me = router(rng);
       const path = [x, y, x];
-      const req = createShortTunnelBuild({ direction, hops: path.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })), replyIdent: direction === 'inbound' ? me.hash : rng.bytes(32), now: NOW });
+      const req = createShortTunnelBuild({
+        direction,
+        hops: path.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })),
+        replyIdent: direction === 'inbound' ? me.hash : rng.bytes(32),
+        now: NOW,
+      });
       const hx = new TunnelBuildHop({ staticPrivateKey: x.priv, identHash: x.hash, now: () => NOW });
       const hy = new TunnelBuildHop({ staticPrivateKey: y.priv, identHash: y.hash, now: () => NOW });
       let body = req.message.body;
@@ -193,7 +267,9 @@ describe('round trips creator -> hops -> reply -> creator', () => {
           body = g && g.ok ? g.value.payload : new Uint8Array(0);
         }
       }
-      expect(roles).toEqual(direction === 'outbound' ? ['participant', 'participant', 'obep'] : ['ibgw', 'participant', 'participant']);
+      expect(roles).toEqual(
+        direction === 'outbound' ? ['participant', 'participant', 'obep'] : ['ibgw', 'participant', 'participant'],
+      );
       const res = finish(req.pending, direction, body, true);
       expect(res.ok, res.ok ? '' : res.error).toBe(true);
     }
@@ -205,13 +281,23 @@ describe('round trips creator -> hops -> reply -> creator', () => {
       for (const tamper of [false, true]) {
         const routers = Array.from({ length: n }, () => router(rng));
         const me = router(rng);
-        const req = createShortTunnelBuild({ direction: 'inbound', hops: routers.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })), replyIdent: me.hash, now: NOW, creatorRecord: true });
+        const req = createShortTunnelBuild({
+          direction: 'inbound',
+          hops: routers.map((h) => ({ identHash: h.hash, encryptionKey: h.pub })),
+          replyIdent: me.hash,
+          now: NOW,
+          creatorRecord: true,
+        });
         expect(req.message.body[0]).toBe(n + 1 <= 4 ? 4 : 8);
         let body = req.message.body;
         for (let i = 0; i < n; i++) {
           if (i % 2) body = refHop(routers[i]!, body, 0, rng).body;
           else {
-            const hop = new TunnelBuildHop({ staticPrivateKey: routers[i]!.priv, identHash: routers[i]!.hash, now: () => NOW });
+            const hop = new TunnelBuildHop({
+              staticPrivateKey: routers[i]!.priv,
+              identHash: routers[i]!.hash,
+              now: () => NOW,
+            });
             const o = hop.open(25, body);
             if (!o.ok) throw new Error(o.error);
             const fw = hop.answer(o.value, 0).forward;
@@ -229,8 +315,17 @@ describe('round trips creator -> hops -> reply -> creator', () => {
       }
     }
     const one = { identHash: rng.bytes(32), encryptionKey: router(rng).pub };
-    expect(() => createShortTunnelBuild({ direction: 'outbound', hops: [one], replyIdent: rng.bytes(32), creatorRecord: true })).toThrow(RangeError);
-    expect(() => createShortTunnelBuild({ direction: 'inbound', hops: Array(8).fill(one), replyIdent: rng.bytes(32), creatorRecord: true })).toThrow(RangeError);
+    expect(() =>
+      createShortTunnelBuild({ direction: 'outbound', hops: [one], replyIdent: rng.bytes(32), creatorRecord: true }),
+    ).toThrow(RangeError);
+    expect(() =>
+      createShortTunnelBuild({
+        direction: 'inbound',
+        hops: Array(8).fill(one),
+        replyIdent: rng.bytes(32),
+        creatorRecord: true,
+      }),
+    ).toThrow(RangeError);
   });
 
   it('a refusing hop is reported by index, the others as accepted, and no keys are returned', () => {
@@ -238,22 +333,26 @@ describe('round trips creator -> hops -> reply -> creator', () => {
     for (let k = 0; k < 10; k++) {
       const n = 1 + rng.int(8);
       const bad = rng.int(n);
-      const direction = rng.int(2) ? 'outbound' as const : 'inbound' as const;
+      const direction = rng.int(2) ? ('outbound' as const) : ('inbound' as const);
       const r = run(rng, n, direction, { codes: Array.from({ length: n }, (_, i) => (i === bad ? 30 : 0)) });
       const res = finish(r.req.pending, direction, r.body, true);
       expect(res.ok).toBe(false);
       if (res.ok) continue;
       expect(res.reason).toBe('rejected');
-      expect(res.replies.map((x) => x.status)).toEqual(Array.from({ length: n }, (_, i) => (i === bad ? 'rejected' : 'accepted')));
+      expect(res.replies.map((x) => x.status)).toEqual(
+        Array.from({ length: n }, (_, i) => (i === bad ? 'rejected' : 'accepted')),
+      );
       expect(res.replies[bad]!.code).toBe(30);
       // every key of the failed build is gone
-      for (const h of (r.req.pending as unknown as { hops: { layerKey: Uint8Array; ivKey: Uint8Array; replyKey: Uint8Array }[] }).hops) {
+      for (const h of (
+        r.req.pending as unknown as { hops: { layerKey: Uint8Array; ivKey: Uint8Array; replyKey: Uint8Array }[] }
+      ).hops) {
         expect([h.layerKey, h.ivKey, h.replyKey].every((b) => b.every((x) => x === 0))).toBe(true);
       }
     }
   });
 
-  it('a reply slot changed on the way is reported as that hop\'s bad reply', () => {
+  it("a reply slot changed on the way is reported as that hop's bad reply", () => {
     const rng = new Rng(seed ^ 0x99);
     for (let k = 0; k < 10; k++) {
       const n = 2 + rng.int(7);
@@ -269,7 +368,9 @@ describe('round trips creator -> hops -> reply -> creator', () => {
       expect(res.ok).toBe(false);
       if (res.ok) continue;
       expect(res.reason).toBe('bad-reply');
-      expect(res.replies.map((x) => x.status)).toEqual(Array.from({ length: n }, (_, i) => (i === victim ? 'bad-reply' : 'accepted')));
+      expect(res.replies.map((x) => x.status)).toEqual(
+        Array.from({ length: n }, (_, i) => (i === victim ? 'bad-reply' : 'accepted')),
+      );
     }
   });
 
@@ -307,7 +408,10 @@ describe('the derived keys carry traffic through the data plane', () => {
       expect(gw.processGateway(b)).toBe(3);
       expect(new DataView(b.bodies.buffer).getUint32(0)).toBe(obRes.value.firstHopTunnelId);
       for (let i = 0; i < n; i++) {
-        b = makeBatch(Array.from({ length: 3 }, (_, k) => bodyOf(b, k)), i + 1);
+        b = makeBatch(
+          Array.from({ length: 3 }, (_, k) => bodyOf(b, k)),
+          i + 1,
+        );
         expect(engines[i]!.processReceived(b)).toBe(3);
       }
       for (let k = 0; k < 3; k++) {
@@ -330,10 +434,16 @@ describe('the derived keys carry traffic through the data plane', () => {
       let c = makeBatch(inPlains);
       expect(hopEngines[0]!.processGateway(c)).toBe(3);
       for (let i = 1; i < n; i++) {
-        c = makeBatch(Array.from({ length: 3 }, (_, k) => bodyOf(c, k)), i);
+        c = makeBatch(
+          Array.from({ length: 3 }, (_, k) => bodyOf(c, k)),
+          i,
+        );
         expect(hopEngines[i]!.processReceived(c)).toBe(3);
       }
-      c = makeBatch(Array.from({ length: 3 }, (_, k) => bodyOf(c, k)), n);
+      c = makeBatch(
+        Array.from({ length: 3 }, (_, k) => bodyOf(c, k)),
+        n,
+      );
       expect(new DataView(c.bodies.buffer).getUint32(0)).toBe(ibRes.value.receiveTunnelId);
       expect(ibep.processReceived(c)).toBe(3);
       for (let k = 0; k < 3; k++) expect(hex(bodyOf(c, k).subarray(4))).toBe(hex(inPlains[k]!.subarray(4)));

@@ -3,17 +3,36 @@
 // the other slots, and what is forwarded where (tunnel-build-ecies.md §5-§7.2, §10; netdb-floodfill.md §4.3, §7.4).
 import { describe, expect, it } from 'vitest';
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
-import { TunnelBuildHop, transitTunnelConfig, wipeTransitTunnelKeys, type HopAnswer } from '../src/router/tunnel-build/hop.js';
+import {
+  TunnelBuildHop,
+  transitTunnelConfig,
+  wipeTransitTunnelKeys,
+  type HopAnswer,
+} from '../src/router/tunnel-build/hop.js';
 import fc from 'fast-check';
-import { encodeShortRequest, parseShortRequest, type HopRole, type LongBuildRequest } from '../src/router/tunnel-build/request-record.js';
+import {
+  encodeShortRequest,
+  parseShortRequest,
+  type HopRole,
+  type LongBuildRequest,
+} from '../src/router/tunnel-build/request-record.js';
 import { mappingBytes } from '../src/common/mapping.js';
 import { decodeI2np } from '../src/i2np/header.js';
 import { decodeTunnelGateway } from '../src/i2np/bodies.js';
 import { decodeBuildRecords } from '../src/i2np/tunnel-build.js';
 import { Rng, hex, testSeed } from './helpers/chacha-rng.js';
 import {
-  refAesSlot, refChaChaSlot, refKeys, refLongCleartext, refLongRecord, refOpenLongReply, refOpenShortReply, refOpenTagGarlic,
-  refShortCleartext, refShortRecord, type RefFields,
+  refAesSlot,
+  refChaChaSlot,
+  refKeys,
+  refLongCleartext,
+  refLongRecord,
+  refOpenLongReply,
+  refOpenShortReply,
+  refOpenTagGarlic,
+  refShortCleartext,
+  refShortRecord,
+  type RefFields,
 } from './reference/build-reference.js';
 
 const seed = testSeed('tunnel-build-hop');
@@ -38,14 +57,22 @@ function assemble(records: Uint8Array[]): Uint8Array {
 
 function fields(rng: Rng, flags: number, nextIdent = rng.bytes(32)): RefFields {
   return {
-    receiveTunnelId: rng.u32() || 1, nextTunnelId: rng.u32() || 2, nextIdent, flags, requestTimeMinutes: MINUTE,
+    receiveTunnelId: rng.u32() || 1,
+    nextTunnelId: rng.u32() || 2,
+    nextIdent,
+    flags,
+    requestTimeMinutes: MINUTE,
     nextMsgId: rng.u32(),
   };
 }
 
 describe('short records (ShortTunnelBuild, 25)', () => {
   const rng = new Rng(seed);
-  for (const [name, flags] of [['participant', 0x00], ['IBGW', 0x80], ['OBEP', 0x40]] as const) {
+  for (const [name, flags] of [
+    ['participant', 0x00],
+    ['IBGW', 0x80],
+    ['OBEP', 0x40],
+  ] as const) {
     it(`${name}: decrypts the reference record at any slot, derives the reference keys, replies and layers as §7.2 says`, () => {
       for (let round = 0; round < 6; round++) {
         const me = router(rng);
@@ -62,7 +89,12 @@ describe('short records (ShortTunnelBuild, 25)', () => {
         expect(opened.value.index).toBe(index);
         const req = opened.value.request;
         expect(req.role).toBe(name === 'IBGW' ? 'ibgw' : name === 'OBEP' ? 'obep' : 'participant');
-        expect([req.receiveTunnelId, req.nextTunnelId, req.nextMsgId, hex(req.nextIdent)]).toEqual([f.receiveTunnelId, f.nextTunnelId, f.nextMsgId, hex(f.nextIdent)]);
+        expect([req.receiveTunnelId, req.nextTunnelId, req.nextMsgId, hex(req.nextIdent)]).toEqual([
+          f.receiveTunnelId,
+          f.nextTunnelId,
+          f.nextMsgId,
+          hex(f.nextIdent),
+        ]);
 
         const ans = hop.answer(opened.value, 0);
         const keys = refKeys(ref.ck, flags === 0x40);
@@ -74,7 +106,8 @@ describe('short records (ShortTunnelBuild, 25)', () => {
         const clear = refOpenShortReply(keys.replyKey, index, ref.h, out[index]!);
         expect(clear.length).toBe(202);
         expect([clear[0], clear[1], clear[201]]).toEqual([0, 0, 0]);
-        for (let j = 0; j < num; j++) if (j !== index) expect(hex(out[j]!)).toBe(hex(refChaChaSlot(keys.replyKey, j, records[j]!)));
+        for (let j = 0; j < num; j++)
+          if (j !== index) expect(hex(out[j]!)).toBe(hex(refChaChaSlot(keys.replyKey, j, records[j]!)));
       }
     });
   }
@@ -120,13 +153,27 @@ describe('short records (ShortTunnelBuild, 25)', () => {
     if (!opened.ok) throw new Error(opened.error);
     const t = hop.answer(opened.value, 0).tunnel!;
     const cfg = transitTunnelConfig(t, { nextHop: 7, previousHop: 3 });
-    expect(cfg).toMatchObject({ role: 'ibgw', layer: 'aes', receiveTunnelId: f.receiveTunnelId, nextTunnelId: f.nextTunnelId, nextHop: 7, previousHop: 3 });
+    expect(cfg).toMatchObject({
+      role: 'ibgw',
+      layer: 'aes',
+      receiveTunnelId: f.receiveTunnelId,
+      nextTunnelId: f.nextTunnelId,
+      nextHop: 7,
+      previousHop: 3,
+    });
     expect(hex(cfg.layerKey)).toBe(hex(refKeys(ref.ck, false).layerKey));
   });
 });
 
 /** Checks the forward of a hop's answer and returns the slots as sent. */
-function forwardedRecords(ans: HopAnswer, keys: ReturnType<typeof refKeys>, f: RefFields, flags: number, buildType: number, replyType: number): Uint8Array[] {
+function forwardedRecords(
+  ans: HopAnswer,
+  keys: ReturnType<typeof refKeys>,
+  f: RefFields,
+  flags: number,
+  buildType: number,
+  replyType: number,
+): Uint8Array[] {
   const size = buildType === 25 ? 218 : 528;
   const fw = ans.forward;
   if (flags !== 0x40) {
@@ -175,7 +222,11 @@ describe('key material is wiped', () => {
   const rng = new Rng(seed ^ 0x11);
   const zero = (b: Uint8Array | undefined) => b !== undefined && b.every((x) => x === 0);
   it('short: reply-only keys after answering; layer keys too after a refusal; everything after discard()', () => {
-    for (const [code, flags] of [[0, 0x40], [30, 0x40], [0, 0x00]] as const) {
+    for (const [code, flags] of [
+      [0, 0x40],
+      [30, 0x40],
+      [0, 0x00],
+    ] as const) {
       const me = router(rng);
       const hop = makeHop(me, rng);
       const ref = refShortRecord(me.hash, me.pub, refShortCleartext(fields(rng, flags)), rng.bytes(32));
@@ -193,33 +244,63 @@ describe('key material is wiped', () => {
     }
     const me = router(rng);
     const hop = makeHop(me, rng);
-    const o = hop.open(25, assemble([refShortRecord(me.hash, me.pub, refShortCleartext(fields(rng, 0)), rng.bytes(32)).record]));
+    const o = hop.open(
+      25,
+      assemble([refShortRecord(me.hash, me.pub, refShortCleartext(fields(rng, 0)), rng.bytes(32)).record]),
+    );
     if (!o.ok) throw new Error(o.error);
     o.value.discard();
-    expect([zero(o.value.ck), zero(o.value.keys!.layerKey), zero(o.value.keys!.ivKey), zero(o.value.keys!.replyKey)]).toEqual([true, true, true, true]);
+    expect([
+      zero(o.value.ck),
+      zero(o.value.keys!.layerKey),
+      zero(o.value.keys!.ivKey),
+      zero(o.value.keys!.replyKey),
+    ]).toEqual([true, true, true, true]);
   });
   it('long: the reply key and IV after answering, the layer keys after a refusal', () => {
     const me = router(rng);
     const hop = makeHop(me, rng);
-    const lf = { ...fields(rng, 0), layerKey: rng.bytes(32), ivKey: rng.bytes(32), replyKey: rng.bytes(32), replyIv: rng.bytes(16) };
+    const lf = {
+      ...fields(rng, 0),
+      layerKey: rng.bytes(32),
+      ivKey: rng.bytes(32),
+      replyKey: rng.bytes(32),
+      replyIv: rng.bytes(16),
+    };
     const o = hop.open(23, assemble([refLongRecord(me.hash, me.pub, refLongCleartext(lf), rng.bytes(32)).record]));
     if (!o.ok) throw new Error(o.error);
     const r = o.value.request as LongBuildRequest;
     hop.answer(o.value, 30);
-    expect([zero(r.replyKey), zero(r.replyIv), zero(r.layerKey), zero(r.ivKey), zero(o.value.ck)]).toEqual([true, true, true, true, true]);
+    expect([zero(r.replyKey), zero(r.replyIv), zero(r.layerKey), zero(r.ivKey), zero(o.value.ck)]).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 });
 
 describe('long records (VariableTunnelBuild, 23, §10)', () => {
   const rng = new Rng(seed ^ 0x55);
-  for (const [name, flags] of [['participant', 0x00], ['IBGW', 0x80], ['OBEP', 0x40]] as const) {
+  for (const [name, flags] of [
+    ['participant', 0x00],
+    ['IBGW', 0x80],
+    ['OBEP', 0x40],
+  ] as const) {
     it(`${name}: explicit keys, reply sealed with ck (n = 0), other slots AES-CBC each from the reply IV`, () => {
       for (let round = 0; round < 3; round++) {
         const me = router(rng);
         const hop = makeHop(me, rng);
         const num = 1 + rng.int(8);
         const index = rng.int(num);
-        const lf = { ...fields(rng, flags), layerKey: rng.bytes(32), ivKey: rng.bytes(32), replyKey: rng.bytes(32), replyIv: rng.bytes(16) };
+        const lf = {
+          ...fields(rng, flags),
+          layerKey: rng.bytes(32),
+          ivKey: rng.bytes(32),
+          replyKey: rng.bytes(32),
+          replyIv: rng.bytes(16),
+        };
         const ref = refLongRecord(me.hash, me.pub, refLongCleartext(lf), rng.bytes(32));
         const records = Array.from({ length: num }, (_, i) => (i === index ? ref.record : rng.bytes(528)));
         const opened = hop.open(23, assemble(records));
@@ -232,7 +313,8 @@ describe('long records (VariableTunnelBuild, 23, §10)', () => {
         const clear = refOpenLongReply(ref.ck, ref.h, out[index]!);
         expect(clear.length).toBe(512);
         expect([clear[0], clear[1], clear[511]]).toEqual([0, 0, 0]);
-        for (let j = 0; j < num; j++) if (j !== index) expect(hex(out[j]!)).toBe(hex(refAesSlot(lf.replyKey, lf.replyIv, records[j]!)));
+        for (let j = 0; j < num; j++)
+          if (j !== index) expect(hex(out[j]!)).toBe(hex(refAesSlot(lf.replyKey, lf.replyIv, records[j]!)));
       }
     });
   }
@@ -241,7 +323,12 @@ describe('long records (VariableTunnelBuild, 23, §10)', () => {
 describe('time, replay and refusals before any reply', () => {
   const rng = new Rng(seed ^ 0xaa);
   function one(me: ReturnType<typeof router>, f: RefFields, eph = rng.bytes(32)) {
-    return assemble([refShortRecord(me.hash, me.pub, refShortCleartext(f), eph).record, rng.bytes(218), rng.bytes(218), rng.bytes(218)]);
+    return assemble([
+      refShortRecord(me.hash, me.pub, refShortCleartext(f), eph).record,
+      rng.bytes(218),
+      rng.bytes(218),
+      rng.bytes(218),
+    ]);
   }
   it('expired, future, replayed, wrong expiration, layer type and flags are refused with their reason', () => {
     const me = router(rng);
@@ -273,7 +360,9 @@ describe('time, replay and refusals before any reply', () => {
     const other = router(rng);
     const hop = makeHop(me, rng);
     expect(reason(hop.open(25, one(other, fields(rng, 0))))).toBe('no-record');
-    const wrongKey = assemble([refShortRecord(me.hash, other.pub, refShortCleartext(fields(rng, 0)), rng.bytes(32)).record]);
+    const wrongKey = assemble([
+      refShortRecord(me.hash, other.pub, refShortCleartext(fields(rng, 0)), rng.bytes(32)).record,
+    ]);
     expect(reason(hop.open(25, wrongKey))).toBe('decrypt-failed');
     expect(reason(hop.open(21, one(me, fields(rng, 0))))).toBe('malformed');
   });
@@ -293,12 +382,25 @@ describe('request record codec (§4.1)', () => {
     const key = fc.stringMatching(/^[a-z0-9._]{1,8}$/);
     fc.assert(
       fc.property(
-        u32, u32, fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constantFrom('participant', 'ibgw', 'obep'),
-        fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }),
+        u32,
+        u32,
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.constantFrom('participant', 'ibgw', 'obep'),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 0, max: 0xffffffff }),
         fc.dictionary(key, key, { maxKeys: 4 }),
         (rx, next, ident, role, minutes, msgId, opts) => {
           const options = new Map(Object.entries(opts));
-          const req = { receiveTunnelId: rx, nextTunnelId: next, nextIdent: ident, role: role as HopRole, requestTimeMinutes: minutes, expirationSeconds: 600, nextMsgId: msgId, options };
+          const req = {
+            receiveTunnelId: rx,
+            nextTunnelId: next,
+            nextIdent: ident,
+            role: role as HopRole,
+            requestTimeMinutes: minutes,
+            expirationSeconds: 600,
+            nextMsgId: msgId,
+            options,
+          };
           let bytes: Uint8Array;
           try {
             bytes = encodeShortRequest(req);
@@ -308,11 +410,23 @@ describe('request record codec (§4.1)', () => {
             return;
           }
           const flags = role === 'ibgw' ? 0x80 : role === 'obep' ? 0x40 : 0;
-          const ref = refShortCleartext({ receiveTunnelId: rx, nextTunnelId: next, nextIdent: ident, flags, requestTimeMinutes: minutes, nextMsgId: msgId, options: mappingBytes(options) });
+          const ref = refShortCleartext({
+            receiveTunnelId: rx,
+            nextTunnelId: next,
+            nextIdent: ident,
+            flags,
+            requestTimeMinutes: minutes,
+            nextMsgId: msgId,
+            options: mappingBytes(options),
+          });
           expect(hex(bytes)).toBe(hex(ref));
           const back = parseShortRequest(bytes);
           if (!back.ok) throw new Error(back.error);
-          expect({ ...back.value, nextIdent: hex(back.value.nextIdent), options: [...back.value.options].sort() }).toEqual({ ...req, nextIdent: hex(ident), options: [...options].sort() });
+          expect({
+            ...back.value,
+            nextIdent: hex(back.value.nextIdent),
+            options: [...back.value.options].sort(),
+          }).toEqual({ ...req, nextIdent: hex(ident), options: [...options].sort() });
         },
       ),
       { seed, numRuns: 300 },

@@ -4,7 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { TunnelBuildHop } from '../src/router/tunnel-build/hop.js';
-import { createShortTunnelBuild, processGarlicBuildReply, processShortBuildReply } from '../src/router/tunnel-build/creator.js';
+import {
+  createShortTunnelBuild,
+  processGarlicBuildReply,
+  processShortBuildReply,
+} from '../src/router/tunnel-build/creator.js';
 import { EphemeralKeyFilter } from '../src/router/tunnel-build/ephemeral-key-filter.js';
 import { Rng, testSeed } from './helpers/chacha-rng.js';
 import { refConcat, refLongCleartext, refShortCleartext, refShortRecord } from './reference/build-reference.js';
@@ -37,12 +41,25 @@ describe('hop: hostile build messages', () => {
   it('truncated, oversized, miscounted and wrong-type bodies: malformed', () => {
     const rng = new Rng(seed);
     const { me, hop } = setup(rng);
-    const f = { receiveTunnelId: 1, nextTunnelId: 2, nextIdent: rng.bytes(32), flags: 0, requestTimeMinutes: MINUTE, nextMsgId: 3 };
-    const good = body([refShortRecord(me.hash, me.pub, refShortCleartext(f), rng.bytes(32)).record, rng.bytes(218), rng.bytes(218), rng.bytes(218)]);
+    const f = {
+      receiveTunnelId: 1,
+      nextTunnelId: 2,
+      nextIdent: rng.bytes(32),
+      flags: 0,
+      requestTimeMinutes: MINUTE,
+      nextMsgId: 3,
+    };
+    const good = body([
+      refShortRecord(me.hash, me.pub, refShortCleartext(f), rng.bytes(32)).record,
+      rng.bytes(218),
+      rng.bytes(218),
+      rng.bytes(218),
+    ]);
     const check = hop.open(25, good);
     expect(check.ok).toBe(true);
     if (check.ok) check.value.discard();
-    for (let cut = 0; cut < good.length; cut += 1 + rng.int(20)) expect(reasonOf(hop.open(25, good.subarray(0, cut)))).toBe('malformed');
+    for (let cut = 0; cut < good.length; cut += 1 + rng.int(20))
+      expect(reasonOf(hop.open(25, good.subarray(0, cut)))).toBe('malformed');
     expect(reasonOf(hop.open(25, refConcat(good, rng.bytes(1 + rng.int(300)))))).toBe('malformed');
     for (const num of [0, 3, 5, 9, 255]) {
       const b = good.slice();
@@ -58,9 +75,18 @@ describe('hop: hostile build messages', () => {
   it('every single-bit change inside our record is refused (prefix, key, ciphertext or tag)', () => {
     const rng = new Rng(seed ^ 1);
     const { me, hop } = setup(rng);
-    const f = { receiveTunnelId: 1, nextTunnelId: 2, nextIdent: rng.bytes(32), flags: 0x40, requestTimeMinutes: MINUTE, nextMsgId: 3 };
+    const f = {
+      receiveTunnelId: 1,
+      nextTunnelId: 2,
+      nextIdent: rng.bytes(32),
+      flags: 0x40,
+      requestTimeMinutes: MINUTE,
+      nextMsgId: 3,
+    };
     const idx = rng.int(4);
-    const records = Array.from({ length: 4 }, (_, i) => (i === idx ? refShortRecord(me.hash, me.pub, refShortCleartext(f), rng.bytes(32)).record : rng.bytes(218)));
+    const records = Array.from({ length: 4 }, (_, i) =>
+      i === idx ? refShortRecord(me.hash, me.pub, refShortCleartext(f), rng.bytes(32)).record : rng.bytes(218),
+    );
     const good = body(records);
     for (let bit = 0; bit < 218 * 8; bit += 1 + rng.int(3)) {
       const b = good.slice();
@@ -101,16 +127,48 @@ describe('hop: hostile build messages', () => {
     const rng = new Rng(seed ^ 3);
     const { me, hop } = setup(rng);
     const lf = {
-      receiveTunnelId: 1, nextTunnelId: 2, nextIdent: rng.bytes(32), flags: 0x80, requestTimeMinutes: MINUTE, nextMsgId: 3,
-      layerKey: rng.bytes(32), ivKey: rng.bytes(32), replyKey: rng.bytes(32), replyIv: rng.bytes(16),
+      receiveTunnelId: 1,
+      nextTunnelId: 2,
+      nextIdent: rng.bytes(32),
+      flags: 0x80,
+      requestTimeMinutes: MINUTE,
+      nextMsgId: 3,
+      layerKey: rng.bytes(32),
+      ivKey: rng.bytes(32),
+      replyKey: rng.bytes(32),
+      replyIv: rng.bytes(16),
     };
     const good = body([refShortRecord(me.hash, me.pub, refLongCleartext(lf), rng.bytes(32)).record]);
     const ok = hop.open(23, good);
     expect(ok.ok).toBe(true);
     if (ok.ok) ok.value.discard();
-    expect(reasonOf(hop.open(23, body([refShortRecord(me.hash, me.pub, refLongCleartext({ ...lf, flags: 0xc0 }), rng.bytes(32)).record])))).toBe('bad-record');
-    expect(reasonOf(hop.open(23, body([refShortRecord(me.hash, me.pub, refLongCleartext({ ...lf, nextTunnelId: 0 }), rng.bytes(32)).record])))).toBe('bad-record');
-    expect(reasonOf(hop.open(23, body([refShortRecord(me.hash, me.pub, refLongCleartext({ ...lf, options: Uint8Array.of(1, 40) }), rng.bytes(32)).record])))).toBe('bad-record');
+    expect(
+      reasonOf(
+        hop.open(
+          23,
+          body([refShortRecord(me.hash, me.pub, refLongCleartext({ ...lf, flags: 0xc0 }), rng.bytes(32)).record]),
+        ),
+      ),
+    ).toBe('bad-record');
+    expect(
+      reasonOf(
+        hop.open(
+          23,
+          body([refShortRecord(me.hash, me.pub, refLongCleartext({ ...lf, nextTunnelId: 0 }), rng.bytes(32)).record]),
+        ),
+      ),
+    ).toBe('bad-record');
+    expect(
+      reasonOf(
+        hop.open(
+          23,
+          body([
+            refShortRecord(me.hash, me.pub, refLongCleartext({ ...lf, options: Uint8Array.of(1, 40) }), rng.bytes(32))
+              .record,
+          ]),
+        ),
+      ),
+    ).toBe('bad-record');
     for (let k = 0; k < 300; k++) {
       const b = good.slice();
       b[1 + rng.int(528)]! ^= 1 << rng.int(8);
@@ -140,16 +198,41 @@ describe('creator: hostile replies', () => {
     const rng = new Rng(seed ^ 5);
     for (let k = 0; k < 120; k++) {
       const n = 1 + rng.int(8);
-      const hops = Array.from({ length: n }, () => ({ identHash: rng.bytes(32), encryptionKey: nobleX25519.getPublicKey(rng.bytes(32)) }));
-      const req = createShortTunnelBuild({ direction: k % 2 ? 'inbound' : 'outbound', hops, replyIdent: rng.bytes(32), now: NOW });
+      const hops = Array.from({ length: n }, () => ({
+        identHash: rng.bytes(32),
+        encryptionKey: nobleX25519.getPublicKey(rng.bytes(32)),
+      }));
+      const req = createShortTunnelBuild({
+        direction: k % 2 ? 'inbound' : 'outbound',
+        hops,
+        replyIdent: rng.bytes(32),
+        now: NOW,
+      });
       const b = req.message.body;
       let input: Uint8Array;
       switch (k % 5) {
-        case 0: input = b.subarray(0, rng.int(b.length)); break;
-        case 1: input = refConcat(b, rng.bytes(1 + rng.int(400))); break;
-        case 2: input = (() => { const x = b.slice(); x[0] = rng.int(256); return x; })(); break;
-        case 3: input = rng.bytes(b.length); break;
-        default: input = (() => { const x = b.slice(); x[1 + rng.int(x.length - 1)]! ^= 1; return x; })();
+        case 0:
+          input = b.subarray(0, rng.int(b.length));
+          break;
+        case 1:
+          input = refConcat(b, rng.bytes(1 + rng.int(400)));
+          break;
+        case 2:
+          input = (() => {
+            const x = b.slice();
+            x[0] = rng.int(256);
+            return x;
+          })();
+          break;
+        case 3:
+          input = rng.bytes(b.length);
+          break;
+        default:
+          input = (() => {
+            const x = b.slice();
+            x[1 + rng.int(x.length - 1)]! ^= 1;
+            return x;
+          })();
       }
       let res: ReturnType<typeof processShortBuildReply> | undefined;
       if (k % 2 === 0 && k % 4 === 0) {

@@ -6,7 +6,14 @@ import { chacha20 as nobleChaCha, chacha20poly1305 as nobleAead } from '@noble/c
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { aeadOpen, aeadSeal, chacha20XorInPlace, hkdf64, x25519, x25519PrivateKeyObject } from '../src/router/tunnel-build/primitives.js';
+import {
+  aeadOpen,
+  aeadSeal,
+  chacha20XorInPlace,
+  hkdf64,
+  x25519,
+  x25519PrivateKeyObject,
+} from '../src/router/tunnel-build/primitives.js';
 import { NOISE_N_CK0, NOISE_N_H0, NoiseNResponder, noiseNSeal } from '../src/router/tunnel-build/noise-n.js';
 import { deriveShortHopKeys } from '../src/router/tunnel-build/hop-keys.js';
 import { Rng, fromHex, hex, testSeed, vectors } from './helpers/chacha-rng.js';
@@ -16,8 +23,11 @@ const seed = testSeed('tunnel-build-primitives');
 
 describe('Noise N initial state', () => {
   it('matches vectors/noise-n-protocol-init.json', () => {
-    const v = JSON.parse(readFileSync(new URL('../../shared/spec/vectors/noise-n-protocol-init.json', import.meta.url), 'utf8')) as {
-      ck_initial: string; h_after_prologue: string;
+    const v = JSON.parse(
+      readFileSync(new URL('../../shared/spec/vectors/noise-n-protocol-init.json', import.meta.url), 'utf8'),
+    ) as {
+      ck_initial: string;
+      h_after_prologue: string;
     };
     expect(hex(NOISE_N_CK0)).toBe(v.ck_initial);
     expect(hex(NOISE_N_H0)).toBe(v.h_after_prologue);
@@ -26,8 +36,14 @@ describe('Noise N initial state', () => {
 
 describe('HKDF-SHA256', () => {
   it('RFC 5869 test case 1 (first 42 of the 64 bytes)', () => {
-    const [a, b] = hkdf64(fromHex('000102030405060708090a0b0c'), new Uint8Array(22).fill(0x0b), fromHex('f0f1f2f3f4f5f6f7f8f9'));
-    expect(hex(new Uint8Array([...a, ...b])).slice(0, 84)).toBe('3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865');
+    const [a, b] = hkdf64(
+      fromHex('000102030405060708090a0b0c'),
+      new Uint8Array(22).fill(0x0b),
+      fromHex('f0f1f2f3f4f5f6f7f8f9'),
+    );
+    expect(hex(new Uint8Array([...a, ...b])).slice(0, 84)).toBe(
+      '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865',
+    );
   });
   it('matches @noble/hashes on random salts, IKMs (including empty) and infos', () => {
     const rng = new Rng(seed);
@@ -43,7 +59,9 @@ describe('HKDF-SHA256', () => {
 
 describe('ChaCha20 stream and AEAD with the I2P nonce', () => {
   it('RFC 7539 §2.4.2 (its nonce is 4 zero bytes then the LE counter 0x4a000000)', () => {
-    const v = vectors<{ key: string; nonce: string; initial_counter: number; plaintext: string; ciphertext: string }>('chacha20-rfc7539.json')[0]!;
+    const v = vectors<{ key: string; nonce: string; initial_counter: number; plaintext: string; ciphertext: string }>(
+      'chacha20-rfc7539.json',
+    )[0]!;
     expect(v.nonce).toBe('000000000000004a00000000');
     expect(v.initial_counter).toBe(1);
     const data = fromHex(v.plaintext);
@@ -122,7 +140,11 @@ describe('X25519 and Noise N against @noble', () => {
       for (const obep of [false, true]) {
         const k = deriveShortHopKeys(ck, obep);
         const r = refKeys(ck, obep);
-        expect([hex(k.replyKey), hex(k.layerKey), hex(k.ivKey)]).toEqual([hex(r.replyKey), hex(r.layerKey), hex(r.ivKey)]);
+        expect([hex(k.replyKey), hex(k.layerKey), hex(k.ivKey)]).toEqual([
+          hex(r.replyKey),
+          hex(r.layerKey),
+          hex(r.ivKey),
+        ]);
         expect(k.garlicReplyKey && hex(k.garlicReplyKey)).toBe(r.garlicKey && hex(r.garlicKey));
         expect(k.garlicReplyTag && hex(k.garlicReplyTag)).toBe(r.garlicTag && hex(r.garlicTag));
       }

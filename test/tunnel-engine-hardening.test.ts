@@ -4,7 +4,11 @@
 // filter fails closed and remembers for as long as a tunnel accepts traffic (docs/replay-filter.md).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  STATUS_BAD_MAC, STATUS_OK, STATUS_REPLAY, STATUS_REPLAY_FULL, STATUS_WRONG_PREV_HOP,
+  STATUS_BAD_MAC,
+  STATUS_OK,
+  STATUS_REPLAY,
+  STATUS_REPLAY_FULL,
+  STATUS_WRONG_PREV_HOP,
 } from '../src/constants.js';
 import { LayerEngine, TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS } from '../src/tunnel/engine.js';
 import { createReplayFilterBuffer, REPLAY_FULL } from '../src/tunnel/replay-filter.js';
@@ -17,7 +21,7 @@ import { bodyOf, hex, makeBatch, withId } from './helpers/batch.js';
 import { engineWasmMemory, findBytes } from '../src/testing/index.js';
 import { CHACHA_KEY_SLOTS } from '../src/constants.js';
 
-const BACKENDS = ['node', 'wasm', 'hybrid', ...(nativeAes ? ['native'] as const : []), 'auto'] as const;
+const BACKENDS = ['node', 'wasm', 'hybrid', ...(nativeAes ? (['native'] as const) : []), 'auto'] as const;
 
 /** A ChaCha body for a tunnel whose inAeadKey is `k`: random frame, sealed as its previous hop would. */
 function sealedFor(rnd: (n: number) => Uint8Array, id: number, k: Uint8Array): Uint8Array {
@@ -29,7 +33,8 @@ for (const backend of BACKENDS) {
     it('AES: a replayed first message does not pin its sender; the real previous hop is then accepted', () => {
       const rnd = seededRandom(testSeed(`${backend} pin replay`));
       const engine = new LayerEngine({ backend });
-      const a = randomHop(rnd), b = randomHop(rnd);
+      const a = randomHop(rnd),
+        b = randomHop(rnd);
       engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 11, nextHop: 50, ...a });
       engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 2, nextTunnelId: 12, nextHop: 50, ...b });
       // Tunnel A accepts M from router 7.
@@ -41,7 +46,8 @@ for (const backend of BACKENDS) {
       expect(engine.processReceived(replayed)).toBe(0);
       expect(replayed.status[0]).toBe(STATUS_REPLAY);
       // B's real previous hop, 7, is accepted and pinned; 99 is the stranger now.
-      const n1 = withId(rnd(1028), 2), n2 = withId(rnd(1028), 2);
+      const n1 = withId(rnd(1028), 2),
+        n2 = withId(rnd(1028), 2);
       const later = makeBatch([n1, n2], [7, 99]);
       engine.processReceived(later);
       expect([...later.status]).toEqual([STATUS_OK, STATUS_WRONG_PREV_HOP]);
@@ -53,11 +59,21 @@ for (const backend of BACKENDS) {
     it('AES: inside one batch, a replay first then the real sender, then the replayer again', () => {
       const rnd = seededRandom(testSeed(`${backend} pin replay in batch`));
       const engine = new LayerEngine({ backend });
-      const a = randomHop(rnd), b = randomHop(rnd);
-      engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 11, nextHop: 50, ...a, previousHop: 7 });
+      const a = randomHop(rnd),
+        b = randomHop(rnd);
+      engine.join({
+        role: 'participant',
+        layer: 'aes',
+        receiveTunnelId: 1,
+        nextTunnelId: 11,
+        nextHop: 50,
+        ...a,
+        previousHop: 7,
+      });
       engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 2, nextTunnelId: 12, nextHop: 50, ...b });
       const m = withId(rnd(1028), 1);
-      const n = withId(rnd(1028), 2), p = withId(rnd(1028), 2);
+      const n = withId(rnd(1028), 2),
+        p = withId(rnd(1028), 2);
       const batch = makeBatch([m, withId(m, 2), n, p], [7, 99, 7, 99]);
       engine.processReceived(batch);
       expect([...batch.status]).toEqual([STATUS_OK, STATUS_REPLAY, STATUS_OK, STATUS_WRONG_PREV_HOP]);
@@ -71,7 +87,11 @@ for (const backend of BACKENDS) {
       engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: 5, nextTunnelId: 6, nextHop: 50, ...hop });
       const forged = sealedFor(rnd, 5, hop.inAeadKey);
       forged[600]! ^= 1;
-      const good = [sealedFor(rnd, 5, hop.inAeadKey), sealedFor(rnd, 5, hop.inAeadKey), sealedFor(rnd, 5, hop.inAeadKey)];
+      const good = [
+        sealedFor(rnd, 5, hop.inAeadKey),
+        sealedFor(rnd, 5, hop.inAeadKey),
+        sealedFor(rnd, 5, hop.inAeadKey),
+      ];
       // Forged from 99, then the real previous hop 7, then 99 again with a valid-looking body, then 7 again.
       const batch = makeBatch([forged, good[0]!, good[1]!, good[2]!], [99, 7, 99, 7]);
       expect(engine.processReceived(batch)).toBe(2);
@@ -90,7 +110,14 @@ for (const backend of BACKENDS) {
       const rnd = seededRandom(testSeed(`${backend} pin chacha replay`));
       const sab = createReplayFilterBuffer({ messagesPerSecond: 100 });
       const hop = { ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) };
-      const config = { role: 'participant' as const, layer: 'chacha' as const, receiveTunnelId: 5, nextTunnelId: 6, nextHop: 50, ...hop };
+      const config = {
+        role: 'participant' as const,
+        layer: 'chacha' as const,
+        receiveTunnelId: 5,
+        nextTunnelId: 6,
+        nextHop: 50,
+        ...hop,
+      };
       const before = new LayerEngine({ backend, replayFilter: sab });
       before.join(structuredClone(config));
       const m = sealedFor(rnd, 5, hop.inAeadKey);
@@ -127,7 +154,9 @@ function failOnCall(proto: object, method: string, nth: number): { calls: () => 
 }
 
 describe('a batch that throws part way leaves the engine exact', () => {
-  afterEach(() => { vi.restoreAllMocks(); });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
   // Where each backend's AES participant work goes: per tunnel (node, native), per batch (wasm), per tunnel with
   // many messages (hybrid's sideways CBC). The n-th call throws, after some tunnels of the batch were done.
@@ -142,7 +171,15 @@ describe('a batch that throws part way leaves the engine exact', () => {
       const rnd = seededRandom(testSeed(`${backend} throw mid-batch`));
       const engine = new LayerEngine({ backend: backend as 'node' });
       const tunnels = Array.from({ length: 5 }, (_, t) => ({ hop: randomHop(rnd), rx: 100 + t, next: 200 + t }));
-      for (const t of tunnels) engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: t.rx, nextTunnelId: t.next, nextHop: 9, ...t.hop });
+      for (const t of tunnels)
+        engine.join({
+          role: 'participant',
+          layer: 'aes',
+          receiveTunnelId: t.rx,
+          nextTunnelId: t.next,
+          nextHop: 9,
+          ...t.hop,
+        });
       // Tunnel after tunnel: three messages each, fifty for the second (a backend's many-messages path).
       const per = [3, 50, 3, 3, 3];
       const bad = per.flatMap((n, t) => Array.from({ length: n }, () => withId(rnd(1028), tunnels[t]!.rx)));
@@ -161,7 +198,9 @@ describe('a batch that throws part way leaves the engine exact', () => {
           const t = tunnels[which[i]!]!;
           expect(batch.status[i]).toBe(STATUS_OK);
           expect(batch.nextTunnelIds[i]).toBe(t.next);
-          expect(hex(bodyOf(batch, i)), `round ${round} message ${i}`).toBe(hex(refParticipant(inputs[i]!, t.hop, t.next)));
+          expect(hex(bodyOf(batch, i)), `round ${round} message ${i}`).toBe(
+            hex(refParticipant(inputs[i]!, t.hop, t.next)),
+          );
         }
       }
     });
@@ -171,9 +210,20 @@ describe('a batch that throws part way leaves the engine exact', () => {
     const rnd = seededRandom(testSeed('chacha throw mid-batch'));
     const engine = new LayerEngine({ backend: 'wasm' });
     const tunnels = Array.from({ length: 4 }, (_, t) => ({
-      hop: { ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) }, rx: 300 + t, next: 400 + t,
+      hop: { ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) },
+      rx: 300 + t,
+      next: 400 + t,
     }));
-    for (const t of tunnels) engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: t.rx, nextTunnelId: t.next, nextHop: 9, previousHop: 4, ...t.hop });
+    for (const t of tunnels)
+      engine.join({
+        role: 'participant',
+        layer: 'chacha',
+        receiveTunnelId: t.rx,
+        nextTunnelId: t.next,
+        nextHop: 9,
+        previousHop: 4,
+        ...t.hop,
+      });
     const bad = Array.from({ length: 12 }, (_, i) => sealedFor(rnd, tunnels[i % 4]!.rx, tunnels[i % 4]!.hop.inAeadKey));
     failOnCall(WasmLayer.prototype, 'chachaBatch', 2);
     expect(() => engine.processReceived(makeBatch(bad, 4))).toThrow(/injected failure/);
@@ -189,14 +239,22 @@ describe('a batch that throws part way leaves the engine exact', () => {
   });
 });
 
-describe('the replay filter in the engine fails closed and covers a tunnel\'s whole life', () => {
+describe("the replay filter in the engine fails closed and covers a tunnel's whole life", () => {
   it('a replay during the grace period after 10 minutes is still dropped (entries live until expiresAt + grace)', () => {
     const rnd = seededRandom(testSeed('replay in grace'));
     // Joined just before the turn of a 10-minute period: a filter that forgets after ten minutes forgets here.
     let t = 1_700_000_400_000 - 1;
     const engine = new LayerEngine({ backend: 'node' }, { now: () => t });
     const hop = randomHop(rnd);
-    engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, previousHop: 7, ...hop });
+    engine.join({
+      role: 'participant',
+      layer: 'aes',
+      receiveTunnelId: 1,
+      nextTunnelId: 2,
+      nextHop: 3,
+      previousHop: 7,
+      ...hop,
+    });
     const m = withId(rnd(1028), 1);
     expect(engine.processReceived(makeBatch([m], 7))).toBe(1);
     t += 10 * 60_000 + 30_000; // past expiresAt, inside the 1-minute grace: the tunnel still accepts traffic
@@ -206,7 +264,7 @@ describe('the replay filter in the engine fails closed and covers a tunnel\'s wh
     expect([...b.status]).toEqual([STATUS_REPLAY, STATUS_OK]);
   });
 
-  for (const backend of ['node', 'wasm', ...(nativeAes ? ['native'] as const : [])] as const) {
+  for (const backend of ['node', 'wasm', ...(nativeAes ? (['native'] as const) : [])] as const) {
     it(`a message whose entry cannot be recorded is dropped as STATUS_REPLAY_FULL, never passed (${backend})`, () => {
       const rnd = seededRandom(testSeed(`${backend} replay full`));
       // One 16-cell bucket.
@@ -215,8 +273,24 @@ describe('the replay filter in the engine fails closed and covers a tunnel\'s wh
       expect(engine.replay.buckets).toBe(1);
       const hop = randomHop(rnd);
       const chacha = { ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) };
-      engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, previousHop: 7, ...hop });
-      engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: 5, nextTunnelId: 6, nextHop: 3, previousHop: 7, ...chacha });
+      engine.join({
+        role: 'participant',
+        layer: 'aes',
+        receiveTunnelId: 1,
+        nextTunnelId: 2,
+        nextHop: 3,
+        previousHop: 7,
+        ...hop,
+      });
+      engine.join({
+        role: 'participant',
+        layer: 'chacha',
+        receiveTunnelId: 5,
+        nextTunnelId: 6,
+        nextHop: 3,
+        previousHop: 7,
+        ...chacha,
+      });
       const aes = Array.from({ length: 12 }, () => withId(rnd(1028), 1));
       const cha = Array.from({ length: 8 }, () => sealedFor(rnd, 5, chacha.inAeadKey));
       const inputs = [...aes, ...cha];
@@ -242,12 +316,48 @@ describe('the replay filter in the engine fails closed and covers a tunnel\'s wh
     const t = 1_700_000_000_000;
     const engine = new LayerEngine({ backend: 'node' }, { now: () => t });
     const long = t + engine.replay.windowMs; // + grace: beyond the window
-    expect(() => engine.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, ...randomHop(rnd), expiresAt: long })).toThrow(RangeError);
-    expect(() => engine.join({ role: 'ibep', layer: 'aes', receiveTunnelId: 1, hops: [randomHop(rnd)], expiresAt: long })).toThrow(RangeError);
+    expect(() =>
+      engine.join({
+        role: 'participant',
+        layer: 'aes',
+        receiveTunnelId: 1,
+        nextTunnelId: 2,
+        nextHop: 3,
+        ...randomHop(rnd),
+        expiresAt: long,
+      }),
+    ).toThrow(RangeError);
+    expect(() =>
+      engine.join({ role: 'ibep', layer: 'aes', receiveTunnelId: 1, hops: [randomHop(rnd)], expiresAt: long }),
+    ).toThrow(RangeError);
     // Exactly the window is fine, and gateways use no replay filter.
-    engine.join({ role: 'obep', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 0, nextHop: 0, ...randomHop(rnd), expiresAt: t + engine.replay.windowMs - 60_000 });
-    engine.join({ role: 'ibgw', layer: 'aes', receiveTunnelId: 2, nextTunnelId: 2, nextHop: 3, ...randomHop(rnd), expiresAt: long });
-    engine.join({ role: 'obgw', layer: 'aes', gatewayTunnelId: 3, firstHopTunnelId: 4, firstHop: 5, hops: [randomHop(rnd)], expiresAt: long });
+    engine.join({
+      role: 'obep',
+      layer: 'aes',
+      receiveTunnelId: 1,
+      nextTunnelId: 0,
+      nextHop: 0,
+      ...randomHop(rnd),
+      expiresAt: t + engine.replay.windowMs - 60_000,
+    });
+    engine.join({
+      role: 'ibgw',
+      layer: 'aes',
+      receiveTunnelId: 2,
+      nextTunnelId: 2,
+      nextHop: 3,
+      ...randomHop(rnd),
+      expiresAt: long,
+    });
+    engine.join({
+      role: 'obgw',
+      layer: 'aes',
+      gatewayTunnelId: 3,
+      firstHopTunnelId: 4,
+      firstHop: 5,
+      hops: [randomHop(rnd)],
+      expiresAt: long,
+    });
     expect(engine.activeTunnels).toBe(3);
   });
 
@@ -255,7 +365,14 @@ describe('the replay filter in the engine fails closed and covers a tunnel\'s wh
     const graced = new LayerEngine({ backend: 'node', graceMs: 5 * 60_000, messagesPerSecond: 10 });
     expect(graced.replay.windowMs).toBe(TUNNEL_LIFETIME_MS + 5 * 60_000);
     // A default tunnel with that grace joins (it accepts traffic for 15 minutes).
-    graced.join({ role: 'participant', layer: 'aes', receiveTunnelId: 1, nextTunnelId: 2, nextHop: 3, ...randomHop(seededRandom(6)) });
+    graced.join({
+      role: 'participant',
+      layer: 'aes',
+      receiveTunnelId: 1,
+      nextTunnelId: 2,
+      nextHop: 3,
+      ...randomHop(seededRandom(6)),
+    });
     // The default engine's filter takes a whole window of traffic at its documented 1000 msg/s without refusing.
     const engine = new LayerEngine({ backend: 'node' });
     expect(engine.replay.windowMs).toBe(TUNNEL_LIFETIME_MS + TUNNEL_GRACE_MS);
@@ -266,7 +383,11 @@ describe('the replay filter in the engine fails closed and covers a tunnel\'s wh
     let refused = 0;
     for (let i = 0; i < n; i++) {
       const o = 4 * (i & 4095);
-      if (engine.replay.seenWords(e[o]! ^ (i >> 12), e[o + 1]!, e[o + 2]!, e[o + 3]!, t, t + engine.replay.windowMs) === REPLAY_FULL) refused++;
+      if (
+        engine.replay.seenWords(e[o]! ^ (i >> 12), e[o + 1]!, e[o + 2]!, e[o + 3]!, t, t + engine.replay.windowMs) ===
+        REPLAY_FULL
+      )
+        refused++;
     }
     expect(refused).toBe(0);
   });
@@ -281,14 +402,41 @@ describe('a join that runs out of WASM key slots part way takes nothing', () => 
     const participants = (CHACHA_KEY_SLOTS - 1 - 3 * ibgws) / 4;
     expect(Number.isInteger(participants)).toBe(true);
     let id = 1;
-    engine.join({ role: 'ibgw', layer: 'chacha', receiveTunnelId: id++, nextTunnelId: 2, nextHop: 3, ...randomHop(rnd), outAeadKey: rnd(32) });
+    engine.join({
+      role: 'ibgw',
+      layer: 'chacha',
+      receiveTunnelId: id++,
+      nextTunnelId: 2,
+      nextHop: 3,
+      ...randomHop(rnd),
+      outAeadKey: rnd(32),
+    });
     for (let p = 0; p < participants; p++) {
-      engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: id++, nextTunnelId: 2, nextHop: 3, ...randomHop(rnd), inAeadKey: rnd(32), outAeadKey: rnd(32) });
+      engine.join({
+        role: 'participant',
+        layer: 'chacha',
+        receiveTunnelId: id++,
+        nextTunnelId: 2,
+        nextHop: 3,
+        ...randomHop(rnd),
+        inAeadKey: rnd(32),
+        outAeadKey: rnd(32),
+      });
     }
     expect(engine.freeKeySlots.chacha).toBe(1);
     const hop = randomHop(rnd);
-    expect(() => engine.join({ role: 'participant', layer: 'chacha', receiveTunnelId: id, nextTunnelId: 2, nextHop: 3, ...hop, inAeadKey: rnd(32), outAeadKey: rnd(32) }))
-      .toThrow(RangeError);
+    expect(() =>
+      engine.join({
+        role: 'participant',
+        layer: 'chacha',
+        receiveTunnelId: id,
+        nextTunnelId: 2,
+        nextHop: 3,
+        ...hop,
+        inAeadKey: rnd(32),
+        outAeadKey: rnd(32),
+      }),
+    ).toThrow(RangeError);
     // The layer key took the last slot before the nonce key found none: that slot is free and clear again.
     expect(engine.freeKeySlots.chacha).toBe(1);
     expect(findBytes(engineWasmMemory(engine)!, hop.layerKey)).toEqual([]);

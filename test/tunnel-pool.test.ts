@@ -20,7 +20,8 @@ describe('tunnel pools', () => {
     const a = net.add('A', { poolOptions: { testIntervalMs: 15_000 } });
     const hops = ['B', 'C', 'D'].map((n) => net.add(n));
     const pool = a.service.createPool('exploratory', {
-      inbound: { quantity: 2, length: 2 }, outbound: { quantity: 2, length: 2, lengthVariance: 1 },
+      inbound: { quantity: 2, length: 2 },
+      outbound: { quantity: 2, length: 2, lengthVariance: 1 },
     });
     await net.advance(5_000);
     expect(pool.tunnels('inbound').length).toBe(2);
@@ -35,7 +36,8 @@ describe('tunnel pools', () => {
     expect(count(a, 'test-failed')).toBe(0);
     const firstIds = new Set(pool.tunnels('inbound').map((t) => t.id));
     // Through the whole first lifetime and beyond: never fewer than `quantity` usable tunnels each way.
-    let minIn = Infinity, minOut = Infinity;
+    let minIn = Infinity,
+      minOut = Infinity;
     for (let t = 0; t < 700_000; t += 5_000) {
       await net.advance(5_000, 5_000);
       minIn = Math.min(minIn, pool.tunnels('inbound').length);
@@ -50,9 +52,15 @@ describe('tunnel pools', () => {
     // The hops ended the first generation's transit tunnels after 660 s (plus at most one tick).
     const expired = hops.reduce((n, r) => n + r.service.transit.stats().expired, 0);
     expect(expired).toBeGreaterThanOrEqual(8);
-    const live = hops.reduce((n, r) => { const s = r.service.transit.stats(); return n + s.participant + s.obep + s.ibgw; }, 0);
+    const live = hops.reduce((n, r) => {
+      const s = r.service.transit.stats();
+      return n + s.participant + s.obep + s.ibgw;
+    }, 0);
     // Live transit hops = hops of the tunnels A still has on the data plane (usable + those in their 60 s grace).
-    const aLive = [...a.service.creator.tunnels('inbound'), ...a.service.creator.tunnels('outbound')].reduce((n, t) => n + t.hops.length, 0);
+    const aLive = [...a.service.creator.tunnels('inbound'), ...a.service.creator.tunnels('outbound')].reduce(
+      (n, t) => n + t.hops.length,
+      0,
+    );
     expect(live).toBe(aLive);
     const s = a.service.stats();
     expect(s.tunnels).toEqual({ inbound: 2, outbound: 2, building: 0, failed: 0 });
@@ -65,7 +73,10 @@ describe('tunnel pools', () => {
     const b = net.add('B');
     const c = net.add('C');
     net.peerFilter = (r) => (r === a ? [b] : []);
-    const pool = a.service.createPool('client', { inbound: { quantity: 1, length: 1 }, outbound: { quantity: 1, length: 1 } });
+    const pool = a.service.createPool('client', {
+      inbound: { quantity: 1, length: 1 },
+      outbound: { quantity: 1, length: 1 },
+    });
     await net.advance(21_000);
     expect(count(a, 'tested', 'outbound')).toBeGreaterThanOrEqual(1);
     // B goes silent for TunnelData; the next peer available is C.
@@ -79,7 +90,9 @@ describe('tunnel pools', () => {
     const ob = pool.tunnels('outbound');
     expect(ob.length).toBe(1);
     expect(ob[0]!.hops[0]).toEqual(c.identHash);
-    const testedAfter = a.events.slice(a.events.findIndex((e) => e.event === 'failed')).filter((e) => e.event === 'tested');
+    const testedAfter = a.events
+      .slice(a.events.findIndex((e) => e.event === 'failed'))
+      .filter((e) => e.event === 'tested');
     expect(testedAfter.length).toBeGreaterThanOrEqual(2);
     expect(a.service.stats().tunnels.failed).toBe(2);
   }, 60_000);
@@ -87,11 +100,19 @@ describe('tunnel pools', () => {
   it('no peers: build-failed events, the pool keeps trying, zero-hop pools work without peers', async () => {
     net = new SimNet();
     const a = net.add('A', { poolOptions: { testIntervalMs: 5_000 } });
-    const p1 = a.service.createPool('p1', { inbound: { quantity: 1, length: 1 }, outbound: { quantity: 1, length: 1 } });
-    const p0 = a.service.createPool('p0', { inbound: { quantity: 1, length: 0 }, outbound: { quantity: 1, length: 0 } });
+    const p1 = a.service.createPool('p1', {
+      inbound: { quantity: 1, length: 1 },
+      outbound: { quantity: 1, length: 1 },
+    });
+    const p0 = a.service.createPool('p0', {
+      inbound: { quantity: 1, length: 0 },
+      outbound: { quantity: 1, length: 0 },
+    });
     await net.advance(12_000);
     expect(p1.tunnels('inbound').length).toBe(0);
-    expect(a.events.filter((e) => e.pool === 'p1' && e.event === 'build-failed' && e.reason === 'no-peers').length).toBeGreaterThan(2);
+    expect(
+      a.events.filter((e) => e.pool === 'p1' && e.event === 'build-failed' && e.reason === 'no-peers').length,
+    ).toBeGreaterThan(2);
     expect(p0.tunnels('inbound').length).toBe(1);
     expect(a.events.filter((e) => e.pool === 'p0' && e.event === 'tested').length).toBeGreaterThanOrEqual(2);
   });

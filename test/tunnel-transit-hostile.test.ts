@@ -26,7 +26,11 @@ function setup(limits: TransitTunnelsOptions['limits'] = {}, otherIdInUse?: (id:
   const sent: { to: Uint8Array; msg: OutgoingI2np }[] = [];
   const local: unknown[] = [];
   const transit = new TransitTunnels({
-    identHash, staticPrivateKey: keys.privateKey, now: () => t, limits, ...(otherIdInUse ? { otherIdInUse } : {}),
+    identHash,
+    staticPrivateKey: keys.privateKey,
+    now: () => t,
+    limits,
+    ...(otherIdInUse ? { otherIdInUse } : {}),
     net: { send: (to, msg) => (sent.push({ to, msg }), true), peerIdOf: (h) => h[0]! + 1 },
     plane: {
       join: (c) => {
@@ -42,10 +46,33 @@ function setup(limits: TransitTunnelsOptions['limits'] = {}, otherIdInUse?: (id:
     const next = new Uint8Array(randomBytes(32));
     const hop = { identHash, encryptionKey: keys.publicKey };
     // One-hop outbound = OBEP, one-hop inbound = IBGW, two-hop outbound: we are the first = participant.
-    if (opts.role === 'participant') return createShortTunnelBuild({ direction: 'outbound', hops: [hop, { identHash: next, encryptionKey: x25519Generate().publicKey }], replyIdent: next, now: t }).message.body;
-    return createShortTunnelBuild({ direction: opts.role === 'ibgw' ? 'inbound' : 'outbound', hops: [hop], replyIdent: next, now: t }).message.body;
+    if (opts.role === 'participant')
+      return createShortTunnelBuild({
+        direction: 'outbound',
+        hops: [hop, { identHash: next, encryptionKey: x25519Generate().publicKey }],
+        replyIdent: next,
+        now: t,
+      }).message.body;
+    return createShortTunnelBuild({
+      direction: opts.role === 'ibgw' ? 'inbound' : 'outbound',
+      hops: [hop],
+      replyIdent: next,
+      now: t,
+    }).message.body;
   };
-  return { transit, identHash, keys, joined, shared, ended, sent, local, request, advance: (ms: number) => (t += ms), now: () => t };
+  return {
+    transit,
+    identHash,
+    keys,
+    joined,
+    shared,
+    ended,
+    sent,
+    local,
+    request,
+    advance: (ms: number) => (t += ms),
+    now: () => t,
+  };
 }
 
 describe('TransitTunnels under hostile input', () => {
@@ -68,7 +95,10 @@ describe('TransitTunnels under hostile input', () => {
     for (const [type, body] of cases) expect(s.transit.handleBuild(type, body, peer)).toBe('dropped');
     expect(s.transit.stats().dropped.malformed).toBe(cases.length);
     // Random records: none for us.
-    for (let i = 0; i < 50; i++) expect(s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, Uint8Array.of(4, ...rng.bytes(4 * 218)), peer)).toBe('dropped');
+    for (let i = 0; i < 50; i++)
+      expect(s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, Uint8Array.of(4, ...rng.bytes(4 * 218)), peer)).toBe(
+        'dropped',
+      );
     expect(s.transit.stats().dropped['no-record']).toBe(50);
     // Our prefix on random bytes, and a real record sealed to another key under our prefix: no decrypt.
     for (let i = 0; i < 20; i++) {
@@ -76,7 +106,11 @@ describe('TransitTunnels under hostile input', () => {
       b.set(s.identHash.subarray(0, 16), 1 + (i % 4) * 218);
       expect(s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, b, peer)).toBe('dropped');
     }
-    const other = createShortTunnelBuild({ direction: 'outbound', hops: [{ identHash: s.identHash, encryptionKey: x25519Generate().publicKey }], replyIdent: peer }).message.body;
+    const other = createShortTunnelBuild({
+      direction: 'outbound',
+      hops: [{ identHash: s.identHash, encryptionKey: x25519Generate().publicKey }],
+      replyIdent: peer,
+    }).message.body;
     expect(s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, other, peer)).toBe('dropped');
     expect(s.transit.stats().dropped['decrypt-failed']).toBe(21);
     // Junk garlic, gateway messages, endpoint output for unknown ids.
@@ -141,11 +175,13 @@ describe('TransitTunnels under hostile input', () => {
 
   it('many routers: the total cap holds and the rate table stays within its size', () => {
     const s = setup({ maxTunnels: 40, maxTrackedPeers: 64 });
-    for (let i = 0; i < 60; i++) s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, s.request(), new Uint8Array(randomBytes(32)));
+    for (let i = 0; i < 60; i++)
+      s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, s.request(), new Uint8Array(randomBytes(32)));
     expect(s.transit.size).toBe(40);
     expect(s.transit.stats().rejected).toEqual({ 'limit-total': 20 });
     const junk = Uint8Array.of(4, ...new Uint8Array(4 * 218));
-    for (let i = 0; i < 2000; i++) s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, junk, new Uint8Array(randomBytes(32)));
+    for (let i = 0; i < 2000; i++)
+      s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, junk, new Uint8Array(randomBytes(32)));
     expect(s.transit.tableSizes().buckets).toBe(64);
     expect(s.transit.tableSizes().tunnels).toBe(40);
   });
@@ -171,20 +207,35 @@ describe('TransitTunnels under hostile input', () => {
     const peer = new Uint8Array(32).fill(5);
     const build = s.request({ role: 'ibgw' });
     const store = new Uint8Array([1, 2, 3]);
-    const g = sealRouterGarlic(s.keys.publicKey, [
-      { type: I2NP_SHORT_TUNNEL_BUILD, msgId: 11, expiration: s.now() + 8000, body: build },
-      { type: 1, msgId: 12, expiration: s.now() + 8000, body: store },
-    ], { now: s.now(), paddingBytes: 3 });
+    const g = sealRouterGarlic(
+      s.keys.publicKey,
+      [
+        { type: I2NP_SHORT_TUNNEL_BUILD, msgId: 11, expiration: s.now() + 8000, body: build },
+        { type: 1, msgId: 12, expiration: s.now() + 8000, body: store },
+      ],
+      { now: s.now(), paddingBytes: 3 },
+    );
     expect(s.transit.handleGarlic(g, peer)).toBe(true);
     expect(s.transit.stats()).toMatchObject({ ibgw: 1, accepted: 1 });
-    expect(s.local).toEqual([{ type: 1, msgId: 12, expiration: Math.floor((s.now() + 8000) / 1000) * 1000, body: store }]);
+    expect(s.local).toEqual([
+      { type: 1, msgId: 12, expiration: Math.floor((s.now() + 8000) / 1000) * 1000, body: store },
+    ]);
     expect(s.transit.handleGarlic(g, peer)).toBe(false);
     expect(s.transit.stats().dropped['garlic-replay']).toBe(1);
-    const stale = sealRouterGarlic(s.keys.publicKey, [{ type: 1, msgId: 13, expiration: s.now(), body: store }], { now: s.now() - 10 * 60_000 });
+    const stale = sealRouterGarlic(s.keys.publicKey, [{ type: 1, msgId: 13, expiration: s.now(), body: store }], {
+      now: s.now() - 10 * 60_000,
+    });
     expect(s.transit.handleGarlic(stale, peer)).toBe(false);
     expect(s.transit.stats().dropped['garlic-stale']).toBe(1);
     // Sealed to another router's key: not ours.
-    expect(s.transit.handleGarlic(sealRouterGarlic(x25519Generate().publicKey, [{ type: 1, msgId: 14, expiration: s.now(), body: store }], { now: s.now() }), peer)).toBe(false);
+    expect(
+      s.transit.handleGarlic(
+        sealRouterGarlic(x25519Generate().publicKey, [{ type: 1, msgId: 14, expiration: s.now(), body: store }], {
+          now: s.now(),
+        }),
+        peer,
+      ),
+    ).toBe(false);
     expect(s.local.length).toBe(1);
   });
 
@@ -192,10 +243,21 @@ describe('TransitTunnels under hostile input', () => {
     const rng = new Rng(testSeed('transit-long'));
     const s = setup();
     const peer = rng.bytes(32);
-    for (const [flags, role] of [[0x40, 'obep'], [0x80, 'ibgw']] as const) {
+    for (const [flags, role] of [
+      [0x40, 'obep'],
+      [0x80, 'ibgw'],
+    ] as const) {
       const f = {
-        receiveTunnelId: 1000 + flags, nextTunnelId: 2000 + flags, nextIdent: peer, flags, requestTimeMinutes: Math.floor(s.now() / 60_000),
-        nextMsgId: 3000 + flags, layerKey: rng.bytes(32), ivKey: rng.bytes(32), replyKey: rng.bytes(32), replyIv: rng.bytes(16),
+        receiveTunnelId: 1000 + flags,
+        nextTunnelId: 2000 + flags,
+        nextIdent: peer,
+        flags,
+        requestTimeMinutes: Math.floor(s.now() / 60_000),
+        nextMsgId: 3000 + flags,
+        layerKey: rng.bytes(32),
+        ivKey: rng.bytes(32),
+        replyKey: rng.bytes(32),
+        replyIv: rng.bytes(16),
       };
       const rec = refLongRecord(s.identHash, s.keys.publicKey, refLongCleartext(f), rng.bytes(32));
       const slot = rng.int(4);

@@ -42,8 +42,18 @@ describe('LayerEngine in worker threads', () => {
   it('two threads share one replay filter', async () => {
     const rnd = seededRandom(21);
     const replayFilter = createReplayFilterBuffer({ messagesPerSecond: 100 });
-    const config: TransitTunnelConfig = { role: 'participant', layer: 'aes', receiveTunnelId: 7, nextTunnelId: 8, nextHop: 1, ...randomHop(rnd) };
-    const [a, b] = await Promise.all([start({ backend: 'auto', replayFilter }, config), start({ backend: 'wasm', replayFilter }, config)]);
+    const config: TransitTunnelConfig = {
+      role: 'participant',
+      layer: 'aes',
+      receiveTunnelId: 7,
+      nextTunnelId: 8,
+      nextHop: 1,
+      ...randomHop(rnd),
+    };
+    const [a, b] = await Promise.all([
+      start({ backend: 'auto', replayFilter }, config),
+      start({ backend: 'wasm', replayFilter }, config),
+    ]);
     try {
       const m = withId(rnd(1028), 7);
       const ra = await send(a, Uint8Array.from(m));

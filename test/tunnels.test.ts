@@ -18,7 +18,12 @@ afterEach(async () => {
   await net?.close();
 });
 
-async function build(a: SimRouter, direction: 'inbound' | 'outbound', hops: SimRouter[], via: { replyTunnel?: LocalTunnel; sendTunnel?: LocalTunnel } = {}): Promise<BuildResult> {
+async function build(
+  a: SimRouter,
+  direction: 'inbound' | 'outbound',
+  hops: SimRouter[],
+  via: { replyTunnel?: LocalTunnel; sendTunnel?: LocalTunnel } = {},
+): Promise<BuildResult> {
   const p = a.service.creator.build({ direction, hops: hops.map(cand), ...via });
   await net.settle();
   return p;
@@ -30,10 +35,18 @@ function ok(r: BuildResult): LocalTunnel {
 }
 
 /** Sends a Data message out through `ob` to the gateway of `ib` and returns what arrived at `ib`'s owner. */
-async function roundTrip(a: SimRouter, ob: LocalTunnel, ib: LocalTunnel, owner: SimRouter, payload: Uint8Array): Promise<Uint8Array[]> {
+async function roundTrip(
+  a: SimRouter,
+  ob: LocalTunnel,
+  ib: LocalTunnel,
+  owner: SimRouter,
+  payload: Uint8Array,
+): Promise<Uint8Array[]> {
   owner.inbox.length = 0;
   const msg = encodeI2np(I2NP_DATA, 1234, net.t + 8000, encodeData(payload));
-  expect(a.service.creator.sendThrough(ob, msg, { delivery: 'TUNNEL', toHash: ib.gateway, tunnelId: ib.gatewayTunnelId })).toBe(true);
+  expect(
+    a.service.creator.sendThrough(ob, msg, { delivery: 'TUNNEL', toHash: ib.gateway, tunnelId: ib.gatewayTunnelId }),
+  ).toBe(true);
   await net.settle();
   return owner.inbox.filter((m) => m.type === I2NP_DATA).map((m) => m.body);
 }
@@ -56,7 +69,12 @@ describe('tunnels through our own hops', () => {
       // unless its IBGW is `ob`'s first hop).
       const ob2 = ok(await build(a, 'outbound', hopsIn, { replyTunnel: ib }));
       const ib2 = ok(await build(a, 'inbound', hopsOut, { sendTunnel: ob }));
-      for (const [o, i] of [[ob, ib], [ob2, ib2], [ob, ib2], [ob2, ib]] as const) {
+      for (const [o, i] of [
+        [ob, ib],
+        [ob2, ib2],
+        [ob, ib2],
+        [ob2, ib],
+      ] as const) {
         for (const size of [1, 900, 3000 + rng.int(5000)]) {
           const payload = rng.bytes(size);
           const got = await roundTrip(a, o, i, a, payload);
@@ -67,9 +85,14 @@ describe('tunnels through our own hops', () => {
       // ROUTER delivery at the OBEP: the message reaches router C's own handler.
       c.inbox.length = 0;
       const payload = rng.bytes(2000);
-      a.service.creator.sendThrough(ob, encodeI2np(I2NP_DATA, 99, net.t + 8000, encodeData(payload)), { delivery: 'ROUTER', toHash: c.identHash });
+      a.service.creator.sendThrough(ob, encodeI2np(I2NP_DATA, 99, net.t + 8000, encodeData(payload)), {
+        delivery: 'ROUTER',
+        toHash: c.identHash,
+      });
       await net.settle();
-      expect(c.inbox.filter((m) => m.type === I2NP_DATA).map((m) => hexOf(m.body.subarray(4)))).toEqual([hexOf(payload)]);
+      expect(c.inbox.filter((m) => m.type === I2NP_DATA).map((m) => hexOf(m.body.subarray(4)))).toEqual([
+        hexOf(payload),
+      ]);
     }
     // Every hop joined what it accepted with the right roles (3 lengths x 4 builds, each hop once per build).
     const roles = { participant: 0, obep: 0, ibgw: 0 };

@@ -17,7 +17,10 @@ describe('WASM batch kernels: one region bounds check', () => {
       const inst = createInstance({ flavor });
       const x = inst.exports as unknown as Record<string, Kernel>;
       // Each kernel as (n, region, stride, offset, span): span = every byte a message touches (the AEAD adds its tag).
-      const kernels: Record<string, (n: number, region: number, stride: number, offset: number, span: number) => number> = {
+      const kernels: Record<
+        string,
+        (n: number, region: number, stride: number, offset: number, span: number) => number
+      > = {
         chachaXorBatch: (n, r, s, o, span) => x.chachaXorBatch!(n, r, s, o, span),
         aeadSealBatch: (n, r, s, o, span) => x.aeadSealBatch!(n, r, s, o, span - POLY1305_TAG_SIZE, o, 0),
         sha256Batch: (n, r, s, o, span) => x.sha256Batch!(n, r, s, o, span),

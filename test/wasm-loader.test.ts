@@ -22,10 +22,18 @@ describe('WASM loader', () => {
   it('regions are disjoint, 64-byte aligned and inside memory', () => {
     const inst = createInstance({ flavor: 'plain' });
     const sizes: Record<string, number> = {
-      MSG: C.MAX_BATCH * C.TUNNEL_DATA_SIZE, MSG_SLOT_A: C.MAX_BATCH * 4, MSG_SLOT_B: C.MAX_BATCH * 4,
-      MSG_PARAM: C.MAX_BATCH * 16, MSG_LEN: C.MAX_BATCH * 4, MSG_OUT: C.MAX_BATCH * 32, MSG_STATUS: C.MAX_BATCH,
-      KEY_IN: C.MAX_BATCH * 32, AES_SLOTS: C.AES_KEY_SLOTS * C.AES_SLOT_SIZE,
-      CHACHA_SLOTS: C.CHACHA_KEY_SLOTS * C.CHACHA_SLOT_SIZE, IO: C.IO_SIZE, SCRATCH: 65536,
+      MSG: C.MAX_BATCH * C.TUNNEL_DATA_SIZE,
+      MSG_SLOT_A: C.MAX_BATCH * 4,
+      MSG_SLOT_B: C.MAX_BATCH * 4,
+      MSG_PARAM: C.MAX_BATCH * 16,
+      MSG_LEN: C.MAX_BATCH * 4,
+      MSG_OUT: C.MAX_BATCH * 32,
+      MSG_STATUS: C.MAX_BATCH,
+      KEY_IN: C.MAX_BATCH * 32,
+      AES_SLOTS: C.AES_KEY_SLOTS * C.AES_SLOT_SIZE,
+      CHACHA_SLOTS: C.CHACHA_KEY_SLOTS * C.CHACHA_SLOT_SIZE,
+      IO: C.IO_SIZE,
+      SCRATCH: 65536,
     };
     const spans = Object.entries(inst.regions).map(([name, base]) => ({ name, base, end: base + sizes[name]! }));
     spans.sort((a, b) => a.base - b.base);

@@ -143,9 +143,16 @@ export class Balancer {
     // The callback runs inside socket handlers and reconnect timers: an exception from it must not end the process
     // or skip the balancer's own bookkeeping, so it is counted and dropped.
     const onEvent = o.onEvent;
-    this.emit = onEvent === undefined ? () => {} : (e) => {
-      try { onEvent(e); } catch { this.eventErrors++; }
-    };
+    this.emit =
+      onEvent === undefined
+        ? () => {}
+        : (e) => {
+            try {
+              onEvent(e);
+            } catch {
+              this.eventErrors++;
+            }
+          };
     this.connectTimeoutMs = o.connectTimeoutMs ?? 10_000;
     this.backoffInitialMs = o.backoffInitialMs ?? 1000;
     this.backoffMaxMs = o.backoffMaxMs ?? 30_000;
@@ -156,8 +163,19 @@ export class Balancer {
       if (seen.has(label)) throw new RangeError(`router ${label} given twice`);
       seen.add(label);
       return {
-        addr, label, state: 'connecting', client: undefined, sessionId: undefined, leases: [], asked: false,
-        everUp: false, lost: false, failures: 0, retryTimer: undefined, retryAt: undefined, lastError: undefined,
+        addr,
+        label,
+        state: 'connecting',
+        client: undefined,
+        sessionId: undefined,
+        leases: [],
+        asked: false,
+        everUp: false,
+        lost: false,
+        failures: 0,
+        retryTimer: undefined,
+        retryAt: undefined,
+        lastError: undefined,
       };
     });
   }
@@ -213,7 +231,13 @@ export class Balancer {
     r.retryAt = undefined;
     let client: I2cpClient | undefined;
     try {
-      client = await I2cpClient.connect({ host: r.addr.host, port: r.addr.port, connector: this.connector, clock: this.clock, timeoutMs: this.connectTimeoutMs });
+      client = await I2cpClient.connect({
+        host: r.addr.host,
+        port: r.addr.port,
+        connector: this.connector,
+        clock: this.clock,
+        timeoutMs: this.connectTimeoutMs,
+      });
       if (this.stopping) {
         client.close('balancer stopping');
         return 'stopped';
@@ -300,18 +324,31 @@ export class Balancer {
     const published = Math.max(nowSec, this.lastPublishedSec + 1);
     if (published > nowSec + MAX_PUBLISHED_AHEAD_SEC) {
       // one router asking in a loop must not carry `published` out of what floodfills and routers accept
-      this.publishTimer ??= this.clock.setTimeout(() => {
-        this.publishTimer = undefined;
-        if (!this.stopping) this.publish();
-      }, (published - MAX_PUBLISHED_AHEAD_SEC) * 1000 - now);
+      this.publishTimer ??= this.clock.setTimeout(
+        () => {
+          this.publishTimer = undefined;
+          if (!this.stopping) this.publish();
+        },
+        (published - MAX_PUBLISHED_AHEAD_SEC) * 1000 - now,
+      );
       return false;
     }
     const offers = new Map<string, OfferedLease[]>();
     for (const r of this.routers) {
       // no router's claims go in unchecked: one far-future end would otherwise set the LeaseSet2's expiry for all
-      if (r.client && r.asked) offers.set(r.label, admissibleLeases(r.leases.map((l) => ({ ...l, router: r.label })), now, published));
+      if (r.client && r.asked)
+        offers.set(
+          r.label,
+          admissibleLeases(
+            r.leases.map((l) => ({ ...l, router: r.label })),
+            now,
+            published,
+          ),
+        );
     }
-    const targets = this.routers.filter((r) => r.client && !r.client.closed && r.asked && r.client.sessionId !== undefined);
+    const targets = this.routers.filter(
+      (r) => r.client && !r.client.closed && r.asked && r.client.sessionId !== undefined,
+    );
     if (targets.length === 0) return false;
     const chosen = selectLeases(offers, now, MAX_LEASES);
     if (chosen.length === 0) {
@@ -321,7 +358,12 @@ export class Balancer {
     const leases2 = chosen.map((l) => ({ gateway: l.gateway, tunnelId: l.tunnelId, end: Math.floor(l.end / 1000) }));
     let ls: Uint8Array;
     try {
-      ls = buildLeaseSet2({ keys: this.keys, published, leases: leases2, encryptionKeys: [{ type: CRYPTO_TYPE_X25519, key: this.encKey.publicKey }] });
+      ls = buildLeaseSet2({
+        keys: this.keys,
+        published,
+        leases: leases2,
+        encryptionKeys: [{ type: CRYPTO_TYPE_X25519, key: this.encKey.publicKey }],
+      });
     } catch (err) {
       this.emit({ event: 'error', message: `cannot build LeaseSet2: ${(err as Error).message}` });
       return false;
@@ -344,7 +386,12 @@ export class Balancer {
       event: 'published',
       published: published * 1000,
       routers: sentTo,
-      leases: chosen.map((l, i) => ({ gateway: i2pBase64(l.gateway), tunnelId: l.tunnelId, end: leases2[i]!.end * 1000, router: l.router })),
+      leases: chosen.map((l, i) => ({
+        gateway: i2pBase64(l.gateway),
+        tunnelId: l.tunnelId,
+        end: leases2[i]!.end * 1000,
+        router: l.router,
+      })),
     });
     return true;
   }

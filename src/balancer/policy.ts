@@ -56,7 +56,11 @@ function gwKey(g: Uint8Array): string {
 }
 
 /** Picks at most `max` leases from the per-router offers (Map order = router order). Pure and deterministic. */
-export function selectLeases(offers: ReadonlyMap<string, readonly OfferedLease[]>, nowMs: number, max = 16): OfferedLease[] {
+export function selectLeases(
+  offers: ReadonlyMap<string, readonly OfferedLease[]>,
+  nowMs: number,
+  max = 16,
+): OfferedLease[] {
   const live: [string, OfferedLease[]][] = [];
   for (const [router, leases] of offers) {
     const alive = leases.filter((l) => l.end > nowMs).sort((a, b) => b.end - a.end);
@@ -73,7 +77,8 @@ export function selectLeases(offers: ReadonlyMap<string, readonly OfferedLease[]
   }
   // gateway popularity over everything offered
   const popularity = new Map<string, number>();
-  for (const [, ls] of live) for (const l of ls) popularity.set(gwKey(l.gateway), (popularity.get(gwKey(l.gateway)) ?? 0) + 1);
+  for (const [, ls] of live)
+    for (const l of ls) popularity.set(gwKey(l.gateway), (popularity.get(gwKey(l.gateway)) ?? 0) + 1);
   // each router's leases in gateway-narrowing order
   const ranked = routers.map(([, ls]) => {
     const groups = new Map<string, OfferedLease[]>();

@@ -33,7 +33,13 @@ export function eventLine(e: BalancerEvent, now: number): string {
 }
 
 /** The status block: routers, sessions, leases per router, last publish. */
-export function statusBlock(routers: RouterStatus[], lastPublishAt: number | undefined, lastPublishedSec: number, publishCount: number, now: number): string {
+export function statusBlock(
+  routers: RouterStatus[],
+  lastPublishAt: number | undefined,
+  lastPublishedSec: number,
+  publishCount: number,
+  now: number,
+): string {
   const up = routers.filter((r) => r.state === 'session' || r.state === 'ready').length;
   const head = `routers ${up}/${routers.length} up · last publish ${lastPublishAt === undefined ? 'never' : `${clock(lastPublishAt)} (published=${lastPublishedSec}, #${publishCount})`}`;
   const w = Math.max(...routers.map((r) => r.router.length));

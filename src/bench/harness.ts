@@ -8,7 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { createRng } from './random.js';
 import { measureCeiling, opensslVersion, CEILING_BYTES } from './openssl.js';
-import { Unavailable, type CeilingAlgorithm, type ImplId, type RunContext, type Runner, type ThreadCount, type Workload } from './types.js';
+import {
+  Unavailable,
+  type CeilingAlgorithm,
+  type ImplId,
+  type RunContext,
+  type Runner,
+  type ThreadCount,
+  type Workload,
+} from './types.js';
 
 // ----- the report object (`--json` writes exactly this) ---------------------------------------------------------
 
@@ -164,7 +172,7 @@ export function batchesOf(w: Workload<any>, quick: boolean): number[] {
 
 /** Resolved thread counts of a workload for this run. */
 export function threadsOf(w: Workload<any>, quick: boolean, max: number): number[] {
-  const list: readonly ThreadCount[] = (quick ? w.quickThreads ?? w.threads : w.threads) ?? [1];
+  const list: readonly ThreadCount[] = (quick ? (w.quickThreads ?? w.threads) : w.threads) ?? [1];
   const out: number[] = [];
   for (const t of list) {
     const n = t === 'max' ? max : t;
@@ -186,7 +194,10 @@ function test(re: RegExp, s: string): boolean {
 }
 
 /** Workloads (with their kept implementations) a filter selects. */
-export function selectWorkloads(workloads: readonly Workload<any>[], filter: RegExp | undefined): { workload: Workload<any>; impls: ImplId[] }[] {
+export function selectWorkloads(
+  workloads: readonly Workload<any>[],
+  filter: RegExp | undefined,
+): { workload: Workload<any>; impls: ImplId[] }[] {
   return workloads.map((w) => ({ workload: w, impls: selectImpls(w, filter) })).filter((s) => s.impls.length > 0);
 }
 
@@ -195,7 +206,10 @@ function firstDifference(a: Uint8Array, b: Uint8Array, bytesPerMessage: number):
   const n = Math.min(a.length, b.length);
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
-  const where = i < n ? `first difference at byte ${i} (message ${Math.floor(i / bytesPerMessage)}, offset ${i % bytesPerMessage})` : 'one output is a prefix of the other';
+  const where =
+    i < n
+      ? `first difference at byte ${i} (message ${Math.floor(i / bytesPerMessage)}, offset ${i % bytesPerMessage})`
+      : 'one output is a prefix of the other';
   return a.length !== b.length ? `lengths ${a.length} vs ${b.length}, ${where}` : where;
 }
 
@@ -254,7 +268,17 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
     } else {
       const seconds = opts.ceilingSeconds ?? (quick ? 1 : 3);
       for (const [k, { algorithm: a, bytes }] of wanted) {
-        opts.onProgress?.({ phase: 'ceiling', done: 0, total: 0, workload: a, impl: 'openssl', batch: 1, threads: 1, elapsedMs: performance.now() - started, etaMs: undefined });
+        opts.onProgress?.({
+          phase: 'ceiling',
+          done: 0,
+          total: 0,
+          workload: a,
+          impl: 'openssl',
+          batch: 1,
+          threads: 1,
+          elapsedMs: performance.now() - started,
+          etaMs: undefined,
+        });
         const r = measureCeiling(a, seconds, opts.opensslBinary, bytes);
         if ('error' in r) note(`ceiling for ${a} (${bytes}-byte ops) not measured: ${r.error}`);
         rates.set(k, r);
@@ -279,7 +303,10 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
   }
 
   // --- plan: one task per (workload, batch, threads, impl) ---
-  interface Config { batch: number; threads: number }
+  interface Config {
+    batch: number;
+    threads: number;
+  }
   const plans = selected.map((s) => {
     const configs: Config[] = [];
     for (const threads of threadsOf(s.workload, quick, maxThreads)) {
@@ -306,7 +333,14 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
     const elapsedMs = performance.now() - started;
     const timed = performance.now() - timedStart;
     opts.onProgress?.({
-      phase, done, total, workload, impl, batch: c.batch, threads: c.threads, elapsedMs,
+      phase,
+      done,
+      total,
+      workload,
+      impl,
+      batch: c.batch,
+      threads: c.threads,
+      elapsedMs,
       etaMs: done > 0 ? (timed / done) * (total - done) : undefined,
     });
   };
@@ -321,13 +355,20 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
     settled.add(key);
     done++;
   };
-  interface Prepared { c: Config; ci: number; runners: Map<ImplId, Runner>; isAsync: Map<ImplId, boolean> }
+  interface Prepared {
+    c: Config;
+    ci: number;
+    runners: Map<ImplId, Runner>;
+    isAsync: Map<ImplId, boolean>;
+  }
   for (const plan of plans) {
     const w = plan.workload;
     ran.push(w);
     const implsLeft = new Set(plan.impls);
     const failed = new Set<ImplId>();
-    const settleImpl = (id: ImplId): void => { for (let j = 0; j < plan.configs.length; j++) settle(w.id, j, id); };
+    const settleImpl = (id: ImplId): void => {
+      for (let j = 0; j < plan.configs.length; j++) settle(w.id, j, id);
+    };
     const rows: { ci: number; row: ResultRow }[] = [];
     let aborted = false;
     // Configurations of one batch size (a workload's thread counts) are set up together and timed in the same
@@ -360,12 +401,17 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
             if (runner) await closeAll([runner]);
             implsLeft.delete(id);
             settle(w.id, ci, id);
-            for (let j = 0; j < plan.configs.length; j++) if (!prepared.some((x) => x.ci === j && x.runners.has(id))) settle(w.id, j, id);
+            for (let j = 0; j < plan.configs.length; j++)
+              if (!prepared.some((x) => x.ci === j && x.runners.has(id))) settle(w.id, j, id);
             if (err instanceof Unavailable) {
               skips.push({ workload: w.id, impl: id, reason: err.message });
               note(`${w.id}/${id} skipped: ${err.message}`);
             } else {
-              problems.push({ workload: w.id, impl: id, message: `setup or first run failed (batch ${c.batch}, threads ${c.threads}): ${errText(err)}` });
+              problems.push({
+                workload: w.id,
+                impl: id,
+                message: `setup or first run failed (batch ${c.batch}, threads ${c.threads}): ${errText(err)}`,
+              });
             }
           }
         }
@@ -378,7 +424,12 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
         }
         if (groups.length > 1) {
           const ref = groups[0]!;
-          const detail = groups.slice(1).map((g) => `{${g.ids.join(', ')}} vs {${ref.ids.join(', ')}}: ${firstDifference(g.out, ref.out, w.bytesPerMessage)}`);
+          const detail = groups
+            .slice(1)
+            .map(
+              (g) =>
+                `{${g.ids.join(', ')}} vs {${ref.ids.join(', ')}}: ${firstDifference(g.out, ref.out, w.bytesPerMessage)}`,
+            );
           problems.push({
             workload: w.id,
             message: `validation failed at batch ${c.batch}, threads ${c.threads}: implementations disagree on the same input; ${detail.join('; ')}. Workload aborted.`,
@@ -426,7 +477,11 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
               list.push({ mean: r.latency.mean, rme: r.latency.rme, samples: r.latency.samplesCount });
               perRound.set(key, list);
             } catch (err) {
-              problems.push({ workload: w.id, impl: id, message: `timing failed (batch ${c.batch}, threads ${c.threads}): ${errText(err)}` });
+              problems.push({
+                workload: w.id,
+                impl: id,
+                message: `timing failed (batch ${c.batch}, threads ${c.threads}): ${errText(err)}`,
+              });
               failed.add(id);
               implsLeft.delete(id);
               settleImpl(id); // this task and every later one of this implementation
@@ -446,11 +501,19 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
           const spread = (100 * (sorted[sorted.length - 1]!.mean - sorted[0]!.mean)) / (2 * med.mean);
           const msgs = w.messagesPerRun ? w.messagesPerRun(c.batch, c.threads) : c.batch;
           const msgsPerSec = (msgs * 1000) / med.mean;
-          rows.push({ ci, row: {
-            workload: w.id, impl: id, batch: c.batch, threads: c.threads,
-            msgsPerSec, mbPerSec: (msgsPerSec * w.bytesPerMessage) / 1e6,
-            rme: Math.max(med.rme, list.length > 1 ? spread : 0), samples: list.reduce((n, x) => n + x.samples, 0),
-          } });
+          rows.push({
+            ci,
+            row: {
+              workload: w.id,
+              impl: id,
+              batch: c.batch,
+              threads: c.threads,
+              msgsPerSec,
+              mbPerSec: (msgsPerSec * w.bytesPerMessage) / 1e6,
+              rme: Math.max(med.rme, list.length > 1 ? spread : 0),
+              samples: list.reduce((n, x) => n + x.samples, 0),
+            },
+          });
         }
         await closeAll(runners.values());
       }

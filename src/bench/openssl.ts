@@ -57,7 +57,8 @@ export function measureCeiling(
   const command = `openssl ${args.filter((a) => a !== '-mr').join(' ')}`;
   const r = spawnSync(binary, args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   if (r.error) return { algorithm, error: `${binary}: ${r.error.message}` };
-  if (r.status !== 0) return { algorithm, error: `${command} exited with ${r.status}: ${(r.stderr || '').trim().split('\n')[0]}` };
+  if (r.status !== 0)
+    return { algorithm, error: `${command} exited with ${r.status}: ${(r.stderr || '').trim().split('\n')[0]}` };
   const ops = parseSpeed(r.stdout, bytes);
   if (ops === null) return { algorithm, error: `${command}: no rate in its output` };
   return { algorithm, opsPerSec: ops, command };

@@ -22,11 +22,18 @@ export function createRng(seed: number | string): Rng {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
     return (z ^ (z >>> 16)) >>> 0;
   };
-  let a = splitmix(), b = splitmix(), c = splitmix(), d = splitmix();
+  let a = splitmix(),
+    b = splitmix(),
+    c = splitmix(),
+    d = splitmix();
   const u32 = (): number => {
     const r = Math.imul(rotl(Math.imul(b, 5) >>> 0, 7), 9) >>> 0;
     const t = (b << 9) >>> 0;
-    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
     d = rotl(d, 11);
     return r;
   };
@@ -34,7 +41,10 @@ export function createRng(seed: number | string): Rng {
     let i = 0;
     for (; i + 4 <= out.length; i += 4) {
       const v = u32();
-      out[i] = v; out[i + 1] = v >>> 8; out[i + 2] = v >>> 16; out[i + 3] = v >>> 24;
+      out[i] = v;
+      out[i + 1] = v >>> 8;
+      out[i + 2] = v >>> 16;
+      out[i + 3] = v >>> 24;
     }
     if (i < out.length) {
       let v = u32();

@@ -7,7 +7,9 @@ export const DEFAULT_BASELINES: readonly ImplId[] = ['noble', 'node-naive'];
 
 /** Compact: 250000 -> "250k", 1500000 -> "1.5M", 0 -> "0" (axis ticks). */
 export function compact(n: number): string {
-  return si(n).replace(/\.0+([kMG]?)$/, '$1').replace(/(\.\d*?)0+([kMG]?)$/, '$1$2');
+  return si(n)
+    .replace(/\.0+([kMG]?)$/, '$1')
+    .replace(/(\.\d*?)0+([kMG]?)$/, '$1$2');
 }
 
 /** 1234567 -> "1.23M", 45600 -> "45.6k", 12.3 -> "12.3". */
@@ -33,7 +35,9 @@ export function baselinesOf(w: Workload<any> | undefined, results: readonly Resu
 
 /** msgsPerSec of `impl` for the same workload, batch and threads, if measured. */
 export function rateOf(results: readonly ResultRow[], row: ResultRow, impl: ImplId): number | undefined {
-  return results.find((r) => r.workload === row.workload && r.batch === row.batch && r.threads === row.threads && r.impl === impl)?.msgsPerSec;
+  return results.find(
+    (r) => r.workload === row.workload && r.batch === row.batch && r.threads === row.threads && r.impl === impl,
+  )?.msgsPerSec;
 }
 
 /** Ceiling msgs/s that applies to a row: one core's, times the threads the machine can actually run at once. */
@@ -51,7 +55,10 @@ interface Column {
 function renderTable(columns: Column[], rows: string[][]): string[] {
   const widths = columns.map((c, i) => Math.max(c.title.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((cell, i) => (columns[i]!.right ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (columns[i]!.right ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
@@ -108,9 +115,11 @@ export function formatMarkdown(outcome: Outcome): string {
   const { report } = outcome;
   const m = report.machine;
   const out: string[] = [];
-  out.push(`Measured with \`${report.tool}\` ${report.version} on ${report.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, ` +
-    `Node.js ${m.node}, ${m.openssl ?? 'no openssl binary (no ceiling)'}. msg/s: messages per second; vs: ratio to that ` +
-    `baseline in the same run; ceiling: share of \`openssl speed -evp\` on one core.`);
+  out.push(
+    `Measured with \`${report.tool}\` ${report.version} on ${report.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, ` +
+      `Node.js ${m.node}, ${m.openssl ?? 'no openssl binary (no ceiling)'}. msg/s: messages per second; vs: ratio to that ` +
+      `baseline in the same run; ceiling: share of \`openssl speed -evp\` on one core.`,
+  );
   const cell = (x: string) => x.replace(/\|/g, '\\|');
   for (const id of [...new Set(report.results.map((r) => r.workload))]) {
     const t = workloadTable(outcome, id);
@@ -144,13 +153,18 @@ export function formatTable(outcome: Outcome): string {
     for (const c of measured) {
       const ceil = byId.get(c.workload)?.ceiling;
       // Operations of another size than 1008 bytes are named with it.
-      const name = ceil && ceil.bytes !== undefined && ceil.bytes !== 1008 ? `${ceil.algorithm} (${ceil.bytes} B)` : ceil?.algorithm;
+      const name =
+        ceil && ceil.bytes !== undefined && ceil.bytes !== 1008
+          ? `${ceil.algorithm} (${ceil.bytes} B)`
+          : ceil?.algorithm;
       if (ceil && name && !perAlg.has(name)) perAlg.set(name, si(c.msgsPerSec! * (ceil.opsPerMessage ?? 1)));
     }
-    out.push(`hardware ceiling (openssl speed -evp, 1008-byte operations/s unless named, one core): ${[...perAlg].map(([a, v]) => `${a} ${v}`).join(', ')}`);
+    out.push(
+      `hardware ceiling (openssl speed -evp, 1008-byte operations/s unless named, one core): ${[...perAlg].map(([a, v]) => `${a} ${v}`).join(', ')}`,
+    );
   }
   out.push('msg/s, MB/s: messages per second (batch / mean time per batch); ±%: 95 % margin of error of that mean;');
-  out.push('vs <baseline>: this row / that baseline at the same batch and threads; ceiling: share of openssl\'s rate.');
+  out.push("vs <baseline>: this row / that baseline at the same batch and threads; ceiling: share of openssl's rate.");
 
   const ids = [...new Set(report.results.map((r) => r.workload))];
   for (const id of ids) {
@@ -183,13 +197,26 @@ export function formatJson(report: Report): string {
     tool: report.tool,
     version: report.version,
     date: report.date,
-    machine: { cpu: report.machine.cpu, cores: report.machine.cores, node: report.machine.node, openssl: report.machine.openssl },
+    machine: {
+      cpu: report.machine.cpu,
+      cores: report.machine.cores,
+      node: report.machine.node,
+      openssl: report.machine.openssl,
+    },
     results: report.results.map((r) => ({
-      workload: r.workload, impl: r.impl, batch: r.batch, threads: r.threads,
-      msgsPerSec: round(r.msgsPerSec, 1), mbPerSec: round(r.mbPerSec, 3), rme: round(r.rme, 2), samples: r.samples,
+      workload: r.workload,
+      impl: r.impl,
+      batch: r.batch,
+      threads: r.threads,
+      msgsPerSec: round(r.msgsPerSec, 1),
+      mbPerSec: round(r.mbPerSec, 3),
+      rme: round(r.rme, 2),
+      samples: r.samples,
     })),
     ceiling: report.ceiling.map((c) => ({
-      workload: c.workload, msgsPerSec: c.msgsPerSec === null ? null : round(c.msgsPerSec, 1), source: c.source,
+      workload: c.workload,
+      msgsPerSec: c.msgsPerSec === null ? null : round(c.msgsPerSec, 1),
+      source: c.source,
     })),
   };
   return JSON.stringify(doc, null, 2) + '\n';

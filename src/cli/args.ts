@@ -6,7 +6,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+) {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (err) {
@@ -15,7 +19,13 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: s
 }
 
 /** Parses a positive integer option, or throws a UsageError naming the option. */
-export function intOption(name: string, value: string | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+export function intOption(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new UsageError(`--${name} takes a whole number, not '${value}'`);
   const n = Number(value);

@@ -1,7 +1,13 @@
 // `tunnelplane balance`: one Destination on several routers, one merged LeaseSet2 for all (Proposal 140 over I2CP).
 import { parse, UsageError } from './args.js';
 import { loadKeyFile, b32Address } from '../keys/index.js';
-import { Balancer, BalancerStartError, parseRouterAddress, type BalancerEvent, type RouterAddress } from '../balancer/balancer.js';
+import {
+  Balancer,
+  BalancerStartError,
+  parseRouterAddress,
+  type BalancerEvent,
+  type RouterAddress,
+} from '../balancer/balancer.js';
 import { eventJson, eventLine, statusBlock } from '../balancer/report.js';
 import { utf8 } from '../common/bytes.js';
 
@@ -25,8 +31,12 @@ export function parseOptions(list: string[]): Record<string, string> {
     if (eq <= 0) throw new UsageError(`cannot read --option '${kv}': expected KEY=VALUE`);
     const key = kv.slice(0, eq);
     const value = kv.slice(eq + 1);
-    if (/[=;]/.test(key) || value.includes(';')) throw new UsageError(`cannot read --option '${kv}': '=' and ';' are not allowed in I2CP option keys, ';' not in values`);
-    if (utf8(key).length > 255 || utf8(value).length > 255) throw new UsageError(`cannot read --option '${kv}': key and value are limited to 255 bytes`);
+    if (/[=;]/.test(key) || value.includes(';'))
+      throw new UsageError(
+        `cannot read --option '${kv}': '=' and ';' are not allowed in I2CP option keys, ';' not in values`,
+      );
+    if (utf8(key).length > 255 || utf8(value).length > 255)
+      throw new UsageError(`cannot read --option '${kv}': key and value are limited to 255 bytes`);
     if (key in out) throw new UsageError(`--option ${key} given twice`);
     out[key] = value;
   }
@@ -52,7 +62,8 @@ export async function run(argv: string[]): Promise<number> {
   const options = parseOptions(values.option ?? []);
   let durationMs: number | undefined;
   if (values.duration !== undefined) {
-    if (!/^\d+(\.\d+)?$/.test(values.duration) || Number(values.duration) <= 0) throw new UsageError(`--duration takes a positive number of seconds, not '${values.duration}'`);
+    if (!/^\d+(\.\d+)?$/.test(values.duration) || Number(values.duration) <= 0)
+      throw new UsageError(`--duration takes a positive number of seconds, not '${values.duration}'`);
     durationMs = Number(values.duration) * 1000;
   }
   const loaded = loadKeyFile(values.keys);
@@ -66,7 +77,13 @@ export async function run(argv: string[]): Promise<number> {
   let lastBlockLines = 0;
   const render = () => {
     if (!balancer || json) return;
-    const block = statusBlock(balancer.status(), balancer.lastPublishAt, balancer.lastPublishedSec, balancer.publishCount, Date.now());
+    const block = statusBlock(
+      balancer.status(),
+      balancer.lastPublishAt,
+      balancer.lastPublishedSec,
+      balancer.publishCount,
+      Date.now(),
+    );
     if (live) {
       // redraw the status block in place below the event log
       if (lastBlockLines) process.stdout.write(`\x1b[${lastBlockLines}F\x1b[J`);
@@ -89,7 +106,10 @@ export async function run(argv: string[]): Promise<number> {
     if (live || e.event === 'published' || e.event === 'router-lost' || e.event === 'router-back') render();
   };
   balancer = new Balancer({ routers, keys: loaded.value, options, onEvent });
-  if (!json) process.stdout.write(`balancing ${b32Address(loaded.value.destination)} over ${routers.length} router${routers.length === 1 ? '' : 's'}\n`);
+  if (!json)
+    process.stdout.write(
+      `balancing ${b32Address(loaded.value.destination)} over ${routers.length} router${routers.length === 1 ? '' : 's'}\n`,
+    );
   try {
     await balancer.start();
   } catch (err) {

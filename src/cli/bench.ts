@@ -45,7 +45,8 @@ export interface BenchArgs {
 function checkWritable(option: string, file: string): string {
   const path = resolve(file);
   const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${option}: directory ${dir} does not exist`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UsageError(`--${option}: directory ${dir} does not exist`);
   if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--${option}: ${path} is a directory`);
   return path;
 }
@@ -93,7 +94,9 @@ function listing(reg: Registry): string {
   for (const f of reg.failures) lines.push(`(module ${f.module}: ${f.error})`);
   for (const w of reg.workloads) {
     const thr = w.threads ? `, threads ${w.threads.join('/')}` : '';
-    lines.push(`${w.id}: ${w.description} (batches ${w.batches.join(', ')}${thr}${w.ceiling ? `, ceiling ${w.ceiling.algorithm}` : ''})`);
+    lines.push(
+      `${w.id}: ${w.description} (batches ${w.batches.join(', ')}${thr}${w.ceiling ? `, ceiling ${w.ceiling.algorithm}` : ''})`,
+    );
     for (const [id, impl] of Object.entries(w.impls)) {
       if (impl) lines.push(`  ${id.padEnd(24)} ${impl.description ?? ''}`.trimEnd());
     }
@@ -113,9 +116,10 @@ function progressPrinter(): { update(p: Progress): void; clear(): void } {
   let shown = false;
   return {
     update(p) {
-      const what = p.phase === 'ceiling'
-        ? `ceiling: openssl speed -evp ${p.workload}`
-        : `${p.workload} ${p.impl} batch ${p.batch}${p.threads !== 1 ? ` threads ${p.threads}` : ''} (${p.phase === 'validate' ? 'validating' : 'timing'})`;
+      const what =
+        p.phase === 'ceiling'
+          ? `ceiling: openssl speed -evp ${p.workload}`
+          : `${p.workload} ${p.impl} batch ${p.batch}${p.threads !== 1 ? ` threads ${p.threads}` : ''} (${p.phase === 'validate' ? 'validating' : 'timing'})`;
       const counts = p.total > 0 ? `[${p.done}/${p.total}] ` : '';
       const time = `elapsed ${fmtSeconds(p.elapsedMs)}${p.etaMs !== undefined ? `, ETA ${fmtSeconds(p.etaMs)}` : ''}`;
       if (tty) {
@@ -128,7 +132,9 @@ function progressPrinter(): { update(p: Progress): void; clear(): void } {
         const key = `${p.phase === 'ceiling' ? p.workload : p.workload + p.batch + '/' + p.threads}`;
         if (key !== last && p.phase !== 'time') {
           last = key;
-          process.stderr.write(`bench: ${counts}${p.phase === 'ceiling' ? what : `${p.workload} batch ${p.batch}${p.threads !== 1 ? ` threads ${p.threads}` : ''}`}  ${time}\n`);
+          process.stderr.write(
+            `bench: ${counts}${p.phase === 'ceiling' ? what : `${p.workload} batch ${p.batch}${p.threads !== 1 ? ` threads ${p.threads}` : ''}`}  ${time}\n`,
+          );
         }
       }
     },
@@ -147,7 +153,9 @@ export async function run(argv: string[]): Promise<number> {
     return reg.failures.length > 0 ? 1 : 0;
   }
   if (args.filter && selectWorkloads(reg.workloads, args.filter).length === 0) {
-    throw new UsageError(`--filter ${args.filter.source} matches no workload or implementation; workloads: ${reg.workloads.map((w) => w.id).join(', ')}`);
+    throw new UsageError(
+      `--filter ${args.filter.source} matches no workload or implementation; workloads: ${reg.workloads.map((w) => w.id).join(', ')}`,
+    );
   }
   for (const f of reg.failures) process.stderr.write(`tunnelplane bench: workload module ${f.module}: ${f.error}\n`);
 

@@ -36,13 +36,24 @@ export interface DoctorReport {
   wasmSimd: boolean;
   /** The WASM build the wasm backends load (chooseFlavor()). */
   wasmFlavor: WasmFlavor;
-  native: { loaded: boolean; source: AddonSource | null; path: string | null; problem: string | null; installLog: string | null };
+  native: {
+    loaded: boolean;
+    source: AddonSource | null;
+    path: string | null;
+    problem: string | null;
+    installLog: string | null;
+  };
   /** The backend LayerEngine's 'auto' picks for AES tunnels. */
   aesLayer: Exclude<EngineBackend, 'auto'>;
   /** ... and for ChaCha tunnels. */
   chachaLayer: 'wasm' | 'node';
   /** The backend each primitive family's factory picks with default options. */
-  primitives: { aes: CryptoBackend; chacha20: CryptoBackend; 'chacha20-poly1305': CryptoBackend; sha256: CryptoBackend };
+  primitives: {
+    aes: CryptoBackend;
+    chacha20: CryptoBackend;
+    'chacha20-poly1305': CryptoBackend;
+    sha256: CryptoBackend;
+  };
   /** Worker threads a data plane made with default options runs (its `threads` default). */
   dataPlaneThreads: number;
   i2pd: { installed: boolean; path: string | null; version: string | null };
@@ -117,21 +128,27 @@ export function diagnose(i2pdDirs?: string[]): DoctorReport {
   };
   const h = report.hints;
   if (!report.aesInstructions) {
-    h.aesInstructions = 'no AES instructions reported: OpenSSL\'s AES (native, hybrid and node backends) is not ' +
-      'counted on to be constant time on this CPU; the bitsliced \'wasm\' backend is';
+    h.aesInstructions =
+      "no AES instructions reported: OpenSSL's AES (native, hybrid and node backends) is not " +
+      "counted on to be constant time on this CPU; the bitsliced 'wasm' backend is";
   }
   if (!report.wasmSimd) h.wasmSimd = 'this engine rejects WASM SIMD: the plain WASM build runs, several times slower';
   if (!native.loaded) {
     // A development checkout (tsconfig.json is never packed) builds with its own script; an installed package rebuilds.
-    const build = existsSync(join(dirname(NATIVE_DIR), 'tsconfig.json')) ? '`npm run build:native`'
+    const build = existsSync(join(dirname(NATIVE_DIR), 'tsconfig.json'))
+      ? '`npm run build:native`'
       : '`npm rebuild tunnelplane --foreground-scripts`';
-    h.native = native.problem?.includes('TUNNELPLANE_NO_NATIVE') ? 'unset TUNNELPLANE_NO_NATIVE to load it'
+    h.native = native.problem?.includes('TUNNELPLANE_NO_NATIVE')
+      ? 'unset TUNNELPLANE_NO_NATIVE to load it'
       : 'with a C compiler and make (Debian: apt-get install build-essential; macOS: xcode-select --install), ' +
-        `${build} compiles it` + (native.installLog ? `; last attempt: ${native.installLog}` : '');
+        `${build} compiles it` +
+        (native.installLog ? `; last attempt: ${native.installLog}` : '');
   }
-  if (report.dataPlaneThreads < 2) h.dataPlaneThreads = 'one core: the data plane has no second worker to spread tunnels over';
+  if (report.dataPlaneThreads < 2)
+    h.dataPlaneThreads = 'one core: the data plane has no second worker to spread tunnels over';
   if (!report.i2pd.installed) {
-    h.i2pd = 'no i2pd found: sessions, LeaseSets and `tunnelplane balance` need an I2P router with I2CP ' +
+    h.i2pd =
+      'no i2pd found: sessions, LeaseSets and `tunnelplane balance` need an I2P router with I2CP ' +
       '(Debian: apt-get install i2pd)';
   }
   return report;
@@ -152,14 +169,34 @@ export function formatReport(r: DoctorReport): string {
   row('AES instructions', yes(r.aesInstructions), r.hints.aesInstructions);
   row('WASM SIMD', `${yes(r.wasmSimd)} (runs the ${r.wasmFlavor} build)`, r.hints.wasmSimd);
   const n = r.native;
-  row('native AES layer', n.loaded ? `loaded, ${n.source === 'prebuilt' ? 'prebuilt binary' : 'compiled here'} (${n.path})`
-    : `not loaded: ${n.problem}`, r.hints.native);
+  row(
+    'native AES layer',
+    n.loaded
+      ? `loaded, ${n.source === 'prebuilt' ? 'prebuilt binary' : 'compiled here'} (${n.path})`
+      : `not loaded: ${n.problem}`,
+    r.hints.native,
+  );
   row('tunnel AES layer', `${r.aesLayer} (${LAYER_WHAT[r.aesLayer] ?? r.aesLayer})`);
   row('tunnel ChaCha layer', `${r.chachaLayer} (${LAYER_WHAT[r.chachaLayer] ?? r.chachaLayer})`);
-  row('primitives', Object.entries(r.primitives).map(([k, v]) => `${k} ${v}`).join(', '));
-  row('data plane', `${r.dataPlaneThreads} worker thread${r.dataPlaneThreads === 1 ? '' : 's'} (one per core)`, r.hints.dataPlaneThreads);
+  row(
+    'primitives',
+    Object.entries(r.primitives)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  );
+  row(
+    'data plane',
+    `${r.dataPlaneThreads} worker thread${r.dataPlaneThreads === 1 ? '' : 's'} (one per core)`,
+    r.hints.dataPlaneThreads,
+  );
   row('i2pd', r.i2pd.installed ? `${r.i2pd.version ?? 'version unknown'} (${r.i2pd.path})` : 'not found', r.hints.i2pd);
-  if (Object.keys(r.env).length > 0) row('environment', Object.entries(r.env).map(([k, v]) => `${k}=${v}`).join(' '));
+  if (Object.keys(r.env).length > 0)
+    row(
+      'environment',
+      Object.entries(r.env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    );
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   const lines = [`tunnelplane ${r.tunnelplane} doctor ('auto' choices on this machine)`];
   for (const [k, v, hint] of rows) {

@@ -10,15 +10,26 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   bench: { summary: 'benchmark tunnel crypto and framing against baselines', load: () => import('./bench.js') },
-  vectors: { summary: 'run a tunnelplane-vectors/1 conformance file (vectors run FILE)', load: () => import('./vectors.js') },
+  vectors: {
+    summary: 'run a tunnelplane-vectors/1 conformance file (vectors run FILE)',
+    load: () => import('./vectors.js'),
+  },
   keygen: { summary: 'create a Destination key file (Ed25519 + X25519)', load: () => import('./keygen.js') },
   balance: { summary: 'host one Destination on several routers (Proposal 140)', load: () => import('./balance.js') },
-  doctor: { summary: 'what this machine runs and why: native layer, backends, cores, i2pd', load: () => import('./doctor.js') },
-  router: { summary: 'run an I2P router on NTCP2 (identity and RouterInfo in --data DIR)', load: () => import('./router.js') },
+  doctor: {
+    summary: 'what this machine runs and why: native layer, backends, cores, i2pd',
+    load: () => import('./doctor.js'),
+  },
+  router: {
+    summary: 'run an I2P router on NTCP2 (identity and RouterInfo in --data DIR)',
+    load: () => import('./router.js'),
+  },
 };
 
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 

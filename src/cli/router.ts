@@ -23,7 +23,15 @@ SIGHUP re-signs the RouterInfo with a newer date, rewrites DIR/router.info and s
 const STATS_EVERY_MS = 5_000;
 
 function statsJson(s: RouterStats): Record<string, unknown> {
-  return { event: 'stats', sessions: s.sessions, i2npIn: s.i2npIn, i2npOut: s.i2npOut, bytesIn: s.bytesIn, bytesOut: s.bytesOut, dropped: s.dropped };
+  return {
+    event: 'stats',
+    sessions: s.sessions,
+    i2npIn: s.i2npIn,
+    i2npOut: s.i2npOut,
+    bytesIn: s.bytesIn,
+    bytesOut: s.bytesOut,
+    dropped: s.dropped,
+  };
 }
 
 function counts(c: Record<string, number>): string {
@@ -64,19 +72,23 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (!values.data) throw new UsageError('--data DIR is required');
   const host = values.host ?? '127.0.0.1';
-  if (isIP(host) === 0) throw new UsageError(`--host must be an IP literal (peers cannot use a hostname), not '${host}'`);
+  if (isIP(host) === 0)
+    throw new UsageError(`--host must be an IP literal (peers cannot use a hostname), not '${host}'`);
   let port = 0;
   if (values.port !== undefined) {
-    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port takes a number 0..65535, not '${values.port}'`);
+    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535)
+      throw new UsageError(`--port takes a number 0..65535, not '${values.port}'`);
     port = Number(values.port);
   }
   let durationMs: number | undefined;
   if (values.duration !== undefined) {
-    if (!/^\d+(\.\d+)?$/.test(values.duration) || Number(values.duration) <= 0) throw new UsageError(`--duration takes a positive number of seconds, not '${values.duration}'`);
+    if (!/^\d+(\.\d+)?$/.test(values.duration) || Number(values.duration) <= 0)
+      throw new UsageError(`--duration takes a positive number of seconds, not '${values.duration}'`);
     durationMs = Number(values.duration) * 1000;
   }
   const json = values.json === true;
-  const out = (o: Record<string, unknown>, line: string) => process.stdout.write((json ? JSON.stringify(o) : line) + '\n');
+  const out = (o: Record<string, unknown>, line: string) =>
+    process.stdout.write((json ? JSON.stringify(o) : line) + '\n');
   const fail = (msg: string): number => {
     if (json) process.stdout.write(JSON.stringify({ event: 'error', message: msg }) + '\n');
     process.stderr.write(`tunnelplane router: ${msg}\n`);
@@ -104,10 +116,16 @@ export async function run(argv: string[]): Promise<number> {
       return fail(`--peer ${(e as Error).message}`);
     }
   }
-  out({ event: 'ready', ident: ready.ident, routerInfo: ready.routerInfo, ntcp2: ready.ntcp2 },
-    `router ${ready.ident} listening on ${ready.ntcp2}${ready.created.length ? ` (new identity: ${ready.created.join(', ')})` : ''}; RouterInfo in ${ready.routerInfo}`);
+  out(
+    { event: 'ready', ident: ready.ident, routerInfo: ready.routerInfo, ntcp2: ready.ntcp2 },
+    `router ${ready.ident} listening on ${ready.ntcp2}${ready.created.length ? ` (new identity: ${ready.created.join(', ')})` : ''}; RouterInfo in ${ready.routerInfo}`,
+  );
   for (const p of peers) {
-    router.connect(p.identHash).catch((e: Error) => out({ event: 'dial', peer: p.ident, ok: false, error: e.message }, `dial ${p.ident} failed: ${e.message}`));
+    router
+      .connect(p.identHash)
+      .catch((e: Error) =>
+        out({ event: 'dial', peer: p.ident, ok: false, error: e.message }, `dial ${p.ident} failed: ${e.message}`),
+      );
   }
   const ticker = setInterval(() => {
     const s = router.stats();
@@ -118,7 +136,10 @@ export async function run(argv: string[]): Promise<number> {
       const n = router.publishRouterInfo();
       out({ event: 'published', sessions: n }, `RouterInfo re-signed and sent to ${n} peer${n === 1 ? '' : 's'}`);
     } catch (e) {
-      out({ event: 'warning', message: `cannot publish: ${(e as Error).message}` }, `warning: cannot publish: ${(e as Error).message}`);
+      out(
+        { event: 'warning', message: `cannot publish: ${(e as Error).message}` },
+        `warning: cannot publish: ${(e as Error).message}`,
+      );
     }
   };
   process.on('SIGHUP', onHup);

@@ -18,7 +18,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    process.stderr.write(`tunnelplane vectors: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    process.stderr.write(
+      `tunnelplane vectors: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`,
+    );
     return 2;
   }
   let summary;

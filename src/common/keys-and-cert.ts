@@ -118,6 +118,18 @@ export function buildKeysAndCert(
   for (let i = 0; i < KEY_AREA; i += 32) area.set(paddingBlock, i);
   area.set(encryptionPublicKey, 0);
   area.set(signingPublicKey, KEY_AREA - 32);
-  const bytes = new Writer(400).bytes(area).u8(CERT_KEY).u16(4).u16(SIG_TYPE_EDDSA_SHA512_ED25519).u16(cryptoType).finish();
-  return { bytes, sigType: SIG_TYPE_EDDSA_SHA512_ED25519, cryptoType, signingPublicKey: signingPublicKey.slice(), encryptionPublicKey: encryptionPublicKey.slice() };
+  const bytes = new Writer(400)
+    .bytes(area)
+    .u8(CERT_KEY)
+    .u16(4)
+    .u16(SIG_TYPE_EDDSA_SHA512_ED25519)
+    .u16(cryptoType)
+    .finish();
+  return {
+    bytes,
+    sigType: SIG_TYPE_EDDSA_SHA512_ED25519,
+    cryptoType,
+    signingPublicKey: signingPublicKey.slice(),
+    encryptionPublicKey: encryptionPublicKey.slice(),
+  };
 }

@@ -20,7 +20,8 @@ export function encodeMapping(m: Mapping, w = new Writer()): Writer {
   for (let i = 0; i < list.length; i++) {
     const [k, v] = list[i]!;
     if (i > 0 && list[i - 1]![0] === k) throw new RangeError(`duplicate mapping key '${k}'`);
-    if (utf8(k).length > 255 || utf8(v).length > 255) throw new RangeError(`mapping entry '${k}' longer than 255 bytes`);
+    if (utf8(k).length > 255 || utf8(v).length > 255)
+      throw new RangeError(`mapping entry '${k}' longer than 255 bytes`);
     body.string(k).u8(0x3d).string(v).u8(0x3b);
   }
   if (body.length > 0xffff) throw new RangeError('mapping larger than 65535 bytes');

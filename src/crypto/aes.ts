@@ -45,18 +45,24 @@ function checkCbcBatch(batch: CbcBatch): void {
   checkInt('batch.offset', offset, 0, data.length);
   checkInt('batch.length', length, 0, IO_SIZE);
   checkInt('batch.stride', stride, 0, Number.MAX_SAFE_INTEGER);
-  if (length % AES_BLOCK_SIZE !== 0) throw new RangeError(`tunnelplane: batch.length ${length} is not a multiple of 16`);
+  if (length % AES_BLOCK_SIZE !== 0)
+    throw new RangeError(`tunnelplane: batch.length ${length} is not a multiple of 16`);
   if (!(slots instanceof Uint32Array)) throw new TypeError('tunnelplane: batch.slots must be a Uint32Array');
-  if (slots.length < count) throw new RangeError(`tunnelplane: batch.slots has ${slots.length} entries for ${count} messages`);
+  if (slots.length < count)
+    throw new RangeError(`tunnelplane: batch.slots has ${slots.length} entries for ${count} messages`);
   checkBytes('batch.ivs', ivs);
   if (ivs.length < count * AES_BLOCK_SIZE) {
     throw new RangeError(`tunnelplane: batch.ivs has ${ivs.length} bytes for ${count} messages (16 each)`);
   }
   if (count > 1 && stride < offset + length) {
-    throw new RangeError(`tunnelplane: batch.stride ${stride} is less than offset + length (${offset + length}): messages overlap`);
+    throw new RangeError(
+      `tunnelplane: batch.stride ${stride} is less than offset + length (${offset + length}): messages overlap`,
+    );
   }
   if (count > 0 && (count - 1) * stride + offset + length > data.length) {
-    throw new RangeError(`tunnelplane: batch of ${count} messages (stride ${stride}) does not fit in ${data.length} bytes`);
+    throw new RangeError(
+      `tunnelplane: batch of ${count} messages (stride ${stride}) does not fit in ${data.length} bytes`,
+    );
   }
 }
 
@@ -93,8 +99,12 @@ const wasmTables = new WeakMap<WasmInstance, SlotTable>();
 abstract class AesEcbMethods {
   protected abstract ecb(decrypt: boolean, slot: number, data: Uint8Array, out: Uint8Array | undefined): Uint8Array;
 
-  ecbEncrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array { return this.ecb(false, slot, data, out); }
-  ecbDecrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array { return this.ecb(true, slot, data, out); }
+  ecbEncrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array {
+    return this.ecb(false, slot, data, out);
+  }
+  ecbDecrypt(slot: number, data: Uint8Array, out?: Uint8Array): Uint8Array {
+    return this.ecb(true, slot, data, out);
+  }
 
   encryptBlock(slot: number, block: Uint8Array, out?: Uint8Array): Uint8Array {
     checkBytes('block', block, AES_BLOCK_SIZE);
@@ -112,7 +122,12 @@ class WasmAes extends AesEcbMethods implements Aes256 {
   readonly flavor: WasmFlavor;
   private readonly table: SlotTable;
   private readonly k: {
-    setKeys: Kernel; clearSlot: Kernel; ecbIoOneSlot: Kernel; cbcIo: Kernel; cbcEncryptLanes: Kernel; cbcDecryptLanes: Kernel;
+    setKeys: Kernel;
+    clearSlot: Kernel;
+    ecbIoOneSlot: Kernel;
+    cbcIo: Kernel;
+    cbcEncryptLanes: Kernel;
+    cbcDecryptLanes: Kernel;
   };
 
   constructor(readonly instance: WasmInstance) {
@@ -128,8 +143,12 @@ class WasmAes extends AesEcbMethods implements Aes256 {
       return f as Kernel;
     };
     this.k = {
-      setKeys: get('aesSetKeys'), clearSlot: get('aesClearSlot'), ecbIoOneSlot: get('aesEcbIoOneSlot'),
-      cbcIo: get('aesCbcIo'), cbcEncryptLanes: get('cbcEncryptLanes'), cbcDecryptLanes: get('cbcDecryptLanes'),
+      setKeys: get('aesSetKeys'),
+      clearSlot: get('aesClearSlot'),
+      ecbIoOneSlot: get('aesEcbIoOneSlot'),
+      cbcIo: get('aesCbcIo'),
+      cbcEncryptLanes: get('cbcEncryptLanes'),
+      cbcDecryptLanes: get('cbcDecryptLanes'),
     };
   }
 
@@ -168,8 +187,13 @@ class WasmAes extends AesEcbMethods implements Aes256 {
     return o;
   }
 
-
-  private cbc(decrypt: boolean, slot: number, iv: Uint8Array, data: Uint8Array, out: Uint8Array | undefined): Uint8Array {
+  private cbc(
+    decrypt: boolean,
+    slot: number,
+    iv: Uint8Array,
+    data: Uint8Array,
+    out: Uint8Array | undefined,
+  ): Uint8Array {
     this.table.keyed(slot);
     checkBytes('iv', iv, AES_BLOCK_SIZE);
     checkBlocks('data', data);
@@ -248,8 +272,12 @@ class WasmAes extends AesEcbMethods implements Aes256 {
     }
   }
 
-  cbcEncryptBatch(batch: CbcBatch): void { this.batch(false, batch); }
-  cbcDecryptBatch(batch: CbcBatch): void { this.batch(true, batch); }
+  cbcEncryptBatch(batch: CbcBatch): void {
+    this.batch(false, batch);
+  }
+  cbcDecryptBatch(batch: CbcBatch): void {
+    this.batch(true, batch);
+  }
 }
 
 // --- node backend -------------------------------------------------------------------------------------------------
@@ -291,7 +319,15 @@ class NodeAes extends AesEcbMethods implements Aes256 {
     const cbcEnc = createCipheriv('aes-256-cbc', k, ZERO_IV);
     const cbcDec = createDecipheriv('aes-256-cbc', k, ZERO_IV);
     for (const c of [ecbEnc, ecbDec, cbcEnc, cbcDec]) c.setAutoPadding(false);
-    this.keys.set(slot, { key: k, ecbEnc, ecbDec, cbcEnc, encState: Buffer.alloc(16), cbcDec, decState: Buffer.alloc(16) });
+    this.keys.set(slot, {
+      key: k,
+      ecbEnc,
+      ecbDec,
+      cbcEnc,
+      encState: Buffer.alloc(16),
+      cbcDec,
+      decState: Buffer.alloc(16),
+    });
     this.table.set[slot] = 1;
   }
 
@@ -307,7 +343,11 @@ class NodeAes extends AesEcbMethods implements Aes256 {
     old.encState.fill(0);
     old.decState.fill(0);
     for (const c of [old.ecbEnc, old.ecbDec, old.cbcEnc, old.cbcDec]) {
-      try { c.final(); } catch { /* no padding, whole blocks only: nothing can be pending; the context is freed anyway */ }
+      try {
+        c.final();
+      } catch {
+        /* no padding, whole blocks only: nothing can be pending; the context is freed anyway */
+      }
     }
   }
 
@@ -329,7 +369,6 @@ class NodeAes extends AesEcbMethods implements Aes256 {
     o.set((decrypt ? k.ecbDec : k.ecbEnc).update(data)); // no padding: update returns every whole block at once
     return o;
   }
-
 
   /** CBC-encrypts src into dst[at..] with k, given D(iv) at dIv[dAt..dAt+16). src.length > 0. */
   private encOne(k: NodeKey, dIv: Uint8Array, dAt: number, src: Uint8Array, dst: Uint8Array, at: number): void {
@@ -353,7 +392,13 @@ class NodeAes extends AesEcbMethods implements Aes256 {
     dst.set(outFull, at);
   }
 
-  private cbc(decrypt: boolean, slot: number, iv: Uint8Array, data: Uint8Array, out: Uint8Array | undefined): Uint8Array {
+  private cbc(
+    decrypt: boolean,
+    slot: number,
+    iv: Uint8Array,
+    data: Uint8Array,
+    out: Uint8Array | undefined,
+  ): Uint8Array {
     const k = this.keys.get(this.table.keyed(slot))!;
     checkBytes('iv', iv, AES_BLOCK_SIZE);
     checkBlocks('data', data);
@@ -390,7 +435,8 @@ class NodeAes extends AesEcbMethods implements Aes256 {
     for (let i = 0; i < count; i++) {
       const s = slots[i]!;
       const list = bySlot.get(s);
-      if (list) list.push(i); else bySlot.set(s, [i]);
+      if (list) list.push(i);
+      else bySlot.set(s, [i]);
     }
     for (const [s, list] of bySlot) {
       const k = this.keys.get(s)!;
@@ -409,8 +455,12 @@ class NodeAes extends AesEcbMethods implements Aes256 {
     }
   }
 
-  cbcEncryptBatch(batch: CbcBatch): void { this.batch(false, batch); }
-  cbcDecryptBatch(batch: CbcBatch): void { this.batch(true, batch); }
+  cbcEncryptBatch(batch: CbcBatch): void {
+    this.batch(false, batch);
+  }
+  cbcDecryptBatch(batch: CbcBatch): void {
+    this.batch(true, batch);
+  }
 }
 
 // --- factory ------------------------------------------------------------------------------------------------------
@@ -430,7 +480,8 @@ export function forceCpuHasAesForTests(value: boolean | undefined): void {
 export function cpuHasAes(): boolean {
   if (aesInstructionsForced !== undefined) return aesInstructionsForced;
   if (aesInstructions === undefined) {
-    if (process.platform === 'darwin' && process.arch === 'arm64') aesInstructions = true; // every Apple silicon
+    if (process.platform === 'darwin' && process.arch === 'arm64')
+      aesInstructions = true; // every Apple silicon
     else {
       try {
         aesInstructions = /^(flags|Features)\s*:.*\baes\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));

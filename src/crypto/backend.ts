@@ -19,7 +19,9 @@ export function setDefaultBackend(family: string, backend: CryptoBackend): void 
  * Unknown names throw a TypeError: a typo must not silently select another implementation.
  */
 export function resolveBackend(
-  family: string, option?: CryptoBackend | 'auto', fallback?: CryptoBackend,
+  family: string,
+  option?: CryptoBackend | 'auto',
+  fallback?: CryptoBackend,
 ): CryptoBackend {
   if (option !== undefined && option !== 'auto') {
     if (!BACKENDS.includes(option)) {

@@ -5,7 +5,12 @@
 // one-message API; batch APIs report it per message as STATUS_BAD_MAC and leave that message untouched.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import {
-  CHACHA_KEY_SIZE, CHACHA_NONCE_SIZE, IO_SIZE, POLY1305_TAG_SIZE, STATUS_BAD_MAC, STATUS_OK,
+  CHACHA_KEY_SIZE,
+  CHACHA_NONCE_SIZE,
+  IO_SIZE,
+  POLY1305_TAG_SIZE,
+  STATUS_BAD_MAC,
+  STATUS_OK,
 } from '../constants.js';
 import { AuthenticationError } from '../errors.js';
 import { sharedInstance, type WasmInstance } from '../wasm/loader.js';
@@ -70,7 +75,8 @@ function checkAeadBatch(batch: AeadBatch): { aadOffset: number; aadLength: numbe
   checkBatch(batch, POLY1305_TAG_SIZE);
   const { count, nonces, data, stride } = batch;
   checkBytes('batch.nonces', nonces);
-  if (nonces.length < count * CHACHA_NONCE_SIZE) throw new RangeError(`tunnelplane: batch.nonces needs ${count * CHACHA_NONCE_SIZE} bytes`);
+  if (nonces.length < count * CHACHA_NONCE_SIZE)
+    throw new RangeError(`tunnelplane: batch.nonces needs ${count * CHACHA_NONCE_SIZE} bytes`);
   const aadOffset = batch.aadOffset ?? 0;
   const aadLength = batch.aadLength ?? 0;
   checkInt('batch.aadOffset', aadOffset, 0, Number.MAX_SAFE_INTEGER);
@@ -78,13 +84,22 @@ function checkAeadBatch(batch: AeadBatch): { aadOffset: number; aadLength: numbe
   if (count > 0 && (count - 1) * stride + aadOffset + aadLength > data.length) {
     throw new RangeError('tunnelplane: batch AAD of the last message lies outside data');
   }
-  if (count > 1 && aadOffset + aadLength > stride) throw new RangeError('tunnelplane: batch AAD crosses into the next message');
+  if (count > 1 && aadOffset + aadLength > stride)
+    throw new RangeError('tunnelplane: batch AAD crosses into the next message');
   if (batch.length > AEAD_MAX) throw new RangeError('tunnelplane: AEAD message too long (RFC 7539 §2.8)');
   return { aadOffset, aadLength };
 }
 
 type AeadOneFn = (aadLen: number, len: number) => number;
-type AeadBatchFn = (n: number, region: number, stride: number, offset: number, len: number, aadOffset: number, aadLen: number) => number;
+type AeadBatchFn = (
+  n: number,
+  region: number,
+  stride: number,
+  offset: number,
+  len: number,
+  aadOffset: number,
+  aadLen: number,
+) => number;
 
 class WasmAead implements ChaCha20Poly1305 {
   readonly backend = 'wasm' as const;
@@ -104,7 +119,9 @@ class WasmAead implements ChaCha20Poly1305 {
 
   private stage(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, data: Uint8Array): void {
     if (aad.length + data.length + POLY1305_TAG_SIZE > IO_SIZE) {
-      throw new RangeError(`tunnelplane: the wasm AEAD takes at most ${IO_SIZE - POLY1305_TAG_SIZE} bytes of AAD + data per call; use backend 'node' for more`);
+      throw new RangeError(
+        `tunnelplane: the wasm AEAD takes at most ${IO_SIZE - POLY1305_TAG_SIZE} bytes of AAD + data per call; use backend 'node' for more`,
+      );
     }
     const inst = this.inst;
     const { u8, regions } = inst;
@@ -119,7 +136,8 @@ class WasmAead implements ChaCha20Poly1305 {
     const a = checkSealArgs(key, nonce, plaintext, aad);
     const out = outputArray(output, plaintext.length + POLY1305_TAG_SIZE);
     this.stage(key, nonce, a, plaintext);
-    if (this.sealOne(a.length, plaintext.length) !== 0) throw new Error('tunnelplane: aeadSealOne rejected validated input');
+    if (this.sealOne(a.length, plaintext.length) !== 0)
+      throw new Error('tunnelplane: aeadSealOne rejected validated input');
     const at = this.inst.regions.IO + a.length;
     out.set(this.inst.u8.subarray(at, at + out.length));
     return out;
@@ -127,7 +145,8 @@ class WasmAead implements ChaCha20Poly1305 {
 
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array, output?: Uint8Array): Uint8Array {
     const a = checkSealArgs(key, nonce, sealed, aad);
-    if (sealed.length < POLY1305_TAG_SIZE) throw new RangeError('tunnelplane: sealed data is shorter than the 16-byte tag');
+    if (sealed.length < POLY1305_TAG_SIZE)
+      throw new RangeError('tunnelplane: sealed data is shorter than the 16-byte tag');
     const len = sealed.length - POLY1305_TAG_SIZE;
     const out = outputArray(output, len);
     this.stage(key, nonce, a, sealed);
@@ -158,12 +177,18 @@ class WasmAead implements ChaCha20Poly1305 {
     const hi = Math.max(offset + length + POLY1305_TAG_SIZE, aadOffset + aadLength);
     const fn = seal ? this.sealMany : this.openMany;
     const { u8, regions } = this.inst;
-    runBatch(this.inst, batch, hi - lo, (region, stride, base, first, n) => {
-      writeParams(this.inst, nonces, null, slots, first, n);
-      const rc = fn(n, region, stride, base + (offset - lo), length, base + (aadOffset - lo), aadLength);
-      if (rc < 0 || (seal && rc !== n)) throw new Error('tunnelplane: AEAD batch kernel rejected validated input');
-      if (status) status.set(u8.subarray(regions.MSG_STATUS, regions.MSG_STATUS + n), first);
-    }, lo);
+    runBatch(
+      this.inst,
+      batch,
+      hi - lo,
+      (region, stride, base, first, n) => {
+        writeParams(this.inst, nonces, null, slots, first, n);
+        const rc = fn(n, region, stride, base + (offset - lo), length, base + (aadOffset - lo), aadLength);
+        if (rc < 0 || (seal && rc !== n)) throw new Error('tunnelplane: AEAD batch kernel rejected validated input');
+        if (status) status.set(u8.subarray(regions.MSG_STATUS, regions.MSG_STATUS + n), first);
+      },
+      lo,
+    );
   }
 
   sealBatch(batch: AeadBatch): void {
@@ -187,7 +212,8 @@ function statusArray(batch: AeadBatch, status: Uint8Array | undefined): Uint8Arr
   const count = batch?.count;
   if (status === undefined) return new Uint8Array(typeof count === 'number' && count > 0 ? count : 0);
   checkBytes('status', status);
-  if (typeof count === 'number' && status.length < count) throw new RangeError(`tunnelplane: status needs ${count} bytes`);
+  if (typeof count === 'number' && status.length < count)
+    throw new RangeError(`tunnelplane: status needs ${count} bytes`);
   return status;
 }
 
@@ -205,7 +231,8 @@ class NodeAead implements ChaCha20Poly1305 {
 
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array, output?: Uint8Array): Uint8Array {
     const a = checkSealArgs(key, nonce, sealed, aad);
-    if (sealed.length < POLY1305_TAG_SIZE) throw new RangeError('tunnelplane: sealed data is shorter than the 16-byte tag');
+    if (sealed.length < POLY1305_TAG_SIZE)
+      throw new RangeError('tunnelplane: sealed data is shorter than the 16-byte tag');
     const len = sealed.length - POLY1305_TAG_SIZE;
     const out = outputArray(output, len);
     const plain = nodeOpen(key, nonce, a, sealed.subarray(0, len), sealed.subarray(len));
@@ -230,8 +257,10 @@ class NodeAead implements ChaCha20Poly1305 {
     for (let i = 0; i < count; i++) {
       const m = i * stride;
       nodeSeal(
-        this.slots.nodeKey(slots[i]!), nonces.subarray(12 * i, 12 * i + 12),
-        data.subarray(m + aadOffset, m + aadOffset + aadLength), data.subarray(m + offset, m + offset + length),
+        this.slots.nodeKey(slots[i]!),
+        nonces.subarray(12 * i, 12 * i + 12),
+        data.subarray(m + aadOffset, m + aadOffset + aadLength),
+        data.subarray(m + offset, m + offset + length),
         data.subarray(m + offset, m + offset + length + POLY1305_TAG_SIZE),
       );
     }
@@ -246,8 +275,10 @@ class NodeAead implements ChaCha20Poly1305 {
       const m = i * stride;
       const at = m + offset;
       const plain = nodeOpen(
-        this.slots.nodeKey(slots[i]!), nonces.subarray(12 * i, 12 * i + 12),
-        data.subarray(m + aadOffset, m + aadOffset + aadLength), data.subarray(at, at + length),
+        this.slots.nodeKey(slots[i]!),
+        nonces.subarray(12 * i, 12 * i + 12),
+        data.subarray(m + aadOffset, m + aadOffset + aadLength),
+        data.subarray(at, at + length),
         data.subarray(at + length, at + length + POLY1305_TAG_SIZE),
       );
       if (plain) {
@@ -272,7 +303,13 @@ function nodeSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext
 }
 
 /** The plaintext, or null when the tag does not verify. */
-function nodeOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ct: Uint8Array, tag: Uint8Array): Uint8Array | null {
+function nodeOpen(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  ct: Uint8Array,
+  tag: Uint8Array,
+): Uint8Array | null {
   const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: POLY1305_TAG_SIZE });
   d.setAAD(aad, { plaintextLength: ct.length });
   d.setAuthTag(tag);

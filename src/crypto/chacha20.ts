@@ -63,7 +63,8 @@ export class ChaChaKeySlots {
       const { u8, u32, regions } = inst;
       u8.set(detached(inst, key), regions.KEY_IN);
       u32[regions.MSG_SLOT_A >>> 2] = slot;
-      if ((inst.exports.chachaSetKeys as (n: number) => number)(1) !== 1) throw new Error('tunnelplane: chachaSetKeys failed');
+      if ((inst.exports.chachaSetKeys as (n: number) => number)(1) !== 1)
+        throw new Error('tunnelplane: chachaSetKeys failed');
     } else {
       const old = this.keys.get(slot);
       if (old) old.fill(0);
@@ -90,7 +91,8 @@ export class ChaChaKeySlots {
   check(slots: Uint32Array, count: number): void {
     for (let i = 0; i < count; i++) {
       const s = slots[i]!;
-      if (s >= CHACHA_KEY_SLOTS) throw new RangeError(`tunnelplane: key slot ${s} is outside 0..${CHACHA_KEY_SLOTS - 1}`);
+      if (s >= CHACHA_KEY_SLOTS)
+        throw new RangeError(`tunnelplane: key slot ${s} is outside 0..${CHACHA_KEY_SLOTS - 1}`);
       if (this.set[s] !== 1) throw new RangeError(`tunnelplane: key slot ${s} has no key`);
     }
   }
@@ -114,7 +116,12 @@ export function wasmKeySlots(inst: WasmInstance): ChaChaKeySlots {
 
 /** Writes nonce i (12 bytes) and counter i (u32 LE) of messages [first, first+n) into MSG_PARAM[16j..]. */
 export function writeParams(
-  inst: WasmInstance, nonces: Uint8Array, counters: Uint32Array | null, slots: Uint32Array, first: number, n: number,
+  inst: WasmInstance,
+  nonces: Uint8Array,
+  counters: Uint32Array | null,
+  slots: Uint32Array,
+  first: number,
+  n: number,
 ): void {
   const { u8, u32, regions } = inst;
   const p32 = regions.MSG_PARAM >>> 2;
@@ -184,7 +191,8 @@ class WasmChaCha20 implements ChaCha20 {
     const { nonces, counters, slots, length } = batch;
     runBatch(this.inst, batch, length, (region, stride, offset, first, n) => {
       writeParams(this.inst, nonces, counters, slots, first, n);
-      if (this.batchFn(n, region, stride, offset, length) !== n) throw new Error('tunnelplane: chachaXorBatch rejected validated input');
+      if (this.batchFn(n, region, stride, offset, length) !== n)
+        throw new Error('tunnelplane: chachaXorBatch rejected validated input');
     });
   }
 }
@@ -193,9 +201,11 @@ export function checkChaChaBatch(batch: ChaChaBatch): void {
   checkBatch(batch);
   const { count, nonces, counters, length } = batch;
   checkBytes('batch.nonces', nonces);
-  if (nonces.length < count * CHACHA_NONCE_SIZE) throw new RangeError(`tunnelplane: batch.nonces needs ${count * CHACHA_NONCE_SIZE} bytes`);
+  if (nonces.length < count * CHACHA_NONCE_SIZE)
+    throw new RangeError(`tunnelplane: batch.nonces needs ${count * CHACHA_NONCE_SIZE} bytes`);
   if (!(counters instanceof Uint32Array)) throw new TypeError('tunnelplane: batch.counters must be a Uint32Array');
-  if (counters.length < count) throw new RangeError(`tunnelplane: batch.counters has ${counters.length} entries for ${count} messages`);
+  if (counters.length < count)
+    throw new RangeError(`tunnelplane: batch.counters has ${counters.length} entries for ${count} messages`);
   for (let i = 0; i < count; i++) checkCounter(counters[i], length);
 }
 

@@ -8,7 +8,11 @@ import { checkBytes, detached } from './utils.js';
  * Poly1305 one-time MAC (RFC 7539 §2.5) of `message` under a 32-byte one-time key; WASM only (node:crypto has no
  * Poly1305 on its own). At most IO_SIZE bytes.
  */
-export function poly1305(key: Uint8Array, message: Uint8Array, options: { instance?: WasmInstance; flavor?: WasmFlavor } = {}): Uint8Array {
+export function poly1305(
+  key: Uint8Array,
+  message: Uint8Array,
+  options: { instance?: WasmInstance; flavor?: WasmFlavor } = {},
+): Uint8Array {
   checkBytes('key', key, CHACHA_KEY_SIZE);
   checkBytes('message', message);
   if (message.length > IO_SIZE) throw new RangeError(`tunnelplane: poly1305 takes at most ${IO_SIZE} bytes`);
@@ -16,6 +20,7 @@ export function poly1305(key: Uint8Array, message: Uint8Array, options: { instan
   const { u8, regions } = inst;
   u8.set(detached(inst, key), regions.KEY_IN);
   u8.set(detached(inst, message), regions.IO);
-  if ((inst.exports.poly1305One as (len: number) => number)(message.length) !== 0) throw new Error('tunnelplane: poly1305One failed');
+  if ((inst.exports.poly1305One as (len: number) => number)(message.length) !== 0)
+    throw new Error('tunnelplane: poly1305One failed');
   return u8.slice(regions.MSG_OUT, regions.MSG_OUT + POLY1305_TAG_SIZE);
 }

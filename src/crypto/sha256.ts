@@ -40,7 +40,9 @@ function checkHashBatch(batch: HashBatch, out: Uint8Array | undefined): Uint8Arr
   checkInt('batch.length', length, 0, Number.MAX_SAFE_INTEGER);
   checkInt('batch.stride', stride, 0, Number.MAX_SAFE_INTEGER);
   if (count > 0 && (count - 1) * stride + offset + length > data.length) {
-    throw new RangeError(`tunnelplane: batch of ${count} messages (stride ${stride}) does not fit in ${data.length} bytes`);
+    throw new RangeError(
+      `tunnelplane: batch of ${count} messages (stride ${stride}) does not fit in ${data.length} bytes`,
+    );
   }
   if (out === undefined) return new Uint8Array(count * SHA256_SIZE);
   checkBytes('out', out);
@@ -146,7 +148,8 @@ class WasmSha256 implements Sha256 {
         const at = (first + j) * stride + offset;
         u8.set(data.subarray(at, at + length), regions.IO + j * length);
       }
-      if (this.many(n, 1, length, 0, length) !== n) throw new Error('tunnelplane: sha256Batch rejected validated input');
+      if (this.many(n, 1, length, 0, length) !== n)
+        throw new Error('tunnelplane: sha256Batch rejected validated input');
       o.set(u8.subarray(regions.MSG_OUT, regions.MSG_OUT + n * SHA256_SIZE), first * SHA256_SIZE);
     }
     return o;

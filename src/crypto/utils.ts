@@ -17,7 +17,8 @@ export function checkBytes(name: string, value: unknown, length?: number): asser
 }
 
 export function checkInt(name: string, value: unknown, min: number, max: number): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`tunnelplane: ${name} must be an integer`);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new TypeError(`tunnelplane: ${name} must be an integer`);
   if (value < min || value > max) throw new RangeError(`tunnelplane: ${name} ${value} is outside ${min}..${max}`);
 }
 
@@ -34,12 +35,17 @@ export function checkBatch(batch: MessageBatch, extra = 0): void {
   checkInt('batch.length', length, 0, Number.MAX_SAFE_INTEGER);
   checkInt('batch.stride', stride, 0, Number.MAX_SAFE_INTEGER);
   if (!(slots instanceof Uint32Array)) throw new TypeError('tunnelplane: batch.slots must be a Uint32Array');
-  if (slots.length < count) throw new RangeError(`tunnelplane: batch.slots has ${slots.length} entries for ${count} messages`);
+  if (slots.length < count)
+    throw new RangeError(`tunnelplane: batch.slots has ${slots.length} entries for ${count} messages`);
   if (count > 1 && stride < offset + length + extra) {
-    throw new RangeError(`tunnelplane: batch.stride ${stride} is less than offset + length (${offset + length + extra}): messages overlap`);
+    throw new RangeError(
+      `tunnelplane: batch.stride ${stride} is less than offset + length (${offset + length + extra}): messages overlap`,
+    );
   }
   if (count > 0 && (count - 1) * stride + offset + length + extra > data.length) {
-    throw new RangeError(`tunnelplane: batch of ${count} messages (stride ${stride}) does not fit in ${data.length} bytes`);
+    throw new RangeError(
+      `tunnelplane: batch of ${count} messages (stride ${stride}) does not fit in ${data.length} bytes`,
+    );
   }
 }
 
@@ -64,20 +70,29 @@ export interface Placement {
   base: number;
 }
 
-export function placeInWasm(inst: WasmInstance, data: Uint8Array, count: number, stride: number, end: number): Placement | null {
+export function placeInWasm(
+  inst: WasmInstance,
+  data: Uint8Array,
+  count: number,
+  stride: number,
+  end: number,
+): Placement | null {
   if (count === 0 || data.buffer !== inst.u8.buffer) return null;
   const { MSG, IO } = inst.regions;
   const last = data.byteOffset + (count - 1) * stride + end;
   if (data.byteOffset >= MSG && last <= MSG + MAX_BATCH * TUNNEL_DATA_SIZE && count <= MAX_BATCH) {
     return { region: 0, base: data.byteOffset - MSG };
   }
-  if (data.byteOffset >= IO && last <= IO + IO_SIZE && count <= MAX_BATCH) return { region: 1, base: data.byteOffset - IO };
+  if (data.byteOffset >= IO && last <= IO + IO_SIZE && count <= MAX_BATCH)
+    return { region: 1, base: data.byteOffset - IO };
   return null;
 }
 
 /** Runs `kernel(region, stride, offset, first, n)` over a batch, in place or staged through IO. */
 export function runBatch(
-  inst: WasmInstance, batch: MessageBatch, span: number,
+  inst: WasmInstance,
+  batch: MessageBatch,
+  span: number,
   kernel: (region: number, stride: number, offset: number, first: number, n: number) => void,
   lo = batch.offset,
 ): void {

@@ -15,7 +15,8 @@ export const X25519_KEY_SIZE = 32;
 const PLACEHOLDER_X = Buffer.alloc(X25519_KEY_SIZE).toString('base64url');
 
 function checkKey(b: Uint8Array, what: string): void {
-  if (!(b instanceof Uint8Array) || b.length !== X25519_KEY_SIZE) throw new RangeError(`X25519 ${what} must be 32 bytes`);
+  if (!(b instanceof Uint8Array) || b.length !== X25519_KEY_SIZE)
+    throw new RangeError(`X25519 ${what} must be 32 bytes`);
 }
 
 function b64url(b: Uint8Array): string {

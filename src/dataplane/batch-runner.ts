@@ -65,8 +65,10 @@ export function tunnelIdOf(config: TunnelConfig): number {
 
 /** Roles whose first sender fixes the previous hop when the config names none. */
 function pinsOnFirstSender(config: TunnelConfig): boolean {
-  return (config.role === 'participant' || config.role === 'obep' || config.role === 'ibep') &&
-    config.previousHop === undefined;
+  return (
+    (config.role === 'participant' || config.role === 'obep' || config.role === 'ibep') &&
+    config.previousHop === undefined
+  );
 }
 
 export class BatchRunner {
@@ -240,7 +242,12 @@ export class BatchRunner {
     if (!(this.transformInSlot && task.prefilled)) copyPrefix(bodies, v.inBodies, size);
     else this.warm(bodies, size);
     const batch = (count: number): LayerBatch => ({
-      count, bodies, prevHops: v.inPrev, status: v.outStatus, nextHops: v.outHop, nextTunnelIds: v.outTunnel,
+      count,
+      bodies,
+      prevHops: v.inPrev,
+      status: v.outStatus,
+      nextHops: v.outHop,
+      nextTunnelIds: v.outTunnel,
     });
     let error: string | undefined;
     try {

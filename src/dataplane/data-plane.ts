@@ -16,7 +16,12 @@ import { TEST_SEAM, type DataPlaneSeam } from '../test-seam.js';
 import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
 import { TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS, type LayerEngineOptions, type TunnelConfig } from '../tunnel/types.js';
 import {
-  isGatewayRole, runsNativeAes, tunnelIdOf, wipeConfig, type BatchEngine, type EngineFactory,
+  isGatewayRole,
+  runsNativeAes,
+  tunnelIdOf,
+  wipeConfig,
+  type BatchEngine,
+  type EngineFactory,
 } from './batch-runner.js';
 import { Grouper } from './grouping.js';
 import { Placement } from './placement.js';
@@ -24,13 +29,9 @@ import type { JoinFailure } from './protocol.js';
 import { MessageKind, Shard, tunnelIdOfKey, tunnelKey, type ShardContext } from './shard.js';
 import { slotLayout, type SlotLayout } from './slots.js';
 import { newDropCounters } from './stats.js';
-import type {
-  DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerLoad,
-} from './types.js';
+import type { DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerLoad } from './types.js';
 
-export type {
-  DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerLoad,
-} from './types.js';
+export type { DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerLoad } from './types.js';
 
 /** Where the compiled worker is: next to this file in dist/, or dist/src/dataplane/ above src/ (vitest, tsx). */
 export function defaultWorkerFile(): string {
@@ -43,7 +44,9 @@ export function defaultWorkerFile(): string {
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  throw new Error('tunnelplane: compiled data-plane worker not found (dist/src/dataplane/worker.js); run `npm run build`');
+  throw new Error(
+    'tunnelplane: compiled data-plane worker not found (dist/src/dataplane/worker.js); run `npm run build`',
+  );
 }
 
 export class DataPlane extends EventEmitter {
@@ -85,12 +88,14 @@ export class DataPlane extends EventEmitter {
     }
     this.threads = inline ? 0 : (t as number);
     const maxBatch = options.maxBatch ?? 256;
-    if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_BATCH) throw new RangeError(`maxBatch must be 1..${MAX_BATCH}`);
+    if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_BATCH)
+      throw new RangeError(`maxBatch must be 1..${MAX_BATCH}`);
     this.maxBatch = maxBatch;
     const pipeline = options.pipeline ?? 4;
     if (!Number.isInteger(pipeline) || pipeline < 1) throw new RangeError('pipeline must be an integer >= 1');
     const batchesPerTask = options.batchesPerTask ?? 8;
-    if (!Number.isInteger(batchesPerTask) || batchesPerTask < 1) throw new RangeError('batchesPerTask must be an integer >= 1');
+    if (!Number.isInteger(batchesPerTask) || batchesPerTask < 1)
+      throw new RangeError('batchesPerTask must be an integer >= 1');
     this.onOutput = options.onOutput;
     const memory: unknown = options.memory ?? 'shared';
     if (memory === 'transfer') {
@@ -103,7 +108,8 @@ export class DataPlane extends EventEmitter {
     // Two slots at least per shard: one filling while one is processed.
     const slotCount = Math.max(2, Math.ceil(maxQueued / (shardCount * maxBatch)));
     this.layout = slotLayout(maxBatch, slotCount);
-    this.replayFilter = options.replayFilter ??
+    this.replayFilter =
+      options.replayFilter ??
       createReplayFilterBuffer({
         messagesPerSecond: options.messagesPerSecond ?? 10_000,
         windowMs: Math.ceil(TUNNEL_LIFETIME_MS + (options.graceMs ?? TUNNEL_GRACE_MS)), // as long as a default tunnel accepts traffic
@@ -122,10 +128,18 @@ export class DataPlane extends EventEmitter {
 
     // The workers' engine options: a backend this machine lacks ('native' without the addon) fails here, not in them.
     this.validator = engineFactory(engine);
-    this.prefill = !inline && runsNativeAes(this.validator) && (options.prefill ?? this.threads < availableParallelism());
+    this.prefill =
+      !inline && runsNativeAes(this.validator) && (options.prefill ?? this.threads < availableParallelism());
     const context: ShardContext = {
-      maxBatch, pipeline, batchesPerTask, maxAttempts: options.maxAttempts ?? 3, prefill: this.prefill,
-      taskTimeoutMs: this.taskTimeoutMs, grouper: new Grouper(maxBatch), dropped: this.dropped, counters: this.counters,
+      maxBatch,
+      pipeline,
+      batchesPerTask,
+      maxAttempts: options.maxAttempts ?? 3,
+      prefill: this.prefill,
+      taskTimeoutMs: this.taskTimeoutMs,
+      grouper: new Grouper(maxBatch),
+      dropped: this.dropped,
+      counters: this.counters,
       scheduleFlush: () => this.scheduleFlush(),
       output: (batch) => {
         try {
@@ -192,7 +206,8 @@ export class DataPlane extends EventEmitter {
   /** Ends a tunnel (keys zeroed in the worker and here) before any message pushed after this call. */
   end(tunnelId: number, options: { gateway?: boolean } = {}): void {
     this.checkOpen();
-    if (!Number.isInteger(tunnelId) || tunnelId < 0 || tunnelId > 0xffffffff) throw new TypeError('tunnelId must be a u32');
+    if (!Number.isInteger(tunnelId) || tunnelId < 0 || tunnelId > 0xffffffff)
+      throw new TypeError('tunnelId must be a u32');
     const gateway = options.gateway === true;
     const shard = this.shardOf(tunnelId);
     if (this.joined.delete(tunnelKey(gateway, tunnelId))) this.placement.unplace(tunnelId, Date.now());
@@ -245,7 +260,8 @@ export class DataPlane extends EventEmitter {
   async pushBatch(bodies: Uint8Array, prevHops?: Uint32Array, count?: number): Promise<void> {
     if (!(bodies instanceof Uint8Array)) throw new TypeError('bodies must be a Uint8Array');
     const n = count ?? Math.floor(bodies.length / TUNNEL_DATA_SIZE);
-    if (!Number.isInteger(n) || n < 0 || n * TUNNEL_DATA_SIZE > bodies.length) throw new RangeError('bodies must hold count x 1028 bytes');
+    if (!Number.isInteger(n) || n < 0 || n * TUNNEL_DATA_SIZE > bodies.length)
+      throw new RangeError('bodies must hold count x 1028 bytes');
     if (prevHops !== undefined && !(prevHops instanceof Uint32Array && prevHops.length >= n)) {
       throw new RangeError('prevHops must be a Uint32Array of count entries');
     }
@@ -273,7 +289,12 @@ export class DataPlane extends EventEmitter {
 
   /** `copy`: take a copy now (push); otherwise reference src until the seal or the end of pushBatch. */
   private accept(
-    src: Uint8Array, at: number, prevHop: number, kind: MessageKind, copy: boolean, id = readId(src, at),
+    src: Uint8Array,
+    at: number,
+    prevHop: number,
+    kind: MessageKind,
+    copy: boolean,
+    id = readId(src, at),
     shard = this.shardOf(id),
   ): boolean {
     if (this.closing) {
@@ -336,9 +357,13 @@ export class DataPlane extends EventEmitter {
       return s.load(wall);
     });
     return {
-      messagesIn: this.counters.messagesIn, messagesOut: this.counters.messagesOut, dropped: { ...this.dropped },
-      queueDepth: depth, queueLimit: this.shards.length * this.layout.slotCount * this.maxBatch,
-      joinErrors: this.joinErrors, workers,
+      messagesIn: this.counters.messagesIn,
+      messagesOut: this.counters.messagesOut,
+      dropped: { ...this.dropped },
+      queueDepth: depth,
+      queueLimit: this.shards.length * this.layout.slotCount * this.maxBatch,
+      joinErrors: this.joinErrors,
+      workers,
     };
   }
 
@@ -428,7 +453,8 @@ export class DataPlane extends EventEmitter {
 
 function checkBody(body: Uint8Array): void {
   if (!(body instanceof Uint8Array)) throw new TypeError('body must be a Uint8Array');
-  if (body.length !== TUNNEL_DATA_SIZE) throw new RangeError(`body must be ${TUNNEL_DATA_SIZE} bytes, not ${body.length}`);
+  if (body.length !== TUNNEL_DATA_SIZE)
+    throw new RangeError(`body must be ${TUNNEL_DATA_SIZE} bytes, not ${body.length}`);
 }
 
 function readId(b: Uint8Array, o: number): number {

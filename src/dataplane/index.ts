@@ -5,7 +5,12 @@ import { createEngine } from './engine-host.js';
 
 export { DataPlane, defaultWorkerFile } from './data-plane.js';
 export type {
-  DataPlaneOptions, DataPlaneStats, DropCounters, OutputBatch, WorkerCrashReason, WorkerLoad,
+  DataPlaneOptions,
+  DataPlaneStats,
+  DropCounters,
+  OutputBatch,
+  WorkerCrashReason,
+  WorkerLoad,
 } from './types.js';
 
 /**

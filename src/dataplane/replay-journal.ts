@@ -37,14 +37,30 @@ let current: Journal | null = null;
 let inherited = 0;
 let consumed: Uint8Array = new Uint8Array(0);
 
-type SeenWords = (this: ReplayFilter, w0: number, w1: number, w2: number, w3: number, now: number, until?: number) => ReplayVerdict;
+type SeenWords = (
+  this: ReplayFilter,
+  w0: number,
+  w1: number,
+  w2: number,
+  w3: number,
+  now: number,
+  until?: number,
+) => ReplayVerdict;
 
 function stateOf(v: ReplayVerdict): number {
   return v === REPLAY_FRESH ? NEW : v === REPLAY_SEEN ? REPLAY : FULL;
 }
 let original: SeenWords | null = null;
 
-function journaled(this: ReplayFilter, w0: number, w1: number, w2: number, w3: number, now: number, until?: number): ReplayVerdict {
+function journaled(
+  this: ReplayFilter,
+  w0: number,
+  w1: number,
+  w2: number,
+  w3: number,
+  now: number,
+  until?: number,
+): ReplayVerdict {
   const j = current;
   const orig = original!;
   if (j === null) return orig.call(this, w0, w1, w2, w3, now, until);
@@ -57,9 +73,15 @@ function journaled(this: ReplayFilter, w0: number, w1: number, w2: number, w3: n
       consumed[k] = 1;
       const state = Atomics.load(r, o + 4);
       const verdict = orig.call(this, w0, w1, w2, w3, now, until); // refresh (re-inserts if the attempt died before inserting)
-      if (verdict === REPLAY_FULL) { Atomics.store(r, o + 4, FULL); return REPLAY_FULL; }
+      if (verdict === REPLAY_FULL) {
+        Atomics.store(r, o + 4, FULL);
+        return REPLAY_FULL;
+      }
       if (state === REPLAY) return REPLAY_SEEN;
-      if (state === FULL) { Atomics.store(r, o + 4, stateOf(verdict)); return verdict; }
+      if (state === FULL) {
+        Atomics.store(r, o + 4, stateOf(verdict));
+        return verdict;
+      }
       Atomics.store(r, o + 4, NEW);
       return REPLAY_FRESH;
     }
@@ -73,7 +95,10 @@ function journaled(this: ReplayFilter, w0: number, w1: number, w2: number, w3: n
   // gives (V8 keeps stores in order on its effect chain and does not move them across the call). Measured over a
   // native AES hop of about 0.85 us in one thread: the journal adds 0.01-0.03 us a message this way, 0.03-0.05 with
   // Atomics.store (an xchg on x86).
-  r[o] = w0; r[o + 1] = w1; r[o + 2] = w2; r[o + 3] = w3;
+  r[o] = w0;
+  r[o + 1] = w1;
+  r[o + 2] = w2;
+  r[o + 3] = w3;
   r[o + 4] = PENDING;
   j.header[J_COUNT] = n + 1;
   const seen = orig.call(this, w0, w1, w2, w3, now, until);

@@ -67,8 +67,7 @@ export interface ShardContext {
 
 /** Where a shard's engine runs: on this thread, or in a worker built from `workerFile`. */
 export type ShardThread =
-  | { inline: true; factory: EngineFactory }
-  | { inline: false; workerFile: string; engineModule?: string };
+  { inline: true; factory: EngineFactory } | { inline: false; workerFile: string; engineModule?: string };
 
 /** A batch (or a control-only step: slot -1, count 0) from its seal until it is handed out. */
 interface PendingBatch {
@@ -158,7 +157,12 @@ export class Shard {
     }
     this.heartbeat = new Int32Array(new SharedArrayBuffer(4));
     const setup: WorkerSetup = {
-      shard: index, slots, maxBatch, slotCount, engine, heartbeat: this.heartbeat.buffer as SharedArrayBuffer,
+      shard: index,
+      slots,
+      maxBatch,
+      slotCount,
+      engine,
+      heartbeat: this.heartbeat.buffer as SharedArrayBuffer,
     };
     if (thread.engineModule !== undefined) setup.engineModule = thread.engineModule;
     // Per-tunnel order depends on the worker taking tasks in submission order. stricterFIFO: by default piscina puts
@@ -166,8 +170,14 @@ export class Shard {
     // batch is already there when one ends; piscina does not promise to start a worker's tasks in order, so each
     // carries a sequence number and the worker refuses one out of turn (recovered like a crash).
     this.pool = new Piscina({
-      filename: thread.workerFile, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: ctx.pipeline,
-      stricterFIFO: true, recordTiming: false, workerData: setup, name: 'default',
+      filename: thread.workerFile,
+      minThreads: 1,
+      maxThreads: 1,
+      concurrentTasksPerWorker: ctx.pipeline,
+      stricterFIFO: true,
+      recordTiming: false,
+      workerData: setup,
+      name: 'default',
     });
     // Crashes surface as rejected tasks; the pool's own 'error' event must not bring the process down.
     this.pool.on('error', () => {});
@@ -264,7 +274,15 @@ export class Shard {
   private enqueue(slot: number, count: number, gateway: boolean, ops: ControlOp[] | undefined): void {
     this.batchIds = (this.batchIds + 1) | 0;
     this.pending.push({
-      slot, count, gateway, ops, attempts: 0, batchId: this.batchIds, failuresLeft: 0, done: false, result: undefined,
+      slot,
+      count,
+      gateway,
+      ops,
+      attempts: 0,
+      batchId: this.batchIds,
+      failuresLeft: 0,
+      done: false,
+      result: undefined,
     });
     this.sendReady();
   }
@@ -435,7 +453,8 @@ export class Shard {
       if (r.pins) {
         for (let i = 0; i < r.pins.length; i += 2) {
           const c = this.deliveredTunnels.get(tunnelKey(false, r.pins[i]!));
-          if (c && c.role !== 'obgw' && c.role !== 'ibgw' && c.previousHop === undefined) c.previousHop = r.pins[i + 1]!;
+          if (c && c.role !== 'obgw' && c.role !== 'ibgw' && c.previousHop === undefined)
+            c.previousHop = r.pins[i + 1]!;
         }
       }
       this.busyMs += r.busyMs;
@@ -449,9 +468,13 @@ export class Shard {
           const st = v.outStatus;
           ctx.counters.messagesOut += countStatuses(st, e.count, ctx.dropped);
           ctx.output({
-            shard: this.index, gateway: e.gateway, count: e.count,
-            bodies: v.outBodies.subarray(0, e.count * TUNNEL_DATA_SIZE), status: st.subarray(0, e.count),
-            nextHops: v.outHop.subarray(0, e.count), nextTunnelIds: v.outTunnel.subarray(0, e.count),
+            shard: this.index,
+            gateway: e.gateway,
+            count: e.count,
+            bodies: v.outBodies.subarray(0, e.count * TUNNEL_DATA_SIZE),
+            status: st.subarray(0, e.count),
+            nextHops: v.outHop.subarray(0, e.count),
+            nextTunnelIds: v.outTunnel.subarray(0, e.count),
           });
         }
         this.queued -= e.count;
@@ -527,7 +550,12 @@ export class Shard {
     const wiped = pool.run({ seq: -1, close: true, batches: [] } satisfies Task).catch(() => undefined);
     const timeout = this.ctx.taskTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
-    const limit = timeout > 0 ? new Promise<void>((resolve) => { timer = setTimeout(resolve, timeout); }) : wiped;
+    const limit =
+      timeout > 0
+        ? new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, timeout);
+          })
+        : wiped;
     await Promise.race([wiped, limit]);
     clearTimeout(timer);
     await pool.destroy();
@@ -536,9 +564,17 @@ export class Shard {
   /** `wallMs`: time since the plane started. */
   load(wallMs: number): WorkerLoad {
     return {
-      shard: this.index, batches: this.batches, tasks: this.tasks, messages: this.messages, busyMs: this.busyMs,
-      utilization: wallMs > 0 ? this.busyMs / wallMs : 0, queued: this.queued, restarts: this.restarts,
-      timeouts: this.timeouts, tunnels: this.deliveredTunnels.size, keySlotsFree: { ...this.keySlots },
+      shard: this.index,
+      batches: this.batches,
+      tasks: this.tasks,
+      messages: this.messages,
+      busyMs: this.busyMs,
+      utilization: wallMs > 0 ? this.busyMs / wallMs : 0,
+      queued: this.queued,
+      restarts: this.restarts,
+      timeouts: this.timeouts,
+      tunnels: this.deliveredTunnels.size,
+      keySlotsFree: { ...this.keySlots },
     };
   }
 }

@@ -22,7 +22,9 @@ const runner = new BatchRunner(factory, setup.engine, setup.slots, setup.maxBatc
 process.on('exit', () => runner.close());
 const heartbeat = new Int32Array(setup.heartbeat);
 /** Progress for the main thread's hang watchdog: up, a task started, a batch done. */
-const beat = (): void => { Atomics.add(heartbeat, 0, 1); };
+const beat = (): void => {
+  Atomics.add(heartbeat, 0, 1);
+};
 beat(); // up: the watchdog's start-up allowance ends
 
 const fail: FailHooks = {

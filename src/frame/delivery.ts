@@ -1,7 +1,13 @@
 // Tunnel delivery instructions (tunnel-message.md §3): the types, their encoded lengths, and the writer used by the
 // gateway. The endpoint parses them inline (endpoint.ts) because it validates a whole body before using any of it.
 import {
-  DELIVERY_LOCAL, DELIVERY_ROUTER, DELIVERY_TUNNEL, FLAG_FOLLOW_ON, FLAG_FRAGMENTED, FOLLOW_ON_INSTR_SIZE, HASH_SIZE,
+  DELIVERY_LOCAL,
+  DELIVERY_ROUTER,
+  DELIVERY_TUNNEL,
+  FLAG_FOLLOW_ON,
+  FLAG_FRAGMENTED,
+  FOLLOW_ON_INSTR_SIZE,
+  HASH_SIZE,
   TUNNEL_ID_SIZE,
 } from '../constants.js';
 
@@ -45,7 +51,8 @@ export function firstInstrSize(code: number, fragmented: boolean): number {
 export function checkDelivery(d: Delivery): number {
   if (typeof d !== 'object' || d === null) throw new TypeError('delivery must be an object');
   const code = DELIVERY_CODE[d.delivery];
-  if (code === undefined) throw new TypeError(`delivery.delivery must be LOCAL, TUNNEL or ROUTER, not ${String(d.delivery)}`);
+  if (code === undefined)
+    throw new TypeError(`delivery.delivery must be LOCAL, TUNNEL or ROUTER, not ${String(d.delivery)}`);
   if (code === DELIVERY_TUNNEL) {
     const t = d.tunnelId;
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > 0xffffffff) {
@@ -53,15 +60,22 @@ export function checkDelivery(d: Delivery): number {
     }
   }
   if (code !== DELIVERY_LOCAL) {
-    if (!(d.toHash instanceof Uint8Array)) throw new TypeError(`delivery.toHash must be a Uint8Array for ${d.delivery} delivery`);
-    if (d.toHash.length !== HASH_SIZE) throw new RangeError(`delivery.toHash must be ${HASH_SIZE} bytes, not ${d.toHash.length}`);
+    if (!(d.toHash instanceof Uint8Array))
+      throw new TypeError(`delivery.toHash must be a Uint8Array for ${d.delivery} delivery`);
+    if (d.toHash.length !== HASH_SIZE)
+      throw new RangeError(`delivery.toHash must be ${HASH_SIZE} bytes, not ${d.toHash.length}`);
   }
   return code;
 }
 
 /** Writes first-fragment instructions at `off`; returns the offset after them. */
 export function writeFirstInstr(
-  buf: Uint8Array, off: number, code: number, d: Delivery, msgId: number | -1, size: number,
+  buf: Uint8Array,
+  off: number,
+  code: number,
+  d: Delivery,
+  msgId: number | -1,
+  size: number,
 ): number {
   buf[off++] = (code << 5) | (msgId >= 0 ? FLAG_FRAGMENTED : 0);
   if (code === DELIVERY_TUNNEL) off = writeU32(buf, off, d.tunnelId!);
@@ -76,7 +90,14 @@ export function writeFirstInstr(
 }
 
 /** Writes follow-on instructions (always 7 bytes, tunnel-message.md §3.2); returns the offset after them. */
-export function writeFollowOnInstr(buf: Uint8Array, off: number, fragNum: number, last: boolean, msgId: number, size: number): number {
+export function writeFollowOnInstr(
+  buf: Uint8Array,
+  off: number,
+  fragNum: number,
+  last: boolean,
+  msgId: number,
+  size: number,
+): number {
   buf[off] = FLAG_FOLLOW_ON | (fragNum << 1) | (last ? 1 : 0);
   writeU32(buf, off + 1, msgId);
   buf[off + 5] = size >>> 8;

@@ -9,7 +9,11 @@ import type { SlabAllocator } from './alloc.js';
 import { type DeliveredMessage, readU32 } from './delivery.js';
 import { type RandomSource, randomU32, systemRandom } from './random.js';
 import {
-  type PushResult, Reassembler, type ReassemblerOptions, type ReassemblyDropReason, type ReassemblyPool,
+  type PushResult,
+  Reassembler,
+  type ReassemblerOptions,
+  type ReassemblyDropReason,
+  type ReassemblyPool,
 } from './reassembler.js';
 
 export type EndpointDropReason = ReassemblyDropReason | 'not-local' | 'duplicate-body';
@@ -176,7 +180,9 @@ export class OutboundEndpointReassembler extends EndpointBase {
       case 'TUNNEL': {
         // A fresh I2NP TunnelGateway message (type 19) for the named gateway, as i2pd's OBEP does.
         const tg = encodeI2np(
-          I2NP_TUNNEL_GATEWAY, randomU32(this.random), this.clock() + I2NP_EXPIRATION_MS,
+          I2NP_TUNNEL_GATEWAY,
+          randomU32(this.random),
+          this.clock() + I2NP_EXPIRATION_MS,
           encodeTunnelGateway(m.tunnelId!, m.message),
         );
         this.handlers.tunnel(m.toHash!, tg, m.tunnelId!, m.message);

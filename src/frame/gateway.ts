@@ -9,14 +9,28 @@
 // Closing = fresh random IV, checksum over pairs || IV, fresh nonzero random padding in front, 0x00 separator;
 // an outbound gateway then applies its tunnel's creator strip (the one call site: applyCreatorStrip).
 import {
-  CHECKSUM_OFFSET, FOLLOW_ON_INSTR_SIZE, FOLLOW_ON_MAX, I2NP_TUNNEL_MAX, IV_OFFSET, IV_SIZE,
-  MAX_FRAGMENTS, PADDING_OFFSET, PAIRS_MAX, TUNNEL_DATA_SIZE,
+  CHECKSUM_OFFSET,
+  FOLLOW_ON_INSTR_SIZE,
+  FOLLOW_ON_MAX,
+  I2NP_TUNNEL_MAX,
+  IV_OFFSET,
+  IV_SIZE,
+  MAX_FRAGMENTS,
+  PADDING_OFFSET,
+  PAIRS_MAX,
+  TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { checksum32 } from '../crypto/hash.js';
 import { MessageTooLargeError } from '../errors.js';
 import { creatorStrip, checkHopKeys, type HopKeys } from '../tunnel/aes-hop-reference.js';
 import {
-  checkDelivery, type Delivery, firstInstrSize, MSG_ID_SIZE, writeFirstInstr, writeFollowOnInstr, writeU32,
+  checkDelivery,
+  type Delivery,
+  firstInstrSize,
+  MSG_ID_SIZE,
+  writeFirstInstr,
+  writeFollowOnInstr,
+  writeU32,
 } from './delivery.js';
 import { SLAB_BODY_SLACK, type SlabAllocator, sharedAllocator } from './alloc.js';
 import { fillNonZero, type RandomSource, randomU32, systemRandom } from './random.js';
@@ -102,7 +116,8 @@ export class GatewayPacker {
     if (!Array.isArray(hops)) throw new TypeError('hops must be an array');
     hops.forEach((h, i) => checkHopKeys(h, `hops[${i}]`));
     const delay = opts.flushDelayMs === undefined ? DEFAULT_FLUSH_DELAY_MS : opts.flushDelayMs;
-    if (delay !== null && (typeof delay !== 'number' || !(delay >= 0))) throw new RangeError('flushDelayMs must be >= 0 or null');
+    if (delay !== null && (typeof delay !== 'number' || !(delay >= 0)))
+      throw new RangeError('flushDelayMs must be >= 0 or null');
     this.tunnelId = tunnelId;
     this.onBody = opts.onBody;
     this.hops = hops;
@@ -126,7 +141,9 @@ export class GatewayPacker {
     if (!(message instanceof Uint8Array)) throw new TypeError('message must be a Uint8Array');
     const len = message.length;
     if (len > I2NP_TUNNEL_MAX) {
-      throw new MessageTooLargeError(`message of ${len} bytes exceeds the tunnel limit of ${I2NP_TUNNEL_MAX} bytes (64 fragments)`);
+      throw new MessageTooLargeError(
+        `message of ${len} bytes exceeds the tunnel limit of ${I2NP_TUNNEL_MAX} bytes (64 fragments)`,
+      );
     }
     if (len === 0) throw new RangeError('message must not be empty (a zero-length fragment is malformed)');
     const code = checkDelivery(delivery);
@@ -247,7 +264,8 @@ export interface GatewayItem extends Delivery {
 
 /** Packs `items` at once, flushes, and returns the bodies (the conformance runner's `gateway` kind). */
 export function packMessages(
-  items: readonly GatewayItem[], opts: { tunnelId: number; hops?: readonly HopKeys[]; random?: RandomSource },
+  items: readonly GatewayItem[],
+  opts: { tunnelId: number; hops?: readonly HopKeys[]; random?: RandomSource },
 ): Uint8Array[] {
   const out: Uint8Array[] = [];
   const gw = new GatewayPacker({ ...opts, flushDelayMs: null, onBody: (b) => out.push(b) });

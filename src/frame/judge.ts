@@ -46,7 +46,10 @@ export function reassembleAll(bodies: readonly Uint8Array[]): { delivered: Deliv
 }
 
 export function judgeGateway(
-  bodies: readonly Uint8Array[], tunnelId: number, hops: readonly HopKeys[], items: readonly GatewayItem[],
+  bodies: readonly Uint8Array[],
+  tunnelId: number,
+  hops: readonly HopKeys[],
+  items: readonly GatewayItem[],
 ): JudgeResult {
   const problems: string[] = [];
   const total = items.reduce((s, it) => s + it.message.length, 0);
@@ -73,9 +76,11 @@ export function judgeGateway(
   for (let i = 0; i < n; i++) {
     const d = delivered[i]!;
     const it = items[i]!;
-    const same = d.delivery === it.delivery && eqBytes(d.message, it.message)
-      && (it.delivery !== 'TUNNEL' || d.tunnelId === it.tunnelId)
-      && (it.delivery === 'LOCAL' || eqBytes(d.toHash, it.toHash));
+    const same =
+      d.delivery === it.delivery &&
+      eqBytes(d.message, it.message) &&
+      (it.delivery !== 'TUNNEL' || d.tunnelId === it.tunnelId) &&
+      (it.delivery === 'LOCAL' || eqBytes(d.toHash, it.toHash));
     if (!same) problems.push(`delivered message ${i} differs from item ${i}`);
   }
   if (bodies.length > maxBodies) problems.push(`${bodies.length} bodies, the bound is ${maxBodies}`);

@@ -10,9 +10,24 @@
 // Partial state is bounded: it expires after `expiryMs` and is capped per endpoint and per pool (shared by many
 // endpoints) in messages and bytes, evicting the oldest. Nothing here throws for any body content.
 import {
-  CHECKSUM_OFFSET, DELIVERY_LOCAL, DELIVERY_ROUTER, DELIVERY_TUNNEL, FLAG_FOLLOW_ON, FLAG_FRAGMENTED,
-  FLAG_UNIMPLEMENTED_MASK, FOLLOW_ON_INSTR_SIZE, FOLLOW_ON_MAX, HASH_SIZE, I2NP_HEADER_SIZE, I2NP_TUNNEL_MAX, IV_OFFSET, IV_SIZE, MAX_FRAGMENTS,
-  PADDING_OFFSET, PAIRS_MAX, TUNNEL_DATA_SIZE,
+  CHECKSUM_OFFSET,
+  DELIVERY_LOCAL,
+  DELIVERY_ROUTER,
+  DELIVERY_TUNNEL,
+  FLAG_FOLLOW_ON,
+  FLAG_FRAGMENTED,
+  FLAG_UNIMPLEMENTED_MASK,
+  FOLLOW_ON_INSTR_SIZE,
+  FOLLOW_ON_MAX,
+  HASH_SIZE,
+  I2NP_HEADER_SIZE,
+  I2NP_TUNNEL_MAX,
+  IV_OFFSET,
+  IV_SIZE,
+  MAX_FRAGMENTS,
+  PADDING_OFFSET,
+  PAIRS_MAX,
+  TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { checksum32 } from '../crypto/hash.js';
 import { DELIVERY_NAMES, type DeliveredMessage, readU32 } from './delivery.js';
@@ -31,7 +46,12 @@ export const BODY_DROP_REASONS = ['bad-length', 'no-separator', 'bad-checksum', 
 export type BodyDropReason = (typeof BODY_DROP_REASONS)[number];
 /** Why a fragment or a (partial) message was dropped after its body was accepted. */
 export const MESSAGE_DROP_REASONS = [
-  'duplicate-fragment', 'beyond-last', 'oversize', 'expired', 'evicted-tunnel', 'evicted-global',
+  'duplicate-fragment',
+  'beyond-last',
+  'oversize',
+  'expired',
+  'evicted-tunnel',
+  'evicted-global',
 ] as const;
 export type MessageDropReason = (typeof MESSAGE_DROP_REASONS)[number];
 export type ReassemblyDropReason = BodyDropReason | MessageDropReason;
@@ -181,9 +201,10 @@ export class Reassembler {
     this.maxBytes = positive(opts.maxBytesPerTunnel, DEFAULT_MAX_BYTES_PER_TUNNEL, 'maxBytesPerTunnel');
     this.pool = opts.pool ?? sharedReassemblyPool();
     this.alloc = opts.allocator ?? sharedAllocator();
-    this.drops = Object.fromEntries(
-      [...BODY_DROP_REASONS, ...MESSAGE_DROP_REASONS].map((r) => [r, 0]),
-    ) as Record<ReassemblyDropReason, number>;
+    this.drops = Object.fromEntries([...BODY_DROP_REASONS, ...MESSAGE_DROP_REASONS].map((r) => [r, 0])) as Record<
+      ReassemblyDropReason,
+      number
+    >;
   }
 
   /** Number of partial messages held. */
@@ -280,7 +301,18 @@ export class Reassembler {
       if (flag & FLAG_FOLLOW_ON) {
         const size = (body[off + 5]! << 8) | body[off + 6]!;
         const data = off + FOLLOW_ON_INSTR_SIZE;
-        this.fragment(readU32(body, off + 1), (flag >> 1) & 0x3f, (flag & 1) === 1, body, data, size, now, -1, 0, undefined);
+        this.fragment(
+          readU32(body, off + 1),
+          (flag >> 1) & 0x3f,
+          (flag & 1) === 1,
+          body,
+          data,
+          size,
+          now,
+          -1,
+          0,
+          undefined,
+        );
         continue;
       }
       const code = (flag >> 5) & 3;
@@ -307,14 +339,36 @@ export class Reassembler {
   }
 
   private fragment(
-    msgId: number, num: number, last: boolean, body: Uint8Array, data: number, size: number, now: number,
-    code: number, tunnelId: number, toHash: Uint8Array | undefined,
+    msgId: number,
+    num: number,
+    last: boolean,
+    body: Uint8Array,
+    data: number,
+    size: number,
+    now: number,
+    code: number,
+    tunnelId: number,
+    toHash: Uint8Array | undefined,
   ): void {
     let p = this.partials.get(msgId);
     if (p === undefined) {
       p = {
-        owner: this, msgId, created: now, buf: undefined, len: 0, next: 0, have0: 0, have1: 0, ahead: undefined,
-        aheadBytes: 0, last: -1, bytes: 0, code: -1, tunnelId: 0, toHash: undefined, live: true,
+        owner: this,
+        msgId,
+        created: now,
+        buf: undefined,
+        len: 0,
+        next: 0,
+        have0: 0,
+        have1: 0,
+        ahead: undefined,
+        aheadBytes: 0,
+        last: -1,
+        bytes: 0,
+        code: -1,
+        tunnelId: 0,
+        toHash: undefined,
+        live: true,
       };
       if (this.partials.size === 0) this.due = now + this.expiryMs;
       this.partials.set(msgId, p);
@@ -391,7 +445,10 @@ export class Reassembler {
       let cap: number;
       if (buf === undefined) {
         const hint = this.sizeHint(src, off, size);
-        cap = hint >= need && hint <= need + INITIAL_AHEAD ? hint : need + (hint > need ? INITIAL_AHEAD : 2 * FOLLOW_ON_MAX);
+        cap =
+          hint >= need && hint <= need + INITIAL_AHEAD
+            ? hint
+            : need + (hint > need ? INITIAL_AHEAD : 2 * FOLLOW_ON_MAX);
       } else {
         const hint = this.sizeHint(buf, 0, p.len);
         cap = hint >= need ? hint : Math.max(need * 2, need + FOLLOW_ON_MAX);

@@ -42,7 +42,12 @@ export interface ConnectOptions {
   auth?: Mapping;
 }
 
-type Waiter = { match: (m: I2cpMessage) => boolean; resolve: (m: I2cpMessage) => void; reject: (e: Error) => void; timer: unknown };
+type Waiter = {
+  match: (m: I2cpMessage) => boolean;
+  resolve: (m: I2cpMessage) => void;
+  reject: (e: Error) => void;
+  timer: unknown;
+};
 
 export class I2cpClient {
   readonly host: string;
@@ -87,7 +92,11 @@ export class I2cpClient {
     const conn = await (opts.connector ?? tcpConnector)(opts.host, opts.port, timeoutMs);
     const client = new I2cpClient(conn, opts);
     const auth = opts.auth && new Map<string, string>(opts.auth instanceof Map ? opts.auth : Object.entries(opts.auth));
-    const getDate = encodeMessage({ type: 'GetDate', version: opts.version ?? CLIENT_API_VERSION, ...(auth ? { auth } : {}) });
+    const getDate = encodeMessage({
+      type: 'GetDate',
+      version: opts.version ?? CLIENT_API_VERSION,
+      ...(auth ? { auth } : {}),
+    });
     const first = new Uint8Array(1 + getDate.length);
     first[0] = PROTOCOL_BYTE;
     first.set(getDate, 1);
@@ -149,7 +158,9 @@ export class I2cpClient {
     if (this.sessionId !== undefined) throw new I2cpError('this connection already has a session');
     this.send({ type: 'CreateSession', config: this.sessionConfig(keys, options) });
     this.creating = true;
-    const st = (await this.waitFor((m) => m.type === 'SessionStatus', timeoutMs, 'SessionStatus').finally(() => (this.creating = false))) as MessageOf<'SessionStatus'>;
+    const st = (await this.waitFor((m) => m.type === 'SessionStatus', timeoutMs, 'SessionStatus').finally(
+      () => (this.creating = false),
+    )) as MessageOf<'SessionStatus'>;
     if (st.status !== SessionStatusCode.Created) {
       throw new I2cpError(`${this.address} did not create the session: status ${st.status} (${statusName(st.status)})`);
     }
@@ -161,8 +172,13 @@ export class I2cpClient {
   async reconfigure(keys: PrivateKeys, options: Mapping, timeoutMs = 10_000): Promise<void> {
     const sid = this.requireSession();
     this.send({ type: 'ReconfigureSession', sessionId: sid, config: this.sessionConfig(keys, options) });
-    const st = (await this.waitFor((m) => m.type === 'SessionStatus', timeoutMs, 'SessionStatus')) as MessageOf<'SessionStatus'>;
-    if (st.status !== SessionStatusCode.Updated) throw new I2cpError(`reconfigure refused: status ${st.status} (${statusName(st.status)})`);
+    const st = (await this.waitFor(
+      (m) => m.type === 'SessionStatus',
+      timeoutMs,
+      'SessionStatus',
+    )) as MessageOf<'SessionStatus'>;
+    if (st.status !== SessionStatusCode.Updated)
+      throw new I2cpError(`reconfigure refused: status ${st.status} (${statusName(st.status)})`);
   }
 
   /** DestroySession, then waits (bounded) for SessionStatus Destroyed or the socket closing, then closes. */
@@ -174,7 +190,11 @@ export class I2cpClient {
     const sid = this.sessionId;
     this.send({ type: 'DestroySession', sessionId: sid });
     try {
-      await this.waitFor((m) => m.type === 'SessionStatus' && m.status === SessionStatusCode.Destroyed, timeoutMs, 'SessionStatus(Destroyed)');
+      await this.waitFor(
+        (m) => m.type === 'SessionStatus' && m.status === SessionStatusCode.Destroyed,
+        timeoutMs,
+        'SessionStatus(Destroyed)',
+      );
     } catch {
       // a closed socket or no answer (Java routers may send Disconnect instead) both end the session
     }
@@ -187,7 +207,11 @@ export class I2cpClient {
   }
 
   /** SendMessageExpires (§6). Returns the frame's nonce; MessageStatus replies arrive through onMessage. */
-  sendMessageExpires(destination: Uint8Array, payload: Uint8Array, opts: { nonce: number; flags?: number; expiration?: number }): void {
+  sendMessageExpires(
+    destination: Uint8Array,
+    payload: Uint8Array,
+    opts: { nonce: number; flags?: number; expiration?: number },
+  ): void {
     this.send({
       type: 'SendMessageExpires',
       sessionId: this.requireSession(),
@@ -201,7 +225,11 @@ export class I2cpClient {
 
   async getBandwidthLimits(timeoutMs = 5000): Promise<number[]> {
     this.send({ type: 'GetBandwidthLimits' });
-    const m = (await this.waitFor((x) => x.type === 'BandwidthLimits', timeoutMs, 'BandwidthLimits')) as MessageOf<'BandwidthLimits'>;
+    const m = (await this.waitFor(
+      (x) => x.type === 'BandwidthLimits',
+      timeoutMs,
+      'BandwidthLimits',
+    )) as MessageOf<'BandwidthLimits'>;
     return m.limits;
   }
 
@@ -209,9 +237,20 @@ export class I2cpClient {
   /** HostLookup by hash (type 0) or hostname (type 1); resolves with the HostReply. */
   async hostLookup(key: Uint8Array | string, timeoutMs = 15_000): Promise<MessageOf<'HostReply'>> {
     const requestId = this.nextRequestId++;
-    const base = { type: 'HostLookup' as const, sessionId: this.sessionId ?? NO_SESSION, requestId, timeout: Math.max(timeoutMs - 1000, 1000) };
-    this.send(typeof key === 'string' ? { ...base, lookupType: 1, hostname: key } : { ...base, lookupType: 0, hash: key });
-    return (await this.waitFor((m) => m.type === 'HostReply' && m.requestId === requestId, timeoutMs, 'HostReply')) as MessageOf<'HostReply'>;
+    const base = {
+      type: 'HostLookup' as const,
+      sessionId: this.sessionId ?? NO_SESSION,
+      requestId,
+      timeout: Math.max(timeoutMs - 1000, 1000),
+    };
+    this.send(
+      typeof key === 'string' ? { ...base, lookupType: 1, hostname: key } : { ...base, lookupType: 0, hash: key },
+    );
+    return (await this.waitFor(
+      (m) => m.type === 'HostReply' && m.requestId === requestId,
+      timeoutMs,
+      'HostReply',
+    )) as MessageOf<'HostReply'>;
   }
 
   /** Ends the connection (idempotent). */

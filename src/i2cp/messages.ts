@@ -52,10 +52,30 @@ export const SendFlags = {
 /** MessageStatus codes that mean success for an outgoing message (§6.3). */
 export const MESSAGE_STATUS_SUCCESS = new Set([1, 2, 4, 6]);
 export const MESSAGE_STATUS_NAMES: readonly string[] = [
-  'Available', 'Accepted', 'BestEffortSuccess', 'BestEffortFailure', 'GuaranteedSuccess', 'GuaranteedFailure',
-  'LocalSuccess', 'LocalFailure', 'RouterFailure', 'NetworkFailure', 'BadSession', 'BadMessage', 'BadOptions',
-  'OverflowFailure', 'MessageExpired', 'BadLocalLeaseset', 'NoLocalTunnels', 'UnsupportedEncryption',
-  'BadDestination', 'BadLeaseset', 'ExpiredLeaseset', 'NoLeaseset', 'MetaLeaseset', 'LoopbackDenied',
+  'Available',
+  'Accepted',
+  'BestEffortSuccess',
+  'BestEffortFailure',
+  'GuaranteedSuccess',
+  'GuaranteedFailure',
+  'LocalSuccess',
+  'LocalFailure',
+  'RouterFailure',
+  'NetworkFailure',
+  'BadSession',
+  'BadMessage',
+  'BadOptions',
+  'OverflowFailure',
+  'MessageExpired',
+  'BadLocalLeaseset',
+  'NoLocalTunnels',
+  'UnsupportedEncryption',
+  'BadDestination',
+  'BadLeaseset',
+  'ExpiredLeaseset',
+  'NoLeaseset',
+  'MetaLeaseset',
+  'LoopbackDenied',
 ];
 
 /** Lease as the router offers it in RequestVariableLeaseSet: end in milliseconds. */
@@ -104,7 +124,15 @@ export type I2cpMessage =
     }
   | { type: 'MessageStatus'; sessionId: number; messageId: number; status: number; size: number; nonce: number }
   | { type: 'MessagePayload'; sessionId: number; messageId: number; payload: Uint8Array }
-  | { type: 'HostLookup'; sessionId: number; requestId: number; timeout: number; lookupType: number; hash?: Uint8Array; hostname?: string }
+  | {
+      type: 'HostLookup';
+      sessionId: number;
+      requestId: number;
+      timeout: number;
+      lookupType: number;
+      hash?: Uint8Array;
+      hostname?: string;
+    }
   | {
       type: 'HostReply';
       sessionId: number;
@@ -243,9 +271,7 @@ function readDestinationBytes(r: Reader): Uint8Array {
   return readDestination(r)?.bytes ?? new Uint8Array(0);
 }
 
-const TYPE_NAMES = new Map<number, MessageName>(
-  Object.entries(MessageType).map(([k, v]) => [v, k as MessageName]),
-);
+const TYPE_NAMES = new Map<number, MessageName>(Object.entries(MessageType).map(([k, v]) => [v, k as MessageName]));
 
 export function messageName(type: number): string {
   return TYPE_NAMES.get(type) ?? `type ${type}`;
@@ -289,7 +315,11 @@ export function decodeMessage(type: number, body: Uint8Array): Result<I2cpMessag
       const n = r.u8('lease count');
       const leases: Lease[] = [];
       for (let i = 0; i < n && r.error === undefined; i++) {
-        leases.push({ gateway: r.bytes(32, 'gateway').slice(), tunnelId: r.u32('tunnel id'), end: r.date('lease end') });
+        leases.push({
+          gateway: r.bytes(32, 'gateway').slice(),
+          tunnelId: r.u32('tunnel id'),
+          end: r.date('lease end'),
+        });
       }
       m = { type: name, sessionId, leases };
       break;
@@ -351,8 +381,10 @@ export function decodeMessage(type: number, body: Uint8Array): Result<I2cpMessag
       const requestId = r.u32('request id');
       const timeout = r.u32('timeout');
       const lookupType = r.u8('lookup type');
-      if (lookupType === 0 || lookupType === 2) m = { type: name, sessionId, requestId, timeout, lookupType, hash: r.bytes(32, 'hash').slice() };
-      else if (lookupType === 1 || lookupType === 3) m = { type: name, sessionId, requestId, timeout, lookupType, hostname: r.string('hostname') };
+      if (lookupType === 0 || lookupType === 2)
+        m = { type: name, sessionId, requestId, timeout, lookupType, hash: r.bytes(32, 'hash').slice() };
+      else if (lookupType === 1 || lookupType === 3)
+        m = { type: name, sessionId, requestId, timeout, lookupType, hostname: r.string('hostname') };
       else r.invalid(`HostLookup type ${lookupType} not supported`);
       break;
     }

@@ -16,7 +16,11 @@ export interface PayloadData {
 
 /** Gzip-frames `data`. Level 0 (stored blocks) is valid and cheapest; Java uses XFL = 2. */
 export function encodePayload(p: PayloadData, level = 0): Uint8Array {
-  for (const [n, v, max] of [['fromPort', p.fromPort, 0xffff], ['toPort', p.toPort, 0xffff], ['protocol', p.protocol, 0xff]] as const) {
+  for (const [n, v, max] of [
+    ['fromPort', p.fromPort, 0xffff],
+    ['toPort', p.toPort, 0xffff],
+    ['protocol', p.protocol, 0xff],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${n} out of range: ${v}`);
   }
   const deflated = deflateRawSync(p.data, { level });

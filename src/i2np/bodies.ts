@@ -4,7 +4,8 @@ import { I2NP_HEADER_SIZE, LAYER_SIZE, TUNNEL_DATA_SIZE, TUNNEL_ID_SIZE } from '
 import { type Decoded, fail, ok } from './header.js';
 
 function u32(v: number, name: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${name} must be an integer 0..2^32-1`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    throw new RangeError(`${name} must be an integer 0..2^32-1`);
   return v;
 }
 function bytesArg(v: Uint8Array, name: string): Uint8Array {
@@ -101,7 +102,8 @@ export const DELIVERY_STATUS_SIZE = 12;
 
 export function encodeDeliveryStatus(msgId: number, timestamp: number): Uint8Array {
   u32(msgId, 'msgId');
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new RangeError('timestamp must be a non-negative safe integer (ms)');
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0)
+    throw new RangeError('timestamp must be a non-negative safe integer (ms)');
   const out = new Uint8Array(DELIVERY_STATUS_SIZE);
   const dv = view(out);
   dv.setUint32(0, msgId);

@@ -35,10 +35,14 @@ export function decodeDatabaseLookup(body: Uint8Array): Decoded<DatabaseLookupBo
   const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const flags = body[64]!;
   if (flags & 0xe0) return fail('reserved flag bits set');
-  if ((flags & LOOKUP_FLAG_ELGAMAL) && (flags & LOOKUP_FLAG_ECIES)) return fail('both ElGamal and ECIES reply flags');
+  if (flags & LOOKUP_FLAG_ELGAMAL && flags & LOOKUP_FLAG_ECIES) return fail('both ElGamal and ECIES reply flags');
   const out: DatabaseLookupBody = {
-    key: body.subarray(0, 32), from: body.subarray(32, 64), flags, lookupType: TYPES[(flags & LOOKUP_TYPE_MASK) >> 2]!,
-    excluded: [], encryption: flags & LOOKUP_FLAG_ECIES ? 'ecies' : flags & LOOKUP_FLAG_ELGAMAL ? 'elgamal' : 'none',
+    key: body.subarray(0, 32),
+    from: body.subarray(32, 64),
+    flags,
+    lookupType: TYPES[(flags & LOOKUP_TYPE_MASK) >> 2]!,
+    excluded: [],
+    encryption: flags & LOOKUP_FLAG_ECIES ? 'ecies' : flags & LOOKUP_FLAG_ELGAMAL ? 'elgamal' : 'none',
   };
   let p = 65;
   if (flags & LOOKUP_FLAG_TUNNEL) {
@@ -93,12 +97,14 @@ export function encodeDatabaseLookup(l: DatabaseLookupInput): Uint8Array {
   const tags = l.replyTags ?? [];
   if (l.replyKey) {
     h32(l.replyKey, 'replyKey');
-    if (tags.length < 1 || tags.length > MAX_LOOKUP_TAGS || tags.some((t) => t.length !== 8)) throw new RangeError('replyTags must be 1..32 tags of 8 bytes');
+    if (tags.length < 1 || tags.length > MAX_LOOKUP_TAGS || tags.some((t) => t.length !== 8))
+      throw new RangeError('replyTags must be 1..32 tags of 8 bytes');
   }
   let flags = TYPES.indexOf(l.lookupType) << 2;
   if (l.replyTunnelId !== undefined) flags |= LOOKUP_FLAG_TUNNEL;
   if (l.replyKey) flags |= LOOKUP_FLAG_ECIES;
-  const len = 65 + (l.replyTunnelId !== undefined ? 4 : 0) + 2 + excluded.length * 32 + (l.replyKey ? 33 + tags.length * 8 : 0);
+  const len =
+    65 + (l.replyTunnelId !== undefined ? 4 : 0) + 2 + excluded.length * 32 + (l.replyKey ? 33 + tags.length * 8 : 0);
   const out = new Uint8Array(len);
   const v = new DataView(out.buffer);
   out.set(l.key, 0);

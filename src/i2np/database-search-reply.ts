@@ -12,7 +12,8 @@ export function decodeDatabaseSearchReply(body: Uint8Array): Decoded<DatabaseSea
   if (!(body instanceof Uint8Array)) return fail('not bytes');
   if (body.length < 65) return fail('DatabaseSearchReply shorter than 65 bytes');
   const num = body[32]!;
-  if (body.length !== 65 + num * 32) return fail(`DatabaseSearchReply of ${body.length} bytes does not hold ${num} hashes`);
+  if (body.length !== 65 + num * 32)
+    return fail(`DatabaseSearchReply of ${body.length} bytes does not hold ${num} hashes`);
   const peers: Uint8Array[] = [];
   for (let i = 0; i < num; i++) peers.push(body.subarray(33 + i * 32, 65 + i * 32));
   return ok({ key: body.subarray(0, 32), peers, from: body.subarray(33 + num * 32) });
@@ -20,7 +21,8 @@ export function decodeDatabaseSearchReply(body: Uint8Array): Decoded<DatabaseSea
 
 /** Throws RangeError on caller bugs (sizes, more than 255 peers). */
 export function encodeDatabaseSearchReply(key: Uint8Array, peers: readonly Uint8Array[], from: Uint8Array): Uint8Array {
-  if (key.length !== 32 || from.length !== 32 || peers.some((p) => p.length !== 32)) throw new RangeError('hashes must be 32 bytes');
+  if (key.length !== 32 || from.length !== 32 || peers.some((p) => p.length !== 32))
+    throw new RangeError('hashes must be 32 bytes');
   if (peers.length > 255) throw new RangeError('at most 255 peers');
   const out = new Uint8Array(65 + peers.length * 32);
   out.set(key, 0);

@@ -73,9 +73,11 @@ export function encodeDatabaseStore(s: DatabaseStoreInput): Uint8Array {
   if (!KNOWN_TYPES.has(s.type)) throw new RangeError(`unknown store type ${s.type}`);
   const token = s.replyToken ?? 0;
   if (!Number.isInteger(token) || token < 0 || token > 0xffffffff) throw new RangeError('replyToken must be a u32');
-  if (token !== 0 && (!(s.replyGateway instanceof Uint8Array) || s.replyGateway.length !== 32)) throw new RangeError('replyGateway must be 32 bytes');
+  if (token !== 0 && (!(s.replyGateway instanceof Uint8Array) || s.replyGateway.length !== 32))
+    throw new RangeError('replyGateway must be 32 bytes');
   const ri = s.type === DSM_TYPE_ROUTER_INFO;
-  if (ri && (s.data.length < 1 || s.data.length > 0xffff)) throw new RangeError('RouterInfo gzip must be 1..65535 bytes');
+  if (ri && (s.data.length < 1 || s.data.length > 0xffff))
+    throw new RangeError('RouterInfo gzip must be 1..65535 bytes');
   const head = token !== 0 ? 73 : 37;
   const out = new Uint8Array(head + (ri ? 2 : 0) + s.data.length);
   const v = dv(out);

@@ -33,14 +33,16 @@ export function i2npChecksum(payload: Uint8Array): number {
 }
 
 function checkU32(v: number, name: string): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${name} must be an integer 0..2^32-1`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    throw new RangeError(`${name} must be an integer 0..2^32-1`);
 }
 
 /** Builds a complete I2NP message (header + payload) with a correct chks. Throws on bad arguments (caller bugs). */
 export function encodeI2np(type: number, msgId: number, expiration: number, payload: Uint8Array): Uint8Array {
   if (!Number.isInteger(type) || type < 0 || type > 255) throw new RangeError('type must be an integer 0..255');
   checkU32(msgId, 'msgId');
-  if (!Number.isSafeInteger(expiration) || expiration < 0) throw new RangeError('expiration must be a non-negative safe integer (ms)');
+  if (!Number.isSafeInteger(expiration) || expiration < 0)
+    throw new RangeError('expiration must be a non-negative safe integer (ms)');
   if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
   if (payload.length > 0xffff) throw new RangeError(`payload must be at most 65535 bytes, not ${payload.length}`);
   const out = new Uint8Array(I2NP_HEADER_SIZE + payload.length);

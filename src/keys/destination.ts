@@ -4,7 +4,13 @@ import { createHash } from 'node:crypto';
 import { Reader, fail, ok, type Result } from '../common/bytes.js';
 import { CRYPTO_TYPE_X25519, buildKeysAndCert, readKeysAndCert, type KeysAndCert } from '../common/keys-and-cert.js';
 import { base32, i2pBase64 } from './encoding.js';
-import { ed25519PrivateKeyObject, ed25519PublicKey, ed25519Generate, x25519Generate, x25519PublicKey } from './ed25519.js';
+import {
+  ed25519PrivateKeyObject,
+  ed25519PublicKey,
+  ed25519Generate,
+  x25519Generate,
+  x25519PublicKey,
+} from './ed25519.js';
 import type { KeyObject } from 'node:crypto';
 
 export {
@@ -48,7 +54,11 @@ export function destinationBase64(d: Destination): string {
 }
 
 /** Builds Ed25519 (type 7) Destination bytes with repeated-block padding (common/keys-and-cert.ts). */
-export function buildDestination(signingPublicKey: Uint8Array, encryptionPublicKey: Uint8Array, cryptoType: number): Destination {
+export function buildDestination(
+  signingPublicKey: Uint8Array,
+  encryptionPublicKey: Uint8Array,
+  cryptoType: number,
+): Destination {
   return buildKeysAndCert(signingPublicKey, encryptionPublicKey, cryptoType);
 }
 
@@ -101,12 +111,14 @@ export function signingKeyObject(keys: PrivateKeys): KeyObject {
 export function checkKeyPair(keys: PrivateKeys): string | undefined {
   const pub = ed25519PublicKey(keys.signingPrivateKey);
   for (let i = 0; i < 32; i++) {
-    if (pub[i] !== keys.destination.signingPublicKey[i]) return 'the Ed25519 private key does not match the Destination';
+    if (pub[i] !== keys.destination.signingPublicKey[i])
+      return 'the Ed25519 private key does not match the Destination';
   }
   if (keys.destination.cryptoType === CRYPTO_TYPE_X25519) {
     const xp = x25519PublicKey(keys.cryptoPrivateKey);
     for (let i = 0; i < 32; i++) {
-      if (xp[i] !== keys.destination.encryptionPublicKey[i]) return 'the X25519 private key does not match the Destination';
+      if (xp[i] !== keys.destination.encryptionPublicKey[i])
+        return 'the X25519 private key does not match the Destination';
     }
   }
   return undefined;

@@ -6,16 +6,27 @@
 //   if the signing private key is all zeros, an offline signature block and a transient key follow (not supported).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Reader, Writer, fail, ok, type Result } from '../common/bytes.js';
-import { CRYPTO_TYPE_X25519, SIG_TYPE_EDDSA_SHA512_ED25519, checkKeyPair, readDestination, type PrivateKeys } from './destination.js';
+import {
+  CRYPTO_TYPE_X25519,
+  SIG_TYPE_EDDSA_SHA512_ED25519,
+  checkKeyPair,
+  readDestination,
+  type PrivateKeys,
+} from './destination.js';
 
 export function encodeKeyFile(keys: PrivateKeys): Uint8Array {
-  return new Writer(512).bytes(keys.destination.bytes).bytes(keys.cryptoPrivateKey).bytes(keys.signingPrivateKey).finish();
+  return new Writer(512)
+    .bytes(keys.destination.bytes)
+    .bytes(keys.cryptoPrivateKey)
+    .bytes(keys.signingPrivateKey)
+    .finish();
 }
 
 export function decodeKeyFile(buf: Uint8Array): Result<PrivateKeys> {
   const r = new Reader(buf);
   const destination = readDestination(r);
-  if (!destination || r.error !== undefined) return fail(`not an I2P private key file: ${r.error ?? 'bad destination'}`);
+  if (!destination || r.error !== undefined)
+    return fail(`not an I2P private key file: ${r.error ?? 'bad destination'}`);
   if (destination.sigType !== SIG_TYPE_EDDSA_SHA512_ED25519) {
     return fail(`signature type ${destination.sigType} is not supported (only Ed25519, type 7)`);
   }

@@ -6,7 +6,14 @@
 import type { KeyObject } from 'node:crypto';
 import { Reader, Writer, concat, fail, ok, type Result } from '../common/bytes.js';
 import { encodeMapping, readMapping, type Mapping } from '../common/mapping.js';
-import { readDestination, signatureLength, signingPublicKeyLength, signingKeyObject, type Destination, type PrivateKeys } from '../keys/destination.js';
+import {
+  readDestination,
+  signatureLength,
+  signingPublicKeyLength,
+  signingKeyObject,
+  type Destination,
+  type PrivateKeys,
+} from '../keys/destination.js';
 import { ed25519Sign, ed25519Verify } from '../keys/ed25519.js';
 
 export const LS2_STORE_TYPE = 3;
@@ -69,8 +76,10 @@ export interface BuildLeaseSet2 {
 
 /** Serializes and signs a LeaseSet2. Throws RangeError on input that cannot form a valid LeaseSet2. */
 export function buildLeaseSet2(p: BuildLeaseSet2): Uint8Array {
-  if (p.leases.length > MAX_LEASES) throw new RangeError(`a LeaseSet2 holds at most ${MAX_LEASES} leases, not ${p.leases.length}`);
-  if (p.encryptionKeys.length < 1 || p.encryptionKeys.length > 255) throw new RangeError('a LeaseSet2 needs 1..255 encryption keys');
+  if (p.leases.length > MAX_LEASES)
+    throw new RangeError(`a LeaseSet2 holds at most ${MAX_LEASES} leases, not ${p.leases.length}`);
+  if (p.encryptionKeys.length < 1 || p.encryptionKeys.length > 255)
+    throw new RangeError('a LeaseSet2 needs 1..255 encryption keys');
   const flags = p.flags ?? 0;
   if (flags & FLAG_OFFLINE_KEYS) throw new RangeError('offline keys are not supported when building');
   let maxEnd = 0;

@@ -29,7 +29,15 @@ export interface NativeAesBinding {
    * RangeError). A plain memcpy where V8 copies SharedArrayBuffer memory with atomic stores, a byte at a time when
    * the two addresses differ modulo 8: the data plane's copies into and out of its shared batch slots.
    */
-  copyBlocks(dst: Uint8Array, dstAt: Uint32Array, src: Uint8Array, srcAt: Uint32Array, from: number, to: number, size: number): void;
+  copyBlocks(
+    dst: Uint8Array,
+    dstAt: Uint32Array,
+    src: Uint8Array,
+    srcAt: Uint32Array,
+    from: number,
+    to: number,
+    size: number,
+  ): void;
 }
 
 /**
@@ -44,7 +52,8 @@ export interface NativeAesFailure extends Error {
 export const NATIVE_SIDEWAYS_MIN = 2;
 
 function load(): { binding: NativeAesBinding | null; problem: string | undefined; path?: string } {
-  if (process.env.TUNNELPLANE_NO_NATIVE === '1') return { binding: null, problem: 'disabled by TUNNELPLANE_NO_NATIVE=1' };
+  if (process.env.TUNNELPLANE_NO_NATIVE === '1')
+    return { binding: null, problem: 'disabled by TUNNELPLANE_NO_NATIVE=1' };
   // Compiled here or prebuilt for this platform (locate.ts).
   const found = locateNativeAddon();
   if (!found.ok) return { binding: null, problem: found.error };

@@ -22,9 +22,7 @@ export const NATIVE_DIR = packageNativeDir();
 
 export type AddonSource = 'compiled' | 'prebuilt';
 
-export type AddonLocation =
-  | { ok: true; path: string; source: AddonSource }
-  | { ok: false; error: string };
+export type AddonLocation = { ok: true; path: string; source: AddonSource } | { ok: false; error: string };
 
 interface NodeGypBuild {
   path(dir: string): string;
@@ -49,7 +47,8 @@ export function locateNativeAddon(nativeDir: string = NATIVE_DIR): AddonLocation
   } catch {
     return {
       ok: false,
-      error: `not compiled here (${join('native', 'build', 'Release', `${NATIVE_ADDON_NAME}.node`)}) and no prebuilt ` +
+      error:
+        `not compiled here (${join('native', 'build', 'Release', `${NATIVE_ADDON_NAME}.node`)}) and no prebuilt ` +
         `binary for ${process.platform}-${process.arch} in native/prebuilds`,
     };
   }

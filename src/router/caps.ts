@@ -32,9 +32,17 @@ export function bandwidthClass(kbps: number): BandwidthClass {
 
 export function formatCaps(c: Partial<Caps>): string {
   const bw = c.bandwidth && c.bandwidth.length > 0 ? c.bandwidth : ['L'];
-  for (const b of bw) if (!BANDWIDTH.includes(b) || b.length !== 1) throw new RangeError(`unknown bandwidth class '${b}'`);
+  for (const b of bw)
+    if (!BANDWIDTH.includes(b) || b.length !== 1) throw new RangeError(`unknown bandwidth class '${b}'`);
   if (c.reachable && c.unreachable) throw new RangeError('caps cannot be both R and U');
-  return bw.join('') + (c.floodfill ? 'f' : '') + (c.hidden ? 'H' : '') + (c.reachable ? 'R' : '') + (c.unreachable ? 'U' : '') + (c.congestion ?? '');
+  return (
+    bw.join('') +
+    (c.floodfill ? 'f' : '') +
+    (c.hidden ? 'H' : '') +
+    (c.reachable ? 'R' : '') +
+    (c.unreachable ? 'U' : '') +
+    (c.congestion ?? '')
+  );
 }
 
 /** Parses any caps string; never throws. */

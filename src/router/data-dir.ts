@@ -37,7 +37,9 @@ function readSmall(path: string, max: number): Result<Uint8Array | undefined> {
       try {
         chmodSync(path, 0o600);
       } catch (err) {
-        return fail(`${path} is readable by others and cannot be made private: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        return fail(
+          `${path} is readable by others and cannot be made private: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
       }
     }
     const buf = new Uint8Array(st.size);
@@ -55,7 +57,12 @@ function readSmall(path: string, max: number): Result<Uint8Array | undefined> {
   }
 }
 
-function loadOrCreate<T>(path: string, decode: (b: Uint8Array) => Result<T>, create: () => T, encode: (v: T) => Uint8Array): Result<{ value: T; created: boolean }> {
+function loadOrCreate<T>(
+  path: string,
+  decode: (b: Uint8Array) => Result<T>,
+  create: () => T,
+  encode: (v: T) => Uint8Array,
+): Result<{ value: T; created: boolean }> {
   const existing = readSmall(path, MAX_KEY_FILE);
   if (!existing.ok) return existing;
   if (existing.value !== undefined) {

@@ -35,7 +35,11 @@ export function parseRouterIdentity(buf: Uint8Array): Result<RouterIdentity> {
  * A new X25519 + Ed25519 identity. The 320 padding bytes are one random 32-byte block repeated, as i2pd 2.45.1 writes
  * them (§1); they are part of the hash, so an identity is built once and stored, never rebuilt.
  */
-export function buildRouterIdentity(ed25519PublicKey: Uint8Array, x25519PublicKey: Uint8Array, paddingBlock?: Uint8Array): RouterIdentity {
+export function buildRouterIdentity(
+  ed25519PublicKey: Uint8Array,
+  x25519PublicKey: Uint8Array,
+  paddingBlock?: Uint8Array,
+): RouterIdentity {
   return buildKeysAndCert(ed25519PublicKey, x25519PublicKey, CRYPTO_TYPE_X25519, paddingBlock);
 }
 

@@ -6,7 +6,13 @@ import { ROUTER_INFO_FILE, type RouterSecrets } from './data-dir.js';
 import { readRouterInfoFile, writeRouterInfoFile } from './netdb-files.js';
 import { NTCP2_COST_PUBLISHED, ntcp2AddressOptions } from './ntcp2-address.js';
 import type { Ntcp2Keys } from './ntcp2-keys.js';
-import { DEFAULT_ROUTER_VERSION, NET_ID_MAINNET, buildRouterInfo, parseRouterInfo, type RouterInfo } from './router-info.js';
+import {
+  DEFAULT_ROUTER_VERSION,
+  NET_ID_MAINNET,
+  buildRouterInfo,
+  parseRouterInfo,
+  type RouterInfo,
+} from './router-info.js';
 import { equalBytes } from '../common/bytes.js';
 import type { RouterKeys } from './router-keys.js';
 
@@ -27,8 +33,17 @@ export interface LocalRouterInfoOptions {
 /** Builds and signs this router's RouterInfo. Throws RangeError on invalid options. */
 export function buildLocalRouterInfo(keys: RouterKeys, ntcp2: Ntcp2Keys, o: LocalRouterInfoOptions): Uint8Array {
   const caps = formatCaps({ bandwidth: ['L'], reachable: true, ...o.caps });
-  const options: Record<string, string> = { ...o.extraOptions, caps, netId: String(o.netId ?? NET_ID_MAINNET), 'router.version': o.routerVersion ?? DEFAULT_ROUTER_VERSION };
-  const address = { style: 'NTCP2', cost: NTCP2_COST_PUBLISHED, options: ntcp2AddressOptions({ host: o.host, port: o.port, staticKey: ntcp2.staticPublicKey, iv: ntcp2.iv }) };
+  const options: Record<string, string> = {
+    ...o.extraOptions,
+    caps,
+    netId: String(o.netId ?? NET_ID_MAINNET),
+    'router.version': o.routerVersion ?? DEFAULT_ROUTER_VERSION,
+  };
+  const address = {
+    style: 'NTCP2',
+    cost: NTCP2_COST_PUBLISHED,
+    options: ntcp2AddressOptions({ host: o.host, port: o.port, staticKey: ntcp2.staticPublicKey, iv: ntcp2.iv }),
+  };
   return buildRouterInfo(keys, { published: o.published ?? Date.now(), addresses: [address], options });
 }
 
@@ -41,10 +56,15 @@ export function nextPublished(previous: number | undefined, now = Date.now()): n
  * Builds this router's RouterInfo and writes it to `<dir>/router.info` (atomically), newer than the one already there
  * if that one is this router's. Returns the signed bytes, parsed, and the path. Throws RangeError on invalid options.
  */
-export function writeLocalRouterInfo(dir: string, secrets: RouterSecrets, o: Omit<LocalRouterInfoOptions, 'published'>): { bytes: Uint8Array; routerInfo: RouterInfo; path: string } {
+export function writeLocalRouterInfo(
+  dir: string,
+  secrets: RouterSecrets,
+  o: Omit<LocalRouterInfoOptions, 'published'>,
+): { bytes: Uint8Array; routerInfo: RouterInfo; path: string } {
   const path = join(dir, ROUTER_INFO_FILE);
   const old = readRouterInfoFile(path);
-  const previous = old.ok && equalBytes(old.value.identity.bytes, secrets.keys.identity.bytes) ? old.value.published : undefined;
+  const previous =
+    old.ok && equalBytes(old.value.identity.bytes, secrets.keys.identity.bytes) ? old.value.published : undefined;
   const bytes = buildLocalRouterInfo(secrets.keys, secrets.ntcp2, { ...o, published: nextPublished(previous) });
   const parsed = parseRouterInfo(bytes);
   if (!parsed.ok) throw new Error(`built an unreadable RouterInfo: ${parsed.error}`); // cannot happen: a bug if it does

@@ -41,7 +41,8 @@ export function readRouterInfoFile(path: string): Result<RouterInfo> {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return fail(`${path} is not a regular file`);
-    if (st.size > MAX_ROUTER_INFO_SIZE) return fail(`${path}: ${st.size} bytes is larger than a RouterInfo may be (${MAX_ROUTER_INFO_SIZE})`);
+    if (st.size > MAX_ROUTER_INFO_SIZE)
+      return fail(`${path}: ${st.size} bytes is larger than a RouterInfo may be (${MAX_ROUTER_INFO_SIZE})`);
     const buf = new Uint8Array(st.size);
     let got = 0;
     while (got < st.size) {

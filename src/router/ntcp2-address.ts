@@ -68,7 +68,14 @@ export function ntcp2Addresses(ri: RouterInfo): Ntcp2Address[] {
     const portNum = portText !== undefined && /^[0-9]{1,5}$/.test(portText) ? Number(portText) : 0;
     const port = portNum >= 1 && portNum <= 65535 ? portNum : undefined;
     const dialable = iv !== undefined && host !== undefined && port !== undefined;
-    out.push({ staticKey, cost: a.cost, dialable, ...(iv ? { iv } : {}), ...(host ? { host } : {}), ...(port ? { port } : {}) });
+    out.push({
+      staticKey,
+      cost: a.cost,
+      dialable,
+      ...(iv ? { iv } : {}),
+      ...(host ? { host } : {}),
+      ...(port ? { port } : {}),
+    });
   }
   const rank = (a: Ntcp2Address) => (a.dialable ? (isIP(a.host!) === 4 ? 0 : 1) : 2);
   return out.sort((x, y) => rank(x) - rank(y) || x.cost - y.cost);

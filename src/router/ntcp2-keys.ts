@@ -18,7 +18,11 @@ export interface Ntcp2Keys {
 
 export function generateNtcp2Keys(): Ntcp2Keys {
   const k = x25519Generate();
-  return { staticPublicKey: k.publicKey, staticPrivateKey: k.privateKey, iv: new Uint8Array(randomBytes(NTCP2_IV_LENGTH)) };
+  return {
+    staticPublicKey: k.publicKey,
+    staticPrivateKey: k.privateKey,
+    iv: new Uint8Array(randomBytes(NTCP2_IV_LENGTH)),
+  };
 }
 
 export function encodeNtcp2Keys(k: Ntcp2Keys): Uint8Array {
@@ -26,11 +30,13 @@ export function encodeNtcp2Keys(k: Ntcp2Keys): Uint8Array {
 }
 
 export function decodeNtcp2Keys(buf: Uint8Array): Result<Ntcp2Keys> {
-  if (buf.length !== NTCP2_KEYS_FILE_LENGTH) return fail(`ntcp2.keys must be ${NTCP2_KEYS_FILE_LENGTH} bytes, got ${buf.length}`);
+  if (buf.length !== NTCP2_KEYS_FILE_LENGTH)
+    return fail(`ntcp2.keys must be ${NTCP2_KEYS_FILE_LENGTH} bytes, got ${buf.length}`);
   const staticPublicKey = buf.slice(0, 32);
   const staticPrivateKey = buf.slice(32, 64);
   const iv = buf.slice(64, 80);
-  if (!equalBytes(x25519PublicKey(staticPrivateKey), staticPublicKey)) return fail('ntcp2.keys: the static private key does not match its public key');
+  if (!equalBytes(x25519PublicKey(staticPrivateKey), staticPublicKey))
+    return fail('ntcp2.keys: the static private key does not match its public key');
   return ok({ staticPublicKey, staticPrivateKey, iv });
 }
 

@@ -3,7 +3,13 @@
 // Termination reason (15 for a bad signature or invalid content, as i2pd does; 16 for a missing or other `s`).
 import { equalBytes } from '../common/bytes.js';
 import { ntcp2Addresses, type Ntcp2Address } from './ntcp2-address.js';
-import { parseRouterInfo, routerInfoProblem, verifyRouterInfo, type AcceptOptions, type RouterInfo } from './router-info.js';
+import {
+  parseRouterInfo,
+  routerInfoProblem,
+  verifyRouterInfo,
+  type AcceptOptions,
+  type RouterInfo,
+} from './router-info.js';
 
 export type PeerRejection = 'malformed' | 'signature' | 'invalid' | 'no-ntcp2';
 
@@ -19,16 +25,28 @@ export interface PeerRouterInfo {
 }
 
 /** Parses and checks a peer's signed RouterInfo bytes; never throws. */
-export function readPeerRouterInfo(bytes: Uint8Array, opts: AcceptOptions & { requireNtcp2?: boolean } = {}): PeerResult {
+export function readPeerRouterInfo(
+  bytes: Uint8Array,
+  opts: AcceptOptions & { requireNtcp2?: boolean } = {},
+): PeerResult {
   const parsed = parseRouterInfo(bytes);
   if (!parsed.ok) return { ok: false, kind: 'malformed', error: parsed.error };
   const ri = parsed.value;
-  if (!verifyRouterInfo(ri)) return { ok: false, kind: 'signature', error: `RouterInfo signature (type ${ri.identity.sigType}) does not verify` };
+  if (!verifyRouterInfo(ri))
+    return {
+      ok: false,
+      kind: 'signature',
+      error: `RouterInfo signature (type ${ri.identity.sigType}) does not verify`,
+    };
   const problem = routerInfoProblem(ri, opts);
   if (problem !== undefined) return { ok: false, kind: 'invalid', error: problem };
   const list = ntcp2Addresses(ri);
-  if ((opts.requireNtcp2 ?? true) && list.length === 0) return { ok: false, kind: 'no-ntcp2', error: 'no NTCP2 address with a valid s' };
-  return { ok: true, value: { routerInfo: ri, identHash: ri.identHash, ntcp2Addresses: list, ...(list[0] ? { ntcp2: list[0] } : {}) } };
+  if ((opts.requireNtcp2 ?? true) && list.length === 0)
+    return { ok: false, kind: 'no-ntcp2', error: 'no NTCP2 address with a valid s' };
+  return {
+    ok: true,
+    value: { routerInfo: ri, identHash: ri.identHash, ntcp2Addresses: list, ...(list[0] ? { ntcp2: list[0] } : {}) },
+  };
 }
 
 /** Whether one of the peer's NTCP2 addresses carries this static key (Bob's msg3 check of Alice's S, §4.5). */

@@ -45,7 +45,8 @@ export interface RouterInfo {
  */
 export function parseRouterInfo(buf: Uint8Array): Result<RouterInfo> {
   if (!(buf instanceof Uint8Array)) return fail('RouterInfo must be a Uint8Array');
-  if (buf.length > MAX_ROUTER_INFO_SIZE) return fail(`RouterInfo of ${buf.length} bytes is larger than ${MAX_ROUTER_INFO_SIZE}`);
+  if (buf.length > MAX_ROUTER_INFO_SIZE)
+    return fail(`RouterInfo of ${buf.length} bytes is larger than ${MAX_ROUTER_INFO_SIZE}`);
   const r = new Reader(buf);
   const identity = readRouterIdentity(r);
   if (!identity || r.error !== undefined) return fail(r.error ?? 'bad router identity');
@@ -69,7 +70,16 @@ export function parseRouterInfo(buf: Uint8Array): Result<RouterInfo> {
   const signature = r.bytes(sigLen, 'signature').slice();
   if (r.error !== undefined) return fail(r.error);
   if (r.remaining !== 0) return fail(`${r.remaining} trailing bytes after the RouterInfo signature`);
-  return ok({ bytes: buf.slice(), identity, identHash: identHash(identity), published, addresses, options, signedLength, signature });
+  return ok({
+    bytes: buf.slice(),
+    identity,
+    identHash: identHash(identity),
+    published,
+    addresses,
+    options,
+    signedLength,
+    signature,
+  });
 }
 
 /** Checks the signature with the identity's signing key. Only Ed25519 (type 7) is supported; others are "not valid". */
@@ -88,7 +98,8 @@ export interface RouterInfoContent {
 
 /** Encodes and signs a RouterInfo. Throws RangeError for content that cannot be encoded or exceeds 3072 bytes. */
 export function buildRouterInfo(keys: RouterKeys, content: RouterInfoContent): Uint8Array {
-  if (keys.identity.sigType !== SIG_TYPE_EDDSA_SHA512_ED25519) throw new RangeError('only Ed25519 router identities can sign');
+  if (keys.identity.sigType !== SIG_TYPE_EDDSA_SHA512_ED25519)
+    throw new RangeError('only Ed25519 router identities can sign');
   if (content.addresses.length > 255) throw new RangeError('at most 255 addresses');
   const w = new Writer(1024).bytes(keys.identity.bytes).date(content.published).u8(content.addresses.length);
   for (const a of content.addresses) {
@@ -98,7 +109,8 @@ export function buildRouterInfo(keys: RouterKeys, content: RouterInfoContent): U
   w.u8(0); // peer_size: always 0
   encodeMapping(content.options, w);
   const signed = w.finish();
-  if (signed.length + 64 > MAX_ROUTER_INFO_SIZE) throw new RangeError(`RouterInfo would be ${signed.length + 64} bytes (max ${MAX_ROUTER_INFO_SIZE})`);
+  if (signed.length + 64 > MAX_ROUTER_INFO_SIZE)
+    throw new RangeError(`RouterInfo would be ${signed.length + 64} bytes (max ${MAX_ROUTER_INFO_SIZE})`);
   return new Writer(signed.length + 64).bytes(signed).bytes(ed25519Sign(keys.signingPrivateKey, signed)).finish();
 }
 
@@ -124,7 +136,9 @@ export function routerInfoProblem(ri: RouterInfo, opts: AcceptOptions = {}): str
   const version = ri.options.get('router.version');
   if (version === undefined) return 'no router.version';
   if (!/[1-9]/.test(version)) return `router.version '${version}' has no version digits`;
-  const usable = ri.addresses.some((a) => (a.style.startsWith('NTCP') && a.options.has('s')) || (a.style === 'SSU2' && a.options.get('v') === '2'));
+  const usable = ri.addresses.some(
+    (a) => (a.style.startsWith('NTCP') && a.options.has('s')) || (a.style === 'SSU2' && a.options.get('v') === '2'),
+  );
   if (!usable) return 'no supported transport (NTCP2 with s, or SSU2 v=2)';
   const now = opts.now ?? Date.now();
   if (ri.published > now + (opts.maxFutureMs ?? 120_000)) return `published ${ri.published - now} ms in the future`;

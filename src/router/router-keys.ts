@@ -19,21 +19,34 @@ export interface RouterKeys {
 export function generateRouterKeys(): RouterKeys {
   const sig = ed25519Generate();
   const enc = x25519Generate();
-  return { identity: buildRouterIdentity(sig.publicKey, enc.publicKey), cryptoPrivateKey: enc.privateKey, signingPrivateKey: sig.seed };
+  return {
+    identity: buildRouterIdentity(sig.publicKey, enc.publicKey),
+    cryptoPrivateKey: enc.privateKey,
+    signingPrivateKey: sig.seed,
+  };
 }
 
 export function encodeRouterKeys(keys: RouterKeys): Uint8Array {
-  return new Writer(ROUTER_KEYS_FILE_LENGTH).bytes(keys.identity.bytes).bytes(keys.cryptoPrivateKey).bytes(keys.signingPrivateKey).finish();
+  return new Writer(ROUTER_KEYS_FILE_LENGTH)
+    .bytes(keys.identity.bytes)
+    .bytes(keys.cryptoPrivateKey)
+    .bytes(keys.signingPrivateKey)
+    .finish();
 }
 
 /** Decodes a `router.keys` file; only X25519 + Ed25519 keys whose private halves match the identity are accepted. */
 export function decodeRouterKeys(buf: Uint8Array): Result<RouterKeys> {
   const res = decodeKeyFile(buf);
-  if (!res.ok) return fail(res.error.replace('I2P private key file', 'router.keys file').replace('the Destination', 'the router identity'));
+  if (!res.ok)
+    return fail(
+      res.error.replace('I2P private key file', 'router.keys file').replace('the Destination', 'the router identity'),
+    );
   const { destination: identity, cryptoPrivateKey, signingPrivateKey } = res.value;
   // i2pd replaces ElGamal / DSA router keys with new ones (RouterContext::Load); this router only uses modern keys
   if (!isModernIdentity(identity)) {
-    return fail(`router.keys holds crypto type ${identity.cryptoType} / signature type ${identity.sigType}; only X25519 (4) + Ed25519 (7) is supported`);
+    return fail(
+      `router.keys holds crypto type ${identity.cryptoType} / signature type ${identity.sigType}; only X25519 (4) + Ed25519 (7) is supported`,
+    );
   }
   return ok({ identity, cryptoPrivateKey, signingPrivateKey });
 }

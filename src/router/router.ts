@@ -8,7 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { I2NP_DELIVERY_STATUS, I2NP_EXPIRATION_MS, I2NP_TUNNEL_DATA, I2NP_TUNNEL_GATEWAY, STATUS_OK, TUNNEL_DATA_SIZE } from '../constants.js';
+import {
+  I2NP_DELIVERY_STATUS,
+  I2NP_EXPIRATION_MS,
+  I2NP_TUNNEL_DATA,
+  I2NP_TUNNEL_GATEWAY,
+  STATUS_OK,
+  TUNNEL_DATA_SIZE,
+} from '../constants.js';
 import { LOCAL_HOP } from '../tunnel/types.js';
 import { TunnelJoinError } from '../errors.js';
 import { createDataPlane, type DataPlane, type DataPlaneOptions, type OutputBatch } from '../dataplane/index.js';
@@ -167,9 +174,11 @@ export class Router extends EventEmitter {
 
   constructor(opts: RouterOptions) {
     super();
-    if (!opts || typeof opts.dataDir !== 'string' || opts.dataDir === '') throw new TypeError('createRouter needs a dataDir');
+    if (!opts || typeof opts.dataDir !== 'string' || opts.dataDir === '')
+      throw new TypeError('createRouter needs a dataDir');
     const port = opts.port ?? 0;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be 0..65535, not ${opts.port}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new RangeError(`port must be 0..65535, not ${opts.port}`);
     this.opts = opts;
     this.dataDir = opts.dataDir;
     this.handlers.set(I2NP_DATABASE_STORE, (m) => this.onDatabaseStore(m));
@@ -184,7 +193,10 @@ export class Router extends EventEmitter {
     if (this.state !== 'new') throw new Error(`router already ${this.state}`);
     this.state = 'starting';
     const sec = loadOrCreateRouterSecrets(this.dataDir);
-    if (!sec.ok) { this.state = 'stopped'; throw new Error(sec.error); }
+    if (!sec.ok) {
+      this.state = 'stopped';
+      throw new Error(sec.error);
+    }
     this.secrets = sec.value;
     const host = this.opts.host ?? '127.0.0.1';
     const identHash = hashOfIdentity(sec.value.keys.identity);
@@ -196,7 +208,14 @@ export class Router extends EventEmitter {
       if (!r.ok) return { ok: false, error: `${r.kind}: ${r.error}` };
       // Remember every verified RouterInfo a session carries (msg3, RouterInfo blocks).
       this.learn(r.value);
-      return { ok: true, value: { identHash: r.value.identHash, staticKey: r.value.ntcp2?.staticKey, published: r.value.routerInfo.published } };
+      return {
+        ok: true,
+        value: {
+          identHash: r.value.identHash,
+          staticKey: r.value.ntcp2?.staticKey,
+          published: r.value.routerInfo.published,
+        },
+      };
     };
     this.transport = new Ntcp2Transport({
       local: { identHash, staticKey, iv: sec.value.ntcp2.iv, routerInfo: () => this.riBytes! },
@@ -217,7 +236,10 @@ export class Router extends EventEmitter {
     } catch (e) {
       this.state = 'stopped';
       await this.transport.close(0);
-      throw new Error(`cannot listen on ${host}:${this.opts.port ?? 0}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new Error(
+        `cannot listen on ${host}:${this.opts.port ?? 0}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
     let written;
     try {
@@ -225,24 +247,39 @@ export class Router extends EventEmitter {
     } catch (e) {
       this.state = 'stopped';
       await this.transport.close(0);
-      throw new Error(`cannot write ${join(this.dataDir, ROUTER_INFO_FILE)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new Error(
+        `cannot write ${join(this.dataDir, ROUTER_INFO_FILE)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
     this.riBytes = written.bytes;
     this.riPublished = written.routerInfo.published;
     this.plane = createDataPlane({ threads: 1, ...this.opts.dataPlane, onOutput: (b) => this.onOutput(b) });
     this.plane.on('error', (e: unknown) => {
-      if (e instanceof TunnelJoinError) { this.count('tunnel-join-error'); this.emit('joinError', e); }
-      else this.emit('warning', e instanceof Error ? e : new Error(String(e)));
+      if (e instanceof TunnelJoinError) {
+        this.count('tunnel-join-error');
+        this.emit('joinError', e);
+      } else this.emit('warning', e instanceof Error ? e : new Error(String(e)));
     });
     this.plane.on('drain', () => this.onPlaneDrain());
     this.state = 'running';
-    this.readyInfo = { ident: identHashBase64(identHash), routerInfo: written.path, ntcp2: `${host}:${bound.port}`, created: sec.value.created };
+    this.readyInfo = {
+      ident: identHashBase64(identHash),
+      routerInfo: written.path,
+      ntcp2: `${host}:${bound.port}`,
+      created: sec.value.created,
+    };
     this.emit('ready', this.readyInfo);
     return this.readyInfo;
   }
 
   private caps(): Partial<Caps> {
-    return { bandwidth: ['L'], reachable: true, ...this.opts.caps, ...(this.opts.floodfill ? { floodfill: true } : {}) };
+    return {
+      bandwidth: ['L'],
+      reachable: true,
+      ...this.opts.caps,
+      ...(this.opts.floodfill ? { floodfill: true } : {}),
+    };
   }
 
   get ready(): RouterReady | undefined {
@@ -285,9 +322,21 @@ export class Router extends EventEmitter {
     if (!e) {
       this.evictIfFull();
       let id = this.nextId++;
-      if (id >= LOCAL_HOP) { this.nextId = 1; id = this.nextId++; } // ids never reach LOCAL_HOP
+      if (id >= LOCAL_HOP) {
+        this.nextId = 1;
+        id = this.nextId++;
+      } // ids never reach LOCAL_HOP
       while (this.byId.has(id)) id = this.nextId++;
-      e = { id, identHash: Uint8Array.from(identHash), ident: identHashBase64(identHash), info: undefined, session: undefined, waiting: undefined, lastSeen: Date.now(), dialFailedAt: 0 };
+      e = {
+        id,
+        identHash: Uint8Array.from(identHash),
+        ident: identHashBase64(identHash),
+        info: undefined,
+        session: undefined,
+        waiting: undefined,
+        lastSeen: Date.now(),
+        dialFailedAt: 0,
+      };
       this.byHash.set(key, e);
       this.byId.set(id, e);
     }
@@ -311,7 +360,8 @@ export class Router extends EventEmitter {
     const max = this.opts.maxPeers ?? DEFAULT_MAX_PEERS;
     if (this.byHash.size < max) return;
     let oldest: [string, PeerEntry] | undefined;
-    for (const kv of this.byHash) if (!kv[1].session && !kv[1].waiting && (!oldest || kv[1].lastSeen < oldest[1].lastSeen)) oldest = kv;
+    for (const kv of this.byHash)
+      if (!kv[1].session && !kv[1].waiting && (!oldest || kv[1].lastSeen < oldest[1].lastSeen)) oldest = kv;
     if (oldest) {
       this.byHash.delete(oldest[0]);
       this.byId.delete(oldest[1].id);
@@ -329,7 +379,9 @@ export class Router extends EventEmitter {
     if (this.opts.storePeers) {
       try {
         writeRouterInfoFile(join(this.dataDir, netDbRelativePath(e.identHash)), p.routerInfo.bytes);
-      } catch { this.count('netdb-write-failed'); }
+      } catch {
+        this.count('netdb-write-failed');
+      }
     }
     this.emit('routerInfo', e);
     return e;
@@ -350,9 +402,12 @@ export class Router extends EventEmitter {
     try {
       bytes = readFileSync(path);
     } catch (e) {
-      throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+        cause: e,
+      });
     }
-    if (bytes.length > MAX_ROUTER_INFO_SIZE) throw new Error(`${path} is ${bytes.length} bytes, more than a RouterInfo (${MAX_ROUTER_INFO_SIZE})`);
+    if (bytes.length > MAX_ROUTER_INFO_SIZE)
+      throw new Error(`${path} is ${bytes.length} bytes, more than a RouterInfo (${MAX_ROUTER_INFO_SIZE})`);
     try {
       return this.addPeer(bytes);
     } catch (e) {
@@ -396,7 +451,10 @@ export class Router extends EventEmitter {
     const e = this.byHash.get(hexOf(s.peerHash));
     if (e && e.session === s) e.session = undefined;
     this.emit('session', {
-      peer: identHashBase64(s.peerHash), direction: s.direction, state: 'closed', reason: info.reason,
+      peer: identHashBase64(s.peerHash),
+      direction: s.direction,
+      state: 'closed',
+      reason: info.reason,
       ...(info.code !== undefined ? { code: info.code } : {}),
     } satisfies SessionEvent);
   }
@@ -421,7 +479,10 @@ export class Router extends EventEmitter {
     this.inCounts[type] = (this.inCounts[type] ?? 0) + 1;
     const e = this.sessionPeer.get(s) ?? this.peer(s.peerHash!);
     const h = this.handlers.get(type);
-    if (!h) { this.count('unhandled'); return; }
+    if (!h) {
+      this.count('unhandled');
+      return;
+    }
     try {
       h({ type, msgId, expirationSec, body, peer: e, session: s });
     } catch (err) {
@@ -432,13 +493,22 @@ export class Router extends EventEmitter {
   }
 
   private onTunnelData(m: I2npMessageIn): void {
-    if (m.body.length !== TUNNEL_DATA_SIZE) { this.count('bad-tunneldata'); return; }
+    if (m.body.length !== TUNNEL_DATA_SIZE) {
+      this.count('bad-tunneldata');
+      return;
+    }
     const plane = this.plane;
-    if (!plane) { this.count('no-dataplane'); return; }
+    if (!plane) {
+      this.count('no-dataplane');
+      return;
+    }
     if (!plane.push(m.body, m.peer.id)) {
       // Queue full (counted by the data plane as queueFull): stop reading this session until it drains, so TCP
       // slows the sender.
-      if (!this.paused.has(m.session)) { this.paused.add(m.session); m.session.pauseReceive(); }
+      if (!this.paused.has(m.session)) {
+        this.paused.add(m.session);
+        m.session.pauseReceive();
+      }
     }
   }
 
@@ -450,7 +520,10 @@ export class Router extends EventEmitter {
   /** DatabaseStore (i2np.md §4.6): store a verified RouterInfo; a reply token gets a DeliveryStatus(token). */
   private onDatabaseStore(m: I2npMessageIn): void {
     const b = m.body;
-    if (b.length < 37) { this.count('bad-dbstore'); return; }
+    if (b.length < 37) {
+      this.count('bad-dbstore');
+      return;
+    }
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const kind = b[32]!;
     const token = dv.getUint32(33);
@@ -458,20 +531,32 @@ export class Router extends EventEmitter {
     let replyTunnel = 0;
     let gateway: Uint8Array | undefined;
     if (token !== 0) {
-      if (b.length < 73) { this.count('bad-dbstore'); return; }
+      if (b.length < 73) {
+        this.count('bad-dbstore');
+        return;
+      }
       replyTunnel = dv.getUint32(37);
       gateway = b.subarray(41, 73);
       o = 73;
     }
     if ((kind & 1) === 0) {
       // RouterInfo: size(2) | gzip(RouterInfo)
-      if (b.length < o + 2) { this.count('bad-dbstore'); return; }
+      if (b.length < o + 2) {
+        this.count('bad-dbstore');
+        return;
+      }
       const size = dv.getUint16(o);
-      if (o + 2 + size > b.length) { this.count('bad-dbstore'); return; }
+      if (o + 2 + size > b.length) {
+        this.count('bad-dbstore');
+        return;
+      }
       let ri: Uint8Array;
       try {
         ri = gunzipSync(b.subarray(o + 2, o + 2 + size), { maxOutputLength: MAX_INFLATED_RI });
-      } catch { this.count('bad-dbstore-gzip'); return; }
+      } catch {
+        this.count('bad-dbstore-gzip');
+        return;
+      }
       const p = readPeerRouterInfo(ri);
       if (!p.ok) this.count(`dbstore-ri-${p.kind}`);
       else if (hexOf(p.value.identHash) !== hexOf(b.subarray(0, 32))) this.count('dbstore-ri-key-mismatch');
@@ -484,12 +569,18 @@ export class Router extends EventEmitter {
     if (replyTunnel === 0) {
       // Direct reply to the gateway router; i2pd names itself there and we answer over its session.
       const to = hexOf(gateway!) === hexOf(m.peer.identHash) ? m.peer : this.byHash.get(hexOf(gateway!));
-      if (!to) { this.count('reply-no-route'); return; }
+      if (!to) {
+        this.count('reply-no-route');
+        return;
+      }
       this.sendTo(to, I2NP_DELIVERY_STATUS, status);
     } else {
       // Down a tunnel: TunnelGateway(replyTunnel, full I2NP DeliveryStatus) to its gateway (i2np.md §4.2).
       const gw = this.byHash.get(hexOf(gateway!));
-      if (!gw) { this.count('reply-no-route'); return; }
+      if (!gw) {
+        this.count('reply-no-route');
+        return;
+      }
       const inner = encodeI2np(I2NP_DELIVERY_STATUS, randomMsgId(), Date.now() + I2NP_EXPIRATION_MS, status);
       this.sendTo(gw, I2NP_TUNNEL_GATEWAY, encodeTunnelGateway(replyTunnel, inner));
     }
@@ -497,7 +588,10 @@ export class Router extends EventEmitter {
 
   private onRouterInfoBlock(s: Session, ri: Uint8Array): void {
     const p = readPeerRouterInfo(ri);
-    if (!p.ok) { this.count(`ri-block-${p.kind}`); return; }
+    if (!p.ok) {
+      this.count(`ri-block-${p.kind}`);
+      return;
+    }
     this.learn(p.value);
     void s;
   }
@@ -522,16 +616,31 @@ export class Router extends EventEmitter {
       this.outCounts[type] = (this.outCounts[type] ?? 0) + 1;
       return true;
     }
-    if (this.state !== 'running') { this.count('stopping'); return false; }
+    if (this.state !== 'running') {
+      this.count('stopping');
+      return false;
+    }
     if (e.waiting) {
-      if (e.waiting.length >= DIAL_QUEUE_MAX || this.waitingTotal >= DIAL_QUEUE_TOTAL_MAX) { this.count('dial-queue-full'); return false; }
+      if (e.waiting.length >= DIAL_QUEUE_MAX || this.waitingTotal >= DIAL_QUEUE_TOTAL_MAX) {
+        this.count('dial-queue-full');
+        return false;
+      }
       e.waiting.push({ type, body });
       this.waitingTotal++;
       return true;
     }
-    if (!e.info?.ntcp2Addresses.some((a) => a.dialable)) { this.count('no-route'); return false; }
-    if (e.dialFailedAt !== 0 && Date.now() - e.dialFailedAt < DIAL_BACKOFF_MS) { this.count('dial-backoff'); return false; }
-    if (this.waitingTotal >= DIAL_QUEUE_TOTAL_MAX) { this.count('dial-queue-full'); return false; }
+    if (!e.info?.ntcp2Addresses.some((a) => a.dialable)) {
+      this.count('no-route');
+      return false;
+    }
+    if (e.dialFailedAt !== 0 && Date.now() - e.dialFailedAt < DIAL_BACKOFF_MS) {
+      this.count('dial-backoff');
+      return false;
+    }
+    if (this.waitingTotal >= DIAL_QUEUE_TOTAL_MAX) {
+      this.count('dial-queue-full');
+      return false;
+    }
     e.waiting = [{ type, body }];
     this.waitingTotal++;
     this.connect(e.identHash).catch((err: Error) => {
@@ -555,9 +664,15 @@ export class Router extends EventEmitter {
       if (b.status[i] !== STATUS_OK) continue;
       const hop = b.nextHops[i]!;
       const body = bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
-      if (hop === LOCAL_HOP) { this.count('local-delivery-unhandled'); continue; }
+      if (hop === LOCAL_HOP) {
+        this.count('local-delivery-unhandled');
+        continue;
+      }
       const e = this.byId.get(hop);
-      if (!e) { this.count('unknown-next-hop'); continue; }
+      if (!e) {
+        this.count('unknown-next-hop');
+        continue;
+      }
       this.sendTo(e, I2NP_TUNNEL_DATA, body);
     }
   }
@@ -594,7 +709,11 @@ export class Router extends EventEmitter {
     let sessions = 0;
     const t = this.transport;
     if (t) {
-      for (const s of t.sessions()) { sessions++; bytesIn += s.bytesIn; bytesOut += s.bytesOut; }
+      for (const s of t.sessions()) {
+        sessions++;
+        bytesIn += s.bytesIn;
+        bytesOut += s.bytesOut;
+      }
     }
     const dropped: Record<string, number> = { ...this.drops };
     if (t) for (const [k, v] of Object.entries(t.stats.dropped)) dropped[`ntcp2.${k}`] = v;
@@ -606,7 +725,17 @@ export class Router extends EventEmitter {
       tunnelDataOut = ps.messagesOut;
       for (const [k, v] of Object.entries(ps.dropped)) if (v > 0) dropped[`dataplane.${k}`] = v;
     }
-    return { sessions, i2npIn: { ...this.inCounts }, i2npOut: { ...this.outCounts }, bytesIn, bytesOut, dropped, peers: this.byHash.size, tunnelDataIn, tunnelDataOut };
+    return {
+      sessions,
+      i2npIn: { ...this.inCounts },
+      i2npOut: { ...this.outCounts },
+      bytesIn,
+      bytesOut,
+      dropped,
+      peers: this.byHash.size,
+      tunnelDataIn,
+      tunnelDataOut,
+    };
   }
 
   /**
@@ -621,7 +750,10 @@ export class Router extends EventEmitter {
     this.waitingTotal = 0;
     await this.transport?.close(graceMs);
     await this.plane?.close();
-    if (this.secrets) { wipeRouterKeys(this.secrets.keys); wipeNtcp2Keys(this.secrets.ntcp2); }
+    if (this.secrets) {
+      wipeRouterKeys(this.secrets.keys);
+      wipeNtcp2Keys(this.secrets.ntcp2);
+    }
     if (this.staticPair) wipePair(this.staticPair);
     this.state = 'stopped';
   }

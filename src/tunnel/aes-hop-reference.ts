@@ -12,7 +12,8 @@ export interface HopKeys {
 
 function checkBody(body: Uint8Array): void {
   if (!(body instanceof Uint8Array)) throw new TypeError('body must be a Uint8Array');
-  if (body.length !== TUNNEL_DATA_SIZE) throw new RangeError(`body must be ${TUNNEL_DATA_SIZE} bytes, not ${body.length}`);
+  if (body.length !== TUNNEL_DATA_SIZE)
+    throw new RangeError(`body must be ${TUNNEL_DATA_SIZE} bytes, not ${body.length}`);
 }
 
 export function checkHopKeys(keys: HopKeys, what = 'hop'): void {

@@ -6,8 +6,14 @@ import { AES256_KEY_SIZE } from '../constants.js';
 import { nativeAes, nativeAesProblem, type NativeAesBinding, type NativeHopHandle } from '../native/addon.js';
 
 export {
-  copyPrefix, nativeAes, nativeAesPath, nativeAesProblem, NATIVE_SIDEWAYS_MIN,
-  type NativeAesBinding, type NativeAesFailure, type NativeHopHandle,
+  copyPrefix,
+  nativeAes,
+  nativeAesPath,
+  nativeAesProblem,
+  NATIVE_SIDEWAYS_MIN,
+  type NativeAesBinding,
+  type NativeAesFailure,
+  type NativeHopHandle,
 } from '../native/addon.js';
 
 /** One hop's keys in OpenSSL contexts. `wipe()` frees and cleanses them; the object is unusable afterwards. */
@@ -17,7 +23,8 @@ export class NativeAesHop {
 
   constructor(layerKey: Uint8Array, ivKey: Uint8Array) {
     if (!nativeAes) throw new Error(`native AES layer unavailable: ${nativeAesProblem}`);
-    if (layerKey.length !== AES256_KEY_SIZE || ivKey.length !== AES256_KEY_SIZE) throw new RangeError('keys must be 32 bytes');
+    if (layerKey.length !== AES256_KEY_SIZE || ivKey.length !== AES256_KEY_SIZE)
+      throw new RangeError('keys must be 32 bytes');
     this.lib = nativeAes;
     this.handle = nativeAes.createHop(layerKey, ivKey);
   }

@@ -102,7 +102,10 @@ export class NodeAesHop {
     const blk = scratch.subarray(0, n * 16);
     for (let i = 0; i < n; i++) blk.set(buf.subarray(at[i]! + IV_OFFSET, at[i]! + IV_OFFSET + IV_SIZE), i * 16);
     const x = ecb.update(blk); // X_i, the CBC IV of message i
-    const xw = (x.byteOffset & 3) === 0 ? new Int32Array(x.buffer, x.byteOffset, n * 4) : new Int32Array(Uint8Array.from(x).buffer);
+    const xw =
+      (x.byteOffset & 3) === 0
+        ? new Int32Array(x.buffer, x.byteOffset, n * 4)
+        : new Int32Array(Uint8Array.from(x).buffer);
     const s = new Int32Array(blk.buffer, blk.byteOffset, n * 4);
     const bases = this.bases.length >= n ? this.bases : (this.bases = new Int32Array(n));
     for (let i = 0; i < n; i++) {
@@ -117,13 +120,22 @@ export class NodeAesHop {
     const last = DATA_SIZE / 16 - 1;
     for (let j = 0; j <= last; j++) {
       const c = layer.update(blk);
-      const cw = (c.byteOffset & 3) === 0 ? new Int32Array(c.buffer, c.byteOffset, n * 4) : new Int32Array(Uint8Array.from(c).buffer);
+      const cw =
+        (c.byteOffset & 3) === 0
+          ? new Int32Array(c.buffer, c.byteOffset, n * 4)
+          : new Int32Array(Uint8Array.from(c).buffer);
       // Store block j of every message and stage block j+1 (plaintext XOR this ciphertext) in one pass.
       for (let i = 0; i < n; i++) {
         const w = bases[i]! + 4 * j;
         const q = 4 * i;
-        const c0 = cw[q]!, c1 = cw[q + 1]!, c2 = cw[q + 2]!, c3 = cw[q + 3]!;
-        words[w] = c0; words[w + 1] = c1; words[w + 2] = c2; words[w + 3] = c3;
+        const c0 = cw[q]!,
+          c1 = cw[q + 1]!,
+          c2 = cw[q + 2]!,
+          c3 = cw[q + 3]!;
+        words[w] = c0;
+        words[w + 1] = c1;
+        words[w + 2] = c2;
+        words[w + 3] = c3;
         if (j < last) {
           s[q] = words[w + 4]! ^ c0;
           s[q + 1] = words[w + 5]! ^ c1;
@@ -171,7 +183,8 @@ export class NodeAesHop {
     for (let i = 0; i < n; i++) ivs.set(buf.subarray(at[i]! + IV_OFFSET, at[i]! + IV_OFFSET + IV_SIZE), i * 16);
     const x = ecb.update(ivs);
     const data = scratch.subarray(0, n * DATA_SIZE);
-    for (let i = 0; i < n; i++) data.set(buf.subarray(at[i]! + DATA_OFFSET, at[i]! + DATA_OFFSET + DATA_SIZE), i * DATA_SIZE);
+    for (let i = 0; i < n; i++)
+      data.set(buf.subarray(at[i]! + DATA_OFFSET, at[i]! + DATA_OFFSET + DATA_SIZE), i * DATA_SIZE);
     const lastCt = this.decChain;
     const out = cbc.update(data);
     for (let i = 0; i < n; i++) {
@@ -204,7 +217,11 @@ export class NodeAesHop {
     this.encChain.fill(0);
     this.decChain.fill(0);
     for (const c of [this.ecbEnc, this.ecbDec, this.cbcEnc, this.cbcDec, this.ecbLayer]) {
-      try { c?.final(); } catch { /* nothing pending; final() only releases the context */ }
+      try {
+        c?.final();
+      } catch {
+        /* nothing pending; final() only releases the context */
+      }
     }
     this.ecbEnc = this.ecbDec = this.cbcEnc = this.cbcDec = this.ecbLayer = null;
   }

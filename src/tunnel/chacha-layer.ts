@@ -26,7 +26,15 @@ export interface ChaChaHopKeys {
 }
 
 /** XOR `len` bytes at buf[off..] with ChaCha20(key, domain || nonce8, counter 0). */
-function xorStream(key: Uint8Array, domain: number, nonce: Uint8Array, no: number, buf: Uint8Array, off: number, len: number): void {
+function xorStream(
+  key: Uint8Array,
+  domain: number,
+  nonce: Uint8Array,
+  no: number,
+  buf: Uint8Array,
+  off: number,
+  len: number,
+): void {
   const iv = new Uint8Array(16); // node's chacha20 IV: counter(4, LE) || nonce(12)
   iv[4] = domain;
   iv.set(nonce.subarray(no, no + 8), 8);
@@ -88,8 +96,11 @@ export function chachaAeadOpen(body: Uint8Array, key: Uint8Array): boolean {
  * forward layer, body[0..3] := nextTunnelId, AEAD-seal with `outAeadKey` (absent: OBEP, output stays here with a
  * zero MAC). Returns false (body untouched) when the MAC does not verify.
  */
-export function chachaHop(body: Uint8Array, keys: ChaChaHopKeys & { inAeadKey?: Uint8Array; outAeadKey?: Uint8Array },
-  nextTunnelId: number): boolean {
+export function chachaHop(
+  body: Uint8Array,
+  keys: ChaChaHopKeys & { inAeadKey?: Uint8Array; outAeadKey?: Uint8Array },
+  nextTunnelId: number,
+): boolean {
   if (keys.inAeadKey && !chachaAeadOpen(body, keys.inAeadKey)) return false;
   chachaLayerForward(body, keys);
   new DataView(body.buffer, body.byteOffset, 4).setUint32(0, nextTunnelId >>> 0);
@@ -102,8 +113,11 @@ export function chachaHop(body: Uint8Array, keys: ChaChaHopKeys & { inAeadKey?: 
  * layer of the last hop first and hop 1 last, then AEAD-seal with `outAeadKey` if given (OBGW). Bytes 0..3 untouched.
  * Returns false (body untouched) when the MAC does not verify.
  */
-export function chachaStrip(body: Uint8Array, hops: readonly ChaChaHopKeys[],
-  aead: { inAeadKey?: Uint8Array; outAeadKey?: Uint8Array } = {}): boolean {
+export function chachaStrip(
+  body: Uint8Array,
+  hops: readonly ChaChaHopKeys[],
+  aead: { inAeadKey?: Uint8Array; outAeadKey?: Uint8Array } = {},
+): boolean {
   if (aead.inAeadKey && !chachaAeadOpen(body, aead.inAeadKey)) return false;
   for (let i = hops.length - 1; i >= 0; i--) chachaLayerInverse(body, hops[i]!);
   if (aead.outAeadKey) chachaAeadSeal(body, aead.outAeadKey);

@@ -17,8 +17,19 @@
 // 'wasm', 'node'; ChaCha 'wasm', 'node'. 'auto' = for AES native when the CPU has AES instructions and the addon is
 // built (hybrid without the addon, wasm without AES instructions), wasm for ChaCha.
 import {
-  AES256_KEY_SIZE, AES_KEY_SLOTS, CHACHA_KEY_SLOTS, DATA_OFFSET, IV_OFFSET, MAX_BATCH, STATUS_BAD_MAC,
-  STATUS_EXPIRED_TUNNEL, STATUS_OK, STATUS_REPLAY, STATUS_REPLAY_FULL, STATUS_UNKNOWN_TUNNEL, STATUS_WRONG_PREV_HOP,
+  AES256_KEY_SIZE,
+  AES_KEY_SLOTS,
+  CHACHA_KEY_SLOTS,
+  DATA_OFFSET,
+  IV_OFFSET,
+  MAX_BATCH,
+  STATUS_BAD_MAC,
+  STATUS_EXPIRED_TUNNEL,
+  STATUS_OK,
+  STATUS_REPLAY,
+  STATUS_REPLAY_FULL,
+  STATUS_UNKNOWN_TUNNEL,
+  STATUS_WRONG_PREV_HOP,
   TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { cpuHasAes } from '../crypto/aes.js';
@@ -34,9 +45,22 @@ import { WasmAesBackend } from './backends/wasm-aes.js';
 import { WasmChaChaBackend } from './backends/wasm-chacha.js';
 import { WasmHost } from './backends/wasm-layer.js';
 import {
-  LOCAL_HOP, ROLE_IBEP, ROLE_IBGW, ROLE_OBEP, ROLE_OBGW, ROLE_PARTICIPANT, TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS,
-  type EngineBackend, type HopKeyConfig, type LayerBatch, type LayerEngineHooks, type LayerEngineOptions,
-  type LayerEngineStats, type TunnelConfig, type TunnelRole,
+  LOCAL_HOP,
+  ROLE_IBEP,
+  ROLE_IBGW,
+  ROLE_OBEP,
+  ROLE_OBGW,
+  ROLE_PARTICIPANT,
+  TUNNEL_GRACE_MS,
+  TUNNEL_LIFETIME_MS,
+  type EngineBackend,
+  type HopKeyConfig,
+  type LayerBatch,
+  type LayerEngineHooks,
+  type LayerEngineOptions,
+  type LayerEngineStats,
+  type TunnelConfig,
+  type TunnelRole,
 } from './types.js';
 import { EngineClosedError } from '../errors.js';
 import { TEST_SEAM, type EngineSeam } from '../test-seam.js';
@@ -52,16 +76,24 @@ const SWEEP_INTERVAL_MS = 1000;
 type TunnelState = LayerTunnel;
 
 const ROLE_CODES: Record<TunnelRole, number> = {
-  participant: ROLE_PARTICIPANT, obep: ROLE_OBEP, ibgw: ROLE_IBGW, obgw: ROLE_OBGW, ibep: ROLE_IBEP,
+  participant: ROLE_PARTICIPANT,
+  obep: ROLE_OBEP,
+  ibgw: ROLE_IBGW,
+  obgw: ROLE_OBGW,
+  ibep: ROLE_IBEP,
 };
 
 /** The AES backend object for a resolved backend name. */
 function aesBackendOf(name: BackendName, wasm: WasmHost): LayerBackend {
   switch (name) {
-    case 'native': return new NativeAesBackend();
-    case 'hybrid': return new HybridAesBackend(wasm);
-    case 'wasm': return new WasmAesBackend(wasm);
-    case 'node': return new NodeAesBackend();
+    case 'native':
+      return new NativeAesBackend();
+    case 'hybrid':
+      return new HybridAesBackend(wasm);
+    case 'wasm':
+      return new WasmAesBackend(wasm);
+    case 'node':
+      return new NodeAesBackend();
   }
 }
 
@@ -117,13 +149,21 @@ export class LayerEngine {
   private lastSweep = 0;
   private closed = false;
   private readonly counters: LayerEngineStats = {
-    processed: 0, ok: 0, unknownTunnel: 0, expiredTunnel: 0, replayed: 0, wrongPrevHop: 0, badMac: 0, wrongRole: 0,
+    processed: 0,
+    ok: 0,
+    unknownTunnel: 0,
+    expiredTunnel: 0,
+    replayed: 0,
+    wrongPrevHop: 0,
+    badMac: 0,
+    wrongRole: 0,
     replayFull: 0,
   };
 
   constructor(options: LayerEngineOptions = {}, hooks: LayerEngineHooks = {}) {
     const b = options.backend ?? 'auto';
-    if (b !== 'auto' && b !== 'wasm' && b !== 'node' && b !== 'hybrid' && b !== 'native') throw new TypeError(`unknown backend '${String(b)}'`);
+    if (b !== 'auto' && b !== 'wasm' && b !== 'node' && b !== 'hybrid' && b !== 'native')
+      throw new TypeError(`unknown backend '${String(b)}'`);
     if (b === 'native' && !nativeAes) throw new Error(`backend 'native': ${nativeAesProblem}`);
     // 'auto': the faster backend per layer as measured (docs/tunnel-layers.md): OpenSSL for AES (AES-NI against a
     // constant-time bitsliced WASM AES) -- through the native addon when it is built, else through node:crypto --
@@ -136,12 +176,17 @@ export class LayerEngine {
     this.chacha = this.chachaBackend === 'wasm' ? new WasmChaChaBackend(this.wasm) : new NodeChaChaBackend();
     this.now = hooks.now ?? Date.now;
     this.graceMs = options.graceMs ?? TUNNEL_GRACE_MS;
-    if (typeof this.graceMs !== 'number' || !(this.graceMs >= 0) || !Number.isFinite(this.graceMs)) throw new RangeError('graceMs must be a number >= 0');
+    if (typeof this.graceMs !== 'number' || !(this.graceMs >= 0) || !Number.isFinite(this.graceMs))
+      throw new RangeError('graceMs must be a number >= 0');
     // A private filter (single thread) is sized from these options: entries kept as long as a default tunnel accepts
     // traffic, at the given rate (tunnel-crypto-aes.md §5).
-    this.replay = new ReplayFilter(options.replayFilter ?? createReplayFilterBuffer({
-      messagesPerSecond: options.messagesPerSecond ?? 1000, windowMs: Math.ceil(TUNNEL_LIFETIME_MS + this.graceMs),
-    }));
+    this.replay = new ReplayFilter(
+      options.replayFilter ??
+        createReplayFilterBuffer({
+          messagesPerSecond: options.messagesPerSecond ?? 1000,
+          windowMs: Math.ceil(TUNNEL_LIFETIME_MS + this.graceMs),
+        }),
+    );
   }
 
   /**
@@ -156,10 +201,13 @@ export class LayerEngine {
     if (layer !== 'aes' && layer !== 'chacha') throw new TypeError(`unknown layer '${String(layer)}'`);
     const joinedAt = this.now();
     const expiresAt = config.expiresAt ?? joinedAt + TUNNEL_LIFETIME_MS;
-    if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) throw new TypeError('expiresAt must be a number (epoch ms)');
+    if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))
+      throw new TypeError('expiresAt must be a number (epoch ms)');
     // A receiving tunnel's replay entries are kept until it stops accepting traffic: the filter must reach that far.
     if (role !== 'obgw' && role !== 'ibgw' && expiresAt + this.graceMs - joinedAt > this.replay.windowMs) {
-      throw new RangeError(`expiresAt + grace is more than the replay filter's window (${this.replay.windowMs} ms) away`);
+      throw new RangeError(
+        `expiresAt + grace is more than the replay filter's window (${this.replay.windowMs} ms) away`,
+      );
     }
     // Validate everything before taking any key slot.
     const hopConfigs: HopKeyConfig[] = config.role === 'obgw' || config.role === 'ibep' ? config.hops : [config];
@@ -207,8 +255,19 @@ export class LayerEngine {
     const old = table.get(id);
     if (old && !old.ended) throw new Error(`tunnel id ${id} is already in use by a ${old.role} tunnel`);
     const st: TunnelState = {
-      role, code: ROLE_CODES[role], layer, id, nextTunnelId, nextHop, prevHop, expiresAt, ended: false,
-      hops: [], inAead: null, outAead: null, pending: [],
+      role,
+      code: ROLE_CODES[role],
+      layer,
+      id,
+      nextTunnelId,
+      nextHop,
+      prevHop,
+      expiresAt,
+      ended: false,
+      hops: [],
+      inAead: null,
+      outAead: null,
+      pending: [],
     };
     // The backend takes its own copies (or slots, or OpenSSL contexts); a failure part way releases what it took.
     const b = this.backendOf(st);
@@ -328,15 +387,21 @@ export class LayerEngine {
 
   private process(batch: LayerBatch, gateway: boolean): number {
     const { count, bodies, prevHops, status, nextHops, nextTunnelIds, roles } = batch;
-    if (!Number.isInteger(count) || count < 0 || count > MAX_BATCH) throw new RangeError(`count must be 0..${MAX_BATCH}`);
+    if (!Number.isInteger(count) || count < 0 || count > MAX_BATCH)
+      throw new RangeError(`count must be 0..${MAX_BATCH}`);
     if (!(bodies instanceof Uint8Array) || bodies.length < count * TUNNEL_DATA_SIZE) {
       throw new RangeError(`bodies must be a Uint8Array of at least count x ${TUNNEL_DATA_SIZE} bytes`);
     }
-    if (!gateway && !(prevHops instanceof Uint32Array && prevHops.length >= count)) throw new RangeError('prevHops must be a Uint32Array of count entries');
-    if (!(status instanceof Uint8Array) || status.length < count) throw new RangeError('status must be a Uint8Array of count entries');
-    if (!(nextHops instanceof Uint32Array) || nextHops.length < count) throw new RangeError('nextHops must be a Uint32Array of count entries');
-    if (!(nextTunnelIds instanceof Uint32Array) || nextTunnelIds.length < count) throw new RangeError('nextTunnelIds must be a Uint32Array of count entries');
-    if (roles !== undefined && !(roles instanceof Uint8Array && roles.length >= count)) throw new RangeError('roles must be a Uint8Array of count entries');
+    if (!gateway && !(prevHops instanceof Uint32Array && prevHops.length >= count))
+      throw new RangeError('prevHops must be a Uint32Array of count entries');
+    if (!(status instanceof Uint8Array) || status.length < count)
+      throw new RangeError('status must be a Uint8Array of count entries');
+    if (!(nextHops instanceof Uint32Array) || nextHops.length < count)
+      throw new RangeError('nextHops must be a Uint32Array of count entries');
+    if (!(nextTunnelIds instanceof Uint32Array) || nextTunnelIds.length < count)
+      throw new RangeError('nextTunnelIds must be a Uint32Array of count entries');
+    if (roles !== undefined && !(roles instanceof Uint8Array && roles.length >= count))
+      throw new RangeError('roles must be a Uint8Array of count entries');
 
     const now = this.now();
     this.batchNow = now;
@@ -374,18 +439,31 @@ export class LayerEngine {
       nextHops[i] = 0;
       nextTunnelIds[i] = 0;
       if (roles) roles[i] = 0;
-      if (st === undefined) { status[i] = STATUS_UNKNOWN_TUNNEL; c.unknownTunnel++; continue; }
+      if (st === undefined) {
+        status[i] = STATUS_UNKNOWN_TUNNEL;
+        c.unknownTunnel++;
+        continue;
+      }
       if (roles) roles[i] = st.code;
       if (st.ended || now >= st.expiresAt + this.graceMs) {
-        if (!st.ended) { this.wipeState(st); st.ended = true; }
-        status[i] = STATUS_EXPIRED_TUNNEL; c.expiredTunnel++; continue;
+        if (!st.ended) {
+          this.wipeState(st);
+          st.ended = true;
+        }
+        status[i] = STATUS_EXPIRED_TUNNEL;
+        c.expiredTunnel++;
+        continue;
       }
       if (!gateway) {
         const prev = prevHops![i]!;
         // The first sender is pinned only by a message that passes every check (tunnel-crypto-aes.md §4 step 2):
         // a replayed or forged first message must not lock the real previous hop out.
         const unpinned = st.prevHop === NO_PREV;
-        if (!unpinned && st.prevHop !== prev) { status[i] = STATUS_WRONG_PREV_HOP; c.wrongPrevHop++; continue; }
+        if (!unpinned && st.prevHop !== prev) {
+          status[i] = STATUS_WRONG_PREV_HOP;
+          c.wrongPrevHop++;
+          continue;
+        }
         // tunnel-crypto-aes.md §5: IV ^ first data block as received (ChaCha: both nonces, docs/chacha-layer.md).
         if (st.layer === 'chacha') {
           // ChaCha: the entry is both received nonces, recorded only once the AEAD tag has verified (they are its
@@ -404,12 +482,25 @@ export class LayerEngine {
           let v: number;
           if (words !== null) {
             const w = o >> 2; // IV at word w+1, first data block at w+5
-            v = replay.seenWords(words[w + 1]! ^ words[w + 5]!, words[w + 2]! ^ words[w + 6]!, words[w + 3]! ^ words[w + 7]!, words[w + 4]! ^ words[w + 8]!, now, until);
+            v = replay.seenWords(
+              words[w + 1]! ^ words[w + 5]!,
+              words[w + 2]! ^ words[w + 6]!,
+              words[w + 3]! ^ words[w + 7]!,
+              words[w + 4]! ^ words[w + 8]!,
+              now,
+              until,
+            );
           } else {
             v = replay.seen(bodies, o + IV_OFFSET, bodies, o + DATA_OFFSET, now, until);
           }
           if (v !== REPLAY_FRESH) {
-            if (v === REPLAY_SEEN) { status[i] = STATUS_REPLAY; c.replayed++; } else { status[i] = STATUS_REPLAY_FULL; c.replayFull++; }
+            if (v === REPLAY_SEEN) {
+              status[i] = STATUS_REPLAY;
+              c.replayed++;
+            } else {
+              status[i] = STATUS_REPLAY_FULL;
+              c.replayFull++;
+            }
             continue;
           }
           if (unpinned) st.prevHop = prev;
@@ -434,8 +525,15 @@ export class LayerEngine {
    * The message of a ChaCha tunnel with no previous hop yet: tag, replay filter and transform for it alone, then the
    * pin when it came out OK. Only the first messages of a tunnel take this path (one kernel call each).
    */
-  private first(st: TunnelState, i: number, bodies: Uint8Array, status: Uint8Array, nextHops: Uint32Array,
-    nextTunnelIds: Uint32Array, prev: number): void {
+  private first(
+    st: TunnelState,
+    i: number,
+    bodies: Uint8Array,
+    status: Uint8Array,
+    nextHops: Uint32Array,
+    nextTunnelIds: Uint32Array,
+    prev: number,
+  ): void {
     status[i] = STATUS_OK;
     nextHops[i] = st.nextHop;
     nextTunnelIds[i] = st.nextTunnelId;
@@ -455,8 +553,13 @@ export class LayerEngine {
     if ((bodies.byteOffset & 3) !== 0) return null;
     const w = this.words;
     // A detached buffer has byteLength 0, so a view of it never passes the length check.
-    if (w !== null && w.buffer === bodies.buffer && w.byteOffset === bodies.byteOffset && w.length >= count * 257) return w;
-    return (this.words = new Int32Array(bodies.buffer, bodies.byteOffset, (bodies.length >> 2) - ((bodies.length >> 2) % 257)));
+    if (w !== null && w.buffer === bodies.buffer && w.byteOffset === bodies.byteOffset && w.length >= count * 257)
+      return w;
+    return (this.words = new Int32Array(
+      bodies.buffer,
+      bodies.byteOffset,
+      (bodies.length >> 2) - ((bodies.length >> 2) % 257),
+    ));
   }
 
   private backendOf(st: TunnelState): LayerBackend {
@@ -470,8 +573,13 @@ export class LayerEngine {
   private chachaReplayed(st: LayerTunnel, i: number, status: Uint8Array): boolean {
     const v = this.replay.seen(this.chachaEntries, i * 16, null, 0, this.batchNow, st.expiresAt + this.graceMs);
     if (v === REPLAY_FRESH) return false;
-    if (v === REPLAY_SEEN) { status[i] = STATUS_REPLAY; this.counters.replayed++; }
-    else { status[i] = STATUS_REPLAY_FULL; this.counters.replayFull++; }
+    if (v === REPLAY_SEEN) {
+      status[i] = STATUS_REPLAY;
+      this.counters.replayed++;
+    } else {
+      status[i] = STATUS_REPLAY_FULL;
+      this.counters.replayFull++;
+    }
     return true;
   }
 

@@ -47,7 +47,14 @@ const KEY_WORDS = 4 * 9;
 
 // Header (Int32 words): 0 magic, 1 buckets, 2 epochMs, 3 fingerprint bits, 4 windowMs, 5 duplicates, 6 refused
 // (bucket full), 8..43 hash key. Cells start at HEADER_BYTES.
-const H_MAGIC = 0, H_BUCKETS = 1, H_EPOCH = 2, H_FPBITS = 3, H_WINDOW = 4, H_DUPS = 5, H_FULL = 6, H_KEY = 8;
+const H_MAGIC = 0,
+  H_BUCKETS = 1,
+  H_EPOCH = 2,
+  H_FPBITS = 3,
+  H_WINDOW = 4,
+  H_DUPS = 5,
+  H_FULL = 6,
+  H_KEY = 8;
 const HEADER_WORDS = 64;
 const HEADER_BYTES = HEADER_WORDS * 4;
 
@@ -86,7 +93,8 @@ export function replayFilterBytes(sizing: ReplayFilterSizing = {}): number {
 
 function windowOf(s: ReplayFilterSizing): number {
   const w = s.windowMs ?? REPLAY_WINDOW_MS;
-  if (!Number.isInteger(w) || w < EPOCHS_PER_WINDOW || w > 2 ** 31 - 1) throw new RangeError('replay filter: windowMs must be an integer 8..2^31-1');
+  if (!Number.isInteger(w) || w < EPOCHS_PER_WINDOW || w > 2 ** 31 - 1)
+    throw new RangeError('replay filter: windowMs must be an integer 8..2^31-1');
   return w;
 }
 
@@ -96,9 +104,10 @@ function bucketsFor(s: ReplayFilterSizing): number {
   const w = windowOf(s);
   // An entry lives at most window + one epoch: that many seconds of entries at the design rate, CELLS_PER_ENTRY
   // cells each.
-  const live = rate * (w + Math.ceil(w / EPOCHS_PER_WINDOW)) / 1000;
-  const buckets = Math.max(1, Math.ceil(CELLS_PER_ENTRY * live / BUCKET));
-  if (buckets * BUCKET * 4 + HEADER_BYTES > 2 ** 31) throw new RangeError('replay filter: more than 2 GiB; lower the rate');
+  const live = (rate * (w + Math.ceil(w / EPOCHS_PER_WINDOW))) / 1000;
+  const buckets = Math.max(1, Math.ceil((CELLS_PER_ENTRY * live) / BUCKET));
+  if (buckets * BUCKET * 4 + HEADER_BYTES > 2 ** 31)
+    throw new RangeError('replay filter: more than 2 GiB; lower the rate');
   return buckets;
 }
 
@@ -106,7 +115,8 @@ function bucketsFor(s: ReplayFilterSizing): number {
 export function createReplayFilterBuffer(sizing: ReplayFilterSizing = {}): SharedArrayBuffer {
   const buckets = bucketsFor(sizing);
   const fpBits = sizing.fingerprintBits ?? MAX_FP_BITS;
-  if (!Number.isInteger(fpBits) || fpBits < 8 || fpBits > MAX_FP_BITS) throw new RangeError(`replay filter: fingerprintBits must be 8..${MAX_FP_BITS}`);
+  if (!Number.isInteger(fpBits) || fpBits < 8 || fpBits > MAX_FP_BITS)
+    throw new RangeError(`replay filter: fingerprintBits must be 8..${MAX_FP_BITS}`);
   const windowMs = windowOf(sizing);
   const sab = new SharedArrayBuffer(HEADER_BYTES + buckets * BUCKET * 4);
   const h = new Int32Array(sab, 0, HEADER_WORDS);
@@ -155,11 +165,13 @@ export class ReplayFilter {
     this.buffer = buffer;
     this.header = h;
     this.buckets = h[H_BUCKETS]!;
-    if (HEADER_BYTES + this.buckets * BUCKET * 4 !== buffer.byteLength) throw new RangeError('replay filter: corrupt header');
+    if (HEADER_BYTES + this.buckets * BUCKET * 4 !== buffer.byteLength)
+      throw new RangeError('replay filter: corrupt header');
     this.epochMs = h[H_EPOCH]!;
     this.windowMs = h[H_WINDOW]!;
     this.fingerprintBits = h[H_FPBITS]!;
-    if (!(this.epochMs > 0) || !(this.fingerprintBits >= 8 && this.fingerprintBits <= MAX_FP_BITS)) throw new RangeError('replay filter: corrupt header');
+    if (!(this.epochMs > 0) || !(this.fingerprintBits >= 8 && this.fingerprintBits <= MAX_FP_BITS))
+      throw new RangeError('replay filter: corrupt header');
     this.fpMask = 2 ** this.fingerprintBits - 1;
     this.k = Int32Array.from(h.subarray(H_KEY, H_KEY + KEY_WORDS));
     this.cells = new Int32Array(buffer, HEADER_BYTES, this.buckets * BUCKET);
@@ -172,7 +184,14 @@ export class ReplayFilter {
    * `now` (epoch ms), to be kept until `until` (epoch ms; default now + windowMs, the longest). Returns REPLAY_FRESH
    * (recorded), REPLAY_SEEN (already there: a replay) or REPLAY_FULL (cannot be recorded: drop the message too).
    */
-  seen(a: Uint8Array, ao: number, b: Uint8Array | null, bo: number, now: number, until = now + this.windowMs): ReplayVerdict {
+  seen(
+    a: Uint8Array,
+    ao: number,
+    b: Uint8Array | null,
+    bo: number,
+    now: number,
+    until = now + this.windowMs,
+  ): ReplayVerdict {
     const [w0, w1, w2, w3] = words(a, ao, b, bo);
     // Every recording lookup goes through seenWords (src/dataplane/replay-journal.ts hooks it).
     return this.seenWords(w0, w1, w2, w3, now, until);
@@ -189,11 +208,25 @@ export class ReplayFilter {
     return this.probe(w0, w1, w2, w3, now, until, true);
   }
 
-  private probe(w0: number, w1: number, w2: number, w3: number, now: number, until: number, insert: boolean): ReplayVerdict {
+  private probe(
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+    now: number,
+    until: number,
+    insert: boolean,
+  ): ReplayVerdict {
     // Multilinear hash of the eight 16-bit halves, four independent keys (see the header comment).
     const k = this.k;
-    const x0 = w0 & 0xffff, x1 = w0 >>> 16, x2 = w1 & 0xffff, x3 = w1 >>> 16;
-    const x4 = w2 & 0xffff, x5 = w2 >>> 16, x6 = w3 & 0xffff, x7 = w3 >>> 16;
+    const x0 = w0 & 0xffff,
+      x1 = w0 >>> 16,
+      x2 = w1 & 0xffff,
+      x3 = w1 >>> 16;
+    const x4 = w2 & 0xffff,
+      x5 = w2 >>> 16,
+      x6 = w3 & 0xffff,
+      x7 = w3 >>> 16;
     const h0 = lane(k, 0, x0, x1, x2, x3, x4, x5, x6, x7);
     const h1 = lane(k, 9, x0, x1, x2, x3, x4, x5, x6, x7);
     const h2 = lane(k, 18, x0, x1, x2, x3, x4, x5, x6, x7);
@@ -221,7 +254,8 @@ export class ReplayFilter {
       // One pass both looks for the entry and picks the cell to claim (the first empty or expired one). Doing both in
       // one pass matters: two threads inserting the same entry then aim at the same cell, so the loser of the
       // compareExchange re-scans and finds the winner's copy.
-      let j = -1, jv = 0;
+      let j = -1,
+        jv = 0;
       for (let q = 0; q < BUCKET; q++) {
         const v = cells[base + q]!;
         if (v !== 0 && ((v - tag) & TAG_MASK) <= MAX_AHEAD) {
@@ -230,7 +264,8 @@ export class ReplayFilter {
             return REPLAY_SEEN;
           }
         } else if (j < 0) {
-          j = q; jv = v;
+          j = q;
+          jv = v;
         }
       }
       if (!insert) return REPLAY_FRESH;
@@ -285,8 +320,18 @@ export class ReplayFilter {
  * One 16-bit output of the multilinear hash: bits 16..31 of (k[o] + sum k[o+1+i] x_i) mod 2^32, x_i < 2^16
  * (strongly universal onto 16 bits for a uniformly random key). Int32 arithmetic throughout (| 0 after each add).
  */
-function lane(k: Int32Array, o: number, x0: number, x1: number, x2: number, x3: number, x4: number, x5: number,
-  x6: number, x7: number): number {
+function lane(
+  k: Int32Array,
+  o: number,
+  x0: number,
+  x1: number,
+  x2: number,
+  x3: number,
+  x4: number,
+  x5: number,
+  x6: number,
+  x7: number,
+): number {
   let h = (k[o]! + Math.imul(k[o + 1]!, x0)) | 0;
   h = (h + Math.imul(k[o + 2]!, x1)) | 0;
   h = (h + Math.imul(k[o + 3]!, x2)) | 0;

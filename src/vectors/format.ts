@@ -41,13 +41,16 @@ export function parseVectorsFile(text: string): VectorsFile {
   } catch (err) {
     throw new VectorsFormatError(`not JSON: ${(err as Error).message}`);
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new VectorsFormatError('top level must be an object');
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new VectorsFormatError('top level must be an object');
   const obj = data as Record<string, unknown>;
-  if (obj.format !== VECTORS_FORMAT) throw new VectorsFormatError(`unknown format ${JSON.stringify(obj.format)} (expected "${VECTORS_FORMAT}")`);
+  if (obj.format !== VECTORS_FORMAT)
+    throw new VectorsFormatError(`unknown format ${JSON.stringify(obj.format)} (expected "${VECTORS_FORMAT}")`);
   if (!Array.isArray(obj.cases)) throw new VectorsFormatError('"cases" must be an array');
   const names = new Set<string>();
   obj.cases.forEach((c, i) => {
-    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new VectorsFormatError(`case ${i} is not an object`);
+    if (typeof c !== 'object' || c === null || Array.isArray(c))
+      throw new VectorsFormatError(`case ${i} is not an object`);
     const vc = c as Record<string, unknown>;
     if (typeof vc.kind !== 'string') throw new VectorsFormatError(`case ${i} has no "kind"`);
     if (typeof vc.name !== 'string' || vc.name === '') throw new VectorsFormatError(`case ${i} has no "name"`);

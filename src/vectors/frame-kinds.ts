@@ -8,13 +8,21 @@ import { type GatewayItem, packMessages } from '../frame/gateway.js';
 import { judgeGateway, reassembleAll } from '../frame/judge.js';
 import type { HopKeys } from '../tunnel/aes-hop-reference.js';
 import {
-  arrayField, type CaseResult, hexValue, type KindHandler, toHex, uintField, type VectorCase, VectorsFormatError,
+  arrayField,
+  type CaseResult,
+  hexValue,
+  type KindHandler,
+  toHex,
+  uintField,
+  type VectorCase,
+  VectorsFormatError,
 } from './format.js';
 
 const DELIVERIES: readonly DeliveryType[] = ['LOCAL', 'TUNNEL', 'ROUTER'];
 
 function objectAt(c: VectorCase, field: string, v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new VectorsFormatError(`case "${c.name}": ${field} must be an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new VectorsFormatError(`case "${c.name}": ${field} must be an object`);
   return v as Record<string, unknown>;
 }
 
@@ -69,7 +77,8 @@ function parseGateway(c: VectorCase): { tunnelId: number; hops: HopKeys[]; items
   }
   const items = arrayField(c, 'items').map((v, i) => parseMessage(c, `items[${i}]`, v));
   items.forEach((it, i) => {
-    if (it.message.length === 0) throw new VectorsFormatError(`case "${c.name}": items[${i}].message is empty (cannot be framed)`);
+    if (it.message.length === 0)
+      throw new VectorsFormatError(`case "${c.name}": items[${i}].message is empty (cannot be framed)`);
   });
   return { tunnelId: uintField(c, 'tunnelId'), hops: parseHops(c), items };
 }

@@ -7,7 +7,15 @@ import { TUNNEL_DATA_SIZE } from '../constants.js';
 import { hopEncrypt, creatorStrip, type HopKeys } from '../tunnel/aes-hop-reference.js';
 import { chachaHop, chachaStrip } from '../tunnel/chacha-layer.js';
 import {
-  arrayField, hexField, hexValue, toHex, uintField, VectorsFormatError, type CaseResult, type KindHandler, type VectorCase,
+  arrayField,
+  hexField,
+  hexValue,
+  toHex,
+  uintField,
+  VectorsFormatError,
+  type CaseResult,
+  type KindHandler,
+  type VectorCase,
 } from './format.js';
 
 const MAX_HOPS = 8;
@@ -33,10 +41,12 @@ type StripHop = HopKeys;
 
 function stripHops(c: VectorCase): StripHop[] {
   const hops = arrayField(c, 'hops');
-  if (hops.length < 1 || hops.length > MAX_HOPS) throw new VectorsFormatError(`case "${c.name}": hops must have 1..${MAX_HOPS} entries`);
+  if (hops.length < 1 || hops.length > MAX_HOPS)
+    throw new VectorsFormatError(`case "${c.name}": hops must have 1..${MAX_HOPS} entries`);
   const ivName = layerOf(c) === 'chacha' ? 'nonceKey' : 'ivKey';
   return hops.map((h, i) => {
-    if (typeof h !== 'object' || h === null || Array.isArray(h)) throw new VectorsFormatError(`case "${c.name}": hops[${i}] must be an object`);
+    if (typeof h !== 'object' || h === null || Array.isArray(h))
+      throw new VectorsFormatError(`case "${c.name}": hops[${i}] must be an object`);
     const o = h as Record<string, unknown>;
     return {
       layerKey: hexValue(c, `hops[${i}].layerKey`, o.layerKey, 32),
@@ -70,8 +80,10 @@ const hop: KindHandler = {
     const next = uintField(c, 'nextTunnelId');
     if (layerOf(c) === 'chacha') {
       const keys = {
-        layerKey: hexField(c, 'layerKey', 32), ivKey: hexField(c, 'nonceKey', 32),
-        inAeadKey: optionalKey(c, 'inAeadKey'), outAeadKey: optionalKey(c, 'outAeadKey'),
+        layerKey: hexField(c, 'layerKey', 32),
+        ivKey: hexField(c, 'nonceKey', 32),
+        inAeadKey: optionalKey(c, 'inAeadKey'),
+        outAeadKey: optionalKey(c, 'outAeadKey'),
       };
       return verdict(c, chachaHop(body, keys, next) ? body : null);
     }
@@ -95,7 +107,10 @@ const strip: KindHandler = {
     const body = hexField(c, 'input', TUNNEL_DATA_SIZE);
     const hops = stripHops(c);
     if (layerOf(c) === 'chacha') {
-      const ok = chachaStrip(body, hops, { inAeadKey: optionalKey(c, 'inAeadKey'), outAeadKey: optionalKey(c, 'outAeadKey') });
+      const ok = chachaStrip(body, hops, {
+        inAeadKey: optionalKey(c, 'inAeadKey'),
+        outAeadKey: optionalKey(c, 'outAeadKey'),
+      });
       return verdict(c, ok ? body : null);
     }
     creatorStrip(body, hops);

@@ -15,8 +15,18 @@ const FILES: Record<WasmFlavor, string> = {
 
 /** Names of the exported region bases (assembly/layout.ts). */
 const REGION_NAMES = [
-  'MSG', 'MSG_SLOT_A', 'MSG_SLOT_B', 'MSG_PARAM', 'MSG_LEN', 'MSG_OUT', 'MSG_STATUS', 'KEY_IN', 'AES_SLOTS',
-  'CHACHA_SLOTS', 'IO', 'SCRATCH',
+  'MSG',
+  'MSG_SLOT_A',
+  'MSG_SLOT_B',
+  'MSG_PARAM',
+  'MSG_LEN',
+  'MSG_OUT',
+  'MSG_STATUS',
+  'KEY_IN',
+  'AES_SLOTS',
+  'CHACHA_SLOTS',
+  'IO',
+  'SCRATCH',
 ] as const;
 export type RegionName = (typeof REGION_NAMES)[number];
 
@@ -108,8 +118,12 @@ export function createInstance(options: { flavor?: WasmFlavor; module?: WebAssem
     regions[name] = Number(g.value);
   }
   return {
-    flavor, exports, memory, regions: Object.freeze(regions),
-    u8: new Uint8Array(memory.buffer), u32: new Uint32Array(memory.buffer),
+    flavor,
+    exports,
+    memory,
+    regions: Object.freeze(regions),
+    u8: new Uint8Array(memory.buffer),
+    u32: new Uint32Array(memory.buffer),
   };
 }
 

@@ -3,8 +3,15 @@
 // Node does not have; @types/node does not declare them.
 declare namespace WebAssembly {
   type ImportExportKind = 'function' | 'global' | 'memory' | 'table' | 'tag';
-  interface ModuleExportDescriptor { kind: ImportExportKind; name: string }
-  interface ModuleImportDescriptor { kind: ImportExportKind; module: string; name: string }
+  interface ModuleExportDescriptor {
+    kind: ImportExportKind;
+    name: string;
+  }
+  interface ModuleImportDescriptor {
+    kind: ImportExportKind;
+    module: string;
+    name: string;
+  }
   type Bytes = ArrayBuffer | ArrayBufferView;
   type Imports = Record<string, Record<string, unknown>>;
   type Exports = Record<string, unknown>;
@@ -19,13 +26,24 @@ declare namespace WebAssembly {
     imports(module: Module): ModuleImportDescriptor[];
   };
 
-  interface Instance { readonly exports: Exports }
+  interface Instance {
+    readonly exports: Exports;
+  }
   const Instance: { prototype: Instance; new (module: Module, imports?: Imports): Instance };
 
-  interface Memory { readonly buffer: ArrayBuffer; grow(delta: number): number }
-  const Memory: { prototype: Memory; new (descriptor: { initial: number; maximum?: number; shared?: boolean }): Memory };
+  interface Memory {
+    readonly buffer: ArrayBuffer;
+    grow(delta: number): number;
+  }
+  const Memory: {
+    prototype: Memory;
+    new (descriptor: { initial: number; maximum?: number; shared?: boolean }): Memory;
+  };
 
-  interface Global { value: unknown; valueOf(): unknown }
+  interface Global {
+    value: unknown;
+    valueOf(): unknown;
+  }
 
   function validate(bytes: Bytes): boolean;
   function compile(bytes: Bytes): Promise<Module>;

@@ -8,8 +8,13 @@ export function makeBatch(bodies: Uint8Array[], prevHops: number[] | number = 0)
   const prev = new Uint32Array(count);
   for (let i = 0; i < count; i++) prev[i] = typeof prevHops === 'number' ? prevHops : prevHops[i]!;
   return {
-    count, bodies: buf, prevHops: prev, status: new Uint8Array(count), nextHops: new Uint32Array(count),
-    nextTunnelIds: new Uint32Array(count), roles: new Uint8Array(count),
+    count,
+    bodies: buf,
+    prevHops: prev,
+    status: new Uint8Array(count),
+    nextHops: new Uint32Array(count),
+    nextTunnelIds: new Uint32Array(count),
+    roles: new Uint8Array(count),
   };
 }
 

@@ -10,8 +10,13 @@ export const CHANNEL = 'tunnelplane-close-probe';
 
 function keysOf(config) {
   const hops = Array.isArray(config.hops) ? config.hops : [];
-  return [config.layerKey, config.ivKey, config.inAeadKey, config.outAeadKey, ...hops.flatMap((h) => [h.layerKey, h.ivKey])]
-    .filter((k) => k instanceof Uint8Array);
+  return [
+    config.layerKey,
+    config.ivKey,
+    config.inAeadKey,
+    config.outAeadKey,
+    ...hops.flatMap((h) => [h.layerKey, h.ivKey]),
+  ].filter((k) => k instanceof Uint8Array);
 }
 
 export function createEngine(options) {
@@ -35,7 +40,10 @@ export function createEngine(options) {
     const before = count();
     close();
     const report = {
-      thread: threadId, keys: copies.length, before, after: count(),
+      thread: threadId,
+      keys: copies.length,
+      before,
+      after: count(),
       material: tunnels.some(([id, g]) => engineKeyMaterial(engine, id, g).some((k) => k.some((b) => b !== 0))),
       configsZero: received.every((k) => k.every((b) => b === 0)),
     };

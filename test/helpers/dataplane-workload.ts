@@ -36,13 +36,53 @@ export function makeWorkload(seed: string, count: number, tunnelCount = 16): Wor
     const receiveTunnelId = 0x1000 + t * 7919;
     const kind = t % 8;
     if (kind === 6) {
-      tunnels.push({ role: 'ibep', layer: 'aes', receiveTunnelId, previousHop: 40 + t, hops: [{ layerKey: key(), ivKey: key() }, { layerKey: key(), ivKey: key() }], expiresAt });
+      tunnels.push({
+        role: 'ibep',
+        layer: 'aes',
+        receiveTunnelId,
+        previousHop: 40 + t,
+        hops: [
+          { layerKey: key(), ivKey: key() },
+          { layerKey: key(), ivKey: key() },
+        ],
+        expiresAt,
+      });
     } else if (kind === 5) {
-      tunnels.push({ role: 'obep', layer: 'aes', receiveTunnelId, nextTunnelId: 0, nextHop: 0, layerKey: key(), ivKey: key(), expiresAt });
+      tunnels.push({
+        role: 'obep',
+        layer: 'aes',
+        receiveTunnelId,
+        nextTunnelId: 0,
+        nextHop: 0,
+        layerKey: key(),
+        ivKey: key(),
+        expiresAt,
+      });
     } else if (kind === 7) {
-      tunnels.push({ role: 'participant', layer: 'chacha', receiveTunnelId, nextTunnelId: 0x900000 + t, nextHop: 300 + t, layerKey: key(), ivKey: key(), inAeadKey: key(), outAeadKey: key(), previousHop: 40 + t, expiresAt });
+      tunnels.push({
+        role: 'participant',
+        layer: 'chacha',
+        receiveTunnelId,
+        nextTunnelId: 0x900000 + t,
+        nextHop: 300 + t,
+        layerKey: key(),
+        ivKey: key(),
+        inAeadKey: key(),
+        outAeadKey: key(),
+        previousHop: 40 + t,
+        expiresAt,
+      });
     } else {
-      const cfg: TunnelConfig = { role: 'participant', layer: 'aes', receiveTunnelId, nextTunnelId: 0x900000 + t, nextHop: 300 + t, layerKey: key(), ivKey: key(), expiresAt };
+      const cfg: TunnelConfig = {
+        role: 'participant',
+        layer: 'aes',
+        receiveTunnelId,
+        nextTunnelId: 0x900000 + t,
+        nextHop: 300 + t,
+        layerKey: key(),
+        ivKey: key(),
+        expiresAt,
+      };
       if (kind % 2 === 0) cfg.previousHop = 40 + t; // others: first sender fixes it
       tunnels.push(cfg);
     }
@@ -99,7 +139,9 @@ export function collect(into: Outcome[]): (b: OutputBatch) => void {
   return (b) => {
     for (let i = 0; i < b.count; i++) {
       into.push({
-        status: b.status[i]!, nextHop: b.nextHops[i]!, nextTunnelId: b.nextTunnelIds[i]!,
+        status: b.status[i]!,
+        nextHop: b.nextHops[i]!,
+        nextTunnelId: b.nextTunnelIds[i]!,
         body: hex(b.bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE)),
       });
     }
@@ -118,9 +160,21 @@ export function reference(w: Workload, batch = 100): Outcome[] {
   for (let s = 0; s < w.count; s += batch) {
     const n = Math.min(batch, w.count - s);
     const b = bodies.subarray(s * TUNNEL_DATA_SIZE, (s + n) * TUNNEL_DATA_SIZE);
-    engine.processReceived({ count: n, bodies: b, prevHops: w.prevHops.subarray(s, s + n), status, nextHops, nextTunnelIds });
+    engine.processReceived({
+      count: n,
+      bodies: b,
+      prevHops: w.prevHops.subarray(s, s + n),
+      status,
+      nextHops,
+      nextTunnelIds,
+    });
     for (let i = 0; i < n; i++) {
-      out.push({ status: status[i]!, nextHop: nextHops[i]!, nextTunnelId: nextTunnelIds[i]!, body: hex(b.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE)) });
+      out.push({
+        status: status[i]!,
+        nextHop: nextHops[i]!,
+        nextTunnelId: nextTunnelIds[i]!,
+        body: hex(b.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE)),
+      });
     }
   }
   return out;

@@ -118,10 +118,21 @@ export class FakeRouter {
         const okSig = d.ok && ed25519Verify(d.value.signingPublicKey, m.config.signedBytes!, m.config.signature);
         if (!okSig) return send({ type: 'SessionStatus', sessionId: 0, status: 3 });
         const sessionId = this.nextSid++;
-        this.sessions.push({ conn, sessionId, destination: m.config.destination, leaseSets: [], privateKeys: [], deadline: undefined });
+        this.sessions.push({
+          conn,
+          sessionId,
+          destination: m.config.destination,
+          leaseSets: [],
+          privateKeys: [],
+          deadline: undefined,
+        });
         if (this.immediateLeases > 0) {
           const status = encodeMessage({ type: 'SessionStatus', sessionId, status: 1 });
-          const leases = Array.from({ length: this.immediateLeases }, (_, i) => ({ gateway: this.gateway, tunnelId: this.port * 100 + i, end: this.clock.now() + 600_000 }));
+          const leases = Array.from({ length: this.immediateLeases }, (_, i) => ({
+            gateway: this.gateway,
+            tunnelId: this.port * 100 + i,
+            end: this.clock.now() + 600_000,
+          }));
           const req = encodeMessage({ type: 'RequestVariableLeaseSet', sessionId, leases });
           conn.write(new Uint8Array([...status, ...req]));
           return;
@@ -160,7 +171,11 @@ export class FakeRouter {
   /** Sends RequestVariableLeaseSet on the current session; closes the connection if not answered within 10 s. */
   requestLeaseSet(count = 1, endMs = this.clock.now() + 600_000, tunnelBase = this.port * 100): Lease[] {
     const s = this.session!;
-    const leases = Array.from({ length: count }, (_, i) => ({ gateway: this.gateway, tunnelId: tunnelBase + i, end: endMs }));
+    const leases = Array.from({ length: count }, (_, i) => ({
+      gateway: this.gateway,
+      tunnelId: tunnelBase + i,
+      end: endMs,
+    }));
     s.conn.write(encodeMessage({ type: 'RequestVariableLeaseSet', sessionId: s.sessionId, leases }));
     this.clock.clearTimeout(s.deadline);
     s.deadline = this.clock.setTimeout(() => s.conn.close(), 10_000);
@@ -188,7 +203,12 @@ export function fakeNetwork(clock: FakeClock, routers: FakeRouter[]): Connector 
     const r = routers.find((x) => x.port === port);
     if (!r || !r.up) {
       if (r?.hang) {
-        return new Promise((_, reject) => clock.setTimeout(() => reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`)), timeoutMs));
+        return new Promise((_, reject) =>
+          clock.setTimeout(
+            () => reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`)),
+            timeoutMs,
+          ),
+        );
       }
       return Promise.reject(new Error(`cannot connect to ${host}:${port}: ECONNREFUSED`));
     }

@@ -26,8 +26,17 @@ export interface LocalRouter {
   env: NodeJS.ProcessEnv;
 }
 
-export function localRouter(baseDir: string, index: number, ports: { i2cp: number; http: number; transport: number }): LocalRouter {
-  const env = { ...process.env, I2CP_BASE: String(ports.i2cp + index), HTTP_BASE: String(ports.http + index), TRANSPORT_BASE: String(ports.transport + index) };
+export function localRouter(
+  baseDir: string,
+  index: number,
+  ports: { i2cp: number; http: number; transport: number },
+): LocalRouter {
+  const env = {
+    ...process.env,
+    I2CP_BASE: String(ports.i2cp + index),
+    HTTP_BASE: String(ports.http + index),
+    TRANSPORT_BASE: String(ports.transport + index),
+  };
   const dir = `${baseDir}/r${index}`;
   return { index, dir, i2cpPort: ports.i2cp + index, httpPort: ports.http + index, log: `${dir}/r0/i2pd.log`, env };
 }
@@ -53,7 +62,9 @@ export function readLog(r: LocalRouter): string {
 export function leaseSetErrors(log: string): string[] {
   return log
     .split('\n')
-    .filter((l) => /leaseset/i.test(l) && /(verification failed|invalid|error|expired|too|wrong|mismatch|can't)/i.test(l))
+    .filter(
+      (l) => /leaseset/i.test(l) && /(verification failed|invalid|error|expired|too|wrong|mismatch|can't)/i.test(l),
+    )
     .filter((l) => !/no (more )?floodfills found/i.test(l));
 }
 
@@ -61,12 +72,15 @@ export function leaseSetErrors(log: string): string[] {
 export async function consolePage(r: LocalRouter, query: string): Promise<string> {
   const { get } = await import('node:http');
   return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port: r.httpPort, path: `/?${query}`, headers: { Host: 'localhost' }, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-    });
+    const req = get(
+      { host: '127.0.0.1', port: r.httpPort, path: `/?${query}`, headers: { Host: 'localhost' }, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('console timeout')));
   });

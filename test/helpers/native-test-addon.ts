@@ -42,18 +42,25 @@ function build(): string | undefined {
       mkdirSync(LOCK);
       break;
     } catch {
-      if (!stale()) return undefined;  // another process built it meanwhile
+      if (!stale()) return undefined; // another process built it meanwhile
       try {
         if (Date.now() - statSync(LOCK).mtimeMs > 300_000) rmdirSync(LOCK); // left by a run that was killed
-      } catch { /* gone meanwhile */ }
+      } catch {
+        /* gone meanwhile */
+      }
       if (Date.now() > deadline) return `waited 120 s for ${LOCK} (remove it if no build is running)`;
       sleep(200);
     }
   }
   try {
     if (!stale()) return undefined;
-    const r = spawnSync(process.execPath, [`${root}scripts/build-native.mjs`, '--test'], { encoding: 'utf8', env: { ...process.env, TUNNELPLANE_REQUIRE_NATIVE: '1' } });
-    return r.status === 0 ? undefined : `scripts/build-native.mjs --test exited with ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}`;
+    const r = spawnSync(process.execPath, [`${root}scripts/build-native.mjs`, '--test'], {
+      encoding: 'utf8',
+      env: { ...process.env, TUNNELPLANE_REQUIRE_NATIVE: '1' },
+    });
+    return r.status === 0
+      ? undefined
+      : `scripts/build-native.mjs --test exited with ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}`;
   } finally {
     rmdirSync(LOCK);
   }

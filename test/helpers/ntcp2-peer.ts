@@ -28,7 +28,8 @@ export const parseStubRouterInfo: ParsePeerRouterInfo = (bytes) => {
   if (bytes.length !== STUB_RI_SIZE) return { ok: false, error: 'stub RI size' };
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   if (!b.subarray(0, 6).equals(MAGIC)) return { ok: false, error: 'stub RI magic' };
-  if (!createHash('sha256').update(b.subarray(0, 78)).digest().equals(b.subarray(78))) return { ok: false, error: 'stub RI signature' };
+  if (!createHash('sha256').update(b.subarray(0, 78)).digest().equals(b.subarray(78)))
+    return { ok: false, error: 'stub RI signature' };
   return {
     ok: true,
     value: {
@@ -57,7 +58,9 @@ export function makeRouter(): TestRouter {
     identity,
     staticKey,
     local: {
-      identHash, staticKey, iv,
+      identHash,
+      staticKey,
+      iv,
       routerInfo: () => (r.riOverride ? r.riOverride() : stubRouterInfo(identity, Date.now(), staticKey.publicKey)),
     },
     target: (host, port) => ({ identHash, staticKey: staticKey.publicKey, iv, host, port }),
@@ -72,8 +75,15 @@ export class ByteReader {
   closed = false;
   total = 0;
   constructor(readonly sock: Socket) {
-    sock.on('data', (c: Buffer) => { this.total += c.length; this.buf = Buffer.concat([this.buf, c]); this.waiter?.(); });
-    sock.on('close', () => { this.closed = true; this.waiter?.(); });
+    sock.on('data', (c: Buffer) => {
+      this.total += c.length;
+      this.buf = Buffer.concat([this.buf, c]);
+      this.waiter?.();
+    });
+    sock.on('close', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
     sock.on('error', () => {});
   }
   get available(): number {
@@ -84,7 +94,10 @@ export class ByteReader {
     const deadline = Date.now() + timeoutMs;
     while (this.buf.length < n) {
       if (this.closed || Date.now() > deadline) return undefined;
-      await new Promise<void>((r) => { this.waiter = r; setTimeout(r, 20); });
+      await new Promise<void>((r) => {
+        this.waiter = r;
+        setTimeout(r, 20);
+      });
     }
     const out = new Uint8Array(this.buf.subarray(0, n));
     this.buf = this.buf.subarray(n);
@@ -93,7 +106,11 @@ export class ByteReader {
   /** Resolves true when the socket has closed within `timeoutMs`. */
   async waitClosed(timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline) await new Promise<void>((r) => { this.waiter = r; setTimeout(r, 20); });
+    while (!this.closed && Date.now() < deadline)
+      await new Promise<void>((r) => {
+        this.waiter = r;
+        setTimeout(r, 20);
+      });
     return this.closed;
   }
 }
@@ -117,14 +134,23 @@ export interface RawSession {
 }
 
 /** Our own handshake driven by hand over a fresh socket, as `alice` dialling `bob` listening on `port`. */
-export async function rawHandshake(alice: TestRouter, bob: TestRouter, port: number, opts: { localAddress?: string; tsA?: number; padding?: number } = {}): Promise<RawSession> {
+export async function rawHandshake(
+  alice: TestRouter,
+  bob: TestRouter,
+  port: number,
+  opts: { localAddress?: string; tsA?: number; padding?: number } = {},
+): Promise<RawSession> {
   const sock = await openSocket(port, opts.localAddress);
   const reader = new ByteReader(sock);
   const ini = new Initiator(alice.staticKey, bob.target('127.0.0.1', port));
   const w = new BlockWriter(200);
   w.routerInfo(0, alice.local.routerInfo());
   const m3p2 = w.bytes().slice();
-  const msg1 = ini.createSessionRequest({ m3p2Len: m3p2.length + 16, tsA: opts.tsA ?? ntcp2Seconds(Date.now()), padding: new Uint8Array(opts.padding ?? 7) });
+  const msg1 = ini.createSessionRequest({
+    m3p2Len: m3p2.length + 16,
+    tsA: opts.tsA ?? ntcp2Seconds(Date.now()),
+    padding: new Uint8Array(opts.padding ?? 7),
+  });
   sock.write(msg1);
   const m2 = await reader.read(64);
   if (!m2) throw new Error('no SessionCreated');
@@ -137,7 +163,11 @@ export async function rawHandshake(alice: TestRouter, bob: TestRouter, port: num
   const sealer = new FrameSealer(keys.kAB, keys.sipAB, nodeFrameAead);
   const opener = new FrameOpener(keys.kBA, keys.sipBA, nodeFrameAead);
   return {
-    sock, reader, sealer, opener, msg1,
+    sock,
+    reader,
+    sealer,
+    opener,
+    msg1,
     async readFrame(timeoutMs = 5000) {
       const l = await reader.read(2, timeoutMs);
       if (!l) return undefined;

@@ -26,9 +26,11 @@ export function testSeed(what: string): number {
 export function seededRandom(seed: number): (n: number) => Uint8Array {
   let s = seed >>> 0 || 0x9e3779b9;
   const next = (): number => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s;
   };
   return (n: number) => {

@@ -54,15 +54,28 @@ export class SimNet {
 
   now = (): number => this.t;
 
-  add(name: string, opts: Partial<Omit<TunnelServiceOptions, 'identHash' | 'staticPrivateKey' | 'net' | 'plane' | 'peers' | 'deliverLocal'>> = {}): SimRouter {
+  add(
+    name: string,
+    opts: Partial<
+      Omit<TunnelServiceOptions, 'identHash' | 'staticPrivateKey' | 'net' | 'plane' | 'peers' | 'deliverLocal'>
+    > = {},
+  ): SimRouter {
     const keys = x25519Generate();
     const identHash = new Uint8Array(randomBytes(32));
     const r = {
-      name, identHash, encryptionKey: keys.publicKey, inbox: [] as LocalI2np[], events: [] as TunnelEvent[],
-      peerIds: new Map<string, number>(), byId: new Map<number, SimRouter>(), planeDrops: {} as Record<number, number>, unclaimedLocal: 0,
+      name,
+      identHash,
+      encryptionKey: keys.publicKey,
+      inbox: [] as LocalI2np[],
+      events: [] as TunnelEvent[],
+      peerIds: new Map<string, number>(),
+      byId: new Map<number, SimRouter>(),
+      planeDrops: {} as Record<number, number>,
+      unclaimedLocal: 0,
     } as Partial<SimRouter> as SimRouter;
     r.plane = createDataPlane({
-      threads: 'inline', backend: 'node',
+      threads: 'inline',
+      backend: 'node',
       // The fake clock runs ahead of real time; a longer filter window lets the planes join tunnels that expire by it.
       replayFilter: createReplayFilterBuffer({ messagesPerSecond: 20, windowMs: 3 * 3600_000 }),
       onOutput: (b) => {
@@ -79,13 +92,22 @@ export class SimNet {
             continue;
           }
           const next = r.byId.get(hop);
-          if (next) this.enqueue({ from: r, to: next, msg: { type: I2NP_TUNNEL_DATA, msgId: 0, expiration: this.t + 8000, body } });
+          if (next)
+            this.enqueue({
+              from: r,
+              to: next,
+              msg: { type: I2NP_TUNNEL_DATA, msgId: 0, expiration: this.t + 8000, body },
+            });
         }
       },
     });
     r.plane.on('error', (e) => r.service.onJoinError(e));
     r.service = new TunnelService({
-      identHash, staticPrivateKey: keys.privateKey, plane: r.plane, now: this.now, exploratory: false,
+      identHash,
+      staticPrivateKey: keys.privateKey,
+      plane: r.plane,
+      now: this.now,
+      exploratory: false,
       net: {
         send: (to, msg) => {
           const dest = this.byHash.get(hexOf(to));
@@ -155,7 +177,8 @@ export class SimNet {
       if (msg.body.length === TUNNEL_DATA_SIZE) to.plane.push(msg.body, this.peerId(to, m.from.identHash));
       return;
     }
-    if (!to.service.handleI2np(msg.type, msg.msgId, msg.body, m.from.identHash)) to.inbox.push({ type: msg.type, msgId: msg.msgId, expiration: msg.expiration, body: msg.body });
+    if (!to.service.handleI2np(msg.type, msg.msgId, msg.body, m.from.identHash))
+      to.inbox.push({ type: msg.type, msgId: msg.msgId, expiration: msg.expiration, body: msg.body });
   }
 
   /** Runs the event loop until no message is queued and every data plane is idle (bounded). */

@@ -19,7 +19,11 @@ export const SBOX = new Uint8Array(256);
 export const INV_SBOX = new Uint8Array(256);
 for (let x = 0; x < 256; x++) {
   let inv = 0;
-  for (let y = 1; y < 256 && x !== 0; y++) if (gmul(x, y) === 1) { inv = y; break; }
+  for (let y = 1; y < 256 && x !== 0; y++)
+    if (gmul(x, y) === 1) {
+      inv = y;
+      break;
+    }
   const s = inv ^ rotl8(inv, 1) ^ rotl8(inv, 2) ^ rotl8(inv, 3) ^ rotl8(inv, 4) ^ 0x63;
   SBOX[x] = s;
   INV_SBOX[s] = x;
@@ -63,7 +67,8 @@ function mixColumns(s: Uint8Array, inverse: boolean): void {
   for (let c = 0; c < 4; c++) {
     const a = Array.from(s.subarray(4 * c, 4 * c + 4));
     for (let r = 0; r < 4; r++) {
-      s[4 * c + r] = gmul(m[0]!, a[r]!) ^ gmul(m[1]!, a[(r + 1) % 4]!) ^ gmul(m[2]!, a[(r + 2) % 4]!) ^ gmul(m[3]!, a[(r + 3) % 4]!);
+      s[4 * c + r] =
+        gmul(m[0]!, a[r]!) ^ gmul(m[1]!, a[(r + 1) % 4]!) ^ gmul(m[2]!, a[(r + 2) % 4]!) ^ gmul(m[3]!, a[(r + 3) % 4]!);
     }
   }
 }
@@ -109,7 +114,10 @@ export function cbcDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): U
   const out = new Uint8Array(data.length);
   for (let at = 0; at < data.length; at += 16) {
     const prev = at === 0 ? iv : data.subarray(at - 16, at);
-    out.set(decryptBlock(rk, data.subarray(at, at + 16)).map((b, i) => b ^ prev[i]!), at);
+    out.set(
+      decryptBlock(rk, data.subarray(at, at + 16)).map((b, i) => b ^ prev[i]!),
+      at,
+    );
   }
   return out;
 }

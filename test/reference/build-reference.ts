@@ -56,7 +56,11 @@ export function refNoiseSeal(staticPub: Uint8Array, payload: Uint8Array, ephPriv
 }
 
 /** Noise N responder; throws on a bad tag (reference only). */
-export function refNoiseOpen(staticPriv: Uint8Array, epk: Uint8Array, sealed: Uint8Array): { payload: Uint8Array; ck: Uint8Array; h: Uint8Array } {
+export function refNoiseOpen(
+  staticPriv: Uint8Array,
+  epk: Uint8Array,
+  sealed: Uint8Array,
+): { payload: Uint8Array; ck: Uint8Array; h: Uint8Array } {
   let h = sha256(REF_CK0);
   h = sha256(cat(h, x25519.getPublicKey(staticPriv)));
   h = sha256(cat(h, epk));
@@ -102,8 +106,16 @@ export function refShortCleartext(f: RefFields): Uint8Array {
 export function refParseShortCleartext(b: Uint8Array): Required<Omit<RefFields, 'options'>> & { options: Uint8Array } {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   return {
-    receiveTunnelId: v.getUint32(0), nextTunnelId: v.getUint32(4), nextIdent: b.slice(8, 40), flags: b[40]!, moreFlags: v.getUint16(41),
-    layerType: b[43]!, requestTimeMinutes: v.getUint32(44), expiration: v.getUint32(48), nextMsgId: v.getUint32(52), options: b.slice(56),
+    receiveTunnelId: v.getUint32(0),
+    nextTunnelId: v.getUint32(4),
+    nextIdent: b.slice(8, 40),
+    flags: b[40]!,
+    moreFlags: v.getUint16(41),
+    layerType: b[43]!,
+    requestTimeMinutes: v.getUint32(44),
+    expiration: v.getUint32(48),
+    nextMsgId: v.getUint32(52),
+    options: b.slice(56),
   };
 }
 
@@ -128,7 +140,12 @@ export function refKeys(ck0: Uint8Array, obep: boolean): RefKeys {
 }
 
 /** A 218-byte record for `hopHash`/`hopPub` (§4.2). */
-export function refShortRecord(hopHash: Uint8Array, hopPub: Uint8Array, clear: Uint8Array, ephPriv: Uint8Array): { record: Uint8Array; ck: Uint8Array; h: Uint8Array } {
+export function refShortRecord(
+  hopHash: Uint8Array,
+  hopPub: Uint8Array,
+  clear: Uint8Array,
+  ephPriv: Uint8Array,
+): { record: Uint8Array; ck: Uint8Array; h: Uint8Array } {
   const n = refNoiseSeal(hopPub, clear, ephPriv);
   return { record: cat(hopHash.subarray(0, 16), n.epk, n.sealed), ck: n.ck, h: n.h };
 }
@@ -159,7 +176,12 @@ export function refLongCleartext(f: RefLongFields): Uint8Array {
   return b;
 }
 
-export function refLongRecord(hopHash: Uint8Array, hopPub: Uint8Array, clear: Uint8Array, ephPriv: Uint8Array): { record: Uint8Array; ck: Uint8Array; h: Uint8Array } {
+export function refLongRecord(
+  hopHash: Uint8Array,
+  hopPub: Uint8Array,
+  clear: Uint8Array,
+  ephPriv: Uint8Array,
+): { record: Uint8Array; ck: Uint8Array; h: Uint8Array } {
   return refShortRecord(hopHash, hopPub, clear, ephPriv);
 }
 

@@ -51,7 +51,7 @@ export function refParse(body: Uint8Array): Pair[] | string {
     } else {
       const type = (flag >> 5) & 3;
       if (type === 3) return 'type 3';
-      if ((flag & 0x10) || (flag & 0x04) || (flag & 0x02) || (flag & 0x01)) return 'unimplemented bits';
+      if (flag & 0x10 || flag & 0x04 || flag & 0x02 || flag & 0x01) return 'unimplemented bits';
       const p: Pair = { first: true, type, data: new Uint8Array(0) };
       if (type === 1) {
         if (!need(4)) return 'past end';
@@ -147,7 +147,11 @@ export function refWrap(pairs: Uint8Array, tunnelId: number, iv: Uint8Array, pad
 }
 
 /** Encodes first-fragment / follow-on instructions + data for hand-made test bodies. */
-export function refFirst(type: number, data: Uint8Array, o: { tunnelId?: number; toHash?: Uint8Array; msgId?: number; flagExtra?: number } = {}): Uint8Array {
+export function refFirst(
+  type: number,
+  data: Uint8Array,
+  o: { tunnelId?: number; toHash?: Uint8Array; msgId?: number; flagExtra?: number } = {},
+): Uint8Array {
   const parts: number[] = [(type << 5) | (o.msgId !== undefined ? 0x08 : 0) | (o.flagExtra ?? 0)];
   const u32 = (v: number) => parts.push(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
   if (type === 1) u32(o.tunnelId ?? 1);
@@ -159,8 +163,14 @@ export function refFirst(type: number, data: Uint8Array, o: { tunnelId?: number;
 
 export function refFollow(num: number, last: boolean, msgId: number, data: Uint8Array): Uint8Array {
   return Uint8Array.from([
-    0x80 | (num << 1) | (last ? 1 : 0), msgId >>> 24, (msgId >>> 16) & 255, (msgId >>> 8) & 255, msgId & 255,
-    data.length >> 8, data.length & 255, ...data,
+    0x80 | (num << 1) | (last ? 1 : 0),
+    msgId >>> 24,
+    (msgId >>> 16) & 255,
+    (msgId >>> 8) & 255,
+    msgId & 255,
+    data.length >> 8,
+    data.length & 255,
+    ...data,
   ]);
 }
 

@@ -29,30 +29,30 @@ function xor16(a: Uint8Array, b: Uint8Array): Uint8Array {
 export function refHopEncrypt(body: Uint8Array, hop: RefHop): Uint8Array {
   const out = Uint8Array.from(body);
   const iv = out.slice(4, 20);
-  const x = encryptBlock(hop.ivKey, iv);               // 1. X = E(ivKey, IV)
-  let prev = x;                                         // 2. CBC encrypt, IV = X
+  const x = encryptBlock(hop.ivKey, iv); // 1. X = E(ivKey, IV)
+  let prev = x; // 2. CBC encrypt, IV = X
   for (let b = 0; b < 63; b++) {
     const at = 20 + b * 16;
     const c = encryptBlock(hop.layerKey, xor16(out.slice(at, at + 16), prev));
     out.set(c, at);
     prev = c;
   }
-  out.set(encryptBlock(hop.ivKey, x), 4);               // 3. IV' = E(ivKey, X)
+  out.set(encryptBlock(hop.ivKey, x), 4); // 3. IV' = E(ivKey, X)
   return out;
 }
 
 /** P^-1 on a 1028-byte body (a copy is returned). */
 export function refHopDecrypt(body: Uint8Array, hop: RefHop): Uint8Array {
   const out = Uint8Array.from(body);
-  const x = decryptBlock(hop.ivKey, out.slice(4, 20));  // 1. X = D(ivKey, IV')
-  let prev = x;                                         // 2. CBC decrypt, IV = X
+  const x = decryptBlock(hop.ivKey, out.slice(4, 20)); // 1. X = D(ivKey, IV')
+  let prev = x; // 2. CBC decrypt, IV = X
   for (let b = 0; b < 63; b++) {
     const at = 20 + b * 16;
     const c = out.slice(at, at + 16);
     out.set(xor16(decryptBlock(hop.layerKey, c), prev), at);
     prev = c;
   }
-  out.set(decryptBlock(hop.ivKey, x), 4);               // 3. IV = D(ivKey, X)
+  out.set(decryptBlock(hop.ivKey, x), 4); // 3. IV = D(ivKey, X)
   return out;
 }
 
@@ -95,9 +95,9 @@ function keystream(key: Uint8Array, domain: number, nonce8: Uint8Array, len: num
 /** Forward ChaCha layer of one hop (keys: layerKey, ivKey = nonceKey) on a copy. */
 export function refChachaForward(body: Uint8Array, hop: RefHop): Uint8Array {
   const out = Uint8Array.from(body);
-  xorInto(out, 4, keystream(hop.ivKey, 1, out.slice(12, 20), 8));     // tunnelNonce' (with obfsNonce)
+  xorInto(out, 4, keystream(hop.ivKey, 1, out.slice(12, 20), 8)); // tunnelNonce' (with obfsNonce)
   xorInto(out, 20, keystream(hop.layerKey, 0, out.slice(4, 12), 992)); // frame (with tunnelNonce')
-  xorInto(out, 12, keystream(hop.ivKey, 2, out.slice(4, 12), 8));     // obfsNonce' (with tunnelNonce')
+  xorInto(out, 12, keystream(hop.ivKey, 2, out.slice(4, 12), 8)); // obfsNonce' (with tunnelNonce')
   return out;
 }
 
@@ -144,7 +144,11 @@ export function refChachaHop(body: Uint8Array, hop: RefChachaHop, nextTunnelId: 
   return out;
 }
 
-export function refChachaStrip(body: Uint8Array, hops: readonly RefHop[], aead: { inAeadKey?: Uint8Array; outAeadKey?: Uint8Array } = {}): Uint8Array | null {
+export function refChachaStrip(
+  body: Uint8Array,
+  hops: readonly RefHop[],
+  aead: { inAeadKey?: Uint8Array; outAeadKey?: Uint8Array } = {},
+): Uint8Array | null {
   let out: Uint8Array | null = Uint8Array.from(body);
   if (aead.inAeadKey) out = refAeadOpen(out, aead.inAeadKey);
   if (!out) return null;

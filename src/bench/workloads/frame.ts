@@ -36,10 +36,16 @@ function rngSource(rng: Rng): RandomSource {
 }
 
 function input(size: number, batch: number, rng: Rng): FrameInput {
-  const messages = Array.from({ length: batch }, () => encodeI2np(20, rng.u32(), 1_700_000_000_000, rng.bytes(size - 16)));
-  const bodies = packMessages(messages.map((message) => ({ delivery: 'LOCAL' as const, message })), {
-    tunnelId: TUNNEL_ID, random: rngSource(rng),
-  });
+  const messages = Array.from({ length: batch }, () =>
+    encodeI2np(20, rng.u32(), 1_700_000_000_000, rng.bytes(size - 16)),
+  );
+  const bodies = packMessages(
+    messages.map((message) => ({ delivery: 'LOCAL' as const, message })),
+    {
+      tunnelId: TUNNEL_ID,
+      random: rngSource(rng),
+    },
+  );
   return { batch, messages, bodies };
 }
 
@@ -143,13 +149,12 @@ function frameSha(size: number): Workload<any> {
         setup: twice((d) => project.hash(d)[0]!),
       },
       'node-string': {
-        description: "node:crypto hash('sha256', data, 'binary') twice per body: the cheapest form (checksum32 uses it)",
+        description:
+          "node:crypto hash('sha256', data, 'binary') twice per body: the cheapest form (checksum32 uses it)",
         setup: twice((d) => hash('sha256', d, 'binary').charCodeAt(0)),
       },
     },
   });
 }
 
-export const workloads = [
-  ...SIZES.map(gatewayPack), ...SIZES.map(endpointReassemble), ...SIZES.map(frameSha),
-];
+export const workloads = [...SIZES.map(gatewayPack), ...SIZES.map(endpointReassemble), ...SIZES.map(frameSha)];

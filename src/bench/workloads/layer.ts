@@ -40,8 +40,12 @@ function hopInput(batch: number, rng: Rng, tunnels: number, hops = 1, chacha = f
   const tunnelOf = new Uint32Array(batch);
   for (let i = 0; i < batch; i++) tunnelOf[i] = i % tunnels;
   const inp: HopInput = {
-    batch, tunnelOf, tunnels, hops,
-    layerKeys: rng.bytes(32 * tunnels * hops), ivKeys: rng.bytes(32 * tunnels * hops),
+    batch,
+    tunnelOf,
+    tunnels,
+    hops,
+    layerKeys: rng.bytes(32 * tunnels * hops),
+    ivKeys: rng.bytes(32 * tunnels * hops),
     aeadKeys: chacha ? rng.bytes(32 * tunnels) : new Uint8Array(0),
     bodies: rng.bytes(BODY * batch),
   };
@@ -55,8 +59,12 @@ function hopInput(batch: number, rng: Rng, tunnels: number, hops = 1, chacha = f
 function engineBatch(inp: HopInput): LayerBatch {
   const n = inp.batch;
   return {
-    count: n, bodies: inp.bodies, prevHops: new Uint32Array(n), status: new Uint8Array(n),
-    nextHops: new Uint32Array(n), nextTunnelIds: new Uint32Array(n),
+    count: n,
+    bodies: inp.bodies,
+    prevHops: new Uint32Array(n),
+    status: new Uint8Array(n),
+    nextHops: new Uint32Array(n),
+    nextTunnelIds: new Uint32Array(n),
   };
 }
 
@@ -81,7 +89,11 @@ const SIM_RATE = FILTER_RATE / 2;
 
 type Mode = 'hop' | 'strip' | 'chacha';
 
-function engineImpl(backend: 'auto' | 'wasm' | 'node' | 'hybrid', mode: Mode, flavor?: 'plain'): Implementation<HopInput> {
+function engineImpl(
+  backend: 'auto' | 'wasm' | 'node' | 'hybrid',
+  mode: Mode,
+  flavor?: 'plain',
+): Implementation<HopInput> {
   return {
     description: `LayerEngine, backend ${backend}${flavor ? ' (plain WASM)' : ''}: lookup, previous hop, replay filter, transform`,
     setup(inp) {
@@ -92,13 +104,19 @@ function engineImpl(backend: 'auto' | 'wasm' | 'node' | 'hybrid', mode: Mode, fl
         const id = 1 + t;
         if (mode === 'strip') {
           const hops = Array.from({ length: inp.hops }, (_, h) => ({
-            layerKey: key(inp.layerKeys, t * inp.hops + h), ivKey: key(inp.ivKeys, t * inp.hops + h),
+            layerKey: key(inp.layerKeys, t * inp.hops + h),
+            ivKey: key(inp.ivKeys, t * inp.hops + h),
           }));
           configs.push({ role: 'ibep', layer: 'aes', receiveTunnelId: id, hops });
         } else {
           configs.push({
-            role: 'participant', layer: mode === 'chacha' ? 'chacha' : 'aes', receiveTunnelId: id, nextTunnelId: id, nextHop: 7,
-            layerKey: key(inp.layerKeys, t), ivKey: key(inp.ivKeys, t),
+            role: 'participant',
+            layer: mode === 'chacha' ? 'chacha' : 'aes',
+            receiveTunnelId: id,
+            nextTunnelId: id,
+            nextHop: 7,
+            layerKey: key(inp.layerKeys, t),
+            ivKey: key(inp.ivKeys, t),
             ...(mode === 'chacha' ? { inAeadKey: key(inp.aeadKeys, t), outAeadKey: key(inp.aeadKeys, t) } : {}),
           });
         }
@@ -118,7 +136,8 @@ function engineImpl(backend: 'auto' | 'wasm' | 'node' | 'hybrid', mode: Mode, fl
             joinedAt = now;
           }
           const ok = engine.processReceived(batch);
-          if (ok !== inp.batch) throw new Error(`engine accepted ${ok} of ${inp.batch} messages (status ${batch.status.join(',')})`);
+          if (ok !== inp.batch)
+            throw new Error(`engine accepted ${ok} of ${inp.batch} messages (status ${batch.status.join(',')})`);
         },
         output: () => inp.bodies,
       };
@@ -144,13 +163,15 @@ function nodeNaive(mode: 'hop' | 'strip'): Implementation<HopInput> {
             const o = i * BODY;
             const t = inp.tunnelOf[i]!;
             if (mode === 'hop') {
-              const lk = key(inp.layerKeys, t), ik = key(inp.ivKeys, t);
+              const lk = key(inp.layerKeys, t),
+                ik = key(inp.ivKeys, t);
               const x = one(true, 'aes-256-ecb', ik, null, b.subarray(o + 4, o + 20));
               b.set(one(true, 'aes-256-cbc', lk, x, b.subarray(o + 20, o + BODY)), o + 20);
               b.set(one(true, 'aes-256-ecb', ik, null, x), o + 4);
             } else {
               for (let h = inp.hops - 1; h >= 0; h--) {
-                const lk = key(inp.layerKeys, t * inp.hops + h), ik = key(inp.ivKeys, t * inp.hops + h);
+                const lk = key(inp.layerKeys, t * inp.hops + h),
+                  ik = key(inp.ivKeys, t * inp.hops + h);
                 const x = one(false, 'aes-256-ecb', ik, null, b.subarray(o + 4, o + 20));
                 b.set(one(false, 'aes-256-cbc', lk, x, b.subarray(o + 20, o + BODY)), o + 20);
                 b.set(one(false, 'aes-256-ecb', ik, null, x), o + 4);
@@ -164,7 +185,6 @@ function nodeNaive(mode: 'hop' | 'strip'): Implementation<HopInput> {
   };
 }
 
-
 // --- AES with @noble/ciphers, keys expanded once per tunnel (its fastest honest use), the CBC loop here ---
 
 function noble(mode: 'hop' | 'strip'): Implementation<HopInput> {
@@ -173,8 +193,12 @@ function noble(mode: 'hop' | 'strip'): Implementation<HopInput> {
     setup(inp) {
       const n = inp.tunnels * inp.hops;
       const enc = mode === 'hop';
-      const xl = Array.from({ length: n }, (_, i) => (enc ? nobleAes.expandKeyLE : nobleAes.expandKeyDecLE)(key(inp.layerKeys, i)));
-      const xi = Array.from({ length: n }, (_, i) => (enc ? nobleAes.expandKeyLE : nobleAes.expandKeyDecLE)(key(inp.ivKeys, i)));
+      const xl = Array.from({ length: n }, (_, i) =>
+        (enc ? nobleAes.expandKeyLE : nobleAes.expandKeyDecLE)(key(inp.layerKeys, i)),
+      );
+      const xi = Array.from({ length: n }, (_, i) =>
+        (enc ? nobleAes.expandKeyLE : nobleAes.expandKeyDecLE)(key(inp.ivKeys, i)),
+      );
       const w = new Uint32Array(inp.bodies.buffer, inp.bodies.byteOffset, inp.bodies.length >>> 2);
       const WB = BODY >>> 2; // 257 words per body; IV at word 1, data at word 5
       return {
@@ -183,28 +207,51 @@ function noble(mode: 'hop' | 'strip'): Implementation<HopInput> {
             const t = inp.tunnelOf[m]!;
             const base = m * WB;
             if (enc) {
-              const ik = xi[t]!, lk = xl[t]!;
+              const ik = xi[t]!,
+                lk = xl[t]!;
               const x = nobleAes.encrypt(ik, w[base + 1]!, w[base + 2]!, w[base + 3]!, w[base + 4]!);
               let { s0, s1, s2, s3 } = x;
               for (let i = base + 5; i < base + WB; i += 4) {
                 ({ s0, s1, s2, s3 } = nobleAes.encrypt(lk, s0 ^ w[i]!, s1 ^ w[i + 1]!, s2 ^ w[i + 2]!, s3 ^ w[i + 3]!));
-                w[i] = s0; w[i + 1] = s1; w[i + 2] = s2; w[i + 3] = s3;
+                w[i] = s0;
+                w[i + 1] = s1;
+                w[i + 2] = s2;
+                w[i + 3] = s3;
               }
               const y = nobleAes.encrypt(ik, x.s0, x.s1, x.s2, x.s3);
-              w[base + 1] = y.s0; w[base + 2] = y.s1; w[base + 3] = y.s2; w[base + 4] = y.s3;
+              w[base + 1] = y.s0;
+              w[base + 2] = y.s1;
+              w[base + 3] = y.s2;
+              w[base + 4] = y.s3;
             } else {
               for (let h = inp.hops - 1; h >= 0; h--) {
-                const ik = xi[t * inp.hops + h]!, lk = xl[t * inp.hops + h]!;
+                const ik = xi[t * inp.hops + h]!,
+                  lk = xl[t * inp.hops + h]!;
                 const x = nobleAes.decrypt(ik, w[base + 1]!, w[base + 2]!, w[base + 3]!, w[base + 4]!);
-                let p0 = x.s0, p1 = x.s1, p2 = x.s2, p3 = x.s3;
+                let p0 = x.s0,
+                  p1 = x.s1,
+                  p2 = x.s2,
+                  p3 = x.s3;
                 for (let i = base + 5; i < base + WB; i += 4) {
-                  const c0 = w[i]!, c1 = w[i + 1]!, c2 = w[i + 2]!, c3 = w[i + 3]!;
+                  const c0 = w[i]!,
+                    c1 = w[i + 1]!,
+                    c2 = w[i + 2]!,
+                    c3 = w[i + 3]!;
                   const d = nobleAes.decrypt(lk, c0, c1, c2, c3);
-                  w[i] = d.s0 ^ p0; w[i + 1] = d.s1 ^ p1; w[i + 2] = d.s2 ^ p2; w[i + 3] = d.s3 ^ p3;
-                  p0 = c0; p1 = c1; p2 = c2; p3 = c3;
+                  w[i] = d.s0 ^ p0;
+                  w[i + 1] = d.s1 ^ p1;
+                  w[i + 2] = d.s2 ^ p2;
+                  w[i + 3] = d.s3 ^ p3;
+                  p0 = c0;
+                  p1 = c1;
+                  p2 = c2;
+                  p3 = c3;
                 }
                 const y = nobleAes.decrypt(ik, x.s0, x.s1, x.s2, x.s3);
-                w[base + 1] = y.s0; w[base + 2] = y.s1; w[base + 3] = y.s2; w[base + 4] = y.s3;
+                w[base + 1] = y.s0;
+                w[base + 2] = y.s1;
+                w[base + 3] = y.s2;
+                w[base + 4] = y.s3;
               }
             }
           }
@@ -235,15 +282,24 @@ const nobleChacha: Implementation<HopInput> = {
         for (let m = 0; m < inp.batch; m++) {
           const o = m * BODY;
           const t = inp.tunnelOf[m]!;
-          const lk = key(inp.layerKeys, t), nk = key(inp.ivKeys, t), ak = key(inp.aeadKeys, t);
-          const frame = chacha20poly1305(ak, nonce12(0, b, o + 4, n12), b.subarray(o, o + 20)).decrypt(b.subarray(o + 20, o + BODY));
+          const lk = key(inp.layerKeys, t),
+            nk = key(inp.ivKeys, t),
+            ak = key(inp.aeadKeys, t);
+          const frame = chacha20poly1305(ak, nonce12(0, b, o + 4, n12), b.subarray(o, o + 20)).decrypt(
+            b.subarray(o + 20, o + BODY),
+          );
           b.set(frame, o + 20);
           const tn = chacha20(nk, nonce12(1, b, o + 12, n12), b.subarray(o + 4, o + 12), ks8);
           b.set(tn, o + 4);
           chacha20(lk, nonce12(0, b, o + 4, n12), b.subarray(o + 20, o + 1012), b.subarray(o + 20, o + 1012));
           const on = chacha20(nk, nonce12(2, b, o + 4, n12), b.subarray(o + 12, o + 20), ks8);
           b.set(on, o + 12);
-          b.set(chacha20poly1305(ak, nonce12(0, b, o + 4, n12), b.subarray(o, o + 20)).encrypt(b.subarray(o + 20, o + 1012)), o + 20);
+          b.set(
+            chacha20poly1305(ak, nonce12(0, b, o + 4, n12), b.subarray(o, o + 20)).encrypt(
+              b.subarray(o + 20, o + 1012),
+            ),
+            o + 20,
+          );
         }
       },
       output: () => b,
@@ -268,7 +324,9 @@ const nodeNaiveChacha: Implementation<HopInput> = {
         for (let m = 0; m < inp.batch; m++) {
           const o = m * BODY;
           const t = inp.tunnelOf[m]!;
-          const lk = key(inp.layerKeys, t), nk = key(inp.ivKeys, t), ak = key(inp.aeadKeys, t);
+          const lk = key(inp.layerKeys, t),
+            nk = key(inp.ivKeys, t),
+            ak = key(inp.aeadKeys, t);
           const d = createDecipheriv('chacha20-poly1305', ak, nonce12(0, b, o + 4, n12), { authTagLength: 16 });
           d.setAAD(b.subarray(o, o + 20), { plaintextLength: 992 });
           d.setAuthTag(b.subarray(o + 1012, o + BODY));
@@ -383,7 +441,14 @@ export const workloads = [
               const until = now + f.windowMs;
               for (let m = 0; m < inp.batch; m++) {
                 const o = m * 257;
-                const v = f.seenWords(w[o + 1]! ^ w[o + 5]! ^ run, w[o + 2]! ^ w[o + 6]!, w[o + 3]! ^ w[o + 7]!, w[o + 4]! ^ w[o + 8]!, now, until);
+                const v = f.seenWords(
+                  w[o + 1]! ^ w[o + 5]! ^ run,
+                  w[o + 2]! ^ w[o + 6]!,
+                  w[o + 3]! ^ w[o + 7]!,
+                  w[o + 4]! ^ w[o + 8]!,
+                  now,
+                  until,
+                );
                 if (first) seen[m] = v;
               }
               first = false;

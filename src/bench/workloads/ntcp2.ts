@@ -9,7 +9,16 @@
 // Ceiling: `openssl speed -evp chacha20-poly1305 -bytes <n>`, two operations per frame (seal and open).
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { FrameBatch, FrameOpener, FrameSealer, coreFrameAead, defaultFrameAead, nodeFrameAead, wasmFrameAead, type FrameAead } from '../../transport/ntcp2/frames.js';
+import {
+  FrameBatch,
+  FrameOpener,
+  FrameSealer,
+  coreFrameAead,
+  defaultFrameAead,
+  nodeFrameAead,
+  wasmFrameAead,
+  type FrameAead,
+} from '../../transport/ntcp2/frames.js';
 import { aeadNonce } from '../../transport/ntcp2/noise.js';
 import { SipHashLengthMask } from '../../transport/ntcp2/siphash.js';
 import { createInstance, type WasmFlavor, type WasmInstance } from '../../wasm/loader.js';
@@ -34,7 +43,12 @@ interface Ntcp2Input {
 const sessionOf = (i: number) => i % MAX_SESSIONS;
 
 /** Wire buffer and plaintext buffer of one run, and where frame i sits in each. */
-interface Buffers { wire: Uint8Array; plain: Uint8Array; wireAt: (i: number) => number; plainAt: (i: number) => number }
+interface Buffers {
+  wire: Uint8Array;
+  plain: Uint8Array;
+  wireAt: (i: number) => number;
+  plainAt: (i: number) => number;
+}
 
 function buffers(inp: Ntcp2Input): Buffers {
   const w = 2 + inp.size + TAG;
@@ -74,13 +88,16 @@ function perFrame(description: string, aead: () => FrameAead): Implementation<Nt
         ...runner(b, () => {
           for (let i = 0; i < inp.batch; i++) sealers[sessionOf(i)]!.sealInto(inp.plaintexts[i]!, b.wire, b.wireAt(i));
           for (let i = 0; i < inp.batch; i++) {
-            const o = openers[sessionOf(i)]!, at = b.wireAt(i);
+            const o = openers[sessionOf(i)]!,
+              at = b.wireAt(i);
             const len = o.readLength(b.wire[at]!, b.wire[at + 1]!);
             const p = b.plainAt(i);
             opened(o.open(b.wire.subarray(at + 2, at + 2 + len), b.plain.subarray(p, p + len - TAG)), i);
           }
         }),
-        close: () => { for (const x of [...sealers, ...openers]) x.wipe(); },
+        close: () => {
+          for (const x of [...sealers, ...openers]) x.wipe();
+        },
       };
     },
   };
@@ -124,7 +141,9 @@ function batched(flavor: WasmFlavor): Implementation<Ntcp2Input> {
           }
           if (fb.open(frameOpeners, sealed, outs, status) !== inp.batch) throw new Error('a frame did not open');
         }),
-        close: () => { for (const x of [...sealers, ...openers]) x.wipe(); },
+        close: () => {
+          for (const x of [...sealers, ...openers]) x.wipe();
+        },
       };
     },
   };
@@ -141,16 +160,20 @@ const nodeNaive: Implementation<Ntcp2Input> = {
     const b = buffers(inp);
     return runner(b, () => {
       for (let i = 0; i < inp.batch; i++) {
-        const s = sessionOf(i), at = b.wireAt(i), p = inp.plaintexts[i]!;
+        const s = sessionOf(i),
+          at = b.wireAt(i),
+          p = inp.plaintexts[i]!;
         const m = sendMasks[s]!.next() ^ (p.length + TAG);
-        b.wire[at] = m >>> 8; b.wire[at + 1] = m & 0xff;
+        b.wire[at] = m >>> 8;
+        b.wire[at + 1] = m & 0xff;
         const c = createCipheriv('chacha20-poly1305', inp.keys[s]!, aeadNonce(sent[s]!++), { authTagLength: TAG });
         b.wire.set(c.update(p), at + 2);
         c.final();
         b.wire.set(c.getAuthTag(), at + 2 + p.length);
       }
       for (let i = 0; i < inp.batch; i++) {
-        const s = sessionOf(i), at = b.wireAt(i);
+        const s = sessionOf(i),
+          at = b.wireAt(i);
         const len = (((b.wire[at]! << 8) | b.wire[at + 1]!) ^ recvMasks[s]!.next()) - TAG;
         const d = createDecipheriv('chacha20-poly1305', inp.keys[s]!, aeadNonce(recvd[s]!++), { authTagLength: TAG });
         d.setAuthTag(b.wire.subarray(at + 2 + len, at + 2 + len + TAG));
@@ -177,15 +200,22 @@ const noble: Implementation<Ntcp2Input> = {
     const b = buffers(inp);
     return runner(b, () => {
       for (let i = 0; i < inp.batch; i++) {
-        const s = sessionOf(i), at = b.wireAt(i), p = inp.plaintexts[i]!;
+        const s = sessionOf(i),
+          at = b.wireAt(i),
+          p = inp.plaintexts[i]!;
         const m = sendMasks[s]!.next() ^ (p.length + TAG);
-        b.wire[at] = m >>> 8; b.wire[at + 1] = m & 0xff;
+        b.wire[at] = m >>> 8;
+        b.wire[at + 1] = m & 0xff;
         b.wire.set(chacha20poly1305(inp.keys[s]!, nonce(sent[s]!++)).encrypt(p), at + 2);
       }
       for (let i = 0; i < inp.batch; i++) {
-        const s = sessionOf(i), at = b.wireAt(i);
+        const s = sessionOf(i),
+          at = b.wireAt(i);
         const len = ((b.wire[at]! << 8) | b.wire[at + 1]!) ^ recvMasks[s]!.next();
-        b.plain.set(chacha20poly1305(inp.keys[s]!, nonce(recvd[s]!++)).decrypt(b.wire.subarray(at + 2, at + 2 + len)), b.plainAt(i));
+        b.plain.set(
+          chacha20poly1305(inp.keys[s]!, nonce(recvd[s]!++)).decrypt(b.wire.subarray(at + 2, at + 2 + len)),
+          b.plainAt(i),
+        );
       }
     });
   },
@@ -211,12 +241,24 @@ function workload(size: number) {
       };
     },
     impls: {
-      tunnelplane: perFrame('FrameSealer / FrameOpener per frame with the default frame AEAD (WASM frame kernel up to 4 KB, node:crypto above), as the session runs them', () => defaultFrameAead()),
-      'tunnelplane-wasm': perFrame('FrameSealer / FrameOpener per frame over the WASM frame kernel (wasmFrameAead), every size', () => wasmFrameAead()),
-      'tunnelplane-core': perFrame("FrameSealer / FrameOpener per frame over the general AEAD API (coreFrameAead('wasm'))", () => coreFrameAead('wasm')),
+      tunnelplane: perFrame(
+        'FrameSealer / FrameOpener per frame with the default frame AEAD (WASM frame kernel up to 4 KB, node:crypto above), as the session runs them',
+        () => defaultFrameAead(),
+      ),
+      'tunnelplane-wasm': perFrame(
+        'FrameSealer / FrameOpener per frame over the WASM frame kernel (wasmFrameAead), every size',
+        () => wasmFrameAead(),
+      ),
+      'tunnelplane-core': perFrame(
+        "FrameSealer / FrameOpener per frame over the general AEAD API (coreFrameAead('wasm'))",
+        () => coreFrameAead('wasm'),
+      ),
       'tunnelplane-batch': batched('simd'),
       'tunnelplane-batch-plain': batched('plain'),
-      'tunnelplane-node': perFrame('FrameSealer / FrameOpener per frame with the node:crypto frame AEAD', () => nodeFrameAead),
+      'tunnelplane-node': perFrame(
+        'FrameSealer / FrameOpener per frame with the node:crypto frame AEAD',
+        () => nodeFrameAead,
+      ),
       noble,
       'node-naive': nodeNaive,
     },

@@ -53,15 +53,24 @@ function poolInput(batch: number, threads: number, rng: Rng, chacha: boolean): P
     const k = rng.bytes(32);
     aead.push(k);
     tunnels.push({
-      role: 'participant', layer: chacha ? 'chacha' : 'aes', receiveTunnelId: id, nextTunnelId: id, nextHop: 7,
-      previousHop: 5, layerKey: rng.bytes(32), ivKey: rng.bytes(32),
+      role: 'participant',
+      layer: chacha ? 'chacha' : 'aes',
+      receiveTunnelId: id,
+      nextTunnelId: id,
+      nextHop: 7,
+      previousHop: 5,
+      layerKey: rng.bytes(32),
+      ivKey: rng.bytes(32),
       ...(chacha ? { inAeadKey: k, outAeadKey: k } : {}),
     });
   }
   const bodies = rng.bytes(2 * count * BODY);
   for (let i = 0; i < 2 * count; i++) {
     const t = i % TUNNELS;
-    new DataView(bodies.buffer, bodies.byteOffset + i * BODY, 4).setUint32(0, (tunnels[t] as { receiveTunnelId: number }).receiveTunnelId);
+    new DataView(bodies.buffer, bodies.byteOffset + i * BODY, 4).setUint32(
+      0,
+      (tunnels[t] as { receiveTunnelId: number }).receiveTunnelId,
+    );
     if (chacha) chachaAeadSeal(bodies.subarray(i * BODY, (i + 1) * BODY), aead[t]!);
   }
   return { count, chacha, tunnels, bodies, prevHops: new Uint32Array(2 * count).fill(5) };
@@ -93,7 +102,8 @@ function filter(): SharedArrayBuffer {
 function refresh(body: Uint8Array, tunnels: TunnelConfig[]): void {
   const id = ((body[0]! << 24) | (body[1]! << 16) | (body[2]! << 8) | body[3]!) >>> 0;
   crypto.getRandomValues(body.subarray(4));
-  const t = tunnels.find((c) => (c as { receiveTunnelId: number }).receiveTunnelId === id) as { inAeadKey?: Uint8Array } | undefined;
+  const t = tunnels.find((c) => (c as { receiveTunnelId: number }).receiveTunnelId === id) as
+    { inAeadKey?: Uint8Array } | undefined;
   if (t?.inAeadKey) chachaAeadSeal(body, t.inAeadKey);
 }
 
@@ -117,7 +127,8 @@ function drops(status: Uint8Array, count: number, into: [number, number]): void 
 }
 
 function checkDrops(what: string, d: [number, number], count: number): void {
-  if (d[1] > 0 || d[0] > REPLAY_SLACK) throw new Error(`${what}: ${d[1]} of ${count} messages dropped, ${d[0]} as replays`);
+  if (d[1] > 0 || d[0] > REPLAY_SLACK)
+    throw new Error(`${what}: ${d[1]} of ${count} messages dropped, ${d[0]} as replays`);
 }
 
 const pool: Implementation<PoolInput> = {
@@ -133,7 +144,10 @@ const pool: Implementation<PoolInput> = {
     let waiting: { until: number; resolve: () => void } | undefined;
     const bad: [number, number] = [0, 0];
     const plane = createDataPlane({
-      threads: ctx.threads, maxBatch: ctx.batch, maxQueued: 2 * count, replayFilter: filter(),
+      threads: ctx.threads,
+      maxBatch: ctx.batch,
+      maxQueued: 2 * count,
+      replayFilter: filter(),
       onOutput: (b) => {
         drops(b.status, b.count, bad);
         const at = (2 * count + written) % ringMsgs;
@@ -154,7 +168,11 @@ const pool: Implementation<PoolInput> = {
     });
     for (const t of inp.tunnels) plane.join(t);
     const outBy = (until: number): Promise<void> =>
-      written >= until ? Promise.resolve() : new Promise((resolve) => { waiting = { until, resolve }; });
+      written >= until
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            waiting = { until, resolve };
+          });
     let first: Uint8Array | undefined;
     let checked = 0; // messages whose drops finish() has checked
     return {
@@ -202,8 +220,12 @@ const engineLoop: Implementation<PoolInput> = {
         for (let s = 0; s < inp.count; s += n) {
           const c = Math.min(n, inp.count - s);
           const ok = engine.processReceived({
-            count: c, bodies: inp.bodies.subarray(s * BODY, (s + c) * BODY), prevHops: inp.prevHops.subarray(s, s + c),
-            status, nextHops, nextTunnelIds,
+            count: c,
+            bodies: inp.bodies.subarray(s * BODY, (s + c) * BODY),
+            prevHops: inp.prevHops.subarray(s, s + c),
+            status,
+            nextHops,
+            nextTunnelIds,
           });
           if (ok !== c) drops(status, c, bad);
         }

@@ -72,7 +72,9 @@ function outRunner(out: Uint8Array, run: () => void): Runner {
 const nobleCbcExpanded: Implementation<CbcInput> = {
   description: '@noble/ciphers AES (T-tables), key expanded once per tunnel via unsafe.expandKeyLE, CBC loop here',
   setup(inp) {
-    const xks = Array.from({ length: inp.batch }, (_, i) => nobleAes.expandKeyLE(inp.keys.subarray(32 * i, 32 * i + 32)));
+    const xks = Array.from({ length: inp.batch }, (_, i) =>
+      nobleAes.expandKeyLE(inp.keys.subarray(32 * i, 32 * i + 32)),
+    );
     const out = new Uint8Array(inp.batch * MSG);
     // Word views (little-endian hosts; noble's LE key schedule matches them). Offsets are multiples of 4.
     const src = new Uint32Array(inp.data.buffer, inp.data.byteOffset, inp.data.length >>> 2);
@@ -82,11 +84,23 @@ const nobleCbcExpanded: Implementation<CbcInput> = {
     return outRunner(out, () => {
       for (let m = 0; m < inp.batch; m++) {
         const xk = xks[m]!;
-        let s0 = iv[4 * m]!, s1 = iv[4 * m + 1]!, s2 = iv[4 * m + 2]!, s3 = iv[4 * m + 3]!;
+        let s0 = iv[4 * m]!,
+          s1 = iv[4 * m + 1]!,
+          s2 = iv[4 * m + 2]!,
+          s3 = iv[4 * m + 3]!;
         const base = m * words;
         for (let i = base; i < base + words; i += 4) {
-          ({ s0, s1, s2, s3 } = nobleAes.encrypt(xk, s0 ^ src[i]!, s1 ^ src[i + 1]!, s2 ^ src[i + 2]!, s3 ^ src[i + 3]!));
-          dst[i] = s0; dst[i + 1] = s1; dst[i + 2] = s2; dst[i + 3] = s3;
+          ({ s0, s1, s2, s3 } = nobleAes.encrypt(
+            xk,
+            s0 ^ src[i]!,
+            s1 ^ src[i + 1]!,
+            s2 ^ src[i + 2]!,
+            s3 ^ src[i + 3]!,
+          ));
+          dst[i] = s0;
+          dst[i + 1] = s1;
+          dst[i + 2] = s2;
+          dst[i + 3] = s3;
         }
       }
     });
@@ -94,13 +108,14 @@ const nobleCbcExpanded: Implementation<CbcInput> = {
 };
 
 const nobleCbcPublic: Implementation<CbcInput> = {
-  description: "@noble/ciphers public cbc(key, iv, { disablePadding }) per message (expands the key on each call)",
+  description: '@noble/ciphers public cbc(key, iv, { disablePadding }) per message (expands the key on each call)',
   setup(inp) {
     const out = new Uint8Array(inp.batch * MSG);
     return outRunner(out, () => {
       for (let m = 0; m < inp.batch; m++) {
-        cbc(inp.keys.subarray(32 * m, 32 * m + 32), inp.ivs.subarray(16 * m, 16 * m + 16), { disablePadding: true })
-          .encrypt(inp.data.subarray(MSG * m, MSG * m + MSG), out.subarray(MSG * m, MSG * m + MSG));
+        cbc(inp.keys.subarray(32 * m, 32 * m + 32), inp.ivs.subarray(16 * m, 16 * m + 16), {
+          disablePadding: true,
+        }).encrypt(inp.data.subarray(MSG * m, MSG * m + MSG), out.subarray(MSG * m, MSG * m + MSG));
       }
     });
   },
@@ -112,7 +127,11 @@ const nodeNaiveCbc: Implementation<CbcInput> = {
     const out = new Uint8Array(inp.batch * MSG);
     return outRunner(out, () => {
       for (let m = 0; m < inp.batch; m++) {
-        const c = createCipheriv('aes-256-cbc', inp.keys.subarray(32 * m, 32 * m + 32), inp.ivs.subarray(16 * m, 16 * m + 16));
+        const c = createCipheriv(
+          'aes-256-cbc',
+          inp.keys.subarray(32 * m, 32 * m + 32),
+          inp.ivs.subarray(16 * m, 16 * m + 16),
+        );
         c.setAutoPadding(false);
         out.set(c.update(inp.data.subarray(MSG * m, MSG * m + MSG)), MSG * m);
       }
@@ -123,18 +142,32 @@ const nodeNaiveCbc: Implementation<CbcInput> = {
 type AesMaker = () => ReturnType<typeof createAes256>;
 
 /** CBC encryption of the batch in place, keys in slots 0..batch-1; `place` decides where the messages live. */
-function tunnelplaneCbc(description: string, make: AesMaker, place: (bytes: Uint8Array) => Uint8Array): Implementation<CbcInput> {
+function tunnelplaneCbc(
+  description: string,
+  make: AesMaker,
+  place: (bytes: Uint8Array) => Uint8Array,
+): Implementation<CbcInput> {
   return {
     description,
     setup(inp) {
       const aes = make();
       for (let m = 0; m < inp.batch; m++) aes.setKey(m, inp.keys.subarray(32 * m, 32 * m + 32));
       const data = place(inp.data);
-      const batch = { count: inp.batch, data, stride: MSG, offset: 0, length: MSG, slots: slotsFor(inp.batch), ivs: inp.ivs };
+      const batch = {
+        count: inp.batch,
+        data,
+        stride: MSG,
+        offset: 0,
+        length: MSG,
+        slots: slotsFor(inp.batch),
+        ivs: inp.ivs,
+      };
       return {
         run: () => aes.cbcEncryptBatch(batch),
         output: () => data,
-        close: () => { for (let m = 0; m < inp.batch; m++) aes.clearKey(m); },
+        close: () => {
+          for (let m = 0; m < inp.batch; m++) aes.clearKey(m);
+        },
       };
     },
   };
@@ -154,12 +187,25 @@ export const aesCbc = defineWorkload<CbcInput>({
   bytesPerMessage: MSG,
   batches: BATCHES,
   ceiling: { algorithm: 'aes-256-cbc' },
-  input: (batch, rng) => ({ batch, keys: rng.bytes(32 * batch), ivs: rng.bytes(16 * batch), data: rng.bytes(MSG * batch) }),
+  input: (batch, rng) => ({
+    batch,
+    keys: rng.bytes(32 * batch),
+    ivs: rng.bytes(16 * batch),
+    data: rng.bytes(MSG * batch),
+  }),
   impls: {
-    tunnelplane: tunnelplaneCbc('createAes256() default backend, cbcEncryptBatch on a caller buffer', () => createAes256(), (b) => b),
+    tunnelplane: tunnelplaneCbc(
+      'createAes256() default backend, cbcEncryptBatch on a caller buffer',
+      () => createAes256(),
+      (b) => b,
+    ),
     'tunnelplane-wasm': wasmCbc('simd'),
     'tunnelplane-wasm-plain': wasmCbc('plain'),
-    'tunnelplane-node': tunnelplaneCbc("createAes256({ backend: 'node' }).cbcEncryptBatch", () => createAes256({ backend: 'node' }), (b) => b),
+    'tunnelplane-node': tunnelplaneCbc(
+      "createAes256({ backend: 'node' }).cbcEncryptBatch",
+      () => createAes256({ backend: 'node' }),
+      (b) => b,
+    ),
     noble: nobleCbcExpanded,
     'noble-cbc': nobleCbcPublic,
     'node-naive': nodeNaiveCbc,
@@ -187,8 +233,13 @@ const nobleChaCha: Implementation<ChaChaInput> = {
     const out = new Uint8Array(inp.batch * MSG);
     return outRunner(out, () => {
       for (let m = 0; m < inp.batch; m++) {
-        chacha20(inp.keys.subarray(32 * m, 32 * m + 32), inp.nonces.subarray(12 * m, 12 * m + 12),
-          inp.data.subarray(MSG * m, MSG * m + MSG), out.subarray(MSG * m, MSG * m + MSG), inp.counters[m]);
+        chacha20(
+          inp.keys.subarray(32 * m, 32 * m + 32),
+          inp.nonces.subarray(12 * m, 12 * m + 12),
+          inp.data.subarray(MSG * m, MSG * m + MSG),
+          out.subarray(MSG * m, MSG * m + MSG),
+          inp.counters[m],
+        );
       }
     });
   },
@@ -211,7 +262,11 @@ const nodeNaiveChaCha: Implementation<ChaChaInput> = {
   },
 };
 
-function tunnelplaneChaCha(description: string, make: () => ReturnType<typeof createChaCha20>, place: (bytes: Uint8Array) => Uint8Array): Implementation<ChaChaInput> {
+function tunnelplaneChaCha(
+  description: string,
+  make: () => ReturnType<typeof createChaCha20>,
+  place: (bytes: Uint8Array) => Uint8Array,
+): Implementation<ChaChaInput> {
   return {
     description,
     setup(inp) {
@@ -219,12 +274,21 @@ function tunnelplaneChaCha(description: string, make: () => ReturnType<typeof cr
       for (let m = 0; m < inp.batch; m++) c.setKey(m, inp.keys.subarray(32 * m, 32 * m + 32));
       const data = place(inp.data);
       const batch = {
-        count: inp.batch, data, stride: MSG, offset: 0, length: MSG, slots: slotsFor(inp.batch), nonces: inp.nonces, counters: inp.counters,
+        count: inp.batch,
+        data,
+        stride: MSG,
+        offset: 0,
+        length: MSG,
+        slots: slotsFor(inp.batch),
+        nonces: inp.nonces,
+        counters: inp.counters,
       };
       return {
         run: () => c.xorBatch(batch),
         output: () => data,
-        close: () => { for (let m = 0; m < inp.batch; m++) c.clearKey(m); },
+        close: () => {
+          for (let m = 0; m < inp.batch; m++) c.clearKey(m);
+        },
       };
     },
   };
@@ -247,13 +311,27 @@ export const chacha = defineWorkload<ChaChaInput>({
   input: (batch, rng) => {
     const counters = new Uint32Array(batch);
     for (let i = 0; i < batch; i++) counters[i] = rng.int(0xffff_fff0);
-    return { batch, keys: rng.bytes(32 * batch), nonces: rng.bytes(12 * batch), counters, data: rng.bytes(MSG * batch) };
+    return {
+      batch,
+      keys: rng.bytes(32 * batch),
+      nonces: rng.bytes(12 * batch),
+      counters,
+      data: rng.bytes(MSG * batch),
+    };
   },
   impls: {
-    tunnelplane: tunnelplaneChaCha('createChaCha20() default backend, xorBatch on a caller buffer', () => createChaCha20(), (b) => b),
+    tunnelplane: tunnelplaneChaCha(
+      'createChaCha20() default backend, xorBatch on a caller buffer',
+      () => createChaCha20(),
+      (b) => b,
+    ),
     'tunnelplane-wasm': wasmChaCha('simd'),
     'tunnelplane-wasm-plain': wasmChaCha('plain'),
-    'tunnelplane-node': tunnelplaneChaCha("createChaCha20({ backend: 'node' }).xorBatch (a cipher per message)", () => createChaCha20({ backend: 'node' }), (b) => b),
+    'tunnelplane-node': tunnelplaneChaCha(
+      "createChaCha20({ backend: 'node' }).xorBatch (a cipher per message)",
+      () => createChaCha20({ backend: 'node' }),
+      (b) => b,
+    ),
     noble: nobleChaCha,
     'node-naive': nodeNaiveChaCha,
   },
@@ -284,13 +362,22 @@ const nodeNaiveSha: Implementation<ShaInput> = {
     const out = new Uint8Array(inp.batch * 32);
     return outRunner(out, () => {
       for (let m = 0; m < inp.batch; m++) {
-        out.set(createHash('sha256').update(inp.data.subarray(MSG * m, MSG * m + MSG)).digest(), 32 * m);
+        out.set(
+          createHash('sha256')
+            .update(inp.data.subarray(MSG * m, MSG * m + MSG))
+            .digest(),
+          32 * m,
+        );
       }
     });
   },
 };
 
-function tunnelplaneSha(description: string, make: () => ReturnType<typeof createSha256>, place: (bytes: Uint8Array) => Uint8Array): Implementation<ShaInput> {
+function tunnelplaneSha(
+  description: string,
+  make: () => ReturnType<typeof createSha256>,
+  place: (bytes: Uint8Array) => Uint8Array,
+): Implementation<ShaInput> {
   return {
     description,
     setup(inp) {
@@ -298,7 +385,12 @@ function tunnelplaneSha(description: string, make: () => ReturnType<typeof creat
       const data = place(inp.data);
       const out = new Uint8Array(inp.batch * 32);
       const batch = { count: inp.batch, data, stride: MSG, offset: 0, length: MSG };
-      return { run: () => { h.hashBatch(batch, out); }, output: () => out };
+      return {
+        run: () => {
+          h.hashBatch(batch, out);
+        },
+        output: () => out,
+      };
     },
   };
 }
@@ -319,10 +411,18 @@ export const sha = defineWorkload<ShaInput>({
   ceiling: { algorithm: 'sha256' },
   input: (batch, rng) => ({ batch, data: rng.bytes(MSG * batch) }),
   impls: {
-    tunnelplane: tunnelplaneSha('createSha256() default backend, hashBatch on a caller buffer', () => createSha256(), (b) => b),
+    tunnelplane: tunnelplaneSha(
+      'createSha256() default backend, hashBatch on a caller buffer',
+      () => createSha256(),
+      (b) => b,
+    ),
     'tunnelplane-wasm': wasmSha('simd'),
     'tunnelplane-wasm-plain': wasmSha('plain'),
-    'tunnelplane-node': tunnelplaneSha("createSha256({ backend: 'node' }).hashBatch (crypto.hash per message)", () => createSha256({ backend: 'node' }), (b) => b),
+    'tunnelplane-node': tunnelplaneSha(
+      "createSha256({ backend: 'node' }).hashBatch (crypto.hash per message)",
+      () => createSha256({ backend: 'node' }),
+      (b) => b,
+    ),
     noble: nobleSha,
     'node-naive': nodeNaiveSha,
   },

@@ -68,7 +68,11 @@ export function parseClove(data: Uint8Array): BlockResult<GarlicClove> {
   if (data.length < p + 9) return { ok: false, error: 'clove I2NP header truncated' };
   const v = dv(data);
   const clove: GarlicClove = {
-    delivery, type: data[p]!, msgId: v.getUint32(p + 1), expiration: v.getUint32(p + 5) * 1000, body: data.subarray(p + 9),
+    delivery,
+    type: data[p]!,
+    msgId: v.getUint32(p + 1),
+    expiration: v.getUint32(p + 5) * 1000,
+    body: data.subarray(p + 9),
   };
   if (toHash) clove.toHash = toHash;
   if (tunnelId !== undefined) clove.tunnelId = tunnelId;
@@ -123,7 +127,8 @@ export function encodeCloveBlock(c: CloveInput): Uint8Array {
   const delivery = c.delivery ?? 'local';
   const code = DELIVERY_CODES.indexOf(delivery);
   if (code < 0) throw new RangeError(`unknown delivery ${delivery}`);
-  if (delivery !== 'local' && (!(c.toHash instanceof Uint8Array) || c.toHash.length !== HASH_SIZE)) throw new RangeError('toHash must be 32 bytes');
+  if (delivery !== 'local' && (!(c.toHash instanceof Uint8Array) || c.toHash.length !== HASH_SIZE))
+    throw new RangeError('toHash must be 32 bytes');
   if (!Number.isInteger(c.type) || c.type < 0 || c.type > 255) throw new RangeError('type must be 0..255');
   if (!Number.isInteger(c.msgId) || c.msgId < 0 || c.msgId > 0xffffffff) throw new RangeError('msgId must be a u32');
   const hdr = 1 + (delivery === 'local' ? 0 : HASH_SIZE) + (delivery === 'tunnel' ? 4 : 0);

@@ -5,7 +5,15 @@
 import { decodeGarlic, encodeGarlic } from '../../i2np/garlic.js';
 import { type NoiseNResponder, noiseNSeal } from '../tunnel-build/noise-n.js';
 import { AEAD_TAG_SIZE, wipe, X25519_KEY_SIZE } from '../tunnel-build/primitives.js';
-import { encodeCloveBlock, encodeDateTimeBlock, encodePaddingBlock, parseGarlicPayload, type BlockResult, type CloveInput, type GarlicPayload } from './blocks.js';
+import {
+  encodeCloveBlock,
+  encodeDateTimeBlock,
+  encodePaddingBlock,
+  parseGarlicPayload,
+  type BlockResult,
+  type CloveInput,
+  type GarlicPayload,
+} from './blocks.js';
 
 /** Smallest data: epk + MAC around an empty payload. */
 export const ROUTER_GARLIC_MIN = X25519_KEY_SIZE + AEAD_TAG_SIZE;
@@ -47,7 +55,11 @@ export interface SealRouterGarlicOptions {
  * The Garlic (11) body of a one-shot message to a router: DateTime, the cloves in order, optional padding, sealed to
  * `recipientKey` (its RouterIdentity's X25519 key). Throws RangeError on caller bugs.
  */
-export function sealRouterGarlic(recipientKey: Uint8Array, cloves: readonly CloveInput[], opts: SealRouterGarlicOptions): Uint8Array {
+export function sealRouterGarlic(
+  recipientKey: Uint8Array,
+  cloves: readonly CloveInput[],
+  opts: SealRouterGarlicOptions,
+): Uint8Array {
   if (cloves.length < 1) throw new RangeError('at least one clove');
   const blocks = [encodeDateTimeBlock(opts.now), ...cloves.map(encodeCloveBlock)];
   if (opts.paddingBytes) blocks.push(encodePaddingBlock(opts.paddingBytes));

@@ -4,7 +4,15 @@
 // the clove (i2pd drops a message that starts with anything else and reads only that clove).
 import { encodeGarlic, decodeGarlic } from '../../i2np/garlic.js';
 import { aeadOpen, aeadSeal, AEAD_TAG_SIZE } from '../tunnel-build/primitives.js';
-import { encodeCloveBlock, encodePaddingBlock, parseGarlicPayload, type CloveInput, type GarlicPayload, type BlockResult, BLOCK_GARLIC_CLOVE } from './blocks.js';
+import {
+  encodeCloveBlock,
+  encodePaddingBlock,
+  parseGarlicPayload,
+  type CloveInput,
+  type GarlicPayload,
+  type BlockResult,
+  BLOCK_GARLIC_CLOVE,
+} from './blocks.js';
 
 export const GARLIC_TAG_SIZE = 8;
 export const GARLIC_KEY_SIZE = 32;
@@ -14,7 +22,8 @@ export const GARLIC_KEY_SIZE = 32;
  * block of `paddingBytes` zeros. `tag` is written exactly as given. Throws RangeError on caller bugs.
  */
 export function wrapTagReply(key: Uint8Array, tag: Uint8Array, clove: CloveInput, paddingBytes = 0): Uint8Array {
-  if (!(key instanceof Uint8Array) || key.length !== GARLIC_KEY_SIZE) throw new RangeError('reply key must be 32 bytes');
+  if (!(key instanceof Uint8Array) || key.length !== GARLIC_KEY_SIZE)
+    throw new RangeError('reply key must be 32 bytes');
   if (!(tag instanceof Uint8Array) || tag.length !== GARLIC_TAG_SIZE) throw new RangeError('reply tag must be 8 bytes');
   const cloveBlock = encodeCloveBlock(clove);
   const pad = paddingBytes > 0 ? encodePaddingBlock(paddingBytes) : new Uint8Array(0);

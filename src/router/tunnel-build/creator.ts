@@ -6,7 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { I2NP_EXPIRATION_MS } from '../../constants.js';
 import { I2NP_OUTBOUND_TUNNEL_BUILD_REPLY, I2NP_SHORT_TUNNEL_BUILD } from '../../i2np/message-types.js';
 import { decodeBuildRecords, encodeBuildRecords } from '../../i2np/tunnel-build.js';
-import { TUNNEL_LIFETIME_MS, type HopKeyConfig, type InboundTunnelConfig, type OutboundTunnelConfig } from '../../tunnel/types.js';
+import {
+  TUNNEL_LIFETIME_MS,
+  type HopKeyConfig,
+  type InboundTunnelConfig,
+  type OutboundTunnelConfig,
+} from '../../tunnel/types.js';
 import { openTagReply } from '../garlic/tag-reply.js';
 import { deriveShortHopKeys } from './hop-keys.js';
 import type { OutgoingI2np } from './hop.js';
@@ -14,8 +19,13 @@ import { noiseNSeal } from './noise-n.js';
 import { chacha20XorInPlace, wipe, x25519Ephemeral } from './primitives.js';
 import { openShortReply, parseReplyCleartext, type Random } from './reply-record.js';
 import {
-  encodeShortRequest, MAX_BUILD_RECORDS, RECORD_CIPHERTEXT_OFFSET, RECORD_EPK_OFFSET, REQUEST_EXPIRATION_S,
-  SHORT_RECORD_SIZE, type HopRole,
+  encodeShortRequest,
+  MAX_BUILD_RECORDS,
+  RECORD_CIPHERTEXT_OFFSET,
+  RECORD_EPK_OFFSET,
+  REQUEST_EXPIRATION_S,
+  SHORT_RECORD_SIZE,
+  type HopRole,
 } from './request-record.js';
 
 /** i2pd: 4 records for up to 4 hops, else 8 (§3). */
@@ -158,11 +168,13 @@ export function createShortTunnelBuild(opts: ShortBuildOptions): ShortBuildReque
   const needed = n + (withCreator ? 1 : 0);
   if (needed > MAX_BUILD_RECORDS) throw new RangeError(`${needed} records do not fit in ${MAX_BUILD_RECORDS}`);
   const count = opts.recordCount ?? (needed <= STANDARD_RECORD_COUNT ? STANDARD_RECORD_COUNT : MAX_BUILD_RECORDS);
-  if (!Number.isInteger(count) || count < needed || count > MAX_BUILD_RECORDS) throw new RangeError(`recordCount must be ${needed}..${MAX_BUILD_RECORDS}`);
+  if (!Number.isInteger(count) || count < needed || count > MAX_BUILD_RECORDS)
+    throw new RangeError(`recordCount must be ${needed}..${MAX_BUILD_RECORDS}`);
   checkHash(opts.replyIdent, 'replyIdent');
   opts.hops.forEach((h, i) => {
     checkHash(h.identHash, `hops[${i}].identHash`);
-    if (!(h.encryptionKey instanceof Uint8Array) || h.encryptionKey.length !== 32) throw new RangeError(`hops[${i}].encryptionKey must be 32 bytes`);
+    if (!(h.encryptionKey instanceof Uint8Array) || h.encryptionKey.length !== 32)
+      throw new RangeError(`hops[${i}].encryptionKey must be 32 bytes`);
   });
   const now = opts.now ?? Date.now();
   const replyMsgId = opts.replyMsgId ?? u32From(random);
@@ -181,12 +193,19 @@ export function createShortTunnelBuild(opts: ShortBuildOptions): ShortBuildReque
   let replyGarlic: { key: Uint8Array; tag: Uint8Array } | undefined;
   for (let i = 0; i < n; i++) {
     const last = i === n - 1;
-    const role: HopRole = opts.direction === 'outbound' ? (last ? 'obep' : 'participant') : i === 0 ? 'ibgw' : 'participant';
+    const role: HopRole =
+      opts.direction === 'outbound' ? (last ? 'obep' : 'participant') : i === 0 ? 'ibgw' : 'participant';
     const nextIdent = last ? opts.replyIdent : opts.hops[i + 1]!.identHash;
     const nextTunnelId = last ? replyTunnelId : receiveIds[i + 1]!;
     const clear = encodeShortRequest({
-      receiveTunnelId: receiveIds[i]!, nextTunnelId, nextIdent, role, requestTimeMinutes: Math.floor(now / 60_000),
-      expirationSeconds: REQUEST_EXPIRATION_S, nextMsgId: last ? replyMsgId : u32From(random), options: new Map(),
+      receiveTunnelId: receiveIds[i]!,
+      nextTunnelId,
+      nextIdent,
+      role,
+      requestTimeMinutes: Math.floor(now / 60_000),
+      expirationSeconds: REQUEST_EXPIRATION_S,
+      nextMsgId: last ? replyMsgId : u32From(random),
+      options: new Map(),
     });
     const hop = opts.hops[i]!;
     const { epk, sealed, ck, h } = noiseNSeal(hop.encryptionKey, clear, opts.random);
@@ -199,8 +218,15 @@ export function createShortTunnelBuild(opts: ShortBuildOptions): ShortBuildReque
     slot.set(sealed, RECORD_CIPHERTEXT_OFFSET);
     if (role === 'obep') replyGarlic = { key: keys.garlicReplyKey!, tag: keys.garlicReplyTag! };
     states.push({
-      identHash: hop.identHash.slice(), slot: perm[i]!, role, receiveTunnelId: receiveIds[i]!, nextTunnelId,
-      replyKey: keys.replyKey, h, layerKey: keys.layerKey, ivKey: keys.ivKey,
+      identHash: hop.identHash.slice(),
+      slot: perm[i]!,
+      role,
+      receiveTunnelId: receiveIds[i]!,
+      nextTunnelId,
+      replyKey: keys.replyKey,
+      h,
+      layerKey: keys.layerKey,
+      ivKey: keys.ivKey,
     });
   }
   // §7.3: hop x strips its ChaCha20 layer from every other slot, so lay it on the later hops' records in advance.
@@ -218,7 +244,16 @@ export function createShortTunnelBuild(opts: ShortBuildOptions): ShortBuildReque
     for (let x = 0; x < n; x++) chacha20XorInPlace(states[x]!.replyKey, slot, rec);
   }
   const body = encodeBuildRecords(slots);
-  const pending = new PendingTunnelBuild(opts.direction, replyMsgId, count, now, replyGarlic, replyTunnelId, states, creatorRecord);
+  const pending = new PendingTunnelBuild(
+    opts.direction,
+    replyMsgId,
+    count,
+    now,
+    replyGarlic,
+    replyTunnelId,
+    states,
+    creatorRecord,
+  );
   return {
     firstHop: opts.hops[0]!.identHash,
     message: { type: I2NP_SHORT_TUNNEL_BUILD, msgId: u32From(random), expiration: now + I2NP_EXPIRATION_MS, body },
@@ -253,7 +288,12 @@ export interface BuiltTunnel {
 
 export type BuildReplyResult =
   | { ok: true; value: BuiltTunnel }
-  | { ok: false; error: string; replies: HopReplyStatus[]; reason: 'malformed' | 'rejected' | 'bad-reply' | 'creator-record-changed' };
+  | {
+      ok: false;
+      error: string;
+      replies: HopReplyStatus[];
+      reason: 'malformed' | 'rejected' | 'bad-reply' | 'creator-record-changed';
+    };
 
 /**
  * Processes the build reply: the body of the OutboundTunnelBuildReply (26, outbound) or of the ShortTunnelBuild (25)
@@ -273,7 +313,12 @@ export function processShortBuildReply(pending: PendingTunnelBuild, body: Uint8A
   const dec = decodeBuildRecords(body, SHORT_RECORD_SIZE);
   if (!dec.ok || dec.value.records.length !== pending.recordCount) {
     done(false);
-    return { ok: false, error: dec.ok ? 'record count differs from the request' : dec.error, replies: [], reason: 'malformed' };
+    return {
+      ok: false,
+      error: dec.ok ? 'record count differs from the request' : dec.error,
+      replies: [],
+      reason: 'malformed',
+    };
   }
   const slots = dec.value.records.map((r) => r.slice());
   const replies: HopReplyStatus[] = new Array(states.length);
@@ -284,7 +329,13 @@ export function processShortBuildReply(pending: PendingTunnelBuild, body: Uint8A
     else {
       const parsed = parseReplyCleartext(clear);
       if (!parsed.ok) replies[x] = { hop: x, status: 'bad-reply' };
-      else replies[x] = { hop: x, status: parsed.value.code === 0 ? 'accepted' : 'rejected', code: parsed.value.code, options: parsed.value.options };
+      else
+        replies[x] = {
+          hop: x,
+          status: parsed.value.code === 0 ? 'accepted' : 'rejected',
+          code: parsed.value.code,
+          options: parsed.value.options,
+        };
     }
     // Strip this hop's ChaCha20 layer from the earlier hops' replies.
     for (let w = 0; w < x; w++) chacha20XorInPlace(s.replyKey, states[w]!.slot, slots[states[w]!.slot]!);
@@ -305,7 +356,9 @@ export function processShortBuildReply(pending: PendingTunnelBuild, body: Uint8A
     done(false);
     const r = (bad ?? rejected)!;
     return {
-      ok: false, replies, reason: bad ? 'bad-reply' : 'rejected',
+      ok: false,
+      replies,
+      reason: bad ? 'bad-reply' : 'rejected',
       error: bad ? `reply of hop ${r.hop} failed authentication` : `hop ${r.hop} rejected the tunnel (code ${r.code})`,
     };
   }
@@ -313,9 +366,13 @@ export function processShortBuildReply(pending: PendingTunnelBuild, body: Uint8A
   return {
     ok: true,
     value: {
-      direction: pending.direction, hops: states.map((s) => ({ layerKey: s.layerKey, ivKey: s.ivKey })),
-      hopIdents: states.map((s) => s.identHash), firstHopTunnelId: states[0]!.receiveTunnelId,
-      receiveTunnelId: pending.replyTunnelId, replies, createdAt: pending.createdAt,
+      direction: pending.direction,
+      hops: states.map((s) => ({ layerKey: s.layerKey, ivKey: s.ivKey })),
+      hopIdents: states.map((s) => s.identHash),
+      firstHopTunnelId: states[0]!.receiveTunnelId,
+      receiveTunnelId: pending.replyTunnelId,
+      replies,
+      createdAt: pending.createdAt,
       expiresAt: pending.createdAt + TUNNEL_LIFETIME_MS,
     },
   };
@@ -332,24 +389,45 @@ export function processGarlicBuildReply(pending: PendingTunnelBuild, garlicBody:
   const opened = openTagReply(pending.replyGarlic.key, pending.replyGarlic.tag, garlicBody);
   if (!opened.ok) return { ok: false, error: opened.error, replies: [], reason: 'malformed' };
   const clove = opened.value.cloves[0]!;
-  if (clove.delivery !== 'local' || clove.type !== I2NP_OUTBOUND_TUNNEL_BUILD_REPLY) return { ok: false, error: 'reply clove is not a local OutboundTunnelBuildReply', replies: [], reason: 'malformed' };
-  if (clove.msgId !== pending.replyMsgId) return { ok: false, error: 'reply clove has another message id', replies: [], reason: 'malformed' };
+  if (clove.delivery !== 'local' || clove.type !== I2NP_OUTBOUND_TUNNEL_BUILD_REPLY)
+    return {
+      ok: false,
+      error: 'reply clove is not a local OutboundTunnelBuildReply',
+      replies: [],
+      reason: 'malformed',
+    };
+  if (clove.msgId !== pending.replyMsgId)
+    return { ok: false, error: 'reply clove has another message id', replies: [], reason: 'malformed' };
   return processShortBuildReply(pending, clove.body);
 }
 
 /** join() config of a built outbound tunnel (we are its gateway). Ids are the caller's: its local id and peer-table id. */
-export function outboundTunnelConfig(t: BuiltTunnel, ids: { gatewayTunnelId: number; firstHop: number }): OutboundTunnelConfig {
+export function outboundTunnelConfig(
+  t: BuiltTunnel,
+  ids: { gatewayTunnelId: number; firstHop: number },
+): OutboundTunnelConfig {
   if (t.direction !== 'outbound') throw new RangeError('not an outbound tunnel');
   return {
-    role: 'obgw', layer: 'aes', gatewayTunnelId: ids.gatewayTunnelId, firstHopTunnelId: t.firstHopTunnelId,
-    firstHop: ids.firstHop, hops: t.hops, expiresAt: t.expiresAt,
+    role: 'obgw',
+    layer: 'aes',
+    gatewayTunnelId: ids.gatewayTunnelId,
+    firstHopTunnelId: t.firstHopTunnelId,
+    firstHop: ids.firstHop,
+    hops: t.hops,
+    expiresAt: t.expiresAt,
   };
 }
 
 /** join() config of a built inbound tunnel (we are its endpoint); `previousHop` = peer-table id of the last hop. */
 export function inboundTunnelConfig(t: BuiltTunnel, ids: { previousHop?: number } = {}): InboundTunnelConfig {
   if (t.direction !== 'inbound') throw new RangeError('not an inbound tunnel');
-  const cfg: InboundTunnelConfig = { role: 'ibep', layer: 'aes', receiveTunnelId: t.receiveTunnelId, hops: t.hops, expiresAt: t.expiresAt };
+  const cfg: InboundTunnelConfig = {
+    role: 'ibep',
+    layer: 'aes',
+    receiveTunnelId: t.receiveTunnelId,
+    hops: t.hops,
+    expiresAt: t.expiresAt,
+  };
   if (ids.previousHop !== undefined) cfg.previousHop = ids.previousHop;
   return cfg;
 }

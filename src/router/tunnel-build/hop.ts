@@ -6,7 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { I2NP_EXPIRATION_MS, I2NP_TUNNEL_GATEWAY } from '../../constants.js';
 import { encodeI2np } from '../../i2np/header.js';
 import { encodeTunnelGateway } from '../../i2np/bodies.js';
-import { I2NP_GARLIC, I2NP_OUTBOUND_TUNNEL_BUILD_REPLY, I2NP_SHORT_TUNNEL_BUILD, I2NP_VARIABLE_TUNNEL_BUILD, I2NP_VARIABLE_TUNNEL_BUILD_REPLY } from '../../i2np/message-types.js';
+import {
+  I2NP_GARLIC,
+  I2NP_OUTBOUND_TUNNEL_BUILD_REPLY,
+  I2NP_SHORT_TUNNEL_BUILD,
+  I2NP_VARIABLE_TUNNEL_BUILD,
+  I2NP_VARIABLE_TUNNEL_BUILD_REPLY,
+} from '../../i2np/message-types.js';
 import { decodeBuildRecords, encodeBuildRecords } from '../../i2np/tunnel-build.js';
 import { TUNNEL_LIFETIME_MS, type TransitTunnelConfig } from '../../tunnel/types.js';
 import { wrapTagReply } from '../garlic/tag-reply.js';
@@ -15,20 +21,36 @@ import { deriveShortHopKeys, type ShortHopKeys } from './hop-keys.js';
 import { NoiseNResponder } from './noise-n.js';
 import { wipe } from './primitives.js';
 import {
-  aesLayerSlots, chachaLayerSlots, encodeReplyCleartext, LONG_REPLY_CLEARTEXT_SIZE, sealLongReply, sealShortReply,
-  SHORT_REPLY_CLEARTEXT_SIZE, type Random,
+  aesLayerSlots,
+  chachaLayerSlots,
+  encodeReplyCleartext,
+  LONG_REPLY_CLEARTEXT_SIZE,
+  sealLongReply,
+  sealShortReply,
+  SHORT_REPLY_CLEARTEXT_SIZE,
+  type Random,
 } from './reply-record.js';
 import {
-  LONG_RECORD_SIZE, parseLongRequest, parseShortRequest, RECORD_CIPHERTEXT_OFFSET, RECORD_EPK_OFFSET, RECORD_TO_PEER_SIZE,
-  SHORT_RECORD_SIZE, type BuildRequest, type HopRole, type LongBuildRequest,
+  LONG_RECORD_SIZE,
+  parseLongRequest,
+  parseShortRequest,
+  RECORD_CIPHERTEXT_OFFSET,
+  RECORD_EPK_OFFSET,
+  RECORD_TO_PEER_SIZE,
+  SHORT_RECORD_SIZE,
+  type BuildRequest,
+  type HopRole,
+  type LongBuildRequest,
 } from './request-record.js';
 
 export type BuildFormat = 'short' | 'long';
 
 /** Why a build message was dropped without a reply (counted by the caller). */
-export type HopDropReason = 'malformed' | 'no-record' | 'decrypt-failed' | 'bad-record' | 'expired' | 'future' | 'replay';
+export type HopDropReason =
+  'malformed' | 'no-record' | 'decrypt-failed' | 'bad-record' | 'expired' | 'future' | 'replay';
 
-export type HopOpenResult = { ok: true; value: OpenedBuildRequest } | { ok: false; error: string; reason: HopDropReason };
+export type HopOpenResult =
+  { ok: true; value: OpenedBuildRequest } | { ok: false; error: string; reason: HopDropReason };
 
 /** An I2NP message to send, before the transport adds its header. */
 export interface OutgoingI2np {
@@ -123,7 +145,8 @@ export class OpenedBuildRequest {
   /** @internal */
   wipeAll(): void {
     wipe(this.ck, this.h);
-    if (this.keys) wipe(this.keys.replyKey, this.keys.layerKey, this.keys.ivKey, this.keys.garlicReplyKey, this.keys.garlicReplyTag);
+    if (this.keys)
+      wipe(this.keys.replyKey, this.keys.layerKey, this.keys.ivKey, this.keys.garlicReplyKey, this.keys.garlicReplyTag);
     if (this.format === 'long') {
       const r = this.request as LongBuildRequest;
       wipe(r.layerKey, r.ivKey, r.replyKey, r.replyIv);
@@ -141,7 +164,8 @@ export class TunnelBuildHop {
   private readonly replayFilter: EphemeralKeyFilter | null;
 
   constructor(opts: TunnelBuildHopOptions) {
-    if (!(opts.identHash instanceof Uint8Array) || opts.identHash.length !== 32) throw new RangeError('identHash must be 32 bytes');
+    if (!(opts.identHash instanceof Uint8Array) || opts.identHash.length !== 32)
+      throw new RangeError('identHash must be 32 bytes');
     this.identHash = opts.identHash.slice();
     this.responder = new NoiseNResponder(opts.staticPrivateKey);
     this.now = opts.now ?? Date.now;
@@ -171,7 +195,8 @@ export class TunnelBuildHop {
    * Never throws on hostile bytes. On failure nothing is sent (i2pd drops such messages too).
    */
   open(type: number, body: Uint8Array): HopOpenResult {
-    const format: BuildFormat | undefined = type === I2NP_SHORT_TUNNEL_BUILD ? 'short' : type === I2NP_VARIABLE_TUNNEL_BUILD ? 'long' : undefined;
+    const format: BuildFormat | undefined =
+      type === I2NP_SHORT_TUNNEL_BUILD ? 'short' : type === I2NP_VARIABLE_TUNNEL_BUILD ? 'long' : undefined;
     if (format === undefined) return { ok: false, error: `not a build request type: ${type}`, reason: 'malformed' };
     const dec = decodeBuildRecords(body, format === 'short' ? SHORT_RECORD_SIZE : LONG_RECORD_SIZE);
     if (!dec.ok) return { ok: false, error: dec.error, reason: 'malformed' };
@@ -198,7 +223,8 @@ export class TunnelBuildHop {
     // §4.1: the request lives `expiration` seconds from its (rounded-down) minute; allow clock skew both ways.
     if (now > sent + 60_000 + req.expirationSeconds * 1000 + this.lateSkewMs) return fail('request expired', 'expired');
     if (sent > now + this.futureSkewMs) return fail('request time in the future', 'future');
-    if (this.replayFilter && this.replayFilter.checkAndAdd(epk, now)) return fail('ephemeral key seen before', 'replay');
+    if (this.replayFilter && this.replayFilter.checkAndAdd(epk, now))
+      return fail('ephemeral key seen before', 'replay');
     const keys = format === 'short' ? deriveShortHopKeys(res.ck, req.role === 'obep') : undefined;
     const slots = dec.value.records.map((r) => r.slice());
     return { ok: true, value: new OpenedBuildRequest(format, index, req, slots, res.ck, res.h, keys) };
@@ -222,12 +248,17 @@ export class TunnelBuildHop {
       }
       if (replyCode !== 0) {
         if (opened.keys) wipe(opened.keys.layerKey, opened.keys.ivKey);
-        if (opened.format === 'long') wipe((opened.request as LongBuildRequest).layerKey, (opened.request as LongBuildRequest).ivKey);
+        if (opened.format === 'long')
+          wipe((opened.request as LongBuildRequest).layerKey, (opened.request as LongBuildRequest).ivKey);
       }
     }
   }
 
-  private answerInner(opened: OpenedBuildRequest, replyCode: number, replyOptions?: ReadonlyMap<string, string>): HopAnswer {
+  private answerInner(
+    opened: OpenedBuildRequest,
+    replyCode: number,
+    replyOptions?: ReadonlyMap<string, string>,
+  ): HopAnswer {
     const { slots, index, request: req } = opened;
     let layerKey: Uint8Array;
     let ivKey: Uint8Array;
@@ -256,8 +287,14 @@ export class TunnelBuildHop {
     return {
       forward,
       tunnel: {
-        role: req.role, receiveTunnelId: req.receiveTunnelId, nextTunnelId: req.nextTunnelId, nextIdent: req.nextIdent,
-        layerKey, ivKey, createdAt: now, expiresAt: now + TUNNEL_LIFETIME_MS,
+        role: req.role,
+        receiveTunnelId: req.receiveTunnelId,
+        nextTunnelId: req.nextTunnelId,
+        nextIdent: req.nextIdent,
+        layerKey,
+        ivKey,
+        createdAt: now,
+        expiresAt: now + TUNNEL_LIFETIME_MS,
       },
     };
   }
@@ -266,25 +303,50 @@ export class TunnelBuildHop {
     const req = opened.request;
     const short = opened.format === 'short';
     if (req.role !== 'obep') {
-      return { kind: 'build', to: req.nextIdent, message: { type: short ? I2NP_SHORT_TUNNEL_BUILD : I2NP_VARIABLE_TUNNEL_BUILD, msgId: req.nextMsgId, expiration, body } };
+      return {
+        kind: 'build',
+        to: req.nextIdent,
+        message: {
+          type: short ? I2NP_SHORT_TUNNEL_BUILD : I2NP_VARIABLE_TUNNEL_BUILD,
+          msgId: req.nextMsgId,
+          expiration,
+          body,
+        },
+      };
     }
     const replyType = short ? I2NP_OUTBOUND_TUNNEL_BUILD_REPLY : I2NP_VARIABLE_TUNNEL_BUILD_REPLY;
     let self = true;
     for (let i = 0; i < 32; i++) if (req.nextIdent[i] !== this.identHash[i]) self = false;
-    if (self) return { kind: 'reply-local', tunnelId: req.nextTunnelId, message: { type: replyType, msgId: req.nextMsgId, expiration, body } };
+    if (self)
+      return {
+        kind: 'reply-local',
+        tunnelId: req.nextTunnelId,
+        message: { type: replyType, msgId: req.nextMsgId, expiration, body },
+      };
     let inner: Uint8Array;
     if (short) {
       // netdb-floodfill.md §4.3 item 3: the reply clove in a key+tag garlic, the garlic in its own I2NP message.
       const keys = opened.keys!;
-      const garlic = wrapTagReply(keys.garlicReplyKey!, keys.garlicReplyTag!, { type: replyType, msgId: req.nextMsgId, expiration, body });
+      const garlic = wrapTagReply(keys.garlicReplyKey!, keys.garlicReplyTag!, {
+        type: replyType,
+        msgId: req.nextMsgId,
+        expiration,
+        body,
+      });
       inner = encodeI2np(I2NP_GARLIC, randomU32(this.random), expiration, garlic);
     } else {
       // §7.4: long replies are never wrapped.
       inner = encodeI2np(replyType, req.nextMsgId, expiration, body);
     }
     return {
-      kind: 'reply-gateway', to: req.nextIdent,
-      message: { type: I2NP_TUNNEL_GATEWAY, msgId: randomU32(this.random), expiration, body: encodeTunnelGateway(req.nextTunnelId, inner) },
+      kind: 'reply-gateway',
+      to: req.nextIdent,
+      message: {
+        type: I2NP_TUNNEL_GATEWAY,
+        msgId: randomU32(this.random),
+        expiration,
+        body: encodeTunnelGateway(req.nextTunnelId, inner),
+      },
     };
   }
 
@@ -313,10 +375,19 @@ export function wipeTransitTunnelKeys(t: TransitTunnelKeys): void {
  * The data plane's join() config of an accepted transit tunnel. `nextHop` and `previousHop` are the caller's router
  * ids (its peer table); the previous hop is the session the request came from. The key arrays are shared, not copied.
  */
-export function transitTunnelConfig(t: TransitTunnelKeys, ids: { nextHop: number; previousHop?: number }): TransitTunnelConfig {
+export function transitTunnelConfig(
+  t: TransitTunnelKeys,
+  ids: { nextHop: number; previousHop?: number },
+): TransitTunnelConfig {
   const cfg: TransitTunnelConfig = {
-    role: t.role, layer: 'aes', receiveTunnelId: t.receiveTunnelId, nextTunnelId: t.nextTunnelId, nextHop: ids.nextHop,
-    layerKey: t.layerKey, ivKey: t.ivKey, expiresAt: t.expiresAt,
+    role: t.role,
+    layer: 'aes',
+    receiveTunnelId: t.receiveTunnelId,
+    nextTunnelId: t.nextTunnelId,
+    nextHop: ids.nextHop,
+    layerKey: t.layerKey,
+    ivKey: t.ivKey,
+    expiresAt: t.expiresAt,
   };
   if (ids.previousHop !== undefined) cfg.previousHop = ids.previousHop;
   return cfg;

@@ -2,7 +2,19 @@
 // (tunnel-build-ecies.md §5, netdb-floodfill.md §4.1): pattern `<- s ... e es`, one AEAD message with n = 0, ad = h.
 // The responder (our router) precomputes h after MixHash(its static key) once; each message costs one X25519.
 import type { KeyObject } from 'node:crypto';
-import { aeadOpen, aeadSeal, hkdf64, sha256, wipe, x25519, x25519Ephemeral, x25519PrivateKeyObject, x25519RawPublic, X25519_KEY_SIZE, ZEROLEN } from './primitives.js';
+import {
+  aeadOpen,
+  aeadSeal,
+  hkdf64,
+  sha256,
+  wipe,
+  x25519,
+  x25519Ephemeral,
+  x25519PrivateKeyObject,
+  x25519RawPublic,
+  X25519_KEY_SIZE,
+  ZEROLEN,
+} from './primitives.js';
 
 /** "Noise_N_25519_ChaChaPoly_SHA256" zero-padded to 32 bytes: the initial ck (and h before the prologue). */
 export const NOISE_N_CK0 = (() => {
@@ -78,7 +90,8 @@ export function noiseNSeal(
   payload: Uint8Array,
   random?: (n: number) => Uint8Array,
 ): { epk: Uint8Array; sealed: Uint8Array; ck: Uint8Array; h: Uint8Array } {
-  if (!(staticPublicKey instanceof Uint8Array) || staticPublicKey.length !== X25519_KEY_SIZE) throw new RangeError('recipient X25519 key must be 32 bytes');
+  if (!(staticPublicKey instanceof Uint8Array) || staticPublicKey.length !== X25519_KEY_SIZE)
+    throw new RangeError('recipient X25519 key must be 32 bytes');
   const eph = x25519Ephemeral(random);
   const h1 = sha256(noiseNStaticHash(staticPublicKey), eph.publicKey);
   const ss = x25519(eph.privateKey, staticPublicKey);

@@ -3,7 +3,12 @@
 // with I2P's nonce (4 zero bytes || 8-byte little-endian counter) and the plain ChaCha20 stream with block counter 1.
 // Control plane only: a few operations per build record, never per tunnel message.
 import { createCipheriv, createDecipheriv, createHash, createHmac, type KeyObject } from 'node:crypto';
-import { x25519GenerateKeyPair, x25519PrivateKeyObject, x25519RawPublic, x25519SharedSecret } from '../../crypto/x25519.js';
+import {
+  x25519GenerateKeyPair,
+  x25519PrivateKeyObject,
+  x25519RawPublic,
+  x25519SharedSecret,
+} from '../../crypto/x25519.js';
 
 export const X25519_KEY_SIZE = 32;
 export const AEAD_TAG_SIZE = 16;
@@ -60,7 +65,13 @@ export function aeadNonce(n: number): Buffer {
 }
 
 /** ChaCha20-Poly1305 encrypt: ciphertext || tag (plaintext.length + 16 bytes), written to `out` when given. */
-export function aeadSeal(key: Uint8Array, n: number, plaintext: Uint8Array, ad: Uint8Array, out?: Uint8Array): Uint8Array {
+export function aeadSeal(
+  key: Uint8Array,
+  n: number,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+  out?: Uint8Array,
+): Uint8Array {
   const c = createCipheriv('chacha20-poly1305', key, aeadNonce(n), { authTagLength: AEAD_TAG_SIZE });
   c.setAAD(ad, { plaintextLength: plaintext.length });
   const body = c.update(plaintext);

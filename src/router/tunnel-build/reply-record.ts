@@ -23,7 +23,12 @@ function checkCode(code: number): void {
 }
 
 /** Reply cleartext: options Mapping (empty = 00 00), random padding, the code in the last byte (§7.1, §10). */
-export function encodeReplyCleartext(size: number, code: number, options: ReadonlyMap<string, string> = new Map(), random: Random = defaultRandom): Uint8Array {
+export function encodeReplyCleartext(
+  size: number,
+  code: number,
+  options: ReadonlyMap<string, string> = new Map(),
+  random: Random = defaultRandom,
+): Uint8Array {
   checkCode(code);
   const opts = mappingBytes(options);
   if (opts.length > size - 1) throw new RangeError('reply options too large');
@@ -39,7 +44,9 @@ export interface ReplyContent {
 }
 
 /** Reads the code and options of a decrypted reply cleartext; bad options are reported, never thrown. */
-export function parseReplyCleartext(clear: Uint8Array): { ok: true; value: ReplyContent } | { ok: false; error: string } {
+export function parseReplyCleartext(
+  clear: Uint8Array,
+): { ok: true; value: ReplyContent } | { ok: false; error: string } {
   const r = new Reader(clear, 0, clear.length - 1);
   const options = readMapping(r, 'reply options');
   if (r.error !== undefined) return { ok: false, error: r.error };
@@ -53,7 +60,12 @@ export function sealShortReply(replyKey: Uint8Array, index: number, h: Uint8Arra
 }
 
 /** Opens a short reply slot (§7.4); undefined when it was tampered with. */
-export function openShortReply(replyKey: Uint8Array, index: number, h: Uint8Array, slot: Uint8Array): Uint8Array | undefined {
+export function openShortReply(
+  replyKey: Uint8Array,
+  index: number,
+  h: Uint8Array,
+  slot: Uint8Array,
+): Uint8Array | undefined {
   if (slot.length !== SHORT_RECORD_SIZE) return undefined;
   return aeadOpen(replyKey, index, slot, h);
 }
@@ -75,7 +87,12 @@ export function openLongReply(ck: Uint8Array, h: Uint8Array, slot: Uint8Array): 
 }
 
 /** AES-256-CBC-encrypts every slot except `skip` on its own from `replyIv`, no padding (§10), in place. */
-export function aesLayerSlots(replyKey: Uint8Array, replyIv: Uint8Array, slots: readonly Uint8Array[], skip: number): void {
+export function aesLayerSlots(
+  replyKey: Uint8Array,
+  replyIv: Uint8Array,
+  slots: readonly Uint8Array[],
+  skip: number,
+): void {
   for (let j = 0; j < slots.length; j++) {
     if (j === skip) continue;
     const c = createCipheriv('aes-256-cbc', replyKey, replyIv);

@@ -27,11 +27,30 @@ export const SHORT_OPTIONS_MAX = 98;
 export const LONG_OPTIONS_MAX = 296;
 
 /** Short cleartext offsets (§4.1). */
-const S_RECEIVE = 0, S_NEXT_TUNNEL = 4, S_NEXT_IDENT = 8, S_FLAGS = 40, S_MORE_FLAGS = 41, S_LAYER_TYPE = 43,
-  S_TIME = 44, S_EXPIRATION = 48, S_NEXT_MSG = 52, S_OPTIONS = 56;
+const S_RECEIVE = 0,
+  S_NEXT_TUNNEL = 4,
+  S_NEXT_IDENT = 8,
+  S_FLAGS = 40,
+  S_MORE_FLAGS = 41,
+  S_LAYER_TYPE = 43,
+  S_TIME = 44,
+  S_EXPIRATION = 48,
+  S_NEXT_MSG = 52,
+  S_OPTIONS = 56;
 /** Long cleartext offsets (§10). */
-const L_RECEIVE = 0, L_NEXT_TUNNEL = 4, L_NEXT_IDENT = 8, L_LAYER_KEY = 40, L_IV_KEY = 72, L_REPLY_KEY = 104,
-  L_REPLY_IV = 136, L_FLAGS = 152, L_MORE_FLAGS = 153, L_TIME = 156, L_EXPIRATION = 160, L_NEXT_MSG = 164, L_OPTIONS = 168;
+const L_RECEIVE = 0,
+  L_NEXT_TUNNEL = 4,
+  L_NEXT_IDENT = 8,
+  L_LAYER_KEY = 40,
+  L_IV_KEY = 72,
+  L_REPLY_KEY = 104,
+  L_REPLY_IV = 136,
+  L_FLAGS = 152,
+  L_MORE_FLAGS = 153,
+  L_TIME = 156,
+  L_EXPIRATION = 160,
+  L_NEXT_MSG = 164,
+  L_OPTIONS = 168;
 
 export type HopRole = 'participant' | 'ibgw' | 'obep';
 
@@ -72,7 +91,7 @@ export function roleFlags(role: HopRole): number {
 
 function roleOf(flags: number): HopRole | undefined {
   if ((flags & 0x3f) !== 0) return undefined;
-  if ((flags & FLAG_IBGW) && (flags & FLAG_OBEP)) return undefined;
+  if (flags & FLAG_IBGW && flags & FLAG_OBEP) return undefined;
   return flags & FLAG_IBGW ? 'ibgw' : flags & FLAG_OBEP ? 'obep' : 'participant';
 }
 
@@ -84,7 +103,13 @@ function readOptions(clear: Uint8Array, offset: number, max: number): RecordResu
 }
 
 /** Checks shared by both formats: nonzero tunnel ids, a valid role, expiration 600. */
-function checkCommon(receiveTunnelId: number, nextTunnelId: number, flags: number, moreFlagsZero: boolean, expiration: number): RecordResult<HopRole> {
+function checkCommon(
+  receiveTunnelId: number,
+  nextTunnelId: number,
+  flags: number,
+  moreFlagsZero: boolean,
+  expiration: number,
+): RecordResult<HopRole> {
   if (receiveTunnelId === 0) return { ok: false, error: 'receive tunnel id 0' };
   if (nextTunnelId === 0) return { ok: false, error: 'next tunnel id 0' };
   const role = roleOf(flags);
@@ -96,21 +121,34 @@ function checkCommon(receiveTunnelId: number, nextTunnelId: number, flags: numbe
 
 /** Parses and checks a 154-byte short request cleartext (§4.1). The result does not alias `clear`. */
 export function parseShortRequest(clear: Uint8Array): RecordResult<BuildRequest> {
-  if (!(clear instanceof Uint8Array) || clear.length !== SHORT_REQUEST_CLEARTEXT_SIZE) return { ok: false, error: 'short request cleartext must be 154 bytes' };
+  if (!(clear instanceof Uint8Array) || clear.length !== SHORT_REQUEST_CLEARTEXT_SIZE)
+    return { ok: false, error: 'short request cleartext must be 154 bytes' };
   const v = dv(clear);
   const receiveTunnelId = v.getUint32(S_RECEIVE);
   const nextTunnelId = v.getUint32(S_NEXT_TUNNEL);
   const flags = clear[S_FLAGS]!;
-  const common = checkCommon(receiveTunnelId, nextTunnelId, flags, v.getUint16(S_MORE_FLAGS) === 0, v.getUint32(S_EXPIRATION));
+  const common = checkCommon(
+    receiveTunnelId,
+    nextTunnelId,
+    flags,
+    v.getUint16(S_MORE_FLAGS) === 0,
+    v.getUint32(S_EXPIRATION),
+  );
   if (!common.ok) return common;
-  if (clear[S_LAYER_TYPE] !== LAYER_TYPE_AES) return { ok: false, error: `unsupported layer type ${clear[S_LAYER_TYPE]}` };
+  if (clear[S_LAYER_TYPE] !== LAYER_TYPE_AES)
+    return { ok: false, error: `unsupported layer type ${clear[S_LAYER_TYPE]}` };
   const options = readOptions(clear, S_OPTIONS, SHORT_OPTIONS_MAX);
   if (!options.ok) return options;
   return {
     ok: true,
     value: {
-      receiveTunnelId, nextTunnelId, nextIdent: clear.slice(S_NEXT_IDENT, S_NEXT_IDENT + 32), role: common.value,
-      requestTimeMinutes: v.getUint32(S_TIME), expirationSeconds: v.getUint32(S_EXPIRATION), nextMsgId: v.getUint32(S_NEXT_MSG),
+      receiveTunnelId,
+      nextTunnelId,
+      nextIdent: clear.slice(S_NEXT_IDENT, S_NEXT_IDENT + 32),
+      role: common.value,
+      requestTimeMinutes: v.getUint32(S_TIME),
+      expirationSeconds: v.getUint32(S_EXPIRATION),
+      nextMsgId: v.getUint32(S_NEXT_MSG),
       options: options.value,
     },
   };
@@ -118,7 +156,8 @@ export function parseShortRequest(clear: Uint8Array): RecordResult<BuildRequest>
 
 /** Parses and checks a 464-byte long request cleartext (§10). Key fields are copies: wipe them when done. */
 export function parseLongRequest(clear: Uint8Array): RecordResult<LongBuildRequest> {
-  if (!(clear instanceof Uint8Array) || clear.length !== LONG_REQUEST_CLEARTEXT_SIZE) return { ok: false, error: 'long request cleartext must be 464 bytes' };
+  if (!(clear instanceof Uint8Array) || clear.length !== LONG_REQUEST_CLEARTEXT_SIZE)
+    return { ok: false, error: 'long request cleartext must be 464 bytes' };
   const v = dv(clear);
   const receiveTunnelId = v.getUint32(L_RECEIVE);
   const nextTunnelId = v.getUint32(L_NEXT_TUNNEL);
@@ -131,17 +170,25 @@ export function parseLongRequest(clear: Uint8Array): RecordResult<LongBuildReque
   return {
     ok: true,
     value: {
-      receiveTunnelId, nextTunnelId, nextIdent: clear.slice(L_NEXT_IDENT, L_NEXT_IDENT + 32), role: common.value,
-      requestTimeMinutes: v.getUint32(L_TIME), expirationSeconds: v.getUint32(L_EXPIRATION), nextMsgId: v.getUint32(L_NEXT_MSG),
+      receiveTunnelId,
+      nextTunnelId,
+      nextIdent: clear.slice(L_NEXT_IDENT, L_NEXT_IDENT + 32),
+      role: common.value,
+      requestTimeMinutes: v.getUint32(L_TIME),
+      expirationSeconds: v.getUint32(L_EXPIRATION),
+      nextMsgId: v.getUint32(L_NEXT_MSG),
       options: options.value,
-      layerKey: clear.slice(L_LAYER_KEY, L_LAYER_KEY + 32), ivKey: clear.slice(L_IV_KEY, L_IV_KEY + 32),
-      replyKey: clear.slice(L_REPLY_KEY, L_REPLY_KEY + 32), replyIv: clear.slice(L_REPLY_IV, L_REPLY_IV + 16),
+      layerKey: clear.slice(L_LAYER_KEY, L_LAYER_KEY + 32),
+      ivKey: clear.slice(L_IV_KEY, L_IV_KEY + 32),
+      replyKey: clear.slice(L_REPLY_KEY, L_REPLY_KEY + 32),
+      replyIv: clear.slice(L_REPLY_IV, L_REPLY_IV + 16),
     },
   };
 }
 
 function checkU32(n: number, what: string, nonzero: boolean): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff || (nonzero && n === 0)) throw new RangeError(`${what} must be an integer ${nonzero ? 1 : 0}..2^32-1`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff || (nonzero && n === 0))
+    throw new RangeError(`${what} must be an integer ${nonzero ? 1 : 0}..2^32-1`);
 }
 
 /**
@@ -153,9 +200,11 @@ export function encodeShortRequest(req: BuildRequest): Uint8Array {
   checkU32(req.nextTunnelId, 'nextTunnelId', true);
   checkU32(req.nextMsgId, 'nextMsgId', false);
   checkU32(req.requestTimeMinutes, 'requestTimeMinutes', false);
-  if (!(req.nextIdent instanceof Uint8Array) || req.nextIdent.length !== 32) throw new RangeError('nextIdent must be 32 bytes');
+  if (!(req.nextIdent instanceof Uint8Array) || req.nextIdent.length !== 32)
+    throw new RangeError('nextIdent must be 32 bytes');
   const opts = mappingBytes(req.options);
-  if (opts.length > SHORT_OPTIONS_MAX) throw new RangeError(`options take ${opts.length} bytes, more than ${SHORT_OPTIONS_MAX}`);
+  if (opts.length > SHORT_OPTIONS_MAX)
+    throw new RangeError(`options take ${opts.length} bytes, more than ${SHORT_OPTIONS_MAX}`);
   const out = new Uint8Array(SHORT_REQUEST_CLEARTEXT_SIZE);
   const v = dv(out);
   v.setUint32(S_RECEIVE, req.receiveTunnelId);

@@ -15,8 +15,15 @@ import { TUNNEL_GRACE_MS } from '../../tunnel/types.js';
 import { garlicTagOf } from '../garlic/tag-reply.js';
 import { sealRouterGarlic } from '../garlic/router-garlic.js';
 import {
-  createShortTunnelBuild, inboundTunnelConfig, outboundTunnelConfig, processGarlicBuildReply, processShortBuildReply,
-  wipeBuiltTunnel, type BuiltTunnel, type HopReplyStatus, type PendingTunnelBuild,
+  createShortTunnelBuild,
+  inboundTunnelConfig,
+  outboundTunnelConfig,
+  processGarlicBuildReply,
+  processShortBuildReply,
+  wipeBuiltTunnel,
+  type BuiltTunnel,
+  type HopReplyStatus,
+  type PendingTunnelBuild,
 } from '../tunnel-build/creator.js';
 import { MAX_BUILD_RECORDS } from '../tunnel-build/request-record.js';
 import { bump, hexOf, sameHash, type LocalI2np, type ReasonCounts, type TunnelNet, type TunnelPlane } from './types.js';
@@ -51,11 +58,11 @@ export interface LocalTunnel {
   ended: boolean;
 }
 
-export type BuildFailure = 'rejected' | 'bad-reply' | 'timeout' | 'malformed' | 'send-failed' | 'join-failed' | 'too-many-builds' | 'closed';
+export type BuildFailure =
+  'rejected' | 'bad-reply' | 'timeout' | 'malformed' | 'send-failed' | 'join-failed' | 'too-many-builds' | 'closed';
 
 export type BuildResult =
-  | { ok: true; tunnel: LocalTunnel }
-  | { ok: false; reason: BuildFailure; error: string; replies: HopReplyStatus[] };
+  { ok: true; tunnel: LocalTunnel } | { ok: false; reason: BuildFailure; error: string; replies: HopReplyStatus[] };
 
 export interface BuildRequestOptions {
   direction: 'inbound' | 'outbound';
@@ -174,26 +181,55 @@ export class TunnelCreator {
     const seen = new Set<string>();
     for (const h of opts.hops) {
       const k = hexOf(h.identHash);
-      if (seen.has(k) || sameHash(h.identHash, this.identHash)) throw new RangeError('a peer twice in one tunnel, or ourselves as a hop');
+      if (seen.has(k) || sameHash(h.identHash, this.identHash))
+        throw new RangeError('a peer twice in one tunnel, or ourselves as a hop');
       seen.add(k);
     }
-    if (this.pendings.size >= this.maxPending) return resolve({ ok: false, reason: 'too-many-builds', error: 'too many builds pending', replies: [] });
+    if (this.pendings.size >= this.maxPending)
+      return resolve({ ok: false, reason: 'too-many-builds', error: 'too many builds pending', replies: [] });
     const hops = opts.hops.map((h) => ({ identHash: h.identHash, encryptionKey: h.encryptionKey }));
     if (opts.direction === 'outbound') {
       const reply = opts.replyTunnel && !opts.replyTunnel.ended ? opts.replyTunnel : this.zeroHopInbound(now);
-      const req = createShortTunnelBuild({ direction: 'outbound', hops, replyIdent: reply.gateway, replyTunnelId: reply.gatewayTunnelId, now });
+      const req = createShortTunnelBuild({
+        direction: 'outbound',
+        hops,
+        replyIdent: reply.gateway,
+        replyTunnelId: reply.gatewayTunnelId,
+        now,
+      });
       const key = hexOf(req.pending.replyGarlic!.tag);
-      this.pendings.set(key, { pending: req.pending, direction: 'outbound', hops: hops.map((h) => h.identHash.slice()), key, startedAt: now, resolve });
+      this.pendings.set(key, {
+        pending: req.pending,
+        direction: 'outbound',
+        hops: hops.map((h) => h.identHash.slice()),
+        key,
+        startedAt: now,
+        resolve,
+      });
       this.outboundByMsgId.set(req.pending.replyMsgId, key);
       if (!this.net.send(req.firstHop, req.message)) this.failPending(key, 'send-failed', 'first hop unreachable');
       return;
     }
     const ibgw = hops[0]!;
-    const req = createShortTunnelBuild({ direction: 'inbound', hops, replyIdent: this.identHash, replyTunnelId: this.freeReceiveId(), now });
+    const req = createShortTunnelBuild({
+      direction: 'inbound',
+      hops,
+      replyIdent: this.identHash,
+      replyTunnelId: this.freeReceiveId(),
+      now,
+    });
     const key = `m${req.pending.replyMsgId}`;
     if (this.pendings.has(key)) throw new RangeError('reply id in use');
-    this.pendings.set(key, { pending: req.pending, direction: 'inbound', hops: hops.map((h) => h.identHash.slice()), key, startedAt: now, resolve });
-    const via = opts.sendTunnel && !opts.sendTunnel.ended && opts.sendTunnel.hops.length > 0 ? opts.sendTunnel : undefined;
+    this.pendings.set(key, {
+      pending: req.pending,
+      direction: 'inbound',
+      hops: hops.map((h) => h.identHash.slice()),
+      key,
+      startedAt: now,
+      resolve,
+    });
+    const via =
+      opts.sendTunnel && !opts.sendTunnel.ended && opts.sendTunnel.hops.length > 0 ? opts.sendTunnel : undefined;
     let sent: boolean;
     if (via === undefined) {
       sent = this.net.send(ibgw.identHash, req.message);
@@ -203,7 +239,11 @@ export class TunnelCreator {
       const m = req.message;
       let inner = encodeI2np(m.type, m.msgId, m.expiration, m.body);
       if (!sameHash(via.hops[0]!, ibgw.identHash)) {
-        const garlic = sealRouterGarlic(ibgw.encryptionKey, [{ type: m.type, msgId: m.msgId, expiration: m.expiration, body: m.body }], { now });
+        const garlic = sealRouterGarlic(
+          ibgw.encryptionKey,
+          [{ type: m.type, msgId: m.msgId, expiration: m.expiration, body: m.body }],
+          { now },
+        );
         inner = encodeI2np(I2NP_GARLIC, randomU32(), m.expiration, garlic);
       }
       sent = this.sendThrough(via, inner, { delivery: 'ROUTER', toHash: ibgw.identHash });
@@ -244,7 +284,14 @@ export class TunnelCreator {
   private zeroHop(direction: 'inbound' | 'outbound', now: number): LocalTunnel {
     const id = direction === 'inbound' ? this.freeReceiveId() : this.freeGatewayId();
     const tunnel: LocalTunnel = {
-      direction, id, hops: [], gateway: this.identHash, gatewayTunnelId: id, createdAt: now, expiresAt: now + TUNNEL_EXPIRE_MS, ended: false,
+      direction,
+      id,
+      hops: [],
+      gateway: this.identHash,
+      gatewayTunnelId: id,
+      createdAt: now,
+      expiresAt: now + TUNNEL_EXPIRE_MS,
+      ended: false,
     };
     (direction === 'inbound' ? this.inbound : this.outbound).set(id, { tunnel, packer: undefined, ibep: undefined });
     return tunnel;
@@ -264,7 +311,12 @@ export class TunnelCreator {
     if (p === undefined) return false;
     const r = processGarlicBuildReply(p.pending, body);
     if (!r.ok && !p.pending.isFinished) p.pending.discard();
-    this.settle(p, r.ok ? { ok: true, value: r.value } : { ok: false, reason: r.reason === 'rejected' ? 'rejected' : 'bad-reply', error: r.error, replies: r.replies });
+    this.settle(
+      p,
+      r.ok
+        ? { ok: true, value: r.value }
+        : { ok: false, reason: r.reason === 'rejected' ? 'rejected' : 'bad-reply', error: r.error, replies: r.replies },
+    );
     return true;
   }
 
@@ -277,7 +329,17 @@ export class TunnelCreator {
     if (key === undefined) return false;
     const p = this.take(key)!;
     const r = processShortBuildReply(p.pending, body);
-    this.settle(p, r.ok ? { ok: true, value: r.value } : { ok: false, reason: r.reason === 'creator-record-changed' ? 'bad-reply' : r.reason, error: r.error, replies: r.replies });
+    this.settle(
+      p,
+      r.ok
+        ? { ok: true, value: r.value }
+        : {
+            ok: false,
+            reason: r.reason === 'creator-record-changed' ? 'bad-reply' : r.reason,
+            error: r.error,
+            replies: r.replies,
+          },
+    );
     return true;
   }
 
@@ -296,11 +358,24 @@ export class TunnelCreator {
     if (p === undefined || p.direction !== 'inbound') return false;
     this.take(key);
     const r = processShortBuildReply(p.pending, body);
-    this.settle(p, r.ok ? { ok: true, value: r.value } : { ok: false, reason: r.reason === 'creator-record-changed' ? 'bad-reply' : r.reason, error: r.error, replies: r.replies });
+    this.settle(
+      p,
+      r.ok
+        ? { ok: true, value: r.value }
+        : {
+            ok: false,
+            reason: r.reason === 'creator-record-changed' ? 'bad-reply' : r.reason,
+            error: r.error,
+            replies: r.replies,
+          },
+    );
     return true;
   }
 
-  private settle(p: Pending, r: { ok: true; value: BuiltTunnel } | { ok: false; reason: BuildFailure; error: string; replies: HopReplyStatus[] }): void {
+  private settle(
+    p: Pending,
+    r: { ok: true; value: BuiltTunnel } | { ok: false; reason: BuildFailure; error: string; replies: HopReplyStatus[] },
+  ): void {
     if (!r.ok) {
       bump(this.failed, r.reason);
       p.resolve(r);
@@ -326,7 +401,14 @@ export class TunnelCreator {
       const id = this.freeGatewayId();
       this.plane.join(outboundTunnelConfig(t, { gatewayTunnelId: id, firstHop: this.net.peerIdOf(hops[0]!) }));
       const tunnel: LocalTunnel = {
-        direction: 'outbound', id, hops, gateway: hops[0]!, gatewayTunnelId: t.firstHopTunnelId, createdAt: t.createdAt, expiresAt: t.expiresAt, ended: false,
+        direction: 'outbound',
+        id,
+        hops,
+        gateway: hops[0]!,
+        gatewayTunnelId: t.firstHopTunnelId,
+        createdAt: t.createdAt,
+        expiresAt: t.expiresAt,
+        ended: false,
       };
       this.outbound.set(id, { tunnel, packer: undefined, ibep: undefined });
       return tunnel;
@@ -334,8 +416,14 @@ export class TunnelCreator {
     if (this.inbound.has(t.receiveTunnelId)) throw new Error('receive id in use');
     this.plane.join(inboundTunnelConfig(t, { previousHop: this.net.peerIdOf(hops[hops.length - 1]!) }));
     const tunnel: LocalTunnel = {
-      direction: 'inbound', id: t.receiveTunnelId, hops, gateway: hops[0]!, gatewayTunnelId: t.firstHopTunnelId, createdAt: t.createdAt,
-      expiresAt: t.expiresAt, ended: false,
+      direction: 'inbound',
+      id: t.receiveTunnelId,
+      hops,
+      gateway: hops[0]!,
+      gatewayTunnelId: t.firstHopTunnelId,
+      createdAt: t.createdAt,
+      expiresAt: t.expiresAt,
+      ended: false,
     };
     this.inbound.set(t.receiveTunnelId, { tunnel, packer: undefined, ibep: undefined });
     return tunnel;
@@ -363,7 +451,11 @@ export class TunnelCreator {
     }
     if (tunnel.hops.length === 0) return this.deliverFromHere(message, delivery);
     try {
-      live.packer ??= new GatewayPacker({ tunnelId: tunnel.id, flushDelayMs: null, onBody: (b) => this.pushGateway(b) });
+      live.packer ??= new GatewayPacker({
+        tunnelId: tunnel.id,
+        flushDelayMs: null,
+        onBody: (b) => this.pushGateway(b),
+      });
       live.packer.send(message, delivery);
       live.packer.flush();
       return true;
@@ -386,13 +478,30 @@ export class TunnelCreator {
     }
     const h = d.value.header;
     const to = delivery.toHash;
-    if (delivery.delivery === 'LOCAL' || (to !== undefined && sameHash(to, this.identHash) && delivery.delivery === 'ROUTER')) {
-      return this.dispatchLocal({ type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() });
+    if (
+      delivery.delivery === 'LOCAL' ||
+      (to !== undefined && sameHash(to, this.identHash) && delivery.delivery === 'ROUTER')
+    ) {
+      return this.dispatchLocal({
+        type: h.type,
+        msgId: h.msgId,
+        expiration: h.expiration,
+        body: d.value.payload.slice(),
+      });
     }
-    if (delivery.delivery === 'ROUTER') return this.net.send(to!, { type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() });
+    if (delivery.delivery === 'ROUTER')
+      return this.net.send(to!, {
+        type: h.type,
+        msgId: h.msgId,
+        expiration: h.expiration,
+        body: d.value.payload.slice(),
+      });
     if (sameHash(to!, this.identHash) && this.injectGateway(delivery.tunnelId!, message)) return true;
     return this.net.send(to!, {
-      type: I2NP_TUNNEL_GATEWAY, msgId: randomU32(), expiration: this.now() + I2NP_EXPIRATION_MS, body: encodeTunnelGateway(delivery.tunnelId!, message),
+      type: I2NP_TUNNEL_GATEWAY,
+      msgId: randomU32(),
+      expiration: this.now() + I2NP_EXPIRATION_MS,
+      body: encodeTunnelGateway(delivery.tunnelId!, message),
     });
   }
 
@@ -413,7 +522,10 @@ export class TunnelCreator {
       return true;
     }
     const h = d.value.header;
-    this.deliverInbound({ type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() }, live.tunnel);
+    this.deliverInbound(
+      { type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() },
+      live.tunnel,
+    );
     return true;
   }
 
@@ -430,7 +542,10 @@ export class TunnelCreator {
           return;
         }
         const h = d.value.header;
-        this.deliverInbound({ type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() }, live.tunnel);
+        this.deliverInbound(
+          { type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() },
+          live.tunnel,
+        );
       },
     });
     live.ibep.receive(body);
@@ -492,6 +607,11 @@ export class TunnelCreator {
   }
 
   stats(): CreatorStats {
-    return { building: this.pendings.size, built: this.built, failed: { ...this.failed }, dropped: { ...this.dropped } };
+    return {
+      building: this.pendings.size,
+      built: this.built,
+      failed: { ...this.failed },
+      dropped: { ...this.dropped },
+    };
   }
 }

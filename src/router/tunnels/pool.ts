@@ -96,10 +96,14 @@ const MAX_QUANTITY = 16;
 
 function settings(base: DirectionSettings, over: Partial<DirectionSettings> | undefined): DirectionSettings {
   const s = { ...base, ...over };
-  if (!Number.isInteger(s.quantity) || s.quantity < 0 || s.quantity > MAX_QUANTITY) throw new RangeError(`quantity must be 0..${MAX_QUANTITY}`);
-  if (!Number.isInteger(s.backupQuantity) || s.backupQuantity < 0 || s.backupQuantity > MAX_QUANTITY) throw new RangeError(`backupQuantity must be 0..${MAX_QUANTITY}`);
-  if (!Number.isInteger(s.length) || s.length < 0 || s.length > MAX_BUILD_RECORDS) throw new RangeError(`length must be 0..${MAX_BUILD_RECORDS}`);
-  if (!Number.isInteger(s.lengthVariance) || Math.abs(s.lengthVariance) > 3) throw new RangeError('lengthVariance must be -3..3');
+  if (!Number.isInteger(s.quantity) || s.quantity < 0 || s.quantity > MAX_QUANTITY)
+    throw new RangeError(`quantity must be 0..${MAX_QUANTITY}`);
+  if (!Number.isInteger(s.backupQuantity) || s.backupQuantity < 0 || s.backupQuantity > MAX_QUANTITY)
+    throw new RangeError(`backupQuantity must be 0..${MAX_QUANTITY}`);
+  if (!Number.isInteger(s.length) || s.length < 0 || s.length > MAX_BUILD_RECORDS)
+    throw new RangeError(`length must be 0..${MAX_BUILD_RECORDS}`);
+  if (!Number.isInteger(s.lengthVariance) || Math.abs(s.lengthVariance) > 3)
+    throw new RangeError('lengthVariance must be -3..3');
   return s;
 }
 
@@ -218,13 +222,20 @@ export class TunnelPool extends EventEmitter {
     const hops = this.selectPeers(this.hopCount(s));
     if (hops === undefined) {
       this.counters.failed++;
-      this.emit('tunnel', { pool: this.name, event: 'build-failed', direction: dir, hops: [], reason: 'no-peers' } satisfies TunnelEvent);
+      this.emit('tunnel', {
+        pool: this.name,
+        event: 'build-failed',
+        direction: dir,
+        hops: [],
+        reason: 'no-peers',
+      } satisfies TunnelEvent);
       return;
     }
     this.buildingCount[dir]++;
-    const opts = dir === 'outbound'
-      ? { direction: dir, hops, ...this.pick('inbound', 'replyTunnel') }
-      : { direction: dir, hops, ...this.pick('outbound', 'sendTunnel') };
+    const opts =
+      dir === 'outbound'
+        ? { direction: dir, hops, ...this.pick('inbound', 'replyTunnel') }
+        : { direction: dir, hops, ...this.pick('outbound', 'sendTunnel') };
     void this.creator.build(opts).then((r) => this.built(dir, hops, r));
   }
 
@@ -238,7 +249,13 @@ export class TunnelPool extends EventEmitter {
     if (!r.ok) {
       this.counters.failed++;
       const refused = r.replies.find((x) => x.status !== 'accepted');
-      const ev: TunnelEvent = { pool: this.name, event: 'build-failed', direction: dir, hops: hops.map((h) => hexOf(h.identHash)), reason: r.reason };
+      const ev: TunnelEvent = {
+        pool: this.name,
+        event: 'build-failed',
+        direction: dir,
+        hops: hops.map((h) => hexOf(h.identHash)),
+        reason: r.reason,
+      };
       if (refused) ev.hop = refused.hop;
       this.emit('tunnel', ev);
       return;
@@ -273,7 +290,11 @@ export class TunnelPool extends EventEmitter {
       if (this.tests.has(msgId)) continue;
       const ds = encodeI2np(I2NP_DELIVERY_STATUS, msgId, now + I2NP_EXPIRATION_MS, encodeDeliveryStatus(msgId, now));
       this.tests.set(msgId, { outbound: ob, inbound: ib, sentAt: now });
-      this.creator.sendThrough(ob.tunnel, ds, { delivery: 'TUNNEL', toHash: ib.tunnel.gateway, tunnelId: ib.tunnel.gatewayTunnelId });
+      this.creator.sendThrough(ob.tunnel, ds, {
+        delivery: 'TUNNEL',
+        toHash: ib.tunnel.gateway,
+        tunnelId: ib.tunnel.gatewayTunnelId,
+      });
     }
   }
 
@@ -299,7 +320,10 @@ export class TunnelPool extends EventEmitter {
     this.tests.delete(d.value.msgId);
     const latencyMs = this.now() - t.sentAt;
     this.counters.testsPassed++;
-    for (const [m, dir] of [[t.outbound, 'outbound'], [t.inbound, 'inbound']] as const) {
+    for (const [m, dir] of [
+      [t.outbound, 'outbound'],
+      [t.inbound, 'inbound'],
+    ] as const) {
       m.failures = 0;
       if (!m.tunnel.ended) this.event('tested', dir, m.tunnel, latencyMs);
     }
@@ -324,8 +348,10 @@ export class TunnelPool extends EventEmitter {
 
   stats(): PoolStats {
     return {
-      inbound: this.tunnels('inbound').length, outbound: this.tunnels('outbound').length,
-      building: this.buildingCount.inbound + this.buildingCount.outbound, ...this.counters,
+      inbound: this.tunnels('inbound').length,
+      outbound: this.tunnels('outbound').length,
+      building: this.buildingCount.inbound + this.buildingCount.outbound,
+      ...this.counters,
     };
   }
 }

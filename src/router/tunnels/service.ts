@@ -5,7 +5,14 @@ import { EventEmitter } from 'node:events';
 import { I2NP_DELIVERY_STATUS, I2NP_TUNNEL_GATEWAY } from '../../constants.js';
 import { I2NP_GARLIC, I2NP_SHORT_TUNNEL_BUILD, I2NP_VARIABLE_TUNNEL_BUILD } from '../../i2np/message-types.js';
 import { TunnelCreator, type LocalTunnel } from './creator.js';
-import { CLIENT_DEFAULTS, TunnelPool, type DirectionSettings, type PeerSource, type TunnelEvent, type TunnelPoolOptions } from './pool.js';
+import {
+  CLIENT_DEFAULTS,
+  TunnelPool,
+  type DirectionSettings,
+  type PeerSource,
+  type TunnelEvent,
+  type TunnelPoolOptions,
+} from './pool.js';
 import { TransitTunnels, type TransitLimits, type TransitStats } from './transit.js';
 import type { LocalI2np, TunnelNet, TunnelPlane } from './types.js';
 
@@ -23,7 +30,9 @@ export interface TunnelServiceOptions {
   /** Exploratory pool settings (defaults i2pd's 2 hops, 3 tunnels each way); false: no exploratory pool. */
   exploratory?: { inbound?: Partial<DirectionSettings>; outbound?: Partial<DirectionSettings> } | false;
   /** Extra pool options (test interval, ...), applied to every pool. */
-  poolOptions?: Partial<Pick<TunnelPoolOptions, 'testIntervalMs' | 'maxTestFailures' | 'replaceBeforeMs' | 'buildsPerTick'>>;
+  poolOptions?: Partial<
+    Pick<TunnelPoolOptions, 'testIntervalMs' | 'maxTestFailures' | 'replaceBeforeMs' | 'buildsPerTick'>
+  >;
   buildTimeoutMs?: number;
   /** start() ticks this often (default 1 s). */
   tickMs?: number;
@@ -56,13 +65,20 @@ export class TunnelService extends EventEmitter {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
     this.creator = new TunnelCreator({
-      identHash: opts.identHash, net: opts.net, plane: opts.plane, now: this.now,
+      identHash: opts.identHash,
+      net: opts.net,
+      plane: opts.plane,
+      now: this.now,
       deliverLocal: (m, via) => this.fromTunnel(m, via),
       otherIdInUse: (id, gateway) => this.transit.hasTunnel(id, gateway),
       ...(opts.buildTimeoutMs !== undefined ? { buildTimeoutMs: opts.buildTimeoutMs } : {}),
     });
     this.transit = new TransitTunnels({
-      identHash: opts.identHash, staticPrivateKey: opts.staticPrivateKey, net: opts.net, plane: opts.plane, now: this.now,
+      identHash: opts.identHash,
+      staticPrivateKey: opts.staticPrivateKey,
+      net: opts.net,
+      plane: opts.plane,
+      now: this.now,
       deliverLocal: (m) => this.local(m),
       injectOtherGateway: (id, m) => this.creator.injectGateway(id, m),
       otherIdInUse: (id, gateway) => this.creator.hasTunnel(id, gateway),
@@ -70,16 +86,28 @@ export class TunnelService extends EventEmitter {
     });
     if (opts.exploratory !== false) {
       const e = opts.exploratory ?? {};
-      this.exploratory = this.createPool('exploratory', { ...(e.inbound ? { inbound: e.inbound } : {}), ...(e.outbound ? { outbound: e.outbound } : {}) });
+      this.exploratory = this.createPool('exploratory', {
+        ...(e.inbound ? { inbound: e.inbound } : {}),
+        ...(e.outbound ? { outbound: e.outbound } : {}),
+      });
     }
   }
 
   /** A pool (client destinations: CLIENT_DEFAULTS are i2pd's 3 hops x 5 tunnels). */
-  createPool(name: string, settings: { inbound?: Partial<DirectionSettings>; outbound?: Partial<DirectionSettings> } = {}): TunnelPool {
+  createPool(
+    name: string,
+    settings: { inbound?: Partial<DirectionSettings>; outbound?: Partial<DirectionSettings> } = {},
+  ): TunnelPool {
     if (this.pools.has(name)) throw new Error(`pool ${name} exists`);
     const pool = new TunnelPool({
-      name, creator: this.creator, peers: this.opts.peers, identHash: this.opts.identHash, now: this.now, ...this.opts.poolOptions,
-      ...(settings.inbound ? { inbound: settings.inbound } : {}), ...(settings.outbound ? { outbound: settings.outbound } : {}),
+      name,
+      creator: this.creator,
+      peers: this.opts.peers,
+      identHash: this.opts.identHash,
+      now: this.now,
+      ...this.opts.poolOptions,
+      ...(settings.inbound ? { inbound: settings.inbound } : {}),
+      ...(settings.outbound ? { outbound: settings.outbound } : {}),
     });
     pool.on('tunnel', (ev: TunnelEvent) => this.emit('tunnel', ev));
     this.pools.set(name, pool);
@@ -87,8 +115,14 @@ export class TunnelService extends EventEmitter {
   }
 
   /** A client pool with i2pd's client defaults unless overridden. */
-  createClientPool(name: string, settings: { inbound?: Partial<DirectionSettings>; outbound?: Partial<DirectionSettings> } = {}): TunnelPool {
-    return this.createPool(name, { inbound: { ...CLIENT_DEFAULTS, ...settings.inbound }, outbound: { ...CLIENT_DEFAULTS, ...settings.outbound } });
+  createClientPool(
+    name: string,
+    settings: { inbound?: Partial<DirectionSettings>; outbound?: Partial<DirectionSettings> } = {},
+  ): TunnelPool {
+    return this.createPool(name, {
+      inbound: { ...CLIENT_DEFAULTS, ...settings.inbound },
+      outbound: { ...CLIENT_DEFAULTS, ...settings.outbound },
+    });
   }
 
   removePool(name: string): void {
@@ -132,7 +166,10 @@ export class TunnelService extends EventEmitter {
 
   /** Data plane output with nextHop = LOCAL_HOP (OutputBatch.nextTunnelIds[i] = the receive id). False: not ours. */
   handleEndpointOutput(receiveTunnelId: number, body: Uint8Array): boolean {
-    return this.transit.handleEndpointOutput(receiveTunnelId, body) || this.creator.handleEndpointOutput(receiveTunnelId, body);
+    return (
+      this.transit.handleEndpointOutput(receiveTunnelId, body) ||
+      this.creator.handleEndpointOutput(receiveTunnelId, body)
+    );
   }
 
   /** The data plane's 'error' event with a TunnelJoinError: forget that transit tunnel. */
@@ -171,7 +208,9 @@ export class TunnelService extends EventEmitter {
   }
 
   stats(): TunnelServiceStats {
-    let inbound = 0, outbound = 0, failed = 0;
+    let inbound = 0,
+      outbound = 0,
+      failed = 0;
     for (const p of this.pools.values()) {
       const s = p.stats();
       inbound += s.inbound;

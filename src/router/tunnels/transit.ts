@@ -13,14 +13,20 @@ import { GatewayPacker } from '../../frame/gateway.js';
 import { TUNNEL_GRACE_MS } from '../../tunnel/types.js';
 import { openRouterGarlic } from '../garlic/router-garlic.js';
 import { EphemeralKeyFilter } from '../tunnel-build/ephemeral-key-filter.js';
-import { TunnelBuildHop, transitTunnelConfig, wipeTransitTunnelKeys, type HopForward, type TransitTunnelKeys } from '../tunnel-build/hop.js';
+import {
+  TunnelBuildHop,
+  transitTunnelConfig,
+  wipeTransitTunnelKeys,
+  type HopForward,
+  type TransitTunnelKeys,
+} from '../tunnel-build/hop.js';
 import { REPLY_ACCEPT, REPLY_REJECT_BANDWIDTH } from '../tunnel-build/reply-record.js';
 import type { HopRole } from '../tunnel-build/request-record.js';
 import { bump, hexOf, sameHash, type LocalI2np, type ReasonCounts, type TunnelNet, type TunnelPlane } from './types.js';
 
 /** Why an accepted-looking request was answered with a refusal (reply code 30, tunnel-build-ecies.md §7.1). */
 export type TransitRejectReason =
-  | 'limit-total' | 'limit-previous-hop' | 'duplicate-id' | 'next-hop-self' | 'unreachable-next-hop' | 'closed';
+  'limit-total' | 'limit-previous-hop' | 'duplicate-id' | 'next-hop-self' | 'unreachable-next-hop' | 'closed';
 
 export interface TransitLimits {
   /** Transit tunnels at once, all roles (default 5000). */
@@ -38,7 +44,11 @@ export interface TransitLimits {
 }
 
 export const DEFAULT_TRANSIT_LIMITS: TransitLimits = {
-  maxTunnels: 5000, maxPerPreviousHop: 625, requestBurst: 200, requestsPerSecond: 10, maxTrackedPeers: 4096,
+  maxTunnels: 5000,
+  maxPerPreviousHop: 625,
+  requestBurst: 200,
+  requestsPerSecond: 10,
+  maxTrackedPeers: 4096,
   garlicSkewMs: 5 * 60_000,
 };
 
@@ -140,7 +150,9 @@ export class TransitTunnels {
     this.now = opts.now ?? Date.now;
     this.limits = { ...DEFAULT_TRANSIT_LIMITS, ...opts.limits };
     this.graceMs = opts.graceMs ?? TUNNEL_GRACE_MS;
-    this.hop = opts.hop ?? new TunnelBuildHop({ staticPrivateKey: opts.staticPrivateKey, identHash: opts.identHash, now: this.now });
+    this.hop =
+      opts.hop ??
+      new TunnelBuildHop({ staticPrivateKey: opts.staticPrivateKey, identHash: opts.identHash, now: this.now });
   }
 
   get size(): number {
@@ -190,12 +202,19 @@ export class TransitTunnels {
   }
 
   /** The accept policy: undefined = accept, else why not (all reported as code 30, §7.1). */
-  private decide(role: HopRole, receiveTunnelId: number, nextIdent: Uint8Array, fromKey: string | undefined): TransitRejectReason | undefined {
+  private decide(
+    role: HopRole,
+    receiveTunnelId: number,
+    nextIdent: Uint8Array,
+    fromKey: string | undefined,
+  ): TransitRejectReason | undefined {
     if (this.closed) return 'closed';
     if (this.size >= this.limits.maxTunnels) return 'limit-total';
-    if (fromKey !== undefined && (this.perPrevious.get(fromKey) ?? 0) >= this.limits.maxPerPreviousHop) return 'limit-previous-hop';
+    if (fromKey !== undefined && (this.perPrevious.get(fromKey) ?? 0) >= this.limits.maxPerPreviousHop)
+      return 'limit-previous-hop';
     const gateway = role === 'ibgw';
-    if ((gateway ? this.gateways : this.received).has(receiveTunnelId) || this.otherIdInUse?.(receiveTunnelId, gateway)) return 'duplicate-id';
+    if ((gateway ? this.gateways : this.received).has(receiveTunnelId) || this.otherIdInUse?.(receiveTunnelId, gateway))
+      return 'duplicate-id';
     const self = sameHash(nextIdent, this.identHash);
     // Our data path cannot send TunnelData to ourselves; an OBEP whose reply gateway is us is fine (§4.3 item 2).
     if (self && role !== 'obep') return 'next-hop-self';
@@ -206,7 +225,8 @@ export class TransitTunnels {
   private admit(t: TransitTunnelKeys, from: Uint8Array | undefined, fromKey: string | undefined, now: number): boolean {
     try {
       const nextHop = t.role === 'obep' ? 0 : this.net.peerIdOf(t.nextIdent);
-      const previousHop = t.role !== 'ibgw' && from !== undefined && fromKey !== undefined ? this.net.peerIdOf(from) : undefined;
+      const previousHop =
+        t.role !== 'ibgw' && from !== undefined && fromKey !== undefined ? this.net.peerIdOf(from) : undefined;
       this.plane.join(transitTunnelConfig(t, previousHop === undefined ? { nextHop } : { nextHop, previousHop }));
     } catch {
       this.joinFailed++;
@@ -216,8 +236,14 @@ export class TransitTunnels {
       wipeTransitTunnelKeys(t);
     }
     const e: TransitEntry = {
-      role: t.role, receiveTunnelId: t.receiveTunnelId, nextTunnelId: t.nextTunnelId, nextIdent: t.nextIdent, fromKey,
-      endAt: Math.max(t.expiresAt, now) + this.graceMs, packer: undefined, obep: undefined,
+      role: t.role,
+      receiveTunnelId: t.receiveTunnelId,
+      nextTunnelId: t.nextTunnelId,
+      nextIdent: t.nextIdent,
+      fromKey,
+      endAt: Math.max(t.expiresAt, now) + this.graceMs,
+      packer: undefined,
+      obep: undefined,
     };
     (t.role === 'ibgw' ? this.gateways : this.received).set(t.receiveTunnelId, e);
     if (fromKey !== undefined) this.perPrevious.set(fromKey, (this.perPrevious.get(fromKey) ?? 0) + 1);
@@ -244,7 +270,10 @@ export class TransitTunnels {
       b = { tokens: this.limits.requestBurst, last: now };
     } else {
       this.buckets.delete(key); // re-inserted below: Map order = least recently seen first
-      b.tokens = Math.min(this.limits.requestBurst, b.tokens + (Math.max(0, now - b.last) * this.limits.requestsPerSecond) / 1000);
+      b.tokens = Math.min(
+        this.limits.requestBurst,
+        b.tokens + (Math.max(0, now - b.last) * this.limits.requestsPerSecond) / 1000,
+      );
       b.last = now;
     }
     this.buckets.set(key, b);
@@ -282,7 +311,8 @@ export class TransitTunnels {
           bump(this.dropped, 'garlic-clove-not-local');
           continue;
         }
-        if (c.type === I2NP_SHORT_TUNNEL_BUILD || c.type === I2NP_VARIABLE_TUNNEL_BUILD) this.handleBuild(c.type, c.body, from);
+        if (c.type === I2NP_SHORT_TUNNEL_BUILD || c.type === I2NP_VARIABLE_TUNNEL_BUILD)
+          this.handleBuild(c.type, c.body, from);
         else this.deliverLocal({ type: c.type, msgId: c.msgId, expiration: c.expiration, body: c.body.slice() });
       }
       return true;
@@ -316,7 +346,11 @@ export class TransitTunnels {
       return false;
     }
     try {
-      e.packer ??= new GatewayPacker({ tunnelId: e.receiveTunnelId, flushDelayMs: null, onBody: (b) => this.pushGateway(b) });
+      e.packer ??= new GatewayPacker({
+        tunnelId: e.receiveTunnelId,
+        flushDelayMs: null,
+        onBody: (b) => this.pushGateway(b),
+      });
       e.packer.send(message);
       e.packer.flush();
       this.ibgwMessages++;
@@ -372,7 +406,8 @@ export class TransitTunnels {
     }
     this.obepDelivered++;
     const h = d.value.header;
-    if (!this.net.send(to, { type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() })) bump(this.dropped, 'forward-failed');
+    if (!this.net.send(to, { type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() }))
+      bump(this.dropped, 'forward-failed');
   }
 
   private obepTunnel(to: Uint8Array, tunnelId: number, m: Uint8Array): void {
@@ -381,7 +416,12 @@ export class TransitTunnels {
       this.injectGateway(tunnelId, m.slice());
       return;
     }
-    const msg = { type: I2NP_TUNNEL_GATEWAY, msgId: randomU32(), expiration: this.now() + I2NP_EXPIRATION_MS, body: encodeTunnelGateway(tunnelId, m) };
+    const msg = {
+      type: I2NP_TUNNEL_GATEWAY,
+      msgId: randomU32(),
+      expiration: this.now() + I2NP_EXPIRATION_MS,
+      body: encodeTunnelGateway(tunnelId, m),
+    };
     if (!this.net.send(to, msg)) bump(this.dropped, 'forward-failed');
   }
 
@@ -441,15 +481,24 @@ export class TransitTunnels {
   }
 
   /** Transit tunnel metadata for a receive id (tests, diagnostics); no keys. */
-  lookup(receiveTunnelId: number, gateway = false): { role: HopRole; nextTunnelId: number; nextIdent: Uint8Array; endAt: number } | undefined {
+  lookup(
+    receiveTunnelId: number,
+    gateway = false,
+  ): { role: HopRole; nextTunnelId: number; nextIdent: Uint8Array; endAt: number } | undefined {
     const e = (gateway ? this.gateways : this.received).get(receiveTunnelId);
     return e && { role: e.role, nextTunnelId: e.nextTunnelId, nextIdent: e.nextIdent, endAt: e.endAt };
   }
 
   stats(): TransitStats {
     return {
-      ...this.counts, accepted: this.accepted, rejected: { ...this.rejected }, dropped: { ...this.dropped },
-      expired: this.expired, joinFailed: this.joinFailed, ibgwMessages: this.ibgwMessages, obepDelivered: this.obepDelivered,
+      ...this.counts,
+      accepted: this.accepted,
+      rejected: { ...this.rejected },
+      dropped: { ...this.dropped },
+      expired: this.expired,
+      joinFailed: this.joinFailed,
+      ibgwMessages: this.ibgwMessages,
+      obepDelivered: this.obepDelivered,
     };
   }
 

@@ -2,8 +2,17 @@
 // into one frame's plaintext buffer and a parser that walks them with a visitor, handing out views (no copies).
 // The parser never throws: it returns a reason (a Termination reason code) and a fixed message.
 import {
-  BLOCK_DATETIME, BLOCK_HEADER, BLOCK_I2NP, BLOCK_OPTIONS, BLOCK_PADDING, BLOCK_ROUTERINFO, BLOCK_TERMINATION,
-  FRAME_PLAINTEXT_MAX, I2NP_SHORT_HEADER, TERM_PADDING_VIOLATION, TERM_PAYLOAD_FORMAT_ERROR,
+  BLOCK_DATETIME,
+  BLOCK_HEADER,
+  BLOCK_I2NP,
+  BLOCK_OPTIONS,
+  BLOCK_PADDING,
+  BLOCK_ROUTERINFO,
+  BLOCK_TERMINATION,
+  FRAME_PLAINTEXT_MAX,
+  I2NP_SHORT_HEADER,
+  TERM_PADDING_VIOLATION,
+  TERM_PAYLOAD_FORMAT_ERROR,
 } from './constants.js';
 
 /** Receives the blocks of one payload in order. Views point into the payload and are valid only during the call. */
@@ -43,7 +52,8 @@ export function parseBlocks(p: Uint8Array, v: BlockVisitor): BlockError | null {
     const start = o + BLOCK_HEADER;
     const end = start + size;
     if (end > p.length) return { reason: TERM_PAYLOAD_FORMAT_ERROR, error: 'block runs past the end of the frame' };
-    if (sawTermination && type !== BLOCK_PADDING) return { reason: TERM_PAYLOAD_FORMAT_ERROR, error: 'block after Termination' };
+    if (sawTermination && type !== BLOCK_PADDING)
+      return { reason: TERM_PAYLOAD_FORMAT_ERROR, error: 'block after Termination' };
     switch (type) {
       case BLOCK_DATETIME:
         if (size !== 4) return { reason: TERM_PAYLOAD_FORMAT_ERROR, error: 'DateTime block size is not 4' };
@@ -57,7 +67,8 @@ export function parseBlocks(p: Uint8Array, v: BlockVisitor): BlockError | null {
         v.routerInfo?.(p[start]!, p.subarray(start + 1, end));
         break;
       case BLOCK_I2NP:
-        if (size < I2NP_SHORT_HEADER) return { reason: TERM_PAYLOAD_FORMAT_ERROR, error: 'I2NP block shorter than its 9-byte header' };
+        if (size < I2NP_SHORT_HEADER)
+          return { reason: TERM_PAYLOAD_FORMAT_ERROR, error: 'I2NP block shorter than its 9-byte header' };
         v.i2np?.(p[start]!, be32(p, start + 1), be32(p, start + 5), p.subarray(start + I2NP_SHORT_HEADER, end));
         break;
       case BLOCK_TERMINATION: {
@@ -85,19 +96,38 @@ export interface SessionConfirmedPayload {
   options: Uint8Array | undefined;
 }
 
-export function parseSessionConfirmedPayload(p: Uint8Array): { ok: true; value: SessionConfirmedPayload } | { ok: false; error: string } {
-  if (p.length < BLOCK_HEADER || p[0] !== BLOCK_ROUTERINFO) return { ok: false, error: 'msg3 payload does not start with a RouterInfo block' };
+export function parseSessionConfirmedPayload(
+  p: Uint8Array,
+): { ok: true; value: SessionConfirmedPayload } | { ok: false; error: string } {
+  if (p.length < BLOCK_HEADER || p[0] !== BLOCK_ROUTERINFO)
+    return { ok: false, error: 'msg3 payload does not start with a RouterInfo block' };
   let ri: Uint8Array | undefined;
   let flag = 0;
   let options: Uint8Array | undefined;
   let bad: string | undefined;
   const err = parseBlocks(p, {
-    routerInfo(f, r) { if (ri === undefined) { ri = r; flag = f; } else bad = 'second RouterInfo block in msg3'; },
-    options(d) { if (options === undefined) options = d; else bad = 'second Options block in msg3'; },
-    dateTime() { bad = 'DateTime block in msg3'; },
-    i2np() { bad = 'I2NP block in msg3'; },
-    termination() { bad = 'Termination block in msg3'; },
-    unknown() { bad = 'unknown block in msg3'; },
+    routerInfo(f, r) {
+      if (ri === undefined) {
+        ri = r;
+        flag = f;
+      } else bad = 'second RouterInfo block in msg3';
+    },
+    options(d) {
+      if (options === undefined) options = d;
+      else bad = 'second Options block in msg3';
+    },
+    dateTime() {
+      bad = 'DateTime block in msg3';
+    },
+    i2np() {
+      bad = 'I2NP block in msg3';
+    },
+    termination() {
+      bad = 'Termination block in msg3';
+    },
+    unknown() {
+      bad = 'unknown block in msg3';
+    },
   });
   if (err) return { ok: false, error: err.error };
   if (bad) return { ok: false, error: bad };
@@ -126,15 +156,22 @@ export class BlockWriter {
 
   private header(type: number, size: number): boolean {
     if (size > 0xffff || this.room < BLOCK_HEADER + size) return false;
-    const b = this.buf, o = this.length;
-    b[o] = type; b[o + 1] = size >>> 8; b[o + 2] = size & 0xff;
+    const b = this.buf,
+      o = this.length;
+    b[o] = type;
+    b[o + 1] = size >>> 8;
+    b[o + 2] = size & 0xff;
     this.length = o + BLOCK_HEADER;
     return true;
   }
 
   private u32(v: number): void {
-    const b = this.buf, o = this.length;
-    b[o] = v >>> 24; b[o + 1] = v >>> 16; b[o + 2] = v >>> 8; b[o + 3] = v;
+    const b = this.buf,
+      o = this.length;
+    b[o] = v >>> 24;
+    b[o + 1] = v >>> 16;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
     this.length = o + 4;
   }
 

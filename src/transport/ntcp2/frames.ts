@@ -120,8 +120,7 @@ export const FRAME_AEAD_SPLIT = 4096;
 export function sizedFrameAead(small: FrameAead, large: FrameAead, split = FRAME_AEAD_SPLIT): FrameAead {
   return {
     name: `${small.name}<=${split}<${large.name}`,
-    seal: (key, nonce, plaintext, out) =>
-      (plaintext.length <= split ? small : large).seal(key, nonce, plaintext, out),
+    seal: (key, nonce, plaintext, out) => (plaintext.length <= split ? small : large).seal(key, nonce, plaintext, out),
     open: (key, nonce, sealed, out) =>
       (sealed.length - TAG_SIZE <= split ? small : large).open(key, nonce, sealed, out),
   };
@@ -133,9 +132,8 @@ let defaultAead: FrameAead | undefined;
  * the AEAD forced to node (TUNNELPLANE_BACKEND=node) it is node:crypto throughout.
  */
 export function defaultFrameAead(): FrameAead {
-  defaultAead ??= resolveBackend(AEAD_FAMILY) === 'node'
-    ? nodeFrameAead
-    : sizedFrameAead(wasmFrameAead(), nodeFrameAead);
+  defaultAead ??=
+    resolveBackend(AEAD_FAMILY) === 'node' ? nodeFrameAead : sizedFrameAead(wasmFrameAead(), nodeFrameAead);
   return defaultAead;
 }
 
@@ -318,7 +316,10 @@ export class FrameBatch {
    * an exhausted nonce or an `out` too small (caller bugs, not network input).
    */
   seal(
-    sealers: readonly FrameSealer[], plaintexts: readonly Uint8Array[], out: Uint8Array, offset = 0,
+    sealers: readonly FrameSealer[],
+    plaintexts: readonly Uint8Array[],
+    out: Uint8Array,
+    offset = 0,
     count = plaintexts.length,
   ): number {
     if (sealers.length < count || plaintexts.length < count) {
@@ -340,7 +341,8 @@ export class FrameBatch {
     let at = offset;
     while (i < count) {
       // One kernel call: as many frames as fit MAX_BATCH and IO.
-      let n = 0, bytes = 0;
+      let n = 0,
+        bytes = 0;
       while (i + n < count && n < MAX_BATCH) {
         const w = FrameSealer.wireLength(plaintexts[i + n]!.length);
         if (bytes + w > IO_SIZE) break;
@@ -375,7 +377,10 @@ export class FrameBatch {
    * frames with STATUS_OK were written to outs. Frames of other openers are unaffected. Returns the OK count.
    */
   open(
-    openers: readonly FrameOpener[], sealed: readonly Uint8Array[], outs: readonly Uint8Array[], status: Uint8Array,
+    openers: readonly FrameOpener[],
+    sealed: readonly Uint8Array[],
+    outs: readonly Uint8Array[],
+    status: Uint8Array,
     count = sealed.length,
   ): number {
     if (openers.length < count || sealed.length < count || outs.length < count || status.length < count) {
@@ -394,7 +399,8 @@ export class FrameBatch {
     let ok = 0;
     let i = 0;
     while (i < count) {
-      let n = 0, bytes = 0;
+      let n = 0,
+        bytes = 0;
       while (i + n < count && n < MAX_BATCH) {
         const w = 2 + sealed[i + n]!.length;
         if (bytes + w > IO_SIZE) break;
@@ -423,7 +429,10 @@ export class FrameBatch {
       k = 0;
       for (let j = 0; j < n; j++) {
         const o = openers[i + j]!;
-        if (!staged[j]) { status[i + j] = FRAME_STREAM_BROKEN; continue; }
+        if (!staged[j]) {
+          status[i + j] = FRAME_STREAM_BROKEN;
+          continue;
+        }
         const len = sealed[i + j]!.length - TAG_SIZE;
         const good = u8[regions.MSG_STATUS + k] === STATUS_OK;
         if (o.failed) {

@@ -3,11 +3,28 @@
 // No I/O here: the session feeds bytes in and writes what comes out. Parsers of network bytes return
 // { ok: false, error, reason } and never throw; a failed object must be dropped (its state is wiped).
 import {
-  CLOCK_SKEW_S, MSG12_FIXED, MSG3_PART1, MSG3_PART2_MAX, MSG3_PART2_MIN, NETID_MAIN, NTCP2_VERSION, OPTIONS_SIZE,
-  TERM_INCOMPATIBLE_OPTIONS, TERM_MSG1_ERROR, TERM_MSG2_ERROR, TERM_MSG3_ERROR,
+  CLOCK_SKEW_S,
+  MSG12_FIXED,
+  MSG3_PART1,
+  MSG3_PART2_MAX,
+  MSG3_PART2_MIN,
+  NETID_MAIN,
+  NTCP2_VERSION,
+  OPTIONS_SIZE,
+  TERM_INCOMPATIBLE_OPTIONS,
+  TERM_MSG1_ERROR,
+  TERM_MSG2_ERROR,
+  TERM_MSG3_ERROR,
 } from './constants.js';
 import {
-  aesCbc, dataPhaseKeys, SymmetricState, wipePair, x25519, x25519Generate, type DataPhaseKeys, type X25519Pair,
+  aesCbc,
+  dataPhaseKeys,
+  SymmetricState,
+  wipePair,
+  x25519,
+  x25519Generate,
+  type DataPhaseKeys,
+  type X25519Pair,
 } from './noise.js';
 
 export type HandshakeResult<T> = { ok: true; value: T } | { ok: false; error: string; reason: number };
@@ -28,10 +45,14 @@ function be32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8; b[o + 1] = v;
+  b[o] = v >>> 8;
+  b[o + 1] = v;
 }
 function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24; b[o + 1] = v >>> 16; b[o + 2] = v >>> 8; b[o + 3] = v;
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
 }
 
 /** True when |ts - now| <= 60 s (inclusive, §4.8). */
@@ -82,7 +103,8 @@ export class Initiator {
   private readonly trace: ((label: string, value: Uint8Array) => void) | undefined;
 
   constructor(localStatic: X25519Pair, bob: ResponderAddress, hooks: HandshakeHooks = {}) {
-    if (bob.identHash.length !== 32 || bob.staticKey.length !== 32 || bob.iv.length !== 16) throw new RangeError('responder address needs a 32-byte hash, 32-byte key and 16-byte IV');
+    if (bob.identHash.length !== 32 || bob.staticKey.length !== 32 || bob.iv.length !== 16)
+      throw new RangeError('responder address needs a 32-byte hash, 32-byte key and 16-byte IV');
     this.local = localStatic;
     this.bob = bob;
     this.e = hooks.ephemeral ?? x25519Generate();
@@ -97,7 +119,8 @@ export class Initiator {
    */
   createSessionRequest(f: { m3p2Len: number; tsA: number; netId?: number; padding?: Uint8Array }): Uint8Array {
     if (this.stage !== 0) throw new Error('SessionRequest already created');
-    if (!Number.isInteger(f.m3p2Len) || f.m3p2Len < MSG3_PART2_MIN || f.m3p2Len > MSG3_PART2_MAX) throw new RangeError('m3p2Len out of range');
+    if (!Number.isInteger(f.m3p2Len) || f.m3p2Len < MSG3_PART2_MIN || f.m3p2Len > MSG3_PART2_MAX)
+      throw new RangeError('m3p2Len out of range');
     const padding = f.padding ?? new Uint8Array(0);
     if (padding.length > 0xffff - MSG12_FIXED) throw new RangeError('padding too long');
     this.stage = 1;
@@ -160,7 +183,8 @@ export class Initiator {
    */
   createSessionConfirmed(payload: Uint8Array): { message: Uint8Array; keys: DataPhaseKeys } {
     if (this.stage !== 2 || this.y === undefined) throw new Error('SessionConfirmed before a valid SessionCreated');
-    if (payload.length + 16 !== this.m3p2Len) throw new RangeError(`msg3 part 2 is ${payload.length + 16} bytes, msg1 announced ${this.m3p2Len}`);
+    if (payload.length + 16 !== this.m3p2Len)
+      throw new RangeError(`msg3 part 2 is ${payload.length + 16} bytes, msg1 announced ${this.m3p2Len}`);
     this.stage = 3;
     const part1 = this.st.encryptAndHash(1, this.local.publicKey);
     this.trace?.('part1', part1);
@@ -180,7 +204,6 @@ export class Initiator {
     this.wipe();
     return { message, keys };
   }
-
 
   private abort<T>(reason: number, error: string): HandshakeResult<T> {
     this.wipe();
@@ -256,12 +279,23 @@ export class Responder {
     const opts = this.st.decryptAndHash(0, m.subarray(32, 64));
     if (opts === undefined) return this.abort(TERM_MSG1_ERROR, 'SessionRequest AEAD verification failed');
     this.trace?.('options1', opts);
-    const fields = { netId: opts[0]!, version: opts[1]!, padLen: be16(opts, 2), m3p2Len: be16(opts, 4), tsA: be32(opts, 8), x };
+    const fields = {
+      netId: opts[0]!,
+      version: opts[1]!,
+      padLen: be16(opts, 2),
+      m3p2Len: be16(opts, 4),
+      tsA: be32(opts, 8),
+      x,
+    };
     const ourNet = this.id.netId ?? NETID_MAIN;
-    if (fields.netId !== 0 && fields.netId !== ourNet) return this.abort(TERM_INCOMPATIBLE_OPTIONS, `SessionRequest netId ${fields.netId} is not ${ourNet}`);
-    if (fields.version !== NTCP2_VERSION) return this.abort(TERM_INCOMPATIBLE_OPTIONS, `SessionRequest version ${fields.version} is not 2`);
-    if (fields.m3p2Len < MSG3_PART2_MIN || fields.m3p2Len > this.maxM3p2Len) return this.abort(TERM_MSG1_ERROR, `SessionRequest m3p2Len ${fields.m3p2Len} out of range`);
-    if (fields.padLen > this.maxPadding) return this.abort(TERM_MSG1_ERROR, `SessionRequest padding ${fields.padLen} over the limit ${this.maxPadding}`);
+    if (fields.netId !== 0 && fields.netId !== ourNet)
+      return this.abort(TERM_INCOMPATIBLE_OPTIONS, `SessionRequest netId ${fields.netId} is not ${ourNet}`);
+    if (fields.version !== NTCP2_VERSION)
+      return this.abort(TERM_INCOMPATIBLE_OPTIONS, `SessionRequest version ${fields.version} is not 2`);
+    if (fields.m3p2Len < MSG3_PART2_MIN || fields.m3p2Len > this.maxM3p2Len)
+      return this.abort(TERM_MSG1_ERROR, `SessionRequest m3p2Len ${fields.m3p2Len} out of range`);
+    if (fields.padLen > this.maxPadding)
+      return this.abort(TERM_MSG1_ERROR, `SessionRequest padding ${fields.padLen} over the limit ${this.maxPadding}`);
     this.x = x;
     this.m3p2Len = fields.m3p2Len;
     return { ok: true, value: fields };
@@ -308,10 +342,13 @@ export class Responder {
    * msg3 (§4.5), exactly 48 + m3p2Len bytes. Returns Alice's static key S_A, the part 2 plaintext (blocks, a fresh
    * buffer) and the data-phase keys. The caller checks the blocks and S_A against Alice's RouterInfo.
    */
-  readSessionConfirmed(m: Uint8Array): HandshakeResult<{ remoteStaticKey: Uint8Array; payload: Uint8Array; keys: DataPhaseKeys }> {
+  readSessionConfirmed(
+    m: Uint8Array,
+  ): HandshakeResult<{ remoteStaticKey: Uint8Array; payload: Uint8Array; keys: DataPhaseKeys }> {
     if (this.stage !== 2) return fail(TERM_MSG3_ERROR, 'unexpected SessionConfirmed');
     this.stage = 3;
-    if (m.length !== MSG3_PART1 + this.m3p2Len) return this.abort(TERM_MSG3_ERROR, 'SessionConfirmed length differs from m3p2Len');
+    if (m.length !== MSG3_PART1 + this.m3p2Len)
+      return this.abort(TERM_MSG3_ERROR, 'SessionConfirmed length differs from m3p2Len');
     const sA = this.st.decryptAndHash(1, m.subarray(0, MSG3_PART1));
     if (sA === undefined) return this.abort(TERM_MSG3_ERROR, 'SessionConfirmed part 1 AEAD verification failed');
     this.trace?.('h:part1', this.st.h);
@@ -328,7 +365,6 @@ export class Responder {
     return { ok: true, value: { remoteStaticKey: sA, payload, keys } };
   }
 
-
   private abort<T>(reason: number, error: string): HandshakeResult<T> {
     this.wipe();
     return fail(reason, error);
@@ -339,4 +375,3 @@ export class Responder {
     wipePair(this.f);
   }
 }
-

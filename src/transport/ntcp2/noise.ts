@@ -2,7 +2,12 @@
 // §4.2, §4.6): MixHash, MixKey, HKDF, the handshake AEAD, X25519 and the data-phase key split. Control plane only (a
 // few calls per connection), so everything runs on node:crypto.
 import { createCipheriv, createDecipheriv, createHash, createHmac, type KeyObject } from 'node:crypto';
-import { x25519GenerateKeyPair, x25519PrivateKeyObject, x25519RawPublic, x25519SharedSecret } from '../../crypto/x25519.js';
+import {
+  x25519GenerateKeyPair,
+  x25519PrivateKeyObject,
+  x25519RawPublic,
+  x25519SharedSecret,
+} from '../../crypto/x25519.js';
 
 /** SHA-256("Noise_XKaesobfse+hs2+hs3_25519_ChaChaPoly_SHA256"): the initial ck and h (§4.2). */
 export const PROTOCOL_NAME = 'Noise_XKaesobfse+hs2+hs3_25519_ChaChaPoly_SHA256';
@@ -32,17 +37,28 @@ export function hkdf64(salt: Uint8Array, ikm: Uint8Array, info: Uint8Array = EMP
   const out = new Uint8Array(64);
   out.set(t1, 0);
   out.set(t2, 32);
-  prk.fill(0); t1.fill(0); t2.fill(0);
+  prk.fill(0);
+  t1.fill(0);
+  t2.fill(0);
   return out;
 }
 
 /** ChaCha20-Poly1305 nonce: 4 zero bytes || 8-byte little-endian counter (§4.1). */
 export function aeadNonce(n: number, out: Uint8Array = new Uint8Array(12)): Uint8Array {
-  out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0;
+  out[0] = 0;
+  out[1] = 0;
+  out[2] = 0;
+  out[3] = 0;
   let lo = n >>> 0;
   let hi = Math.floor(n / 0x100000000) >>> 0;
-  for (let i = 4; i < 8; i++) { out[i] = lo & 0xff; lo >>>= 8; }
-  for (let i = 8; i < 12; i++) { out[i] = hi & 0xff; hi >>>= 8; }
+  for (let i = 4; i < 8; i++) {
+    out[i] = lo & 0xff;
+    lo >>>= 8;
+  }
+  for (let i = 8; i < 12; i++) {
+    out[i] = hi & 0xff;
+    hi >>>= 8;
+  }
   return out;
 }
 
@@ -189,12 +205,18 @@ export function dataPhaseKeys(ck: Uint8Array, h: Uint8Array): DataPhaseKeys {
   const sipMaster = hkdf64(ask.subarray(0, 32), Buffer.concat([h, Buffer.from('siphash', 'ascii')]));
   const sip = hkdf64(sipMaster.subarray(0, 32), EMPTY);
   const keys = { kAB: k.slice(0, 32), kBA: k.slice(32, 64), sipAB: sip.slice(0, 32), sipBA: sip.slice(32, 64) };
-  k.fill(0); ask.fill(0); sipMaster.fill(0); sip.fill(0);
+  k.fill(0);
+  ask.fill(0);
+  sipMaster.fill(0);
+  sip.fill(0);
   return keys;
 }
 
 export function wipeKeys(k: DataPhaseKeys): void {
-  k.kAB.fill(0); k.kBA.fill(0); k.sipAB.fill(0); k.sipBA.fill(0);
+  k.kAB.fill(0);
+  k.kBA.fill(0);
+  k.sipAB.fill(0);
+  k.sipBA.fill(0);
 }
 
 /** AES-256-CBC without padding over whole blocks (the §4.3/§4.4 ephemeral-key obfuscation). */

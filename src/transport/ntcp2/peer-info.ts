@@ -16,7 +16,9 @@ export interface PeerRouterInfo {
  * Parses a RouterInfo and verifies its signature; { ok: false } for anything invalid (§3.1). Never throws.
  * Integration: `(b) => parseRouterInfo(b)` mapped onto these three fields.
  */
-export type ParsePeerRouterInfo = (bytes: Uint8Array) => { ok: true; value: PeerRouterInfo } | { ok: false; error: string };
+export type ParsePeerRouterInfo = (
+  bytes: Uint8Array,
+) => { ok: true; value: PeerRouterInfo } | { ok: false; error: string };
 
 /** Our own router, as the transport sees it. */
 export interface LocalRouter {

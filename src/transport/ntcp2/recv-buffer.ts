@@ -26,7 +26,10 @@ export class RecvBuffer {
     if (first !== undefined && first.length - this.head >= n) {
       const out = first.subarray(this.head, this.head + n);
       this.head += n;
-      if (this.head === first.length) { this.chunks.shift(); this.head = 0; }
+      if (this.head === first.length) {
+        this.chunks.shift();
+        this.head = 0;
+      }
       return out;
     }
     const out = new Uint8Array(n);
@@ -37,7 +40,10 @@ export class RecvBuffer {
       out.set(c.subarray(this.head, this.head + k), o);
       o += k;
       this.head += k;
-      if (this.head === c.length) { this.chunks.shift(); this.head = 0; }
+      if (this.head === c.length) {
+        this.chunks.shift();
+        this.head = 0;
+      }
     }
     return out;
   }

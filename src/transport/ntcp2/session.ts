@@ -5,10 +5,26 @@
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import {
-  FRAME_PLAINTEXT_MAX, I2NP_BLOCK_MAX, I2NP_SHORT_HEADER, BLOCK_HEADER, MSG12_FIXED, CLOCK_SKEW_S,
-  RI_MAX_AGE_MS, RI_MAX_FUTURE_MS, TAG_SIZE, I2PD_MAX_HANDSHAKE_PADDING,
-  TERM_AEAD_FRAMING_ERROR, TERM_CLOCK_SKEW, TERM_DATA_AEAD_FAILURE, TERM_IDLE_TIMEOUT, TERM_INTRA_FRAME_TIMEOUT,
-  TERM_MSG1_ERROR, TERM_MSG3_ERROR, TERM_NORMAL, TERM_RI_SIGNATURE_FAILURE, TERM_STATIC_KEY_MISMATCH,
+  FRAME_PLAINTEXT_MAX,
+  I2NP_BLOCK_MAX,
+  I2NP_SHORT_HEADER,
+  BLOCK_HEADER,
+  MSG12_FIXED,
+  CLOCK_SKEW_S,
+  RI_MAX_AGE_MS,
+  RI_MAX_FUTURE_MS,
+  TAG_SIZE,
+  I2PD_MAX_HANDSHAKE_PADDING,
+  TERM_AEAD_FRAMING_ERROR,
+  TERM_CLOCK_SKEW,
+  TERM_DATA_AEAD_FAILURE,
+  TERM_IDLE_TIMEOUT,
+  TERM_INTRA_FRAME_TIMEOUT,
+  TERM_MSG1_ERROR,
+  TERM_MSG3_ERROR,
+  TERM_NORMAL,
+  TERM_RI_SIGNATURE_FAILURE,
+  TERM_STATIC_KEY_MISMATCH,
 } from './constants.js';
 import { BlockWriter, parseBlocks, parseSessionConfirmedPayload, type BlockVisitor } from './blocks.js';
 import { FrameOpener, FrameSealer, type FrameAead } from './frames.js';
@@ -109,7 +125,15 @@ export interface SessionContext {
 
 /** Responder / initiator phases: how many bytes the next step needs and what handles them. */
 const enum Phase {
-  Msg1, Msg1Padding, Msg2, Msg2Padding, Msg3, FrameLength, FrameBody, Probing, Done,
+  Msg1,
+  Msg1Padding,
+  Msg2,
+  Msg2Padding,
+  Msg3,
+  FrameLength,
+  FrameBody,
+  Probing,
+  Done,
 }
 
 interface Queued {
@@ -233,7 +257,11 @@ export class Session {
     } catch (e) {
       // A responder key that is not a usable X25519 point, or our RouterInfo too large for msg3.
       this.ctx.count('bad-dial-target');
-      return this.abortNow({ reason: 'bad-dial-target', by: 'local', detail: e instanceof Error ? e.message : String(e) });
+      return this.abortNow({
+        reason: 'bad-dial-target',
+        by: 'local',
+        detail: e instanceof Error ? e.message : String(e),
+      });
     }
     this.sock.write(msg1);
   }
@@ -255,7 +283,9 @@ export class Session {
   /** xorshift32: padding sizes and probe ranges only (not secret). */
   private rand(n: number): number {
     let s = this.rngState;
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
     this.rngState = s;
     return ((s >>> 0) % n) | 0;
   }
@@ -284,10 +314,16 @@ export class Session {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.phase !== Phase.Done && this.phase !== Phase.Probing && !this.userPaused && this.recv.length >= this.need) {
+      while (
+        this.phase !== Phase.Done &&
+        this.phase !== Phase.Probing &&
+        !this.userPaused &&
+        this.recv.length >= this.need
+      ) {
         this.step();
       }
-      if (this.phase === Phase.FrameBody || (this.phase === Phase.FrameLength && this.recv.length > 0)) this.armFrameTimer();
+      if (this.phase === Phase.FrameBody || (this.phase === Phase.FrameLength && this.recv.length > 0))
+        this.armFrameTimer();
       else this.clearFrameTimer();
       if (this.recvPaused && this.recv.length <= this.lim.maxRecvBuffered / 2 && this.state !== 'closed') {
         this.recvPaused = false;
@@ -303,11 +339,16 @@ export class Session {
 
   private step(): void {
     switch (this.phase) {
-      case Phase.Msg1: return this.onMsg1(this.recv.take(MSG12_FIXED));
-      case Phase.Msg1Padding: return this.onMsg1Padding(this.recv.take(this.need));
-      case Phase.Msg2: return this.onMsg2(this.recv.take(MSG12_FIXED));
-      case Phase.Msg2Padding: return this.onMsg2Padding(this.recv.take(this.need));
-      case Phase.Msg3: return this.onMsg3(this.recv.take(this.need));
+      case Phase.Msg1:
+        return this.onMsg1(this.recv.take(MSG12_FIXED));
+      case Phase.Msg1Padding:
+        return this.onMsg1Padding(this.recv.take(this.need));
+      case Phase.Msg2:
+        return this.onMsg2(this.recv.take(MSG12_FIXED));
+      case Phase.Msg2Padding:
+        return this.onMsg2Padding(this.recv.take(this.need));
+      case Phase.Msg3:
+        return this.onMsg3(this.recv.take(this.need));
       case Phase.FrameLength: {
         const b = this.recv.take(2);
         const len = this.opener!.readLength(b[0]!, b[1]!);
@@ -457,7 +498,8 @@ export class Session {
       this.ctx.count('bad-blocks');
       return this.terminate(err.reason, 'bad-blocks', err.error);
     }
-    if (this.terminationSeen) this.abortNow({ reason: 'termination-received', code: this.terminationCode, by: 'remote' });
+    if (this.terminationSeen)
+      this.abortNow({ reason: 'termination-received', code: this.terminationCode, by: 'remote' });
   }
   private terminationSeen = false;
   private terminationCode = 0;
@@ -468,10 +510,19 @@ export class Session {
         this.i2npIn++;
         if (this.state === 'established') this.ev.onI2np?.(this, type, msgId, exp, body);
       },
-      routerInfo: (flag, ri) => { if (this.state === 'established') this.ev.onRouterInfo?.(this, flag, ri); },
-      dateTime: (s) => { if (this.state === 'established') this.ev.onDateTime?.(this, s); },
-      options: (d) => { if (this.state === 'established') this.ev.onOptions?.(this, d); },
-      termination: (_frames, reason) => { this.terminationSeen = true; this.terminationCode = reason; },
+      routerInfo: (flag, ri) => {
+        if (this.state === 'established') this.ev.onRouterInfo?.(this, flag, ri);
+      },
+      dateTime: (s) => {
+        if (this.state === 'established') this.ev.onDateTime?.(this, s);
+      },
+      options: (d) => {
+        if (this.state === 'established') this.ev.onOptions?.(this, d);
+      },
+      termination: (_frames, reason) => {
+        this.terminationSeen = true;
+        this.terminationCode = reason;
+      },
     };
   }
 
@@ -497,9 +548,18 @@ export class Session {
    * referenced, not copied, until sealed (possibly later, under backpressure), so the caller must not reuse it.
    */
   sendI2np(type: number, msgId: number, expirationSec: number, body: Uint8Array): boolean {
-    if (this.state === 'closing' || this.state === 'closed') { this.ctx.count('send-closed'); return false; }
-    if (body.length + I2NP_SHORT_HEADER > I2NP_BLOCK_MAX) { this.ctx.count('send-too-large'); return false; }
-    if (this.queuedBytes + body.length > this.lim.maxQueuedBytes || this.queue.length - this.queueHead >= this.lim.maxQueuedMessages) {
+    if (this.state === 'closing' || this.state === 'closed') {
+      this.ctx.count('send-closed');
+      return false;
+    }
+    if (body.length + I2NP_SHORT_HEADER > I2NP_BLOCK_MAX) {
+      this.ctx.count('send-too-large');
+      return false;
+    }
+    if (
+      this.queuedBytes + body.length > this.lim.maxQueuedBytes ||
+      this.queue.length - this.queueHead >= this.lim.maxQueuedMessages
+    ) {
       this.ctx.count('send-queue-full');
       this.wantDrain = true;
       return false;
@@ -512,7 +572,12 @@ export class Session {
 
   /** True when sendI2np would accept a message of `bytes` now. */
   canSend(bytes = 0): boolean {
-    return this.state !== 'closing' && this.state !== 'closed' && this.queuedBytes + bytes <= this.lim.maxQueuedBytes && this.queue.length - this.queueHead < this.lim.maxQueuedMessages;
+    return (
+      this.state !== 'closing' &&
+      this.state !== 'closed' &&
+      this.queuedBytes + bytes <= this.lim.maxQueuedBytes &&
+      this.queue.length - this.queueHead < this.lim.maxQueuedMessages
+    );
   }
 
   get queuedMessages(): number {
@@ -551,14 +616,17 @@ export class Session {
 
   /** Padding block of 0 .. max(payload, 256)/16 bytes, as i2pd pads (§5.4). */
   private addPadding(w: BlockWriter): void {
-    const max = Math.min((Math.max(w.length, 256) >>> 4), w.room - BLOCK_HEADER);
+    const max = Math.min(Math.max(w.length, 256) >>> 4, w.room - BLOCK_HEADER);
     if (max >= 0) w.padding(this.rand(max + 1));
   }
 
   private scheduleFlush(): void {
     if (this.flushScheduled || this.socketBlocked) return;
     this.flushScheduled = true;
-    setImmediate(() => { this.flushScheduled = false; this.flush(); });
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   /** Packs queued messages into frames until the queue is empty or the socket buffer is full. */
@@ -570,7 +638,10 @@ export class Session {
     this.sock.cork();
     try {
       while (this.queueHead < this.queue.length) {
-        if (this.sock.writableLength >= this.lim.socketHighWater) { this.socketBlocked = true; break; }
+        if (this.sock.writableLength >= this.lim.socketHighWater) {
+          this.socketBlocked = true;
+          break;
+        }
         w.reset();
         while (this.queueHead < this.queue.length) {
           const m = this.queue[this.queueHead]!;
@@ -587,8 +658,13 @@ export class Session {
     } finally {
       this.sock.uncork();
     }
-    if (this.queueHead === this.queue.length) { this.queue = []; this.queueHead = 0; }
-    else if (this.queueHead > 1024) { this.queue = this.queue.slice(this.queueHead); this.queueHead = 0; }
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
     if (this.wantDrain && this.canSend()) {
       this.wantDrain = false;
       this.ev.onDrain?.(this);
@@ -648,7 +724,10 @@ export class Session {
   }
 
   private clearFrameTimer(): void {
-    if (this.frameTimer) { clearTimeout(this.frameTimer); this.frameTimer = undefined; }
+    if (this.frameTimer) {
+      clearTimeout(this.frameTimer);
+      this.frameTimer = undefined;
+    }
   }
 
   // ---------------------------------------------------------------- ending
@@ -667,7 +746,10 @@ export class Session {
     this.recv.clear();
     const [lo, hi] = this.lim.probeDelayMs;
     this.probeReadLeft = this.rand(this.lim.probeReadMax + 1) - extra;
-    if (this.recvPaused) { this.recvPaused = false; this.sock.resume(); }
+    if (this.recvPaused) {
+      this.recvPaused = false;
+      this.sock.resume();
+    }
     if (this.probeReadLeft <= 0) return this.destroy();
     this.probeTimer = setTimeout(() => this.destroy(), lo + this.rand(Math.max(hi - lo, 0) + 1));
   }
@@ -715,10 +797,13 @@ export class Session {
   }
 
   private stopTimers(): void {
-    clearTimeout(this.hsTimer); this.hsTimer = undefined;
-    clearTimeout(this.idleTimer); this.idleTimer = undefined;
+    clearTimeout(this.hsTimer);
+    this.hsTimer = undefined;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.clearFrameTimer();
-    clearTimeout(this.probeTimer); this.probeTimer = undefined;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
   }
 
   private wipeCrypto(): void {

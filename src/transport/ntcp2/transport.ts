@@ -6,7 +6,14 @@ import { createServer, connect as netConnect, type AddressInfo, type Server, typ
 import { TERM_NORMAL, TERM_ROUTER_SHUTDOWN } from './constants.js';
 import { defaultFrameAead, type FrameAead } from './frames.js';
 import type { DialTarget, LocalRouter, ParsePeerRouterInfo } from './peer-info.js';
-import { DEFAULT_SESSION_LIMITS, Session, type CloseInfo, type SessionContext, type SessionEvents, type SessionLimits } from './session.js';
+import {
+  DEFAULT_SESSION_LIMITS,
+  Session,
+  type CloseInfo,
+  type SessionContext,
+  type SessionEvents,
+  type SessionLimits,
+} from './session.js';
 
 export interface TransportLimits extends SessionLimits {
   /** All connections, inbound and outbound, handshaking or established. */
@@ -121,10 +128,25 @@ export class Ntcp2Transport {
 
   private accept(sock: Socket): void {
     const ip = sock.remoteAddress ?? '';
-    if (this.closing) { sock.destroy(); return; }
-    if (this.conns.size >= this.limits.maxConnections) { this.count('limit-connections'); sock.destroy(); return; }
-    if ((this.perIp.get(ip) ?? 0) >= this.limits.maxConnectionsPerIp) { this.count('limit-per-ip'); sock.destroy(); return; }
-    if (this.pendingInbound >= this.limits.maxPendingHandshakes) { this.count('limit-handshakes'); sock.destroy(); return; }
+    if (this.closing) {
+      sock.destroy();
+      return;
+    }
+    if (this.conns.size >= this.limits.maxConnections) {
+      this.count('limit-connections');
+      sock.destroy();
+      return;
+    }
+    if ((this.perIp.get(ip) ?? 0) >= this.limits.maxConnectionsPerIp) {
+      this.count('limit-per-ip');
+      sock.destroy();
+      return;
+    }
+    if (this.pendingInbound >= this.limits.maxPendingHandshakes) {
+      this.count('limit-handshakes');
+      sock.destroy();
+      return;
+    }
     this.acceptedTotal++;
     this.pendingInbound++;
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
@@ -137,8 +159,17 @@ export class Ntcp2Transport {
    * Rejects when the connection fails or closes before the handshake completes.
    */
   connect(target: DialTarget, opts: { localAddress?: string } = {}): Promise<Session> {
-    if (target.identHash?.length !== 32 || target.staticKey?.length !== 32 || target.iv?.length !== 16 || !Number.isInteger(target.port) || target.port <= 0 || target.port > 65535) {
-      return Promise.reject(new RangeError('dial target needs a 32-byte identHash and staticKey, a 16-byte iv and a port 1..65535'));
+    if (
+      target.identHash?.length !== 32 ||
+      target.staticKey?.length !== 32 ||
+      target.iv?.length !== 16 ||
+      !Number.isInteger(target.port) ||
+      target.port <= 0 ||
+      target.port > 65535
+    ) {
+      return Promise.reject(
+        new RangeError('dial target needs a 32-byte identHash and staticKey, a 16-byte iv and a port 1..65535'),
+      );
     }
     const key = Buffer.from(target.identHash).toString('hex');
     const have = this.byPeer.get(key);
@@ -153,28 +184,46 @@ export class Ntcp2Transport {
     }
     const p = new Promise<Session>((resolve, reject) => {
       const sock = netConnect({ host: target.host, port: target.port, localAddress: opts.localAddress, noDelay: true });
-      const timer = setTimeout(() => { this.count('connect-timeout'); s.abortNow({ reason: 'connect-timeout', by: 'local' }); }, this.limits.connectTimeoutMs);
+      const timer = setTimeout(() => {
+        this.count('connect-timeout');
+        s.abortNow({ reason: 'connect-timeout', by: 'local' });
+      }, this.limits.connectTimeoutMs);
       const base = this.sessionEvents(undefined, false);
-      const s: Session = new Session(sock, 'out', this.ctx, {
-        ...base,
-        onEstablished: (x) => {
-          clearTimeout(timer);
-          const verdict = base.onEstablished!(x);
-          if (verdict.accept) resolve(x);
-          else reject(new Error(`session refused: ${verdict.reason}`));
-          return verdict;
+      const s: Session = new Session(
+        sock,
+        'out',
+        this.ctx,
+        {
+          ...base,
+          onEstablished: (x) => {
+            clearTimeout(timer);
+            const verdict = base.onEstablished!(x);
+            if (verdict.accept) resolve(x);
+            else reject(new Error(`session refused: ${verdict.reason}`));
+            return verdict;
+          },
+          onClose: (x, info) => {
+            clearTimeout(timer);
+            base.onClose!(x, info);
+            reject(
+              new Error(
+                `connection closed before the handshake completed: ${info.reason}${info.detail ? ` (${info.detail})` : ''}`,
+              ),
+            );
+          },
         },
-        onClose: (x, info) => {
-          clearTimeout(timer);
-          base.onClose!(x, info);
-          reject(new Error(`connection closed before the handshake completed: ${info.reason}${info.detail ? ` (${info.detail})` : ''}`));
-        },
-      }, target);
+        target,
+      );
       this.conns.add(s);
-      sock.once('connect', () => { clearTimeout(timer); s.start(); });
+      sock.once('connect', () => {
+        clearTimeout(timer);
+        s.start();
+      });
     });
     this.dials.set(key, p);
-    const done = () => { if (this.dials.get(key) === p) this.dials.delete(key); };
+    const done = () => {
+      if (this.dials.get(key) === p) this.dials.delete(key);
+    };
     p.then(done, done);
     return p;
   }
@@ -182,7 +231,10 @@ export class Ntcp2Transport {
   private sessionEvents(ip: string | undefined, inbound: boolean): SessionEvents {
     let pending = inbound;
     const release = () => {
-      if (pending) { pending = false; this.pendingInbound--; }
+      if (pending) {
+        pending = false;
+        this.pendingInbound--;
+      }
     };
     return {
       onEstablished: (s) => {
@@ -204,7 +256,8 @@ export class Ntcp2Transport {
         this.conns.delete(s);
         if (ip !== undefined) {
           const n = (this.perIp.get(ip) ?? 1) - 1;
-          if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
+          if (n <= 0) this.perIp.delete(ip);
+          else this.perIp.set(ip, n);
         }
         const key = s.peerKey;
         if (key !== undefined && this.byPeer.get(key) === s) this.byPeer.delete(key);
@@ -221,14 +274,21 @@ export class Ntcp2Transport {
   private admit(s: Session): { accept: true } | { accept: false; reason: string; code: number } {
     if (this.closing) return { accept: false, reason: 'shutting-down', code: TERM_ROUTER_SHUTDOWN };
     const key = s.peerKey!;
-    if (key === this.localKey) { this.count('self-connection'); return { accept: false, reason: 'self-connection', code: TERM_NORMAL }; }
+    if (key === this.localKey) {
+      this.count('self-connection');
+      return { accept: false, reason: 'self-connection', code: TERM_NORMAL };
+    }
     const old = this.byPeer.get(key);
     if (old && old !== s && old.state === 'established') {
-      const simultaneous = old.direction !== s.direction && this.ctx.now() - old.establishedAt < this.limits.handshakeTimeoutMs;
+      const simultaneous =
+        old.direction !== s.direction && this.ctx.now() - old.establishedAt < this.limits.handshakeTimeoutMs;
       if (simultaneous) {
         const initiatorOf = (x: Session) => (x.direction === 'out' ? this.localKey : key);
         const keepNew = initiatorOf(s) < initiatorOf(old);
-        if (!keepNew) { this.count('duplicate-session'); return { accept: false, reason: 'duplicate', code: TERM_NORMAL }; }
+        if (!keepNew) {
+          this.count('duplicate-session');
+          return { accept: false, reason: 'duplicate', code: TERM_NORMAL };
+        }
       }
       this.count('replaced-session');
       this.byPeer.set(key, s);

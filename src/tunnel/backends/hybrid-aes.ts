@@ -19,7 +19,11 @@ const HYBRID_CHUNK = 32;
 
 /** A node:crypto hop plus its IV key in a WASM AES slot (-1 once released). */
 export class HybridHop extends NodeAesHop {
-  constructor(layerKey: Uint8Array, ivKey: Uint8Array, public ivSlot: number) {
+  constructor(
+    layerKey: Uint8Array,
+    ivKey: Uint8Array,
+    public ivSlot: number,
+  ) {
     super(layerKey, ivKey);
   }
 }
@@ -74,7 +78,10 @@ export class HybridAesBackend implements LayerBackend<HybridHop, never> {
     const chunkAt = this.chunkAt;
     let k = 0;
     for (const st of tunnels) {
-      if (st.code === ROLE_OBGW || st.code === ROLE_IBEP) { this.node.tunnel(st, bodies); continue; }
+      if (st.code === ROLE_OBGW || st.code === ROLE_IBEP) {
+        this.node.tunnel(st, bodies);
+        continue;
+      }
       if (st.pending.length >= HYBRID_SIDEWAYS_MIN) {
         // Many messages of one tunnel: CBC run sideways across them with node:crypto ECB (63 calls for the group,
         // fewer than one per message). The messages go through WASM memory (MSG and MSG_PARAM; the IV staging
@@ -101,7 +108,10 @@ export class HybridAesBackend implements LayerBackend<HybridHop, never> {
         w.setSlots(k, slot, 0);
         chunkSt[k] = st;
         chunkAt[k] = i;
-        if (++k === HYBRID_CHUNK) { this.chunk(k, bodies); k = 0; }
+        if (++k === HYBRID_CHUNK) {
+          this.chunk(k, bodies);
+          k = 0;
+        }
       }
     }
     if (k > 0) this.chunk(k, bodies);

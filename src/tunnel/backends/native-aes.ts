@@ -35,7 +35,8 @@ export class NativeAesBackend implements LayerBackend<NativeAesHop, never> {
       } else {
         st.hops[0]!.encrypt(bodies, at, n);
       }
-      if (st.code !== ROLE_OBEP && st.code !== ROLE_IBEP) for (let m = 0; m < n; m++) writeId(bodies, at[m]!, st.nextTunnelId);
+      if (st.code !== ROLE_OBEP && st.code !== ROLE_IBEP)
+        for (let m = 0; m < n; m++) writeId(bodies, at[m]!, st.nextTunnelId);
     }
   }
 

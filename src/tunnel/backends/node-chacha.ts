@@ -2,7 +2,11 @@
 // (docs/chacha-layer.md). A reference to compare the WASM backend with; node:crypto needs a cipher object per nonce.
 import { TUNNEL_DATA_SIZE } from '../../constants.js';
 import {
-  chachaAeadOpen, chachaAeadSeal, chachaLayerForward, chachaLayerInverse, type ChaChaHopKeys,
+  chachaAeadOpen,
+  chachaAeadSeal,
+  chachaLayerForward,
+  chachaLayerInverse,
+  type ChaChaHopKeys,
 } from '../chacha-layer.js';
 import { ROLE_IBEP, ROLE_IBGW, ROLE_OBEP, ROLE_OBGW, ROLE_PARTICIPANT } from '../types.js';
 import { writeId, type BatchSink, type LayerBackend, type LayerTunnel } from './backend.js';
@@ -46,8 +50,14 @@ export class NodeChaChaBackend implements LayerBackend<ChaChaHopKeys, Uint8Array
         case ROLE_IBGW: {
           if (st.inAead) {
             saved.set(body);
-            if (!chachaAeadOpen(body, st.inAead)) { sink.badMac(status, i); break; }
-            if (sink.replayed(st, i, status)) { body.set(saved); break; }
+            if (!chachaAeadOpen(body, st.inAead)) {
+              sink.badMac(status, i);
+              break;
+            }
+            if (sink.replayed(st, i, status)) {
+              body.set(saved);
+              break;
+            }
           }
           chachaLayerForward(body, st.hops[0]!);
           if (st.code !== ROLE_OBEP) writeId(body, 0, st.nextTunnelId);
@@ -56,8 +66,14 @@ export class NodeChaChaBackend implements LayerBackend<ChaChaHopKeys, Uint8Array
         }
         case ROLE_IBEP: {
           saved.set(body);
-          if (!chachaAeadOpen(body, st.inAead!)) { sink.badMac(status, i); break; }
-          if (sink.replayed(st, i, status)) { body.set(saved); break; }
+          if (!chachaAeadOpen(body, st.inAead!)) {
+            sink.badMac(status, i);
+            break;
+          }
+          if (sink.replayed(st, i, status)) {
+            body.set(saved);
+            break;
+          }
           for (let h = st.hops.length - 1; h >= 0; h--) chachaLayerInverse(body, st.hops[h]!);
           break;
         }

@@ -50,7 +50,10 @@ export class WasmAesBackend implements LayerBackend<WasmHop, never> {
     const creators = this.creators;
     let k = 0;
     for (const st of tunnels) {
-      if (st.code === ROLE_OBGW || st.code === ROLE_IBEP) { creators.push(st); continue; }
+      if (st.code === ROLE_OBGW || st.code === ROLE_IBEP) {
+        creators.push(st);
+        continue;
+      }
       const h = st.hops[0]!;
       for (const i of st.pending) {
         w.put(k, bodies, i);

@@ -4,7 +4,15 @@ import { STATUS_OK } from '../../constants.js';
 import { ROLE_IBEP, ROLE_OBEP, ROLE_OBGW } from '../types.js';
 import { isRun, type BatchSink, type LayerBackend, type LayerTunnel } from './backend.js';
 import {
-  MODE_FORWARD, MODE_INVERSE, MODE_OPEN, MODE_SEAL, MODE_SET_ID, WasmHop, WasmKeySlot, type WasmHost, type WasmLayer,
+  MODE_FORWARD,
+  MODE_INVERSE,
+  MODE_OPEN,
+  MODE_SEAL,
+  MODE_SET_ID,
+  WasmHop,
+  WasmKeySlot,
+  type WasmHost,
+  type WasmLayer,
 } from './wasm-layer.js';
 
 type Tunnel = LayerTunnel<WasmHop, WasmKeySlot>;
@@ -84,9 +92,12 @@ export class WasmChaChaBackend implements LayerBackend<WasmHop, WasmKeySlot> {
     let allOk = adjacent;
     for (let k = 0; k < n; k++) {
       const i = idx[k]!;
-      if (w.statusOf(k) !== STATUS_OK) { sink.badMac(status, i); allOk = false; }
-      else if (open === 0 || !sink.replayed(st, i, status)) { if (!adjacent) w.get(k, bodies, i); }
-      else allOk = false;
+      if (w.statusOf(k) !== STATUS_OK) {
+        sink.badMac(status, i);
+        allOk = false;
+      } else if (open === 0 || !sink.replayed(st, i, status)) {
+        if (!adjacent) w.get(k, bodies, i);
+      } else allOk = false;
     }
     if (allOk) {
       w.get(0, bodies, first, n);

@@ -2,7 +2,12 @@
 // engine (own key slots, own message region), key slot allocation, and the calls into assembly/layer.ts
 // (aesLayerBatch, chachaLayerBatch, aesEcbIoTwice, cbcSidewaysStep).
 import {
-  AES_KEY_SLOTS, AES_SLOT_SIZE, CHACHA_KEY_SLOTS, CHACHA_SLOT_SIZE, MAX_BATCH, TUNNEL_DATA_SIZE,
+  AES_KEY_SLOTS,
+  AES_SLOT_SIZE,
+  CHACHA_KEY_SLOTS,
+  CHACHA_SLOT_SIZE,
+  MAX_BATCH,
+  TUNNEL_DATA_SIZE,
 } from '../../constants.js';
 import { createInstance, type WasmFlavor, type WasmInstance } from '../../wasm/loader.js';
 
@@ -16,7 +21,10 @@ export const MODE_SEAL = 16;
 
 class SlotPool {
   private readonly free: number[] = [];
-  constructor(readonly size: number, readonly what: string) {
+  constructor(
+    readonly size: number,
+    readonly what: string,
+  ) {
     for (let i = size - 1; i >= 0; i--) this.free.push(i);
   }
   take(): number {
@@ -59,9 +67,21 @@ export class WasmLayer {
     this.keyIn = r.KEY_IN;
     const e = this.inst.exports;
     this.fn = {};
-    for (const name of ['aesEcbIoTwice', 'aesLayerBatch', 'cbcSidewaysStep', 'chachaLayerBatch', 'aesSetKeys', 'aesClearSlots', 'aesSlotPtr', 'chachaSetKeys', 'chachaClearKeys', 'chachaSlotPtr']) {
+    for (const name of [
+      'aesEcbIoTwice',
+      'aesLayerBatch',
+      'cbcSidewaysStep',
+      'chachaLayerBatch',
+      'aesSetKeys',
+      'aesClearSlots',
+      'aesSlotPtr',
+      'chachaSetKeys',
+      'chachaClearKeys',
+      'chachaSlotPtr',
+    ]) {
       const f = e[name];
-      if (typeof f !== 'function') throw new Error(`tunnelplane: WASM export ${name} missing (rebuild with npm run build:wasm)`);
+      if (typeof f !== 'function')
+        throw new Error(`tunnelplane: WASM export ${name} missing (rebuild with npm run build:wasm)`);
       this.fn[name] = f as Fn;
     }
   }
@@ -213,7 +233,10 @@ export class WasmHost {
 
 /** A hop's two keys in WASM key slots (AES or ChaCha pool by backend); -1 once released. */
 export class WasmHop {
-  constructor(public layerSlot: number, public ivSlot: number) {}
+  constructor(
+    public layerSlot: number,
+    public ivSlot: number,
+  ) {}
 }
 
 /** A ChaCha AEAD key in a WASM key slot; -1 once released. */
