@@ -21,11 +21,11 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function started(opts: { threads?: number | 'inline'; floodfill?: boolean; maxBatch?: number; maxQueued?: number } = {}): Promise<Router> {
+async function started(opts: { threads?: number | 'inline'; floodfill?: boolean; maxBatch?: number; maxQueued?: number; tunnels?: false } = {}): Promise<Router> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-router-'));
   dirs.push(dir);
   const plane = { threads: opts.threads ?? 1, ...(opts.maxBatch ? { maxBatch: opts.maxBatch } : {}), ...(opts.maxQueued ? { maxQueued: opts.maxQueued } : {}) };
-  const r = createRouter({ dataDir: dir, port: 0, floodfill: opts.floodfill, dataPlane: plane });
+  const r = createRouter({ dataDir: dir, port: 0, floodfill: opts.floodfill, dataPlane: plane, ...(opts.tunnels === false ? { tunnels: false as const } : {}) });
   routers.push(r);
   await r.start();
   return r;
@@ -182,9 +182,9 @@ describe('router', () => {
     expect(b.stats().i2npIn['1']).toBe(7);
   }, 30_000);
 
-  it('build and garlic types are counted as unhandled until a handler is installed', async () => {
+  it('without the tunnel side, build and garlic types are counted as unhandled until a handler is installed', async () => {
     const rng = new Rng(testSeed('router unhandled'));
-    const [a, b] = [await started({ threads: 'inline' }), await started({ threads: 'inline' })];
+    const [a, b] = [await started({ threads: 'inline' }), await started({ threads: 'inline', tunnels: false })];
     a.addPeer(b.routerInfo);
     await a.connect(b.identHash);
     for (const t of [11, 21, 23, 24, 25, 26]) a.send(b.identHash, t, rng.bytes(40));
