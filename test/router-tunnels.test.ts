@@ -50,7 +50,8 @@ describe('router with its tunnel side', () => {
     const summary = all.map(({ r, events }) => ({ tunnels: r.stats().tunnels, transit: r.stats().transit, kinds: events.map((e) => `${e.direction}:${e.event}${e.reason ? `:${e.reason}` : ''}`) }));
     expect(ok, JSON.stringify(summary)).toBe(true);
     // Every tunnel built by someone is a transit tunnel on its hop: OBEPs for outbound tunnels, IBGWs for inbound.
-    let obep = 0, ibgw = 0, built = { inbound: 0, outbound: 0 };
+    let obep = 0, ibgw = 0;
+    const built = { inbound: 0, outbound: 0 };
     for (const { r } of all) {
       const t = r.stats().transit!;
       obep += t.obep; ibgw += t.ibgw;
