@@ -41,7 +41,14 @@ async function runB(): Promise<void> {
   };
   const frameAead = aeads[AEAD]?.();
   if (!frameAead) throw new Error(`--aead must be hybrid, core or node, not ${AEAD}`);
-  const b = createRouter({ dataDir: cfg.dir, port: 0, dataPlane: { threads: threadsOpt() }, frameAead });
+  // Forwarding only: no tunnel side (its pools would build through A and C during the measurement).
+  const b = createRouter({
+    dataDir: cfg.dir,
+    port: 0,
+    dataPlane: { threads: threadsOpt() },
+    frameAead,
+    tunnels: false,
+  });
   const ready = await b.start();
   const c = b.addPeerFile(cfg.peer);
   b.dataPlane.join({
@@ -179,8 +186,8 @@ async function oneRun(profileDir?: string): Promise<RunResult> {
   const root = mkdtempSync(join(tmpdir(), 'tp-router-forward-'));
   const routers: Router[] = [];
   try {
-    const a = createRouter({ dataDir: join(root, 'a'), port: 0, dataPlane: { threads: 'inline' } });
-    const c = createRouter({ dataDir: join(root, 'c'), port: 0, dataPlane: { threads: 'inline' } });
+    const a = createRouter({ dataDir: join(root, 'a'), port: 0, dataPlane: { threads: 'inline' }, tunnels: false });
+    const c = createRouter({ dataDir: join(root, 'c'), port: 0, dataPlane: { threads: 'inline' }, tunnels: false });
     routers.push(a, c);
     await a.start();
     const cReady = await c.start();

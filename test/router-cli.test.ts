@@ -86,6 +86,48 @@ describe('tunnelplane router', () => {
     expect(evA.at(-1)).toMatchObject({ event: 'stopped', why: 'SIGINT' });
   }, 40_000);
 
+  it('--json stats carry transit and tunnels; a pool without peers reports no-peers once per direction', async () => {
+    const run = await cli([
+      '--data',
+      join(root, 't'),
+      '--duration',
+      '5.6',
+      '--json',
+      '--exploratory-length',
+      '1',
+      '--exploratory-quantity',
+      '1',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const ev = lines(run.stdout);
+    const stats = ev.find((e) => e.event === 'stats');
+    expect(stats?.transit).toMatchObject({ participant: 0, obep: 0, ibgw: 0, accepted: 0, rejected: {} });
+    expect(stats?.tunnels).toEqual({ inbound: 0, outbound: 0, building: 0, failed: expect.any(Number) });
+    // The pool retries every second (failed counts each try), but the line appears once per pool and direction.
+    expect((stats!.tunnels as { failed: number }).failed).toBeGreaterThan(2);
+    const tun = ev.filter((e) => e.event === 'tunnel');
+    expect(tun.map((e) => `${e.pool}/${e.direction}/${e.kind}/${e.reason}`).sort()).toEqual([
+      'exploratory/inbound/build-failed/no-peers',
+      'exploratory/outbound/build-failed/no-peers',
+    ]);
+    const bad = await cli(['--data', join(root, 't'), '--exploratory-length', '9']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--exploratory-length takes a number 0..8, not '9'");
+    // Without a pool: no tunnel lines at all.
+    const none = await cli([
+      '--data',
+      join(root, 't'),
+      '--duration',
+      '1.5',
+      '--json',
+      '--exploratory-quantity',
+      '0',
+      '--no-transit',
+    ]);
+    expect(none.code, none.stderr).toBe(0);
+    expect(lines(none.stdout).filter((e) => e.event === 'tunnel')).toEqual([]);
+  }, 30_000);
+
   it('bad input: a clear message, no router', async () => {
     const bad = await cli(['--data', join(root, 'c'), '--port', '70000']);
     expect(bad.code).toBe(2);

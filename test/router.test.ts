@@ -22,7 +22,13 @@ afterEach(async () => {
 });
 
 async function started(
-  opts: { threads?: number | 'inline'; floodfill?: boolean; maxBatch?: number; maxQueued?: number } = {},
+  opts: {
+    threads?: number | 'inline';
+    floodfill?: boolean;
+    maxBatch?: number;
+    maxQueued?: number;
+    tunnels?: false;
+  } = {},
 ): Promise<Router> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-router-'));
   dirs.push(dir);
@@ -31,7 +37,13 @@ async function started(
     ...(opts.maxBatch ? { maxBatch: opts.maxBatch } : {}),
     ...(opts.maxQueued ? { maxQueued: opts.maxQueued } : {}),
   };
-  const r = createRouter({ dataDir: dir, port: 0, floodfill: opts.floodfill, dataPlane: plane });
+  const r = createRouter({
+    dataDir: dir,
+    port: 0,
+    floodfill: opts.floodfill,
+    dataPlane: plane,
+    ...(opts.tunnels === false ? { tunnels: false as const } : {}),
+  });
   routers.push(r);
   await r.start();
   return r;
@@ -257,9 +269,9 @@ describe('router', () => {
     expect(b.stats().i2npIn['1']).toBe(7);
   }, 30_000);
 
-  it('build and garlic types are counted as unhandled until a handler is installed', async () => {
+  it('without the tunnel side, build and garlic types are counted as unhandled until a handler is installed', async () => {
     const rng = new Rng(testSeed('router unhandled'));
-    const [a, b] = [await started({ threads: 'inline' }), await started({ threads: 'inline' })];
+    const [a, b] = [await started({ threads: 'inline' }), await started({ threads: 'inline', tunnels: false })];
     a.addPeer(b.routerInfo);
     await a.connect(b.identHash);
     for (const t of [11, 21, 23, 24, 25, 26]) a.send(b.identHash, t, rng.bytes(40));

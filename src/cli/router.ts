@@ -3,14 +3,23 @@
 import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse, UsageError } from './args.js';
-import { createRouter, type Router, type RouterStats, type SessionEvent } from '../router/router.js';
+import {
+  createRouter,
+  type Router,
+  type RouterStats,
+  type RouterTunnelOptions,
+  type SessionEvent,
+} from '../router/router.js';
+import type { TunnelEvent } from '../router/tunnels/pool.js';
 
 export const usage = `usage: tunnelplane router --data DIR [--host 127.0.0.1] [--port N] [--floodfill]
                         [--peer ROUTER_INFO_FILE]... [--duration S] [--json]
+                        [--no-transit] [--exploratory-length N] [--exploratory-quantity N]
 
 Runs an I2P router speaking NTCP2: loads (or on the first run creates) its identity in DIR, listens on HOST:PORT,
-writes DIR/router.info (give this file to a peer: i2pd-local --peer DIR/router.info), answers DatabaseStores, forwards
-TunnelData of joined tunnels, and dials each --peer. SIGINT / SIGTERM send Termination to every session and exit 0.
+writes DIR/router.info (give this file to a peer: i2pd-local --peer DIR/router.info), answers DatabaseStores,
+accepts transit tunnels (ShortTunnelBuild, VariableTunnelBuild, garlic-wrapped builds), keeps an exploratory tunnel
+pool through known peers, and dials each --peer. SIGINT / SIGTERM send Termination to every session and exit 0.
 SIGHUP re-signs the RouterInfo with a newer date, rewrites DIR/router.info and sends it to every connected peer.
   --data DIR        data directory (router.keys, ntcp2.keys, router.info); created if missing
   --host IP         NTCP2 address to listen on and publish (default 127.0.0.1; an IP literal)
@@ -18,7 +27,10 @@ SIGHUP re-signs the RouterInfo with a newer date, rewrites DIR/router.info and s
   --floodfill       publish caps with f (peers then store RouterInfos and LeaseSets here)
   --peer FILE       a peer's signed RouterInfo (router.info or netDb .dat) to dial at start (repeatable)
   --duration S      stop cleanly after S seconds
-  --json            one JSON object per line: ready, session, dial, published, stats (every 5 s), stopped`;
+  --no-transit      refuse every transit tunnel (build requests answered with code 30)
+  --exploratory-length N    hops of our exploratory tunnels, 0..8 (default 2, as i2pd)
+  --exploratory-quantity N  exploratory tunnels each way, 0..16 (default 3, as i2pd; 0: no pool)
+  --json            one JSON object per line: ready, session, tunnel, dial, published, stats (every 5 s), stopped`;
 
 const STATS_EVERY_MS = 5_000;
 
@@ -31,6 +43,8 @@ function statsJson(s: RouterStats): Record<string, unknown> {
     bytesIn: s.bytesIn,
     bytesOut: s.bytesOut,
     dropped: s.dropped,
+    ...(s.transit ? { transit: s.transit } : {}),
+    ...(s.tunnels ? { tunnels: s.tunnels } : {}),
   };
 }
 
@@ -41,7 +55,22 @@ function counts(c: Record<string, number>): string {
 
 function statsLine(s: RouterStats): string {
   const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
-  return `sessions ${s.sessions}  i2np in [${counts(s.i2npIn)}] out [${counts(s.i2npOut)}]  bytes in ${s.bytesIn} out ${s.bytesOut}  dropped ${dropped}`;
+  const tun =
+    s.transit && s.tunnels
+      ? `  transit p/obep/ibgw ${s.transit.participant}/${s.transit.obep}/${s.transit.ibgw} rejected [${counts(s.transit.rejected)}]  tunnels in ${s.tunnels.inbound} out ${s.tunnels.outbound} building ${s.tunnels.building} failed ${s.tunnels.failed}`
+      : '';
+  return `sessions ${s.sessions}  i2np in [${counts(s.i2npIn)}] out [${counts(s.i2npOut)}]  bytes in ${s.bytesIn} out ${s.bytesOut}  dropped ${dropped}${tun}`;
+}
+
+function tunnelLine(e: TunnelEvent): string {
+  const hops = e.hops.map((h) => h.slice(0, 8)).join(' > ') || 'zero-hop';
+  return `tunnel ${e.pool} ${e.direction} ${e.event}${e.id !== undefined ? ` ${e.id}` : ''} [${hops}]${e.reason ? ` (${e.reason}${e.hop !== undefined ? `, hop ${e.hop}` : ''})` : ''}${e.latencyMs !== undefined ? ` ${e.latencyMs} ms` : ''}`;
+}
+
+function smallInt(name: string, v: string | undefined, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) > max) throw new UsageError(`${name} takes a number 0..${max}, not '${v}'`);
+  return Number(v);
 }
 
 function sessionLine(e: SessionEvent): string {
@@ -69,6 +98,9 @@ export async function run(argv: string[]): Promise<number> {
     peer: { type: 'string', multiple: true },
     duration: { type: 'string' },
     json: { type: 'boolean' },
+    'no-transit': { type: 'boolean' },
+    'exploratory-length': { type: 'string' },
+    'exploratory-quantity': { type: 'string' },
   });
   if (!values.data) throw new UsageError('--data DIR is required');
   const host = values.host ?? '127.0.0.1';
@@ -86,6 +118,13 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`--duration takes a positive number of seconds, not '${values.duration}'`);
     durationMs = Number(values.duration) * 1000;
   }
+  const length = smallInt('--exploratory-length', values['exploratory-length'], 8);
+  const quantity = smallInt('--exploratory-quantity', values['exploratory-quantity'], 16);
+  const dir = { ...(length !== undefined ? { length } : {}), ...(quantity !== undefined ? { quantity } : {}) };
+  const tunnels: RouterTunnelOptions = {
+    ...(values['no-transit'] ? { transit: false } : {}),
+    ...(quantity === 0 ? { exploratory: false } : { exploratory: { inbound: dir, outbound: dir } }),
+  };
   const json = values.json === true;
   const out = (o: Record<string, unknown>, line: string) =>
     process.stdout.write((json ? JSON.stringify(o) : line) + '\n');
@@ -97,9 +136,28 @@ export async function run(argv: string[]): Promise<number> {
 
   const dirProblem = checkDataDir(values.data);
   if (dirProblem) return fail(dirProblem);
-  const router: Router = createRouter({ dataDir: values.data, host, port, floodfill: values.floodfill === true });
+  const router: Router = createRouter({
+    dataDir: values.data,
+    host,
+    port,
+    floodfill: values.floodfill === true,
+    tunnels,
+  });
   // `reason` is always present in JSON (null while established), so consumers can rely on the field.
   router.on('session', (e: SessionEvent) => out({ event: 'session', ...e, reason: e.reason ?? null }, sessionLine(e)));
+  // Every pool change is an event, except a repeated "no peers" for the same pool and direction (it recurs each tick
+  // until the netDb knows enough routers).
+  const noPeers = new Set<string>();
+  router.on('tunnel', (e: TunnelEvent) => {
+    const k = `${e.pool}/${e.direction}`;
+    if (e.event === 'build-failed' && e.reason === 'no-peers') {
+      if (noPeers.has(k)) return;
+      noPeers.add(k);
+    } else noPeers.delete(k);
+    // TunnelEvent.event becomes `kind`: `event` is the line's type in --json.
+    const { event: kind, ...rest } = e;
+    out({ event: 'tunnel', kind, ...rest }, tunnelLine(e));
+  });
   router.on('warning', (e: Error) => out({ event: 'warning', message: e.message }, `warning: ${e.message}`));
   let ready;
   try {

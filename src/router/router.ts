@@ -2,7 +2,9 @@
 // It owns the identity in a data directory, its RouterInfo file, the NTCP2 transport (listener and dialer), a small
 // verified peer table (ident hash <-> the numeric peer ids the data plane uses), the data plane, and the I2NP
 // dispatch between them: DatabaseStore answered with DeliveryStatus (i2np.md §4.6), TunnelData into the data plane
-// and its output out over the next hop's session. Design: docs/router.md, hot path: docs/router-data-path.md.
+// and its output out over the next hop's session, and the tunnel side (TunnelService: transit hops, our creator, the
+// exploratory pool; netdb-floodfill.md §6-§7) wired to both. Design: docs/router.md, docs/tunnels.md, hot path:
+// docs/router-data-path.md.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -35,6 +37,12 @@ import { readPeerRouterInfo, type PeerRouterInfo } from './peer.js';
 import { MAX_ROUTER_INFO_SIZE } from './router-info.js';
 import { wipeNtcp2Keys } from './ntcp2-keys.js';
 import { wipeRouterKeys } from './router-keys.js';
+import { CRYPTO_TYPE_X25519 } from '../common/keys-and-cert.js';
+import { TunnelService, type TunnelServiceOptions, type TunnelServiceStats } from './tunnels/service.js';
+import type { PeerCandidate } from './tunnels/creator.js';
+import type { DirectionSettings, TunnelEvent } from './tunnels/pool.js';
+import type { TransitLimits } from './tunnels/transit.js';
+import type { LocalI2np, OutgoingI2np } from './tunnels/types.js';
 
 /** I2NP DatabaseStore (i2np.md §4.6). */
 export const I2NP_DATABASE_STORE = 1;
@@ -44,6 +52,13 @@ export const I2NP_DATABASE_STORE = 1;
  * registered with `router.handle(type, fn)`.
  */
 export const BUILD_AND_GARLIC_TYPES: readonly number[] = [11, 21, 23, 24, 25, 26];
+
+/**
+ * I2NP types the tunnel side sees first when it is on (docs/tunnels.md): DeliveryStatus of our tunnel tests (10),
+ * Garlic (11), TunnelGateway (19), VariableTunnelBuild (23), ShortTunnelBuild (25). What it does not take falls back
+ * to the router's own handling.
+ */
+export const TUNNEL_SIDE_TYPES: readonly number[] = [10, 11, 19, 23, 25];
 
 /** Peers kept in the table at most; the oldest without a session are forgotten first. */
 const DEFAULT_MAX_PEERS = 4096;
@@ -76,6 +91,20 @@ export interface RouterOptions {
   maxPeers?: number;
   /** Write peers' verified RouterInfos under DIR/netDb (default false: the table is in memory). */
   storePeers?: boolean;
+  /** The tunnel side (default on: transit accepted, exploratory pool with i2pd's defaults); false: none at all. */
+  tunnels?: RouterTunnelOptions | false;
+}
+
+/** Tunnel side settings (docs/tunnels.md; defaults as i2pd 2.45.1, netdb-floodfill.md §6.5). */
+export interface RouterTunnelOptions {
+  /** Accept transit tunnels (default true); false answers every request with code 30 (`limit-total`). */
+  transit?: boolean;
+  transitLimits?: Partial<TransitLimits>;
+  /** Exploratory pool (default 2 hops x 3 tunnels each way); false: none. */
+  exploratory?: { inbound?: Partial<DirectionSettings>; outbound?: Partial<DirectionSettings> } | false;
+  poolOptions?: TunnelServiceOptions['poolOptions'];
+  buildTimeoutMs?: number;
+  tickMs?: number;
 }
 
 /** A peer as the router knows it. `id` is the number the data plane uses for it (TunnelConfig.nextHop, prevHop). */
@@ -88,7 +117,8 @@ export interface PeerEntry {
   info: PeerRouterInfo | undefined;
   session: Session | undefined;
   /** Messages waiting for a dial to complete (bounded by DIAL_QUEUE_MAX). */
-  waiting: { type: number; body: Uint8Array }[] | undefined;
+  waiting:
+    { type: number; body: Uint8Array; msgId: number | undefined; expirationSec: number | undefined }[] | undefined;
   lastSeen: number;
   /** When the last dial to it failed (0: never). */
   dialFailedAt: number;
@@ -136,13 +166,17 @@ export interface RouterStats {
   /** Data plane: messages in / out. */
   tunnelDataIn: number;
   tunnelDataOut: number;
+  /** Tunnel side (absent with `tunnels: false`): transit tunnels by role, rejections by reason; our tunnels. */
+  transit?: TunnelServiceStats['transit'];
+  tunnels?: TunnelServiceStats['tunnels'];
 }
 
 const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /**
  * The router. Events: 'ready' (RouterReady), 'session' (SessionEvent), 'routerInfo' (PeerEntry, a newer verified
- * RouterInfo stored), 'joinError' (TunnelJoinError from the data plane), 'warning' (Error).
+ * RouterInfo stored), 'joinError' (TunnelJoinError from the data plane), 'tunnel' (TunnelEvent from the pools),
+ * 'warning' (Error).
  */
 export class Router extends EventEmitter {
   readonly dataDir: string;
@@ -150,6 +184,7 @@ export class Router extends EventEmitter {
   private secrets: RouterSecrets | undefined;
   private transport: Ntcp2Transport | undefined;
   private plane: DataPlane | undefined;
+  private tunnelSide: TunnelService | undefined;
   private riBytes: Uint8Array | undefined;
   private riPublished = 0;
   private ownHash: Uint8Array | undefined;
@@ -258,10 +293,12 @@ export class Router extends EventEmitter {
     this.plane.on('error', (e: unknown) => {
       if (e instanceof TunnelJoinError) {
         this.count('tunnel-join-error');
+        this.tunnelSide?.onJoinError(e);
         this.emit('joinError', e);
       } else this.emit('warning', e instanceof Error ? e : new Error(String(e)));
     });
     this.plane.on('drain', () => this.onPlaneDrain());
+    if (this.opts.tunnels !== false) this.startTunnels(this.opts.tunnels ?? {}, sec.value, identHash, this.plane);
     this.state = 'running';
     this.readyInfo = {
       ident: identHashBase64(identHash),
@@ -271,6 +308,63 @@ export class Router extends EventEmitter {
     };
     this.emit('ready', this.readyInfo);
     return this.readyInfo;
+  }
+
+  /** The tunnel side on the router's send path, peer ids, data plane and netDb (docs/tunnels.md "Wiring"). */
+  private startTunnels(o: RouterTunnelOptions, sec: RouterSecrets, identHash: Uint8Array, plane: DataPlane): void {
+    const limits: Partial<TransitLimits> = { ...o.transitLimits, ...(o.transit === false ? { maxTunnels: 0 } : {}) };
+    const t = new TunnelService({
+      identHash,
+      staticPrivateKey: sec.keys.cryptoPrivateKey,
+      plane,
+      net: {
+        send: (to, m) => this.sendI2np(to, m),
+        peerIdOf: (h) => this.peerId(h),
+        isReachable: (h) => this.canReach(h),
+      },
+      peers: { candidates: () => this.tunnelCandidates() },
+      deliverLocal: (m) => this.dispatchLocal(m),
+      transitLimits: limits,
+      ...(o.exploratory !== undefined ? { exploratory: o.exploratory } : {}),
+      ...(o.poolOptions ? { poolOptions: o.poolOptions } : {}),
+      ...(o.buildTimeoutMs !== undefined ? { buildTimeoutMs: o.buildTimeoutMs } : {}),
+      ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
+    });
+    t.on('tunnel', (ev: TunnelEvent) => this.emit('tunnel', ev));
+    for (const type of TUNNEL_SIDE_TYPES) {
+      // Only if the application has not installed its own handler for that type.
+      if (this.handlers.has(type)) continue;
+      this.handlers.set(type, (m) => {
+        if (!t.handleI2np(m.type, m.msgId, m.body, m.peer.identHash)) this.count('unhandled');
+      });
+    }
+    this.tunnelSide = t;
+    t.start();
+  }
+
+  /** Routers a pool may build through: known RouterInfos with an X25519 (crypto type 4) identity. */
+  private tunnelCandidates(): PeerCandidate[] {
+    const list: PeerCandidate[] = [];
+    for (const e of this.byHash.values()) {
+      const id = e.info?.routerInfo.identity;
+      if (id && id.cryptoType === CRYPTO_TYPE_X25519)
+        list.push({ identHash: e.identHash, encryptionKey: id.encryptionPublicKey });
+    }
+    return list;
+  }
+
+  /** Whether a message to this router can leave: a session, or a dialable address not in back-off. */
+  canReach(identHash: Uint8Array): boolean {
+    const e = this.byHash.get(hexOf(identHash));
+    if (!e) return false;
+    if (e.session?.state === 'established' || e.waiting) return true;
+    if (e.dialFailedAt !== 0 && Date.now() - e.dialFailedAt < DIAL_BACKOFF_MS) return false;
+    return e.info?.ntcp2Addresses.some((a) => a.dialable) ?? false;
+  }
+
+  /** The tunnel side (undefined with `tunnels: false` or before start). */
+  get tunnels(): TunnelService | undefined {
+    return this.tunnelSide;
   }
 
   private caps(): Partial<Caps> {
@@ -439,7 +533,7 @@ export class Router extends EventEmitter {
     e.dialFailedAt = 0;
     if (w) {
       this.waitingTotal -= w.length;
-      for (const m of w) this.sendTo(e, m.type, m.body);
+      for (const m of w) this.sendTo(e, m.type, m.body, m.msgId, m.expirationSec);
     }
   }
 
@@ -517,9 +611,22 @@ export class Router extends EventEmitter {
     this.paused.clear();
   }
 
+  /**
+   * A message that ended at this router and is not the tunnel side's (OBEP LOCAL / ROUTER-to-us delivery, a garlic
+   * clove, our inbound tunnels' output): the router's own handling, without a session to answer over.
+   */
+  private dispatchLocal(m: LocalI2np): void {
+    if (m.type === I2NP_DATABASE_STORE) this.storeDatabase(m.body, undefined);
+    else this.count('local-unhandled');
+  }
+
   /** DatabaseStore (i2np.md §4.6): store a verified RouterInfo; a reply token gets a DeliveryStatus(token). */
   private onDatabaseStore(m: I2npMessageIn): void {
-    const b = m.body;
+    this.storeDatabase(m.body, m.peer);
+  }
+
+  /** `from`: the session's peer (a direct reply naming it goes back over that session), absent for local delivery. */
+  private storeDatabase(b: Uint8Array, from: PeerEntry | undefined): void {
     if (b.length < 37) {
       this.count('bad-dbstore');
       return;
@@ -568,7 +675,7 @@ export class Router extends EventEmitter {
     const status = encodeDeliveryStatus(token, Date.now());
     if (replyTunnel === 0) {
       // Direct reply to the gateway router; i2pd names itself there and we answer over its session.
-      const to = hexOf(gateway!) === hexOf(m.peer.identHash) ? m.peer : this.byHash.get(hexOf(gateway!));
+      const to = from && hexOf(gateway!) === hexOf(from.identHash) ? from : this.byHash.get(hexOf(gateway!));
       if (!to) {
         this.count('reply-no-route');
         return;
@@ -606,10 +713,25 @@ export class Router extends EventEmitter {
     return this.sendTo(this.peer(identHash), type, body);
   }
 
-  private sendTo(e: PeerEntry, type: number, body: Uint8Array): boolean {
+  /**
+   * Sends an I2NP message with the given message id and expiration (epoch ms), as the tunnel side needs: a forwarded
+   * build carries the id the next hop or the creator waits for (tunnel-build-ecies.md §9). Otherwise as `send`.
+   */
+  sendI2np(identHash: Uint8Array, m: OutgoingI2np): boolean {
+    return this.sendTo(this.peer(identHash), m.type, m.body, m.msgId >>> 0, Math.floor(m.expiration / 1000));
+  }
+
+  private sendTo(e: PeerEntry, type: number, body: Uint8Array, msgId?: number, expirationSec?: number): boolean {
     const s = e.session;
     if (s && s.state === 'established') {
-      if (!s.sendI2np(type, randomMsgId(), Math.floor((Date.now() + I2NP_EXPIRATION_MS) / 1000), body)) {
+      if (
+        !s.sendI2np(
+          type,
+          msgId ?? randomMsgId(),
+          expirationSec ?? Math.floor((Date.now() + I2NP_EXPIRATION_MS) / 1000),
+          body,
+        )
+      ) {
         this.count('send-queue-full');
         return false;
       }
@@ -625,7 +747,7 @@ export class Router extends EventEmitter {
         this.count('dial-queue-full');
         return false;
       }
-      e.waiting.push({ type, body });
+      e.waiting.push({ type, body, msgId, expirationSec });
       this.waitingTotal++;
       return true;
     }
@@ -641,7 +763,7 @@ export class Router extends EventEmitter {
       this.count('dial-queue-full');
       return false;
     }
-    e.waiting = [{ type, body }];
+    e.waiting = [{ type, body, msgId, expirationSec }];
     this.waitingTotal++;
     this.connect(e.identHash).catch((err: Error) => {
       const n = e.waiting?.length ?? 0;
@@ -665,7 +787,9 @@ export class Router extends EventEmitter {
       const hop = b.nextHops[i]!;
       const body = bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
       if (hop === LOCAL_HOP) {
-        this.count('local-delivery-unhandled');
+        // Our OBEPs and IBEPs (netdb-floodfill.md §7.3): reassembly keeps fragments, so each gets its own copy.
+        if (!this.tunnelSide?.handleEndpointOutput(b.nextTunnelIds[i]!, body.slice()))
+          this.count('local-delivery-unhandled');
         continue;
       }
       const e = this.byId.get(hop);
@@ -725,7 +849,7 @@ export class Router extends EventEmitter {
       tunnelDataOut = ps.messagesOut;
       for (const [k, v] of Object.entries(ps.dropped)) if (v > 0) dropped[`dataplane.${k}`] = v;
     }
-    return {
+    const r: RouterStats = {
       sessions,
       i2npIn: { ...this.inCounts },
       i2npOut: { ...this.outCounts },
@@ -736,6 +860,12 @@ export class Router extends EventEmitter {
       tunnelDataIn,
       tunnelDataOut,
     };
+    if (this.tunnelSide) {
+      const ts = this.tunnelSide.stats();
+      r.transit = ts.transit;
+      r.tunnels = ts.tunnels;
+    }
+    return r;
   }
 
   /**
@@ -748,6 +878,8 @@ export class Router extends EventEmitter {
     this.state = 'stopping';
     for (const e of this.byHash.values()) e.waiting = undefined;
     this.waitingTotal = 0;
+    // Pools stopped and every tunnel ended first (keys wiped on the plane), so nothing is built while sessions close.
+    this.tunnelSide?.close();
     await this.transport?.close(graceMs);
     await this.plane?.close();
     if (this.secrets) {

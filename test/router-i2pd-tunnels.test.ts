@@ -1,0 +1,231 @@
+// i2pd 2.45.1 builds its tunnels through our router (netdb-floodfill.md §6.5-§8): `tunnelplane router` (the CLI, a
+// child with --json) runs as floodfill with transit on; i2pd gets our router.info (`i2pd-local --peer`), trusts only
+// us and builds one-hop exploratory tunnels (§8.1). It dials us and sends VariableTunnelBuild (23, its bootstrap
+// tunnels), ShortTunnelBuild (25) and garlic-wrapped builds (11); we accept, answer and carry its tunnel tests. Proof:
+// i2pd's console lists established inbound and outbound tunnels whose hop is us (`⇒ X4 ⇒ id:me`, `id:me ⇒ X4 ⇒`),
+// i2pd logs their creation and no declined build, and our stats show the matching transit OBEPs and IBGWs. Our own
+// exploratory pool (one hop) builds through i2pd over the session it opened, and i2pd's transit page lists them.
+// Skips without i2pd, except under CI.
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { I2PD_LOCAL, consolePage, i2pdAvailable, localRouter, readLog, stopRouter } from './helpers/i2pd.js';
+
+const run = promisify(execFile);
+const avail = i2pdAvailable();
+if (!avail.ok && process.env.CI) throw new Error(`i2pd test required under CI: ${avail.why}`);
+if (!avail.ok) console.log(`[router-i2pd-tunnels] skipped: ${avail.why}`);
+
+const BIN = fileURLToPath(new URL('../bin/tunnelplane.js', import.meta.url));
+const BASE = '/tmp/tunnelplane-test-router-tunnels';
+const OUR_PORT = 43390;
+const PORTS = { i2cp: 23854, http: 23270, transport: 43300 };
+
+type Ev = Record<string, unknown> & { event: string };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor<T>(
+  what: string,
+  ms: number,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+/** The console page as text: tags out, entities in, one line per row. */
+function text(html: string): string {
+  return html
+    .replace(/<style[\s\S]*?<\/style>/gi, '')
+    .replace(/<br\s*\/?>|<\/div>|<\/tr>/gi, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&#8658;|&rArr;/g, '⇒')
+    .replace(/&nbsp;/g, ' ');
+}
+
+describe.skipIf(!avail.ok)('i2pd 2.45.1 builds its tunnels through our router', () => {
+  const r = localRouter(BASE, 0, PORTS);
+  let child: ChildProcess | undefined;
+  afterAll(async () => {
+    await stopRouter(r);
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+  }, 40_000);
+
+  it('inbound and outbound tunnels with our router as hop are established and tested; our stats show them', async () => {
+    rmSync(BASE, { recursive: true, force: true });
+    mkdirSync(BASE, { recursive: true });
+    const data = `${BASE}/ours`;
+    const events: Ev[] = [];
+    let stderr = '';
+    child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'router',
+        '--data',
+        data,
+        '--port',
+        String(OUR_PORT),
+        '--floodfill',
+        '--json',
+        '--exploratory-length',
+        '1',
+        '--exploratory-quantity',
+        '2',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let buf = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      buf += c;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        events.push(JSON.parse(line) as Ev);
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((res) => child!.once('exit', (code) => res(code)));
+
+    const ready = await waitFor('ready', 20_000, () => events.find((e) => e.event === 'ready'));
+    const ourIdent = ready.ident as string;
+    const x4 = ourIdent.slice(0, 4);
+    // §8.1: one-hop exploratory tunnels, trust only us (so every tunnel's hop next to i2pd is our router).
+    await run(
+      I2PD_LOCAL,
+      [
+        '-n',
+        '1',
+        '--dir',
+        r.dir,
+        '--peer',
+        `${data}/router.info`,
+        '--loglevel',
+        'debug',
+        '--set',
+        'ssu2.enabled=false',
+        '--set',
+        'trust.enabled=true',
+        '--set',
+        `trust.routers=${ourIdent}`,
+        '--set',
+        'exploratory.inbound.length=1',
+        '--set',
+        'exploratory.outbound.length=1',
+        '--set',
+        'exploratory.inbound.quantity=2',
+        '--set',
+        'exploratory.outbound.quantity=2',
+      ],
+      { env: r.env, timeout: 40_000 },
+    );
+    expect(readLog(r)).toMatch(/NetDb: 1 routers loaded \(1 floodfils\)/);
+
+    // i2pd's tunnels page: established inbound `⇒ X4 ⇒ id:me` and outbound `id:me ⇒ X4 ⇒`, exploratory ones tested.
+    const esc = x4.replace(/[~=+-]/g, '.');
+    const inRe = new RegExp(`⇒\\s*${esc}\\s*⇒\\s*\\d+:me[^\\n]*established`);
+    const outRe = new RegExp(`\\d+:me\\s*⇒\\s*${esc}\\s*⇒[^\\n]*established`);
+    let page = '';
+    try {
+      page = await waitFor('established tunnels through us on the i2pd console', 150_000, async () => {
+        const p = text(await consolePage(r, 'page=tunnels').catch(() => ''));
+        return inRe.test(p) && outRe.test(p) && /\(\s*\d+\s*ms\s*\)/.test(p) ? p : undefined;
+      });
+    } finally {
+      const log = readLog(r);
+      const lines = log
+        .split('\n')
+        .filter((l) => /tunnel|Tunnel|Garlic|declined|Transit/.test(l))
+        .slice(-60);
+      console.log(`[router-i2pd-tunnels] i2pd log (tunnel lines, last 60):\n${lines.join('\n')}`);
+      if (!page)
+        console.log(
+          `[router-i2pd-tunnels] tunnels page:\n${text(await consolePage(r, 'page=tunnels').catch(() => ''))}`,
+        );
+      console.log(
+        `[router-i2pd-tunnels] our last stats: ${JSON.stringify(events.filter((e) => e.event === 'stats').at(-1))}`,
+      );
+    }
+    const log = readLog(r);
+    expect(log).toMatch(/I2NP: Inbound tunnel \d+ has been created/);
+    expect(log).toMatch(/I2NP: Outbound tunnel \d+ has been created/);
+    expect(log).toMatch(/Tunnels: Test of \d+ successful/);
+    expect(log).not.toMatch(/has been declined/);
+    const inOnPage = page.split('\n').filter((l) => inRe.test(l)).length;
+    const outOnPage = page.split('\n').filter((l) => outRe.test(l)).length;
+    console.log(
+      `[router-i2pd-tunnels] i2pd lists ${inOnPage} inbound and ${outOnPage} outbound tunnels through ${x4}:\n${page
+        .split('\n')
+        .filter((l) => inRe.test(l) || outRe.test(l))
+        .join('\n')}`,
+    );
+
+    // Our side: the matching transit tunnels (i2pd's outbound tunnels end at our OBEP, its inbound ones start at our
+    // IBGW), in the first stats line after the page was read.
+    const seen = events.length;
+    const stats = await waitFor('a stats line', 15_000, () => events.slice(seen).find((e) => e.event === 'stats'));
+    const transit = stats.transit as {
+      obep: number;
+      ibgw: number;
+      participant: number;
+      accepted: number;
+      rejected: Record<string, number>;
+    };
+    expect(transit.rejected).toEqual({});
+    expect(transit.obep).toBeGreaterThanOrEqual(outOnPage);
+    expect(transit.ibgw).toBeGreaterThanOrEqual(inOnPage);
+    // What i2pd sent to get there: its bootstrap VariableTunnelBuild (23), ShortTunnelBuilds (25) and Noise-N garlic
+    // (11) holding the builds of inbound tunnels sent through its zero-hop outbound tunnel (§7.1, §7.4).
+    const i2npIn = stats.i2npIn as Record<string, number>;
+    expect(i2npIn['23'] ?? 0).toBeGreaterThan(0);
+    expect(i2npIn['25'] ?? 0).toBeGreaterThan(0);
+    expect(i2npIn['11'] ?? 0).toBeGreaterThan(0);
+
+    // Our creator: one-hop exploratory tunnels through i2pd over the session i2pd opened, tested, and on i2pd's
+    // transit page.
+    await waitFor('our own tunnels through i2pd built and tested both ways', 60_000, () =>
+      (['inbound', 'outbound'] as const).every((d) =>
+        events.some((e) => e.event === 'tunnel' && e.kind === 'tested' && e.direction === d),
+      ),
+    );
+    const transitPage = text(await consolePage(r, 'page=transit_tunnels'));
+    expect(transitPage).not.toMatch(/no transit tunnels currently built/i);
+    expect(transitPage).toMatch(/\d+\s*⇒|⇒\s*\d+/);
+
+    // Soak (TUNNELPLANE_I2PD_SOAK_S, default 45 s): i2pd's tests keep passing, none of its tunnels fails.
+    const soakMs = Number(process.env.TUNNELPLANE_I2PD_SOAK_S ?? 45) * 1000;
+    await sleep(soakMs);
+    const after = text(await consolePage(r, 'page=tunnels'));
+    const finalLog = readLog(r);
+    const failedTests = finalLog.split('\n').filter((l) => /Test of tunnel \d+ failed|Tunnels: .* failed/.test(l));
+    console.log(
+      `[router-i2pd-tunnels] after ${soakMs / 1000} s: ${(finalLog.match(/Test of \d+ successful/g) ?? []).length} successful tests, ${failedTests.length} failed lines`,
+    );
+    expect(failedTests).toEqual([]);
+    expect(after.split('\n').filter((l) => /:me/.test(l) && /failed/.test(l))).toEqual([]);
+    expect(inRe.test(after) && outRe.test(after)).toBe(true);
+    expect(events.some((e) => e.event === 'tunnel' && (e.kind === 'failed' || e.kind === 'test-failed'))).toBe(false);
+
+    child.kill('SIGTERM');
+    expect(await Promise.race([exited, sleep(15_000).then(() => 'timeout')])).toBe(0);
+    const stopped = events.find((e) => e.event === 'stopped');
+    console.log(
+      `[router-i2pd-tunnels] I2NP in ${JSON.stringify(stopped?.i2npIn)} out ${JSON.stringify(stopped?.i2npOut)}; transit ${JSON.stringify(stopped?.transit)}; tunnels ${JSON.stringify(stopped?.tunnels)}; dropped ${JSON.stringify(stopped?.dropped)}`,
+    );
+    console.log(
+      `[router-i2pd-tunnels] our tunnel events: ${events
+        .filter((e) => e.event === 'tunnel')
+        .map((e) => `${e.direction}:${e.kind}${e.reason ? `:${e.reason}` : ''}`)
+        .join(' ')}`,
+    );
+    expect(stderr).toBe('');
+  }, 420_000);
+});
