@@ -11,7 +11,16 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { I2PD_LOCAL, consolePage, i2pdAvailable, localRouter, readLog, stopRouter } from './helpers/i2pd.js';
+import {
+  I2PD_LOCAL,
+  consolePage,
+  consoleText,
+  i2pdAvailable,
+  localRouter,
+  readLog,
+  stopRouter,
+  waitFor,
+} from './helpers/i2pd.js';
 
 const run = promisify(execFile);
 const avail = i2pdAvailable();
@@ -26,29 +35,6 @@ const PORTS = { i2cp: 23854, http: 23270, transport: 43300 };
 type Ev = Record<string, unknown> & { event: string };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(
-  what: string,
-  ms: number,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(500);
-  }
-}
-
-/** The console page as text: tags out, entities in, one line per row. */
-function text(html: string): string {
-  return html
-    .replace(/<style[\s\S]*?<\/style>/gi, '')
-    .replace(/<br\s*\/?>|<\/div>|<\/tr>/gi, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&#8658;|&rArr;/g, '⇒')
-    .replace(/&nbsp;/g, ' ');
-}
 
 describe.skipIf(!avail.ok)('i2pd 2.45.1 builds its tunnels through our router', () => {
   const r = localRouter(BASE, 0, PORTS);
@@ -136,7 +122,7 @@ describe.skipIf(!avail.ok)('i2pd 2.45.1 builds its tunnels through our router', 
     let page = '';
     try {
       page = await waitFor('established tunnels through us on the i2pd console', 150_000, async () => {
-        const p = text(await consolePage(r, 'page=tunnels').catch(() => ''));
+        const p = consoleText(await consolePage(r, 'page=tunnels').catch(() => ''));
         return inRe.test(p) && outRe.test(p) && /\(\s*\d+\s*ms\s*\)/.test(p) ? p : undefined;
       });
     } finally {
@@ -148,7 +134,7 @@ describe.skipIf(!avail.ok)('i2pd 2.45.1 builds its tunnels through our router', 
       console.log(`[router-i2pd-tunnels] i2pd log (tunnel lines, last 60):\n${lines.join('\n')}`);
       if (!page)
         console.log(
-          `[router-i2pd-tunnels] tunnels page:\n${text(await consolePage(r, 'page=tunnels').catch(() => ''))}`,
+          `[router-i2pd-tunnels] tunnels page:\n${consoleText(await consolePage(r, 'page=tunnels').catch(() => ''))}`,
         );
       console.log(
         `[router-i2pd-tunnels] our last stats: ${JSON.stringify(events.filter((e) => e.event === 'stats').at(-1))}`,
@@ -206,14 +192,14 @@ describe.skipIf(!avail.ok)('i2pd 2.45.1 builds its tunnels through our router', 
         events.some((e) => e.event === 'tunnel' && e.kind === 'tested' && e.direction === d),
       ),
     );
-    const transitPage = text(await consolePage(r, 'page=transit_tunnels'));
+    const transitPage = consoleText(await consolePage(r, 'page=transit_tunnels'));
     expect(transitPage).not.toMatch(/no transit tunnels currently built/i);
     expect(transitPage).toMatch(/\d+\s*⇒|⇒\s*\d+/);
 
     // Soak (TUNNELPLANE_I2PD_SOAK_S, default 45 s): i2pd's tests keep passing, none of its tunnels fails.
     const soakMs = Number(process.env.TUNNELPLANE_I2PD_SOAK_S ?? 45) * 1000;
     await sleep(soakMs);
-    const after = text(await consolePage(r, 'page=tunnels'));
+    const after = consoleText(await consolePage(r, 'page=tunnels'));
     const finalLog = readLog(r);
     const failedTests = finalLog.split('\n').filter((l) => /Test of tunnel \d+ failed|Tunnels: .* failed/.test(l));
     console.log(

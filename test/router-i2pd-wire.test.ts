@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { i2pBase64 } from '../src/keys/encoding.js';
-import { I2PD_LOCAL, consolePage, i2pdAvailable, localRouter, readLog, stopRouter } from './helpers/i2pd.js';
+import { I2PD_LOCAL, consolePage, i2pdAvailable, localRouter, readLog, stopRouter, waitFor } from './helpers/i2pd.js';
 
 const run = promisify(execFile);
 const avail = i2pdAvailable();
@@ -27,15 +27,6 @@ const PORTS = { i2cp: 23754, http: 23170, transport: 43200 };
 type Ev = Record<string, unknown> & { event: string };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe.skipIf(!avail.ok)('tunnelplane router against i2pd 2.45.1', () => {
   const r = localRouter(BASE, 0, PORTS);

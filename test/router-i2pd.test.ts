@@ -43,6 +43,7 @@ import {
   localRouter,
   readLog,
   stopRouter,
+  waitFor,
   type LocalRouter,
 } from './helpers/i2pd.js';
 
@@ -60,23 +61,12 @@ async function start(r: LocalRouter, extra: string[]): Promise<void> {
   await run(I2PD_LOCAL, ['-n', '1', '--dir', r.dir, ...extra], { env: r.env, timeout: 40_000 });
 }
 
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const datadir = (r: LocalRouter) => `${r.dir}/r0`;
 
 /** The "Router Ident" i2pd's console home page shows: I2P Base64 of its ident hash. */
 async function consoleIdent(r: LocalRouter): Promise<string> {
   const page = await consolePage(r, '');
   return /Router Ident:<\/b>\s*([A-Za-z0-9\-~=]{44})/.exec(page)?.[1] ?? `(not found in: ${page.slice(0, 200)})`;
-}
-
-async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.45.1', () => {

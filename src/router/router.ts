@@ -787,7 +787,8 @@ export class Router extends EventEmitter {
       const hop = b.nextHops[i]!;
       const body = bodies.subarray(i * TUNNEL_DATA_SIZE, (i + 1) * TUNNEL_DATA_SIZE);
       if (hop === LOCAL_HOP) {
-        // Our OBEPs and IBEPs (netdb-floodfill.md §7.3): reassembly keeps fragments, so each gets its own copy.
+        // Our OBEPs and IBEPs (netdb-floodfill.md §7.3): reassembly may keep a fragment for seconds, so it gets its
+        // own 1028 bytes rather than a view that would hold the whole batch copy alive.
         if (!this.tunnelSide?.handleEndpointOutput(b.nextTunnelIds[i]!, body.slice()))
           this.count('local-delivery-unhandled');
         continue;

@@ -85,3 +85,32 @@ export async function consolePage(r: LocalRouter, query: string): Promise<string
     req.on('timeout', () => req.destroy(new Error('console timeout')));
   });
 }
+
+/**
+ * Polls `probe` every `everyMs` until it returns something other than undefined or false; throws after `ms` with
+ * what it waited for. Every wait on an i2pd is bounded this way.
+ */
+export async function waitFor<T>(
+  what: string,
+  ms: number,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  everyMs = 200,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** An i2pd console page as text: tags out, entities in, one line per row. */
+export function consoleText(html: string): string {
+  return html
+    .replace(/<style[\s\S]*?<\/style>/gi, '')
+    .replace(/<br\s*\/?>|<\/div>|<\/tr>/gi, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&#8658;|&rArr;/g, '⇒')
+    .replace(/&nbsp;/g, ' ');
+}

@@ -328,18 +328,7 @@ export class TunnelCreator {
     const key = this.outboundByMsgId.get(msgId);
     if (key === undefined) return false;
     const p = this.take(key)!;
-    const r = processShortBuildReply(p.pending, body);
-    this.settle(
-      p,
-      r.ok
-        ? { ok: true, value: r.value }
-        : {
-            ok: false,
-            reason: r.reason === 'creator-record-changed' ? 'bad-reply' : r.reason,
-            error: r.error,
-            replies: r.replies,
-          },
-    );
+    this.settleShortReply(p, body);
     return true;
   }
 
@@ -357,6 +346,12 @@ export class TunnelCreator {
     const p = this.pendings.get(key);
     if (p === undefined || p.direction !== 'inbound') return false;
     this.take(key);
+    this.settleShortReply(p, body);
+    return true;
+  }
+
+  /** A plain short reply (26 unwrapped, or 25 back through our inbound tunnel): process it and settle the build. */
+  private settleShortReply(p: Pending, body: Uint8Array): void {
     const r = processShortBuildReply(p.pending, body);
     this.settle(
       p,
@@ -369,7 +364,6 @@ export class TunnelCreator {
             replies: r.replies,
           },
     );
-    return true;
   }
 
   private settle(
