@@ -11,6 +11,8 @@ import { copyPrefix } from '../native/addon.js';
 /** The part of the layer engine the data plane drives. */
 export interface BatchEngine {
   join(config: TunnelConfig): void;
+  /** Checks a config as join() would, keeping nothing (the main thread's check before a worker joins it). */
+  validate?(config: TunnelConfig): void;
   end(tunnelId: number, gateway: boolean): void;
   processReceived(batch: LayerBatch): void;
   processGateway(batch: LayerBatch): void;
