@@ -2,7 +2,7 @@
 // §7.5-§7.6: i2pd replaces its tunnels from 570 s, they expire at 600 s and a hop keeps them 660 s). Opt-in soak:
 // runs only with TUNNELPLANE_I2PD_LONG=1 (about 14 minutes; TUNNELPLANE_I2PD_LONG_S sets the soak, default 780 s).
 // `tunnelplane router --json` and one i2pd trusting only it, both with one-hop exploratory pools of 2 each way
-// (as test/router-i2pd-tunnels.test.ts). Checked:
+// (as test/router-i2pd-tunnels.test.ts). Checked (soft: a run reports every check that failed):
 //  - ours through i2pd: every tunnel that expires has its replacements built before it goes (the pool still holds
 //    `quantity` other tunnels at its 'expired' event), the rebuilt ones pass tests, no test fails;
 //  - i2pd's through us: the tunnels through us on its console at the end are all new ones (none of the first set),
@@ -149,11 +149,15 @@ describe.skipIf(!long || !avail.ok)('tunnels expire and are rebuilt, ours throug
         minThrough.outbound = Math.min(minThrough.outbound, t.outbound.size);
         const s = events.filter((e) => e.event === 'stats').at(-1);
         console.log(
-          `[router-i2pd-expiry] ${Math.round((Date.now() - start) / 1000)} s: i2pd through us in ${t.inbound.size} out ${t.outbound.size}; our transit ${JSON.stringify(s?.transit)} tunnels ${JSON.stringify(s?.tunnels)}`,
+          `[router-i2pd-expiry] ${Math.round((Date.now() - start) / 1000)} s: i2pd through us in ${t.inbound.size} out ${t.outbound.size}; our transit ${JSON.stringify(s?.transit)} tunnels ${JSON.stringify(s?.tunnels)} dropped ${JSON.stringify(s?.dropped)}`,
         );
       }
       const end = Date.now();
-      const lastPage = await tunnelsPage();
+      // The console can miss one request while i2pd is busy: the final page is read again, bounded, until it lists any.
+      const lastPage = await waitFor('the final tunnels page', 30_000, async () => {
+        const p = await tunnelsPage();
+        return /established/.test(p) ? p : undefined;
+      });
       const last = through(lastPage);
       const log = readLog(r);
 
@@ -161,19 +165,23 @@ describe.skipIf(!long || !avail.ok)('tunnels expire and are rebuilt, ours throug
       const newCreated = created(log).filter((c) => !createdAtStart.has(c));
       const failedTests = log.split('\n').filter((l) => /Test of tunnel \d+ failed|Tunnels: .* failed/.test(l));
       const expiredLines = log.split('\n').filter((l) => /expired/i.test(l) && /[Tt]unnel/.test(l));
+      // i2pd's log times are local hh:mm:ss: the soak's start in the same form, to place each failure.
+      console.log(
+        `[router-i2pd-expiry] soak started ${new Date(start).toTimeString().slice(0, 8)}; failed test lines: ${failedTests.join(' | ')}`,
+      );
       console.log(
         `[router-i2pd-expiry] i2pd: ${(log.match(/Test of \d+ successful/g) ?? []).length} successful tests, ${failedTests.length} failed lines, ${newCreated.length} tunnels created after the first (${newCreated.join(' ')}), ${expiredLines.length} expiry lines; at the end through us: in ${[...last.inbound]} out ${[...last.outbound]}; fewest seen: ${JSON.stringify(minThrough)}`,
       );
-      expect(failedTests).toEqual([]);
-      expect(log).not.toMatch(/has been declined/);
-      expect(newCreated.filter((c) => c.startsWith('Inbound')).length).toBeGreaterThanOrEqual(QUANTITY);
-      expect(newCreated.filter((c) => c.startsWith('Outbound')).length).toBeGreaterThanOrEqual(QUANTITY);
+      expect.soft(failedTests).toEqual([]);
+      expect.soft(log).not.toMatch(/has been declined/);
+      expect.soft(newCreated.filter((c) => c.startsWith('Inbound')).length).toBeGreaterThanOrEqual(QUANTITY);
+      expect.soft(newCreated.filter((c) => c.startsWith('Outbound')).length).toBeGreaterThanOrEqual(QUANTITY);
       for (const d of ['inbound', 'outbound'] as const) {
-        expect(last[d].size).toBeGreaterThan(0);
-        expect([...last[d]].filter((id) => first[d].has(id))).toEqual([]);
-        expect(minThrough[d]).toBeGreaterThan(0);
+        expect.soft(last[d].size).toBeGreaterThan(0);
+        expect.soft([...last[d]].filter((id) => first[d].has(id))).toEqual([]);
+        expect.soft(minThrough[d]).toBeGreaterThan(0);
       }
-      expect(lastPage.split('\n').filter((l) => /:me/.test(l) && /failed/.test(l))).toEqual([]);
+      expect.soft(lastPage.split('\n').filter((l) => /:me/.test(l) && /failed/.test(l))).toEqual([]);
 
       // --- ours through i2pd: each expiry came after its replacements were built; the rebuilt tunnels are tested.
       const tunnelEvents = events.filter((e) => e.event === 'tunnel' && e.pool === 'exploratory');
@@ -183,23 +191,22 @@ describe.skipIf(!long || !avail.ok)('tunnels expire and are rebuilt, ours throug
           .map((e) => `${Math.round((e.at - start) / 1000)}s ${e.direction}:${e.kind}:${String(e.id)}`)
           .join(' ')}`,
       );
-      expect(tunnelEvents.filter((e) => e.kind === 'failed' || e.kind === 'test-failed')).toEqual([]);
+      expect.soft(tunnelEvents.filter((e) => e.kind === 'failed' || e.kind === 'test-failed')).toEqual([]);
       for (const d of ['inbound', 'outbound'] as const) {
         const mine = tunnelEvents.filter((e) => e.direction === d);
         const expiries = mine.filter((e) => e.kind === 'expired');
-        expect(expiries.length).toBeGreaterThanOrEqual(QUANTITY);
+        expect.soft(expiries.length).toBeGreaterThanOrEqual(QUANTITY);
         for (const x of expiries) {
           const before = mine.filter((e) => e.at <= x.at && e !== x);
           const live = new Set(before.filter((e) => e.kind === 'built').map((e) => e.id));
           for (const e of before) if (e.kind === 'expired' || e.kind === 'failed') live.delete(e.id);
           live.delete(x.id);
-          expect(
-            live.size,
-            `${d} tunnel ${String(x.id)} expired with ${live.size} others built`,
-          ).toBeGreaterThanOrEqual(QUANTITY);
+          expect
+            .soft(live.size, `${d} tunnel ${String(x.id)} expired with ${live.size} others built`)
+            .toBeGreaterThanOrEqual(QUANTITY);
         }
         const firstExpiry = expiries[0]!.at;
-        expect(mine.filter((e) => e.kind === 'tested' && e.at > firstExpiry).length).toBeGreaterThan(0);
+        expect.soft(mine.filter((e) => e.kind === 'tested' && e.at > firstExpiry).length).toBeGreaterThan(0);
       }
 
       // --- our transit tunnels end after their lifetime.
@@ -214,10 +221,10 @@ describe.skipIf(!long || !avail.ok)('tunnels expire and are rebuilt, ours throug
       console.log(
         `[router-i2pd-expiry] our transit: accepted ${tr(cutoff!).accepted} by ${Math.round((cutoff!.at - start) / 1000)} s, at the end accepted ${tr(final).accepted} expired ${tr(final).expired} live ${liveOf(final)} (peak ${peak}); rejected ${JSON.stringify(tr(final).rejected)}`,
       );
-      expect(tr(cutoff!).accepted).toBeGreaterThan(0);
-      expect(tr(final).expired).toBeGreaterThanOrEqual(tr(cutoff!).accepted);
-      expect(stats.slice(peakAt).some((e) => liveOf(e) < peak)).toBe(true);
-      expect(tr(final).rejected).toEqual({});
+      expect.soft(tr(cutoff!).accepted).toBeGreaterThan(0);
+      expect.soft(tr(final).expired).toBeGreaterThanOrEqual(tr(cutoff!).accepted);
+      expect.soft(stats.slice(peakAt).some((e) => liveOf(e) < peak)).toBe(true);
+      expect.soft(tr(final).rejected).toEqual({});
 
       child.kill('SIGTERM');
       expect(await Promise.race([exited, sleep(15_000).then(() => 'timeout')])).toBe(0);

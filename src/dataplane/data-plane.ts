@@ -17,6 +17,7 @@ import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
 import { TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS, type LayerEngineOptions, type TunnelConfig } from '../tunnel/types.js';
 import {
   isGatewayRole,
+  packKeys,
   runsNativeAes,
   tunnelIdOf,
   wipeConfig,
@@ -204,6 +205,7 @@ export class DataPlane extends EventEmitter {
       wipeConfig(own); // a refused config leaves no copy behind
       throw e;
     }
+    packKeys(own); // validated: one key buffer for the copy kept here and the one the worker gets
     this.joined.set(key, own);
     this.shards[this.placement.place(id)]!.control({ op: 'join', config: own });
   }
