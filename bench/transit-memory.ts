@@ -1,9 +1,13 @@
 // Memory of N transit tunnels (default 10 000) in one process: real build requests (a third each participant, OBEP,
 // IBGW) processed by TransitTunnels and joined on a real data plane (one worker thread, as the router's default), each
 // IBGW given a message (its gateway packer exists) and each OBEP an output body (its reassembler exists), so every
-// per-tunnel object is there. Prints the process's rss (main thread + worker) before and after, and per tunnel.
-//   npm run build && node --expose-gc dist/bench/transit-memory.js [--tunnels N] [--threads T]
+// per-tunnel object is there. Prints the process's rss (main thread + worker) before and after, and per tunnel; then
+// again once V8's memory reducer has run (--settle-s, default 30: it gives back the young generation a burst of
+// joins grew), and where the rss is (/proc/self/smaps by kind, the main thread's V8 spaces).
+//   npm run build && node --expose-gc dist/bench/transit-memory.js [--tunnels N] [--threads T] [--settle-s S]
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { I2NP_DATA } from '../src/constants.js';
 import { createDataPlane } from '../src/dataplane/index.js';
 import { encodeData } from '../src/i2np/bodies.js';
@@ -42,6 +46,54 @@ function mem() {
   };
 }
 
+/** Resident MB by kind of mapping (Linux; {} elsewhere): what the rss is made of. */
+function rssByKind(): Record<string, number> {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/smaps', 'utf8');
+  } catch {
+    return {};
+  }
+  const kb: Record<string, number> = {};
+  let kind = '';
+  for (const line of text.split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const name = m[1]!;
+      const [lo, hi] = line
+        .split(' ')[0]!
+        .split('-')
+        .map((h) => parseInt(h, 16));
+      const size = (hi! - lo!) / 1024;
+      // V8 pages are 256 KiB mappings; [heap] is the main thread's malloc; the rest of the anonymous memory holds the
+      // worker's malloc arena (native AES contexts), the shared buffers (replay filter, slots) and V8 large objects.
+      kind = name.startsWith('[heap]')
+        ? 'malloc (main thread)'
+        : name !== ''
+          ? name.startsWith('[')
+            ? 'other'
+            : 'code and libraries'
+          : size === 256
+            ? 'V8 heap pages (both threads)'
+            : 'other anonymous (worker malloc, shared buffers, V8 large objects)';
+      continue;
+    }
+    const r = /^Rss:\s+(\d+) kB/.exec(line);
+    if (r) kb[kind] = (kb[kind] ?? 0) + Number(r[1]);
+  }
+  return Object.fromEntries(Object.entries(kb).map(([k, v]) => [k, mb(v * 1024)]));
+}
+
+/** The main thread's V8 spaces: committed MB (physical) and used MB. */
+function v8Spaces(): Record<string, [number, number]> {
+  return Object.fromEntries(
+    getHeapSpaceStatistics()
+      .filter((sp) => sp.physical_space_size > 0)
+      .map((sp) => [sp.space_name, [mb(sp.physical_space_size), mb(sp.space_used_size)]]),
+  );
+}
+
+const settleS = Number(arg('settle-s', '30'));
 const backend = arg('backend', 'auto') as EngineBackend;
 const plane = createDataPlane({ threads, backend, messagesPerSecond: mps, onOutput: () => {} });
 plane.on('error', (e) => console.error('join error', e));
@@ -129,6 +181,8 @@ if (framing && !planeOnly) {
 await plane.idle();
 await settle();
 const after = mem();
+const afterKinds = rssByKind();
+const afterSpaces = v8Spaces();
 const s = transit.stats();
 const live = planeOnly ? N : s.participant + s.obep + s.ibgw;
 const result = {
@@ -153,10 +207,25 @@ const result = {
   gcExposed: gc !== undefined,
 };
 console.log(JSON.stringify(result));
+console.log(JSON.stringify({ rssByKindMB: afterKinds, mainV8SpacesMB: afterSpaces }));
 console.log(
   `${live} transit tunnels: process rss ${result.rssAfterMB} MB (before ${result.rssBeforeMB} MB), ` +
     `${result.rssPerTunnelBytes} B rss and ${result.heapPerTunnelBytes} B main-thread heap per tunnel; target <= 200 MB`,
 );
+// The same tunnels once V8's memory reducer has run (a few seconds without a burst of allocation): it shrinks the young
+// generation the burst of joins grew. Read every 5 s, the lowest kept.
+let settled = after.rss;
+for (let t = 0; t < settleS; t += 5) {
+  await new Promise((r) => setTimeout(r, 5000));
+  gc?.();
+  settled = Math.min(settled, process.memoryUsage().rss);
+}
+if (settleS > 0) {
+  console.log(
+    JSON.stringify({ settleS, rssSettledMB: mb(settled), rssByKindMB: rssByKind(), mainV8SpacesMB: v8Spaces() }),
+  );
+  console.log(`after ${settleS} s: process rss ${mb(settled)} MB with the same ${live} tunnels`);
+}
 // Everything ended (keys wiped, tables emptied): what stays is the allocators' high-water mark, not tunnel state.
 transit.close();
 await plane.idle();

@@ -9,8 +9,10 @@
 // instructions (AES-NI, ARMv8 AES) or OpenSSL's vector-permutation AES runs; elsewhere OpenSSL may fall back to
 // table-based AES, so the engine's 'auto' backend takes the bitsliced WASM AES on such CPUs (src/tunnel/engine.ts).
 //
-// One hop holds five long-lived EVP contexts: ECB with the IV key (encrypt and decrypt), CBC with the layer key
-// (encrypt and decrypt) and ECB with the layer key. CBC contexts chain across calls; instead of resetting the IV
+// One hop holds up to five long-lived EVP contexts: ECB with the IV key (encrypt and decrypt), CBC with the layer key
+// (encrypt and decrypt) and ECB with the layer key. A hop made for one direction (createHop's third argument) holds
+// only that direction's: P needs ECB-E(ivKey), CBC-E and ECB-E(layerKey), P^-1 ECB-D(ivKey) and CBC-D -- a transit
+// hop only ever runs P, and each context is several hundred bytes of key schedule and provider state. CBC contexts chain across calls; instead of resetting the IV
 // per message, the first block is corrected with the chain value the context holds (the last ciphertext block it
 // saw):
 //   P:    block1 ^= X ^ chain before the update (the context then starts the message with IV X)
@@ -143,11 +145,18 @@ static int init_ctx(EVP_CIPHER_CTX **ctx, const EVP_CIPHER *cipher, const uint8_
   return EVP_CIPHER_CTX_set_padding(*ctx, 0) == 1;
 }
 
-// createHop(layerKey: Uint8Array(32), ivKey: Uint8Array(32)) -> external (tagged HOP_TAG)
+/** createHop's third argument: which transforms the hop can run (default both). */
+enum { DIR_BOTH = 0, DIR_ENCRYPT = 1, DIR_DECRYPT = 2 };
+
+// createHop(layerKey: Uint8Array(32), ivKey: Uint8Array(32), direction?: 0 both | 1 encrypt | 2 decrypt) -> external
+// (tagged HOP_TAG)
 static napi_value create_hop(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return throw_type(env, "createHop(layerKey, ivKey)");
+  int32_t dir = DIR_BOTH;
+  if (argc > 2 && (napi_get_value_int32(env, argv[2], &dir) != napi_ok || dir < DIR_BOTH || dir > DIR_DECRYPT))
+    return throw_range(env, "direction must be 0 (both), 1 (encrypt) or 2 (decrypt)");
   size_t lkn, ikn;
   const uint8_t *lk = typed(env, argv[0], napi_uint8_array, &lkn);
   const uint8_t *ik = typed(env, argv[1], napi_uint8_array, &ikn);
@@ -156,9 +165,10 @@ static napi_value create_hop(napi_env env, napi_callback_info info) {
   hop_t *h = calloc(1, sizeof *h);
   if (h == NULL) return throw_range(env, "out of memory");
   h->sideways_min = SIDEWAYS_MIN;
-  int ok = init_ctx(&h->ecb_enc, EVP_aes_256_ecb(), ik, 1) && init_ctx(&h->ecb_dec, EVP_aes_256_ecb(), ik, 0) &&
-           init_ctx(&h->cbc_enc, EVP_aes_256_cbc(), lk, 1) && init_ctx(&h->cbc_dec, EVP_aes_256_cbc(), lk, 0) &&
-           init_ctx(&h->ecb_layer, EVP_aes_256_ecb(), lk, 1);
+  const int e = dir != DIR_DECRYPT, d = dir != DIR_ENCRYPT;
+  int ok = (!e || (init_ctx(&h->ecb_enc, EVP_aes_256_ecb(), ik, 1) && init_ctx(&h->cbc_enc, EVP_aes_256_cbc(), lk, 1) &&
+                   init_ctx(&h->ecb_layer, EVP_aes_256_ecb(), lk, 1))) &&
+           (!d || (init_ctx(&h->ecb_dec, EVP_aes_256_ecb(), ik, 0) && init_ctx(&h->cbc_dec, EVP_aes_256_cbc(), lk, 0)));
   napi_value ext;
   if (!ok || napi_create_external(env, h, hop_finalize, NULL, &ext) != napi_ok) {
     hop_free_contexts(h);
@@ -305,7 +315,8 @@ static napi_value run(napi_env env, napi_callback_info info, int enc) {
   hop_t *h = hop_arg(env, argv[0]);
   if (h == NULL) return throw_type(env, "hop must come from createHop");
   if (h->failed) return throw_type(env, "this hop was retired after an OpenSSL failure");
-  if (h->ecb_enc == NULL) return throw_type(env, "this hop's keys were wiped");
+  if (h->ecb_enc == NULL && h->ecb_dec == NULL) return throw_type(env, "this hop's keys were wiped");
+  if ((enc ? h->ecb_enc : h->ecb_dec) == NULL) return throw_type(env, "this hop was made for the other direction");
   size_t len, atn;
   uint8_t *buf = typed(env, argv[1], napi_uint8_array, &len);
   const int32_t *at = typed(env, argv[2], napi_int32_array, &atn);

@@ -167,6 +167,41 @@ describe.skipIf(!nativeAes)(`native AES layer${nativeAes ? '' : ` (skipped: ${na
     expect(() => lib.encrypt(handle, new Uint8Array(BODY), Int32Array.of(0), 1)).toThrow(/wiped/);
   });
 
+  it('a hop made for one direction runs that transform like a two-way hop and refuses the other', () => {
+    const seed = testSeed('native one-direction hops');
+    const rnd = seededRandom(seed);
+    const lib = nativeAes!;
+    for (let round = 0; round < 12; round++) {
+      const h = randomHop(rnd);
+      const enc = new NativeAesHop(h.layerKey, h.ivKey, 'encrypt');
+      const dec = new NativeAesHop(h.layerKey, h.ivKey, 'decrypt');
+      if (round % 2 === 1) enc.setSidewaysMin(1e9); // the serial path as well as the sideways one
+      const n = 1 + (rnd(1)[0]! % 20);
+      const before = rnd(n * BODY);
+      const buf = before.slice();
+      const at = Int32Array.from({ length: n }, (_, i) => i * BODY);
+      enc.encrypt(buf, at, n);
+      for (let i = 0; i < n; i++) {
+        const want = refHopEncrypt(before.subarray(i * BODY, (i + 1) * BODY), h);
+        expect(Buffer.from(buf.subarray(i * BODY, (i + 1) * BODY)).equals(Buffer.from(want)), `P, seed ${seed}`).toBe(
+          true,
+        );
+      }
+      dec.decrypt(buf, at, n);
+      expect(Buffer.from(buf).equals(Buffer.from(before)), `P^-1 undoes P, seed ${seed}`).toBe(true);
+      const untouched = buf.slice();
+      expect(() => enc.decrypt(buf, at, n)).toThrow(/other direction/);
+      expect(() => dec.encrypt(buf, at, n)).toThrow(/other direction/);
+      expect(Buffer.from(buf).equals(Buffer.from(untouched))).toBe(true);
+      enc.wipe();
+      dec.wipe();
+    }
+    expect(() => lib.createHop(new Uint8Array(32), new Uint8Array(32), 3)).toThrow(RangeError);
+    expect(() => lib.createHop(new Uint8Array(32), new Uint8Array(32), -1)).toThrow(RangeError);
+    // The engine makes its transit hops encrypt-only and its OBGW / IBEP hops decrypt-only: a wrong choice would
+    // throw on the first message of the round trips in tunnel-engine.test.ts.
+  });
+
   it('copyBlocks copies blocks between ordinary and shared memory at any offsets, like TypedArray set', () => {
     const seed = testSeed('native copyBlocks');
     const rnd = seededRandom(seed);
@@ -238,6 +273,36 @@ describe.skipIf(!nativeAes)('native AES layer, checked from C (test build)', () 
     lib.wipeHop(hop);
     expect(layer.count()).toBe(0);
     expect(iv.count()).toBe(0);
+  });
+
+  it("a one-direction hop holds only that direction's schedules, and none once wiped", (ctx) => {
+    const lib = addon();
+    if (!cpuHasAes())
+      ctx.skip(
+        "no AES instructions: OpenSSL's vector-permutation schedules do not hold the key bytes this scan looks for",
+      );
+    // Copies of each key's first 16 bytes in process memory for a hop of direction `dir` (0: both), and after wipe.
+    const copies = (dir: number): [number, number, number, number] => {
+      const layer = trackedKey(lib);
+      const iv = trackedKey(lib);
+      const hop = lib.createHop(layer.key, iv.key, dir);
+      layer.key.fill(0);
+      iv.key.fill(0);
+      const live: [number, number] = [layer.count(), iv.count()];
+      lib.wipeHop(hop);
+      return [...live, layer.count(), iv.count()];
+    };
+    const both = copies(0);
+    expect(both.slice(2)).toEqual([0, 0]);
+    // encrypt: CBC-E and ECB-E with the layer key, ECB-E with the IV key; decrypt: CBC-D, ECB-D with the IV key.
+    for (const dir of [1, 2]) {
+      const [layer, iv, layerAfter, ivAfter] = copies(dir);
+      expect(layer).toBeGreaterThanOrEqual(1);
+      expect(iv).toBeGreaterThanOrEqual(1);
+      expect(layer, `direction ${dir}: fewer layer-key schedules than a two-way hop`).toBeLessThan(both[0]);
+      expect(iv, `direction ${dir}: fewer IV-key schedules than a two-way hop`).toBeLessThan(both[1]);
+      expect([layerAfter, ivAfter]).toEqual([0, 0]);
+    }
   });
 
   it("the engine's native hops leave memory when their tunnel ends (engine.end), not when the collector runs", (ctx) => {

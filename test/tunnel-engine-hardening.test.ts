@@ -443,3 +443,54 @@ describe('a join that runs out of WASM key slots part way takes nothing', () => 
     expect(engine.activeTunnels).toBe(1 + participants);
   });
 });
+
+describe('validate(): the checks of join() with nothing taken', () => {
+  it('refuses exactly what join() refuses, and a valid config leaves no tunnel, slot or tombstone', () => {
+    const rnd = seededRandom(testSeed('engine validate'));
+    const h = randomHop(rnd);
+    const good = { role: 'participant', layer: 'aes', receiveTunnelId: 5, nextTunnelId: 6, nextHop: 1, ...h } as const;
+    const bad: unknown[] = [
+      { ...good, role: 'nope' },
+      { ...good, layer: 'rot13' },
+      { ...good, layerKey: new Uint8Array(31) },
+      { ...good, ivKey: 'x' },
+      { ...good, receiveTunnelId: -1 },
+      { ...good, nextHop: 2 ** 32 },
+      { ...good, expiresAt: Date.now() + 2 * TUNNEL_LIFETIME_MS },
+      { ...good, expiresAt: 'soon' },
+      { role: 'obgw', layer: 'aes', gatewayTunnelId: 1, firstHopTunnelId: 2, firstHop: 3, hops: [] },
+      { role: 'ibep', layer: 'chacha', receiveTunnelId: 1, hops: [h] },
+      null,
+    ];
+    for (const backend of ['wasm', ...(nativeAes ? (['native'] as const) : [])] as const) {
+      const engine = new LayerEngine({ backend });
+      const slots = engine.freeKeySlots;
+      for (const c of bad) {
+        let joinErr: unknown, validateErr: unknown;
+        try {
+          engine.join(c as never);
+        } catch (e) {
+          joinErr = e;
+        }
+        try {
+          engine.validate(c as never);
+        } catch (e) {
+          validateErr = e;
+        }
+        expect(joinErr, JSON.stringify(c)).toBeInstanceOf(Error);
+        expect(validateErr).toBeInstanceOf((joinErr as Error).constructor);
+        expect((validateErr as Error).message).toBe((joinErr as Error).message);
+      }
+      engine.validate(good);
+      engine.validate({ role: 'obgw', layer: 'aes', gatewayTunnelId: 1, firstHopTunnelId: 2, firstHop: 3, hops: [h] });
+      expect(engine.activeTunnels).toBe(0);
+      expect(engine.freeKeySlots).toEqual(slots);
+      // Nothing remembered: the id was never joined, so its messages are 'unknown', not 'expired'.
+      engine.processReceived(makeBatch([withId(rnd(1028), 5)], [1]));
+      expect(engine.stats().unknownTunnel).toBe(1);
+      engine.join(good); // and the id is free
+      expect(engine.activeTunnels).toBe(1);
+      engine.close();
+    }
+  });
+});

@@ -1,15 +1,30 @@
 // Tunnel pools on the in-process network: built to quantity, tested with DeliveryStatus round trips, replaced ahead
-// of expiry so they never run empty, expired (and the hops' transit tunnels ended after 660 s), failed tunnels removed
+// of expiry so they never run empty, expired (and the hops' transit tunnels ended after 660 s, their keys wiped in the
+// hops' engines), failed tunnels removed
 // and rebuilt through other peers; the service's stats and 'tunnel' events.
 import { afterEach, describe, expect, it } from 'vitest';
 import { I2NP_TUNNEL_DATA } from '../src/constants.js';
 import type { TunnelEvent } from '../src/router/tunnels/pool.js';
 import { SimNet, type SimRouter } from './helpers/tunnel-net.js';
+import type { LayerEngine } from '../src/tunnel/engine.js';
+import { engineKeyMaterial } from '../src/testing/index.js';
 
 let net: SimNet;
 afterEach(async () => {
   await net?.close();
 });
+
+/** The inline engine of a simulated router's data plane. */
+const engineOf = (r: SimRouter): LayerEngine =>
+  (r.plane as unknown as { shards: { runner: { engine: LayerEngine } }[] }).shards[0]!.runner.engine;
+/** Ids of the tunnels an engine holds live keys for (`gateway`: the IBGW/OBGW table). */
+const liveIds = (e: LayerEngine, gateway: boolean): number[] => {
+  const t = (e as unknown as Record<'received' | 'gateways', Map<number, { ended: boolean }>>)[
+    gateway ? 'gateways' : 'received'
+  ];
+  return [...t].filter(([, st]) => !st.ended).map(([id]) => id);
+};
+const nonZero = (k: Uint8Array): boolean => k.some((b) => b !== 0);
 
 const count = (r: SimRouter, event: TunnelEvent['event'], dir?: 'inbound' | 'outbound') =>
   r.events.filter((e) => e.event === event && (dir === undefined || e.direction === dir)).length;
@@ -35,6 +50,17 @@ describe('tunnel pools', () => {
     expect(count(a, 'tested')).toBeGreaterThanOrEqual(4);
     expect(count(a, 'test-failed')).toBe(0);
     const firstIds = new Set(pool.tunnels('inbound').map((t) => t.id));
+    // The hops' first-generation transit tunnels, with their keys live in each hop's (inline) engine.
+    const firstTransit = hops.map((r) => {
+      const engine = engineOf(r);
+      const ids = [
+        ...liveIds(engine, false).map((id) => [id, false] as const),
+        ...liveIds(engine, true).map((id) => [id, true] as const),
+      ];
+      for (const [id, gw] of ids) expect(engineKeyMaterial(engine, id, gw).some(nonZero)).toBe(true);
+      return { engine, ids };
+    });
+    expect(firstTransit.reduce((n, h) => n + h.ids.length, 0)).toBeGreaterThanOrEqual(8);
     // Through the whole first lifetime and beyond: never fewer than `quantity` usable tunnels each way.
     let minIn = Infinity,
       minOut = Infinity;
@@ -52,6 +78,9 @@ describe('tunnel pools', () => {
     // The hops ended the first generation's transit tunnels after 660 s (plus at most one tick).
     const expired = hops.reduce((n, r) => n + r.service.transit.stats().expired, 0);
     expect(expired).toBeGreaterThanOrEqual(8);
+    // Every first-generation transit tunnel has ended on its hop with its keys wiped (or is forgotten already).
+    for (const { engine, ids } of firstTransit)
+      for (const [id, gw] of ids) expect(engineKeyMaterial(engine, id, gw).some(nonZero), `tunnel ${id}`).toBe(false);
     const live = hops.reduce((n, r) => {
       const s = r.service.transit.stats();
       return n + s.participant + s.obep + s.ibgw;

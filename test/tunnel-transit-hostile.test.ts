@@ -13,8 +13,10 @@ import { TransitTunnels, type TransitTunnelsOptions } from '../src/router/tunnel
 import type { TunnelConfig, TransitTunnelConfig } from '../src/tunnel/types.js';
 import { Rng, testSeed } from './helpers/chacha-rng.js';
 import { refLongCleartext, refLongRecord, refOpenLongReply } from './reference/build-reference.js';
-import { decodeTunnelGateway } from '../src/i2np/bodies.js';
-import { decodeI2np } from '../src/i2np/header.js';
+import { decodeTunnelGateway, encodeData } from '../src/i2np/bodies.js';
+import { decodeI2np, encodeI2np } from '../src/i2np/header.js';
+import { I2NP_DATA } from '../src/constants.js';
+import { GatewayPacker } from '../src/frame/gateway.js';
 
 function setup(limits: TransitTunnelsOptions['limits'] = {}, otherIdInUse?: (id: number, gateway: boolean) => boolean) {
   const keys = x25519Generate();
@@ -151,6 +153,51 @@ describe('TransitTunnels under hostile input', () => {
     expect(s.ended.map((e) => e.gateway).sort()).toEqual([false, false, true]);
     expect(s.transit.stats()).toMatchObject({ participant: 0, obep: 0, ibgw: 0, expired: 3 });
     expect(s.transit.tableSizes().perPrevious).toBe(0);
+  });
+
+  it('OBEPs share one reassembler until one holds a partial message: fragments of two tunnels never meet', () => {
+    const rng = new Rng(testSeed('transit-obep-shared'));
+    const s = setup();
+    const peer = new Uint8Array(32).fill(9);
+    for (let i = 0; i < 2; i++)
+      expect(s.transit.handleBuild(I2NP_SHORT_TUNNEL_BUILD, s.request({ role: 'obep' }), peer)).toBe('accepted');
+    const [a, b] = (s.joined as TransitTunnelConfig[]).map((c) => c.receiveTunnelId) as [number, number];
+    // Plaintext OBEP bodies as a gateway frames them (LOCAL delivery): what the data plane hands out after the layers.
+    const frame = (msg: Uint8Array): Uint8Array[] => {
+      const out: Uint8Array[] = [];
+      const p = new GatewayPacker({ tunnelId: 1, flushDelayMs: null, onBody: (x) => out.push(x.slice()) });
+      p.send(msg);
+      p.flush();
+      return out;
+    };
+    const payload = (n: number) => encodeData(rng.bytes(n));
+    const bigBody = payload(1500);
+    const smallBody = payload(100);
+    const big = frame(encodeI2np(I2NP_DATA, 11, s.now() + 60_000, bigBody));
+    const small = frame(encodeI2np(I2NP_DATA, 12, s.now() + 60_000, smallBody));
+    expect(big.length).toBe(2);
+    expect(small.length).toBe(1);
+    expect(s.transit.handleEndpointOutput(a, big[0]!)).toBe(true);
+    expect(s.transit.tableSizes().reassemblers).toBe(1); // a keeps its partial message
+    expect(s.transit.handleEndpointOutput(b, small[0]!)).toBe(true);
+    expect(s.local.length).toBe(1);
+    // a's second fragment arriving on b must not complete a's message.
+    expect(s.transit.handleEndpointOutput(b, big[1]!)).toBe(true);
+    expect(s.local.length).toBe(1);
+    expect(s.transit.handleEndpointOutput(a, big[1]!)).toBe(true);
+    expect(s.local.length).toBe(2);
+    const got = s.local as { msgId: number; body: Uint8Array }[];
+    expect(got.map((m) => m.msgId)).toEqual([12, 11]);
+    expect(Buffer.from(got[0]!.body).equals(Buffer.from(smallBody))).toBe(true);
+    expect(Buffer.from(got[1]!.body).equals(Buffer.from(bigBody))).toBe(true);
+    // Whatever b kept of the stray fragment expires; then no OBEP holds a reassembler.
+    s.advance(120_000);
+    s.transit.tick();
+    expect(s.transit.tableSizes().reassemblers).toBe(0);
+    expect(s.transit.tableSizes().nextIdents).toBe(2);
+    s.advance(600_000);
+    s.transit.tick();
+    expect(s.transit.tableSizes()).toMatchObject({ tunnels: 0, perPrevious: 0, nextIdents: 0, reassemblers: 0 });
   });
 
   it('a flood from one router: over its rate dropped before any X25519, over its cap refused with code 30', () => {

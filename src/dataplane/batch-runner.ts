@@ -1,7 +1,7 @@
 // What one thread does with one task: apply control ops, run the engine over the slot's batch (already grouped by
 // tunnel on the main thread), report newly pinned previous hops. The input half of the slot is only read, so a retry
 // after a crash starts from the original bytes (docs/data-plane.md, "Crash recovery: exactly once").
-import { TUNNEL_DATA_SIZE, STATUS_OK } from '../constants.js';
+import { AES256_KEY_SIZE, TUNNEL_DATA_SIZE, STATUS_OK } from '../constants.js';
 import type { LayerBatch, LayerEngineOptions, TunnelConfig } from '../tunnel/types.js';
 import type { BatchResult, ControlOp, JoinFailure, Task, TaskBatch, TaskResult } from './protocol.js';
 import { slotLayout, slotViews, type SlotLayout, type SlotViews } from './slots.js';
@@ -11,6 +11,8 @@ import { copyPrefix } from '../native/addon.js';
 /** The part of the layer engine the data plane drives. */
 export interface BatchEngine {
   join(config: TunnelConfig): void;
+  /** Checks a config as join() would, keeping nothing (the main thread's check before a worker joins it). */
+  validate?(config: TunnelConfig): void;
   end(tunnelId: number, gateway: boolean): void;
   processReceived(batch: LayerBatch): void;
   processGateway(batch: LayerBatch): void;
@@ -45,6 +47,35 @@ export function wipeConfig(config: TunnelConfig): void {
   if (Array.isArray(hops)) for (const h of hops) wipeHop(h);
   wipeHop(config);
 }
+
+/**
+ * Moves a validated config's keys into one buffer (32-byte views of it, zeroing the arrays they replace): the copy
+ * the data plane keeps per tunnel then holds one ArrayBuffer instead of two to four, and a join message clones one.
+ */
+export function packKeys(config: TunnelConfig): void {
+  const holders: Record<string, unknown>[] = [];
+  const hops = (config as { hops?: unknown }).hops;
+  if (Array.isArray(hops)) for (const h of hops) if (h !== null && typeof h === 'object') holders.push(h);
+  holders.push(config as unknown as Record<string, unknown>);
+  const isKey = (v: unknown): v is Uint8Array => v instanceof Uint8Array && v.length === AES256_KEY_SIZE;
+  let n = 0;
+  for (const h of holders) for (const name of KEY_FIELDS) if (isKey(h[name])) n++;
+  const packed = new Uint8Array(n * AES256_KEY_SIZE);
+  let o = 0;
+  for (const h of holders) {
+    for (const name of KEY_FIELDS) {
+      const k = h[name];
+      if (!isKey(k)) continue;
+      const view = packed.subarray(o, o + AES256_KEY_SIZE);
+      view.set(k);
+      k.fill(0);
+      h[name] = view;
+      o += AES256_KEY_SIZE;
+    }
+  }
+}
+
+const KEY_FIELDS = ['layerKey', 'ivKey', 'inAeadKey', 'outAeadKey'] as const;
 
 export type EngineFactory = (options: LayerEngineOptions) => BatchEngine;
 

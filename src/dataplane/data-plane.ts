@@ -17,6 +17,7 @@ import { createReplayFilterBuffer } from '../tunnel/replay-filter.js';
 import { TUNNEL_GRACE_MS, TUNNEL_LIFETIME_MS, type LayerEngineOptions, type TunnelConfig } from '../tunnel/types.js';
 import {
   isGatewayRole,
+  packKeys,
   runsNativeAes,
   tunnelIdOf,
   wipeConfig,
@@ -187,18 +188,24 @@ export class DataPlane extends EventEmitter {
       id = tunnelIdOf(own);
       key = tunnelKey(gateway, id);
       if (this.joined.has(key)) throw new Error(`tunnel id ${id} is already in use`);
-      // Throws TypeError / RangeError exactly as a worker's engine would. The probe's keys are zeroed either way.
-      const probe = structuredClone(own);
-      try {
-        this.validator.join(probe);
-      } finally {
-        wipeConfig(probe);
+      // Throws TypeError / RangeError exactly as a worker's engine would. validate() takes no key copy, context or
+      // tombstone (10 000 transit tunnels must not cost the main thread a second engine's worth of state);
+      // an engine without it is joined and ended on a probe whose keys are zeroed either way.
+      if (this.validator.validate) this.validator.validate(own);
+      else {
+        const probe = structuredClone(own);
+        try {
+          this.validator.join(probe);
+        } finally {
+          wipeConfig(probe);
+        }
+        this.validator.end(id, gateway);
       }
-      this.validator.end(id, gateway);
     } catch (e) {
       wipeConfig(own); // a refused config leaves no copy behind
       throw e;
     }
+    packKeys(own); // validated: one key buffer for the copy kept here and the one the worker gets
     this.joined.set(key, own);
     this.shards[this.placement.place(id)]!.control({ op: 'join', config: own });
   }

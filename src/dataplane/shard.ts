@@ -37,6 +37,12 @@ export function tunnelIdOfKey(key: number): number {
 
 /** What the watchdog allows a worker thread to start (load its modules and WASM) when taskTimeoutMs is shorter. */
 const WORKER_START_MS = 30_000;
+/**
+ * A worker's young generation, MB (V8's default lets it grow to tens of MB under a burst of joins and keep it). The
+ * hot path allocates next to nothing (batches live in shared slots), so a small one costs no throughput and keeps a
+ * worker's memory to its tunnels (docs/data-plane.md, "Per-tunnel memory").
+ */
+const WORKER_YOUNG_GENERATION_MB = 4;
 
 /** What a shard needs from its data plane: the shared settings and counters, and where it reports. */
 export interface ShardContext {
@@ -178,6 +184,7 @@ export class Shard {
       recordTiming: false,
       workerData: setup,
       name: 'default',
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     // Crashes surface as rejected tasks; the pool's own 'error' event must not bring the process down.
     this.pool.on('error', () => {});

@@ -8,8 +8,12 @@ import { locateNativeAddon } from './locate.js';
 export type NativeHopHandle = { readonly __nativeHop: unique symbol };
 
 export interface NativeAesBinding {
-  /** A hop's OpenSSL contexts; the keys are read once and not kept anywhere else. */
-  createHop(layerKey: Uint8Array, ivKey: Uint8Array): NativeHopHandle;
+  /**
+   * A hop's OpenSSL contexts; the keys are read once and not kept anywhere else. `direction` (NATIVE_DIRECTION):
+   * both transforms (default), or only encrypt or only decrypt, with only that direction's contexts (the other
+   * call then throws TypeError).
+   */
+  createHop(layerKey: Uint8Array, ivKey: Uint8Array, direction?: number): NativeHopHandle;
   /** Frees the hop's contexts now (OpenSSL cleanses the key schedules); later calls with it throw. */
   wipeHop(hop: NativeHopHandle): void;
   /**
@@ -47,6 +51,9 @@ export interface NativeAesBinding {
 export interface NativeAesFailure extends Error {
   readonly completed: number;
 }
+
+/** createHop's `direction` codes. */
+export const NATIVE_DIRECTION = { both: 0, encrypt: 1, decrypt: 2 } as const;
 
 /** The addon's default for setSidewaysMin. */
 export const NATIVE_SIDEWAYS_MIN = 2;

@@ -3,30 +3,40 @@
 // and `nativeAesProblem` says why. The 'native' engine backend needs it; 'auto' uses it when it loaded and the CPU
 // has AES instructions (OpenSSL's AES is constant time there; see cpuHasAes in src/crypto/aes.ts).
 import { AES256_KEY_SIZE } from '../constants.js';
-import { nativeAes, nativeAesProblem, type NativeAesBinding, type NativeHopHandle } from '../native/addon.js';
+import {
+  NATIVE_DIRECTION,
+  nativeAes,
+  nativeAesProblem,
+  type NativeAesBinding,
+  type NativeHopHandle,
+} from '../native/addon.js';
 
 export {
   copyPrefix,
   nativeAes,
   nativeAesPath,
   nativeAesProblem,
+  NATIVE_DIRECTION,
   NATIVE_SIDEWAYS_MIN,
   type NativeAesBinding,
   type NativeAesFailure,
   type NativeHopHandle,
 } from '../native/addon.js';
 
-/** One hop's keys in OpenSSL contexts. `wipe()` frees and cleanses them; the object is unusable afterwards. */
+/**
+ * One hop's keys in OpenSSL contexts. `wipe()` frees and cleanses them; the object is unusable afterwards. Made for
+ * one direction (`encrypt`: P only, `decrypt`: P^-1 only) it holds that direction's contexts alone.
+ */
 export class NativeAesHop {
   private handle: NativeHopHandle | null;
   private readonly lib: NativeAesBinding;
 
-  constructor(layerKey: Uint8Array, ivKey: Uint8Array) {
+  constructor(layerKey: Uint8Array, ivKey: Uint8Array, direction: keyof typeof NATIVE_DIRECTION = 'both') {
     if (!nativeAes) throw new Error(`native AES layer unavailable: ${nativeAesProblem}`);
     if (layerKey.length !== AES256_KEY_SIZE || ivKey.length !== AES256_KEY_SIZE)
       throw new RangeError('keys must be 32 bytes');
     this.lib = nativeAes;
-    this.handle = nativeAes.createHop(layerKey, ivKey);
+    this.handle = nativeAes.createHop(layerKey, ivKey, NATIVE_DIRECTION[direction]);
   }
 
   /** P in place on the bodies at byte offsets at[0..n). */

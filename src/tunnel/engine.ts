@@ -194,6 +194,55 @@ export class LayerEngine {
    * caller may wipe its copies. Throws TypeError/RangeError for a bad config, or Error when the id is taken.
    */
   join(config: TunnelConfig): void {
+    const c = this.parse(config);
+    const { role, layer, id, table } = c;
+    const old = table.get(id);
+    if (old && !old.ended) throw new Error(`tunnel id ${id} is already in use by a ${old.role} tunnel`);
+    // Sized to the hop count: a transit tunnel keeps one hop, and a pushed-to empty array would reserve 17 slots.
+    const hops: unknown[] = new Array(c.hopConfigs.length);
+    const st: TunnelState = {
+      role,
+      code: ROLE_CODES[role],
+      layer,
+      id,
+      nextTunnelId: c.nextTunnelId,
+      nextHop: c.nextHop,
+      prevHop: c.prevHop,
+      expiresAt: c.expiresAt,
+      ended: false,
+      hops,
+      inAead: null,
+      outAead: null,
+      pending: [],
+    };
+    // The backend takes its own copies (or slots, or OpenSSL contexts); a failure part way releases what it took.
+    // Transit hops only apply P and a creator's OBGW/IBEP only P^-1 (tunnel-crypto-aes.md §3, §4): one direction each.
+    const b = this.backendOf(st);
+    const direction = role === 'obgw' || role === 'ibep' ? 'decrypt' : 'encrypt';
+    try {
+      for (let i = 0; i < c.hopConfigs.length; i++) {
+        const h = c.hopConfigs[i]!;
+        hops[i] = b.addHop(h.layerKey, h.ivKey, direction);
+      }
+      if (c.inKey) st.inAead = b.addAead(c.inKey);
+      if (c.outKey) st.outAead = b.addAead(c.outKey);
+    } catch (err) {
+      this.wipeState(st);
+      throw err;
+    }
+    table.set(id, st);
+  }
+
+  /**
+   * Checks a config as join() does (TypeError / RangeError for a bad one) without taking keys, slots or contexts
+   * and without remembering anything: what the data plane's main thread does before it sends a join to a worker.
+   */
+  validate(config: TunnelConfig): void {
+    this.parse(config);
+  }
+
+  /** join()'s checks and the normalized fields of a config; no state is touched. */
+  private parse(config: TunnelConfig) {
     if (this.closed) throw new EngineClosedError();
     const role = config?.role;
     if (!(role in ROLE_CODES)) throw new TypeError(`unknown tunnel role '${String(role)}'`);
@@ -214,11 +263,12 @@ export class LayerEngine {
     if (!Array.isArray(hopConfigs) || hopConfigs.length < 1 || hopConfigs.length > MAX_HOPS) {
       throw new RangeError(`hops must have 1..${MAX_HOPS} entries`);
     }
-    hopConfigs.forEach((h, i) => {
+    for (let i = 0; i < hopConfigs.length; i++) {
+      const h = hopConfigs[i];
       const what = hopConfigs.length === 1 && h === config ? 'config' : `hops[${i}]`;
       checkKey(h?.layerKey, `${what}.layerKey`);
       checkKey(h?.ivKey, `${what}.ivKey`);
-    });
+    }
     const aeadKey = (k: Uint8Array | undefined, what: string, required: boolean): Uint8Array | null => {
       if (layer !== 'chacha') return null;
       if (k === undefined) {
@@ -252,34 +302,7 @@ export class LayerEngine {
       outKey = aeadKey(config.outAeadKey, 'outAeadKey', role !== 'obep');
     }
     const table = role === 'obgw' || role === 'ibgw' ? this.gateways : this.received;
-    const old = table.get(id);
-    if (old && !old.ended) throw new Error(`tunnel id ${id} is already in use by a ${old.role} tunnel`);
-    const st: TunnelState = {
-      role,
-      code: ROLE_CODES[role],
-      layer,
-      id,
-      nextTunnelId,
-      nextHop,
-      prevHop,
-      expiresAt,
-      ended: false,
-      hops: [],
-      inAead: null,
-      outAead: null,
-      pending: [],
-    };
-    // The backend takes its own copies (or slots, or OpenSSL contexts); a failure part way releases what it took.
-    const b = this.backendOf(st);
-    try {
-      for (const h of hopConfigs) st.hops.push(b.addHop(h.layerKey, h.ivKey));
-      if (inKey) st.inAead = b.addAead(inKey);
-      if (outKey) st.outAead = b.addAead(outKey);
-    } catch (err) {
-      this.wipeState(st);
-      throw err;
-    }
-    table.set(id, st);
+    return { role, layer, id, nextTunnelId, nextHop, prevHop, expiresAt, hopConfigs, inKey, outKey, table };
   }
 
   /**
@@ -594,7 +617,7 @@ export class LayerEngine {
    */
   private wipeState(st: TunnelState): void {
     const b = this.backendOf(st);
-    for (const h of st.hops) b.wipeHop(h);
+    for (const h of st.hops) if (h !== undefined) b.wipeHop(h); // a failed join leaves the later ones unset
     if (st.inAead !== null) b.wipeAead(st.inAead);
     if (st.outAead !== null) b.wipeAead(st.outAead);
   }

@@ -75,17 +75,41 @@ export interface TransitTunnelsOptions {
   hop?: TunnelBuildHop;
 }
 
+/**
+ * One transit tunnel. Small on purpose (thousands are held): the next hop's ident and the previous hop's count are
+ * shared records, an IBGW's packer lives in a small cache and an OBEP's reassembler only while it holds a partial
+ * message (docs/tunnels.md, "Memory").
+ */
 interface TransitEntry {
   role: HopRole;
   receiveTunnelId: number;
   nextTunnelId: number;
-  nextIdent: Uint8Array;
-  /** hex of the router the request came from (per-previous-hop cap), if any. */
-  fromKey: string | undefined;
+  next: IdentRef;
+  /** The router the request came from (per-previous-hop cap), if any. */
+  from: PreviousHopCount | undefined;
   endAt: number;
-  packer: GatewayPacker | undefined;
+  /** Only while partial messages are held (see handleEndpointOutput). */
   obep: OutboundEndpointReassembler | undefined;
 }
+
+/** A next hop's ident, shared by the transit tunnels that forward to it. */
+interface IdentRef {
+  key: string;
+  ident: Uint8Array;
+  refs: number;
+}
+
+/** Transit tunnels whose request came from one router. */
+interface PreviousHopCount {
+  key: string;
+  n: number;
+}
+
+/**
+ * IBGW packers kept for the most recently used gateways. A transit IBGW's packer flushes every message at once, so it
+ * holds no state between messages and can be made again; the cache only spares the hot gateways the construction.
+ */
+const PACKER_CACHE = 256;
 
 interface Bucket {
   tokens: number;
@@ -128,7 +152,19 @@ export class TransitTunnels {
   /** Participants and OBEPs by receive id; IBGWs by receive id (the data plane's gateway id space). Insertion = end order. */
   private readonly received = new Map<number, TransitEntry>();
   private readonly gateways = new Map<number, TransitEntry>();
-  private readonly perPrevious = new Map<string, number>();
+  private readonly perPrevious = new Map<string, PreviousHopCount>();
+  private readonly idents = new Map<string, IdentRef>();
+  private readonly packers = new Map<number, GatewayPacker>();
+  /** The reassembler OBEPs without partial messages share (it holds no tunnel state then), and whether it is in use. */
+  private spareObep: OutboundEndpointReassembler | undefined = undefined;
+  private spareBusy = false;
+  /** One set of callbacks for every packer and reassembler: no closure per tunnel. */
+  private readonly onGatewayBody = (b: Uint8Array): void => this.pushGateway(b);
+  private readonly obepHandlers = {
+    local: (m: Uint8Array) => this.obepLocal(m),
+    router: (to: Uint8Array, m: Uint8Array) => this.obepRouter(to, m),
+    tunnel: (to: Uint8Array, _tg: Uint8Array, tunnelId: number, m: Uint8Array) => this.obepTunnel(to, tunnelId, m),
+  };
   private readonly buckets = new Map<string, Bucket>();
   private closed = false;
   private readonly counts = { participant: 0, obep: 0, ibgw: 0 };
@@ -210,7 +246,7 @@ export class TransitTunnels {
   ): TransitRejectReason | undefined {
     if (this.closed) return 'closed';
     if (this.size >= this.limits.maxTunnels) return 'limit-total';
-    if (fromKey !== undefined && (this.perPrevious.get(fromKey) ?? 0) >= this.limits.maxPerPreviousHop)
+    if (fromKey !== undefined && (this.perPrevious.get(fromKey)?.n ?? 0) >= this.limits.maxPerPreviousHop)
       return 'limit-previous-hop';
     const gateway = role === 'ibgw';
     if ((gateway ? this.gateways : this.received).has(receiveTunnelId) || this.otherIdInUse?.(receiveTunnelId, gateway))
@@ -235,18 +271,26 @@ export class TransitTunnels {
       // The data plane cloned the keys; ours go now (tunnel-build-ecies.md §8: only the plane keeps them).
       wipeTransitTunnelKeys(t);
     }
+    const nextKey = hexOf(t.nextIdent);
+    let next = this.idents.get(nextKey);
+    if (next === undefined) this.idents.set(nextKey, (next = { key: nextKey, ident: t.nextIdent, refs: 0 }));
+    next.refs++;
+    let prev: PreviousHopCount | undefined;
+    if (fromKey !== undefined) {
+      prev = this.perPrevious.get(fromKey);
+      if (prev === undefined) this.perPrevious.set(fromKey, (prev = { key: fromKey, n: 0 }));
+      prev.n++;
+    }
     const e: TransitEntry = {
       role: t.role,
       receiveTunnelId: t.receiveTunnelId,
       nextTunnelId: t.nextTunnelId,
-      nextIdent: t.nextIdent,
-      fromKey,
+      next,
+      from: prev,
       endAt: Math.max(t.expiresAt, now) + this.graceMs,
-      packer: undefined,
       obep: undefined,
     };
     (t.role === 'ibgw' ? this.gateways : this.received).set(t.receiveTunnelId, e);
-    if (fromKey !== undefined) this.perPrevious.set(fromKey, (this.perPrevious.get(fromKey) ?? 0) + 1);
     this.counts[t.role]++;
     this.accepted++;
     return true;
@@ -346,13 +390,14 @@ export class TransitTunnels {
       return false;
     }
     try {
-      e.packer ??= new GatewayPacker({
-        tunnelId: e.receiveTunnelId,
-        flushDelayMs: null,
-        onBody: (b) => this.pushGateway(b),
-      });
-      e.packer.send(message);
-      e.packer.flush();
+      let packer = this.packers.get(tunnelId);
+      if (packer === undefined) {
+        packer = new GatewayPacker({ tunnelId: e.receiveTunnelId, flushDelayMs: null, onBody: this.onGatewayBody });
+        if (this.packers.size >= PACKER_CACHE) this.packers.delete(this.packers.keys().next().value!);
+        this.packers.set(tunnelId, packer);
+      }
+      packer.send(message);
+      packer.flush();
       this.ibgwMessages++;
       return true;
     } catch {
@@ -374,16 +419,32 @@ export class TransitTunnels {
   handleEndpointOutput(receiveTunnelId: number, body: Uint8Array): boolean {
     const e = this.received.get(receiveTunnelId);
     if (e === undefined || e.role !== 'obep') return false;
-    e.obep ??= new OutboundEndpointReassembler({
-      clock: this.now,
-      handlers: {
-        local: (m) => this.obepLocal(m),
-        router: (to, m) => this.obepRouter(to, m),
-        tunnel: (to, _tg, tunnelId, m) => this.obepTunnel(to, tunnelId, m),
-      },
-    });
-    e.obep.receive(body);
+    const own = e.obep;
+    if (own !== undefined) {
+      own.receive(body);
+      if (own.pending === 0) e.obep = undefined; // its partial messages completed: no state left
+      return true;
+    }
+    // Most OBEP output is whole messages in one body (tunnel tests, build replies): the shared reassembler takes
+    // them, and becomes this tunnel's own only when it is left holding a partial message. A nested call (a
+    // handler feeding another OBEP) gets a fresh one, so partial messages of two tunnels never meet.
+    const shared = !this.spareBusy;
+    const r = shared ? (this.spareObep ??= this.newObep()) : this.newObep();
+    if (shared) this.spareBusy = true;
+    try {
+      r.receive(body);
+    } finally {
+      if (shared) this.spareBusy = false;
+    }
+    if (r.pending > 0) {
+      e.obep = r;
+      if (shared) this.spareObep = undefined;
+    }
     return true;
+  }
+
+  private newObep(): OutboundEndpointReassembler {
+    return new OutboundEndpointReassembler({ clock: this.now, handlers: this.obepHandlers });
   }
 
   private obepLocal(m: Uint8Array): void {
@@ -436,7 +497,11 @@ export class TransitTunnels {
       }
     }
     // Partial OBEP messages of idle tunnels expire too (their receive() would do it only with traffic).
-    for (const e of this.received.values()) e.obep?.sweep(now);
+    for (const e of this.received.values()) {
+      if (e.obep === undefined) continue;
+      e.obep.sweep(now);
+      if (e.obep.pending === 0) e.obep = undefined;
+    }
   }
 
   /** The data plane refused a join after the fact (TunnelJoinError): forget the tunnel. */
@@ -456,14 +521,11 @@ export class TransitTunnels {
       // the plane is closing: its close() wipes the keys
     }
     e.obep?.close();
-    e.packer = undefined;
     e.obep = undefined;
+    if (gateway) this.packers.delete(e.receiveTunnelId);
     this.counts[e.role]--;
-    if (e.fromKey !== undefined) {
-      const n = (this.perPrevious.get(e.fromKey) ?? 1) - 1;
-      if (n <= 0) this.perPrevious.delete(e.fromKey);
-      else this.perPrevious.set(e.fromKey, n);
-    }
+    if (--e.next.refs <= 0) this.idents.delete(e.next.key);
+    if (e.from !== undefined && --e.from.n <= 0) this.perPrevious.delete(e.from.key);
     if (expired) this.expired++;
   }
 
@@ -486,7 +548,7 @@ export class TransitTunnels {
     gateway = false,
   ): { role: HopRole; nextTunnelId: number; nextIdent: Uint8Array; endAt: number } | undefined {
     const e = (gateway ? this.gateways : this.received).get(receiveTunnelId);
-    return e && { role: e.role, nextTunnelId: e.nextTunnelId, nextIdent: e.nextIdent, endAt: e.endAt };
+    return e && { role: e.role, nextTunnelId: e.nextTunnelId, nextIdent: e.next.ident.slice(), endAt: e.endAt };
   }
 
   stats(): TransitStats {
@@ -503,7 +565,23 @@ export class TransitTunnels {
   }
 
   /** Sizes of the internal tables (for the memory-bound tests). */
-  tableSizes(): { tunnels: number; perPrevious: number; buckets: number } {
-    return { tunnels: this.size, perPrevious: this.perPrevious.size, buckets: this.buckets.size };
+  tableSizes(): {
+    tunnels: number;
+    perPrevious: number;
+    buckets: number;
+    nextIdents: number;
+    packers: number;
+    reassemblers: number;
+  } {
+    let reassemblers = 0;
+    for (const e of this.received.values()) if (e.obep !== undefined) reassemblers++;
+    return {
+      tunnels: this.size,
+      perPrevious: this.perPrevious.size,
+      buckets: this.buckets.size,
+      nextIdents: this.idents.size,
+      packers: this.packers.size,
+      reassemblers,
+    };
   }
 }

@@ -4,6 +4,9 @@
 // scratch. Layers: tunnel-crypto-aes.md §2-§4 (AES), docs/chacha-layer.md (ChaCha). Design: docs/tunnel-layers.md.
 import type { LayerType, TunnelRole } from '../types.js';
 
+/** The transform a hop runs: P (`encrypt`: participant, OBEP, IBGW) or P^-1 (`decrypt`: OBGW, IBEP). */
+export type HopDirection = 'encrypt' | 'decrypt';
+
 /** A backend's name, as in LayerEngine's aesBackend / chachaBackend. */
 export type BackendName = 'wasm' | 'node' | 'hybrid' | 'native';
 
@@ -48,8 +51,11 @@ export interface BatchSink {
 export interface LayerBackend<H = unknown, A = unknown> {
   readonly name: BackendName;
   readonly layer: LayerType;
-  /** Takes one hop's keys. Throws (having taken nothing) when out of key slots. */
-  addHop(layerKey: Uint8Array, ivKey: Uint8Array): H;
+  /**
+   * Takes one hop's keys. `direction`: the one transform the hop will run (transit roles apply P, OBGW and IBEP only
+   * P^-1), so a backend may keep state for that direction alone. Throws (having taken nothing) when out of key slots.
+   */
+  addHop(layerKey: Uint8Array, ivKey: Uint8Array, direction: HopDirection): H;
   /** ChaCha: takes a hop-to-hop AEAD key. */
   addAead(key: Uint8Array): A;
   /** Zeroes the hop's keys and releases its slots. Idempotent. */

@@ -4,7 +4,7 @@
 import { MAX_BATCH, TUNNEL_DATA_SIZE } from '../../constants.js';
 import { NativeAesHop } from '../aes-native.js';
 import { ROLE_IBEP, ROLE_OBEP, ROLE_OBGW } from '../types.js';
-import { noAead, writeId, type LayerBackend, type LayerTunnel } from './backend.js';
+import { noAead, writeId, type HopDirection, type LayerBackend, type LayerTunnel } from './backend.js';
 
 export class NativeAesBackend implements LayerBackend<NativeAesHop, never> {
   readonly name = 'native';
@@ -12,8 +12,8 @@ export class NativeAesBackend implements LayerBackend<NativeAesHop, never> {
   /** Byte offsets of one tunnel's messages in the batch. */
   private readonly at = new Int32Array(MAX_BATCH);
 
-  addHop(layerKey: Uint8Array, ivKey: Uint8Array): NativeAesHop {
-    return new NativeAesHop(layerKey, ivKey);
+  addHop(layerKey: Uint8Array, ivKey: Uint8Array, direction: HopDirection): NativeAesHop {
+    return new NativeAesHop(layerKey, ivKey, direction);
   }
 
   addAead = noAead;
