@@ -34,8 +34,8 @@ else if (!avail.ok) console.log(`[router-i2pd-expiry] skipped: ${avail.why}`);
 
 const BIN = fileURLToPath(new URL('../bin/tunnelplane.js', import.meta.url));
 const BASE = '/tmp/tunnelplane-test-router-expiry';
-const OUR_PORT = 44490;
-const PORTS = { i2cp: 24954, http: 24370, transport: 44400 };
+const OUR_PORT = 46490;
+const PORTS = { i2cp: 26954, http: 26370, transport: 46400 };
 const QUANTITY = 2;
 const SOAK_MS = Number(process.env.TUNNELPLANE_I2PD_LONG_S ?? 780) * 1000;
 /** A transit tunnel ends 660 s after it was accepted (§6.5), seen in a stats line at most 5 s and a tick later. */
