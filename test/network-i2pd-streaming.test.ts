@@ -155,6 +155,8 @@ async function page(r: LocalRouter, query: string): Promise<string> {
   }
 }
 
+const count = (r: LocalRouter, re: RegExp): number => readLog(r).match(re)?.length ?? 0;
+
 function remove<T>(list: T[], x: T): void {
   const i = list.indexOf(x);
   if (i >= 0) list.splice(i, 1);
@@ -447,7 +449,7 @@ describe.skipIf(!avail.ok)("i2pd's streaming between two i2pd routers, every hop
         ['B', b],
       ] as const)
         console.log(
-          `${TAG} ${net.label}: i2pd ${name} "Streaming: Missing messages" (loss or reordering) lines: ${readLog(r).match(/Streaming: Missing messages/g)?.length ?? 0}`,
+          `${TAG} ${net.label}: i2pd ${name} streaming: ${count(r, /Streaming: Missing messages/g)} gaps seen (loss or reordering), ${count(r, /Streaming: Duplicate message/g)} duplicates (its resends: RTO = 1.5 x RTT, no floor)`,
         );
       // This network is done: its i2pd routers and ours stop now (afterAll only catches what a failure left).
       for (const r of [a, b]) {
