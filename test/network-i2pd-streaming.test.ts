@@ -404,6 +404,12 @@ describe.skipIf(!avail.ok)("i2pd's streaming between two i2pd routers, every hop
       expect(tdIn).toBeGreaterThanOrEqual(Math.floor((2 * total) / 1024));
       expect(ibgw).toBeGreaterThan(0);
       expect(obep).toBeGreaterThan(0);
+      // Nothing lost in our data planes (drops there are per message and counted by reason).
+      for (const [i, st] of after.entries())
+        expect(
+          Object.keys(st.dropped).filter((k) => k.startsWith('dataplane.')),
+          `ours ${i} data plane drops`,
+        ).toEqual([]);
 
       // i2pd's side: every hop of the echo destinations' tunnels is one of ours; on the whole tunnels page (exploratory
       // pool, and the shared local destination whose 3-hop tunnels i2pd also routes through itself, §6.6) every hop
