@@ -73,7 +73,15 @@ export async function consolePage(r: LocalRouter, query: string): Promise<string
   const { get } = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = get(
-      { host: '127.0.0.1', port: r.httpPort, path: `/?${query}`, headers: { Host: 'localhost' }, timeout: 5000 },
+      // A fresh connection per page: i2pd closes the socket after answering, so a kept-alive one hangs up on reuse.
+      {
+        host: '127.0.0.1',
+        port: r.httpPort,
+        path: `/?${query}`,
+        headers: { Host: 'localhost' },
+        timeout: 5000,
+        agent: false,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
