@@ -1,5 +1,6 @@
 // Tunnel layer workloads (issue 4): what a router does to each 1028-byte TunnelData body.
 //   aes-hop          participant hop (P + tunnel id), every message of the batch a different tunnel
+//   aes-hop-4k       participant hop, 4096 live tunnels, every message from a random one (a busy router's transit)
 //   aes-hop-tunnel   participant hop, the whole batch from one tunnel (the per-tunnel fast path)
 //   aes-strip-3      inbound endpoint strip of 3 hops (P^-1 x 3), the batch spread over 8 inbound tunnels
 //   chacha-hop       ChaCha participant hop of our profile (AEAD open, layer, AEAD seal), every message its own tunnel
@@ -30,15 +31,30 @@ interface HopInput {
   /** Strip workloads: hops per tunnel (keys: tunnels x hops, hop-major per tunnel). */
   hops: number;
   bodies: Uint8Array;
+  /**
+   * aes-hop-4k: the tunnel of every message of `schedule.length / batch` successive runs; run r takes slice
+   * r mod that into tunnelOf (and body[0..3]) before it runs, so each run meets other tunnels. Null: the same
+   * tunnels every run.
+   */
+  schedule: Uint32Array | null;
+  /** Runs started so far (schedule position). */
+  runs: number;
 }
 
 function key(arr: Uint8Array, i: number): Uint8Array {
   return arr.subarray(32 * i, 32 * i + 32);
 }
 
-function hopInput(batch: number, rng: Rng, tunnels: number, hops = 1, chacha = false): HopInput {
+function hopInput(batch: number, rng: Rng, tunnels: number, hops = 1, chacha = false, random = false): HopInput {
   const tunnelOf = new Uint32Array(batch);
   for (let i = 0; i < batch; i++) tunnelOf[i] = i % tunnels;
+  let schedule: Uint32Array | null = null;
+  if (random) {
+    // Enough runs that the schedule visits every tunnel several times: the tunnel states do not stay in cache.
+    schedule = new Uint32Array(Math.max(batch, SCHEDULE_MESSAGES));
+    for (let i = 0; i < schedule.length; i++) schedule[i] = rng.int(tunnels);
+    tunnelOf.set(schedule.subarray(0, batch));
+  }
   const inp: HopInput = {
     batch,
     tunnelOf,
@@ -48,12 +64,41 @@ function hopInput(batch: number, rng: Rng, tunnels: number, hops = 1, chacha = f
     ivKeys: rng.bytes(32 * tunnels * hops),
     aeadKeys: chacha ? rng.bytes(32 * tunnels) : new Uint8Array(0),
     bodies: rng.bytes(BODY * batch),
+    schedule,
+    runs: 0,
   };
   for (let i = 0; i < batch; i++) {
     new DataView(inp.bodies.buffer, inp.bodies.byteOffset + i * BODY, 4).setUint32(0, 1 + tunnelOf[i]!);
     if (chacha) chachaAeadSeal(inp.bodies.subarray(i * BODY, (i + 1) * BODY), key(inp.aeadKeys, tunnelOf[i]!));
   }
   return inp;
+}
+
+/** Messages in an aes-hop-4k schedule: each of its 4096 tunnels comes up about four times per cycle. */
+const SCHEDULE_MESSAGES = 16384;
+const TUNNELS_4K = 4096;
+
+/**
+ * Called first in every run(): with a schedule, the next slice of it becomes the batch's tunnels (tunnelOf and
+ * body[0..3]). Any bytes are a valid participant input, so a body transformed under one tunnel's keys can go to
+ * another next run; the bodies stay where a router's receive buffer would be, in cache.
+ */
+function nextRun(inp: HopInput): void {
+  const sch = inp.schedule;
+  if (sch === null) return;
+  const slices = Math.floor(sch.length / inp.batch);
+  const from = (inp.runs++ % slices) * inp.batch;
+  const b = inp.bodies;
+  for (let i = 0; i < inp.batch; i++) {
+    const t = sch[from + i]!;
+    inp.tunnelOf[i] = t;
+    const id = 1 + t;
+    const o = i * BODY;
+    b[o] = id >>> 24;
+    b[o + 1] = (id >>> 16) & 0xff;
+    b[o + 2] = (id >>> 8) & 0xff;
+    b[o + 3] = id & 0xff;
+  }
 }
 
 function engineBatch(inp: HopInput): LayerBatch {
@@ -125,14 +170,23 @@ function engineImpl(
       let joinedAt = now;
       const step = (inp.batch * 1000) / SIM_RATE;
       const batch = engineBatch(inp);
+      // With a schedule (thousands of tunnels), tunnels are rebuilt one at a time, spread over the five minutes as
+      // a router's builds are, instead of all at once in one timed run.
+      const start = now;
+      let rotated = 0;
+      const rebuild = (c: TunnelConfig): void => {
+        engine.end((c as { receiveTunnelId: number }).receiveTunnelId);
+        engine.join(c);
+      };
       return {
         run: () => {
           now += step;
-          if (now - joinedAt >= ROTATE_MS) {
-            for (const c of configs) {
-              engine.end((c as { receiveTunnelId: number }).receiveTunnelId);
-              engine.join(c);
-            }
+          nextRun(inp);
+          if (inp.schedule !== null) {
+            while (now >= start + (ROTATE_MS * (rotated + 1)) / configs.length)
+              rebuild(configs[rotated++ % configs.length]!);
+          } else if (now - joinedAt >= ROTATE_MS) {
+            for (const c of configs) rebuild(c);
             joinedAt = now;
           }
           const ok = engine.processReceived(batch);
@@ -159,6 +213,7 @@ function nodeNaive(mode: 'hop' | 'strip'): Implementation<HopInput> {
       const b = inp.bodies;
       return {
         run: () => {
+          nextRun(inp);
           for (let i = 0; i < inp.batch; i++) {
             const o = i * BODY;
             const t = inp.tunnelOf[i]!;
@@ -203,6 +258,7 @@ function noble(mode: 'hop' | 'strip'): Implementation<HopInput> {
       const WB = BODY >>> 2; // 257 words per body; IV at word 1, data at word 5
       return {
         run: () => {
+          nextRun(inp);
           for (let m = 0; m < inp.batch; m++) {
             const t = inp.tunnelOf[m]!;
             const base = m * WB;
@@ -356,6 +412,23 @@ export const workloads = [
     batches: BATCHES,
     ceiling: { algorithm: 'aes-256-cbc' },
     input: (batch, rng) => hopInput(batch, rng, batch),
+    impls: {
+      tunnelplane: engineImpl('auto', 'hop'),
+      'tunnelplane-wasm': engineImpl('wasm', 'hop'),
+      'tunnelplane-wasm-plain': engineImpl('wasm', 'hop', 'plain'),
+      'tunnelplane-hybrid': engineImpl('hybrid', 'hop'),
+      'tunnelplane-node': engineImpl('node', 'hop'),
+      noble: noble('hop'),
+      'node-naive': nodeNaive('hop'),
+    },
+  }),
+  defineWorkload<HopInput>({
+    id: 'aes-hop-4k',
+    description: 'AES participant hop, 4096 live tunnels, every message from a random one (a busy router)',
+    bytesPerMessage: BODY,
+    batches: [64, 256],
+    ceiling: { algorithm: 'aes-256-cbc' },
+    input: (batch, rng) => hopInput(batch, rng, TUNNELS_4K, 1, false, true),
     impls: {
       tunnelplane: engineImpl('auto', 'hop'),
       'tunnelplane-wasm': engineImpl('wasm', 'hop'),
