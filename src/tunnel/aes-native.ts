@@ -14,7 +14,15 @@ export {
   type NativeAesBinding,
   type NativeAesFailure,
   type NativeHopHandle,
+  type NativeKeyringHandle,
 } from '../native/addon.js';
+
+/**
+ * The multi-key kernel (native/aes_multikey.c) this process uses: 'aesni' where the addon loaded and the CPU has
+ * AES-NI, '' otherwise or when TUNNELPLANE_NO_MULTIKEY=1 (then every tunnel takes the OpenSSL path).
+ */
+export const multiKeyKernel: string =
+  nativeAes && process.env.TUNNELPLANE_NO_MULTIKEY !== '1' ? nativeAes.multiKeyKernel() : '';
 
 /** One hop's keys in OpenSSL contexts. `wipe()` frees and cleanses them; the object is unusable afterwards. */
 export class NativeAesHop {

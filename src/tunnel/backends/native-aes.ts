@@ -1,36 +1,105 @@
-// AES layer backend 'native': the OpenSSL addon (native/aes_layer.c through aes-native.ts), one addon call per
-// tunnel (per hop for creators) over all its messages of the batch, in place: no copies, no allocation
-// (tunnel-crypto-aes.md §2-§4).
+// AES layer backend 'native': the OpenSSL addon (native/aes_layer.c through aes-native.ts), in place: no copies, no
+// allocation (tunnel-crypto-aes.md §2-§4). A batch's single-message tunnels go to the multi-key AES-NI kernel
+// (native/aes_multikey.c) in one call, their CBC chains interleaved; a tunnel with several messages keeps one call
+// per tunnel (per hop for creators), whose CBC runs sideways across its messages. docs/aes.md says why.
 import { MAX_BATCH, TUNNEL_DATA_SIZE } from '../../constants.js';
-import { NativeAesHop } from '../aes-native.js';
+import { multiKeyKernel, nativeAes, NativeAesHop, type NativeKeyringHandle } from '../aes-native.js';
 import { ROLE_IBEP, ROLE_OBEP, ROLE_OBGW } from '../types.js';
 import { noAead, writeId, type LayerBackend, type LayerTunnel } from './backend.js';
 
-export class NativeAesBackend implements LayerBackend<NativeAesHop, never> {
+/** Hops of a creator tunnel at most (the engine's MAX_HOPS): bounds the kernel's P^-1 records per batch. */
+const MAX_STRIP_HOPS = 8;
+
+let kernelDefault = multiKeyKernel !== '';
+
+/**
+ * Whether backends made from now on use the multi-key kernel (default: wherever it runs); returns the previous
+ * setting. For measurements and tests that compare both paths in one process.
+ */
+export function setMultiKeyDefault(on: boolean): boolean {
+  const was = kernelDefault;
+  kernelDefault = on && multiKeyKernel !== '';
+  return was;
+}
+
+/** A hop's OpenSSL contexts, plus its slot in the backend's keyring (-1 without the kernel or once wiped). */
+export class NativeKernelHop extends NativeAesHop {
+  slot = -1;
+}
+
+type Tunnel = LayerTunnel<NativeKernelHop, never>;
+
+export class NativeAesBackend implements LayerBackend<NativeKernelHop, never> {
   readonly name = 'native';
   readonly layer = 'aes';
   /** Byte offsets of one tunnel's messages in the batch. */
   private readonly at = new Int32Array(MAX_BATCH);
+  /** The kernel's keyring, or null when this backend does not use the kernel. */
+  private ring: NativeKeyringHandle | null;
+  /** The kernel's records of a batch: P (body offset, slot), and P^-1 (one per hop of a creator's message). */
+  private readonly encAt = new Int32Array(MAX_BATCH);
+  private readonly encSlot = new Int32Array(MAX_BATCH);
+  private readonly decAt = new Int32Array(MAX_BATCH * MAX_STRIP_HOPS);
+  private readonly decSlot = new Int32Array(MAX_BATCH * MAX_STRIP_HOPS);
 
-  addHop(layerKey: Uint8Array, ivKey: Uint8Array): NativeAesHop {
-    return new NativeAesHop(layerKey, ivKey);
+  constructor(kernel = kernelDefault) {
+    this.ring = kernel && nativeAes && multiKeyKernel !== '' ? nativeAes.createKeyring() : null;
+  }
+
+  /** True when single-message tunnels go through the multi-key kernel. */
+  get usesKernel(): boolean {
+    return this.ring !== null;
+  }
+
+  addHop(layerKey: Uint8Array, ivKey: Uint8Array): NativeKernelHop {
+    const hop = new NativeKernelHop(layerKey, ivKey);
+    if (this.ring) {
+      try {
+        hop.slot = nativeAes!.keyringAdd(this.ring, layerKey, ivKey);
+      } catch (err) {
+        hop.wipe();
+        throw err;
+      }
+    }
+    return hop;
   }
 
   addAead = noAead;
 
-  wipeHop(hop: NativeAesHop): void {
+  wipeHop(hop: NativeKernelHop): void {
     hop.wipe();
+    if (this.ring && hop.slot >= 0) nativeAes!.keyringWipe(this.ring, hop.slot);
+    hop.slot = -1;
   }
 
   wipeAead(): void {}
 
-  run(tunnels: readonly LayerTunnel<NativeAesHop, never>[], bodies: Uint8Array): void {
+  run(tunnels: readonly Tunnel[], bodies: Uint8Array): void {
     const at = this.at;
+    const ring = this.ring;
+    let enc = 0;
+    let dec = 0;
     for (const st of tunnels) {
       const idx = st.pending;
       const n = idx.length;
+      const strip = st.code === ROLE_OBGW || st.code === ROLE_IBEP;
+      if (ring !== null && n === 1) {
+        // Queued for the kernel's one call below; the tunnel id is outside what the layer changes.
+        const o = idx[0]! * TUNNEL_DATA_SIZE;
+        if (strip) {
+          for (let h = st.hops.length - 1; h >= 0; h--) {
+            this.decAt[dec] = o;
+            this.decSlot[dec++] = st.hops[h]!.slot;
+          }
+        } else {
+          this.encAt[enc] = o;
+          this.encSlot[enc++] = st.hops[0]!.slot;
+        }
+        if (st.code !== ROLE_OBEP && st.code !== ROLE_IBEP) writeId(bodies, o, st.nextTunnelId);
+        continue;
+      }
       for (let m = 0; m < n; m++) at[m] = idx[m]! * TUNNEL_DATA_SIZE;
-      if (st.code === ROLE_OBGW || st.code === ROLE_IBEP) {
+      if (strip) {
         for (let h = st.hops.length - 1; h >= 0; h--) st.hops[h]!.decrypt(bodies, at, n);
       } else {
         st.hops[0]!.encrypt(bodies, at, n);
@@ -38,14 +107,25 @@ export class NativeAesBackend implements LayerBackend<NativeAesHop, never> {
       if (st.code !== ROLE_OBEP && st.code !== ROLE_IBEP)
         for (let m = 0; m < n; m++) writeId(bodies, at[m]!, st.nextTunnelId);
     }
+    if (enc > 0) nativeAes!.multiEncrypt(ring!, bodies, this.encAt, this.encSlot, enc);
+    if (dec > 0) nativeAes!.multiDecrypt(ring!, bodies, this.decAt, this.decSlot, dec);
   }
 
-  /** A native hop's keys live in OpenSSL's contexts, which free() cleanses: one byte, 1 while held, 0 once gone. */
-  keyViews(st: LayerTunnel<NativeAesHop, never>): Uint8Array[] {
-    return st.hops.map((h) => Uint8Array.of(h.wiped ? 0 : 1));
+  /**
+   * A native hop's keys live in OpenSSL's contexts, which free() cleanses, and in its keyring slot: one byte per
+   * hop, 1 while either is held, 0 once both are gone.
+   */
+  keyViews(st: Tunnel): Uint8Array[] {
+    return st.hops.map((h) => Uint8Array.of(h.wiped && h.slot < 0 ? 0 : 1));
   }
 
   close(): void {
     this.at.fill(0);
+    this.encAt.fill(0);
+    this.encSlot.fill(0);
+    this.decAt.fill(0);
+    this.decSlot.fill(0);
+    if (this.ring) nativeAes!.keyringClose(this.ring);
+    this.ring = null;
   }
 }
