@@ -14,7 +14,9 @@ import { chacha20, chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { LayerEngine, type LayerBatch, type TunnelConfig } from '../../tunnel/engine.js';
 import { chachaAeadSeal } from '../../tunnel/chacha-layer.js';
 import { createReplayFilterBuffer, ReplayFilter } from '../../tunnel/replay-filter.js';
-import { defineWorkload, type Implementation, type Runner, type Rng } from '../types.js';
+import { nativeAes, nativeAesProblem } from '../../tunnel/aes-native.js';
+import { setMultiKeyDefault } from '../../tunnel/backends/native-aes.js';
+import { defineWorkload, Unavailable, type Implementation, type Runner, type Rng } from '../types.js';
 
 const BODY = 1028;
 const BATCHES = [1, 16, 64, 256] as const;
@@ -135,15 +137,23 @@ const SIM_RATE = FILTER_RATE / 2;
 type Mode = 'hop' | 'strip' | 'chacha';
 
 function engineImpl(
-  backend: 'auto' | 'wasm' | 'node' | 'hybrid',
+  backend: 'auto' | 'wasm' | 'node' | 'hybrid' | 'native',
   mode: Mode,
   flavor?: 'plain',
+  multiKey = true,
 ): Implementation<HopInput> {
   return {
-    description: `LayerEngine, backend ${backend}${flavor ? ' (plain WASM)' : ''}: lookup, previous hop, replay filter, transform`,
+    description: `LayerEngine, backend ${backend}${flavor ? ' (plain WASM)' : ''}${multiKey ? '' : ' without the multi-key kernel (OpenSSL EVP per tunnel)'}: lookup, previous hop, replay filter, transform`,
     setup(inp) {
       let now = Date.now();
-      const engine = new LayerEngine({ backend, flavor, replayFilter: filter() }, { now: () => now });
+      if (backend === 'native' && !nativeAes) throw new Unavailable(`native AES layer: ${nativeAesProblem}`);
+      const was = setMultiKeyDefault(multiKey);
+      let engine: LayerEngine;
+      try {
+        engine = new LayerEngine({ backend, flavor, replayFilter: filter() }, { now: () => now });
+      } finally {
+        setMultiKeyDefault(was);
+      }
       const configs: TunnelConfig[] = [];
       for (let t = 0; t < inp.tunnels; t++) {
         const id = 1 + t;
@@ -414,6 +424,7 @@ export const workloads = [
     input: (batch, rng) => hopInput(batch, rng, batch),
     impls: {
       tunnelplane: engineImpl('auto', 'hop'),
+      'tunnelplane-native-evp': engineImpl('native', 'hop', undefined, false),
       'tunnelplane-wasm': engineImpl('wasm', 'hop'),
       'tunnelplane-wasm-plain': engineImpl('wasm', 'hop', 'plain'),
       'tunnelplane-hybrid': engineImpl('hybrid', 'hop'),
@@ -431,6 +442,7 @@ export const workloads = [
     input: (batch, rng) => hopInput(batch, rng, TUNNELS_4K, 1, false, true),
     impls: {
       tunnelplane: engineImpl('auto', 'hop'),
+      'tunnelplane-native-evp': engineImpl('native', 'hop', undefined, false),
       'tunnelplane-wasm': engineImpl('wasm', 'hop'),
       'tunnelplane-wasm-plain': engineImpl('wasm', 'hop', 'plain'),
       'tunnelplane-hybrid': engineImpl('hybrid', 'hop'),
@@ -448,6 +460,7 @@ export const workloads = [
     input: (batch, rng) => hopInput(batch, rng, 1),
     impls: {
       tunnelplane: engineImpl('auto', 'hop'),
+      'tunnelplane-native-evp': engineImpl('native', 'hop', undefined, false),
       'tunnelplane-wasm': engineImpl('wasm', 'hop'),
       'tunnelplane-hybrid': engineImpl('hybrid', 'hop'),
       'tunnelplane-node': engineImpl('node', 'hop'),
@@ -464,6 +477,7 @@ export const workloads = [
     input: (batch, rng) => hopInput(batch, rng, Math.min(8, batch), 3),
     impls: {
       tunnelplane: engineImpl('auto', 'strip'),
+      'tunnelplane-native-evp': engineImpl('native', 'strip', undefined, false),
       'tunnelplane-wasm': engineImpl('wasm', 'strip'),
       'tunnelplane-hybrid': engineImpl('hybrid', 'strip'),
       'tunnelplane-node': engineImpl('node', 'strip'),
