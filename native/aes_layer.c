@@ -144,16 +144,8 @@ static int init_ctx(EVP_CIPHER_CTX **ctx, const EVP_CIPHER *cipher, const uint8_
   return EVP_CIPHER_CTX_set_padding(*ctx, 0) == 1;
 }
 
-// createHop(layerKey: Uint8Array(32), ivKey: Uint8Array(32)) -> external (tagged HOP_TAG)
-static napi_value create_hop(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return throw_type(env, "createHop(layerKey, ivKey)");
-  size_t lkn, ikn;
-  const uint8_t *lk = typed(env, argv[0], napi_uint8_array, &lkn);
-  const uint8_t *ik = typed(env, argv[1], napi_uint8_array, &ikn);
-  if (lk == NULL || ik == NULL) return throw_type(env, "layerKey and ivKey must be Uint8Arrays");
-  if (lkn != KEY || ikn != KEY) return throw_range(env, "layerKey and ivKey must be 32 bytes");
+/** A hop with OpenSSL contexts for these keys, as an external tagged HOP_TAG (NULL: a JS exception is pending). */
+static napi_value make_hop(napi_env env, const uint8_t *lk, const uint8_t *ik) {
   hop_t *h = calloc(1, sizeof *h);
   if (h == NULL) return throw_range(env, "out of memory");
   h->sideways_min = SIDEWAYS_MIN;
@@ -173,6 +165,19 @@ static napi_value create_hop(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return ext;
+}
+
+// createHop(layerKey: Uint8Array(32), ivKey: Uint8Array(32)) -> external (tagged HOP_TAG)
+static napi_value create_hop(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return throw_type(env, "createHop(layerKey, ivKey)");
+  size_t lkn, ikn;
+  const uint8_t *lk = typed(env, argv[0], napi_uint8_array, &lkn);
+  const uint8_t *ik = typed(env, argv[1], napi_uint8_array, &ikn);
+  if (lk == NULL || ik == NULL) return throw_type(env, "layerKey and ivKey must be Uint8Arrays");
+  if (lkn != KEY || ikn != KEY) return throw_range(env, "layerKey and ivKey must be 32 bytes");
+  return make_hop(env, lk, ik);
 }
 
 /** The hop behind a handle createHop returned, or NULL for anything else (other externals included). */
@@ -512,6 +517,23 @@ static napi_value keyring_wipe(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// createHopFromSlot(ring, slot) -> external (tagged HOP_TAG): OpenSSL contexts for the keys of a keyring slot, made
+// when a tunnel that so far only used the kernel first has several messages in a batch (its CBC then runs sideways).
+static napi_value create_hop_from_slot(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t slot;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return throw_type(env, "createHopFromSlot(ring, slot)");
+  mk_ring *r = ring_arg(env, argv[0]);
+  if (r == NULL) return NULL;
+  if (napi_get_value_int32(env, argv[1], &slot) != napi_ok) return throw_type(env, "slot must be a number");
+  uint8_t keys[2 * KEY];
+  if (!mk_ring_keys(r, slot, keys, keys + KEY)) return throw_range(env, "the slot is not in use");
+  napi_value out = make_hop(env, keys, keys + KEY);
+  OPENSSL_cleanse(keys, sizeof keys);
+  return out;
+}
+
 // keyringClose(ring): wipes every slot and frees the ring now; later calls with it throw. Idempotent.
 static napi_value keyring_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -704,6 +726,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"createKeyring", NULL, create_keyring, NULL, NULL, NULL, napi_enumerable, NULL},
     {"keyringAdd", NULL, keyring_add, NULL, NULL, NULL, napi_enumerable, NULL},
     {"keyringWipe", NULL, keyring_wipe, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"createHopFromSlot", NULL, create_hop_from_slot, NULL, NULL, NULL, napi_enumerable, NULL},
     {"keyringClose", NULL, keyring_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"multiEncrypt", NULL, multi_encrypt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"multiDecrypt", NULL, multi_decrypt, NULL, NULL, NULL, napi_enumerable, NULL},

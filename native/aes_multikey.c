@@ -324,6 +324,14 @@ void mk_ring_wipe(mk_ring *r, int32_t slot) {
   r->free[r->nfree++] = slot;
 }
 
+int mk_ring_keys(const mk_ring *r, int32_t slot, uint8_t *layer_key, uint8_t *iv_key) {
+  if (!mk_ring_live(r, slot)) return 0;
+  const mk_slot *e = slot_of(r, slot);
+  memcpy(layer_key, e->layer, 32);
+  memcpy(iv_key, e->iv, 32);
+  return 1;
+}
+
 int mk_ring_live(const mk_ring *r, int32_t slot) { return slot >= 0 && slot < r->cap && r->live[slot]; }
 
 #if defined(__GNUC__) || defined(__clang__)

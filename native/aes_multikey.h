@@ -27,6 +27,11 @@ void mk_ring_free(mk_ring *r);
 int32_t mk_ring_add(mk_ring *r, const uint8_t *layer_key, const uint8_t *iv_key);
 /** Wipes a slot's round keys and frees it; a slot not in use is left alone. */
 void mk_ring_wipe(mk_ring *r, int32_t slot);
+/**
+ * The slot's two keys (an AES-256 schedule starts with its key) into layer_key and iv_key, 32 bytes each, for a hop
+ * that needs OpenSSL contexts after all; the caller wipes them. 0 when the slot is not in use.
+ */
+int mk_ring_keys(const mk_ring *r, int32_t slot, uint8_t *layer_key, uint8_t *iv_key);
 /** 1 when slot is in use (the check every kernel argument passes). */
 int mk_ring_live(const mk_ring *r, int32_t slot);
 

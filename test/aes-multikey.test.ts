@@ -150,6 +150,11 @@ describe.skipIf(!KERNEL)('multi-key kernel against node:crypto and the readable 
       hopDecrypt(want, k);
       expect(hex(want)).toBe(hex(orig.subarray(o, o + BODY)));
       expect(hex(refHopDecrypt(once.subarray(o, o + BODY), k))).toBe(hex(orig.subarray(o, o + BODY)));
+      // The OpenSSL hop made from the slot has the slot's keys.
+      const evp = lib.createHopFromSlot(ring, s);
+      lib.encrypt(evp, buf, at, 5);
+      expect(hex(buf)).toBe(hex(once));
+      lib.wipeHop(evp);
     } finally {
       lib.keyringClose(ring);
     }
@@ -212,6 +217,7 @@ describe.skipIf(!KERNEL)('multi-key kernel against node:crypto and the readable 
     expect(() => lib.multiEncrypt(ring, buf, Uint32Array.of(0, 0) as never, slots, 2)).toThrow(TypeError);
     expect(() => lib.multiEncrypt({} as never, buf, at, slots, 2)).toThrow(TypeError);
     expect(() => lib.keyringAdd(ring, new Uint8Array(31), k.ivKey)).toThrow(RangeError);
+    expect(() => lib.createHopFromSlot(ring, s + 1)).toThrow(RangeError);
     expect(touched()).toBe(false);
     lib.keyringWipe(ring, s);
     expect(() => lib.multiEncrypt(ring, buf, at, slots, 2)).toThrow(RangeError); // wiped
@@ -375,6 +381,13 @@ describe.skipIf(!KERNEL)('multi-key kernel, checked from C (test build)', () => 
       lib.multiEncrypt(ring, buf, at, Int32Array.of(s, s, s), 3);
       lib.multiDecrypt(ring, buf, at, Int32Array.of(s, s, s), 3);
       // The round keys begin with the key: one copy each, in the slot (none left on the stack).
+      expect(layer.count()).toBe(1);
+      expect(iv.count()).toBe(1);
+      // OpenSSL contexts made from the slot (a tunnel's first batch with several messages), then wiped.
+      const hop = lib.createHopFromSlot(ring, s);
+      lib.encrypt(hop, buf, at, 3);
+      expect(layer.count()).toBeGreaterThan(1);
+      lib.wipeHop(hop);
       expect(layer.count()).toBe(1);
       expect(iv.count()).toBe(1);
       lib.keyringWipe(ring, s);

@@ -40,6 +40,11 @@ export interface NativeAesBinding {
   createKeyring(): NativeKeyringHandle;
   /** Expands the two keys into a free slot and returns its number; RangeError when the ring is full. */
   keyringAdd(ring: NativeKeyringHandle, layerKey: Uint8Array, ivKey: Uint8Array): number;
+  /**
+   * OpenSSL contexts (a hop handle, as createHop) for the keys of a keyring slot: a hop that so far used only the
+   * kernel gets them when it first has several messages in a batch. RangeError for a slot not in use.
+   */
+  createHopFromSlot(ring: NativeKeyringHandle, slot: number): NativeHopHandle;
   /** Wipes the slot's round keys and frees it (a slot not in use: nothing). */
   keyringWipe(ring: NativeKeyringHandle, slot: number): void;
   /** Wipes every slot and frees the ring now; later calls with it throw. Idempotent. */

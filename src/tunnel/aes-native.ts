@@ -29,11 +29,18 @@ export class NativeAesHop {
   private handle: NativeHopHandle | null;
   private readonly lib: NativeAesBinding;
 
-  constructor(layerKey: Uint8Array, ivKey: Uint8Array) {
+  /** From the two keys, or taking over a handle the addon made (createHopFromSlot). */
+  constructor(layerKey: Uint8Array, ivKey: Uint8Array);
+  constructor(handle: NativeHopHandle);
+  constructor(layerKey: Uint8Array | NativeHopHandle, ivKey?: Uint8Array) {
     if (!nativeAes) throw new Error(`native AES layer unavailable: ${nativeAesProblem}`);
-    if (layerKey.length !== AES256_KEY_SIZE || ivKey.length !== AES256_KEY_SIZE)
-      throw new RangeError('keys must be 32 bytes');
     this.lib = nativeAes;
+    if (!(layerKey instanceof Uint8Array)) {
+      this.handle = layerKey;
+      return;
+    }
+    if (layerKey.length !== AES256_KEY_SIZE || ivKey?.length !== AES256_KEY_SIZE)
+      throw new RangeError('keys must be 32 bytes');
     this.handle = nativeAes.createHop(layerKey, ivKey);
   }
 

@@ -22,9 +22,14 @@ export function setMultiKeyDefault(on: boolean): boolean {
   return was;
 }
 
-/** A hop's OpenSSL contexts, plus its slot in the backend's keyring (-1 without the kernel or once wiped). */
-export class NativeKernelHop extends NativeAesHop {
+/**
+ * One hop: its slot in the backend's keyring (-1 without the kernel, or once wiped) and its OpenSSL contexts, which
+ * with the kernel are made only when the tunnel first has several messages in a batch (most transit tunnels never
+ * do: one 480-byte slot each instead of five EVP contexts).
+ */
+export class NativeKernelHop {
   slot = -1;
+  evp: NativeAesHop | null = null;
 }
 
 type Tunnel = LayerTunnel<NativeKernelHop, never>;
@@ -52,22 +57,21 @@ export class NativeAesBackend implements LayerBackend<NativeKernelHop, never> {
   }
 
   addHop(layerKey: Uint8Array, ivKey: Uint8Array): NativeKernelHop {
-    const hop = new NativeKernelHop(layerKey, ivKey);
-    if (this.ring) {
-      try {
-        hop.slot = nativeAes!.keyringAdd(this.ring, layerKey, ivKey);
-      } catch (err) {
-        hop.wipe();
-        throw err;
-      }
-    }
+    const hop = new NativeKernelHop();
+    if (this.ring) hop.slot = nativeAes!.keyringAdd(this.ring, layerKey, ivKey);
+    else hop.evp = new NativeAesHop(layerKey, ivKey);
     return hop;
+  }
+
+  /** The hop's OpenSSL contexts, made from its keyring slot on first use. */
+  private evp(hop: NativeKernelHop): NativeAesHop {
+    return (hop.evp ??= new NativeAesHop(nativeAes!.createHopFromSlot(this.ring!, hop.slot)));
   }
 
   addAead = noAead;
 
   wipeHop(hop: NativeKernelHop): void {
-    hop.wipe();
+    hop.evp?.wipe();
     if (this.ring && hop.slot >= 0) nativeAes!.keyringWipe(this.ring, hop.slot);
     hop.slot = -1;
   }
@@ -100,9 +104,9 @@ export class NativeAesBackend implements LayerBackend<NativeKernelHop, never> {
       }
       for (let m = 0; m < n; m++) at[m] = idx[m]! * TUNNEL_DATA_SIZE;
       if (strip) {
-        for (let h = st.hops.length - 1; h >= 0; h--) st.hops[h]!.decrypt(bodies, at, n);
+        for (let h = st.hops.length - 1; h >= 0; h--) this.evp(st.hops[h]!).decrypt(bodies, at, n);
       } else {
-        st.hops[0]!.encrypt(bodies, at, n);
+        this.evp(st.hops[0]!).encrypt(bodies, at, n);
       }
       if (st.code !== ROLE_OBEP && st.code !== ROLE_IBEP)
         for (let m = 0; m < n; m++) writeId(bodies, at[m]!, st.nextTunnelId);
@@ -116,7 +120,7 @@ export class NativeAesBackend implements LayerBackend<NativeKernelHop, never> {
    * hop, 1 while either is held, 0 once both are gone.
    */
   keyViews(st: Tunnel): Uint8Array[] {
-    return st.hops.map((h) => Uint8Array.of(h.wiped && h.slot < 0 ? 0 : 1));
+    return st.hops.map((h) => Uint8Array.of((h.evp === null || h.evp.wiped) && h.slot < 0 ? 0 : 1));
   }
 
   close(): void {
