@@ -113,106 +113,115 @@ MK_TARGET static void expand(uint8_t out[ROUNDS + 1][16], const uint8_t *key) {
 #undef EVEN
 #undef ODD
 
-/** The round keys of up to 8 hops side by side (round-major): every round key is a base register + a constant. */
-typedef struct {
-  __m128i iv[ROUNDS + 1][8];
-  __m128i layer[ROUNDS + 1][8];
-} sched8;
+/**
+ * The round keys of K hops side by side, round-major: IV key round i of hop c at [i * K + c], layer key round i at
+ * [(ROUNDS + 1 + i) * K + c]. K is a constant in each kernel, so every round key is a base register + a constant.
+ */
+#define IVK(k, i, c) (k)[(i) * K + (c)]
+#define LAYERK(k, i, c) (k)[(ROUNDS + 1 + (i)) * K + (c)]
+enum { SCHED_MAX = 2 * (ROUNDS + 1) * 8 };
 
 /**
  * Copies the schedules of the K slots into k. A separate call, and the kernel reads k through a pointer, so the
  * compiler cannot keep copies of it elsewhere on the stack: the one copy is wiped by mk_encrypt.
  */
-MK_TARGET __attribute__((noinline)) static void gather(sched8 *k, const mk_ring *r, const int32_t *slot, int K) {
+MK_TARGET __attribute__((noinline)) static void gather(__m128i *k, const mk_ring *r, const int32_t *slot, const int K) {
   for (int c = 0; c < K; c++) {
     const mk_slot *e = slot_of(r, slot[c]);
     for (int i = 0; i <= ROUNDS; i++) {
-      k->iv[i][c] = _mm_load_si128((const __m128i *)e->iv[i]);
-      k->layer[i][c] = _mm_load_si128((const __m128i *)e->layer[i]);
+      IVK(k, i, c) = _mm_load_si128((const __m128i *)e->iv[i]);
+      LAYERK(k, i, c) = _mm_load_si128((const __m128i *)e->layer[i]);
     }
   }
   zero_vector_registers();
 }
 
 /** P on K bodies at once (K a constant after inlining), with the schedules gathered in k. */
-MK_INLINE void enc_group(const sched8 *k, uint8_t *buf, const int32_t *at, const int K) {
+MK_INLINE void enc_group(const __m128i *k, uint8_t *buf, const int32_t *at, const int K) {
   uint8_t *m[8];
   __m128i x[8], s[8];
 #pragma GCC unroll 8
   for (int c = 0; c < K; c++) m[c] = buf + at[c] + IV_AT;
   // X = E(ivKey, IV)
 #pragma GCC unroll 8
-  for (int c = 0; c < K; c++) x[c] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)m[c]), k->iv[0][c]);
+  for (int c = 0; c < K; c++) x[c] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)m[c]), IVK(k, 0, c));
   for (int i = 1; i < ROUNDS; i++) {
 #pragma GCC unroll 8
-    for (int c = 0; c < K; c++) x[c] = _mm_aesenc_si128(x[c], k->iv[i][c]);
+    for (int c = 0; c < K; c++) x[c] = _mm_aesenc_si128(x[c], IVK(k, i, c));
   }
 #pragma GCC unroll 8
-  for (int c = 0; c < K; c++) s[c] = x[c] = _mm_aesenclast_si128(x[c], k->iv[ROUNDS][c]);
+  for (int c = 0; c < K; c++) s[c] = x[c] = _mm_aesenclast_si128(x[c], IVK(k, ROUNDS, c));
   // data = CBC-E(layerKey, X, data): block j of the K chains round by round.
   for (int j = 0; j < BLOCKS; j++) {
     const size_t off = 16 + 16 * (size_t)j;
 #pragma GCC unroll 8
     for (int c = 0; c < K; c++)
-      s[c] = _mm_xor_si128(_mm_xor_si128(s[c], _mm_loadu_si128((const __m128i *)(m[c] + off))), k->layer[0][c]);
+      s[c] = _mm_xor_si128(_mm_xor_si128(s[c], _mm_loadu_si128((const __m128i *)(m[c] + off))), LAYERK(k, 0, c));
 #pragma GCC unroll 13
     for (int i = 1; i < ROUNDS; i++) {
 #pragma GCC unroll 8
-      for (int c = 0; c < K; c++) s[c] = _mm_aesenc_si128(s[c], k->layer[i][c]);
+      for (int c = 0; c < K; c++) s[c] = _mm_aesenc_si128(s[c], LAYERK(k, i, c));
     }
 #pragma GCC unroll 8
     for (int c = 0; c < K; c++) {
-      s[c] = _mm_aesenclast_si128(s[c], k->layer[ROUNDS][c]);
+      s[c] = _mm_aesenclast_si128(s[c], LAYERK(k, ROUNDS, c));
       _mm_storeu_si128((__m128i *)(m[c] + off), s[c]);
     }
   }
   // IV' = E(ivKey, X)
 #pragma GCC unroll 8
-  for (int c = 0; c < K; c++) x[c] = _mm_xor_si128(x[c], k->iv[0][c]);
+  for (int c = 0; c < K; c++) x[c] = _mm_xor_si128(x[c], IVK(k, 0, c));
   for (int i = 1; i < ROUNDS; i++) {
 #pragma GCC unroll 8
-    for (int c = 0; c < K; c++) x[c] = _mm_aesenc_si128(x[c], k->iv[i][c]);
+    for (int c = 0; c < K; c++) x[c] = _mm_aesenc_si128(x[c], IVK(k, i, c));
   }
 #pragma GCC unroll 8
-  for (int c = 0; c < K; c++) _mm_storeu_si128((__m128i *)m[c], _mm_aesenclast_si128(x[c], k->iv[ROUNDS][c]));
+  for (int c = 0; c < K; c++) _mm_storeu_si128((__m128i *)m[c], _mm_aesenclast_si128(x[c], IVK(k, ROUNDS, c)));
   zero_vector_registers();
 }
 
-MK_TARGET __attribute__((noinline)) static void enc8(const sched8 *k, uint8_t *b, const int32_t *a) {
+MK_TARGET __attribute__((noinline)) static void enc8(const __m128i *k, uint8_t *b, const int32_t *a) {
   enc_group(k, b, a, 8);
 }
-MK_TARGET __attribute__((noinline)) static void enc4(const sched8 *k, uint8_t *b, const int32_t *a) {
+MK_TARGET __attribute__((noinline)) static void enc4(const __m128i *k, uint8_t *b, const int32_t *a) {
   enc_group(k, b, a, 4);
 }
-MK_TARGET __attribute__((noinline)) static void enc2(const sched8 *k, uint8_t *b, const int32_t *a) {
+MK_TARGET __attribute__((noinline)) static void enc2(const __m128i *k, uint8_t *b, const int32_t *a) {
   enc_group(k, b, a, 2);
 }
-MK_TARGET __attribute__((noinline)) static void enc1(const sched8 *k, uint8_t *b, const int32_t *a) {
+MK_TARGET __attribute__((noinline)) static void enc1(const __m128i *k, uint8_t *b, const int32_t *a) {
   enc_group(k, b, a, 1);
 }
 
 void mk_encrypt(const mk_ring *r, uint8_t *buf, const int32_t *at, const int32_t *slot, int32_t n) {
-  sched8 k;
+  __m128i k[SCHED_MAX];
   int32_t i = 0;
   for (; n - i >= 8; i += 8) {
-    gather(&k, r, slot + i, 8);
-    enc8(&k, buf, at + i);
+    gather(k, r, slot + i, 8);
+    enc8(k, buf, at + i);
   }
+  // What the tail groups use is a prefix of k, within what the 8-wide groups used: one wipe covers all of it.
+  const int32_t wide = i > 0 ? 8 : 0;
+  int tail = 0;
   if (n - i >= 4) {
-    gather(&k, r, slot + i, 4);
-    enc4(&k, buf, at + i);
+    gather(k, r, slot + i, 4);
+    enc4(k, buf, at + i);
     i += 4;
+    tail = 4;
   }
   if (n - i >= 2) {
-    gather(&k, r, slot + i, 2);
-    enc2(&k, buf, at + i);
+    gather(k, r, slot + i, 2);
+    enc2(k, buf, at + i);
     i += 2;
+    if (tail < 2) tail = 2;
   }
   if (n - i >= 1) {
-    gather(&k, r, slot + i, 1);
-    enc1(&k, buf, at + i);
+    gather(k, r, slot + i, 1);
+    enc1(k, buf, at + i);
+    if (tail < 1) tail = 1;
   }
-  OPENSSL_cleanse(&k, sizeof k);
+  const int used = wide > tail ? (int)wide : tail;
+  OPENSSL_cleanse(k, sizeof(__m128i) * 2 * (ROUNDS + 1) * (size_t)used);
 }
 
 /** The decryption schedule (equivalent inverse cipher, FIPS-197 §5.3.5) of an encryption schedule. */
