@@ -1,11 +1,18 @@
 // AES layer backend 'native': the OpenSSL addon (native/aes_layer.c through aes-native.ts), in place: no copies, no
-// allocation (tunnel-crypto-aes.md §2-§4). A batch's single-message tunnels go to the multi-key AES-NI kernel
-// (native/aes_multikey.c) in one call, their CBC chains interleaved; a tunnel with several messages keeps one call
-// per tunnel (per hop for creators), whose CBC runs sideways across its messages. docs/aes.md says why.
+// allocation (tunnel-crypto-aes.md §2-§4). A batch's tunnels with one to MULTI_KEY_MAX_MESSAGES messages go to the
+// multi-key AES-NI kernel (native/aes_multikey.c) in one call, their CBC chains interleaved; a tunnel with more keeps
+// one call per tunnel (per hop for creators), whose CBC runs sideways across its messages. docs/aes.md says why.
 import { MAX_BATCH, TUNNEL_DATA_SIZE } from '../../constants.js';
 import { multiKeyKernel, nativeAes, NativeAesHop, type NativeKeyringHandle } from '../aes-native.js';
 import { ROLE_IBEP, ROLE_OBEP, ROLE_OBGW } from '../types.js';
 import { noAead, writeId, type LayerBackend, type LayerTunnel } from './backend.js';
+
+/**
+ * Tunnels with at most this many messages in a batch go to the kernel (each message is its own chain there); from
+ * more on, the tunnel's CBC runs sideways across its messages with OpenSSL, which wins once there are enough of them
+ * to fill the ECB calls, and where two or three would cost 63 EVP calls for little work.
+ */
+export const MULTI_KEY_MAX_MESSAGES = 4;
 
 /** Hops of a creator tunnel at most (the engine's MAX_HOPS): bounds the kernel's P^-1 records per batch. */
 const MAX_STRIP_HOPS = 8;
@@ -87,19 +94,21 @@ export class NativeAesBackend implements LayerBackend<NativeKernelHop, never> {
       const idx = st.pending;
       const n = idx.length;
       const strip = st.code === ROLE_OBGW || st.code === ROLE_IBEP;
-      if (ring !== null && n === 1) {
+      if (ring !== null && n <= MULTI_KEY_MAX_MESSAGES) {
         // Queued for the kernel's one call below; the tunnel id is outside what the layer changes.
-        const o = idx[0]! * TUNNEL_DATA_SIZE;
-        if (strip) {
-          for (let h = st.hops.length - 1; h >= 0; h--) {
-            this.decAt[dec] = o;
-            this.decSlot[dec++] = st.hops[h]!.slot;
+        for (let m = 0; m < n; m++) {
+          const o = idx[m]! * TUNNEL_DATA_SIZE;
+          if (strip) {
+            for (let h = st.hops.length - 1; h >= 0; h--) {
+              this.decAt[dec] = o;
+              this.decSlot[dec++] = st.hops[h]!.slot;
+            }
+          } else {
+            this.encAt[enc] = o;
+            this.encSlot[enc++] = st.hops[0]!.slot;
           }
-        } else {
-          this.encAt[enc] = o;
-          this.encSlot[enc++] = st.hops[0]!.slot;
+          if (st.code !== ROLE_OBEP && st.code !== ROLE_IBEP) writeId(bodies, o, st.nextTunnelId);
         }
-        if (st.code !== ROLE_OBEP && st.code !== ROLE_IBEP) writeId(bodies, o, st.nextTunnelId);
         continue;
       }
       for (let m = 0; m < n; m++) at[m] = idx[m]! * TUNNEL_DATA_SIZE;
