@@ -424,10 +424,10 @@ export class LayerEngine {
 
   /** Clears the per-batch state: the tunnels touched by the batch and their pending lists (backends clear their own). */
   private settle(): void {
-    for (const st of this.touchedAes) st.pending.length = 0;
-    for (const st of this.touchedChacha) st.pending.length = 0;
-    this.touchedAes.length = 0;
-    this.touchedChacha.length = 0;
+    // pop(), not `length = 0`: V8 frees an array's storage when its length is set to 0, so every touched tunnel (and
+    // the touched lists) would allocate again on the next batch.
+    for (const t = this.touchedAes; t.length > 0;) for (const p = t.pop()!.pending; p.length > 0;) p.pop();
+    for (const t = this.touchedChacha; t.length > 0;) for (const p = t.pop()!.pending; p.length > 0;) p.pop();
     this.lone.length = 0;
     this.tunnelOf.fill(undefined, 0, this.batchCount);
   }
