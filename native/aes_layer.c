@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "aes_multikey.h"
 
 /** Body layout (tunnel-crypto-aes.md §1): tunnel id, IV, data; SPAN is what the layer changes (IV and data). */
 enum { BODY = 1028, IV_AT = 4, DATA_AT = 20, DATA = 1008, SPAN = BODY - IV_AT, KEY = 32 };
@@ -148,20 +149,22 @@ static int init_ctx(EVP_CIPHER_CTX **ctx, const EVP_CIPHER *cipher, const uint8_
 /** createHop's third argument: which transforms the hop can run (default both). */
 enum { DIR_BOTH = 0, DIR_ENCRYPT = 1, DIR_DECRYPT = 2 };
 
-// createHop(layerKey: Uint8Array(32), ivKey: Uint8Array(32), direction?: 0 both | 1 encrypt | 2 decrypt) -> external
-// (tagged HOP_TAG)
-static napi_value create_hop(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return throw_type(env, "createHop(layerKey, ivKey)");
-  int32_t dir = DIR_BOTH;
-  if (argc > 2 && (napi_get_value_int32(env, argv[2], &dir) != napi_ok || dir < DIR_BOTH || dir > DIR_DECRYPT))
-    return throw_range(env, "direction must be 0 (both), 1 (encrypt) or 2 (decrypt)");
-  size_t lkn, ikn;
-  const uint8_t *lk = typed(env, argv[0], napi_uint8_array, &lkn);
-  const uint8_t *ik = typed(env, argv[1], napi_uint8_array, &ikn);
-  if (lk == NULL || ik == NULL) return throw_type(env, "layerKey and ivKey must be Uint8Arrays");
-  if (lkn != KEY || ikn != KEY) return throw_range(env, "layerKey and ivKey must be 32 bytes");
+/** Reads an optional direction argument (0 both, 1 encrypt, 2 decrypt); false: a JS exception is pending. */
+static int direction_arg(napi_env env, size_t argc, napi_value *argv, size_t at, int32_t *dir) {
+  *dir = DIR_BOTH;
+  if (argc <= at) return 1;
+  if (napi_get_value_int32(env, argv[at], dir) != napi_ok || *dir < DIR_BOTH || *dir > DIR_DECRYPT) {
+    throw_range(env, "direction must be 0 (both), 1 (encrypt) or 2 (decrypt)");
+    return 0;
+  }
+  return 1;
+}
+
+/**
+ * A hop with OpenSSL contexts for these keys and this direction, as an external tagged HOP_TAG (NULL: a JS exception
+ * is pending).
+ */
+static napi_value make_hop(napi_env env, const uint8_t *lk, const uint8_t *ik, int32_t dir) {
   hop_t *h = calloc(1, sizeof *h);
   if (h == NULL) return throw_range(env, "out of memory");
   h->sideways_min = SIDEWAYS_MIN;
@@ -182,6 +185,22 @@ static napi_value create_hop(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return ext;
+}
+
+// createHop(layerKey: Uint8Array(32), ivKey: Uint8Array(32), direction?: 0 both | 1 encrypt | 2 decrypt) -> external
+// (tagged HOP_TAG)
+static napi_value create_hop(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return throw_type(env, "createHop(layerKey, ivKey)");
+  int32_t dir;
+  if (!direction_arg(env, argc, argv, 2, &dir)) return NULL;
+  size_t lkn, ikn;
+  const uint8_t *lk = typed(env, argv[0], napi_uint8_array, &lkn);
+  const uint8_t *ik = typed(env, argv[1], napi_uint8_array, &ikn);
+  if (lk == NULL || ik == NULL) return throw_type(env, "layerKey and ivKey must be Uint8Arrays");
+  if (lkn != KEY || ikn != KEY) return throw_range(env, "layerKey and ivKey must be 32 bytes");
+  return make_hop(env, lk, ik, dir);
 }
 
 /** The hop behind a handle createHop returned, or NULL for anything else (other externals included). */
@@ -403,6 +422,207 @@ static napi_value copy_blocks(napi_env env, napi_callback_info info) {
 static napi_value encrypt(napi_env env, napi_callback_info info) { return run(env, info, 1); }
 static napi_value decrypt(napi_env env, napi_callback_info info) { return run(env, info, 0); }
 
+// ---- the multi-key kernel (aes_multikey.c): a keyring of expanded hop keys, P / P^-1 across tunnels ----------
+
+/** Tags our keyring externals (see HOP_TAG). */
+static const napi_type_tag RING_TAG = {0x6b1e93d04a2c57f1ULL, 0xd28a4f6e0b5c3197ULL};
+
+/** A keyring handle; ring is NULL once closed. */
+typedef struct {
+  mk_ring *ring;
+} ring_t;
+
+/** Messages (encrypt) and hop records (decrypt) through the kernel on this thread: tests check it is used. */
+static _Thread_local double kernel_count = 0;
+
+static void ring_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  ring_t *k = data;
+  mk_ring_free(k->ring);
+  free(k);
+}
+
+/** The open keyring behind a handle createKeyring returned, or NULL (a JS exception is then pending). */
+static mk_ring *ring_arg(napi_env env, napi_value v) {
+  ring_t *k = NULL;
+  napi_valuetype t;
+  bool ours = false;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(env, v, &RING_TAG, &ours) != napi_ok || !ours ||
+      napi_get_value_external(env, v, (void **)&k) != napi_ok || k == NULL) {
+    throw_type(env, "keyring must come from createKeyring");
+    return NULL;
+  }
+  if (k->ring == NULL) {
+    throw_type(env, "this keyring was closed");
+    return NULL;
+  }
+  return k->ring;
+}
+
+// multiKeyKernel() -> string: the kernel this CPU runs ("aesni"), or "" where createKeyring would throw.
+static napi_value multi_key_kernel(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_string_utf8(env, mk_kernel_name(), NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+// multiKeyCount() -> number: see kernel_count.
+static napi_value multi_key_count(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_double(env, kernel_count, &out);
+  return out;
+}
+
+// createKeyring() -> external (tagged RING_TAG). Throws where the CPU has no AES-NI.
+static napi_value create_keyring(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (!mk_available()) return throw_type(env, "the multi-key AES kernel needs AES-NI");
+  ring_t *k = calloc(1, sizeof *k);
+  if (k != NULL) k->ring = mk_ring_new();
+  if (k == NULL || k->ring == NULL) {
+    free(k);
+    return throw_range(env, "out of memory");
+  }
+  napi_value ext;
+  if (napi_create_external(env, k, ring_finalize, NULL, &ext) != napi_ok) {
+    mk_ring_free(k->ring);
+    free(k);
+    napi_throw_error(env, NULL, "could not make the keyring handle");
+    return NULL;
+  }
+  if (napi_type_tag_object(env, ext, &RING_TAG) != napi_ok) {
+    mk_ring_free(k->ring);  // the finalizer frees k
+    k->ring = NULL;
+    napi_throw_error(env, NULL, "could not tag the keyring handle");
+    return NULL;
+  }
+  return ext;
+}
+
+// keyringAdd(ring, layerKey: Uint8Array(32), ivKey: Uint8Array(32)) -> slot: the keys expanded into a free slot (the
+// caller's arrays are read once and not kept). Throws RangeError when the ring is full (MK_MAX_SLOTS).
+static napi_value keyring_add(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) return throw_type(env, "keyringAdd(ring, layerKey, ivKey)");
+  mk_ring *r = ring_arg(env, argv[0]);
+  if (r == NULL) return NULL;
+  size_t lkn, ikn;
+  const uint8_t *lk = typed(env, argv[1], napi_uint8_array, &lkn);
+  const uint8_t *ik = typed(env, argv[2], napi_uint8_array, &ikn);
+  if (lk == NULL || ik == NULL) return throw_type(env, "layerKey and ivKey must be Uint8Arrays");
+  if (lkn != KEY || ikn != KEY) return throw_range(env, "layerKey and ivKey must be 32 bytes");
+  // Private copies: the caller's arrays may be shared memory another thread writes.
+  uint8_t keys[2 * KEY];
+  memcpy(keys, lk, KEY);
+  memcpy(keys + KEY, ik, KEY);
+  const int32_t slot = mk_ring_add(r, keys, keys + KEY);
+  OPENSSL_cleanse(keys, sizeof keys);
+  if (slot < 0) return throw_range(env, "the keyring is full");
+  napi_value out;
+  napi_create_int32(env, slot, &out);
+  return out;
+}
+
+// keyringWipe(ring, slot): wipes the slot's round keys and frees it; a slot not in use is left alone.
+static napi_value keyring_wipe(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t slot;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return throw_type(env, "keyringWipe(ring, slot)");
+  mk_ring *r = ring_arg(env, argv[0]);
+  if (r == NULL) return NULL;
+  if (napi_get_value_int32(env, argv[1], &slot) != napi_ok) return throw_type(env, "slot must be a number");
+  mk_ring_wipe(r, slot);
+  return NULL;
+}
+
+// createHopFromSlot(ring, slot, direction?) -> external (tagged HOP_TAG): OpenSSL contexts for the keys of a keyring slot, made
+// when a tunnel that so far only used the kernel first has several messages in a batch (its CBC then runs sideways).
+static napi_value create_hop_from_slot(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t slot;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return throw_type(env, "createHopFromSlot(ring, slot)");
+  mk_ring *r = ring_arg(env, argv[0]);
+  if (r == NULL) return NULL;
+  if (napi_get_value_int32(env, argv[1], &slot) != napi_ok) return throw_type(env, "slot must be a number");
+  int32_t dir;
+  if (!direction_arg(env, argc, argv, 2, &dir)) return NULL;
+  uint8_t keys[2 * KEY];
+  if (!mk_ring_keys(r, slot, keys, keys + KEY)) return throw_range(env, "the slot is not in use");
+  napi_value out = make_hop(env, keys, keys + KEY, dir);
+  OPENSSL_cleanse(keys, sizeof keys);
+  return out;
+}
+
+// keyringClose(ring): wipes every slot and frees the ring now; later calls with it throw. Idempotent.
+static napi_value keyring_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  ring_t *k = NULL;
+  napi_valuetype t;
+  bool ours = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(env, argv[0], &RING_TAG, &ours) != napi_ok || !ours ||
+      napi_get_value_external(env, argv[0], (void **)&k) != napi_ok || k == NULL) {
+    return throw_type(env, "keyringClose(ring): ring must come from createKeyring");
+  }
+  mk_ring_free(k->ring);
+  k->ring = NULL;
+  return NULL;
+}
+
+// multiEncrypt / multiDecrypt (ring, bodies: Uint8Array, at: Int32Array, slots: Int32Array, n): P on the n bodies
+// at byte offsets at[i] with the keys of slots[i] (several tunnels' chains interleaved; the bodies must not overlap),
+// or P^-1 on the n (at[i], slots[i]) records in order (a creator strip: one record per hop, last hop first). In
+// place; throws on bad arguments (nothing touched). Offsets and slots are read once each, then checked.
+static napi_value run_multi(napi_env env, napi_callback_info info, int enc) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, "(ring, bodies, at, slots, n)");
+  mk_ring *r = ring_arg(env, argv[0]);
+  if (r == NULL) return NULL;
+  size_t len, atn, sn;
+  uint8_t *buf = typed(env, argv[1], napi_uint8_array, &len);
+  const int32_t *at = typed(env, argv[2], napi_int32_array, &atn);
+  const int32_t *sl = typed(env, argv[3], napi_int32_array, &sn);
+  int32_t n;
+  if (buf == NULL || at == NULL || sl == NULL) return throw_type(env, "bodies must be a Uint8Array, at and slots Int32Arrays");
+  if (napi_get_value_int32(env, argv[4], &n) != napi_ok || n < 0 || (size_t)n > atn || (size_t)n > sn) {
+    return throw_range(env, "n must be 0..min(at.length, slots.length)");
+  }
+  int32_t stack[2 * STACK_OFFSETS];
+  int32_t *off = n <= STACK_OFFSETS ? stack : malloc(2 * sizeof *off * (size_t)n);
+  if (off == NULL) return throw_range(env, "out of memory");
+  int32_t *slot = off + n;
+  const volatile int32_t *va = at, *vs = sl;
+  for (int32_t i = 0; i < n; i++) {
+    off[i] = va[i];
+    slot[i] = vs[i];
+  }
+  for (int32_t i = 0; i < n; i++) {
+    if (off[i] < 0 || (size_t)off[i] > len || len - (size_t)off[i] < BODY || !mk_ring_live(r, slot[i])) {
+      if (off != stack) free(off);
+      return throw_range(env, "a body offset is outside bodies or a slot is not in use");
+    }
+  }
+  RACE(at, n, int32_t);
+  if (enc) mk_encrypt(r, buf, off, slot, n);
+  else mk_decrypt(r, buf, off, slot, n);
+  kernel_count += n;
+  if (off != stack) free(off);
+  return NULL;
+}
+
+static napi_value multi_encrypt(napi_env env, napi_callback_info info) { return run_multi(env, info, 1); }
+static napi_value multi_decrypt(napi_env env, napi_callback_info info) { return run_multi(env, info, 0); }
+
 #ifdef TUNNELPLANE_TEST_HOOKS
 // ---- test build only (native/test/binding.gyp; scripts/build-native.mjs --test) ---------------------------------
 #include <fcntl.h>
@@ -527,6 +747,15 @@ static napi_value init(napi_env env, napi_value exports) {
     {"decrypt", NULL, decrypt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setSidewaysMin", NULL, set_sideways_min, NULL, NULL, NULL, napi_enumerable, NULL},
     {"copyBlocks", NULL, copy_blocks, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"multiKeyKernel", NULL, multi_key_kernel, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"multiKeyCount", NULL, multi_key_count, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"createKeyring", NULL, create_keyring, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"keyringAdd", NULL, keyring_add, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"keyringWipe", NULL, keyring_wipe, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"createHopFromSlot", NULL, create_hop_from_slot, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"keyringClose", NULL, keyring_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"multiEncrypt", NULL, multi_encrypt, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"multiDecrypt", NULL, multi_decrypt, NULL, NULL, NULL, napi_enumerable, NULL},
 #ifdef TUNNELPLANE_TEST_HOOKS
     {"debugFailUpdate", NULL, debug_fail_update, NULL, NULL, NULL, napi_enumerable, NULL},
     {"debugRaceOffset", NULL, debug_race_offset, NULL, NULL, NULL, napi_enumerable, NULL},

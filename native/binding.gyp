@@ -2,8 +2,9 @@
   "targets": [
     {
       "target_name": "tunnelplane_aes",
-      "sources": ["aes_layer.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-std=c11"]
+      "sources": ["aes_layer.c", "aes_multikey.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=c11"],
+      "ldflags": ["-Wl,-z,now"]
     }
   ]
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Builds the optional native AES layer (native/aes_layer.c) with node-gyp, against the Node.js headers on this
-// machine. Run by `npm run build` (and so by `npm install` / `npm ci` through 'prepare').
+// Builds the optional native AES layer (native/aes_layer.c, aes_multikey.c) with node-gyp, against the Node.js
+// headers on this machine. Run by `npm run build` (and so by `npm install` / `npm ci` through 'prepare').
 //
 // Optional by design: without a C compiler the build prints why and the engine falls back to node:crypto
 // ('hybrid' backend), so installing never fails here. Set TUNNELPLANE_REQUIRE_NATIVE=1 (CI does) to make a failed

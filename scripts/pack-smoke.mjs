@@ -143,6 +143,8 @@ function smoke() {
     'build/tunnelplane.wasm',
     'build/tunnelplane-simd.wasm',
     'native/aes_layer.c',
+    'native/aes_multikey.c',
+    'native/aes_multikey.h',
     'native/binding.gyp',
     'scripts/build-native.mjs',
     'scripts/install-native.mjs',

@@ -50,9 +50,10 @@ async function decided(env: Record<string, string> = {}) {
     const { createChaCha20 } = await import(${url('crypto/chacha20.js')});
     const { createChaCha20Poly1305 } = await import(${url('crypto/chacha20-poly1305.js')});
     const { createSha256 } = await import(${url('crypto/sha256.js')});
-    const { nativeAes } = await import(${url('tunnel/aes-native.js')});
+    const { nativeAes, multiKeyKernel } = await import(${url('tunnel/aes-native.js')});
     const e = new LayerEngine({});
     console.log(JSON.stringify({ aesLayer: e.aesBackend, chachaLayer: e.chachaBackend, loaded: nativeAes !== null,
+      multiKey: multiKeyKernel,
       primitives: { aes: createAes256().backend, chacha20: createChaCha20().backend,
         'chacha20-poly1305': createChaCha20Poly1305().backend, sha256: createSha256().backend } }));`;
   const r = await run(['--input-type=module', '-e', code], env);
@@ -61,6 +62,7 @@ async function decided(env: Record<string, string> = {}) {
     aesLayer: string;
     chachaLayer: string;
     loaded: boolean;
+    multiKey: string;
     primitives: Record<string, string>;
   };
 }
@@ -72,6 +74,7 @@ describe('tunnelplane doctor', () => {
     expect(d.chachaLayer).toBe(want.chachaLayer);
     expect(d.primitives).toEqual(want.primitives);
     expect(d.native.loaded).toBe(want.loaded);
+    expect(d.native.multiKey).toBe(want.multiKey);
     expect(d.node).toBe(process.versions.node);
     expect(d.openssl).toBe(process.versions.openssl);
     // CI builds the native layer (TUNNELPLANE_REQUIRE_NATIVE): there it must be loaded, and 'auto' runs it where

@@ -249,6 +249,40 @@ describe('replay filter', () => {
     }
   });
 
+  it('touched entries (touchWords, touchLoad, then seenWords) get the verdicts and cells of untouched ones', () => {
+    const seed = testSeed('replay filter touch');
+    const rnd = seededRandom(seed);
+    const a = createReplayFilterBuffer({ messagesPerSecond: 10 });
+    const b = new SharedArrayBuffer(a.byteLength);
+    new Uint8Array(b).set(new Uint8Array(a)); // same key, same (empty) table
+    const touched = new ReplayFilter(a);
+    const plain = new ReplayFilter(b);
+    const pool = rnd(16 * 200);
+    const verdicts: [number[], number[]] = [[], []];
+    for (let batch = 0; batch < 60; batch++) {
+      const n = 1 + (rnd(1)[0]! % 64);
+      // Entries of the batch: fresh ones and repeats (replays, also within the batch).
+      const idx = Array.from({ length: n }, () => rnd(1)[0]! % 200);
+      // Some are touched but never looked up (dropped before the filter), some looked up but never touched.
+      const skip = idx.map(() => rnd(1)[0]! % 5 === 0);
+      const untouched = idx.map(() => rnd(1)[0]! % 7 === 0);
+      const now = T0 + batch * 1000;
+      touched.touchReset();
+      idx.forEach((e, i) => {
+        if (!untouched[i]) touched.touchWords(...wordsAt(pool, e));
+      });
+      touched.touchLoad();
+      idx.forEach((e, i) => {
+        if (skip[i]) return;
+        verdicts[0].push(touched.seenWords(...wordsAt(pool, e), now));
+        verdicts[1].push(plain.seenWords(...wordsAt(pool, e), now));
+      });
+    }
+    expect(verdicts[0], `seed ${seed}`).toEqual(verdicts[1]);
+    expect(verdicts[0].filter((v) => v === REPLAY_SEEN).length).toBeGreaterThan(10);
+    expect(Buffer.from(new Uint8Array(a)).equals(Buffer.from(new Uint8Array(b)))).toBe(true);
+  });
+
   it('rejects bad sizings and foreign buffers', () => {
     expect(() => createReplayFilterBuffer({ messagesPerSecond: 0 })).toThrow(RangeError);
     expect(() => createReplayFilterBuffer({ windowMs: 0 })).toThrow(RangeError);

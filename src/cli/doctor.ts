@@ -11,7 +11,7 @@ import { createChaCha20 } from '../crypto/chacha20.js';
 import { createChaCha20Poly1305 } from '../crypto/chacha20-poly1305.js';
 import { createSha256 } from '../crypto/sha256.js';
 import type { CryptoBackend } from '../crypto/types.js';
-import { nativeAes, nativeAesPath, nativeAesProblem } from '../tunnel/aes-native.js';
+import { multiKeyKernel, nativeAes, nativeAesPath, nativeAesProblem } from '../tunnel/aes-native.js';
 import { LayerEngine } from '../tunnel/engine.js';
 import { addonSource, NATIVE_DIR, type AddonSource } from '../native/locate.js';
 import type { EngineBackend } from '../tunnel/types.js';
@@ -42,6 +42,8 @@ export interface DoctorReport {
     path: string | null;
     problem: string | null;
     installLog: string | null;
+    /** The multi-key AES kernel the native layer runs here ('aesni'), or '' (none, or TUNNELPLANE_NO_MULTIKEY=1). */
+    multiKey: string;
   };
   /** The backend LayerEngine's 'auto' picks for AES tunnels. */
   aesLayer: Exclude<EngineBackend, 'auto'>;
@@ -107,6 +109,7 @@ export function diagnose(i2pdDirs?: string[]): DoctorReport {
     path: nativeAesPath ?? null,
     problem: nativeAesProblem ?? null,
     installLog: nativeAes === null && existsSync(log) ? log : null,
+    multiKey: multiKeyKernel,
   };
   const report: DoctorReport = {
     tunnelplane: packageVersion(),
@@ -176,7 +179,11 @@ export function formatReport(r: DoctorReport): string {
       : `not loaded: ${n.problem}`,
     r.hints.native,
   );
-  row('tunnel AES layer', `${r.aesLayer} (${LAYER_WHAT[r.aesLayer] ?? r.aesLayer})`);
+  const kernel =
+    r.aesLayer === 'native' && n.multiKey
+      ? `${n.multiKey} multi-key kernel for tunnels with 1-4 messages a batch, OpenSSL EVP for the others`
+      : undefined;
+  row('tunnel AES layer', `${r.aesLayer} (${kernel ?? LAYER_WHAT[r.aesLayer] ?? r.aesLayer})`);
   row('tunnel ChaCha layer', `${r.chachaLayer} (${LAYER_WHAT[r.chachaLayer] ?? r.chachaLayer})`);
   row(
     'primitives',

@@ -7,6 +7,9 @@ import { locateNativeAddon } from './locate.js';
 /** Opaque handle of one hop's OpenSSL contexts (a Node-API external). */
 export type NativeHopHandle = { readonly __nativeHop: unique symbol };
 
+/** Opaque handle of a keyring of the multi-key kernel (a Node-API external). */
+export type NativeKeyringHandle = { readonly __nativeKeyring: unique symbol };
+
 export interface NativeAesBinding {
   /**
    * A hop's OpenSSL contexts; the keys are read once and not kept anywhere else. `direction` (NATIVE_DIRECTION):
@@ -33,6 +36,31 @@ export interface NativeAesBinding {
    * RangeError). A plain memcpy where V8 copies SharedArrayBuffer memory with atomic stores, a byte at a time when
    * the two addresses differ modulo 8: the data plane's copies into and out of its shared batch slots.
    */
+  /** The multi-key kernel this CPU runs ('aesni'), or '' where it does not (createKeyring then throws). */
+  multiKeyKernel(): string;
+  /** Messages (multiEncrypt) and hop records (multiDecrypt) through the kernel on this thread so far. */
+  multiKeyCount(): number;
+  /** A keyring: hop keys expanded once into fixed slots (at most 65536), wiped one by one or all at close. */
+  createKeyring(): NativeKeyringHandle;
+  /** Expands the two keys into a free slot and returns its number; RangeError when the ring is full. */
+  keyringAdd(ring: NativeKeyringHandle, layerKey: Uint8Array, ivKey: Uint8Array): number;
+  /**
+   * OpenSSL contexts (a hop handle, as createHop) for the keys of a keyring slot: a hop that so far used only the
+   * kernel gets them when it first has several messages in a batch. RangeError for a slot not in use.
+   */
+  createHopFromSlot(ring: NativeKeyringHandle, slot: number, direction?: number): NativeHopHandle;
+  /** Wipes the slot's round keys and frees it (a slot not in use: nothing). */
+  keyringWipe(ring: NativeKeyringHandle, slot: number): void;
+  /** Wipes every slot and frees the ring now; later calls with it throw. Idempotent. */
+  keyringClose(ring: NativeKeyringHandle): void;
+  /**
+   * P in place on the n bodies at byte offsets at[i], each with the keys of slots[i], several tunnels' CBC chains
+   * interleaved (the bodies must not overlap). Throws TypeError/RangeError on bad arguments, a slot not in use
+   * included (nothing touched); never fails otherwise.
+   */
+  multiEncrypt(ring: NativeKeyringHandle, bodies: Uint8Array, at: Int32Array, slots: Int32Array, n: number): void;
+  /** P^-1 in place on the n (at[i], slots[i]) records in order: a creator strip lists a body per hop, last first. */
+  multiDecrypt(ring: NativeKeyringHandle, bodies: Uint8Array, at: Int32Array, slots: Int32Array, n: number): void;
   copyBlocks(
     dst: Uint8Array,
     dstAt: Uint32Array,

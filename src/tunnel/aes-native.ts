@@ -21,7 +21,16 @@ export {
   type NativeAesBinding,
   type NativeAesFailure,
   type NativeHopHandle,
+  type NativeKeyringHandle,
 } from '../native/addon.js';
+
+/**
+/**
+ * The multi-key kernel (native/aes_multikey.c) this process uses: 'aesni' where the addon loaded and the CPU has
+ * AES-NI, '' otherwise or when TUNNELPLANE_NO_MULTIKEY=1 (then every tunnel takes the OpenSSL path).
+ */
+export const multiKeyKernel: string =
+  nativeAes && process.env.TUNNELPLANE_NO_MULTIKEY !== '1' ? nativeAes.multiKeyKernel() : '';
 
 /**
  * One hop's keys in OpenSSL contexts. `wipe()` frees and cleanses them; the object is unusable afterwards. Made for
@@ -31,11 +40,22 @@ export class NativeAesHop {
   private handle: NativeHopHandle | null;
   private readonly lib: NativeAesBinding;
 
-  constructor(layerKey: Uint8Array, ivKey: Uint8Array, direction: keyof typeof NATIVE_DIRECTION = 'both') {
+  /** From the two keys (contexts for `direction` only), or taking over a handle the addon made (createHopFromSlot). */
+  constructor(layerKey: Uint8Array, ivKey: Uint8Array, direction?: keyof typeof NATIVE_DIRECTION);
+  constructor(handle: NativeHopHandle);
+  constructor(
+    layerKey: Uint8Array | NativeHopHandle,
+    ivKey?: Uint8Array,
+    direction: keyof typeof NATIVE_DIRECTION = 'both',
+  ) {
     if (!nativeAes) throw new Error(`native AES layer unavailable: ${nativeAesProblem}`);
-    if (layerKey.length !== AES256_KEY_SIZE || ivKey.length !== AES256_KEY_SIZE)
-      throw new RangeError('keys must be 32 bytes');
     this.lib = nativeAes;
+    if (!(layerKey instanceof Uint8Array)) {
+      this.handle = layerKey;
+      return;
+    }
+    if (layerKey.length !== AES256_KEY_SIZE || ivKey?.length !== AES256_KEY_SIZE)
+      throw new RangeError('keys must be 32 bytes');
     this.handle = nativeAes.createHop(layerKey, ivKey, NATIVE_DIRECTION[direction]);
   }
 

@@ -139,11 +139,17 @@ export class LayerEngine {
   /** The tunnels of each layer with messages admitted in this batch (their `pending` lists), for the backends. */
   private readonly touchedAes: TunnelState[] = [];
   private readonly touchedChacha: TunnelState[] = [];
+  /** Each message's tunnel in the current batch (run()'s first pass), cleared in settle(). */
+  private readonly tunnelOf: (TunnelState | undefined)[] = new Array<TunnelState | undefined>(MAX_BATCH).fill(
+    undefined,
+  );
   /** One tunnel, for a lone message handed to the ChaCha backend (first()). */
   private readonly lone: TunnelState[] = [];
   /** ChaCha replay entries of the current batch (received nonces), checked after the AEAD tag. */
   private readonly chachaEntries = new Uint8Array(MAX_BATCH * 16);
   private batchNow = 0;
+  /** Messages in the current batch (how much of tunnelOf settle() clears). */
+  private batchCount = 0;
   /** The last Int32 view made by wordsOf (callers usually pass the same buffer batch after batch). */
   private words: Int32Array | null = null;
   private lastSweep = 0;
@@ -428,6 +434,7 @@ export class LayerEngine {
 
     const now = this.now();
     this.batchNow = now;
+    this.batchCount = count;
     if (now - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweep(now);
     // Whatever throws below (a backend bug, a failed native call), the next batch must start clean: per-tunnel pending
     // lists and the staging state are reset in `finally`, never left for another batch's messages to inherit.
@@ -440,11 +447,12 @@ export class LayerEngine {
 
   /** Clears the per-batch state: the tunnels touched by the batch and their pending lists (backends clear their own). */
   private settle(): void {
-    for (const st of this.touchedAes) st.pending.length = 0;
-    for (const st of this.touchedChacha) st.pending.length = 0;
-    this.touchedAes.length = 0;
-    this.touchedChacha.length = 0;
+    // pop(), not `length = 0`: V8 frees an array's storage when its length is set to 0, so every touched tunnel (and
+    // the touched lists) would allocate again on the next batch.
+    for (const t = this.touchedAes; t.length > 0;) for (const p = t.pop()!.pending; p.length > 0;) p.pop();
+    for (const t = this.touchedChacha; t.length > 0;) for (const p = t.pop()!.pending; p.length > 0;) p.pop();
     this.lone.length = 0;
+    this.tunnelOf.fill(undefined, 0, this.batchCount);
   }
 
   private run(batch: LayerBatch, gateway: boolean, now: number): number {
@@ -455,10 +463,30 @@ export class LayerEngine {
     const replay = this.replay;
     const c = this.counters;
     c.processed += count;
+    // First pass: every message's tunnel, and (AES, from the network) its replay filter bucket touched, so the
+    // lookups' and the filter's cache misses overlap instead of coming one per message in the pass below.
+    const tunnelOf = this.tunnelOf;
+    const touch = !gateway && words !== null;
+    if (touch) replay.touchReset();
     for (let i = 0; i < count; i++) {
       const o = i * TUNNEL_DATA_SIZE;
       const id = ((bodies[o]! << 24) | (bodies[o + 1]! << 16) | (bodies[o + 2]! << 8) | bodies[o + 3]!) >>> 0;
       const st = table.get(id);
+      tunnelOf[i] = st;
+      if (touch && st !== undefined && st.layer === 'aes') {
+        const w = o >> 2;
+        replay.touchWords(
+          words[w + 1]! ^ words[w + 5]!,
+          words[w + 2]! ^ words[w + 6]!,
+          words[w + 3]! ^ words[w + 7]!,
+          words[w + 4]! ^ words[w + 8]!,
+        );
+      }
+    }
+    if (touch) replay.touchLoad();
+    for (let i = 0; i < count; i++) {
+      const o = i * TUNNEL_DATA_SIZE;
+      const st = tunnelOf[i];
       nextHops[i] = 0;
       nextTunnelIds[i] = 0;
       if (roles) roles[i] = 0;

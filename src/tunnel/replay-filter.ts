@@ -56,6 +56,11 @@ const H_MAGIC = 0,
   H_FULL = 6,
   H_KEY = 8;
 const HEADER_WORDS = 64;
+/** Touched entries remembered per batch (the engine's MAX_BATCH), words each (4 entry words, bucket, fingerprint). */
+const MEMO = 1024;
+const MEMO_WORDS = 6;
+/** How far past skipped touches a lookup searches the memo (a message dropped between its touch and its lookup). */
+const MEMO_LOOKAHEAD = 4;
 const HEADER_BYTES = HEADER_WORDS * 4;
 
 /** `seen` verdicts. Truthy means "drop the message". */
@@ -156,6 +161,14 @@ export class ReplayFilter {
   /** floor(epochAt / epochMs), kept for the batch's `now`. */
   private epochAt = NaN;
   private epoch = 0;
+  /** The fingerprint locate() found. */
+  private locatedFp = 0;
+  /** This batch's touched entries (touchWords): words, bucket, fingerprint; read from memoHead on. */
+  private readonly memo = new Int32Array(MEMO * MEMO_WORDS);
+  private memoHead = 0;
+  private memoTail = 0;
+  /** XOR of the cells touchWords loaded (never read: it only keeps the loads). */
+  private touched = 0;
 
   constructor(buffer: SharedArrayBuffer) {
     if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('replay filter: expected a SharedArrayBuffer');
@@ -217,31 +230,16 @@ export class ReplayFilter {
     until: number,
     insert: boolean,
   ): ReplayVerdict {
-    // Multilinear hash of the eight 16-bit halves, four independent keys (see the header comment).
-    const k = this.k;
-    const x0 = w0 & 0xffff,
-      x1 = w0 >>> 16,
-      x2 = w1 & 0xffff,
-      x3 = w1 >>> 16;
-    const x4 = w2 & 0xffff,
-      x5 = w2 >>> 16,
-      x6 = w3 & 0xffff,
-      x7 = w3 >>> 16;
-    const h0 = lane(k, 0, x0, x1, x2, x3, x4, x5, x6, x7);
-    const h1 = lane(k, 9, x0, x1, x2, x3, x4, x5, x6, x7);
-    const h2 = lane(k, 18, x0, x1, x2, x3, x4, x5, x6, x7);
-    const h3 = lane(k, 27, x0, x1, x2, x3, x4, x5, x6, x7);
-    // A fixed two-round Feistel mix of the 64 bits follows (a bijection: no collision added). Pairwise independence
-    // bounds collisions but not how full the fullest buckets get: without the mix, entries that differ in a counter
-    // land on an arithmetic progression of buckets; with it they spread as under a random function.
-    const a = (h0 << 16) | h1;
-    const c = (h2 << 16) | h3;
-    const a1 = a ^ fmix(c);
-    const c1 = c ^ fmix(a1);
-    // Range reduction by multiplication (floor(h x buckets / 2^32) < buckets for any 32-bit h): no division.
-    const base = Math.floor((a1 >>> 0) * this.bucketScale) * BUCKET;
-    let fp = (c1 >>> 0) & this.fpMask;
-    if (fp === 0) fp = 1;
+    // Where the entry lives: from this batch's touches when touchWords saw these words, else hashed now.
+    let base: number, fp: number;
+    const m = this.memoFind(w0, w1, w2, w3);
+    if (m >= 0) {
+      base = this.memo[m * MEMO_WORDS + 4]!;
+      fp = this.memo[m * MEMO_WORDS + 5]!;
+    } else {
+      base = this.locate(w0, w1, w2, w3);
+      fp = this.locatedFp;
+    }
     if (now !== this.epochAt) {
       this.epochAt = now;
       this.epoch = Math.floor(now / this.epochMs);
@@ -289,6 +287,94 @@ export class ReplayFilter {
       }
       // Lost a race for that cell: look again (the winner may have inserted this very entry).
     }
+  }
+
+  /** The first cell of the entry's bucket; its fingerprint in locatedFp. */
+  private locate(w0: number, w1: number, w2: number, w3: number): number {
+    // Multilinear hash of the eight 16-bit halves, four independent keys (see the header comment).
+    const k = this.k;
+    const x0 = w0 & 0xffff,
+      x1 = w0 >>> 16,
+      x2 = w1 & 0xffff,
+      x3 = w1 >>> 16;
+    const x4 = w2 & 0xffff,
+      x5 = w2 >>> 16,
+      x6 = w3 & 0xffff,
+      x7 = w3 >>> 16;
+    const h0 = lane(k, 0, x0, x1, x2, x3, x4, x5, x6, x7);
+    const h1 = lane(k, 9, x0, x1, x2, x3, x4, x5, x6, x7);
+    const h2 = lane(k, 18, x0, x1, x2, x3, x4, x5, x6, x7);
+    const h3 = lane(k, 27, x0, x1, x2, x3, x4, x5, x6, x7);
+    // A fixed two-round Feistel mix of the 64 bits follows (a bijection: no collision added). Pairwise independence
+    // bounds collisions but not how full the fullest buckets get: without the mix, entries that differ in a counter
+    // land on an arithmetic progression of buckets; with it they spread as under a random function.
+    const a = (h0 << 16) | h1;
+    const c = (h2 << 16) | h3;
+    const a1 = a ^ fmix(c);
+    const c1 = c ^ fmix(a1);
+    // Range reduction by multiplication (floor(h x buckets / 2^32) < buckets for any 32-bit h): no division.
+    const base = Math.floor((a1 >>> 0) * this.bucketScale) * BUCKET;
+    let fp = (c1 >>> 0) & this.fpMask;
+    if (fp === 0) fp = 1;
+    this.locatedFp = fp;
+    return base;
+  }
+
+  /**
+   * Starts a batch of touches: forgets the previous batch's (the memo is per batch, so an entry the batch then never
+   * looked up does not linger).
+   */
+  touchReset(): void {
+    this.memoHead = 0;
+    this.memoTail = 0;
+  }
+
+  /**
+   * Remembers where the entry given as four words lives (its bucket and fingerprint); records nothing. A caller that
+   * notes a batch's entries first, then calls touchLoad, then seenWords for them in the same order, hashes each entry
+   * once and gets the table's cache misses side by side instead of one per lookup. Where an entry lives is a pure
+   * function of its words, so a remembered place is right whatever came in between.
+   */
+  touchWords(w0: number, w1: number, w2: number, w3: number): void {
+    const t = this.memoTail;
+    if (t >= MEMO) return;
+    const base = this.locate(w0, w1, w2, w3);
+    const o = t * MEMO_WORDS;
+    const memo = this.memo;
+    memo[o] = w0;
+    memo[o + 1] = w1;
+    memo[o + 2] = w2;
+    memo[o + 3] = w3;
+    memo[o + 4] = base;
+    memo[o + 5] = this.locatedFp;
+    this.memoTail = t + 1;
+  }
+
+  /**
+   * Loads the buckets of the entries noted since touchReset, in a loop with nothing else in it, so the processor has
+   * many of those misses in flight at once.
+   */
+  touchLoad(): void {
+    const memo = this.memo;
+    const cells = this.cells;
+    let x = 0;
+    for (let i = this.memoHead, end = this.memoTail; i < end; i++) x ^= cells[memo[i * MEMO_WORDS + 4]!]!;
+    // The loads are the point; keeping their value stops the compiler from dropping them.
+    this.touched ^= x;
+  }
+
+  /** The memo index of these words among the next MEMO_LOOKAHEAD touched ones (skipped ones are passed), or -1. */
+  private memoFind(w0: number, w1: number, w2: number, w3: number): number {
+    const memo = this.memo;
+    const end = Math.min(this.memoTail, this.memoHead + MEMO_LOOKAHEAD);
+    for (let i = this.memoHead; i < end; i++) {
+      const o = i * MEMO_WORDS;
+      if (memo[o] === (w0 | 0) && memo[o + 1] === (w1 | 0) && memo[o + 2] === (w2 | 0) && memo[o + 3] === (w3 | 0)) {
+        this.memoHead = i + 1;
+        return i;
+      }
+    }
+    return -1;
   }
 
   private sweep(tag: number): void {

@@ -10,7 +10,12 @@ import type { NativeAesBinding, NativeHopHandle } from '../../src/tunnel/aes-nat
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const ADDON = `${root}native/test/build/Release/tunnelplane_aes_test.node`;
-const SOURCES = [`${root}native/aes_layer.c`, `${root}native/test/binding.gyp`];
+const SOURCES = [
+  `${root}native/aes_layer.c`,
+  `${root}native/aes_multikey.c`,
+  `${root}native/aes_multikey.h`,
+  `${root}native/test/binding.gyp`,
+];
 const LOCK = `${root}native/test/.building`;
 
 export interface NativeTestBinding extends NativeAesBinding {

@@ -16,7 +16,7 @@ export interface WorkloadModule {
 
 export const WORKLOAD_MODULES: readonly WorkloadModule[] = [
   { name: 'primitives', workloads: primitives }, // aes-cbc-1008, chacha20-1008, sha256-1008
-  { name: 'layer', workloads: layer }, // aes-hop, aes-hop-tunnel, aes-strip-3, chacha-hop, replay-filter
+  { name: 'layer', workloads: layer }, // aes-hop, aes-hop-4k, aes-hop-tunnel, aes-strip-3, chacha-hop, replay-filter
   { name: 'frame', workloads: frame }, // gateway-pack, endpoint-reassemble, frame-sha256
   { name: 'pool', workloads: pool }, // pool-aes-hop, pool-chacha-hop
   { name: 'ntcp2', workloads: ntcp2 }, // ntcp2-frame-1k, ntcp2-frame-16k
