@@ -11,10 +11,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
+  I2NP_DATA,
   I2NP_DELIVERY_STATUS,
   I2NP_EXPIRATION_MS,
+  I2NP_HEADER_SIZE,
   I2NP_TUNNEL_DATA,
   I2NP_TUNNEL_GATEWAY,
+  I2NP_TUNNEL_MAX,
   STATUS_OK,
   TUNNEL_DATA_SIZE,
 } from '../constants.js';
@@ -22,8 +25,9 @@ import { LOCAL_HOP } from '../tunnel/types.js';
 import { TunnelJoinError } from '../errors.js';
 import { createDataPlane, type DataPlane, type DataPlaneOptions, type OutputBatch } from '../dataplane/index.js';
 import { encodeI2np } from '../i2np/header.js';
-import { encodeDeliveryStatus, encodeTunnelGateway } from '../i2np/bodies.js';
+import { decodeData, encodeData, encodeDeliveryStatus, encodeTunnelGateway } from '../i2np/bodies.js';
 import { Ntcp2Transport, type TransportLimits } from '../transport/ntcp2/transport.js';
+import { I2NP_BLOCK_MAX, I2NP_SHORT_HEADER } from '../transport/ntcp2/constants.js';
 import type { CloseInfo, Session } from '../transport/ntcp2/session.js';
 import type { ParsePeerRouterInfo } from '../transport/ntcp2/peer-info.js';
 import type { FrameAead } from '../transport/ntcp2/frames.js';
@@ -39,7 +43,7 @@ import { wipeNtcp2Keys } from './ntcp2-keys.js';
 import { wipeRouterKeys } from './router-keys.js';
 import { CRYPTO_TYPE_X25519 } from '../common/keys-and-cert.js';
 import { TunnelService, type TunnelServiceOptions, type TunnelServiceStats } from './tunnels/service.js';
-import type { PeerCandidate } from './tunnels/creator.js';
+import type { LocalTunnel, PeerCandidate } from './tunnels/creator.js';
 import type { DirectionSettings, TunnelEvent } from './tunnels/pool.js';
 import type { TransitLimits } from './tunnels/transit.js';
 import type { LocalI2np, OutgoingI2np } from './tunnels/types.js';
@@ -171,12 +175,35 @@ export interface RouterStats {
   tunnels?: TunnelServiceStats['tunnels'];
 }
 
+/**
+ * Largest payload `sendData` takes: the OBEP forwards the whole Data message (16-byte header, 4-byte length) inside a
+ * TunnelGateway (6 bytes more) as one NTCP2 I2NP block, which i2pd and we cap at I2NP_BLOCK_MAX with its 9-byte
+ * short header (ntcp2-routerinfo.md §4.7) — a little under what 64 tunnel fragments hold (I2NP_TUNNEL_MAX).
+ */
+export const MAX_DATA_PAYLOAD =
+  Math.min(I2NP_TUNNEL_MAX, I2NP_BLOCK_MAX - I2NP_SHORT_HEADER - 6) - I2NP_HEADER_SIZE - 4;
+
+/** Where client data goes: an inbound tunnel of the receiving router, as a LeaseSet names it (gateway + tunnel id). */
+export interface DataTarget {
+  gateway: Uint8Array;
+  tunnelId: number;
+}
+
+/** An I2NP Data (20) message that ended at this router: the 'data' event. */
+export interface DataEvent {
+  /** The Data message's payload (its own copy). */
+  payload: Uint8Array;
+  msgId: number;
+  /** The inbound tunnel of ours it came out of (absent for a garlic clove or an OBEP's local delivery). */
+  inbound: LocalTunnel | undefined;
+}
+
 const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /**
  * The router. Events: 'ready' (RouterReady), 'session' (SessionEvent), 'routerInfo' (PeerEntry, a newer verified
  * RouterInfo stored), 'joinError' (TunnelJoinError from the data plane), 'tunnel' (TunnelEvent from the pools),
- * 'warning' (Error).
+ * 'data' (DataEvent: client data out of our inbound tunnels), 'warning' (Error).
  */
 export class Router extends EventEmitter {
   readonly dataDir: string;
@@ -323,7 +350,7 @@ export class Router extends EventEmitter {
         isReachable: (h) => this.canReach(h),
       },
       peers: { candidates: () => this.tunnelCandidates() },
-      deliverLocal: (m) => this.dispatchLocal(m),
+      deliverLocal: (m, via) => this.dispatchLocal(m, via),
       transitLimits: limits,
       ...(o.exploratory !== undefined ? { exploratory: o.exploratory } : {}),
       ...(o.poolOptions ? { poolOptions: o.poolOptions } : {}),
@@ -615,9 +642,55 @@ export class Router extends EventEmitter {
    * A message that ended at this router and is not the tunnel side's (OBEP LOCAL / ROUTER-to-us delivery, a garlic
    * clove, our inbound tunnels' output): the router's own handling, without a session to answer over.
    */
-  private dispatchLocal(m: LocalI2np): void {
+  private dispatchLocal(m: LocalI2np, via?: LocalTunnel): void {
     if (m.type === I2NP_DATABASE_STORE) this.storeDatabase(m.body, undefined);
+    else if (m.type === I2NP_DATA) this.onData(m, via);
     else this.count('local-unhandled');
+  }
+
+  /** Client data (i2np.md §4.3) out of one of our inbound tunnels: the 'data' event, or counted when nobody listens. */
+  private onData(m: LocalI2np, via: LocalTunnel | undefined): void {
+    const d = decodeData(m.body);
+    if (!d.ok) {
+      this.count('bad-data');
+      return;
+    }
+    if (this.listenerCount('data') === 0) {
+      this.count('data-unclaimed');
+      return;
+    }
+    this.emit('data', { payload: d.value, msgId: m.msgId, inbound: via } satisfies DataEvent);
+  }
+
+  /**
+   * Sends client data as an I2NP Data (20) message out through one of our outbound tunnels (`via`: that tunnel, or the
+   * name of the pool to pick one from at random, default the exploratory pool) to the inbound tunnel `to` of another
+   * router: its OBEP hands it to that tunnel's gateway as a TunnelGateway (tunnel-message.md §3, TUNNEL delivery), and
+   * it comes out of the receiver's inbound endpoint as its 'data' event. Payloads longer than one tunnel message are
+   * fragmented by our gateway and reassembled at both endpoints. False when dropped (counted: no tunnel, queue full).
+   * Throws RangeError for a payload over MAX_DATA_PAYLOAD or a tunnel id outside 1..2^32-1.
+   */
+  sendData(payload: Uint8Array, to: DataTarget, via: LocalTunnel | string = 'exploratory'): boolean {
+    if (!(payload instanceof Uint8Array) || payload.length > MAX_DATA_PAYLOAD)
+      throw new RangeError(`payload must be bytes, at most ${MAX_DATA_PAYLOAD}`);
+    if (!Number.isInteger(to.tunnelId) || to.tunnelId < 1 || to.tunnelId > 0xffffffff || to.gateway.length !== 32)
+      throw new RangeError('target needs a 32-byte gateway hash and a tunnel id 1..2^32-1');
+    const side = this.tunnelSide;
+    if (!side || this.state !== 'running') {
+      this.count('data-not-running');
+      return false;
+    }
+    const tunnel = typeof via === 'string' ? side.pool(via)?.select('outbound') : via;
+    if (!tunnel) {
+      this.count('data-no-outbound-tunnel');
+      return false;
+    }
+    const msg = encodeI2np(I2NP_DATA, randomMsgId(), Date.now() + I2NP_EXPIRATION_MS, encodeData(payload));
+    if (!side.creator.sendThrough(tunnel, msg, { delivery: 'TUNNEL', toHash: to.gateway, tunnelId: to.tunnelId })) {
+      this.count('data-send-failed');
+      return false;
+    }
+    return true;
   }
 
   /** DatabaseStore (i2np.md §4.6): store a verified RouterInfo; a reply token gets a DeliveryStatus(token). */
@@ -862,6 +935,8 @@ export class Router extends EventEmitter {
       tunnelDataOut,
     };
     if (this.tunnelSide) {
+      // Our own tunnels' gateway / endpoint drops (framing, queue full), prefixed `tunnels.`.
+      for (const [k, v] of Object.entries(this.tunnelSide.creator.stats().dropped)) dropped[`tunnels.${k}`] = v;
       const ts = this.tunnelSide.stats();
       r.transit = ts.transit;
       r.tunnels = ts.tunnels;
