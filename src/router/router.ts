@@ -667,10 +667,11 @@ export class Router extends EventEmitter {
    * name of the pool to pick one from at random, default the exploratory pool) to the inbound tunnel `to` of another
    * router: its OBEP hands it to that tunnel's gateway as a TunnelGateway (tunnel-message.md §3, TUNNEL delivery), and
    * it comes out of the receiver's inbound endpoint as its 'data' event. Payloads longer than one tunnel message are
-   * fragmented by our gateway and reassembled at both endpoints. False when dropped (counted: no tunnel, queue full).
-   * Throws RangeError for a payload over MAX_DATA_PAYLOAD or a tunnel id outside 1..2^32-1.
+   * fragmented by our gateway and reassembled at both endpoints. Returns the Data message's id (DataEvent.msgId at the
+   * receiver, never 0), or 0 when dropped (counted: no tunnel, queue full). Throws RangeError for a payload over
+   * MAX_DATA_PAYLOAD or a tunnel id outside 1..2^32-1.
    */
-  sendData(payload: Uint8Array, to: DataTarget, via: LocalTunnel | string = 'exploratory'): boolean {
+  sendData(payload: Uint8Array, to: DataTarget, via: LocalTunnel | string = 'exploratory'): number {
     if (!(payload instanceof Uint8Array) || payload.length > MAX_DATA_PAYLOAD)
       throw new RangeError(`payload must be bytes, at most ${MAX_DATA_PAYLOAD}`);
     if (!Number.isInteger(to.tunnelId) || to.tunnelId < 1 || to.tunnelId > 0xffffffff || to.gateway.length !== 32)
@@ -678,19 +679,20 @@ export class Router extends EventEmitter {
     const side = this.tunnelSide;
     if (!side || this.state !== 'running') {
       this.count('data-not-running');
-      return false;
+      return 0;
     }
     const tunnel = typeof via === 'string' ? side.pool(via)?.select('outbound') : via;
     if (!tunnel) {
       this.count('data-no-outbound-tunnel');
-      return false;
+      return 0;
     }
-    const msg = encodeI2np(I2NP_DATA, randomMsgId(), Date.now() + I2NP_EXPIRATION_MS, encodeData(payload));
+    const msgId = randomMsgId();
+    const msg = encodeI2np(I2NP_DATA, msgId, Date.now() + I2NP_EXPIRATION_MS, encodeData(payload));
     if (!side.creator.sendThrough(tunnel, msg, { delivery: 'TUNNEL', toHash: to.gateway, tunnelId: to.tunnelId })) {
       this.count('data-send-failed');
-      return false;
+      return 0;
     }
-    return true;
+    return msgId;
   }
 
   /** DatabaseStore (i2np.md §4.6): store a verified RouterInfo; a reply token gets a DeliveryStatus(token). */

@@ -1,0 +1,81 @@
+// The shapes `tunnelplane network` deals in (docs/network.md): its options, the events of the live view and the
+// summary line, shared by the mode with our routers alone and the mode with i2pd routers.
+import type { DataPlaneOptions } from '../dataplane/index.js';
+import type { TrafficSnapshot } from './traffic.js';
+import type { RouterRow } from './view.js';
+
+export interface NetworkOptions {
+  routers: number;
+  /** i2pd routers (0: our routers alone). */
+  i2pd: number;
+  messages: number;
+  /** Spread the traffic over this long (default: as fast as the window allows). */
+  durationMs?: number;
+  hops?: number;
+  /** Live view sample period (default 1 s). */
+  intervalMs?: number;
+  /** Bounded wait for the first tunnels (default 60 s). */
+  readyTimeoutMs?: number;
+  /** Per-message timeout (default 20 s). */
+  timeoutMs?: number;
+  window?: number;
+  seed?: number;
+  /** Stop router `index` (never router 0, the first floodfill) just before message `atMessage` is sent. */
+  kill?: { index: number; atMessage: number };
+  dataPlane?: Omit<DataPlaneOptions, 'onOutput'>;
+  testIntervalMs?: number;
+  baseDir?: string;
+  signal?: AbortSignal;
+  /** Receives every event: 'ready', 'tunnels', 'stats' (one per interval), 'kill', 'warning'. */
+  onEvent?: (e: NetworkEvent) => void;
+}
+
+export type NetworkEvent =
+  | { event: 'ready'; router: number; ident: string; floodfill: boolean; ntcp2: string }
+  | { event: 'tunnels'; ms: number; hops: number; perRouter: { inbound: number; outbound: number }[] }
+  | { event: 'stats'; t: number; phase: string; routers: RouterRow[]; traffic?: TrafficSnapshot }
+  | { event: 'kill'; router: number; ident: string; atMessage: number; t: number }
+  | { event: 'warning'; message: string };
+
+export interface KillReport {
+  router: number;
+  /** When it was stopped, ms after the traffic began. */
+  atMs: number;
+  /** Messages lost that were sent after the kill (their paths went through it until the pools rebuilt). */
+  lostAfter: number;
+  /** From the kill to the send time of the last lost message: how long delivery was interrupted. */
+  gapMs: number;
+  /** Delivered / sent among the messages sent after the gap. */
+  deliveredAfterGap: number;
+  sentAfterGap: number;
+  /** Messages to or from the killed router in flight when it went: not counted as sent. */
+  forgotten: number;
+}
+
+export interface NetworkSummary {
+  event: 'summary';
+  sent: number;
+  delivered: number;
+  corrupted: number;
+  lost: number;
+  latencyMsP50: number;
+  latencyMsP99: number;
+  messagesPerSecond: number;
+  hopsOurs: boolean;
+  mode: 'ours' | 'i2pd';
+  routers: number;
+  i2pd: number;
+  hops: number;
+  seed: number;
+  bytesDelivered: number;
+  elapsedMs: number;
+  /** Forwarded tunnel messages (TunnelData through the data planes) per router. */
+  forwarded: number[];
+  kill?: KillReport;
+  ok: boolean;
+}
+
+/** Thrown when --i2pd is asked for but cannot run here; the message says why. */
+export class I2pdUnavailableError extends Error {
+  override name = 'I2pdUnavailableError';
+}
