@@ -87,7 +87,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     drawn = 0;
     if (e.event === 'ready')
-      write(`router ${e.router} ${e.ident.slice(0, 8)} on ${e.ntcp2}${e.floodfill ? ' (floodfill)' : ''}\n`);
+      write(
+        `router ${e.router} ${e.ident.slice(0, 8)} on ${e.ntcp2}${e.floodfill ? ' (floodfill)' : ''} in ${e.dataDir}\n`,
+      );
     else if (e.event === 'tunnels')
       write(
         `tunnels of ${e.hops} hop${e.hops === 1 ? '' : 's'} after ${(e.ms / 1000).toFixed(1)} s (in/out per router: ${e.perRouter.map((p) => `${p.inbound}/${p.outbound}`).join(' ')})\n`,
@@ -136,14 +138,16 @@ function readableSummary(s: NetworkSummary, interrupted: boolean): string {
   ];
   if (s.kill)
     lines.push(
-      `  router ${s.kill.router} stopped at ${(s.kill.atMs / 1000).toFixed(1)} s: ${s.kill.lostAfter} lost after it, delivery back ${(s.kill.gapMs / 1000).toFixed(1)} s later (${s.kill.deliveredAfterGap}/${s.kill.sentAfterGap} delivered since)`,
+      `  router ${s.kill.router} stopped at ${(s.kill.atMs / 1000).toFixed(1)} s: ${s.kill.lostAfter} lost after it, the last sent ${(s.kill.gapMs / 1000).toFixed(1)} s after the kill; longest pause in deliveries ${(s.kill.pauseMs / 1000).toFixed(1)} s; ${s.kill.deliveredAfterGap}/${s.kill.sentAfterGap} delivered since`,
     );
   lines.push(
     interrupted
       ? 'interrupted: everything stopped, temporary directories removed'
-      : s.ok
-        ? `result: OK (>= ${DELIVERY_THRESHOLD * 100} % delivered, none corrupted)`
-        : `result: FAILED (needs >= ${DELIVERY_THRESHOLD * 100} % delivered and none corrupted)`,
+      : s.kill
+        ? `result: ${s.ok ? 'OK' : 'FAILED'} (with a router stopped: needs delivery back within 60 s and none corrupted)`
+        : s.ok
+          ? `result: OK (>= ${DELIVERY_THRESHOLD * 100} % delivered, none corrupted)`
+          : `result: FAILED (needs >= ${DELIVERY_THRESHOLD * 100} % delivered and none corrupted)`,
     '',
     'next: tunnelplane network --help (more routers, --hops, --kill, --json), docs/network.md,',
     '      npm run bench (the crypto and framing benchmark), tunnelplane router --help (one router on its own)',

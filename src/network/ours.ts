@@ -27,7 +27,7 @@ export interface OurNetworkOptions {
   baseDir?: string;
   /** Data plane per router (default one worker thread each; 'inline' for tests on a small machine). */
   dataPlane?: Omit<DataPlaneOptions, 'onOutput'>;
-  /** Pool tunnel tests every this many ms (default 5 s): a tunnel through a dead router is dropped after two misses. */
+  /** Pool tunnel tests every this many ms (default 2 s): a tunnel through a dead router is dropped after two misses. */
   testIntervalMs?: number;
   /** Build timeout (default 10 s; i2pd's 30 s is long for a loopback network). */
   buildTimeoutMs?: number;
@@ -84,7 +84,7 @@ export class OurNetwork {
             inbound: { length: Math.min(1, this.hops), quantity: 1 },
             outbound: { length: Math.min(1, this.hops), quantity: 1 },
           },
-          poolOptions: { testIntervalMs: this.opts.testIntervalMs ?? 5_000 },
+          poolOptions: { testIntervalMs: this.opts.testIntervalMs ?? 2_000 },
           buildTimeoutMs: this.opts.buildTimeoutMs ?? 10_000,
           tickMs: 500,
         },

@@ -18,11 +18,11 @@ export interface TrafficOptions {
   messages: number;
   minSize?: number;
   maxSize?: number;
-  /** Messages in flight at most (default 32). */
+  /** Messages in flight at most (default 32; 512 when paced by durationMs, so a few lost ones do not stall it). */
   window?: number;
   /** Spread the sends evenly over this long (default: as fast as the window allows). */
   durationMs?: number;
-  /** A message not delivered this long after it was sent is lost (default 20 s). */
+  /** A message not delivered this long after it was sent is lost (default 10 s). */
   timeoutMs?: number;
   /** Payload seed (default random); logged in the result so a run can be repeated. */
   seed?: number;
@@ -52,6 +52,8 @@ export interface TrafficResult extends TrafficSnapshot {
   messagesPerSecond: number;
   elapsedMs: number;
   /** Per message in send order: when it was sent (ms since the run began) and whether it arrived. */
+  /** When each delivery arrived, ms since the run began, in order. */
+  arrivals: number[];
   timeline: { at: number; delivered: boolean; forgotten: boolean; from: string; to: string }[];
 }
 
@@ -85,6 +87,7 @@ export class TrafficRun {
   private readonly forgottenIdx = new Set<number>();
   private startedAt = 0;
   private lastDeliveryAt = 0;
+  private readonly arrivals: number[] = [];
   private wake: (() => void) | undefined;
   readonly seed: number;
 
@@ -115,6 +118,7 @@ export class TrafficRun {
     this.latencies.push(now - o.sentAt);
     this.delivered.add(o.i);
     this.lastDeliveryAt = now;
+    this.arrivals.push(now - this.startedAt);
     this.wake?.();
   }
 
@@ -171,8 +175,8 @@ export class TrafficRun {
     const rng = createRng(this.seed);
     const min = o.minSize ?? MIN_SIZE;
     const max = o.maxSize ?? MAX_SIZE;
-    const window = o.window ?? 32;
-    const timeoutMs = o.timeoutMs ?? 20_000;
+    const window = o.window ?? (o.durationMs !== undefined ? 512 : 32);
+    const timeoutMs = o.timeoutMs ?? 10_000;
     const gapMs = o.durationMs !== undefined && o.messages > 0 ? o.durationMs / o.messages : 0;
     this.startedAt = performance.now();
     const sentAt: { at: number; from: string; to: string }[] = [];
@@ -242,6 +246,7 @@ export class TrafficRun {
       latencyMsMax: round(lat.length ? lat[lat.length - 1]! : 0),
       messagesPerSecond: elapsedMs > 0 ? round((this.counts.delivered * 1000) / elapsedMs) : 0,
       elapsedMs: Math.round(elapsedMs),
+      arrivals: this.arrivals.map((a) => Math.round(a)),
       timeline: this.timeline,
     };
   }

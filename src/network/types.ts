@@ -31,7 +31,7 @@ export interface NetworkOptions {
 }
 
 export type NetworkEvent =
-  | { event: 'ready'; router: number; ident: string; floodfill: boolean; ntcp2: string }
+  | { event: 'ready'; router: number; ident: string; floodfill: boolean; ntcp2: string; dataDir: string }
   | { event: 'tunnels'; ms: number; hops: number; perRouter: { inbound: number; outbound: number }[] }
   | { event: 'stats'; t: number; phase: string; routers: RouterRow[]; traffic?: TrafficSnapshot }
   | { event: 'kill'; router: number; ident: string; atMessage: number; t: number }
@@ -41,11 +41,13 @@ export interface KillReport {
   router: number;
   /** When it was stopped, ms after the traffic began. */
   atMs: number;
-  /** Messages lost that were sent after the kill (their paths went through it until the pools rebuilt). */
+  /** Messages sent after the kill that were lost (their paths went through it until the pools rebuilt). */
   lostAfter: number;
-  /** From the kill to the send time of the last lost message: how long delivery was interrupted. */
+  /** From the kill to the send of the last message lost: delivery was back for good after it. */
   gapMs: number;
-  /** Delivered / sent among the messages sent after the gap. */
+  /** The longest pause between two deliveries (or the kill and the first delivery) after the kill. */
+  pauseMs: number;
+  /** Delivered / sent among the messages sent after that pause ended. */
   deliveredAfterGap: number;
   sentAfterGap: number;
   /** Messages to or from the killed router in flight when it went: not counted as sent. */
