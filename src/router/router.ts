@@ -11,13 +11,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
-  I2NP_DATA,
   I2NP_DELIVERY_STATUS,
   I2NP_EXPIRATION_MS,
-  I2NP_HEADER_SIZE,
   I2NP_TUNNEL_DATA,
   I2NP_TUNNEL_GATEWAY,
-  I2NP_TUNNEL_MAX,
   STATUS_OK,
   TUNNEL_DATA_SIZE,
 } from '../constants.js';
@@ -25,9 +22,8 @@ import { LOCAL_HOP } from '../tunnel/types.js';
 import { TunnelJoinError } from '../errors.js';
 import { createDataPlane, type DataPlane, type DataPlaneOptions, type OutputBatch } from '../dataplane/index.js';
 import { encodeI2np } from '../i2np/header.js';
-import { decodeData, encodeData, encodeDeliveryStatus, encodeTunnelGateway } from '../i2np/bodies.js';
+import { encodeDeliveryStatus, encodeTunnelGateway } from '../i2np/bodies.js';
 import { Ntcp2Transport, type TransportLimits } from '../transport/ntcp2/transport.js';
-import { I2NP_BLOCK_MAX, I2NP_SHORT_HEADER } from '../transport/ntcp2/constants.js';
 import type { CloseInfo, Session } from '../transport/ntcp2/session.js';
 import type { ParsePeerRouterInfo } from '../transport/ntcp2/peer-info.js';
 import type { FrameAead } from '../transport/ntcp2/frames.js';
@@ -42,6 +38,9 @@ import { MAX_ROUTER_INFO_SIZE } from './router-info.js';
 import { wipeNtcp2Keys } from './ntcp2-keys.js';
 import { wipeRouterKeys } from './router-keys.js';
 import { CRYPTO_TYPE_X25519 } from '../common/keys-and-cert.js';
+import { I2NP_DATA, I2NP_HEADER_SIZE, I2NP_TUNNEL_MAX } from '../constants.js';
+import { decodeData, encodeData } from '../i2np/bodies.js';
+import { I2NP_BLOCK_MAX, I2NP_SHORT_HEADER } from '../transport/ntcp2/constants.js';
 import { TunnelService, type TunnelServiceOptions, type TunnelServiceStats } from './tunnels/service.js';
 import type { LocalTunnel, PeerCandidate } from './tunnels/creator.js';
 import type { DirectionSettings, TunnelEvent } from './tunnels/pool.js';
@@ -350,7 +349,8 @@ export class Router extends EventEmitter {
         isReachable: (h) => this.canReach(h),
       },
       peers: { candidates: () => this.tunnelCandidates() },
-      deliverLocal: (m, via) => this.dispatchLocal(m, via),
+      // Client data has its own path ('data' event); the rest is the router's own handling.
+      deliverLocal: (m, via) => (m.type === I2NP_DATA ? this.onData(m, via) : this.dispatchLocal(m)),
       transitLimits: limits,
       ...(o.exploratory !== undefined ? { exploratory: o.exploratory } : {}),
       ...(o.poolOptions ? { poolOptions: o.poolOptions } : {}),
@@ -536,6 +536,55 @@ export class Router extends EventEmitter {
     }
   }
 
+  // ---------------------------------------------------------------- client data
+
+  /** Client data (i2np.md §4.3) out of one of our inbound tunnels: the 'data' event, or counted when nobody listens. */
+  private onData(m: LocalI2np, via: LocalTunnel | undefined): void {
+    const d = decodeData(m.body);
+    if (!d.ok) {
+      this.count('bad-data');
+      return;
+    }
+    if (this.listenerCount('data') === 0) {
+      this.count('data-unclaimed');
+      return;
+    }
+    this.emit('data', { payload: d.value, msgId: m.msgId, inbound: via } satisfies DataEvent);
+  }
+
+  /**
+   * Sends client data as an I2NP Data (20) message out through one of our outbound tunnels (`via`: that tunnel, or the
+   * name of the pool to pick one from at random, default the exploratory pool) to the inbound tunnel `to` of another
+   * router: its OBEP hands it to that tunnel's gateway as a TunnelGateway (tunnel-message.md §3, TUNNEL delivery), and
+   * it comes out of the receiver's inbound endpoint as its 'data' event. Payloads longer than one tunnel message are
+   * fragmented by our gateway and reassembled at both endpoints. Returns the Data message's id (DataEvent.msgId at the
+   * receiver, never 0), or 0 when dropped (counted: no tunnel, queue full). Throws RangeError for a payload over
+   * MAX_DATA_PAYLOAD or a tunnel id outside 1..2^32-1.
+   */
+  sendData(payload: Uint8Array, to: DataTarget, via: LocalTunnel | string = 'exploratory'): number {
+    if (!(payload instanceof Uint8Array) || payload.length > MAX_DATA_PAYLOAD)
+      throw new RangeError(`payload must be bytes, at most ${MAX_DATA_PAYLOAD}`);
+    if (!Number.isInteger(to.tunnelId) || to.tunnelId < 1 || to.tunnelId > 0xffffffff || to.gateway.length !== 32)
+      throw new RangeError('target needs a 32-byte gateway hash and a tunnel id 1..2^32-1');
+    const side = this.tunnelSide;
+    if (!side || this.state !== 'running') {
+      this.count('data-not-running');
+      return 0;
+    }
+    const tunnel = typeof via === 'string' ? side.pool(via)?.select('outbound') : via;
+    if (!tunnel) {
+      this.count('data-no-outbound-tunnel');
+      return 0;
+    }
+    const msgId = randomMsgId();
+    const msg = encodeI2np(I2NP_DATA, msgId, Date.now() + I2NP_EXPIRATION_MS, encodeData(payload));
+    if (!side.creator.sendThrough(tunnel, msg, { delivery: 'TUNNEL', toHash: to.gateway, tunnelId: to.tunnelId })) {
+      this.count('data-send-failed');
+      return 0;
+    }
+    return msgId;
+  }
+
   /** Dials a known peer (its RouterInfo must have a dialable NTCP2 address); resolves with the session. */
   connect(identHash: Uint8Array): Promise<Session> {
     const t = this.transportOrThrow();
@@ -642,57 +691,9 @@ export class Router extends EventEmitter {
    * A message that ended at this router and is not the tunnel side's (OBEP LOCAL / ROUTER-to-us delivery, a garlic
    * clove, our inbound tunnels' output): the router's own handling, without a session to answer over.
    */
-  private dispatchLocal(m: LocalI2np, via?: LocalTunnel): void {
+  private dispatchLocal(m: LocalI2np): void {
     if (m.type === I2NP_DATABASE_STORE) this.storeDatabase(m.body, undefined);
-    else if (m.type === I2NP_DATA) this.onData(m, via);
     else this.count('local-unhandled');
-  }
-
-  /** Client data (i2np.md §4.3) out of one of our inbound tunnels: the 'data' event, or counted when nobody listens. */
-  private onData(m: LocalI2np, via: LocalTunnel | undefined): void {
-    const d = decodeData(m.body);
-    if (!d.ok) {
-      this.count('bad-data');
-      return;
-    }
-    if (this.listenerCount('data') === 0) {
-      this.count('data-unclaimed');
-      return;
-    }
-    this.emit('data', { payload: d.value, msgId: m.msgId, inbound: via } satisfies DataEvent);
-  }
-
-  /**
-   * Sends client data as an I2NP Data (20) message out through one of our outbound tunnels (`via`: that tunnel, or the
-   * name of the pool to pick one from at random, default the exploratory pool) to the inbound tunnel `to` of another
-   * router: its OBEP hands it to that tunnel's gateway as a TunnelGateway (tunnel-message.md §3, TUNNEL delivery), and
-   * it comes out of the receiver's inbound endpoint as its 'data' event. Payloads longer than one tunnel message are
-   * fragmented by our gateway and reassembled at both endpoints. Returns the Data message's id (DataEvent.msgId at the
-   * receiver, never 0), or 0 when dropped (counted: no tunnel, queue full). Throws RangeError for a payload over
-   * MAX_DATA_PAYLOAD or a tunnel id outside 1..2^32-1.
-   */
-  sendData(payload: Uint8Array, to: DataTarget, via: LocalTunnel | string = 'exploratory'): number {
-    if (!(payload instanceof Uint8Array) || payload.length > MAX_DATA_PAYLOAD)
-      throw new RangeError(`payload must be bytes, at most ${MAX_DATA_PAYLOAD}`);
-    if (!Number.isInteger(to.tunnelId) || to.tunnelId < 1 || to.tunnelId > 0xffffffff || to.gateway.length !== 32)
-      throw new RangeError('target needs a 32-byte gateway hash and a tunnel id 1..2^32-1');
-    const side = this.tunnelSide;
-    if (!side || this.state !== 'running') {
-      this.count('data-not-running');
-      return 0;
-    }
-    const tunnel = typeof via === 'string' ? side.pool(via)?.select('outbound') : via;
-    if (!tunnel) {
-      this.count('data-no-outbound-tunnel');
-      return 0;
-    }
-    const msgId = randomMsgId();
-    const msg = encodeI2np(I2NP_DATA, msgId, Date.now() + I2NP_EXPIRATION_MS, encodeData(payload));
-    if (!side.creator.sendThrough(tunnel, msg, { delivery: 'TUNNEL', toHash: to.gateway, tunnelId: to.tunnelId })) {
-      this.count('data-send-failed');
-      return 0;
-    }
-    return msgId;
   }
 
   /** DatabaseStore (i2np.md §4.6): store a verified RouterInfo; a reply token gets a DeliveryStatus(token). */
