@@ -17,6 +17,7 @@ arrives. Exits 0 when at least ${DELIVERY_THRESHOLD * 100} % arrived and none wa
 temporary directory removed on exit, Ctrl-C included.
   --routers N    our routers, 2..32 (default 3)
   --i2pd K       also K i2pd routers (K >= 2) that know only ours; traffic goes between I2CP sessions on two of them
+                 ('auto': 2 when i2pd can run here, else our routers alone)
   --messages M   messages to send (default 1000)
   --duration S   spread the messages over S seconds (default: as fast as 32 in flight allow)
   --hops H       hops of the traffic tunnels (default min(2, N-1)); every hop is one of our routers
@@ -38,7 +39,15 @@ export async function run(argv: string[]): Promise<number> {
     json: { type: 'boolean' },
   });
   const routers = intOption('routers', values.routers, 3, 2, 32);
-  const i2pd = intOption('i2pd', values.i2pd, 0, 0, 16);
+  let i2pd: number;
+  let i2pdNote: string | undefined;
+  if (values.i2pd === 'auto') {
+    // npm start: with i2pd where it can run, our routers alone where it cannot (and why).
+    const { i2pdSupport } = await import('../network/i2pd.js');
+    const sup = i2pdSupport();
+    i2pd = sup.ok ? 2 : 0;
+    if (!sup.ok) i2pdNote = `i2pd not used: ${sup.why}; running our routers alone`;
+  } else i2pd = intOption('i2pd', values.i2pd, 0, 0, 16);
   if (i2pd === 1) throw new UsageError('--i2pd needs at least 2 routers (traffic goes from one to another)');
   const messages = intOption('messages', values.messages, 1000, 1, 1_000_000);
   const hops = values.hops === undefined ? undefined : intOption('hops', values.hops, 0, 0, Math.min(8, routers - 1));
@@ -61,12 +70,14 @@ export async function run(argv: string[]): Promise<number> {
   const tty = !json && process.stdout.isTTY === true;
   const abort = new AbortController();
   let interrupted = false;
+  // Kept installed until the end: a second Ctrl-C must not kill the process before i2pd and the directories are gone.
   const onSignal = () => {
+    if (interrupted) process.stderr.write('tunnelplane network: stopping, please wait\n');
     interrupted = true;
     abort.abort();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   let drawn = 0;
   let lastPrinted = 0;
@@ -98,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
     else write(`warning: ${e.message}\n`);
   };
 
+  if (i2pdNote) onEvent({ event: 'warning', message: i2pdNote });
   let summary: NetworkSummary;
   try {
     summary = await runNetwork({
