@@ -1,172 +1,28 @@
 // router-forward: TunnelData in over NTCP2, one AES participant hop, out over NTCP2, through our router B, on
-// loopback (docs/router-data-path.md). A and C run in this process; B runs in a child process so that its CPU time
-// is its own: the figure that matters is messages per second through B and B's CPU seconds per message (one core =
-// 1 CPU second per second). A second, profiled run of B (V8 --cpu-prof, main thread and data-plane worker) gives the
-// share of B's CPU each step takes. The first 1000 bodies at C are checked against an independent node:crypto
-// computation of the participant transform (tunnel-crypto-aes.md §2).
+// loopback (docs/router-data-path.md), over a fixed time with a window of messages in flight. The path (A and C here,
+// B in its own process so that its CPU time is its own, bodies at C checked against node:crypto) is
+// src/bench/router-forward.ts, shared with `tunnelplane bench --filter router-forward`; this script adds a second,
+// profiled run of B (V8 --cpu-prof, main thread and data-plane worker) that gives the share of B's CPU each step takes.
 //
 //   npm run build:ts && npm run bench:router-forward -- [--seconds 8] [--threads 1|inline] [--aead hybrid|core|node]
 //                                                      [--window 4096] [--no-profile] [--json]
-import { spawn } from 'node:child_process';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRouter, type Router } from '../src/router/router.js';
-import { coreFrameAead, defaultFrameAead, nodeFrameAead, type FrameAead } from '../src/transport/ntcp2/frames.js';
+import { ForwardPath, type HopAead } from '../src/bench/router-forward.js';
 import { arg } from './argv.js';
 
-const ROLE = arg('role', 'main');
 const SECONDS = Number(arg('seconds', '8'));
 const THREADS = arg('threads', '1');
 const WINDOW = Number(arg('window', '4096'));
 const JSON_OUT = process.argv.includes('--json');
 /** B's frame AEAD: hybrid (the default: WASM frame kernel up to 4 KB, node:crypto above), core (WASM crypto core only) or node (node:crypto only). */
-const AEAD = arg('aead', 'hybrid');
+const AEAD = arg('aead', 'hybrid') as HopAead;
 const PROFILE = !process.argv.includes('--no-profile');
-const RECEIVE = 0x2000_0001;
-const NEXT = 0x3000_0002;
+const CHECK = 1000;
 
 const threadsOpt = (): number | 'inline' => (THREADS === 'inline' ? 'inline' : Number(THREADS));
-
-// ------------------------------------------------------------------ B (child process)
-
-async function runB(): Promise<void> {
-  const cfg = JSON.parse(arg('config', '{}')) as { dir: string; peer: string; layerKey: string; ivKey: string };
-  const aeads: Record<string, () => FrameAead> = {
-    hybrid: () => defaultFrameAead(),
-    core: () => coreFrameAead(),
-    node: () => nodeFrameAead,
-  };
-  const frameAead = aeads[AEAD]?.();
-  if (!frameAead) throw new Error(`--aead must be hybrid, core or node, not ${AEAD}`);
-  // Forwarding only: no tunnel side (its pools would build through A and C during the measurement).
-  const b = createRouter({
-    dataDir: cfg.dir,
-    port: 0,
-    dataPlane: { threads: threadsOpt() },
-    frameAead,
-    tunnels: false,
-  });
-  const ready = await b.start();
-  const c = b.addPeerFile(cfg.peer);
-  b.dataPlane.join({
-    role: 'participant',
-    layer: 'aes',
-    receiveTunnelId: RECEIVE,
-    nextTunnelId: NEXT,
-    nextHop: c.id,
-    layerKey: Buffer.from(cfg.layerKey, 'hex'),
-    ivKey: Buffer.from(cfg.ivKey, 'hex'),
-  });
-  let cpu0 = process.cpuUsage();
-  let t0 = performance.now();
-  let in0 = 0;
-  let markUs = 0;
-  const nowUs = () => Number(process.hrtime.bigint() / 1000n); // the clock of V8's profile timestamps
-  process.stdin.setEncoding('utf8').on('data', (line: string) => {
-    if (line.startsWith('mark')) {
-      cpu0 = process.cpuUsage();
-      t0 = performance.now();
-      in0 = b.stats().i2npIn['18'] ?? 0;
-      markUs = nowUs();
-      process.stdout.write(JSON.stringify({ marked: true }) + '\n');
-    } else if (line.startsWith('stop')) {
-      const cpu = process.cpuUsage(cpu0);
-      const wall = performance.now() - t0;
-      const s = b.stats();
-      const plane = b.dataPlane.stats();
-      process.stdout.write(
-        JSON.stringify({
-          cpuMs: (cpu.user + cpu.system) / 1000,
-          wallMs: wall,
-          markUs,
-          stopUs: nowUs(),
-          forwarded: (s.i2npIn['18'] ?? 0) - in0,
-          stats: s,
-          workers: plane.workers.map((w) => ({
-            busyMs: w.busyMs,
-            batches: w.batches,
-            messages: w.messages,
-            tasks: w.tasks,
-          })),
-        }) + '\n',
-      );
-      b.stop(1000).then(
-        () => process.exit(0),
-        (e: unknown) => {
-          console.error(e);
-          process.exit(1);
-        },
-      );
-    }
-  });
-  process.stdout.write(JSON.stringify({ routerInfo: ready.routerInfo }) + '\n');
-}
-
-// ------------------------------------------------------------------ main: A sends, C receives
-
-function aesEcb(key: Uint8Array, block: Uint8Array): Buffer {
-  const c = createCipheriv('aes-256-ecb', key, null);
-  c.setAutoPadding(false);
-  return Buffer.concat([c.update(block), c.final()]);
-}
-
-/** Participant transform with node:crypto only (tunnel-crypto-aes.md §2): independent of src/tunnel/. */
-function expectedAtC(body: Uint8Array, layerKey: Uint8Array, ivKey: Uint8Array): Buffer {
-  const x = aesEcb(ivKey, body.subarray(4, 20));
-  const cbc = createCipheriv('aes-256-cbc', layerKey, x);
-  cbc.setAutoPadding(false);
-  const data = Buffer.concat([cbc.update(body.subarray(20)), cbc.final()]);
-  const out = Buffer.alloc(1028);
-  out.writeUInt32BE(NEXT, 0);
-  aesEcb(ivKey, x).copy(out, 4);
-  data.copy(out, 20);
-  return out;
-}
-
-interface Line {
-  [k: string]: unknown;
-}
-
-function childB(dir: string, peer: string, keys: { layerKey: Buffer; ivKey: Buffer }, profileDir?: string) {
-  const self = fileURLToPath(import.meta.url);
-  const args = [
-    ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '250'] : []),
-    self,
-    '--role',
-    'b',
-    '--threads',
-    THREADS,
-    '--aead',
-    AEAD,
-    '--config',
-    JSON.stringify({ dir, peer, layerKey: keys.layerKey.toString('hex'), ivKey: keys.ivKey.toString('hex') }),
-  ];
-  const p = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines: Line[] = [];
-  let buf = '';
-  p.stdout.setEncoding('utf8').on('data', (c: string) => {
-    buf += c;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buf.slice(0, nl)) as Line);
-      buf = buf.slice(nl + 1);
-    }
-  });
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  const next = async (key: string, ms = 20_000): Promise<Line> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const i = lines.findIndex((l) => key in l);
-      if (i >= 0) return lines.splice(i, 1)[0]!;
-      if (Date.now() > end) throw new Error(`B did not report ${key}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  return { p, next, exited };
-}
 
 interface RunResult {
   seconds: number;
@@ -182,64 +38,38 @@ interface RunResult {
   window: [number, number];
 }
 
+/** A keeps WINDOW messages in flight through B to C for SECONDS after 1 s of warm-up (src/bench/router-forward.ts). */
 async function oneRun(profileDir?: string): Promise<RunResult> {
-  const root = mkdtempSync(join(tmpdir(), 'tp-router-forward-'));
-  const routers: Router[] = [];
+  const path = await ForwardPath.start({
+    layerKey: randomBytes(32),
+    ivKey: randomBytes(32),
+    base: randomBytes(1028),
+    threads: threadsOpt(),
+    aead: AEAD,
+    check: CHECK,
+    hopExecArgv: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '250'] : [],
+  });
+  let pump: NodeJS.Timeout | undefined;
   try {
-    const a = createRouter({ dataDir: join(root, 'a'), port: 0, dataPlane: { threads: 'inline' }, tunnels: false });
-    const c = createRouter({ dataDir: join(root, 'c'), port: 0, dataPlane: { threads: 'inline' }, tunnels: false });
-    routers.push(a, c);
-    await a.start();
-    const cReady = await c.start();
-    const keys = { layerKey: randomBytes(32), ivKey: randomBytes(32) };
-    const b = childB(join(root, 'b'), cReady.routerInfo, keys, profileDir);
-    const bRi = (await b.next('routerInfo')).routerInfo as string;
-    const bPeer = a.addPeerFile(bRi);
-    await a.connect(bPeer.identHash);
-
-    // Distinct bodies: a random base with a counter in the IV, so B's replay filter passes every one.
-    const base = randomBytes(1028);
-    base.writeUInt32BE(RECEIVE, 0);
-    const CHECK = 1000;
-    const firstSent: Buffer[] = [];
-    let received = 0;
-    let mismatches = 0;
-    c.handle(18, (m) => {
-      if (received < CHECK && !expectedAtC(firstSent[received]!, keys.layerKey, keys.ivKey).equals(m.body))
-        mismatches++;
-      received++;
-    });
-    let sent = 0;
     const sendSome = () => {
-      while (sent - received < WINDOW) {
-        const body = Buffer.allocUnsafe(1028);
-        base.copy(body);
-        body.writeUInt32BE(sent >>> 0, 4);
-        body.writeUInt32BE((sent / 2 ** 32) >>> 0, 8);
-        if (sent < CHECK) firstSent.push(Buffer.from(body));
-        if (!a.send(bPeer.identHash, 18, body)) break;
-        sent++;
-      }
+      while (path.sent - path.received < WINDOW && path.sendOne());
     };
-    // warm up 1 s, then measure
-    const pump = setInterval(sendSome, 1);
+    pump = setInterval(sendSome, 1);
     await new Promise((r) => setTimeout(r, 1000));
-    b.p.stdin.write('mark\n');
-    await b.next('marked');
-    const r0 = received;
+    await path.hop.request('mark', 'marked');
+    const r0 = path.received;
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
     const seconds = (performance.now() - t0) / 1000;
-    const r1 = received;
-    b.p.stdin.write('stop\n');
-    const rep = await b.next('cpuMs');
+    const r1 = path.received;
     clearInterval(pump);
-    await b.exited;
-    if (mismatches > 0)
+    pump = undefined;
+    const rep = (await path.close())!;
+    if (path.mismatches > 0)
       throw new Error(
-        `${mismatches} of the first ${CHECK} bodies at C differ from the node:crypto participant transform`,
+        `${path.mismatches} of the first ${CHECK} bodies at C differ from the node:crypto participant transform`,
       );
-    if (received < CHECK) throw new Error(`only ${received} bodies reached C`);
+    if (path.received < CHECK) throw new Error(`only ${path.received} bodies reached C`);
     const forwarded = rep.forwarded as number;
     const bCpuMs = rep.cpuMs as number;
     return {
@@ -255,8 +85,8 @@ async function oneRun(profileDir?: string): Promise<RunResult> {
       window: [rep.markUs as number, rep.stopUs as number],
     };
   } finally {
-    await Promise.all(routers.map((r) => r.stop(500)));
-    rmSync(root, { recursive: true, force: true });
+    if (pump) clearInterval(pump);
+    if (path.hop.child.exitCode === null) await path.close().catch(() => undefined);
   }
 }
 
@@ -432,9 +262,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (ROLE === 'b') void runB();
-else
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -3,17 +3,15 @@
 // plus one-shot router garlic opened per second and 3-hop builds created per second. Every message is first checked to
 // process correctly. Runs a few seconds; the machine's load moves the absolute numbers, the ratio less.
 //   npm run build && node dist/bench/tunnel-build-hop.js [--count N]
-import { diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { openRouterGarlic, sealRouterGarlic } from '../src/router/garlic/router-garlic.js';
 import { createShortTunnelBuild } from '../src/router/tunnel-build/creator.js';
 import { TunnelBuildHop } from '../src/router/tunnel-build/hop.js';
 import { x25519PrivateKeyObject, x25519RawPublic } from '../src/router/tunnel-build/primitives.js';
+import { obepBuilds, processAsHop, x25519PerSecond } from '../src/bench/workloads/router.js';
 import { arg } from './argv.js';
 
 const N = Number(arg('count', '2000'));
-const priv = new Uint8Array(randomBytes(32));
-const hash = new Uint8Array(randomBytes(32));
-const pub = x25519RawPublic(x25519PrivateKeyObject(priv));
 const now = Date.now();
 
 function rate(n: number, fn: () => void): number {
@@ -22,27 +20,13 @@ function rate(n: number, fn: () => void): number {
   return Math.round(n / ((performance.now() - t) / 1000));
 }
 
-const a = generateKeyPairSync('x25519');
-const b = generateKeyPairSync('x25519');
-const x25519PerS = rate(N, () => {
-  for (let i = 0; i < N; i++) diffieHellman({ privateKey: a.privateKey, publicKey: b.publicKey });
-});
-
-const builds = Array.from({ length: N }, () =>
-  createShortTunnelBuild({
-    direction: 'outbound',
-    hops: [{ identHash: hash, encryptionKey: pub }],
-    replyIdent: new Uint8Array(randomBytes(32)),
-    now,
-  }),
-);
+// The same builds, hop and floor as the `tunnel-build-hop` workload of `tunnelplane bench`.
+const x25519PerS = Math.round(x25519PerSecond(N));
+const { staticPrivateKey: priv, identHash: hash, builds } = obepBuilds(N, (n) => new Uint8Array(randomBytes(n)), now);
+const pub = x25519RawPublic(x25519PrivateKeyObject(priv));
 const hop = new TunnelBuildHop({ staticPrivateKey: priv, identHash: hash, now: () => now });
 const hopRecordsPerS = rate(N, () => {
-  for (const m of builds) {
-    const o = hop.open(25, m.message.body);
-    if (!o.ok) throw new Error(o.error);
-    if (hop.answer(o.value, 0).forward.kind !== 'reply-gateway') throw new Error('OBEP reply expected');
-  }
+  for (const m of builds) processAsHop(hop, m);
 });
 
 const M = Math.max(50, N >> 3);

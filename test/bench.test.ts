@@ -415,7 +415,7 @@ describe('workload registry', () => {
   it('lists every workload module statically, ids in listing order and unique', () => {
     const reg = loadWorkloads();
     expect(reg.failures).toEqual([]);
-    expect(WORKLOAD_MODULES.map((m) => m.name)).toEqual(['primitives', 'layer', 'frame', 'pool', 'ntcp2']);
+    expect(WORKLOAD_MODULES.map((m) => m.name)).toEqual(['primitives', 'layer', 'frame', 'pool', 'ntcp2', 'router']);
     const ids = reg.workloads.map((w) => w.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of [
@@ -434,6 +434,8 @@ describe('workload registry', () => {
       'pool-chacha-hop',
       'ntcp2-frame-1k',
       'ntcp2-frame-16k',
+      'router-forward',
+      'tunnel-build-hop',
     ]) {
       expect(ids).toContain(id);
     }
@@ -634,4 +636,35 @@ describe('tunnelplane bench (compiled CLI)', () => {
     expect(doc.results.every((x: { workload: string }) => x.workload === 'sha256-1008')).toBe(true);
     checkXml(readFileSync(chart, 'utf8'));
   });
+});
+
+describe('router workloads', () => {
+  const reg = loadWorkloads([WORKLOAD_MODULES.find((m) => m.name === 'router')!]);
+
+  it('tunnel-build-hop processes every record as OBEP and reports the X25519 floor beside it', async () => {
+    const outcome = await runBench({ workloads: reg.workloads, quick: true, ...FAST, filter: /^tunnel-build-hop$/ });
+    expect(outcome.problems).toEqual([]);
+    const [row] = outcome.report.results;
+    expect(row).toMatchObject({ workload: 'tunnel-build-hop', impl: 'tunnelplane', batch: 16 });
+    expect(row!.figures!['X25519/s (node:crypto)']).toBeGreaterThan(0);
+    expect(row!.figures!['records/s over X25519/s']).toBeGreaterThan(0);
+    expect(formatTable(outcome)).toContain('tunnelplane batch 16: X25519/s (node:crypto)');
+    expect(JSON.parse(formatJson(outcome.report)).results[0].figures['X25519/s (node:crypto)']).toBeGreaterThan(0);
+  });
+
+  it(
+    "router-forward runs A -> B -> C with every body checked and reports B's CPU per message",
+    { timeout: 120_000 },
+    async () => {
+      // B runs from the compiled dist/ (npm test builds first); a missing build is reported as a skip, which fails here.
+      const outcome = await runBench({ workloads: reg.workloads, quick: true, ...FAST, filter: /^router-forward$/ });
+      expect(outcome.skips).toEqual([]);
+      expect(outcome.problems).toEqual([]);
+      const [row] = outcome.report.results;
+      expect(row).toMatchObject({ workload: 'router-forward', impl: 'tunnelplane', batch: 256 });
+      expect(row!.msgsPerSec).toBeGreaterThan(0);
+      expect(row!.figures!['B CPU µs/msg']).toBeGreaterThan(0);
+      expect(row!.figures!['msg per B CPU-second']).toBeGreaterThan(0);
+    },
+  );
 });

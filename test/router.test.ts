@@ -28,6 +28,8 @@ async function started(
     maxBatch?: number;
     maxQueued?: number;
     tunnels?: false;
+    /** A router that neither publishes nor explores by itself (its netDb still answers). */
+    quiet?: boolean;
   } = {},
 ): Promise<Router> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-router-'));
@@ -43,6 +45,7 @@ async function started(
     floodfill: opts.floodfill,
     dataPlane: plane,
     ...(opts.tunnels === false ? { tunnels: false as const } : {}),
+    ...(opts.quiet ? { netDb: { publishCount: 0, exploreIntervalMs: 0 } } : {}),
   });
   routers.push(r);
   await r.start();
@@ -217,7 +220,7 @@ describe('router', () => {
 
   it('DatabaseStore with a reply token: DeliveryStatus(token) back over the same session, the RouterInfo stored once verified', async () => {
     const rng = new Rng(testSeed('router dbstore'));
-    const [a, b] = [await started(), await started({ floodfill: true, threads: 'inline' })];
+    const [a, b] = [await started({ quiet: true }), await started({ floodfill: true, threads: 'inline' })];
     a.addPeer(b.routerInfo);
     const statuses: { token: number; ts: number }[] = [];
     a.handle(10, (m) => {
@@ -239,7 +242,7 @@ describe('router', () => {
       if (e.ident === dIdent) seen.push(e.ident);
     }); // A's own (msg3) may land now too
     a.send(b.identHash, 1, dbStore(dHash, dRi, token, a.identHash));
-    expect(await until(() => statuses.length === 1, 10_000)).toBe(true);
+    expect(await until(() => statuses.length === 1, 10_000), JSON.stringify(b.stats().netdb)).toBe(true);
     expect(statuses[0]!.token).toBe(token);
     expect(Math.abs(statuses[0]!.ts - Date.now())).toBeLessThan(10_000);
     expect(
@@ -258,10 +261,15 @@ describe('router', () => {
     a.send(b.identHash, 1, dbStore(dHash, dRi, 0, undefined, bomb)); // inflates past 3072 bytes
     a.send(b.identHash, 1, dbStore(dHash, badSig, 0)); // bad signature
     a.send(b.identHash, 1, dbStore(other, dRi, 0)); // key is not its ident hash
-    const want = { 'bad-dbstore': 2, 'bad-dbstore-gzip': 2, 'dbstore-ri-signature': 1, 'dbstore-ri-key-mismatch': 1 };
+    const want = {
+      'store-malformed': 2,
+      'routerinfo-gzip': 2,
+      'routerinfo-signature': 1,
+      'routerinfo-key-mismatch': 1,
+    };
     expect(
-      await until(() => Object.entries(want).every(([k, v]) => b.stats().dropped[k] === v), 10_000),
-      JSON.stringify(b.stats().dropped),
+      await until(() => Object.entries(want).every(([k, v]) => b.stats().netdb!.dropped[k] === v), 10_000),
+      JSON.stringify(b.stats().netdb),
     ).toBe(true);
     expect(statuses).toHaveLength(1);
     expect(seen).toHaveLength(1);

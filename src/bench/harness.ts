@@ -32,6 +32,8 @@ export interface ResultRow {
   rme: number;
   /** Timed runs (tinybench samples). */
   samples: number;
+  /** The runner's own figures (Runner.figures), where it has some. */
+  figures?: Record<string, number>;
 }
 
 export interface CeilingRow {
@@ -501,6 +503,12 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
           const spread = (100 * (sorted[sorted.length - 1]!.mean - sorted[0]!.mean)) / (2 * med.mean);
           const msgs = w.messagesPerRun ? w.messagesPerRun(c.batch, c.threads) : c.batch;
           const msgsPerSec = (msgs * 1000) / med.mean;
+          let figures: Record<string, number> | undefined;
+          try {
+            figures = await runners.get(id)!.figures?.();
+          } catch (err) {
+            problems.push({ workload: w.id, impl: id, message: `figures failed (batch ${c.batch}): ${errText(err)}` });
+          }
           rows.push({
             ci,
             row: {
@@ -512,6 +520,7 @@ export async function runBench(opts: HarnessOptions): Promise<Outcome> {
               mbPerSec: (msgsPerSec * w.bytesPerMessage) / 1e6,
               rme: Math.max(med.rme, list.length > 1 ? spread : 0),
               samples: list.reduce((n, x) => n + x.samples, 0),
+              ...(figures ? { figures } : {}),
             },
           });
         }

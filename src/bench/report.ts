@@ -110,6 +110,18 @@ function workloadTable(outcome: Outcome, id: string): WorkloadTable {
   return { title: `${id}: ${w?.description ?? ''}${ceilText}`.trimEnd(), columns, cells };
 }
 
+/** One line per row that has figures of its own (Runner.figures): `impl batch N: name value, ...`. */
+function figureLines(report: Report, id: string): string[] {
+  return report.results
+    .filter((r) => r.workload === id && r.figures && Object.keys(r.figures).length > 0)
+    .map(
+      (r) =>
+        `  ${r.impl} batch ${r.batch}: ${Object.entries(r.figures!)
+          .map(([k, v]) => `${k} ${si(v)}`)
+          .join(', ')}`,
+    );
+}
+
 /** The results as Markdown (for docs/bench/): machine, versions and date, then one table per workload. */
 export function formatMarkdown(outcome: Outcome): string {
   const { report } = outcome;
@@ -128,6 +140,8 @@ export function formatMarkdown(outcome: Outcome): string {
     out.push(`| ${t.columns.map((c) => cell(c.title)).join(' | ')} |`);
     out.push(`|${t.columns.map((c) => (c.right ? '---:' : ':---')).join('|')}|`);
     for (const row of t.cells) out.push(`| ${row.map(cell).join(' | ')} |`);
+    const figs = figureLines(report, id);
+    if (figs.length > 0) out.push('', ...figs.map((f) => `- ${cell(f.trim())}`));
   }
   if (outcome.problems.length > 0) {
     out.push('', `Failed: ${outcome.problems.map((p) => `${p.workload}${p.impl ? `/${p.impl}` : ''}`).join(', ')}`);
@@ -169,7 +183,7 @@ export function formatTable(outcome: Outcome): string {
   const ids = [...new Set(report.results.map((r) => r.workload))];
   for (const id of ids) {
     const t = workloadTable(outcome, id);
-    out.push('', t.title, ...renderTable(t.columns, t.cells));
+    out.push('', t.title, ...renderTable(t.columns, t.cells), ...figureLines(report, id));
   }
   if (ids.length === 0) out.push('', 'no results.');
 
@@ -212,6 +226,9 @@ export function formatJson(report: Report): string {
       mbPerSec: round(r.mbPerSec, 3),
       rme: round(r.rme, 2),
       samples: r.samples,
+      ...(r.figures
+        ? { figures: Object.fromEntries(Object.entries(r.figures).map(([k, v]) => [k, round(v, 3)])) }
+        : {}),
     })),
     ceiling: report.ceiling.map((c) => ({
       workload: c.workload,

@@ -88,6 +88,11 @@ export interface Runner {
    * nothing of one implementation runs while another is timed.
    */
   finish?(): void | Promise<void>;
+  /**
+   * Figures besides msg/s that this runner measured over its runs (name with unit -> value), read once after the
+   * timing: e.g. a router's CPU µs per message, or the rate of the operation that bounds the workload.
+   */
+  figures?(): Record<string, number> | Promise<Record<string, number>>;
   /** Releases what setup acquired (worker pools, key slots). */
   close?(): void | Promise<void>;
 }

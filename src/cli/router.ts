@@ -17,7 +17,9 @@ export const usage = `usage: tunnelplane router --data DIR [--host 127.0.0.1] [-
                         [--no-transit] [--exploratory-length N] [--exploratory-quantity N]
 
 Runs an I2P router speaking NTCP2: loads (or on the first run creates) its identity in DIR, listens on HOST:PORT,
-writes DIR/router.info (give this file to a peer: i2pd-local --peer DIR/router.info), answers DatabaseStores,
+writes DIR/router.info (give this file to a peer: i2pd-local --peer DIR/router.info), keeps a netDb (stores
+verified RouterInfos and LeaseSets, answers lookups; as --floodfill floods new entries and keeps RouterInfos in
+DIR/netDb across restarts), publishes its RouterInfo to the floodfills it knows and finds other routers through them,
 accepts transit tunnels (ShortTunnelBuild, VariableTunnelBuild, garlic-wrapped builds), keeps an exploratory tunnel
 pool through known peers, and dials each --peer. SIGINT / SIGTERM send Termination to every session and exit 0.
 SIGHUP re-signs the RouterInfo with a newer date, rewrites DIR/router.info and sends it to every connected peer.
@@ -25,7 +27,8 @@ SIGHUP re-signs the RouterInfo with a newer date, rewrites DIR/router.info and s
   --host IP         NTCP2 address to listen on and publish (default 127.0.0.1; an IP literal)
   --port N          NTCP2 port (default 0: any free port, the bound one is published)
   --floodfill       publish caps with f (peers then store RouterInfos and LeaseSets here)
-  --peer FILE       a peer's signed RouterInfo (router.info or netDb .dat) to dial at start (repeatable)
+  --peer FILE       a peer's signed RouterInfo (router.info or netDb .dat) to dial at start (repeatable); one
+                    floodfill's router.info is enough: the others are found through it
   --duration S      stop cleanly after S seconds
   --no-transit      refuse every transit tunnel (build requests answered with code 30)
   --exploratory-length N    hops of our exploratory tunnels, 0..8 (default 2, as i2pd)
@@ -45,6 +48,7 @@ function statsJson(s: RouterStats): Record<string, unknown> {
     dropped: s.dropped,
     ...(s.transit ? { transit: s.transit } : {}),
     ...(s.tunnels ? { tunnels: s.tunnels } : {}),
+    ...(s.netdb ? { netdb: s.netdb } : {}),
   };
 }
 
@@ -59,7 +63,11 @@ function statsLine(s: RouterStats): string {
     s.transit && s.tunnels
       ? `  transit p/obep/ibgw ${s.transit.participant}/${s.transit.obep}/${s.transit.ibgw} rejected [${counts(s.transit.rejected)}]  tunnels in ${s.tunnels.inbound} out ${s.tunnels.outbound} building ${s.tunnels.building} failed ${s.tunnels.failed}`
       : '';
-  return `sessions ${s.sessions}  i2np in [${counts(s.i2npIn)}] out [${counts(s.i2npOut)}]  bytes in ${s.bytesIn} out ${s.bytesOut}  dropped ${dropped}${tun}`;
+  const n = s.netdb;
+  const db = n
+    ? `  netdb ri ${n.routerInfos} (ff ${n.floodfills}) ls ${n.leaseSets} stores ${n.stores} lookups ${n.lookups} dsrm ${n.searchReplies} floods ${n.floods} dropped [${counts(n.dropped)}]`
+    : '';
+  return `sessions ${s.sessions}  i2np in [${counts(s.i2npIn)}] out [${counts(s.i2npOut)}]  bytes in ${s.bytesIn} out ${s.bytesOut}  dropped ${dropped}${tun}${db}`;
 }
 
 function tunnelLine(e: TunnelEvent): string {

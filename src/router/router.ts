@@ -9,20 +9,17 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import {
   I2NP_DELIVERY_STATUS,
   I2NP_EXPIRATION_MS,
   I2NP_TUNNEL_DATA,
-  I2NP_TUNNEL_GATEWAY,
   STATUS_OK,
   TUNNEL_DATA_SIZE,
 } from '../constants.js';
 import { LOCAL_HOP } from '../tunnel/types.js';
 import { TunnelJoinError } from '../errors.js';
 import { createDataPlane, type DataPlane, type DataPlaneOptions, type OutputBatch } from '../dataplane/index.js';
-import { encodeI2np } from '../i2np/header.js';
-import { encodeDeliveryStatus, encodeTunnelGateway } from '../i2np/bodies.js';
+import { I2NP_DATABASE_LOOKUP, I2NP_DATABASE_SEARCH_REPLY } from '../i2np/message-types.js';
 import { Ntcp2Transport, type TransportLimits } from '../transport/ntcp2/transport.js';
 import type { CloseInfo, Session } from '../transport/ntcp2/session.js';
 import type { ParsePeerRouterInfo } from '../transport/ntcp2/peer-info.js';
@@ -35,6 +32,7 @@ import { buildLocalRouterInfo, nextPublished, writeLocalRouterInfo } from './loc
 import { netDbRelativePath, writeRouterInfoFile } from './netdb-files.js';
 import { readPeerRouterInfo, type PeerRouterInfo } from './peer.js';
 import { MAX_ROUTER_INFO_SIZE } from './router-info.js';
+import { NetDb, type NetDbOptions, type NetDbStats } from './netdb/netdb.js';
 import { wipeNtcp2Keys } from './ntcp2-keys.js';
 import { wipeRouterKeys } from './router-keys.js';
 import { CRYPTO_TYPE_X25519 } from '../common/keys-and-cert.js';
@@ -70,8 +68,8 @@ const DIAL_QUEUE_MAX = 1024;
 const DIAL_QUEUE_TOTAL_MAX = 8192;
 /** After a failed dial, messages for that peer are dropped ('dial-backoff') for this long instead of re-dialling. */
 const DIAL_BACKOFF_MS = 10_000;
-/** A DatabaseStore'd RouterInfo inflates to at most this (i2pd's limit, §2.1), so a gzip bomb costs nothing. */
-const MAX_INFLATED_RI = MAX_ROUTER_INFO_SIZE;
+/** Our RouterInfo is re-signed before a netDb publish when older than this (i2pd: 30 min, netdb-floodfill.md §6.2). */
+const RESIGN_AFTER_MS = 30 * 60_000;
 
 export interface RouterOptions {
   /** Data directory: router.keys, ntcp2.keys (created on first use, 0600) and router.info. */
@@ -96,6 +94,8 @@ export interface RouterOptions {
   storePeers?: boolean;
   /** The tunnel side (default on: transit accepted, exploratory pool with i2pd's defaults); false: none at all. */
   tunnels?: RouterTunnelOptions | false;
+  /** NetDb settings (docs/netdb.md); `floodfill` comes from the option above. */
+  netDb?: Partial<Omit<NetDbOptions, 'floodfill'>>;
 }
 
 /** Tunnel side settings (docs/tunnels.md; defaults as i2pd 2.45.1, netdb-floodfill.md §6.5). */
@@ -172,6 +172,8 @@ export interface RouterStats {
   /** Tunnel side (absent with `tunnels: false`): transit tunnels by role, rejections by reason; our tunnels. */
   transit?: TunnelServiceStats['transit'];
   tunnels?: TunnelServiceStats['tunnels'];
+  /** The netDb: entries held, stores, lookups, replies, floods, drops by reason. */
+  netdb?: NetDbStats;
 }
 
 /**
@@ -211,6 +213,7 @@ export class Router extends EventEmitter {
   private transport: Ntcp2Transport | undefined;
   private plane: DataPlane | undefined;
   private tunnelSide: TunnelService | undefined;
+  private db: NetDb | undefined;
   private riBytes: Uint8Array | undefined;
   private riPublished = 0;
   private ownHash: Uint8Array | undefined;
@@ -242,8 +245,15 @@ export class Router extends EventEmitter {
       throw new RangeError(`port must be 0..65535, not ${opts.port}`);
     this.opts = opts;
     this.dataDir = opts.dataDir;
-    this.handlers.set(I2NP_DATABASE_STORE, (m) => this.onDatabaseStore(m));
+    this.handlers.set(I2NP_DATABASE_STORE, (m) => this.db?.handleStore(m.body, m.peer.identHash));
+    this.handlers.set(I2NP_DATABASE_LOOKUP, (m) => this.db?.handleLookup(m.body, m.peer.identHash));
+    this.handlers.set(I2NP_DATABASE_SEARCH_REPLY, (m) => this.db?.handleSearchReply(m.body, m.peer.identHash));
     this.handlers.set(I2NP_TUNNEL_DATA, (m) => this.onTunnelData(m));
+    // With the tunnel side on, it sees DeliveryStatus first (its tests) and hands the rest back (startTunnels).
+    if (opts.tunnels === false)
+      this.handlers.set(I2NP_DELIVERY_STATUS, (m) => {
+        if (!this.db?.handleDeliveryStatus(m.body)) this.count('unhandled');
+      });
   }
 
   /**
@@ -325,7 +335,20 @@ export class Router extends EventEmitter {
     });
     this.plane.on('drain', () => this.onPlaneDrain());
     if (this.opts.tunnels !== false) this.startTunnels(this.opts.tunnels ?? {}, sec.value, identHash, this.plane);
+    this.db = new NetDb(
+      {
+        identHash,
+        dataDir: this.dataDir,
+        send: (to, type, body) => this.sendTo(this.peer(to), type, body),
+        canReach: (h) => this.canReach(h),
+        injectGateway: (id, msg) => this.tunnelSide?.transit.injectGateway(id, msg) ?? false,
+        onRouterInfo: (p) => this.learnPeer(p),
+        ownRouterInfo: () => this.ownRouterInfoForPublish(),
+      },
+      { ...this.opts.netDb, floodfill: this.opts.floodfill === true },
+    );
     this.state = 'running';
+    this.db.start();
     this.readyInfo = {
       ident: identHashBase64(identHash),
       routerInfo: written.path,
@@ -362,7 +385,9 @@ export class Router extends EventEmitter {
       // Only if the application has not installed its own handler for that type.
       if (this.handlers.has(type)) continue;
       this.handlers.set(type, (m) => {
-        if (!t.handleI2np(m.type, m.msgId, m.body, m.peer.identHash)) this.count('unhandled');
+        if (t.handleI2np(m.type, m.msgId, m.body, m.peer.identHash)) return;
+        if (m.type === I2NP_DELIVERY_STATUS && this.db?.handleDeliveryStatus(m.body)) return;
+        this.count('unhandled');
       });
     }
     this.tunnelSide = t;
@@ -387,6 +412,12 @@ export class Router extends EventEmitter {
     if (e.session?.state === 'established' || e.waiting) return true;
     if (e.dialFailedAt !== 0 && Date.now() - e.dialFailedAt < DIAL_BACKOFF_MS) return false;
     return e.info?.ntcp2Addresses.some((a) => a.dialable) ?? false;
+  }
+
+  /** The netDb (after start): entries, lookups, publishing (docs/netdb.md). */
+  get netDb(): NetDb {
+    if (!this.db) throw new Error('router not started');
+    return this.db;
   }
 
   /** The tunnel side (undefined with `tunnels: false` or before start). */
@@ -490,9 +521,16 @@ export class Router extends EventEmitter {
     }
   }
 
-  /** Stores a verified RouterInfo if it is newer than the one held; returns the entry. */
+  /** Stores a verified RouterInfo if it is newer than the one held (peer table and netDb); returns the entry. */
   private learn(p: PeerRouterInfo): PeerEntry | undefined {
     if (this.ownHash && hexOf(p.identHash) === hexOf(this.ownHash)) return undefined; // our own, reflected
+    this.db?.offerRouterInfo(p);
+    return this.learnPeer(p);
+  }
+
+  /** The peer-table half of learn(): what the netDb calls for a RouterInfo it stored. */
+  private learnPeer(p: PeerRouterInfo): PeerEntry | undefined {
+    if (this.ownHash && hexOf(p.identHash) === hexOf(this.ownHash)) return undefined;
     const e = this.peer(p.identHash);
     if (e.info && e.info.routerInfo.published >= p.routerInfo.published) return e;
     e.info = p;
@@ -689,83 +727,24 @@ export class Router extends EventEmitter {
 
   /**
    * A message that ended at this router and is not the tunnel side's (OBEP LOCAL / ROUTER-to-us delivery, a garlic
-   * clove, our inbound tunnels' output): the router's own handling, without a session to answer over.
+   * clove, our inbound tunnels' output): the netDb's types go there without a link to answer over (replies follow the
+   * message's own reply fields, netdb-floodfill.md §2.2, §5).
    */
   private dispatchLocal(m: LocalI2np): void {
-    if (m.type === I2NP_DATABASE_STORE) this.storeDatabase(m.body, undefined);
-    else this.count('local-unhandled');
-  }
-
-  /** DatabaseStore (i2np.md §4.6): store a verified RouterInfo; a reply token gets a DeliveryStatus(token). */
-  private onDatabaseStore(m: I2npMessageIn): void {
-    this.storeDatabase(m.body, m.peer);
-  }
-
-  /** `from`: the session's peer (a direct reply naming it goes back over that session), absent for local delivery. */
-  private storeDatabase(b: Uint8Array, from: PeerEntry | undefined): void {
-    if (b.length < 37) {
-      this.count('bad-dbstore');
-      return;
-    }
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const kind = b[32]!;
-    const token = dv.getUint32(33);
-    let o = 37;
-    let replyTunnel = 0;
-    let gateway: Uint8Array | undefined;
-    if (token !== 0) {
-      if (b.length < 73) {
-        this.count('bad-dbstore');
+    const db = this.db;
+    if (!db) return this.count('local-unhandled');
+    switch (m.type) {
+      case I2NP_DATABASE_STORE:
+        return db.handleStore(m.body);
+      case I2NP_DATABASE_LOOKUP:
+        return db.handleLookup(m.body);
+      case I2NP_DATABASE_SEARCH_REPLY:
+        return db.handleSearchReply(m.body);
+      case I2NP_DELIVERY_STATUS:
+        if (!db.handleDeliveryStatus(m.body)) this.count('local-unhandled');
         return;
-      }
-      replyTunnel = dv.getUint32(37);
-      gateway = b.subarray(41, 73);
-      o = 73;
-    }
-    if ((kind & 1) === 0) {
-      // RouterInfo: size(2) | gzip(RouterInfo)
-      if (b.length < o + 2) {
-        this.count('bad-dbstore');
-        return;
-      }
-      const size = dv.getUint16(o);
-      if (o + 2 + size > b.length) {
-        this.count('bad-dbstore');
-        return;
-      }
-      let ri: Uint8Array;
-      try {
-        ri = gunzipSync(b.subarray(o + 2, o + 2 + size), { maxOutputLength: MAX_INFLATED_RI });
-      } catch {
-        this.count('bad-dbstore-gzip');
-        return;
-      }
-      const p = readPeerRouterInfo(ri);
-      if (!p.ok) this.count(`dbstore-ri-${p.kind}`);
-      else if (hexOf(p.value.identHash) !== hexOf(b.subarray(0, 32))) this.count('dbstore-ri-key-mismatch');
-      else this.learn(p.value);
-    } else {
-      this.count('dbstore-leaseset-ignored');
-    }
-    if (token === 0) return;
-    const status = encodeDeliveryStatus(token, Date.now());
-    if (replyTunnel === 0) {
-      // Direct reply to the gateway router; i2pd names itself there and we answer over its session.
-      const to = from && hexOf(gateway!) === hexOf(from.identHash) ? from : this.byHash.get(hexOf(gateway!));
-      if (!to) {
-        this.count('reply-no-route');
-        return;
-      }
-      this.sendTo(to, I2NP_DELIVERY_STATUS, status);
-    } else {
-      // Down a tunnel: TunnelGateway(replyTunnel, full I2NP DeliveryStatus) to its gateway (i2np.md §4.2).
-      const gw = this.byHash.get(hexOf(gateway!));
-      if (!gw) {
-        this.count('reply-no-route');
-        return;
-      }
-      const inner = encodeI2np(I2NP_DELIVERY_STATUS, randomMsgId(), Date.now() + I2NP_EXPIRATION_MS, status);
-      this.sendTo(gw, I2NP_TUNNEL_GATEWAY, encodeTunnelGateway(replyTunnel, inner));
+      default:
+        this.count('local-unhandled');
     }
   }
 
@@ -885,6 +864,15 @@ export class Router extends EventEmitter {
    */
   publishRouterInfo(opts: { to?: Uint8Array; flag?: number } = {}): number {
     const t = this.transportOrThrow();
+    const bytes = this.resign();
+    let n = 0;
+    const targets = opts.to ? [t.session(opts.to)].filter((x): x is Session => x !== undefined) : [...t.sessions()];
+    for (const s of targets) if (s.sendRouterInfo(bytes, opts.flag ?? 0)) n++;
+    return n;
+  }
+
+  /** Re-signs our RouterInfo with a strictly newer `published` and rewrites DIR/router.info. */
+  private resign(): Uint8Array {
     const secrets = this.secrets!;
     const [host, port] = splitHostPort(this.readyInfo!.ntcp2);
     const published = nextPublished(this.riPublished);
@@ -892,10 +880,18 @@ export class Router extends EventEmitter {
     writeRouterInfoFile(join(this.dataDir, ROUTER_INFO_FILE), bytes);
     this.riBytes = bytes;
     this.riPublished = published;
-    let n = 0;
-    const targets = opts.to ? [t.session(opts.to)].filter((x): x is Session => x !== undefined) : [...t.sessions()];
-    for (const s of targets) if (s.sendRouterInfo(bytes, opts.flag ?? 0)) n++;
-    return n;
+    return bytes;
+  }
+
+  /** What the netDb publishes: our RouterInfo, re-signed first when it is older than RESIGN_AFTER_MS (§6.2). */
+  private ownRouterInfoForPublish(): Uint8Array {
+    if (this.riBytes && Date.now() - this.riPublished < RESIGN_AFTER_MS) return this.riBytes;
+    try {
+      return this.resign();
+    } catch {
+      this.count('resign-failed');
+      return this.riBytes!;
+    }
   }
 
   // ---------------------------------------------------------------- stats and stop
@@ -937,6 +933,7 @@ export class Router extends EventEmitter {
       tunnelDataIn,
       tunnelDataOut,
     };
+    if (this.db) r.netdb = this.db.stats();
     if (this.tunnelSide) {
       // Our own tunnels' gateway / endpoint drops (framing, queue full), prefixed `tunnels.`.
       for (const [k, v] of Object.entries(this.tunnelSide.creator.stats().dropped)) dropped[`tunnels.${k}`] = v;
@@ -959,6 +956,7 @@ export class Router extends EventEmitter {
     this.waitingTotal = 0;
     // Pools stopped and every tunnel ended first (keys wiped on the plane), so nothing is built while sessions close.
     this.tunnelSide?.close();
+    this.db?.close();
     await this.transport?.close(graceMs);
     await this.plane?.close();
     if (this.secrets) {

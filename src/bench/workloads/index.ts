@@ -7,6 +7,7 @@ import { workloads as layer } from './layer.js';
 import { workloads as frame } from './frame.js';
 import { workloads as pool } from './pool.js';
 import { workloads as ntcp2 } from './ntcp2.js';
+import { workloads as router } from './router.js';
 
 export interface WorkloadModule {
   name: string;
@@ -19,6 +20,7 @@ export const WORKLOAD_MODULES: readonly WorkloadModule[] = [
   { name: 'frame', workloads: frame }, // gateway-pack, endpoint-reassemble, frame-sha256
   { name: 'pool', workloads: pool }, // pool-aes-hop, pool-chacha-hop
   { name: 'ntcp2', workloads: ntcp2 }, // ntcp2-frame-1k, ntcp2-frame-16k
+  { name: 'router', workloads: router }, // router-forward, tunnel-build-hop
 ];
 
 export interface ModuleFailure {

@@ -49,8 +49,11 @@ export interface CloseInfo {
 
 /** Upcalls from a session. Views passed in are valid only during the call. */
 export interface SessionEvents {
-  /** Handshake done; the transport may refuse the session (returns false): it is then closed with `code`. */
-  onEstablished?(s: Session): { accept: true } | { accept: false; reason: string; code: number };
+  /**
+   * Handshake done; the transport may refuse the session: it is then closed with `code`, or, when `keep` names the
+   * peer's session that stays, superseded by it (its queue moves there and it reads on until the peer closes).
+   */
+  onEstablished?(s: Session): EstablishVerdict;
   /** An I2NP block: short header fields and a view of the body. */
   onI2np?(s: Session, type: number, msgId: number, expirationSec: number, body: Uint8Array): void;
   onRouterInfo?(s: Session, flag: number, routerInfo: Uint8Array): void;
@@ -59,7 +62,12 @@ export interface SessionEvents {
   /** The send queue has room again after sendI2np returned false. */
   onDrain?(s: Session): void;
   onClose?(s: Session, info: CloseInfo): void;
+  /** The session ends with messages queued and not sealed: they are handed over (the transport holds them). */
+  onUnsent?(s: Session, msgs: QueuedI2np[]): void;
 }
+
+export type EstablishVerdict =
+  { accept: true } | { accept: false; reason: string; code: number; keep?: Session | undefined };
 
 export interface SessionLimits {
   /** Whole handshake, from accept/connect to established (i2pd as Bob: 10 s, §4.9). */
@@ -90,6 +98,8 @@ export interface SessionLimits {
   clockSkewS: number;
   /** Largest frame plaintext we send (65519 max, §4.7); smaller frames trade throughput for latency. */
   maxFramePayload: number;
+  /** A superseded session reads on this long at most for the peer's last frames and its close. */
+  supersededLingerMs: number;
 }
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
@@ -107,6 +117,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxM3p2Len: 65487,
   clockSkewS: CLOCK_SKEW_S,
   maxFramePayload: FRAME_PLAINTEXT_MAX,
+  supersededLingerMs: 5_000,
 };
 
 /** Context shared by all sessions of a transport. */
@@ -136,12 +147,14 @@ const enum Phase {
   Done,
 }
 
-interface Queued {
+/** An I2NP message queued on a session and not yet sealed. */
+export interface QueuedI2np {
   type: number;
   msgId: number;
   expiration: number;
   body: Uint8Array;
 }
+type Queued = QueuedI2np;
 
 let nextSessionId = 1;
 
@@ -204,6 +217,10 @@ export class Session {
   private closeInfo: CloseInfo | undefined;
   private rngState: number;
   private pumping = false;
+  /** The peer's session that replaced this one: queued and later sends go there. */
+  private successor: Session | undefined;
+  /** Superseded: no more sending, but frames are still read and delivered until the peer closes. */
+  private draining = false;
   private readonly visitor: BlockVisitor;
 
   constructor(sock: Socket, direction: Direction, ctx: SessionContext, events: SessionEvents, target?: DialTarget) {
@@ -478,7 +495,10 @@ export class Session {
     this.phase = Phase.FrameLength;
     this.need = 2;
     const verdict = this.ev.onEstablished?.(this);
-    if (verdict && !verdict.accept) return this.terminate(verdict.code, verdict.reason);
+    if (verdict && !verdict.accept) {
+      if (verdict.keep) return this.supersede(verdict.keep, verdict.code, verdict.reason);
+      return this.terminate(verdict.code, verdict.reason);
+    }
     this.armIdleTimer();
     if (this.queue.length > this.queueHead) this.scheduleFlush();
   }
@@ -498,26 +518,35 @@ export class Session {
       this.ctx.count('bad-blocks');
       return this.terminate(err.reason, 'bad-blocks', err.error);
     }
-    if (this.terminationSeen)
-      this.abortNow({ reason: 'termination-received', code: this.terminationCode, by: 'remote' });
+    if (this.terminationSeen) {
+      const info: CloseInfo = { reason: 'termination-received', code: this.terminationCode, by: 'remote' };
+      // Ending (not destroying) the socket lets frames already written reach the peer, which may still be reading
+      // them: a superseded session does (docs/ntcp2.md §4).
+      if (this.draining) this.abortNow(info);
+      else this.closeAfterWrite(info);
+    }
   }
   private terminationSeen = false;
   private terminationCode = 0;
+
+  private get delivering(): boolean {
+    return this.state === 'established' || this.draining;
+  }
 
   private makeVisitor(): BlockVisitor {
     return {
       i2np: (type, msgId, exp, body) => {
         this.i2npIn++;
-        if (this.state === 'established') this.ev.onI2np?.(this, type, msgId, exp, body);
+        if (this.delivering) this.ev.onI2np?.(this, type, msgId, exp, body);
       },
       routerInfo: (flag, ri) => {
-        if (this.state === 'established') this.ev.onRouterInfo?.(this, flag, ri);
+        if (this.delivering) this.ev.onRouterInfo?.(this, flag, ri);
       },
       dateTime: (s) => {
-        if (this.state === 'established') this.ev.onDateTime?.(this, s);
+        if (this.delivering) this.ev.onDateTime?.(this, s);
       },
       options: (d) => {
-        if (this.state === 'established') this.ev.onOptions?.(this, d);
+        if (this.delivering) this.ev.onOptions?.(this, d);
       },
       termination: (_frames, reason) => {
         this.terminationSeen = true;
@@ -549,6 +578,9 @@ export class Session {
    */
   sendI2np(type: number, msgId: number, expirationSec: number, body: Uint8Array): boolean {
     if (this.state === 'closing' || this.state === 'closed') {
+      // A caller still holding a superseded session: the message follows its queue to the kept one.
+      const to = this.successor;
+      if (to?.state === 'established') return to.sendI2np(type, msgId, expirationSec, body);
       this.ctx.count('send-closed');
       return false;
     }
@@ -582,6 +614,43 @@ export class Session {
 
   get queuedMessages(): number {
     return this.queue.length - this.queueHead;
+  }
+
+  /** Takes every message queued and not yet sealed, in order (for another session of the same peer). */
+  takeUnsent(): QueuedI2np[] {
+    const msgs = this.queue.slice(this.queueHead);
+    this.queue = [];
+    this.queueHead = 0;
+    this.queuedBytes = 0;
+    return msgs;
+  }
+
+  /**
+   * Queues messages taken from another session of the same peer, after those already queued. Returns how many did
+   * not fit (dropped, counted `send-queue-full`).
+   */
+  adopt(msgs: readonly QueuedI2np[]): number {
+    let dropped = 0;
+    for (const m of msgs) {
+      if (!this.canSend(m.body.length)) {
+        dropped++;
+        continue;
+      }
+      this.queue.push(m);
+      this.queuedBytes += m.body.length;
+    }
+    for (let i = 0; i < dropped; i++) this.ctx.count('send-queue-full');
+    if (this.state === 'established' && this.queue.length > this.queueHead) this.scheduleFlush();
+    return dropped;
+  }
+
+  /** Hands unsent messages to the successor if it is usable, else to the transport (onUnsent). */
+  private releaseUnsent(): void {
+    if (this.queueHead === this.queue.length) return;
+    const msgs = this.takeUnsent();
+    const to = this.successor;
+    if (to && (to.state === 'established' || to.state === 'handshake')) to.adopt(msgs);
+    else this.ev.onUnsent?.(this, msgs);
   }
 
   /** Sends one frame with a RouterInfo block (flag bit 0 = flood request), then Padding (§5.2). */
@@ -769,6 +838,34 @@ export class Session {
     this.closeAfterWrite({ reason, code, by: 'local', detail });
   }
 
+  /**
+   * Ends this session in favour of `keep`, the same peer's session that stays (one session per peer,
+   * docs/ntcp2.md §4): queued messages move there and later sends follow; a Termination block (§5.2) goes out and
+   * our side of the socket is ended, but frames the peer sealed before it learned are still read and delivered until
+   * it closes, at most `supersededLingerMs`.
+   */
+  supersede(keep: Session, code = TERM_NORMAL, reason = 'replaced'): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.successor = keep;
+    if (!this.sealer) return this.abortNow({ reason, code, by: 'local' });
+    const w = this.blockWriter();
+    w.reset();
+    w.termination(this.framesIn, code);
+    this.addPadding(w);
+    this.writeFrame(w.bytes());
+    this.closeInfo ??= { reason, code, by: 'local' };
+    this.state = 'closing';
+    this.draining = true;
+    this.releaseUnsent();
+    this.sealer.wipe();
+    this.sealer = undefined;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.sock.end();
+    this.lingerTimer = setTimeout(() => this.destroy(), this.lim.supersededLingerMs);
+    this.lingerTimer.unref?.();
+  }
+
   /** Closes now without a Termination block (handshake failures, §4.10). */
   abortNow(info: CloseInfo): void {
     if (this.state === 'closed') return;
@@ -779,6 +876,7 @@ export class Session {
   /** Ends the socket after pending writes; destroys it if the peer does not close within a short linger. */
   private closeAfterWrite(info: CloseInfo): void {
     this.closeInfo ??= info;
+    this.releaseUnsent();
     this.state = 'closing';
     this.phase = Phase.Done;
     this.need = Infinity;
@@ -826,6 +924,8 @@ export class Session {
     this.recv.clear();
     this.stopTimers();
     clearTimeout(this.lingerTimer);
+    this.draining = false;
+    this.releaseUnsent();
     this.wipeCrypto();
     if (!this.sock.destroyed) this.sock.destroy();
     this.closeInfo ??= info;

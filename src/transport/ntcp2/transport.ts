@@ -10,6 +10,8 @@ import {
   DEFAULT_SESSION_LIMITS,
   Session,
   type CloseInfo,
+  type EstablishVerdict,
+  type QueuedI2np,
   type SessionContext,
   type SessionEvents,
   type SessionLimits,
@@ -28,6 +30,11 @@ export interface TransportLimits extends SessionLimits {
   replayCacheMax: number;
   /** TCP connect timeout for dials (i2pd: 25 s, §4.9). */
   connectTimeoutMs: number;
+  /**
+   * Unsent messages of sessions that ended, held for the peer's next session, all peers together (each peer also
+   * at most maxQueuedMessages); held for one handshake timeout, then dropped (`held-expired`).
+   */
+  maxHeldMessages: number;
 }
 
 export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
@@ -38,6 +45,7 @@ export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
   replayWindowMs: 2 * 60_000 + 10_000,
   replayCacheMax: 65536,
   connectTimeoutMs: 25_000,
+  maxHeldMessages: 8192,
 };
 
 export interface TransportEvents {
@@ -85,6 +93,9 @@ export class Ntcp2Transport {
   private readonly perIp = new Map<string, number>();
   private pendingInbound = 0;
   private readonly replay = new Map<string, number>();
+  /** Per peer: messages left unsent by a session that ended, waiting for the peer's next session. */
+  private readonly held = new Map<string, { msgs: QueuedI2np[]; timer: NodeJS.Timeout }>();
+  private heldTotal = 0;
   private readonly dropped: Record<string, number> = {};
   private acceptedTotal = 0;
   private establishedTotal = 0;
@@ -199,6 +210,8 @@ export class Ntcp2Transport {
             clearTimeout(timer);
             const verdict = base.onEstablished!(x);
             if (verdict.accept) resolve(x);
+            // A simultaneous dial lost: the caller wants a session with the peer, and the kept one is that.
+            else if (verdict.keep) resolve(verdict.keep);
             else reject(new Error(`session refused: ${verdict.reason}`));
             return verdict;
           },
@@ -251,6 +264,7 @@ export class Ntcp2Transport {
       onDateTime: this.events.onDateTime,
       onOptions: this.events.onOptions,
       onDrain: this.events.onDrain,
+      onUnsent: (s, msgs) => this.hold(s, msgs),
       onClose: (s, info) => {
         release();
         this.conns.delete(s);
@@ -267,11 +281,13 @@ export class Ntcp2Transport {
   }
 
   /**
-   * One session per peer. A second session with the same peer in the same direction replaces the first (the
-   * peer reconnected). Two sessions in opposite directions established within one handshake timeout are a
-   * simultaneous dial: both routers keep the one initiated by the router with the smaller hash, so they agree.
+   * One session per peer (docs/ntcp2.md §4). A second session with the same peer in the same direction replaces the
+   * first (the peer reconnected). Two sessions in opposite directions established within one handshake timeout are
+   * a simultaneous dial: both routers keep the one initiated by the router with the smaller hash, so they agree
+   * without talking. The loser is superseded, not dropped: its queue moves to the kept session and it reads the
+   * peer's in-flight frames until the peer closes it; messages of a session that ended wait for the next one.
    */
-  private admit(s: Session): { accept: true } | { accept: false; reason: string; code: number } {
+  private admit(s: Session): EstablishVerdict {
     if (this.closing) return { accept: false, reason: 'shutting-down', code: TERM_ROUTER_SHUTDOWN };
     const key = s.peerKey!;
     if (key === this.localKey) {
@@ -287,16 +303,74 @@ export class Ntcp2Transport {
         const keepNew = initiatorOf(s) < initiatorOf(old);
         if (!keepNew) {
           this.count('duplicate-session');
-          return { accept: false, reason: 'duplicate', code: TERM_NORMAL };
+          return { accept: false, reason: 'duplicate', code: TERM_NORMAL, keep: old };
         }
       }
       this.count('replaced-session');
       this.byPeer.set(key, s);
-      old.terminate(TERM_NORMAL, 'replaced');
+      old.supersede(s, TERM_NORMAL, 'replaced');
+      this.release(key, s);
       return { accept: true };
     }
     this.byPeer.set(key, s);
+    this.release(key, s);
     return { accept: true };
+  }
+
+  /**
+   * Keeps the unsent messages of a session that ended for the peer's next session: during a simultaneous dial the
+   * kept session may be established a moment later than the loser ends. Bounded per peer and in all, for one
+   * handshake timeout.
+   */
+  private hold(s: Session, msgs: QueuedI2np[]): void {
+    const key = s.peerKey;
+    const cur = key === undefined ? undefined : this.byPeer.get(key);
+    if (cur && cur !== s && cur.state === 'established') {
+      cur.adopt(msgs);
+      return;
+    }
+    if (key === undefined || this.closing) {
+      this.countN('send-closed', msgs.length);
+      return;
+    }
+    let h = this.held.get(key);
+    if (!h) {
+      const timer = setTimeout(() => this.expireHeld(key), this.limits.handshakeTimeoutMs);
+      timer.unref?.();
+      h = { msgs: [], timer };
+      this.held.set(key, h);
+    }
+    const room = Math.max(
+      0,
+      Math.min(this.limits.maxQueuedMessages - h.msgs.length, this.limits.maxHeldMessages - this.heldTotal),
+    );
+    const take = msgs.length <= room ? msgs : msgs.slice(0, room);
+    for (const m of take) h.msgs.push(m);
+    this.heldTotal += take.length;
+    this.countN('held-full', msgs.length - take.length);
+  }
+
+  /** Hands a peer's held messages to its newly admitted session. */
+  private release(key: string, s: Session): void {
+    const h = this.held.get(key);
+    if (!h) return;
+    this.held.delete(key);
+    clearTimeout(h.timer);
+    this.heldTotal -= h.msgs.length;
+    s.adopt(h.msgs);
+  }
+
+  private expireHeld(key: string): void {
+    const h = this.held.get(key);
+    if (!h) return;
+    this.held.delete(key);
+    this.heldTotal -= h.msgs.length;
+    this.countN('held-expired', h.msgs.length);
+  }
+
+  /** Messages held for peers without a session (see hold). */
+  get heldMessages(): number {
+    return this.heldTotal;
   }
 
   /** The established session with a peer, if any. */
@@ -324,6 +398,10 @@ export class Ntcp2Transport {
 
   private count(reason: string): void {
     this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+  }
+
+  private countN(reason: string, n: number): void {
+    if (n > 0) this.dropped[reason] = (this.dropped[reason] ?? 0) + n;
   }
 
   get stats(): TransportStats {
@@ -360,5 +438,9 @@ export class Ntcp2Transport {
     for (const s of [...this.conns]) s.abortNow({ reason: 'shutdown', by: 'local' });
     await serverClosed;
     this.replay.clear();
+    for (const key of [...this.held.keys()]) {
+      clearTimeout(this.held.get(key)!.timer);
+      this.expireHeld(key);
+    }
   }
 }
