@@ -38,6 +38,7 @@ import { wipeRouterKeys } from './router-keys.js';
 import { CRYPTO_TYPE_X25519 } from '../common/keys-and-cert.js';
 import { I2NP_DATA, I2NP_HEADER_SIZE, I2NP_TUNNEL_MAX } from '../constants.js';
 import { decodeData, encodeData } from '../i2np/bodies.js';
+import { encodeI2np } from '../i2np/header.js';
 import { I2NP_BLOCK_MAX, I2NP_SHORT_HEADER } from '../transport/ntcp2/constants.js';
 import { TunnelService, type TunnelServiceOptions, type TunnelServiceStats } from './tunnels/service.js';
 import type { LocalTunnel, PeerCandidate } from './tunnels/creator.js';
