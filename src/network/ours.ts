@@ -1,7 +1,7 @@
 // Our routers of a private network on 127.0.0.1 (netdb-floodfill.md §8.1, docs/network.md): N tunnelplane routers in
 // this process, each with its own data directory under one temporary directory and its own NTCP2 port, the first
-// ones floodfill, every router told the others' RouterInfos, each with a client pool ("network") whose tunnels carry
-// the traffic. In-process rather than child processes: the traffic generator sends through the routers' own tunnels
+// ones floodfill, every router told only the floodfills' RouterInfos (the netDb introduces the rest), each with a
+// client pool ("network") whose tunnels carry the traffic. In-process rather than child processes: the traffic generator sends through the routers' own tunnels
 // and reads their counters directly, and one process is one thing to clean up; the routers still meet only over
 // NTCP2 and each has its own data plane.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +11,9 @@ import { createRouter, type Router, type RouterStats } from '../router/router.js
 import type { DataPlaneOptions } from '../dataplane/index.js';
 import type { LocalTunnel } from '../router/tunnels/creator.js';
 import type { TunnelEvent } from '../router/tunnels/pool.js';
+
+/** NetDb timers for a loopback network (docs/netdb.md): seconds, where i2pd's defaults are minutes. */
+const NETWORK_NETDB = { tickMs: 250, publishRetryMs: 1000, exploreFastMs: 1000, lookupStepMs: 1500 };
 
 /** The client pool each router keeps for the network's traffic. */
 export const NETWORK_POOL = 'network';
@@ -31,8 +34,11 @@ export interface OurNetworkOptions {
   testIntervalMs?: number;
   /** Build timeout (default 10 s; i2pd's 30 s is long for a loopback network). */
   buildTimeoutMs?: number;
-  /** Each router's RouterInfo is given to the others directly (default true). */
-  seedPeers?: boolean;
+  /**
+   * Who is told whose RouterInfo at start: 'floodfills' (default) gives every router only the floodfills' and lets
+   * the netDb do the rest (publish, explore, fetch; docs/netdb.md); 'all' gives every router every other's.
+   */
+  seed?: 'floodfills' | 'all';
 }
 
 export interface OurRouter {
@@ -77,6 +83,8 @@ export class OurNetwork {
         host: '127.0.0.1',
         port: 0,
         floodfill: i < floodfills,
+        // A loopback network of a few routers: publish, explore and retry in seconds rather than i2pd's minutes.
+        netDb: NETWORK_NETDB,
         ...(this.opts.dataPlane ? { dataPlane: this.opts.dataPlane } : {}),
         tunnels: {
           // The exploratory pool stays small: it only carries tests and build replies here.
@@ -99,14 +107,24 @@ export class OurNetwork {
       const ready = await router.start();
       m.ident = ready.ident;
     }
-    if (this.opts.seedPeers !== false) this.seed();
+    this.seed(this.opts.seed ?? 'floodfills');
     for (const m of this.members)
       m.router.tunnels!.createClientPool(NETWORK_POOL, { inbound: settings, outbound: settings });
   }
 
-  /** Every router learns every other's RouterInfo (until the floodfill netDb introduces them). */
-  private seed(): void {
-    for (const x of this.members) for (const y of this.members) if (x !== y) x.router.addPeer(y.router.routerInfo);
+  /** Every router learns the floodfills' RouterInfos (or, with 'all', every other's). */
+  private seed(how: 'floodfills' | 'all'): void {
+    for (const x of this.members)
+      for (const y of this.members)
+        if (x !== y && (how === 'all' || y.floodfill)) x.router.addPeer(y.router.routerInfo);
+  }
+
+  /** Whether every live router's netDb holds every other live router's RouterInfo. */
+  introduced(): boolean {
+    const alive = this.alive();
+    return alive.every((x) =>
+      alive.every((y) => x === y || x.router.netDb.routerInfo(y.router.identHash) !== undefined),
+    );
   }
 
   onTunnel(fn: (routerIndex: number, e: TunnelEvent) => void): void {
@@ -122,10 +140,11 @@ export class OurNetwork {
     return m.router.tunnels?.pool(NETWORK_POOL)?.tunnels(direction) ?? [];
   }
 
-  /** Whether every live router has at least `min` tunnels each way. */
+  /** Whether every live router knows every other and has at least `min` tunnels each way. */
   ready(min = 1): boolean {
-    return this.alive().every(
-      (m) => this.tunnels(m, 'inbound').length >= min && this.tunnels(m, 'outbound').length >= min,
+    return (
+      this.introduced() &&
+      this.alive().every((m) => this.tunnels(m, 'inbound').length >= min && this.tunnels(m, 'outbound').length >= min)
     );
   }
 

@@ -163,28 +163,34 @@ export function killSucceeded(s: { corrupted: number }, k: KillReport): boolean 
 }
 
 /**
- * The interruption a kill caused (docs/network.md "Faults"): the gap runs from the kill to the send of the last
- * message that was lost (sent into a tunnel through the dead router before its pool dropped that tunnel after two
- * failed tests); the pause is the longest time without any delivery after the kill.
+ * The interruption a kill caused (docs/network.md "Faults"). Delivery is back for good once both the last lost message
+ * was sent (into a tunnel through the dead router, before its pool dropped that tunnel after two failed tests) and
+ * the longest pause without deliveries (no usable tunnel while the pools rebuild) is over: the gap runs from the kill
+ * to the later of the two.
  */
 function killReport(r: TrafficResult, index: number, atMsExact: number, forgotten: number): KillReport {
   const atMs = Math.round(atMsExact);
   const after = r.timeline.filter((m) => m.at >= atMs && !m.forgotten);
   const lost = after.filter((m) => !m.delivered);
-  const gapMs = lost.length === 0 ? 0 : lost[lost.length - 1]!.at - atMs;
+  const lastLost = lost.length === 0 ? atMs : lost[lost.length - 1]!.at;
   let prev = atMs;
   let pauseMs = 0;
+  let pauseEnd = atMs;
   for (const a of r.arrivals) {
     if (a < atMs) continue;
-    pauseMs = Math.max(pauseMs, a - prev);
+    if (a - prev > pauseMs) {
+      pauseMs = a - prev;
+      pauseEnd = a;
+    }
     prev = a;
   }
-  const afterGap = after.filter((m) => m.at > atMs + gapMs);
+  const gapEnd = Math.max(lastLost, pauseEnd);
+  const afterGap = after.filter((m) => m.at > gapEnd);
   return {
     router: index,
     atMs,
     lostAfter: lost.length,
-    gapMs,
+    gapMs: gapEnd - atMs,
     pauseMs,
     sentAfterGap: afterGap.length,
     deliveredAfterGap: afterGap.filter((m) => m.delivered).length,

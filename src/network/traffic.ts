@@ -180,6 +180,7 @@ export class TrafficRun {
     const gapMs = o.durationMs !== undefined && o.messages > 0 ? o.durationMs / o.messages : 0;
     this.startedAt = performance.now();
     const sentAt: { at: number; from: string; to: string }[] = [];
+    let noPathSince: number | undefined;
     for (let i = 0; i < o.messages && !o.signal?.aborted;) {
       const now = performance.now();
       this.expire(now, timeoutMs);
@@ -191,16 +192,19 @@ export class TrafficRun {
       await o.beforeSend?.(i);
       const p = o.path(i);
       if (!p) {
+        noPathSince ??= now;
         await this.sleep(NO_PATH_RETRY_MS);
-        if (performance.now() - now > timeoutMs) {
+        if (performance.now() - noPathSince > timeoutMs) {
           // No path for a whole timeout: this message is lost, the run goes on.
           sentAt.push({ at: now - this.startedAt, from: '', to: '' });
           this.counts.sent++;
           this.counts.lost++;
+          noPathSince = undefined;
           i++;
         }
         continue;
       }
+      noPathSince = undefined;
       const payload = rng.bytes(min + rng.int(max - min + 1));
       const k = keyOf(p.to, payload);
       this.expectedTo.add(p.to);

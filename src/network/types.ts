@@ -43,7 +43,7 @@ export interface KillReport {
   atMs: number;
   /** Messages sent after the kill that were lost (their paths went through it until the pools rebuilt). */
   lostAfter: number;
-  /** From the kill to the send of the last message lost: delivery was back for good after it. */
+  /** From the kill until delivery was back for good: the later of the last lost send and the end of the pause. */
   gapMs: number;
   /** The longest pause between two deliveries (or the kill and the first delivery) after the kill. */
   pauseMs: number;

@@ -1,5 +1,5 @@
-// The network's live view (docs/network.md "Live view"): per router, sessions, transit tunnels by role, its own
-// tunnels, I2NP messages and NTCP2 bytes per second (in / out) since the last sample, and drops by reason; plus the
+// The network's live view (docs/network.md "Live view"): per router, sessions, netDb entries, transit tunnels by role,
+// its own tunnels, I2NP messages and NTCP2 bytes per second (in / out) since the last sample, and drops by reason; plus the
 // traffic so far. One JSON object per sample with --json, or a table refreshed in place on a terminal.
 import type { RouterStats } from '../router/router.js';
 import type { TrafficSnapshot } from './traffic.js';
@@ -20,6 +20,8 @@ export interface RouterRow {
   sessions: number;
   transit: { participant: number; obep: number; ibgw: number };
   tunnels: { inbound: number; outbound: number };
+  /** NetDb entries held: RouterInfos, LeaseSets. */
+  netdb: { routerInfos: number; leaseSets: number };
   messagesPerSecond: { in: number; out: number };
   bytesPerSecond: { in: number; out: number };
   /** Totals since start, by reason (router, transport, data plane, transit), nonzero only. */
@@ -62,6 +64,7 @@ export class LiveView {
           ibgw: st.transit?.ibgw ?? 0,
         },
         tunnels: { inbound: st.tunnels?.inbound ?? 0, outbound: st.tunnels?.outbound ?? 0 },
+        netdb: { routerInfos: st.netdb?.routerInfos ?? 0, leaseSets: st.netdb?.leaseSets ?? 0 },
         messagesPerSecond: { in: rate(cur.msgIn, prev?.msgIn), out: rate(cur.msgOut, prev?.msgOut) },
         bytesPerSecond: { in: rate(cur.bytesIn, prev?.bytesIn), out: rate(cur.bytesOut, prev?.bytesOut) },
         dropped,
@@ -86,7 +89,8 @@ export function renderTable(
   elapsedS: number,
 ): string[] {
   const head = `tunnelplane network  ${phase}  ${elapsedS.toFixed(0)} s`;
-  const cols = 'router      ff sess  transit p/obep/ibgw  tunnels in/out   msg/s in/out   bytes/s in/out  dropped';
+  const cols =
+    'router      ff sess  netdb ri/ls  transit p/obep/ibgw  tunnels in/out   msg/s in/out   bytes/s in/out  dropped';
   const lines = [head, cols];
   for (const r of rows) {
     const drops = Object.entries(r.dropped)
@@ -97,6 +101,7 @@ export function renderTable(
         `${r.router} ${r.ident}`.padEnd(11),
         (r.floodfill ? 'f' : '-').padEnd(2),
         (r.alive ? String(r.sessions) : 'dead').padStart(4),
+        `${r.netdb.routerInfos}/${r.netdb.leaseSets}`.padStart(12),
         `${r.transit.participant}/${r.transit.obep}/${r.transit.ibgw}`.padStart(20),
         `${r.tunnels.inbound}/${r.tunnels.outbound}`.padStart(16),
         `${r.messagesPerSecond.in}/${r.messagesPerSecond.out}`.padStart(14),

@@ -398,8 +398,12 @@ export class Router extends EventEmitter {
   /** Routers a pool may build through: known RouterInfos with an X25519 (crypto type 4) identity. */
   private tunnelCandidates(): PeerCandidate[] {
     const list: PeerCandidate[] = [];
+    const now = Date.now();
     for (const e of this.byHash.values()) {
       const id = e.info?.routerInfo.identity;
+      // A router whose last dial failed is left out until the back-off ends, as i2pd leaves out routers it marked
+      // unreachable (netdb-floodfill.md §6.6): a build through a stopped router would only time out.
+      if (!e.session && e.dialFailedAt !== 0 && now - e.dialFailedAt < DIAL_BACKOFF_MS) continue;
       if (id && id.cryptoType === CRYPTO_TYPE_X25519)
         list.push({ identHash: e.identHash, encryptionKey: id.encryptionPublicKey });
     }
