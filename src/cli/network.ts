@@ -69,6 +69,8 @@ export async function run(argv: string[]): Promise<number> {
   const json = values.json === true;
   const tty = !json && process.stdout.isTTY === true;
   const abort = new AbortController();
+  // A closed stdout (piped into head) must end the run through the clean-up, not crash past it.
+  process.stdout.on('error', () => abort.abort());
   let interrupted = false;
   // Kept installed until the end: a second Ctrl-C must not kill the process before i2pd and the directories are gone.
   const onSignal = () => {

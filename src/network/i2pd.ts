@@ -6,13 +6,20 @@
 // i2pd is stopped only by the pidfile i2pd-local wrote (`i2pd-local --stop --dir`).
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { I2cpClient } from '../i2cp/client.js';
 import { decodePayload, encodePayload, PROTO_RAW } from '../i2cp/payload.js';
-import { destinationHash, generatePrivateKeys, leaseSetEncryptionKey, type PrivateKeys } from '../keys/destination.js';
+import {
+  b32Address,
+  destinationHash,
+  generatePrivateKeys,
+  leaseSetEncryptionKey,
+  type PrivateKeys,
+} from '../keys/destination.js';
 import { buildLeaseSet2 } from '../leaseset/leaseset2.js';
 import { Router } from '../router/router.js';
 import { OurNetwork } from './ours.js';
@@ -116,6 +123,50 @@ export class I2pdRouters {
   }
 }
 
+/** An i2pd web console page (it answers only Host: localhost), '' when it cannot be read. */
+function consolePage(port: number, query: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = get(
+      { host: '127.0.0.1', port, path: `/?${query}`, headers: { Host: 'localhost' }, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      },
+    );
+    req.on('error', () => resolve(''));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+/**
+ * The hops of an i2pd router's client tunnels as its console lists them (`/?page=tunnels`: `⇒ XXXX ⇒ id:me` inbound,
+ * `id:me ⇒ XXXX ⇒` outbound, XXXX = the first 4 Base64 characters of a hop's ident hash; netdb-floodfill.md §8.3 (b)),
+ * exploratory tunnels left out. i2pd 2.45.1 hangs up on its I2CP destination page, so this is every client tunnel of
+ * the router: our I2CP destination's and its shared local destination's.
+ */
+export async function clientTunnelHops(httpPort: number): Promise<string[][]> {
+  const html = await consolePage(httpPort, 'page=tunnels');
+  const text = html
+    .replace(/<style[\s\S]*?<\/style>/gi, '')
+    .replace(/<br\s*\/?>|<\/div>|<\/tr>/gi, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&#8658;|&rArr;/g, '⇒')
+    .replace(/&nbsp;/g, ' ');
+  const tunnels: string[][] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('⇒') || !/\d+:me/.test(line) || line.includes('exploratory')) continue;
+    tunnels.push(
+      line
+        .split('⇒')
+        .map((t) => t.trim())
+        .filter((t) => /^[A-Za-z0-9~-]{4}$/.test(t)),
+    );
+  }
+  return tunnels;
+}
+
 /** One Destination on an i2pd router through our I2CP client: answers LeaseSet requests, hands on what arrives. */
 export class I2cpDestination {
   readonly keys: PrivateKeys;
@@ -128,6 +179,11 @@ export class I2cpDestination {
   constructor() {
     this.keys = generatePrivateKeys();
     this.enc = leaseSetEncryptionKey(this.keys);
+  }
+
+  /** The b32 label (without .b32.i2p), as i2pd's console names the destination. */
+  get b32(): string {
+    return b32Address(this.keys.destination).replace(/\.b32\.i2p$/, '');
   }
 
   get hash(): Uint8Array {
@@ -262,6 +318,16 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
     const r = await tr.run();
     phase = 'done';
     const forwarded = net.members.map((m, i) => m.router.stats().tunnelDataOut - before[i]!);
+    // Every hop of both routers' client tunnels is one of ours (i2pd's console), and our routers carried the traffic.
+    const ours = new Set(net.members.map((m) => m.ident.slice(0, 4)));
+    const seen = [
+      ...(await clientTunnelHops(i2pd.instances[0]!.httpPort)),
+      ...(await clientTunnelHops(i2pd.instances[1]!.httpPort)),
+    ];
+    // Our I2CP destinations' tunnels are the ones of their length (i2pd's shared local destination has 3 hops and
+    // may go through i2pd itself, §6.6; zero-hop tunnels have no hop to check).
+    const mine = seen.filter((t) => t.length === hops);
+    const consoleOurs = mine.length > 0 && mine.every((t) => t.every((h) => ours.has(h)));
     const s: NetworkSummary = {
       event: 'summary',
       sent: r.sent,
@@ -271,8 +337,8 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
       latencyMsP50: r.latencyMsP50,
       latencyMsP99: r.latencyMsP99,
       messagesPerSecond: r.messagesPerSecond,
-      // i2pd cannot reach i2pd over loopback, so what arrived crossed our routers; shown by their forwarding.
-      hopsOurs: r.delivered > 0 && forwarded.reduce((x, y) => x + y, 0) >= r.delivered,
+      hopsOurs: consoleOurs && r.delivered > 0 && forwarded.some((n) => n > 0),
+      i2pdTunnelHops: mine,
       mode: 'i2pd',
       routers: o.routers,
       i2pd: o.i2pd,

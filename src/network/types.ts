@@ -74,6 +74,8 @@ export interface NetworkSummary {
   /** Forwarded tunnel messages (TunnelData through the data planes) per router. */
   forwarded: number[];
   kill?: KillReport;
+  /** With i2pd: the hops (4 Base64 characters each) of both i2pd routers' client tunnels, from their consoles. */
+  i2pdTunnelHops?: string[][];
   ok: boolean;
 }
 
