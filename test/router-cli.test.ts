@@ -86,7 +86,7 @@ describe('tunnelplane router', () => {
     expect(evA.at(-1)).toMatchObject({ event: 'stopped', why: 'SIGINT' });
   }, 40_000);
 
-  it('--json stats carry transit and tunnels; a pool without peers reports no-peers once per direction', async () => {
+  it('--json stats carry transit, tunnels and netdb; a pool without peers reports no-peers once per direction', async () => {
     const run = await cli([
       '--data',
       join(root, 't'),
@@ -103,6 +103,16 @@ describe('tunnelplane router', () => {
     const stats = ev.find((e) => e.event === 'stats');
     expect(stats?.transit).toMatchObject({ participant: 0, obep: 0, ibgw: 0, accepted: 0, rejected: {} });
     expect(stats?.tunnels).toEqual({ inbound: 0, outbound: 0, building: 0, failed: expect.any(Number) });
+    // The netDb's counters (docs/netdb.md): nothing known, nothing stored, nothing dropped.
+    expect(stats?.netdb).toMatchObject({
+      routerInfos: 0,
+      leaseSets: 0,
+      stores: 0,
+      lookups: 0,
+      searchReplies: 0,
+      floods: 0,
+      dropped: {},
+    });
     // The pool retries every second (failed counts each try), but the line appears once per pool and direction.
     expect((stats!.tunnels as { failed: number }).failed).toBeGreaterThan(2);
     const tun = ev.filter((e) => e.event === 'tunnel');

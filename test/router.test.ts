@@ -165,7 +165,10 @@ describe('router', () => {
       a.send(b.identHash, 18, tunnelData(rng, 900));
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(await until(() => got === before + 10, 10_000), `got ${got - before} of 10`).toBe(true);
+    expect(
+      await until(() => got === before + 10, 10_000),
+      `got ${got - before} of 10; a ${JSON.stringify(a.stats().dropped)}; b ${JSON.stringify(b.stats())}`,
+    ).toBe(true);
     expect(b.stats().sessions).toBe(2);
   }, 60_000);
 

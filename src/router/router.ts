@@ -1,7 +1,8 @@
 // A router on the wire (ntcp2-routerinfo.md §6; i2np.md §4): one object an embedding application starts and stops.
 // It owns the identity in a data directory, its RouterInfo file, the NTCP2 transport (listener and dialer), a small
-// verified peer table (ident hash <-> the numeric peer ids the data plane uses), the data plane, and the I2NP
-// dispatch between them: DatabaseStore answered with DeliveryStatus (i2np.md §4.6), TunnelData into the data plane
+// verified peer table (ident hash <-> the numeric peer ids the data plane uses), the data plane, the netDb (stores,
+// lookups, floodfill duties, publishing; netdb-floodfill.md §2-§6, docs/netdb.md), and the I2NP dispatch between
+// them: the netDb's types (1, 2, 3 and DeliveryStatus not taken by the tunnel side), TunnelData into the data plane
 // and its output out over the next hop's session, and the tunnel side (TunnelService: transit hops, our creator, the
 // exploratory pool; netdb-floodfill.md §6-§7) wired to both. Design: docs/router.md, docs/tunnels.md, hot path:
 // docs/router-data-path.md.
