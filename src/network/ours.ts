@@ -12,6 +12,8 @@ import type { DataPlaneOptions } from '../dataplane/index.js';
 import type { LocalTunnel } from '../router/tunnels/creator.js';
 import type { TunnelEvent } from '../router/tunnels/pool.js';
 
+const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
 /** NetDb timers for a loopback network (docs/netdb.md): seconds, where i2pd's defaults are minutes. */
 const NETWORK_NETDB = { tickMs: 250, publishRetryMs: 1000, exploreFastMs: 1000, lookupStepMs: 1500 };
 
@@ -60,6 +62,7 @@ export class OurNetwork {
   private readonly opts: OurNetworkOptions;
   private readonly listeners: ((i: number, e: TunnelEvent) => void)[] = [];
   private stopped = false;
+  private readonly ourHashes = new Set<string>();
 
   constructor(opts: OurNetworkOptions) {
     if (!Number.isInteger(opts.routers) || opts.routers < 1 || opts.routers > 64)
@@ -84,7 +87,9 @@ export class OurNetwork {
         port: 0,
         floodfill: i < floodfills,
         // A loopback network of a few routers: publish, explore and retry in seconds rather than i2pd's minutes.
-        netDb: NETWORK_NETDB,
+        // Exploration replies list only our routers: i2pd routers refuse links from loopback, so a router that learnt
+        // one that way could only fail to dial it (docs/netdb.md).
+        netDb: { ...NETWORK_NETDB, exploreExclude: (h: Uint8Array) => !this.ourHashes.has(hexOf(h)) },
         ...(this.opts.dataPlane ? { dataPlane: this.opts.dataPlane } : {}),
         tunnels: {
           // The exploratory pool stays small: it only carries tests and build replies here.
@@ -106,6 +111,7 @@ export class OurNetwork {
       router.on('warning', () => undefined);
       const ready = await router.start();
       m.ident = ready.ident;
+      this.ourHashes.add(hexOf(router.identHash));
     }
     this.seed(this.opts.seed ?? 'floodfills');
     for (const m of this.members)
