@@ -24,6 +24,7 @@ import { buildLeaseSet2 } from '../leaseset/leaseset2.js';
 import { Router } from '../router/router.js';
 import { OurNetwork } from './ours.js';
 import { TrafficRun, deliverySucceeded } from './traffic.js';
+import { cpuPerForwarded } from './cpu.js';
 import { LiveView } from './view.js';
 import { I2pdUnavailableError, type NetworkOptions, type NetworkSummary } from './types.js';
 
@@ -315,7 +316,9 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
     });
     traffic = tr;
     b.onData = (d) => tr.received('B', d);
+    const cpu0 = process.cpuUsage();
     const r = await tr.run();
+    const cpu = process.cpuUsage(cpu0);
     phase = 'done';
     const forwarded = net.members.map((m, i) => m.router.stats().tunnelDataOut - before[i]!);
     // Every hop of both routers' client tunnels is one of ours (i2pd's console), and our routers carried the traffic.
@@ -347,6 +350,7 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
       bytesDelivered: r.bytesDelivered,
       elapsedMs: r.elapsedMs,
       forwarded,
+      cpuUsPerForwarded: cpuPerForwarded(cpu, forwarded),
       ok: false,
     };
     s.ok = deliverySucceeded(s);

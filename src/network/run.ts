@@ -3,6 +3,7 @@
 // summary. Everything it starts it stops, and its temporary directories go with it, on success, failure or abort.
 import { OurNetwork, type OurRouter } from './ours.js';
 import { LiveView, renderTable } from './view.js';
+import { cpuPerForwarded } from './cpu.js';
 import { TrafficRun, deliverySucceeded, type TrafficPath, type TrafficResult } from './traffic.js';
 import type { DataEvent } from '../router/router.js';
 import type { LocalTunnel } from '../router/tunnels/creator.js';
@@ -112,17 +113,28 @@ export async function runNetwork(o: NetworkOptions): Promise<NetworkSummary> {
       m.router.on('data', (e: DataEvent) => {
         if (byIdent.get(m.ident)?.alive) run.received(m.ident, e.payload);
       });
+    const before = net.members.map((m) => m.router.stats().tunnelDataOut);
+    const cpu0 = process.cpuUsage();
     const r = await run.run();
+    const cpu = process.cpuUsage(cpu0);
+    const forwarded = net.members.map((m, i) => m.router.stats().tunnelDataOut - before[i]!);
     phase = 'done';
     sample();
     const kill = killedAt !== undefined ? killReport(r, o.kill!.index, killedAt, forgotten) : undefined;
-    return summarize(r, net, hopsOurs, kill);
+    return summarize(r, net, hopsOurs, kill, forwarded, cpuPerForwarded(cpu, forwarded));
   } finally {
     clearInterval(ticker);
     await net.stop();
   }
 
-  function summarize(r: TrafficResult, n: OurNetwork, hopsOurs: boolean, kill: KillReport | undefined): NetworkSummary {
+  function summarize(
+    r: TrafficResult,
+    n: OurNetwork,
+    hopsOurs: boolean,
+    kill: KillReport | undefined,
+    forwarded: number[],
+    cpuUs: number,
+  ): NetworkSummary {
     const s: NetworkSummary = {
       event: 'summary',
       sent: r.sent,
@@ -140,7 +152,8 @@ export async function runNetwork(o: NetworkOptions): Promise<NetworkSummary> {
       seed: r.seed,
       bytesDelivered: r.bytesDelivered,
       elapsedMs: r.elapsedMs,
-      forwarded: n.members.map((m) => m.router.stats().tunnelDataOut),
+      forwarded,
+      cpuUsPerForwarded: cpuUs,
       ok: false,
     };
     if (kill) s.kill = kill;

@@ -71,8 +71,10 @@ export interface NetworkSummary {
   seed: number;
   bytesDelivered: number;
   elapsedMs: number;
-  /** Forwarded tunnel messages (TunnelData through the data planes) per router. */
+  /** Tunnel messages (TunnelData out of the data planes) per router during the traffic. */
   forwarded: number[];
+  /** Process CPU per forwarded tunnel message, µs: all routers are in this process, so their sum plus the generator. */
+  cpuUsPerForwarded: number;
   kill?: KillReport;
   /** With i2pd: the hops (4 Base64 characters each) of both i2pd routers' client tunnels, from their consoles. */
   i2pdTunnelHops?: string[][];
