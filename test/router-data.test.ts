@@ -79,7 +79,9 @@ describe('client data between our routers', () => {
             expect(ib.hops).toHaveLength(hops);
             const m = expected.get(y)!;
             m.set(key(payload), (m.get(key(payload)) ?? 0) + 1);
-            expect(x.sendData(payload.slice(), { gateway: ib.gateway, tunnelId: ib.gatewayTunnelId }, ob)).toBeGreaterThan(0);
+            expect(
+              x.sendData(payload.slice(), { gateway: ib.gateway, tunnelId: ib.gatewayTunnelId }, ob),
+            ).toBeGreaterThan(0);
             sent++;
           }
           // Paced per pair: the endpoints' reassembly keeps at most 128 messages per tunnel in flight.
@@ -129,7 +131,7 @@ describe('client data between our routers', () => {
     const to = { gateway: ib.gateway, tunnelId: ib.gatewayTunnelId };
     expect(() => x!.sendData(new Uint8Array(MAX_DATA_PAYLOAD + 1), to)).toThrow(RangeError);
     expect(() => x!.sendData(new Uint8Array(1), { gateway: ib.gateway, tunnelId: 0 })).toThrow(RangeError);
-    expect(x!.sendData(new Uint8Array(1), to, "no-such-pool")).toBe(0);
+    expect(x!.sendData(new Uint8Array(1), to, 'no-such-pool')).toBe(0);
     expect(x!.stats().dropped['data-no-outbound-tunnel']).toBe(1);
     // No 'data' listener on y: the message is counted there, not emitted into the void.
     expect(x!.sendData(new Uint8Array([1, 2, 3]), to)).toBeGreaterThan(0);
