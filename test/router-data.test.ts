@@ -57,8 +57,9 @@ describe('client data between our routers', () => {
     it(`${hops}-hop tunnels, ${hops + 1} routers: every payload arrives byte for byte at the receiver's inbound endpoint`, async () => {
       const rng = new Rng(testSeed(`router data ${hops} hops`));
       const all = await network(hops + 1, hops);
-      const sizes = [1, 2, 100, 955, 956, 1003, 3000, 30_000, MAX_DATA_PAYLOAD];
-      for (let i = 0; i < 6; i++) sizes.push(1 + rng.int(30_000));
+      // Tiny, about one tunnel message, several fragments, and the largest a Data message can carry.
+      const sizes = [1, 955, 956, 3000, 30_000, MAX_DATA_PAYLOAD];
+      for (let i = 0; i < 3; i++) sizes.push(1 + rng.int(30_000));
       // Every ordered pair sends every size; the receiver checks each arrival against what was sent to it.
       const expected = new Map<Router, Map<string, number>>();
       const got = new Map<Router, DataEvent[]>();
