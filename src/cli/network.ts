@@ -7,7 +7,7 @@ import { DELIVERY_THRESHOLD } from '../network/traffic.js';
 import { I2pdUnavailableError, type NetworkEvent, type NetworkSummary } from '../network/types.js';
 
 export const usage = `usage: tunnelplane network [--routers N] [--i2pd K] [--messages M] [--duration S] [--hops H]
-                          [--kill I] [--seed N] [--interval S] [--json]
+                          [--kill I] [--streaming] [--seed N] [--interval S] [--json]
 
 Starts N tunnelplane routers on 127.0.0.1 in this process (each with its own data directory under a temporary
 directory, the first of every three floodfill), lets them build tunnels through each other, shows a live view per
@@ -21,6 +21,7 @@ temporary directory removed on exit, Ctrl-C included.
   --messages M   messages to send (default 1000)
   --duration S   spread the messages over S seconds (default: as fast as 32 in flight allow)
   --hops H       hops of the traffic tunnels (default min(2, N-1)); every hop is one of our routers
+  --streaming    with --i2pd: also 64 KiB through i2pd's own streaming (client tunnel on A, echo server behind B)
   --kill I       stop router I (not 0) a third of the way through, to watch the pools rebuild around it
   --seed N       payload seed (default random; printed in the summary)
   --interval S   live view period (default 1)
@@ -34,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     duration: { type: 'string' },
     hops: { type: 'string' },
     kill: { type: 'string' },
+    streaming: { type: 'boolean' },
     seed: { type: 'string' },
     interval: { type: 'string' },
     json: { type: 'boolean' },
@@ -125,6 +127,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(hops !== undefined ? { hops } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(kill ? { kill } : {}),
+      ...(values.streaming && i2pd > 0 ? { streamingBytes: 64 * 1024 } : {}),
     });
   } catch (e) {
     const msg = e instanceof I2pdUnavailableError ? e.message : ((e as Error).stack ?? String(e));
@@ -150,6 +153,10 @@ function readableSummary(s: NetworkSummary, interrupted: boolean): string {
     `  latency p50 ${s.latencyMsP50} ms, p99 ${s.latencyMsP99} ms; ${s.messagesPerSecond} messages/s, ${(s.bytesDelivered / 1024 / 1024).toFixed(1)} MB delivered in ${(s.elapsedMs / 1000).toFixed(1)} s`,
     `  every tunnel hop one of our routers: ${s.hopsOurs ? 'yes' : 'no'}`,
   ];
+  if (s.streaming)
+    lines.push(
+      `  i2pd streaming (A's client tunnel -> B's server tunnel -> echo): ${s.streaming.ok ? `${s.streaming.echoed} bytes back equal` : `FAILED: ${s.streaming.error}`} after ${(s.streaming.ms / 1000).toFixed(1)} s`,
+    );
   if (s.kill)
     lines.push(
       `  router ${s.kill.router} stopped at ${(s.kill.atMs / 1000).toFixed(1)} s: ${s.kill.lostAfter} lost after it, the last sent ${(s.kill.gapMs / 1000).toFixed(1)} s after the kill; longest pause in deliveries ${(s.kill.pauseMs / 1000).toFixed(1)} s; ${s.kill.deliveredAfterGap}/${s.kill.sentAfterGap} delivered since`,

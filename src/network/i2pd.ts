@@ -25,6 +25,7 @@ import { Router } from '../router/router.js';
 import { OurNetwork } from './ours.js';
 import { TrafficRun, deliverySucceeded } from './traffic.js';
 import { cpuPerForwarded } from './cpu.js';
+import { StreamingEcho } from './streaming.js';
 import { LiveView } from './view.js';
 import { I2pdUnavailableError, type NetworkOptions, type NetworkSummary } from './types.js';
 
@@ -100,7 +101,7 @@ export class I2pdRouters {
     this.dir = dir;
   }
 
-  async start(k: number, peers: string[], trusted: string[]): Promise<void> {
+  async start(k: number, peers: string[], trusted: string[], extraArgs: string[] = []): Promise<void> {
     const bases = await freeBases(k);
     const env = {
       ...process.env,
@@ -111,6 +112,7 @@ export class I2pdRouters {
     const args = ['-n', String(k), '--dir', this.dir, '--loglevel', 'info', '--wait', '60'];
     for (const p of peers) args.push('--peer', p);
     for (const s of i2pdSettings(trusted)) args.push('--set', s);
+    args.push(...extraArgs);
     this.started = true;
     await run(i2pdLocalPath(), args, { env, timeout: 90_000 });
     this.instances = JSON.parse(readFileSync(join(this.dir, 'instances.json'), 'utf8')) as I2pdInstance[];
@@ -265,6 +267,7 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
   const i2pd = new I2pdRouters(join(net.dir, 'i2pd'));
   const a = new I2cpDestination();
   const b = new I2cpDestination();
+  const echo = o.streamingBytes ? new StreamingEcho() : undefined;
   const view = new LiveView();
   const t0 = performance.now();
   let phase = 'starting';
@@ -296,6 +299,7 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
       o.i2pd,
       net.members.map((m) => m.router.ready!.routerInfo),
       net.members.map((m) => m.ident),
+      echo ? await echo.prepare(join(net.dir, 'streaming')) : [],
     );
     phase = 'i2cp sessions';
     await a.open(i2pd.instances[0]!.i2cpPort, hops);
@@ -319,6 +323,11 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
     const cpu0 = process.cpuUsage();
     const r = await tr.run();
     const cpu = process.cpuUsage(cpu0);
+    let streaming;
+    if (echo) {
+      phase = 'i2pd streaming';
+      streaming = await echo.run(o.streamingBytes!, 180_000, o.signal);
+    }
     phase = 'done';
     const forwarded = net.members.map((m, i) => m.router.stats().tunnelDataOut - before[i]!);
     // Every hop of both routers' client tunnels is one of ours (i2pd's console), and our routers carried the traffic.
@@ -342,6 +351,7 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
       messagesPerSecond: r.messagesPerSecond,
       hopsOurs: consoleOurs && r.delivered > 0 && forwarded.some((n) => n > 0),
       i2pdTunnelHops: mine,
+      ...(streaming ? { streaming } : {}),
       mode: 'i2pd',
       routers: o.routers,
       i2pd: o.i2pd,
@@ -353,10 +363,11 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
       cpuUsPerForwarded: cpuPerForwarded(cpu, forwarded),
       ok: false,
     };
-    s.ok = deliverySucceeded(s);
+    s.ok = deliverySucceeded(s) && (streaming?.ok ?? true);
     return s;
   } finally {
     clearInterval(ticker);
+    echo?.close();
     a.close();
     b.close();
     await i2pd.stop();

@@ -3,6 +3,7 @@
 import type { DataPlaneOptions } from '../dataplane/index.js';
 import type { TrafficSnapshot } from './traffic.js';
 import type { RouterRow } from './view.js';
+import type { StreamingReport } from './streaming.js';
 
 export interface NetworkOptions {
   routers: number;
@@ -26,6 +27,8 @@ export interface NetworkOptions {
   testIntervalMs?: number;
   baseDir?: string;
   signal?: AbortSignal;
+  /** With i2pd: also send this many bytes through i2pd's streaming (client tunnel on A, echo server behind B). */
+  streamingBytes?: number;
   /** Receives every event: 'ready', 'tunnels', 'stats' (one per interval), 'kill', 'warning'. */
   onEvent?: (e: NetworkEvent) => void;
 }
@@ -76,6 +79,8 @@ export interface NetworkSummary {
   /** Process CPU per forwarded tunnel message, µs: all routers are in this process, so their sum plus the generator. */
   cpuUsPerForwarded: number;
   kill?: KillReport;
+  /** With i2pd and streamingBytes: i2pd's own streaming, A's client tunnel to B's server tunnel and its echo. */
+  streaming?: StreamingReport;
   /** With i2pd: the hops (4 Base64 characters each) of both i2pd routers' client tunnels, from their consoles. */
   i2pdTunnelHops?: string[][];
   ok: boolean;
