@@ -118,6 +118,27 @@ export class I2pdRouters {
     this.instances = JSON.parse(readFileSync(join(this.dir, 'instances.json'), 'utf8')) as I2pdInstance[];
   }
 
+  /** The last `n` lines of every instance's log matching `re`, prefixed with the instance. */
+  logLines(re: RegExp, n: number): string[] {
+    const out: string[] = [];
+    for (const i of this.instances) {
+      let text = '';
+      try {
+        text = readFileSync(join(i.datadir, 'i2pd.log'), 'utf8');
+      } catch {
+        continue;
+      }
+      out.push(
+        ...text
+          .split('\n')
+          .filter((l) => re.test(l))
+          .slice(-n)
+          .map((l) => `r${i.index}: ${l}`),
+      );
+    }
+    return out;
+  }
+
   /** Stops exactly the i2pd processes i2pd-local started (its pidfile), then removes the directory. */
   async stop(): Promise<void> {
     if (this.started)
@@ -327,6 +348,8 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
     if (echo) {
       phase = 'i2pd streaming';
       streaming = await echo.run(o.streamingBytes!, 180_000, o.signal);
+      // On failure, i2pd's own account of the LeaseSets and streams, for whoever reads the summary.
+      if (!streaming.ok) streaming.i2pdLog = i2pd.logLines(/LeaseSet|Streaming|I2PTunnel|not found/i, 20);
     }
     phase = 'done';
     const forwarded = net.members.map((m, i) => m.router.stats().tunnelDataOut - before[i]!);

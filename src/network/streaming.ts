@@ -17,6 +17,8 @@ export interface StreamingReport {
   ms: number;
   attempts: number;
   error?: string;
+  /** On failure: i2pd's log lines about LeaseSets and streams. */
+  i2pdLog?: string[];
 }
 
 /** i2pd tunnels.conf settings of both ends: one-hop tunnels (§8.1), two each way, an X25519 LeaseSet2. */
