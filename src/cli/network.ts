@@ -157,6 +157,8 @@ function readableSummary(s: NetworkSummary, interrupted: boolean): string {
     lines.push(
       `  i2pd streaming (A's client tunnel -> B's server tunnel -> echo): ${s.streaming.ok ? `${s.streaming.echoed} bytes back equal` : `FAILED: ${s.streaming.error}`} after ${(s.streaming.ms / 1000).toFixed(1)} s`,
     );
+  if (s.streaming && !s.streaming.ok && s.streaming.i2pdLog?.length)
+    lines.push('  i2pd log:', ...s.streaming.i2pdLog.map((l) => `    ${l}`));
   if (s.kill)
     lines.push(
       `  router ${s.kill.router} stopped at ${(s.kill.atMs / 1000).toFixed(1)} s: ${s.kill.lostAfter} lost after it, the last sent ${(s.kill.gapMs / 1000).toFixed(1)} s after the kill; longest pause in deliveries ${(s.kill.pauseMs / 1000).toFixed(1)} s; ${s.kill.deliveredAfterGap}/${s.kill.sentAfterGap} delivered since`,
