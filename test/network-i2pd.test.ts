@@ -5,8 +5,8 @@
 // routers (i2pd's console) and our routers forwarding the traffic (their counters). i2pd 2.45.1 refuses inbound links
 // from 127.0.0.0/8, so nothing passes between A and B except through our routers. With TUNNELPLANE_I2PD_STREAMING=1
 // also i2pd's own streaming: 64 KiB into a client tunnel on A come back from an echo server behind a server tunnel on
-// B (opt-in: in about one run of four A cannot open the stream for minutes; docs/network.md). Skips without i2pd,
-// except under CI.
+// B (opt-in: it rests on when i2pd publishes B's LeaseSet, a race inside i2pd; docs/network.md "i2pd streaming").
+// Skips without i2pd, except under CI.
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { runNetwork } from '../src/network/run.js';

@@ -21,11 +21,11 @@ export interface StreamingReport {
   i2pdLog?: string[];
 }
 
-/** i2pd tunnels.conf settings of both ends: one-hop tunnels (§8.1), two each way, an X25519 LeaseSet2. */
-const TUNNEL_OPTIONS = [
+/** i2pd tunnels.conf settings of both ends: one-hop tunnels (§8.1), two outbound, an X25519 LeaseSet2. */
+const tunnelOptions = (inbound: number) => [
   'inbound.length = 1',
   'outbound.length = 1',
-  'inbound.quantity = 2',
+  `inbound.quantity = ${inbound}`,
   'outbound.quantity = 2',
   'i2cp.leaseSetType = 3',
   'i2cp.leaseSetEncType = 4',
@@ -64,7 +64,17 @@ export class StreamingEcho {
     saveKeyFile(join(dir, 'echo-server.dat'), keys);
     writeFileSync(
       join(dir, 'tunnels-b.conf'),
-      ['[echo]', 'type = server', 'host = 127.0.0.1', `port = ${echoPort}`, 'keys = echo-server.dat', ...TUNNEL_OPTIONS]
+      [
+        '[echo]',
+        'type = server',
+        'host = 127.0.0.1',
+        `port = ${echoPort}`,
+        'keys = echo-server.dat',
+        // i2pd publishes a LeaseSet only once the destination also has an outbound tunnel, and tries again only when
+        // the LeaseSet changes (§6.3): its first inbound tunnels usually come before the first outbound one (whose
+        // build reply needs an inbound tunnel), so more inbound tunnels than one pass builds make a later change.
+        ...tunnelOptions(4),
+      ]
         .map((l) => l + '\n')
         .join(''),
     );
@@ -77,7 +87,7 @@ export class StreamingEcho {
         `port = ${this.clientPort}`,
         `destination = ${this.b32}`,
         'keys = echo-client.dat',
-        ...TUNNEL_OPTIONS,
+        ...tunnelOptions(2),
       ]
         .map((l) => l + '\n')
         .join(''),
