@@ -134,6 +134,31 @@ describe('router with its tunnel side', () => {
     expect(b.stats().sessions).toBe(1);
   }, 30_000);
 
+  it('a router whose dial just failed is left out of new tunnels until its back-off ends (i2pd: unreachable)', async () => {
+    const a = await started(1, 0);
+    const b = await started(1, 0);
+    const c = await started(1, 0);
+    a.r.addPeer(b.r.routerInfo);
+    a.r.addPeer(c.r.routerInfo);
+    const cHex = Buffer.from(c.r.identHash).toString('hex');
+    await c.r.stop(0);
+    // A message for C makes A dial it; the dial fails (nothing listens) and C enters the 10 s back-off.
+    a.r.send(c.r.identHash, 20, new Uint8Array(8));
+    expect(await until(() => (a.r.stats().dropped['dial-failed'] ?? 0) >= 1, 10_000)).toBe(true);
+    // 32 one-hop builds with B and C as the only candidates: had C stayed a candidate, each would pick it with
+    // probability 1/2 (and fail at once, 'send-failed'); none may.
+    const evs: TunnelEvent[] = [];
+    a.r.tunnels!.on('tunnel', (e: TunnelEvent) => {
+      if (e.pool === 'probe') evs.push(e);
+    });
+    a.r.tunnels!.createPool('probe', { inbound: { length: 1, quantity: 16 }, outbound: { length: 1, quantity: 16 } });
+    expect(
+      await until(() => evs.filter((e) => e.event === 'built').length >= 32, 8_000),
+      JSON.stringify(evs.map((e) => `${e.event}:${e.reason ?? ''}`)),
+    ).toBe(true);
+    expect(evs.filter((e) => e.hops.includes(cHex))).toEqual([]);
+  }, 30_000);
+
   it('transit: false answers build requests with code 30: the creator reports the refusing hop', async () => {
     const a = await started(1, 1);
     const dir = mkdtempSync(join(tmpdir(), 'tp-router-tun-'));

@@ -24,6 +24,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'run an I2P router on NTCP2 (identity and RouterInfo in --data DIR)',
     load: () => import('./router.js'),
   },
+  network: {
+    summary: 'a private I2P network here: our routers (and i2pd), live view, checked traffic',
+    load: () => import('./network.js'),
+  },
 };
 
 export function version(): string {

@@ -37,8 +37,12 @@ import { NetDb, type NetDbOptions, type NetDbStats } from './netdb/netdb.js';
 import { wipeNtcp2Keys } from './ntcp2-keys.js';
 import { wipeRouterKeys } from './router-keys.js';
 import { CRYPTO_TYPE_X25519 } from '../common/keys-and-cert.js';
+import { I2NP_DATA, I2NP_HEADER_SIZE, I2NP_TUNNEL_MAX } from '../constants.js';
+import { decodeData, encodeData } from '../i2np/bodies.js';
+import { encodeI2np } from '../i2np/header.js';
+import { I2NP_BLOCK_MAX, I2NP_SHORT_HEADER } from '../transport/ntcp2/constants.js';
 import { TunnelService, type TunnelServiceOptions, type TunnelServiceStats } from './tunnels/service.js';
-import type { PeerCandidate } from './tunnels/creator.js';
+import type { LocalTunnel, PeerCandidate } from './tunnels/creator.js';
 import type { DirectionSettings, TunnelEvent } from './tunnels/pool.js';
 import type { TransitLimits } from './tunnels/transit.js';
 import type { LocalI2np, OutgoingI2np } from './tunnels/types.js';
@@ -174,12 +178,35 @@ export interface RouterStats {
   netdb?: NetDbStats;
 }
 
+/**
+ * Largest payload `sendData` takes: the OBEP forwards the whole Data message (16-byte header, 4-byte length) inside a
+ * TunnelGateway (6 bytes more) as one NTCP2 I2NP block, which i2pd and we cap at I2NP_BLOCK_MAX with its 9-byte
+ * short header (ntcp2-routerinfo.md §4.7) — a little under what 64 tunnel fragments hold (I2NP_TUNNEL_MAX).
+ */
+export const MAX_DATA_PAYLOAD =
+  Math.min(I2NP_TUNNEL_MAX, I2NP_BLOCK_MAX - I2NP_SHORT_HEADER - 6) - I2NP_HEADER_SIZE - 4;
+
+/** Where client data goes: an inbound tunnel of the receiving router, as a LeaseSet names it (gateway + tunnel id). */
+export interface DataTarget {
+  gateway: Uint8Array;
+  tunnelId: number;
+}
+
+/** An I2NP Data (20) message that ended at this router: the 'data' event. */
+export interface DataEvent {
+  /** The Data message's payload (its own copy). */
+  payload: Uint8Array;
+  msgId: number;
+  /** The inbound tunnel of ours it came out of (absent for a garlic clove or an OBEP's local delivery). */
+  inbound: LocalTunnel | undefined;
+}
+
 const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /**
  * The router. Events: 'ready' (RouterReady), 'session' (SessionEvent), 'routerInfo' (PeerEntry, a newer verified
  * RouterInfo stored), 'joinError' (TunnelJoinError from the data plane), 'tunnel' (TunnelEvent from the pools),
- * 'warning' (Error).
+ * 'data' (DataEvent: client data out of our inbound tunnels), 'warning' (Error).
  */
 export class Router extends EventEmitter {
   readonly dataDir: string;
@@ -347,7 +374,8 @@ export class Router extends EventEmitter {
         isReachable: (h) => this.canReach(h),
       },
       peers: { candidates: () => this.tunnelCandidates() },
-      deliverLocal: (m) => this.dispatchLocal(m),
+      // Client data has its own path ('data' event); the rest is the router's own handling.
+      deliverLocal: (m, via) => (m.type === I2NP_DATA ? this.onData(m, via) : this.dispatchLocal(m)),
       transitLimits: limits,
       ...(o.exploratory !== undefined ? { exploratory: o.exploratory } : {}),
       ...(o.poolOptions ? { poolOptions: o.poolOptions } : {}),
@@ -371,8 +399,12 @@ export class Router extends EventEmitter {
   /** Routers a pool may build through: known RouterInfos with an X25519 (crypto type 4) identity. */
   private tunnelCandidates(): PeerCandidate[] {
     const list: PeerCandidate[] = [];
+    const now = Date.now();
     for (const e of this.byHash.values()) {
       const id = e.info?.routerInfo.identity;
+      // A router whose last dial failed is left out until the back-off ends, as i2pd leaves out routers it marked
+      // unreachable (netdb-floodfill.md §6.6): a build through a stopped router would only time out.
+      if (!e.session && e.dialFailedAt !== 0 && now - e.dialFailedAt < DIAL_BACKOFF_MS) continue;
       if (id && id.cryptoType === CRYPTO_TYPE_X25519)
         list.push({ identHash: e.identHash, encryptionKey: id.encryptionPublicKey });
     }
@@ -546,6 +578,55 @@ export class Router extends EventEmitter {
     } catch (e) {
       throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
     }
+  }
+
+  // ---------------------------------------------------------------- client data
+
+  /** Client data (i2np.md §4.3) out of one of our inbound tunnels: the 'data' event, or counted when nobody listens. */
+  private onData(m: LocalI2np, via: LocalTunnel | undefined): void {
+    const d = decodeData(m.body);
+    if (!d.ok) {
+      this.count('bad-data');
+      return;
+    }
+    if (this.listenerCount('data') === 0) {
+      this.count('data-unclaimed');
+      return;
+    }
+    this.emit('data', { payload: d.value, msgId: m.msgId, inbound: via } satisfies DataEvent);
+  }
+
+  /**
+   * Sends client data as an I2NP Data (20) message out through one of our outbound tunnels (`via`: that tunnel, or the
+   * name of the pool to pick one from at random, default the exploratory pool) to the inbound tunnel `to` of another
+   * router: its OBEP hands it to that tunnel's gateway as a TunnelGateway (tunnel-message.md §3, TUNNEL delivery), and
+   * it comes out of the receiver's inbound endpoint as its 'data' event. Payloads longer than one tunnel message are
+   * fragmented by our gateway and reassembled at both endpoints. Returns the Data message's id (DataEvent.msgId at the
+   * receiver, never 0), or 0 when dropped (counted: no tunnel, queue full). Throws RangeError for a payload over
+   * MAX_DATA_PAYLOAD or a tunnel id outside 1..2^32-1.
+   */
+  sendData(payload: Uint8Array, to: DataTarget, via: LocalTunnel | string = 'exploratory'): number {
+    if (!(payload instanceof Uint8Array) || payload.length > MAX_DATA_PAYLOAD)
+      throw new RangeError(`payload must be bytes, at most ${MAX_DATA_PAYLOAD}`);
+    if (!Number.isInteger(to.tunnelId) || to.tunnelId < 1 || to.tunnelId > 0xffffffff || to.gateway.length !== 32)
+      throw new RangeError('target needs a 32-byte gateway hash and a tunnel id 1..2^32-1');
+    const side = this.tunnelSide;
+    if (!side || this.state !== 'running') {
+      this.count('data-not-running');
+      return 0;
+    }
+    const tunnel = typeof via === 'string' ? side.pool(via)?.select('outbound') : via;
+    if (!tunnel) {
+      this.count('data-no-outbound-tunnel');
+      return 0;
+    }
+    const msgId = randomMsgId();
+    const msg = encodeI2np(I2NP_DATA, msgId, Date.now() + I2NP_EXPIRATION_MS, encodeData(payload));
+    if (!side.creator.sendThrough(tunnel, msg, { delivery: 'TUNNEL', toHash: to.gateway, tunnelId: to.tunnelId })) {
+      this.count('data-send-failed');
+      return 0;
+    }
+    return msgId;
   }
 
   /** Dials a known peer (its RouterInfo must have a dialable NTCP2 address); resolves with the session. */
@@ -860,6 +941,8 @@ export class Router extends EventEmitter {
     };
     if (this.db) r.netdb = this.db.stats();
     if (this.tunnelSide) {
+      // Our own tunnels' gateway / endpoint drops (framing, queue full), prefixed `tunnels.`.
+      for (const [k, v] of Object.entries(this.tunnelSide.creator.stats().dropped)) dropped[`tunnels.${k}`] = v;
       const ts = this.tunnelSide.stats();
       r.transit = ts.transit;
       r.tunnels = ts.tunnels;

@@ -23,8 +23,11 @@ export interface TunnelServiceOptions {
   net: TunnelNet;
   plane: TunnelPlane;
   peers: PeerSource;
-  /** Messages that end at this router and are not the tunnel side's (DatabaseStore, lookups, client data ...). */
-  deliverLocal: (msg: LocalI2np) => void;
+  /**
+   * Messages that end at this router and are not the tunnel side's (DatabaseStore, lookups, client data ...); `via` is
+   * the inbound tunnel of ours they came out of, absent for a garlic clove or an OBEP's local delivery.
+   */
+  deliverLocal: (msg: LocalI2np, via?: LocalTunnel) => void;
   now?: () => number;
   transitLimits?: Partial<TransitLimits>;
   /** Exploratory pool settings (defaults i2pd's 2 hops, 3 tunnels each way); false: no exploratory pool. */
@@ -177,12 +180,12 @@ export class TunnelService extends EventEmitter {
     this.transit.onJoinError(err.tunnelId, err.gateway);
   }
 
-  private local(m: LocalI2np): void {
-    if (!this.handleI2np(m.type, m.msgId, m.body)) this.opts.deliverLocal(m);
+  private local(m: LocalI2np, via?: LocalTunnel): void {
+    if (!this.handleI2np(m.type, m.msgId, m.body)) this.opts.deliverLocal(m, via);
   }
 
-  private fromTunnel(m: LocalI2np, _via: LocalTunnel): void {
-    this.local(m);
+  private fromTunnel(m: LocalI2np, via: LocalTunnel): void {
+    this.local(m, via);
   }
 
   tick(now = this.now()): void {
