@@ -122,7 +122,7 @@ export class I2pdRouters {
   logLines(re: RegExp, n: number): string[] {
     const out: string[] = [];
     for (const i of this.instances) {
-      let text = '';
+      let text: string;
       try {
         text = readFileSync(join(i.datadir, 'i2pd.log'), 'utf8');
       } catch {
