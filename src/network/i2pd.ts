@@ -306,15 +306,7 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
   );
   try {
     await net.start();
-    for (const m of net.members)
-      emit({
-        event: 'ready',
-        router: m.index,
-        ident: m.ident,
-        floodfill: m.floodfill,
-        ntcp2: m.router.ready!.ntcp2,
-        dataDir: m.dataDir,
-      });
+    for (const e of net.readyEvents()) emit(e);
     phase = 'starting i2pd';
     await i2pd.start(
       o.i2pd,

@@ -64,6 +64,25 @@ export class OurNetwork {
   private stopped = false;
   private readonly ourHashes = new Set<string>();
 
+  /** One `ready` event per started router (the network's --json stream and the live view share them). */
+  readyEvents(): {
+    event: 'ready';
+    router: number;
+    ident: string;
+    floodfill: boolean;
+    ntcp2: string;
+    dataDir: string;
+  }[] {
+    return this.members.map((m) => ({
+      event: 'ready',
+      router: m.index,
+      ident: m.ident,
+      floodfill: m.floodfill,
+      ntcp2: m.router.ready!.ntcp2,
+      dataDir: m.dataDir,
+    }));
+  }
+
   constructor(opts: OurNetworkOptions) {
     if (!Number.isInteger(opts.routers) || opts.routers < 1 || opts.routers > 64)
       throw new RangeError('routers must be 1..64');

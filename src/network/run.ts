@@ -40,15 +40,7 @@ export async function runNetwork(o: NetworkOptions): Promise<NetworkSummary> {
   const ticker = setInterval(sample, o.intervalMs ?? 1000);
   try {
     await net.start();
-    for (const m of net.members)
-      emit({
-        event: 'ready',
-        router: m.index,
-        ident: m.ident,
-        floodfill: m.floodfill,
-        ntcp2: m.router.ready!.ntcp2,
-        dataDir: m.dataDir,
-      });
+    for (const e of net.readyEvents()) emit(e);
     phase = 'building tunnels';
     const readyBy = performance.now() + (o.readyTimeoutMs ?? 60_000);
     while (!net.ready() && performance.now() < readyBy && !o.signal?.aborted) await sleep(100);
