@@ -25,6 +25,7 @@ describe.skipIf(!avail.ok)('network with i2pd routers that know only ours', () =
       routers: 3,
       i2pd: 2,
       messages: 200,
+      i2pdPorts: { i2cp: 27854, http: 27270, transport: 47300 },
       seed: testSeed('network i2pd'),
       dataPlane: { threads: 'inline' },
       onEvent: (e) => events.push(e),
@@ -59,6 +60,7 @@ describe.skipIf(!avail.ok)('network with i2pd routers that know only ours', () =
         i2pd: 2,
         messages: 20,
         streamingBytes: 64 * 1024,
+        i2pdPorts: { i2cp: 27874, http: 27290, transport: 47320 },
         seed: testSeed('network i2pd streaming'),
         dataPlane: { threads: 'inline' },
       });

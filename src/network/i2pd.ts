@@ -27,7 +27,7 @@ import { TrafficRun, deliverySucceeded } from './traffic.js';
 import { cpuPerForwarded } from './cpu.js';
 import { StreamingEcho } from './streaming.js';
 import { LiveView } from './view.js';
-import { I2pdUnavailableError, type NetworkOptions, type NetworkSummary } from './types.js';
+import { I2pdUnavailableError, type I2pdPortBases, type NetworkOptions, type NetworkSummary } from './types.js';
 
 const run = promisify(execFile);
 
@@ -35,8 +35,18 @@ const run = promisify(execFile);
 export function i2pdLocalPath(): string {
   const env = process.env.TUNNELPLANE_I2PD_LOCAL;
   if (env) return env;
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  return join(root, '..', 'shared', 'tools', 'i2pd-local');
+  return join(packageRoot(), '..', 'shared', 'tools', 'i2pd-local');
+}
+
+/** The checkout's root: the first folder up from this module with a package.json (src/ under vitest, dist/src/ built). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return dir;
 }
 
 /** Whether the i2pd mode can run here, and if not why (shown by `--i2pd auto` and `npm start`). */
@@ -101,8 +111,14 @@ export class I2pdRouters {
     this.dir = dir;
   }
 
-  async start(k: number, peers: string[], trusted: string[], extraArgs: string[] = []): Promise<void> {
-    const bases = await freeBases(k);
+  async start(
+    k: number,
+    peers: string[],
+    trusted: string[],
+    extraArgs: string[] = [],
+    ports?: I2pdPortBases,
+  ): Promise<void> {
+    const bases = ports ?? (await freeBases(k));
     const env = {
       ...process.env,
       I2CP_BASE: String(bases.i2cp),
@@ -313,6 +329,7 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
       net.members.map((m) => m.router.ready!.routerInfo),
       net.members.map((m) => m.ident),
       echo ? await echo.prepare(join(net.dir, 'streaming')) : [],
+      o.i2pdPorts,
     );
     phase = 'i2cp sessions';
     await a.open(i2pd.instances[0]!.i2cpPort, hops);

@@ -5,6 +5,12 @@ import type { TrafficSnapshot } from './traffic.js';
 import type { RouterRow } from './view.js';
 import type { StreamingReport } from './streaming.js';
 
+export interface I2pdPortBases {
+  i2cp: number;
+  http: number;
+  transport: number;
+}
+
 export interface NetworkOptions {
   routers: number;
   /** i2pd routers (0: our routers alone). */
@@ -27,6 +33,11 @@ export interface NetworkOptions {
   testIntervalMs?: number;
   baseDir?: string;
   signal?: AbortSignal;
+  /**
+   * First I2CP, HTTP console and NTCP2 ports of the i2pd routers (router k gets base + k); default: free ones picked
+   * at random. Tests pass fixed ones so that a router of another test starting later cannot take them.
+   */
+  i2pdPorts?: I2pdPortBases;
   /** With i2pd: also send this many bytes through i2pd's streaming (client tunnel on A, echo server behind B). */
   streamingBytes?: number;
   /** Receives every event: 'ready', 'tunnels', 'stats' (one per interval), 'kill', 'warning'. */
