@@ -187,6 +187,22 @@ static napi_value make_hop(napi_env env, const uint8_t *lk, const uint8_t *ik, i
   return ext;
 }
 
+/** The layerKey and ivKey arguments: two Uint8Arrays of KEY bytes (0: a JS exception is pending). */
+static int key_args(napi_env env, napi_value lkv, napi_value ikv, const uint8_t **lk, const uint8_t **ik) {
+  size_t lkn, ikn;
+  *lk = typed(env, lkv, napi_uint8_array, &lkn);
+  *ik = typed(env, ikv, napi_uint8_array, &ikn);
+  if (*lk == NULL || *ik == NULL) {
+    throw_type(env, "layerKey and ivKey must be Uint8Arrays");
+    return 0;
+  }
+  if (lkn != KEY || ikn != KEY) {
+    throw_range(env, "layerKey and ivKey must be 32 bytes");
+    return 0;
+  }
+  return 1;
+}
+
 // createHop(layerKey: Uint8Array(32), ivKey: Uint8Array(32), direction?: 0 both | 1 encrypt | 2 decrypt) -> external
 // (tagged HOP_TAG)
 static napi_value create_hop(napi_env env, napi_callback_info info) {
@@ -195,11 +211,8 @@ static napi_value create_hop(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return throw_type(env, "createHop(layerKey, ivKey)");
   int32_t dir;
   if (!direction_arg(env, argc, argv, 2, &dir)) return NULL;
-  size_t lkn, ikn;
-  const uint8_t *lk = typed(env, argv[0], napi_uint8_array, &lkn);
-  const uint8_t *ik = typed(env, argv[1], napi_uint8_array, &ikn);
-  if (lk == NULL || ik == NULL) return throw_type(env, "layerKey and ivKey must be Uint8Arrays");
-  if (lkn != KEY || ikn != KEY) return throw_range(env, "layerKey and ivKey must be 32 bytes");
+  const uint8_t *lk, *ik;
+  if (!key_args(env, argv[0], argv[1], &lk, &ik)) return NULL;
   return make_hop(env, lk, ik, dir);
 }
 
@@ -511,11 +524,8 @@ static napi_value keyring_add(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) return throw_type(env, "keyringAdd(ring, layerKey, ivKey)");
   mk_ring *r = ring_arg(env, argv[0]);
   if (r == NULL) return NULL;
-  size_t lkn, ikn;
-  const uint8_t *lk = typed(env, argv[1], napi_uint8_array, &lkn);
-  const uint8_t *ik = typed(env, argv[2], napi_uint8_array, &ikn);
-  if (lk == NULL || ik == NULL) return throw_type(env, "layerKey and ivKey must be Uint8Arrays");
-  if (lkn != KEY || ikn != KEY) return throw_range(env, "layerKey and ivKey must be 32 bytes");
+  const uint8_t *lk, *ik;
+  if (!key_args(env, argv[1], argv[2], &lk, &ik)) return NULL;
   // Private copies: the caller's arrays may be shared memory another thread writes.
   uint8_t keys[2 * KEY];
   memcpy(keys, lk, KEY);

@@ -9,26 +9,30 @@
 //   with the DatabaseStore and i2pd logs "Published LeaseSet verified" (it compares the bytes).
 // Skips without i2pd, except under CI.
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
 import { createRouter, type Router } from '../src/router/router.js';
-import { buildLeaseSet2, parseLeaseSet2, verifyLeaseSet2 } from '../src/leaseset/leaseset2.js';
+import { parseLeaseSet2, verifyLeaseSet2 } from '../src/leaseset/leaseset2.js';
 import { I2cpClient } from '../src/i2cp/client.js';
-import { b32Address, destinationHash, generatePrivateKeys, leaseSetEncryptionKey } from '../src/keys/index.js';
-import { I2PD_LOCAL, i2pdAvailable, localRouter, readLog, stopRouter, waitFor } from './helpers/i2pd.js';
+import { b32Address, destinationHash, generatePrivateKeys } from '../src/keys/index.js';
+import {
+  i2pdGate,
+  leaseSetAnswerer,
+  localRouter,
+  logTail,
+  readLog,
+  startI2pdOnOurs,
+  stopRouter,
+  waitFor,
+} from './helpers/i2pd.js';
 
-const run = promisify(execFile);
-const avail = i2pdAvailable();
-if (!avail.ok && process.env.CI) throw new Error(`i2pd test required under CI: ${avail.why}`);
-if (!avail.ok) console.log(`[netdb-i2pd] skipped: ${avail.why}`);
+const runs = i2pdGate('[netdb-i2pd]');
 
 const BASE = '/tmp/tunnelplane-test-netdb-i2pd';
 const OUR_PORT = 44490;
 const PORTS = { i2cp: 24954, http: 24370, transport: 44400 };
 
-describe.skipIf(!avail.ok)('i2pd 2.45.1 with our router as its floodfill', () => {
+describe.skipIf(!runs)('i2pd 2.45.1 with our router as its floodfill', () => {
   const r = localRouter(BASE, 0, PORTS);
   let x: Router | undefined;
   let client: I2cpClient | undefined;
@@ -50,55 +54,21 @@ describe.skipIf(!avail.ok)('i2pd 2.45.1 with our router as its floodfill', () =>
     });
     const ready = await x.start();
     const x4 = ready.ident.slice(0, 4);
-    await run(
-      I2PD_LOCAL,
-      [
-        '-n',
-        '1',
-        '--dir',
-        r.dir,
-        '--peer',
-        ready.routerInfo,
-        '--loglevel',
-        'debug',
-        '--set',
-        'ssu2.enabled=false',
-        '--set',
-        'trust.enabled=true',
-        '--set',
-        `trust.routers=${ready.ident}`,
-        '--set',
-        'exploratory.inbound.length=1',
-        '--set',
-        'exploratory.outbound.length=1',
-        '--set',
-        'exploratory.inbound.quantity=2',
-        '--set',
-        'exploratory.outbound.quantity=2',
-      ],
-      { env: r.env, timeout: 40_000 },
-    );
+    await startI2pdOnOurs(r, { peers: [ready.routerInfo], trust: [ready.ident], quantity: 2 });
     expect(readLog(r)).toMatch(/NetDb: 1 routers loaded \(1 floodfils\)/);
     // A destination on i2pd through our I2CP client: one-hop tunnels (all through X), an X25519 LeaseSet key. i2pd
     // publishes a LeaseSet only when it has an inbound and an outbound tunnel and never retries a publish it skipped
     // for want of one (netdb-floodfill.md §6.3), so the LeaseSet is handed over a moment after it is asked for, when
     // the outbound tunnels built at the same time exist too.
     const pk = generatePrivateKeys();
-    const enc = leaseSetEncryptionKey(pk);
+    const answer = leaseSetAnswerer(pk);
     const b32 = b32Address(pk.destination).replace(/\.b32\.i2p$/, '');
     client = await I2cpClient.connect({ host: '127.0.0.1', port: r.i2cpPort });
-    let lastPublished = 0;
     client.onMessage((m) => {
       if (m.type !== 'RequestVariableLeaseSet') return;
       setTimeout(() => {
-        lastPublished = Math.max(Math.floor(Date.now() / 1000), lastPublished + 1);
-        const ls = buildLeaseSet2({
-          keys: pk,
-          published: lastPublished,
-          leases: m.leases.map((l) => ({ ...l, end: Math.floor(l.end / 1000) })),
-          encryptionKeys: [{ type: 4, key: enc.publicKey }],
-        });
-        if (!client!.closed) client!.sendCreateLeaseSet2(ls, [{ type: 4, key: enc.privateKey }]);
+        const ls = answer.leaseSet(m.leases);
+        if (!client!.closed) client!.sendCreateLeaseSet2(ls, answer.privateKeys);
       }, 3000);
     });
     await client.createSession(pk, {
@@ -154,11 +124,8 @@ describe.skipIf(!avail.ok)('i2pd 2.45.1 with our router as its floodfill', () =>
       expect(log).not.toMatch(/Symmetric key tagset AEAD decryption failed|unexpected block/);
       expect(log).not.toMatch(/Couldn't find published LeaseSet/);
     } finally {
-      const lines = readLog(r)
-        .split('\n')
-        .filter((l) => /NetDb|Destination|LeaseSet|Garlic/.test(l))
-        .slice(-40);
-      console.log(`[netdb-i2pd] i2pd log (netDb lines, last 40):\n${lines.join('\n')}`);
+      const lines = logTail(r, /NetDb|Destination|LeaseSet|Garlic/, 40);
+      console.log(`[netdb-i2pd] i2pd log (netDb lines, last 40):\n${lines}`);
       console.log(
         `[netdb-i2pd] our stats: ${JSON.stringify(x.stats().netdb)} dropped ${JSON.stringify(x.stats().dropped)}`,
       );

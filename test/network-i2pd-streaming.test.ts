@@ -9,33 +9,28 @@
 // Two networks: one router of ours as floodfill and every hop (§8.1 minimal), then three with two floodfills.
 // Skips without i2pd, except under CI.
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { promisify } from 'node:util';
 import { createRouter, type Router } from '../src/router/router.js';
 import { run as keygen } from '../src/cli/keygen.js';
 import { b32Address, destinationHash, loadKeyFile } from '../src/keys/index.js';
 import {
-  I2PD_LOCAL,
   consolePage,
   consoleText,
-  i2pdAvailable,
+  i2pdGate,
   localRouter,
+  logTail,
   readLog,
+  startI2pdOnOurs,
   stopRouter,
   waitFor,
   type LocalRouter,
 } from './helpers/i2pd.js';
 import { seededRandom, testSeed } from './helpers/seed.js';
 
-const run = promisify(execFile);
-const avail = i2pdAvailable();
-if (!avail.ok && process.env.CI) throw new Error(`i2pd test required under CI: ${avail.why}`);
-if (!avail.ok) console.log(`[network-i2pd-streaming] skipped: ${avail.why}`);
-
 const TAG = '[network-i2pd-streaming]';
+const runs = i2pdGate(TAG);
 const BASE = '/tmp/tunnelplane-test-network-i2pd-streaming';
 // Private ports (no other test file uses these bases): i2pd k gets PORTS.* + k, our router i gets OUR_PORT + i, A's
 // client tunnel listens on CLIENT_PORT + k.
@@ -177,7 +172,7 @@ interface Net {
   floodfills: number;
 }
 
-describe.skipIf(!avail.ok)("i2pd's streaming between two i2pd routers, every hop ours", () => {
+describe.skipIf(!runs)("i2pd's streaming between two i2pd routers, every hop ours", () => {
   const started: LocalRouter[] = [];
   const ours: Router[] = [];
   const servers: Server[] = [];
@@ -288,32 +283,14 @@ describe.skipIf(!avail.ok)("i2pd's streaming between two i2pd routers, every hop
 
     const a = localRouter(`${dir}/i2pd`, net.index * 2, PORTS);
     const b = localRouter(`${dir}/i2pd`, net.index * 2 + 1, PORTS);
-    const common = [
-      '-n',
-      '1',
-      '--loglevel',
-      'debug',
-      ...mine.flatMap((r) => ['--peer', `${r.dataDir}/router.info`]),
-      ...[
-        'ssu2.enabled=false',
-        'trust.enabled=true',
-        `trust.routers=${idents.join(',')}`,
-        'exploratory.inbound.length=1',
-        'exploratory.outbound.length=1',
-        'exploratory.inbound.quantity=2',
-        'exploratory.outbound.quantity=2',
-      ].flatMap((kv) => ['--set', kv]),
-    ];
+    const onOurs = { peers: mine.map((r) => `${r.dataDir}/router.info`), trust: idents, quantity: 2 };
     const diagnostics = async () => {
       for (const [name, r] of [
         ['A', a],
         ['B', b],
       ] as const) {
-        const lines = readLog(r)
-          .split('\n')
-          .filter((l) => /Destination|LeaseSet|I2PTunnel|Streaming|Garlic|declined|failed|NetDb: Publish/.test(l))
-          .slice(-40);
-        console.log(`${TAG} ${net.label}: i2pd ${name} log (last 40 relevant lines):\n${lines.join('\n')}`);
+        const lines = logTail(r, /Destination|LeaseSet|I2PTunnel|Streaming|Garlic|declined|failed|NetDb: Publish/, 40);
+        console.log(`${TAG} ${net.label}: i2pd ${name} log (last 40 relevant lines):\n${lines}`);
         console.log(
           `${TAG} ${net.label}: i2pd ${name} tunnels page:\n${await page(r, 'page=tunnels').catch(() => '')}`,
         );
@@ -328,14 +305,8 @@ describe.skipIf(!avail.ok)("i2pd's streaming between two i2pd routers, every hop
 
     try {
       started.push(a, b);
-      await run(I2PD_LOCAL, [...common, '--dir', a.dir, '--tunconf', `0=${aConf}`, '--datafile', `0=${cliFile}`], {
-        env: a.env,
-        timeout: 40_000,
-      });
-      await run(I2PD_LOCAL, [...common, '--dir', b.dir, '--tunconf', `0=${bConf}`, '--datafile', `0=${keysFile}`], {
-        env: b.env,
-        timeout: 40_000,
-      });
+      await startI2pdOnOurs(a, { ...onOurs, extra: ['--tunconf', `0=${aConf}`, '--datafile', `0=${cliFile}`] });
+      await startI2pdOnOurs(b, { ...onOurs, extra: ['--tunconf', `0=${bConf}`, '--datafile', `0=${keysFile}`] });
       // B's LeaseSet at our floodfills (published through B's tunnels, i.e. through us).
       const t0 = Date.now();
       await waitFor("B's LeaseSet stored at one of our floodfills", 120_000, () =>

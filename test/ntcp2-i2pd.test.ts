@@ -7,12 +7,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Ntcp2Transport } from '../src/transport/ntcp2/transport.js';
 import type { CloseInfo, Session } from '../src/transport/ntcp2/session.js';
 import { i2pBase64 } from '../src/keys/encoding.js';
-import { I2PD_LOCAL, consolePage, i2pdAvailable, localRouter } from './helpers/i2pd.js';
+import { consolePage, i2pdGate, localRouter, readLog, startI2pdOnOurs, stopRouter } from './helpers/i2pd.js';
 import { x25519FromPrivate } from '../src/transport/ntcp2/noise.js';
 import type { LocalRouter, ParsePeerRouterInfo } from '../src/transport/ntcp2/peer-info.js';
 import { buildLocalRouterInfo, identHash, loadOrCreateRouterSecrets, readPeerRouterInfo } from '../src/router/index.js';
@@ -53,20 +51,17 @@ function ourRouter(dir: string, port: number): { local: LocalRouter; ri: Uint8Ar
 }
 import { until } from './helpers/ntcp2-peer.js';
 
-const run = promisify(execFile);
-const avail = i2pdAvailable();
-if (!avail.ok && process.env.CI) throw new Error(`i2pd test required under CI: ${avail.why}`);
-if (!avail.ok) console.log(`[ntcp2-i2pd] skipped: ${avail.why}`);
+const runs = i2pdGate('[ntcp2-i2pd]');
 
 const DIR = '/tmp/i2pd-h17-ntcp2';
 const OUR_PORT = 30790;
 const ports = { i2cp: 11354, http: 10770, transport: 30700 };
 
-describe.skipIf(!avail.ok)('NTCP2 against i2pd 2.45.1', () => {
+describe.skipIf(!runs)('NTCP2 against i2pd 2.45.1', () => {
   const r = localRouter(DIR, 0, ports);
   let t: Ntcp2Transport | undefined;
   afterAll(async () => {
-    await run(I2PD_LOCAL, ['--stop', '--dir', r.dir], { env: r.env, timeout: 30_000 }).catch(() => undefined);
+    await stopRouter(r);
     await t?.close(1000);
   });
 
@@ -106,26 +101,7 @@ describe.skipIf(!avail.ok)('NTCP2 against i2pd 2.45.1', () => {
     await t.listen(OUR_PORT, '127.0.0.1');
     const riFile = `${DIR}/our.ri`;
     writeFileSync(riFile, me.ri);
-    await run(
-      I2PD_LOCAL,
-      [
-        '-n',
-        '1',
-        '--dir',
-        r.dir,
-        '--peer',
-        riFile,
-        '--loglevel',
-        'debug',
-        '--set',
-        'exploratory.inbound.length=1',
-        '--set',
-        'exploratory.outbound.length=1',
-        '--set',
-        'ssu2.enabled=false',
-      ],
-      { env: r.env, timeout: 40_000 },
-    );
+    await startI2pdOnOurs(r, { peers: [riFile] });
     expect(await until(() => session !== undefined, 45_000), `no session; closes: ${JSON.stringify(closes)}`).toBe(
       true,
     );
@@ -140,7 +116,7 @@ describe.skipIf(!avail.ok)('NTCP2 against i2pd 2.45.1', () => {
     expect(await until(() => i2npTypes.length > 0, 30_000)).toBe(true);
     // A DatabaseStore arrives (we are a floodfill) and our DeliveryStatus answer is taken by i2pd.
     expect(await until(() => i2npTypes.includes(1), 30_000)).toBe(true);
-    expect(await until(() => /Publishing confirmed/.test(readFileSync(r.log, 'utf8')), 15_000)).toBe(true);
+    expect(await until(() => /Publishing confirmed/.test(readLog(r)), 15_000)).toBe(true);
     const page = await consolePage(r, 'page=transports');
     expect(page).toContain(i2pBase64(me.local.identHash).slice(0, 4));
     console.log(

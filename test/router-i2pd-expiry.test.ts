@@ -10,29 +10,25 @@
 //  - our transit tunnels end after their lifetime: everything accepted 700 s before the end has ended (`expired`), and
 //    the live count goes down again after it rose.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import {
-  I2PD_LOCAL,
   consolePage,
   consoleText,
-  i2pdAvailable,
+  i2pdGate,
   localRouter,
   readLog,
+  spawnRouterCli,
+  startI2pdOnOurs,
   stopRouter,
   waitFor,
+  type RouterCli,
+  type RouterEvent,
 } from './helpers/i2pd.js';
 
-const run = promisify(execFile);
 const long = process.env.TUNNELPLANE_I2PD_LONG === '1';
-const avail = i2pdAvailable();
-if (long && !avail.ok && process.env.CI) throw new Error(`i2pd test required under CI: ${avail.why}`);
 if (!long) console.log('[router-i2pd-expiry] skipped: a 14-minute soak, set TUNNELPLANE_I2PD_LONG=1 to run it');
-else if (!avail.ok) console.log(`[router-i2pd-expiry] skipped: ${avail.why}`);
+const runs = long && i2pdGate('[router-i2pd-expiry]');
 
-const BIN = fileURLToPath(new URL('../bin/tunnelplane.js', import.meta.url));
 const BASE = '/tmp/tunnelplane-test-router-expiry';
 const OUR_PORT = 46490;
 const PORTS = { i2cp: 26954, http: 26370, transport: 46400 };
@@ -41,7 +37,7 @@ const SOAK_MS = Number(process.env.TUNNELPLANE_I2PD_LONG_S ?? 780) * 1000;
 /** A transit tunnel ends 660 s after it was accepted (§6.5), seen in a stats line at most 5 s and a tick later. */
 const TRANSIT_END_MS = 700_000;
 
-type Ev = Record<string, unknown> & { event: string; at: number };
+type Ev = RouterEvent;
 interface Transit {
   participant: number;
   obep: number;
@@ -53,12 +49,12 @@ interface Transit {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!long || !avail.ok)('tunnels expire and are rebuilt, ours through i2pd and i2pd’s through us', () => {
+describe.skipIf(!runs)('tunnels expire and are rebuilt, ours through i2pd and i2pd’s through us', () => {
   const r = localRouter(BASE, 0, PORTS);
-  let child: ChildProcess | undefined;
+  let cli: RouterCli | undefined;
   afterAll(async () => {
     await stopRouter(r);
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    cli?.kill('SIGKILL');
   }, 40_000);
 
   it(
@@ -67,51 +63,18 @@ describe.skipIf(!long || !avail.ok)('tunnels expire and are rebuilt, ours throug
       rmSync(BASE, { recursive: true, force: true });
       mkdirSync(BASE, { recursive: true });
       const data = `${BASE}/ours`;
-      const events: Ev[] = [];
-      let stderr = '';
-      child = spawn(
-        process.execPath,
-        [
-          BIN,
-          'router',
-          ...['--data', data, '--port', String(OUR_PORT), '--floodfill', '--json'],
-          ...['--exploratory-length', '1', '--exploratory-quantity', String(QUANTITY)],
-          // A bound of its own: the router stops even if this test is killed.
-          ...['--duration', String(Math.ceil(SOAK_MS / 1000) + 600)],
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let buf = '';
-      child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-        buf += c;
-        let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          events.push({ ...(JSON.parse(line) as Ev), at: Date.now() });
-        }
-      });
-      child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-      const exited = new Promise<number | null>((res) => child!.once('exit', (code) => res(code)));
+      cli = spawnRouterCli([
+        ...['--data', data, '--port', String(OUR_PORT), '--floodfill'],
+        ...['--exploratory-length', '1', '--exploratory-quantity', String(QUANTITY)],
+        // A bound of its own: the router stops even if this test is killed.
+        ...['--duration', String(Math.ceil(SOAK_MS / 1000) + 600)],
+      ]);
+      const { events } = cli;
 
       const ready = await waitFor('ready', 20_000, () => events.find((e) => e.event === 'ready'));
       const ourIdent = ready.ident as string;
       const x4 = ourIdent.slice(0, 4);
-      await run(
-        I2PD_LOCAL,
-        [
-          ...['-n', '1', '--dir', r.dir, '--peer', `${data}/router.info`, '--loglevel', 'debug'],
-          ...['--set', 'ssu2.enabled=false', '--set', 'trust.enabled=true', '--set', `trust.routers=${ourIdent}`],
-          ...['--set', 'exploratory.inbound.length=1', '--set', 'exploratory.outbound.length=1'],
-          ...[
-            '--set',
-            `exploratory.inbound.quantity=${QUANTITY}`,
-            '--set',
-            `exploratory.outbound.quantity=${QUANTITY}`,
-          ],
-        ],
-        { env: r.env, timeout: 40_000 },
-      );
+      await startI2pdOnOurs(r, { peers: [`${data}/router.info`], trust: [ourIdent], quantity: QUANTITY });
 
       // i2pd's tunnels through us on its console: inbound `⇒ X4 ⇒ id:me`, outbound `id:me ⇒ X4 ⇒`, established.
       const esc = x4.replace(/[~=+-]/g, '.');
@@ -226,9 +189,8 @@ describe.skipIf(!long || !avail.ok)('tunnels expire and are rebuilt, ours throug
       expect.soft(stats.slice(peakAt).some((e) => liveOf(e) < peak)).toBe(true);
       expect.soft(tr(final).rejected).toEqual({});
 
-      child.kill('SIGTERM');
-      expect(await Promise.race([exited, sleep(15_000).then(() => 'timeout')])).toBe(0);
-      expect(stderr).toBe('');
+      expect(await cli.terminate(15_000)).toBe(0);
+      expect(cli.stderr).toBe('');
     },
     SOAK_MS + 420_000,
   );

@@ -7,112 +7,52 @@
 // exploratory pool (one hop) builds through i2pd over the session it opened, and i2pd's transit page lists them.
 // Skips without i2pd, except under CI.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import {
-  I2PD_LOCAL,
   consolePage,
   consoleText,
-  i2pdAvailable,
+  i2pdGate,
   localRouter,
+  logTail,
   readLog,
+  spawnRouterCli,
+  startI2pdOnOurs,
   stopRouter,
   waitFor,
+  type RouterCli,
 } from './helpers/i2pd.js';
 
-const run = promisify(execFile);
-const avail = i2pdAvailable();
-if (!avail.ok && process.env.CI) throw new Error(`i2pd test required under CI: ${avail.why}`);
-if (!avail.ok) console.log(`[router-i2pd-tunnels] skipped: ${avail.why}`);
+const runs = i2pdGate('[router-i2pd-tunnels]');
 
-const BIN = fileURLToPath(new URL('../bin/tunnelplane.js', import.meta.url));
 const BASE = '/tmp/tunnelplane-test-router-tunnels';
 const OUR_PORT = 43390;
 const PORTS = { i2cp: 23854, http: 23270, transport: 43300 };
 
-type Ev = Record<string, unknown> & { event: string };
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!avail.ok)('i2pd 2.45.1 builds its tunnels through our router', () => {
+describe.skipIf(!runs)('i2pd 2.45.1 builds its tunnels through our router', () => {
   const r = localRouter(BASE, 0, PORTS);
-  let child: ChildProcess | undefined;
+  let cli: RouterCli | undefined;
   afterAll(async () => {
     await stopRouter(r);
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    cli?.kill('SIGKILL');
   }, 40_000);
 
   it('inbound and outbound tunnels with our router as hop are established and tested; our stats show them', async () => {
     rmSync(BASE, { recursive: true, force: true });
     mkdirSync(BASE, { recursive: true });
     const data = `${BASE}/ours`;
-    const events: Ev[] = [];
-    let stderr = '';
-    child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'router',
-        '--data',
-        data,
-        '--port',
-        String(OUR_PORT),
-        '--floodfill',
-        '--json',
-        '--exploratory-length',
-        '1',
-        '--exploratory-quantity',
-        '2',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let buf = '';
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      buf += c;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        events.push(JSON.parse(line) as Ev);
-      }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const exited = new Promise<number | null>((res) => child!.once('exit', (code) => res(code)));
+    cli = spawnRouterCli([
+      ...['--data', data, '--port', String(OUR_PORT), '--floodfill'],
+      ...['--exploratory-length', '1', '--exploratory-quantity', '2'],
+    ]);
+    const { events } = cli;
 
     const ready = await waitFor('ready', 20_000, () => events.find((e) => e.event === 'ready'));
     const ourIdent = ready.ident as string;
     const x4 = ourIdent.slice(0, 4);
     // §8.1: one-hop exploratory tunnels, trust only us (so every tunnel's hop next to i2pd is our router).
-    await run(
-      I2PD_LOCAL,
-      [
-        '-n',
-        '1',
-        '--dir',
-        r.dir,
-        '--peer',
-        `${data}/router.info`,
-        '--loglevel',
-        'debug',
-        '--set',
-        'ssu2.enabled=false',
-        '--set',
-        'trust.enabled=true',
-        '--set',
-        `trust.routers=${ourIdent}`,
-        '--set',
-        'exploratory.inbound.length=1',
-        '--set',
-        'exploratory.outbound.length=1',
-        '--set',
-        'exploratory.inbound.quantity=2',
-        '--set',
-        'exploratory.outbound.quantity=2',
-      ],
-      { env: r.env, timeout: 40_000 },
-    );
+    await startI2pdOnOurs(r, { peers: [`${data}/router.info`], trust: [ourIdent], quantity: 2 });
     expect(readLog(r)).toMatch(/NetDb: 1 routers loaded \(1 floodfils\)/);
 
     // i2pd's tunnels page: established inbound `⇒ X4 ⇒ id:me` and outbound `id:me ⇒ X4 ⇒`, exploratory ones tested.
@@ -126,12 +66,8 @@ describe.skipIf(!avail.ok)('i2pd 2.45.1 builds its tunnels through our router', 
         return inRe.test(p) && outRe.test(p) && /\(\s*\d+\s*ms\s*\)/.test(p) ? p : undefined;
       });
     } finally {
-      const log = readLog(r);
-      const lines = log
-        .split('\n')
-        .filter((l) => /tunnel|Tunnel|Garlic|declined|Transit/.test(l))
-        .slice(-60);
-      console.log(`[router-i2pd-tunnels] i2pd log (tunnel lines, last 60):\n${lines.join('\n')}`);
+      const lines = logTail(r, /tunnel|Tunnel|Garlic|declined|Transit/, 60);
+      console.log(`[router-i2pd-tunnels] i2pd log (tunnel lines, last 60):\n${lines}`);
       if (!page)
         console.log(
           `[router-i2pd-tunnels] tunnels page:\n${consoleText(await consolePage(r, 'page=tunnels').catch(() => ''))}`,
@@ -242,8 +178,7 @@ describe.skipIf(!avail.ok)('i2pd 2.45.1 builds its tunnels through our router', 
     expect(inRe.test(after) && outRe.test(after)).toBe(true);
     expect(events.some((e) => e.event === 'tunnel' && (e.kind === 'failed' || e.kind === 'test-failed'))).toBe(false);
 
-    child.kill('SIGTERM');
-    expect(await Promise.race([exited, sleep(15_000).then(() => 'timeout')])).toBe(0);
+    expect(await cli.terminate(15_000)).toBe(0);
     const stopped = events.find((e) => e.event === 'stopped');
     console.log(
       `[router-i2pd-tunnels] I2NP in ${JSON.stringify(stopped?.i2npIn)} out ${JSON.stringify(stopped?.i2npOut)}; transit ${JSON.stringify(stopped?.transit)}; tunnels ${JSON.stringify(stopped?.tunnels)}; dropped ${JSON.stringify(stopped?.dropped)}`,
@@ -259,6 +194,6 @@ describe.skipIf(!avail.ok)('i2pd 2.45.1 builds its tunnels through our router', 
     );
     expect(ourDrops).toEqual({});
     expect((stopped?.transit as { dropped: Record<string, number> } | undefined)?.dropped).toEqual({});
-    expect(stderr).toBe('');
+    expect(cli.stderr).toBe('');
   }, 420_000);
 });

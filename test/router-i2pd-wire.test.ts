@@ -6,59 +6,42 @@
 // signature (§6 step 8: "RouterInfo updated" and no "Signature verification failed"); SIGTERM ends the sessions
 // with Termination reason 3 and exit status 0. Skips without i2pd, except under CI.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { i2pBase64 } from '../src/keys/encoding.js';
-import { I2PD_LOCAL, consolePage, i2pdAvailable, localRouter, readLog, stopRouter, waitFor } from './helpers/i2pd.js';
+import {
+  consolePage,
+  i2pdGate,
+  localRouter,
+  readLog,
+  spawnRouterCli,
+  startI2pdOnOurs,
+  stopRouter,
+  waitFor,
+  type RouterCli,
+} from './helpers/i2pd.js';
 
-const run = promisify(execFile);
-const avail = i2pdAvailable();
-if (!avail.ok && process.env.CI) throw new Error(`i2pd test required under CI: ${avail.why}`);
-if (!avail.ok) console.log(`[router-i2pd-wire] skipped: ${avail.why}`);
+const runs = i2pdGate('[router-i2pd-wire]');
 
-const BIN = fileURLToPath(new URL('../bin/tunnelplane.js', import.meta.url));
 const BASE = '/tmp/tunnelplane-test-router-wire';
 const OUR_PORT = 43290;
 const PORTS = { i2cp: 23754, http: 23170, transport: 43200 };
 
-type Ev = Record<string, unknown> & { event: string };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-describe.skipIf(!avail.ok)('tunnelplane router against i2pd 2.45.1', () => {
+describe.skipIf(!runs)('tunnelplane router against i2pd 2.45.1', () => {
   const r = localRouter(BASE, 0, PORTS);
-  let child: ChildProcess | undefined;
+  let cli: RouterCli | undefined;
   afterAll(async () => {
     await stopRouter(r);
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    cli?.kill('SIGKILL');
   }, 40_000);
 
   it('i2pd dials our CLI router, stores at it, and accepts our newer RouterInfo', async () => {
     rmSync(BASE, { recursive: true, force: true });
     mkdirSync(BASE, { recursive: true });
     const data = `${BASE}/ours`;
-    const events: Ev[] = [];
-    let stderr = '';
-    child = spawn(
-      process.execPath,
-      [BIN, 'router', '--data', data, '--port', String(OUR_PORT), '--floodfill', '--json'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let buf = '';
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      buf += c;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        events.push(JSON.parse(line) as Ev); // every line must be one JSON object
-      }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const exited = new Promise<number | null>((res) => child!.once('exit', (code) => res(code)));
+    // Every stdout line must be one JSON object (spawnRouterCli fails the test on one that is not).
+    cli = spawnRouterCli(['--data', data, '--port', String(OUR_PORT), '--floodfill']);
+    const { events } = cli;
 
     const ready = await waitFor('ready', 20_000, () => events.find((e) => e.event === 'ready'));
     expect(ready.ntcp2).toBe(`127.0.0.1:${OUR_PORT}`);
@@ -67,26 +50,7 @@ describe.skipIf(!avail.ok)('tunnelplane router against i2pd 2.45.1', () => {
     const ourRi = readFileSync(`${data}/router.info`);
     expect(i2pBase64(createHash('sha256').update(ourRi.subarray(0, 391)).digest())).toBe(ourIdent);
 
-    await run(
-      I2PD_LOCAL,
-      [
-        '-n',
-        '1',
-        '--dir',
-        r.dir,
-        '--peer',
-        `${data}/router.info`,
-        '--loglevel',
-        'debug',
-        '--set',
-        'exploratory.inbound.length=1',
-        '--set',
-        'exploratory.outbound.length=1',
-        '--set',
-        'ssu2.enabled=false',
-      ],
-      { env: r.env, timeout: 40_000 },
-    );
+    await startI2pdOnOurs(r, { peers: [`${data}/router.info`] });
     expect(readLog(r)).toMatch(/NetDb: 1 routers loaded \(1 floodfils\)/);
 
     // The handshake: i2pd is the initiator; the session's peer is i2pd's ident hash, read by our codec from its msg3
@@ -121,7 +85,7 @@ describe.skipIf(!avail.ok)('tunnelplane router against i2pd 2.45.1', () => {
     // §6 step 8: a newer RouterInfo of ours over the session. i2pd logs "updated" even for a bad signature, so the
     // absence of "Signature verification failed" is what proves the signature.
     expect(readLog(r)).not.toMatch(/RouterInfo updated/);
-    child.kill('SIGHUP');
+    cli.kill('SIGHUP');
     const pub = await waitFor('published', 10_000, () => events.find((e) => e.event === 'published'));
     expect(pub.sessions).toBe(1);
     const newer = readFileSync(`${data}/router.info`);
@@ -132,8 +96,7 @@ describe.skipIf(!avail.ok)('tunnelplane router against i2pd 2.45.1', () => {
     expect(readLog(r)).not.toMatch(/Signature verification failed/);
 
     // Graceful stop: Termination reason 3 on the session, exit status 0.
-    child.kill('SIGTERM');
-    expect(await Promise.race([exited, sleep(15_000).then(() => 'timeout')])).toBe(0);
+    expect(await cli.terminate(15_000)).toBe(0);
     const closed = events.find((e) => e.event === 'session' && e.state === 'closed');
     expect(closed).toMatchObject({ peer: theirIdent, reason: 'shutdown', code: 3 });
     const stopped = events.find((e) => e.event === 'stopped');
@@ -141,6 +104,6 @@ describe.skipIf(!avail.ok)('tunnelplane router against i2pd 2.45.1', () => {
     console.log(
       `[router-i2pd-wire] I2NP in ${JSON.stringify(inCounts)} out ${JSON.stringify(stopped?.i2npOut)}; dropped ${JSON.stringify(stopped?.dropped)}`,
     );
-    expect(stderr).toBe('');
+    expect(cli.stderr).toBe('');
   }, 180_000);
 });

@@ -11,12 +11,10 @@
 //     NetDb::AddRouterInfo, which verifies them (i2pd 2.45.1 Reseed.cpp ProcessZIPStream, RouterInfo.cpp
 //     ReadFromBuffer(true)). Ours is added; the same kind of RouterInfo with one signature bit flipped is refused.
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { createDecipheriv, createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { equalBytes, hex } from '../src/common/bytes.js';
 import {
@@ -37,29 +35,21 @@ import {
   type RouterSecrets,
 } from '../src/router/index.js';
 import {
-  I2PD_LOCAL,
   consolePage,
-  i2pdAvailable,
+  i2pdGate,
   localRouter,
   readLog,
+  startI2pd,
   stopRouter,
   waitFor,
   type LocalRouter,
 } from './helpers/i2pd.js';
 
-const avail = i2pdAvailable();
-if (!avail.ok && process.env.CI) throw new Error(`i2pd router identity tests cannot run under CI: ${avail.why}`);
-if (!avail.ok) console.warn(`skipping i2pd router identity tests: ${avail.why}`);
-
-const run = promisify(execFile);
+const runs = i2pdGate('[router-i2pd]');
 const BASE_DIR = '/tmp/tunnelplane-test-router-i2pd';
 const PORTS = { i2cp: 22754, http: 22170, transport: 42200 };
 /** Our (never accepting a handshake) NTCP2 listener for test (b). */
 const OUR_PORT = 42290;
-
-async function start(r: LocalRouter, extra: string[]): Promise<void> {
-  await run(I2PD_LOCAL, ['-n', '1', '--dir', r.dir, ...extra], { env: r.env, timeout: 40_000 });
-}
 
 const datadir = (r: LocalRouter) => `${r.dir}/r0`;
 
@@ -69,7 +59,7 @@ async function consoleIdent(r: LocalRouter): Promise<string> {
   return /Router Ident:<\/b>\s*([A-Za-z0-9\-~=]{44})/.exec(page)?.[1] ?? `(not found in: ${page.slice(0, 200)})`;
 }
 
-describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.45.1', () => {
+describe.skipIf(!runs)('router identity and RouterInfo files against i2pd 2.45.1', () => {
   const routers = [0, 1, 2, 3].map((i) => localRouter(BASE_DIR, i, PORTS));
   let server: Server | undefined;
   afterAll(async () => {
@@ -79,7 +69,7 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
 
   it("(a) reads i2pd's router.info, router.keys and ntcp2.keys", async () => {
     const r = routers[0]!;
-    await start(r, ['--loglevel', 'info']);
+    await startI2pd(r, ['--loglevel', 'info']);
     const dd = datadir(r);
     await waitFor('router.info', 10_000, () => (existsSync(`${dd}/router.info`) ? true : undefined));
     const ri = readRouterInfoFile(`${dd}/router.info`);
@@ -158,7 +148,7 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
     });
     await new Promise<void>((res, rej) => server!.once('error', rej).listen(OUR_PORT, '127.0.0.1', () => res()));
 
-    await start(r, [
+    await startI2pd(r, [
       '--loglevel',
       'debug',
       '--peer',
@@ -209,7 +199,7 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
       buildLocalRouterInfo(secrets.value.keys, secrets.value.ntcp2, { host: '127.0.0.1', port: transport }),
     );
     const keysBefore = readFileSync(`${ours}/router.keys`);
-    await start(r, [
+    await startI2pd(r, [
       '--loglevel',
       'info',
       ...['router.keys', 'ntcp2.keys', 'router.info'].flatMap((f) => ['--datafile', `0=${ours}/${f}`]),
@@ -263,7 +253,7 @@ describe.skipIf(!avail.ok)('router identity and RouterInfo files against i2pd 2.
         [`routerInfo-${bad.b64}.dat`, badBytes],
       ]),
     );
-    await start(r, ['--loglevel', 'debug', '--set', `reseed.zipfile=${zip}`]);
+    await startI2pd(r, ['--loglevel', 'debug', '--set', `reseed.zipfile=${zip}`]);
     const log = await waitFor('both reseed entries processed', 15_000, () => {
       const l = readLog(r);
       return /RouterInfo added: /.test(l) && /Signature verification failed/.test(l) ? l : undefined;

@@ -428,6 +428,20 @@ const nodeNaiveChacha: Implementation<HopInput> = {
   },
 };
 
+/** Every AES hop implementation, for the hop workloads that differ only in how messages spread over tunnels. */
+function aesHopImpls(): Record<string, Implementation<HopInput>> {
+  return {
+    tunnelplane: engineImpl('auto', 'hop'),
+    'tunnelplane-native-evp': engineImpl('native', 'hop', undefined, false),
+    'tunnelplane-wasm': engineImpl('wasm', 'hop'),
+    'tunnelplane-wasm-plain': engineImpl('wasm', 'hop', 'plain'),
+    'tunnelplane-hybrid': engineImpl('hybrid', 'hop'),
+    'tunnelplane-node': engineImpl('node', 'hop'),
+    noble: noble('hop'),
+    'node-naive': nodeNaive('hop'),
+  };
+}
+
 export const workloads = [
   defineWorkload<HopInput>({
     id: 'aes-hop',
@@ -436,16 +450,7 @@ export const workloads = [
     batches: BATCHES,
     ceiling: { algorithm: 'aes-256-cbc' },
     input: (batch, rng) => hopInput(batch, rng, batch),
-    impls: {
-      tunnelplane: engineImpl('auto', 'hop'),
-      'tunnelplane-native-evp': engineImpl('native', 'hop', undefined, false),
-      'tunnelplane-wasm': engineImpl('wasm', 'hop'),
-      'tunnelplane-wasm-plain': engineImpl('wasm', 'hop', 'plain'),
-      'tunnelplane-hybrid': engineImpl('hybrid', 'hop'),
-      'tunnelplane-node': engineImpl('node', 'hop'),
-      noble: noble('hop'),
-      'node-naive': nodeNaive('hop'),
-    },
+    impls: aesHopImpls(),
   }),
   defineWorkload<HopInput>({
     id: 'aes-hop-4k',
@@ -454,16 +459,7 @@ export const workloads = [
     batches: [64, 256],
     ceiling: { algorithm: 'aes-256-cbc' },
     input: (batch, rng) => hopInput(batch, rng, TUNNELS_4K, 1, false, true),
-    impls: {
-      tunnelplane: engineImpl('auto', 'hop'),
-      'tunnelplane-native-evp': engineImpl('native', 'hop', undefined, false),
-      'tunnelplane-wasm': engineImpl('wasm', 'hop'),
-      'tunnelplane-wasm-plain': engineImpl('wasm', 'hop', 'plain'),
-      'tunnelplane-hybrid': engineImpl('hybrid', 'hop'),
-      'tunnelplane-node': engineImpl('node', 'hop'),
-      noble: noble('hop'),
-      'node-naive': nodeNaive('hop'),
-    },
+    impls: aesHopImpls(),
   }),
   defineWorkload<HopInput>({
     id: 'aes-hop-tunnel',
