@@ -136,8 +136,8 @@ function hopPrefixes(page: string): { hops: string[]; rows: string[] } {
 }
 
 /**
- * A console page as text. i2pd closes the HTTP connection after each answer while Node's default agent keeps sockets
- * alive, so a second request can meet a closed socket ("socket hang up"): retried, a bounded number of times.
+ * A console page as text; a few bounded retries, since i2pd's one-threaded console can drop a request while it is busy
+ * building tunnels.
  */
 async function page(r: LocalRouter, query: string): Promise<string> {
   for (let i = 0; ; i++) {
