@@ -136,8 +136,8 @@ function hopPrefixes(page: string): { hops: string[]; rows: string[] } {
 }
 
 /**
- * A console page as text; a few bounded retries, since i2pd's one-threaded console can drop a request while it is busy
- * building tunnels.
+ * A console page as text, with a few bounded retries: i2pd 2.45.1 has been seen hanging up on destination pages
+ * (docs/network.md).
  */
 async function page(r: LocalRouter, query: string): Promise<string> {
   for (let i = 0; ; i++) {
