@@ -61,6 +61,7 @@ export function packKeys(config: TunnelConfig): void {
   let n = 0;
   for (const h of holders) for (const name of KEY_FIELDS) if (isKey(h[name])) n++;
   const packed = new Uint8Array(n * AES256_KEY_SIZE);
+  const replaced: Uint8Array[] = [];
   let o = 0;
   for (const h of holders) {
     for (const name of KEY_FIELDS) {
@@ -68,11 +69,14 @@ export function packKeys(config: TunnelConfig): void {
       if (!isKey(k)) continue;
       const view = packed.subarray(o, o + AES256_KEY_SIZE);
       view.set(k);
-      k.fill(0);
+      replaced.push(k);
       h[name] = view;
       o += AES256_KEY_SIZE;
     }
   }
+  // Zeroed only once all are copied: one array may stand in two fields (the same key twice, or clones that kept
+  // the caller's sharing).
+  for (const k of replaced) k.fill(0);
 }
 
 const KEY_FIELDS = ['layerKey', 'ivKey', 'inAeadKey', 'outAeadKey'] as const;
