@@ -22,7 +22,7 @@ describe('packKeys', () => {
       inAeadKey: aead,
       outAeadKey: aead,
     } as TunnelConfig & { inAeadKey: Uint8Array; outAeadKey: Uint8Array });
-    const before = [config.layerKey, config.ivKey, config.inAeadKey, config.outAeadKey];
+    const before: Uint8Array[] = [config.layerKey, config.ivKey, config.inAeadKey, config.outAeadKey];
     expect(config.inAeadKey).toBe(config.outAeadKey); // the clone kept the sharing
     packKeys(config);
     expect(Array.from(config.inAeadKey)).toEqual(Array.from(aead));
