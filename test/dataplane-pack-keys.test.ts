@@ -21,10 +21,10 @@ describe('packKeys', () => {
       ivKey: both.subarray(32),
       inAeadKey: aead,
       outAeadKey: aead,
-    } as TunnelConfig & { inAeadKey: Uint8Array; outAeadKey: Uint8Array });
+    });
     const before: Uint8Array[] = [config.layerKey, config.ivKey, config.inAeadKey, config.outAeadKey];
     expect(config.inAeadKey).toBe(config.outAeadKey); // the clone kept the sharing
-    packKeys(config);
+    packKeys(config as unknown as TunnelConfig);
     expect(Array.from(config.inAeadKey)).toEqual(Array.from(aead));
     expect(Array.from(config.outAeadKey)).toEqual(Array.from(aead));
     expect(Array.from(config.layerKey)).toEqual(Array.from(both.subarray(0, 32)));
