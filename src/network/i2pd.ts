@@ -23,7 +23,7 @@ import {
 import { buildLeaseSet2 } from '../leaseset/leaseset2.js';
 import { Router } from '../router/router.js';
 import { OurNetwork } from './ours.js';
-import { TrafficRun, deliverySucceeded } from './traffic.js';
+import { TrafficRun, deliverySucceeded, trafficFigures } from './traffic.js';
 import { cpuPerForwarded } from './cpu.js';
 import { StreamingEcho } from './streaming.js';
 import { LiveView } from './view.js';
@@ -374,13 +374,7 @@ export async function runI2pdNetwork(o: NetworkOptions): Promise<NetworkSummary>
     const consoleOurs = mine.length > 0 && mine.every((t) => t.every((h) => ours.has(h)));
     const s: NetworkSummary = {
       event: 'summary',
-      sent: r.sent,
-      delivered: r.delivered,
-      corrupted: r.corrupted,
-      lost: r.lost,
-      latencyMsP50: r.latencyMsP50,
-      latencyMsP99: r.latencyMsP99,
-      messagesPerSecond: r.messagesPerSecond,
+      ...trafficFigures(r),
       hopsOurs: consoleOurs && r.delivered > 0 && forwarded.some((n) => n > 0),
       i2pdTunnelHops: mine,
       ...(streaming ? { streaming } : {}),

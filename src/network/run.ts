@@ -4,7 +4,7 @@
 import { OurNetwork, type OurRouter } from './ours.js';
 import { LiveView, renderTable } from './view.js';
 import { cpuPerForwarded } from './cpu.js';
-import { TrafficRun, deliverySucceeded, type TrafficPath, type TrafficResult } from './traffic.js';
+import { TrafficRun, deliverySucceeded, trafficFigures, type TrafficPath, type TrafficResult } from './traffic.js';
 import type { DataEvent } from '../router/router.js';
 import type { LocalTunnel } from '../router/tunnels/creator.js';
 import type { KillReport, NetworkOptions, NetworkSummary } from './types.js';
@@ -129,13 +129,7 @@ export async function runNetwork(o: NetworkOptions): Promise<NetworkSummary> {
   ): NetworkSummary {
     const s: NetworkSummary = {
       event: 'summary',
-      sent: r.sent,
-      delivered: r.delivered,
-      corrupted: r.corrupted,
-      lost: r.lost,
-      latencyMsP50: r.latencyMsP50,
-      latencyMsP99: r.latencyMsP99,
-      messagesPerSecond: r.messagesPerSecond,
+      ...trafficFigures(r),
       hopsOurs: hopsOurs && r.sent > 0,
       mode: 'ours',
       routers: o.routers,

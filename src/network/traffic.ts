@@ -51,10 +51,22 @@ export interface TrafficResult extends TrafficSnapshot {
   latencyMsMax: number;
   messagesPerSecond: number;
   elapsedMs: number;
-  /** Per message in send order: when it was sent (ms since the run began) and whether it arrived. */
   /** When each delivery arrived, ms since the run began, in order. */
   arrivals: number[];
   timeline: { at: number; delivered: boolean; forgotten: boolean; from: string; to: string }[];
+}
+
+/** The summary line's traffic figures, in its order (both network modes report them alike). */
+export function trafficFigures(r: TrafficResult) {
+  return {
+    sent: r.sent,
+    delivered: r.delivered,
+    corrupted: r.corrupted,
+    lost: r.lost,
+    latencyMsP50: r.latencyMsP50,
+    latencyMsP99: r.latencyMsP99,
+    messagesPerSecond: r.messagesPerSecond,
+  };
 }
 
 interface Outstanding {

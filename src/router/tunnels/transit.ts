@@ -447,28 +447,27 @@ export class TransitTunnels {
     return new OutboundEndpointReassembler({ clock: this.now, handlers: this.obepHandlers });
   }
 
-  private obepLocal(m: Uint8Array): void {
+  /** An OBEP's reassembled I2NP message as header fields and its own copy of the body; undefined: counted dropped. */
+  private obepMessage(m: Uint8Array): LocalI2np | undefined {
     const d = decodeI2np(m);
     if (!d.ok) {
       bump(this.dropped, 'obep-malformed-i2np');
-      return;
+      return undefined;
     }
     this.obepDelivered++;
     const h = d.value.header;
-    this.deliverLocal({ type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() });
+    return { type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() };
+  }
+
+  private obepLocal(m: Uint8Array): void {
+    const msg = this.obepMessage(m);
+    if (msg) this.deliverLocal(msg);
   }
 
   private obepRouter(to: Uint8Array, m: Uint8Array): void {
     if (sameHash(to, this.identHash)) return this.obepLocal(m);
-    const d = decodeI2np(m);
-    if (!d.ok) {
-      bump(this.dropped, 'obep-malformed-i2np');
-      return;
-    }
-    this.obepDelivered++;
-    const h = d.value.header;
-    if (!this.net.send(to, { type: h.type, msgId: h.msgId, expiration: h.expiration, body: d.value.payload.slice() }))
-      bump(this.dropped, 'forward-failed');
+    const msg = this.obepMessage(m);
+    if (msg && !this.net.send(to, msg)) bump(this.dropped, 'forward-failed');
   }
 
   private obepTunnel(to: Uint8Array, tunnelId: number, m: Uint8Array): void {

@@ -9,7 +9,6 @@ import type { DialTarget, LocalRouter, ParsePeerRouterInfo } from './peer-info.j
 import {
   DEFAULT_SESSION_LIMITS,
   Session,
-  type CloseInfo,
   type EstablishVerdict,
   type QueuedI2np,
   type SessionContext,
@@ -48,16 +47,13 @@ export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
   maxHeldMessages: 8192,
 };
 
-export interface TransportEvents {
+/** A session's upcalls as the transport passes them on; onClose comes for every connection, established or not. */
+export interface TransportEvents extends Pick<
+  SessionEvents,
+  'onI2np' | 'onRouterInfo' | 'onDateTime' | 'onOptions' | 'onDrain' | 'onClose'
+> {
   /** A session was established and is now the peer's session. */
   onSession?(s: Session): void;
-  onI2np?(s: Session, type: number, msgId: number, expirationSec: number, body: Uint8Array): void;
-  onRouterInfo?(s: Session, flag: number, routerInfo: Uint8Array): void;
-  onDateTime?(s: Session, seconds: number): void;
-  onOptions?(s: Session, data: Uint8Array): void;
-  onDrain?(s: Session): void;
-  /** Every connection's end, established or not. */
-  onClose?(s: Session, info: CloseInfo): void;
 }
 
 export interface TransportOptions {
